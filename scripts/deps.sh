@@ -1,0 +1,29 @@
+#!/bin/sh
+# Install the Debian packages latchkey needs to build, test and run.
+# Idempotent: asks dpkg first and only touches apt when something is missing.
+# We never rely on the system services these packages may start: scripts/mariadb.sh
+# and scripts/webserver.sh run private instances with their own configs.
+set -eu
+
+PKGS="build-essential pkg-config libfcgi-dev libfcgi-bin libmariadb-dev libssl-dev
+libjansson-dev liburiparser-dev libargon2-dev libcmocka-dev mariadb-server mariadb-client
+lighttpd apache2 libapache2-mod-fcgid python3-pytest python3-requests python3-pymysql wrk curl"
+
+missing=""
+for p in $PKGS; do
+    st=$(dpkg-query -W -f='${db:Status-Status}' "$p" 2>/dev/null || true)
+    [ "$st" = "installed" ] || missing="$missing $p"
+done
+
+[ -z "$missing" ] && exit 0
+
+echo "deps: installing:$missing" >&2
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then
+    command -v sudo >/dev/null 2>&1 || { echo "deps: need root (or sudo) to install:$missing" >&2; exit 1; }
+    SUDO="sudo"
+fi
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+# shellcheck disable=SC2086
+$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $missing

@@ -1,0 +1,259 @@
+#!/bin/bash
+# Run latchkey behind a private web server (tests and `make run`).
+#
+#   scripts/webserver.sh start KIND VARDIR PORT BINDIR
+#   scripts/webserver.sh stop  KIND VARDIR
+#   scripts/webserver.sh status KIND VARDIR
+#
+# KIND: lighttpd      lighttpd + mod_fastcgi   (template lighttpd/latchkey.conf.in)
+#       lighttpd-cgi  lighttpd + mod_cgi       (template lighttpd/latchkey-cgi.conf.in)
+#       apache        Apache 2.4 + mod_fcgid   (template apache/latchkey.conf.in)
+# VARDIR holds latchkey.conf (see scripts/mariadb.sh); BINDIR holds keys.fcgi key.fcgi verify.fcgi
+# me.fcgi accounts.fcgi. The server listens on 127.0.0.1:PORT. `start` returns once the port
+# answers; the server keeps running in its own session (a Ctrl-C in the caller's terminal does not
+# reach it); `stop` shuts it down and waits for it and the latchkey processes it spawned to exit.
+#
+# Files: VARDIR/run/KIND.conf (rendered config, lighttpd), VARDIR/run/KIND.pid,
+#        VARDIR/log/KIND-error.log (server + program stderr, sanitizer reports), VARDIR/log/KIND-access.log,
+#        VARDIR/log/KIND-stderr.log (the server process's own stdout/stderr).
+# Apache runs as nobody/nogroup (it refuses to serve as root) and the repo may be in a 0700 home, so
+# `start apache` STAGES the programs, the rendered config (httpd.conf), a copy of latchkey.conf and of
+# the DB password file into a fresh 0755 directory /tmp/latchkey-apache.XXXXXX (path recorded in
+# VARDIR/run/apache.stage; removed by `stop`). Logs still go to VARDIR/log (opened as root).
+#
+# ASAN_OPTIONS, UBSAN_OPTIONS and LSAN_OPTIONS, when set, are passed to the programs.
+set -euo pipefail
+
+usage() {
+    echo "usage: $0 start KIND VARDIR PORT BINDIR | stop KIND VARDIR | status KIND VARDIR" >&2
+    echo "       KIND: lighttpd | lighttpd-cgi | apache" >&2
+    exit 2
+}
+[ $# -ge 3 ] || usage
+CMD=$1 KIND=$2 VARDIR=$3
+case $KIND in lighttpd|lighttpd-cgi|apache) ;; cgi) KIND=lighttpd-cgi ;; *) usage ;; esac
+case $CMD in
+    start) [ $# -ge 5 ] || usage; PORT=$4 BINDIR=$5; [[ $PORT =~ ^[0-9]+$ ]] || usage ;;
+    stop|status) ;;
+    *) usage ;;
+esac
+
+REPO=$(cd "$(dirname "$0")/.." && pwd -P)
+[ -d "$VARDIR" ] || { echo "webserver: no such directory: $VARDIR" >&2; exit 1; }
+VARDIR=$(cd "$VARDIR" && pwd -P)
+RUNDIR=$VARDIR/run
+LOGDIR=$VARDIR/log
+PIDFILE=$RUNDIR/$KIND.pid
+STAGEFILE=$RUNDIR/apache.stage
+PROGRAMS="keys key verify me accounts"
+
+log() { echo "webserver($KIND): $*" >&2; }
+die() { log "$*"; exit 1; }
+
+# pid from the pid file if that process is still a lighttpd/apache2
+server_pid() {
+    local pid
+    [ -f "$PIDFILE" ] || return 0
+    pid=$(cat "$PIDFILE" 2>/dev/null || true)
+    [[ $pid =~ ^[0-9]+$ ]] || return 0
+    if [ -r "/proc/$pid/comm" ] && grep -qE '^(lighttpd|apache2|httpd)$' "/proc/$pid/comm"; then
+        echo "$pid"
+    fi
+}
+
+# all descendants of a pid (fcgi programs, Apache children, mod_fcgid's process manager ...)
+descendants() {
+    ps -e -o pid=,ppid= | awk -v root="$1" '
+        { parent[$1] = $2 }
+        END {
+            for (p in parent) {
+                q = p
+                for (i = 0; i < 64 && q != "" && q != 0 && q != 1; i++) {
+                    q = parent[q]
+                    if (q == root) { print p; break }
+                }
+            }
+        }'
+}
+
+port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+
+wait_gone() { # seconds pid...
+    local secs=$1 i p alive
+    shift
+    for ((i = 0; i < secs * 10; i++)); do
+        alive=0
+        for p in "$@"; do
+            if kill -0 "$p" 2>/dev/null && ! grep -q '^State:[[:space:]]*Z' "/proc/$p/status" 2>/dev/null; then
+                alive=1
+                break
+            fi
+        done
+        [ $alive = 0 ] && return 0
+        sleep 0.1
+    done
+    return 1
+}
+
+# sanitizer options -> extra config lines (lighttpd: var.latchkey_env += ...; apache: FcgidInitialEnv)
+extra_env() {
+    local v val out=""
+    for v in ASAN_OPTIONS UBSAN_OPTIONS LSAN_OPTIONS; do
+        val=${!v-}
+        [ -n "$val" ] || continue
+        case $val in *[\"\\\|\&$'\n']*) die "$v contains a character this script will not quote: $val" ;; esac
+        if [ "$KIND" = apache ]; then
+            out+="FcgidInitialEnv $v \"$val\"\\n"
+        else
+            out+="var.latchkey_env += ( \"$v\" => \"$val\" )\\n"
+        fi
+    done
+    printf '%s' "$out"
+}
+
+render() { # template output + sed args
+    local tpl=$1 out=$2
+    shift 2
+    sed "$@" -e "s|^#@EXTRA_ENV@\$|$(extra_env)# (end of sanitizer environment)|" "$tpl" > "$out.tmp"
+    if grep -n '@[A-Z_]*@' "$out.tmp" | grep -v '^[0-9]*:#' >&2; then
+        die "unreplaced placeholders in $out"
+    fi
+    mv "$out.tmp" "$out"
+}
+
+conf_value() { # key file -> value (first match, comment and blanks stripped)
+    sed -n -E "s/^[[:space:]]*$1[[:space:]]*=[[:space:]]*([^#]*[^#[:space:]])[[:space:]]*(#.*)?\$/\\1/p" "$2" | head -n1
+}
+
+start_lighttpd() {
+    local tpl conf sockdir docroot pid child i
+    if [ "$KIND" = lighttpd ]; then tpl=$REPO/lighttpd/latchkey.conf.in; else tpl=$REPO/lighttpd/latchkey-cgi.conf.in; fi
+    conf=$RUNDIR/$KIND.conf
+    sockdir=$RUNDIR/$KIND-fcgi
+    docroot=$RUNDIR/$KIND-docroot
+    [ $(( ${#sockdir} + 20 )) -lt 108 ] || die "VARDIR path too long for FastCGI unix sockets: $sockdir"
+    rm -rf "$sockdir"
+    [ "$KIND" = lighttpd-cgi ] || mkdir -p -m 0700 "$sockdir"
+    mkdir -p -m 0755 "$docroot"
+    render "$tpl" "$conf" -e "s|@PORT@|$PORT|g; s|@BINDIR@|$BINDIR|g; s|@CONF@|$VARDIR/latchkey.conf|g" \
+        -e "s|@RUNDIR@|$RUNDIR|g; s|@LOGDIR@|$LOGDIR|g; s|@DOCROOT@|$docroot|g; s|@NAME@|$KIND|g"
+    lighttpd -tt -f "$conf" > "$LOGDIR/$KIND-stderr.log" 2>&1 || { cat "$LOGDIR/$KIND-stderr.log" >&2; die "bad config $conf"; }
+    rm -f "$PIDFILE"
+    (cd / && exec setsid lighttpd -D -f "$conf" < /dev/null >> "$LOGDIR/$KIND-stderr.log" 2>&1) &
+    child=$!
+    wait_port "$child"
+}
+
+start_apache() {
+    local stage pwfile child moddir
+    moddir=/usr/lib/apache2/modules
+    [ -f "$moddir/mod_fcgid.so" ] || die "mod_fcgid not found in $moddir (apt-get install libapache2-mod-fcgid)"
+    stage=$(mktemp -d /tmp/latchkey-apache.XXXXXX)
+    chmod 0755 "$stage"
+    echo "$stage" > "$STAGEFILE"
+    mkdir -m 0755 "$stage/bin" "$stage/run" "$stage/docroot"
+    for p in $PROGRAMS; do
+        cp "$BINDIR/$p.fcgi" "$stage/bin/$p.fcgi"
+        chmod 0755 "$stage/bin/$p.fcgi"
+    done
+    cp "$VARDIR/latchkey.conf" "$stage/latchkey.conf"
+    pwfile=$(conf_value db_password_file "$VARDIR/latchkey.conf")
+    if [ -n "$pwfile" ]; then
+        cp "$pwfile" "$stage/db.password"
+        chmod 0644 "$stage/db.password"
+        sed -i -E "s|^([[:space:]]*db_password_file[[:space:]]*=[[:space:]]*).*\$|\\1$stage/db.password|" "$stage/latchkey.conf"
+    fi
+    chmod 0644 "$stage/latchkey.conf"
+    render "$REPO/apache/latchkey.conf.in" "$stage/httpd.conf" \
+        -e "s|@PORT@|$PORT|g; s|@BINDIR@|$stage/bin|g; s|@CONF@|$stage/latchkey.conf|g; s|@SERVERROOT@|$stage|g" \
+        -e "s|@RUNDIR@|$stage/run|g; s|@LOGDIR@|$LOGDIR|g; s|@DOCROOT@|$stage/docroot|g; s|@MODDIR@|$moddir|g" \
+        -e "s|@USER@|nobody|g; s|@GROUP@|nogroup|g"
+    cp "$stage/httpd.conf" "$RUNDIR/apache.conf"   # for reference; the one in use is in the stage dir
+    apache2 -t -f "$stage/httpd.conf" > "$LOGDIR/apache-stderr.log" 2>&1 || { cat "$LOGDIR/apache-stderr.log" >&2; die "bad config $stage/httpd.conf"; }
+    rm -f "$PIDFILE"
+    (cd / && exec setsid env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin LANG=C \
+        apache2 -f "$stage/httpd.conf" -DFOREGROUND < /dev/null >> "$LOGDIR/apache-stderr.log" 2>&1) &
+    child=$!
+    # PIDFILE points at Apache's own pid file
+    ln -sf "$stage/run/apache.pid" "$PIDFILE"
+    wait_port "$child"
+}
+
+wait_port() {
+    local child=$1 i
+    for ((i = 0; i < 300; i++)); do
+        if port_open "$PORT" && [ -n "$(server_pid)" ]; then
+            log "listening on http://127.0.0.1:$PORT (pid $(server_pid))"
+            return 0
+        fi
+        if ! kill -0 "$child" 2>/dev/null; then
+            tail -n 20 "$LOGDIR/$KIND-stderr.log" "$LOGDIR/$KIND-error.log" >&2 2>/dev/null || true
+            die "server exited during startup"
+        fi
+        sleep 0.1
+    done
+    kill -TERM "$child" 2>/dev/null || true
+    die "port $PORT did not answer within 30 s"
+}
+
+do_start() {
+    [ -f "$VARDIR/latchkey.conf" ] || die "no $VARDIR/latchkey.conf (run scripts/mariadb.sh start first)"
+    [ -d "$BINDIR" ] || die "no such directory: $BINDIR"
+    BINDIR=$(cd "$BINDIR" && pwd -P)
+    for p in $PROGRAMS; do
+        [ -x "$BINDIR/$p.fcgi" ] || die "missing program $BINDIR/$p.fcgi"
+    done
+    [ -z "$(server_pid)" ] || die "already running (pid $(server_pid)); stop it first"
+    if port_open "$PORT"; then die "port $PORT is already in use"; fi
+    extra_env > /dev/null   # validate the sanitizer options here (render calls it in a subshell)
+    mkdir -p -m 0755 "$RUNDIR" "$LOGDIR"
+    case $KIND in
+        apache) do_stop_apache_stage; start_apache ;;
+        *) start_lighttpd ;;
+    esac
+}
+
+do_stop_apache_stage() { # remove a stage dir left by an earlier run
+    local stage
+    [ -f "$STAGEFILE" ] || return 0
+    stage=$(cat "$STAGEFILE")
+    case $stage in /tmp/latchkey-apache.*) rm -rf "$stage" ;; esac
+    rm -f "$STAGEFILE"
+}
+
+do_stop() {
+    local pid kids
+    pid=$(server_pid)
+    if [ -z "$pid" ]; then
+        log "not running"
+    else
+        kids=$(descendants "$pid" | tr '\n' ' ')
+        kill -TERM "$pid" 2>/dev/null || true
+        # shellcheck disable=SC2086
+        if ! wait_gone 30 "$pid" $kids; then
+            log "did not stop within 30 s, sending SIGKILL"
+            # shellcheck disable=SC2086
+            kill -KILL "$pid" $kids 2>/dev/null || true
+            # shellcheck disable=SC2086
+            wait_gone 5 "$pid" $kids || true
+        fi
+        log "stopped"
+    fi
+    rm -f "$PIDFILE"
+    [ "$KIND" != apache ] || do_stop_apache_stage
+}
+
+do_status() {
+    if [ -n "$(server_pid)" ]; then
+        echo "$KIND: running (pid $(server_pid))"
+    else
+        echo "$KIND: stopped"
+        exit 3
+    fi
+}
+
+case $CMD in
+    start) do_start ;;
+    stop) do_stop ;;
+    status) do_status ;;
+esac
