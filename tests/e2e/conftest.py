@@ -1,0 +1,72 @@
+"""pytest fixtures for the latchkey end-to-end tests (see harness.py).
+
+  stack   (session)  one private MariaDB in a fresh temp VARDIR, `latchkey init`, and the servers
+                     lighttpd (FastCGI), apache (mod_fcgid) and cgi (lighttpd + mod_cgi), all running
+                     the ASan/UBSan binaries from LATCHKEY_BIN_DIR (default build/asan/bin).
+  server  (function) parametrized over ["lighttpd", "apache", "cgi"]: stack.servers[name]
+                     (.name .base_url .admin_key .root_account .error_logs .access_logs)
+
+At the end of the session every server is stopped (so exit-time LeakSanitizer reports are written)
+and the run FAILS if a server error log contains "ERROR: AddressSanitizer", "runtime error:" or
+"LeakSanitizer" (reported as an error in the teardown of the last test, with the report).
+
+Run:  /usr/bin/python3 -m pytest tests/e2e -x -q
+      LATCHKEY_E2E_SERVERS=lighttpd ...   only some servers;  LATCHKEY_E2E_KEEP=1 ...  keep VARDIR
+"""
+import os
+
+import pytest
+
+import harness
+
+SERVER_NAMES = harness.server_names_from_env()
+
+
+def pytest_report_header(config):
+    bin_dir = os.environ.get("LATCHKEY_BIN_DIR") or "build/asan/bin"
+    return [f"latchkey e2e: binaries {bin_dir}, servers {', '.join(SERVER_NAMES)}"]
+
+
+@pytest.fixture(scope="session")
+def stack(request):
+    st = harness.Stack(server_names=SERVER_NAMES)
+    try:
+        st.start()
+    except BaseException:
+        st.stop()
+        request.config._latchkey_kept = st.vardir
+        raise
+    request.config._latchkey_stack = st
+    yield st
+
+    errors = st.stop()
+    report = st.sanitizer_report()
+    failed = request.session.testsfailed or report or errors
+    if failed or os.environ.get("LATCHKEY_E2E_KEEP"):
+        request.config._latchkey_kept = st.vardir
+    else:
+        st.remove_vardir()
+    if report:
+        request.config._latchkey_sanitizer_report = report
+        pytest.fail(f"sanitizer reports in the server error logs (logs kept in {st.vardir}/log):\n{report}",
+                    pytrace=False)
+    if errors:
+        pytest.fail("stopping the stack failed:\n" + "\n".join(errors), pytrace=False)
+
+
+@pytest.fixture(params=SERVER_NAMES, ids=SERVER_NAMES)
+def server(request, stack):
+    return stack.servers[request.param]
+
+
+def pytest_sessionfinish(session, exitstatus):
+    # belt and braces: the stack teardown already failed the last test, but never let a run with
+    # sanitizer reports end with exit status 0
+    if getattr(session.config, "_latchkey_sanitizer_report", None) and session.exitstatus == 0:
+        session.exitstatus = 1
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus, config):
+    kept = getattr(config, "_latchkey_kept", None)
+    if kept:
+        terminalreporter.write_line(f"latchkey e2e: logs and database kept in {kept}")

@@ -1,0 +1,377 @@
+"""The latchkey end-to-end stack: one private MariaDB and three web servers.
+
+Used by conftest.py (fixtures `stack` and `server`); it can also be driven by hand:
+
+    /usr/bin/python3 tests/e2e/harness.py        # start everything, print URLs, Ctrl-C stops
+
+Everything is started through the repo's scripts (scripts/mariadb.sh, scripts/webserver.sh), so
+the tests exercise the same configs an operator gets from `make run`.
+
+Environment:
+  LATCHKEY_BIN_DIR      programs + CLI to test (default build/asan/bin, relative to the repo root)
+  LATCHKEY_E2E_SERVERS  comma-separated subset of lighttpd,apache,cgi (default: all three)
+  LATCHKEY_E2E_KEEP=1   keep the temp VARDIR (logs, DB) after the run (it is also kept when a test
+                        failed or a sanitizer reported something; the path is printed)
+  ASAN_OPTIONS / UBSAN_OPTIONS / LSAN_OPTIONS   passed to the programs and the CLI (defaults below)
+"""
+import atexit
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[2]
+SCRIPTS = REPO / "scripts"
+
+# fixture name -> scripts/webserver.sh KIND
+SERVER_KINDS = {"lighttpd": "lighttpd", "apache": "apache", "cgi": "lighttpd-cgi"}
+SANITIZER_PATTERNS = ("ERROR: AddressSanitizer", "runtime error:", "LeakSanitizer")
+
+DEFAULT_ASAN_OPTIONS = "detect_leaks=1:halt_on_error=1:abort_on_error=0"
+DEFAULT_UBSAN_OPTIONS = "print_stacktrace=1"
+
+# small enough for the fault tests (DB stopped / paused)
+DB_TIMEOUTS = {"LATCHKEY_DB_CONNECT_TIMEOUT": "2",
+               "LATCHKEY_DB_READ_TIMEOUT": "3",
+               "LATCHKEY_DB_WRITE_TIMEOUT": "3"}
+
+
+class StrPath(str):
+    """A path that is a str (concatenation, open(), os.path) and also supports `/` like Path."""
+
+    def __truediv__(self, other):
+        return Path(self) / other
+
+    @property
+    def path(self):
+        return Path(self)
+
+
+def server_names_from_env():
+    raw = os.environ.get("LATCHKEY_E2E_SERVERS", "").strip()
+    if not raw:
+        return list(SERVER_KINDS)
+    names = [n.strip() for n in raw.split(",") if n.strip()]
+    bad = [n for n in names if n not in SERVER_KINDS]
+    if bad:
+        raise ValueError(f"LATCHKEY_E2E_SERVERS: unknown server(s) {bad}; known: {list(SERVER_KINDS)}")
+    return names
+
+
+_used_ports = set()
+
+
+def free_port():
+    """A currently free loopback TCP port, never the same twice in one process."""
+    for _ in range(100):
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+        if port not in _used_ports:
+            _used_ports.add(port)
+            return port
+    raise RuntimeError("no free port")
+
+
+class CLIError(subprocess.CalledProcessError):
+    def __str__(self):
+        return (f"{' '.join(map(str, self.cmd))} exited {self.returncode}\n"
+                f"--- stdout ---\n{self.stdout}\n--- stderr ---\n{self.stderr}")
+
+
+class Server:
+    """One running web server in front of the latchkey programs."""
+
+    def __init__(self, stack, name, port):
+        self.stack = stack
+        self.name = name                      # "lighttpd" | "apache" | "cgi"
+        self.kind = SERVER_KINDS[name]        # scripts/webserver.sh KIND
+        self.port = port
+        self.base_url = f"http://127.0.0.1:{port}"
+        logdir = stack.vardir / "log"
+        self.error_logs = [StrPath(logdir / f"{self.kind}-error.log"),
+                           StrPath(logdir / f"{self.kind}-stderr.log")]
+        self.access_logs = [StrPath(logdir / f"{self.kind}-access.log")]
+        self.running = False
+
+    # set by Stack after `latchkey init`
+    @property
+    def admin_key(self):
+        return self.stack.admin_key
+
+    @property
+    def root_account(self):
+        return self.stack.root_account
+
+    @property
+    def admin_key_id(self):
+        return self.stack.admin_key_id
+
+    def url(self, path):
+        return self.base_url + path
+
+    def pid(self):
+        try:
+            return int(Path(self.stack.vardir, "run", f"{self.kind}.pid").read_text().strip())
+        except (OSError, ValueError):
+            return None
+
+    def flush_logs(self):
+        """lighttpd may buffer its access log; SIGHUP makes it reopen (and flush) its logs."""
+        if self.kind.startswith("lighttpd") and self.pid():
+            try:
+                os.kill(self.pid(), signal.SIGHUP)
+                time.sleep(0.2)
+            except ProcessLookupError:
+                pass
+
+    def start(self):
+        self.stack._script("webserver.sh", "start", self.kind, self.stack.vardir, self.port, self.stack.bin_dir)
+        self.running = True
+
+    def stop(self):
+        self.stack._script("webserver.sh", "stop", self.kind, self.stack.vardir)
+        self.running = False
+
+    def __repr__(self):
+        return f"<Server {self.name} {self.base_url}>"
+
+
+class Stack:
+    """A private MariaDB + `latchkey init` + the web servers, all under one temp VARDIR."""
+
+    def __init__(self, bin_dir=None, server_names=None, vardir=None):
+        bin_dir = bin_dir or os.environ.get("LATCHKEY_BIN_DIR") or "build/asan/bin"
+        bin_dir = Path(bin_dir)
+        if not bin_dir.is_absolute():
+            bin_dir = REPO / bin_dir
+        self.bin_dir = StrPath(bin_dir.resolve())
+        self.cli_path = StrPath(self.bin_dir / "latchkey")
+        self.server_names = list(server_names or server_names_from_env())
+        if vardir is None:
+            # short path under /tmp: unix socket paths are limited to 107 bytes
+            vardir = tempfile.mkdtemp(prefix="lk-e2e-", dir="/tmp")
+        os.chmod(vardir, 0o755)
+        self.vardir = StrPath(Path(vardir).resolve())
+        self.conf_path = StrPath(self.vardir / "latchkey.conf")
+        self.db_socket = StrPath(self.vardir / "run" / "mysqld.sock")
+        self.db_port = None
+        self.admin_key = self.admin_key_id = self.root_account = None
+        self.init_output = None
+        self.servers = {}
+        self.cli_sanitizer_reports = []
+        self._db_running = False
+        self._paused = False
+        self._started = False
+        self.env = dict(os.environ)
+        self.env.setdefault("ASAN_OPTIONS", DEFAULT_ASAN_OPTIONS)
+        self.env.setdefault("UBSAN_OPTIONS", DEFAULT_UBSAN_OPTIONS)
+        self.env.update(DB_TIMEOUTS)
+        self.env.pop("LATCHKEY_CONF", None)
+
+    # ------------------------------------------------------------------ plumbing
+    def _script(self, name, *args, timeout=120):
+        cmd = [str(SCRIPTS / name)] + [str(a) for a in args]
+        r = subprocess.run(cmd, env=self.env, stdin=subprocess.DEVNULL, capture_output=True,
+                           text=True, timeout=timeout)
+        if r.returncode != 0:
+            raise RuntimeError(f"{' '.join(cmd)} failed ({r.returncode}):\n{r.stdout}{r.stderr}")
+        return r
+
+    def _check_binaries(self):
+        missing = [p for p in ["latchkey"] + [f"{n}.fcgi" for n in ("keys", "key", "verify", "me", "accounts")]
+                   if not os.access(self.bin_dir / p, os.X_OK)]
+        if missing:
+            raise RuntimeError(f"missing programs in {self.bin_dir}: {missing} "
+                               f"(run `make asan`, or set LATCHKEY_BIN_DIR)")
+
+    # ------------------------------------------------------------------ lifecycle
+    def start(self):
+        self._check_binaries()
+        self._started = True
+        atexit.register(self.stop)
+        self.db_port = free_port()
+        self.db_start()
+        self._init()
+        for name in self.server_names:
+            srv = Server(self, name, free_port())
+            self.servers[name] = srv
+            srv.start()
+        return self
+
+    def _init(self):
+        r = self.cli("init")
+        self.init_output = r.stdout
+        for line in r.stdout.splitlines():
+            line = line.strip()
+            if line.startswith("account_id="):
+                self.root_account = line.split("=", 1)[1]
+            elif line.startswith("key_id="):
+                self.admin_key_id = line.split("=", 1)[1]
+            elif line and "=" not in line:
+                self.admin_key = line
+        if not (self.root_account and self.admin_key):
+            raise RuntimeError(f"cannot parse `latchkey init` output:\n{r.stdout}\n{r.stderr}")
+
+    def stop(self):
+        """Stop all servers and the DB (idempotent). Returns a list of error strings."""
+        errors = []
+        for srv in self.servers.values():
+            if srv.running:
+                try:
+                    srv.stop()
+                except Exception as e:  # keep going: the DB must be stopped too
+                    errors.append(str(e))
+        if self._db_running or self._paused:
+            try:
+                self.db_stop()
+            except Exception as e:
+                errors.append(str(e))
+        return errors
+
+    def remove_vardir(self):
+        shutil.rmtree(self.vardir, ignore_errors=True)
+
+    # ------------------------------------------------------------------ database
+    def db_password(self):
+        return (self.vardir / "db.password").read_text().strip()
+
+    def db_connect(self, root=False, **kw):
+        """New PyMySQL connection (autocommit) to the private DB: as `latchkey` over TCP, or as
+        root over the unix socket with root=True."""
+        import pymysql
+        args = dict(autocommit=True, connect_timeout=5, charset="utf8mb4")
+        if root:
+            args.update(unix_socket=str(self.db_socket), user="root")
+        else:
+            args.update(host="127.0.0.1", port=self.db_port, user="latchkey",
+                        password=self.db_password(), database="latchkey")
+        args.update(kw)
+        return pymysql.connect(**args)
+
+    def db_pid(self):
+        try:
+            return int((self.vardir / "run" / "mysqld.pid").read_text().strip())
+        except (OSError, ValueError):
+            return None
+
+    def db_start(self):
+        self._script("mariadb.sh", "start", self.vardir, self.db_port)
+        self._db_running = True
+
+    def db_stop(self):
+        self.db_resume()
+        self._script("mariadb.sh", "stop", self.vardir, self.db_port)
+        self._db_running = False
+
+    def db_restart(self):
+        self.db_stop()
+        self.db_start()
+
+    def db_pause(self):
+        """SIGSTOP mariadbd: connections hang instead of failing."""
+        pid = self.db_pid()
+        if not pid:
+            raise RuntimeError("mariadbd is not running")
+        os.kill(pid, signal.SIGSTOP)
+        self._paused = True
+
+    def db_resume(self):
+        if self._paused:
+            pid = self.db_pid()
+            if pid:
+                try:
+                    os.kill(pid, signal.SIGCONT)
+                except ProcessLookupError:
+                    pass
+            self._paused = False
+
+    def mariadb_dump(self, databases=None):
+        """Full `mariadb-dump` (all databases by default) of the private DB, as text."""
+        cmd = ["mariadb-dump", "--no-defaults", f"--socket={self.db_socket}", "--user=root",
+               "--single-transaction", "--routines", "--triggers", "--events", "--skip-dump-date"]
+        cmd += ["--databases", *databases] if databases else ["--all-databases"]
+        r = subprocess.run(cmd, capture_output=True, timeout=120)
+        if r.returncode != 0:
+            raise RuntimeError(f"mariadb-dump failed: {r.stderr.decode(errors='replace')}")
+        return r.stdout.decode("utf-8", errors="replace")
+
+    # ------------------------------------------------------------------ CLI
+    def cli(self, *args, check=True, input=None, timeout=60, env=None):
+        """Run `latchkey --config CONF *args` -> CompletedProcess (text). check=True raises
+        CLIError (a CalledProcessError showing stdout/stderr) on a non-zero exit."""
+        cmd = [str(self.cli_path), "--config", str(self.conf_path)] + [str(a) for a in args]
+        e = dict(self.env)
+        if env:
+            e.update(env)
+        r = subprocess.run(cmd, input=input, capture_output=True, text=True, timeout=timeout, env=e)
+        if any(p in (r.stderr or "") for p in SANITIZER_PATTERNS):
+            self.cli_sanitizer_reports.append(f"$ latchkey {' '.join(map(str, args))}\n{r.stderr}")
+        if check and r.returncode != 0:
+            raise CLIError(r.returncode, cmd, r.stdout, r.stderr)
+        return r
+
+    # ------------------------------------------------------------------ logs
+    def error_log_paths(self):
+        return [p for s in self.servers.values() for p in s.error_logs]
+
+    def all_log_paths(self):
+        """Every log file of MariaDB and all servers (everything under VARDIR/log)."""
+        for s in self.servers.values():
+            if s.running:
+                s.flush_logs()
+        logdir = self.vardir / "log"
+        return sorted(StrPath(p) for p in logdir.iterdir() if p.is_file()) if logdir.is_dir() else []
+
+    def sanitizer_report(self, context=30):
+        """Text of every ASan/UBSan/LSan report in the server error logs (and CLI runs); '' if none."""
+        out = []
+        for path in self.error_log_paths():
+            try:
+                lines = Path(path).read_text(errors="replace").splitlines()
+            except FileNotFoundError:
+                continue
+            hits = [i for i, l in enumerate(lines) if any(p in l for p in SANITIZER_PATTERNS)]
+            shown_to = -1
+            for i in hits:
+                if i <= shown_to:
+                    continue
+                shown_to = min(len(lines) - 1, i + context)
+                out.append(f"--- {path}:{i + 1}\n" + "\n".join(lines[max(0, i - 2):shown_to + 1]))
+        out += [f"--- CLI\n{r}" for r in self.cli_sanitizer_reports]
+        return "\n".join(out)
+
+    def describe(self):
+        lines = [f"VARDIR {self.vardir}", f"MariaDB 127.0.0.1:{self.db_port} socket {self.db_socket}",
+                 f"config {self.conf_path}", f"root account {self.root_account}"]
+        lines += [f"{s.name:9} {s.base_url}" for s in self.servers.values()]
+        return "\n".join(lines)
+
+
+def main():
+    st = Stack()
+    try:
+        st.start()
+        print(st.describe())
+        print(f"admin key {st.admin_key}")
+        print("Ctrl-C stops everything")
+        signal.signal(signal.SIGTERM, signal.default_int_handler)
+        while True:
+            time.sleep(3600)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        errs = st.stop()
+        rep = st.sanitizer_report()
+        print(rep or "no sanitizer reports", file=sys.stderr)
+        print("\n".join(errs), file=sys.stderr)
+        print(f"logs kept in {st.vardir}/log", file=sys.stderr)
+
+
+if __name__ == "__main__":
+    main()
