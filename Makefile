@@ -1,0 +1,95 @@
+# latchkey — see README.md. `make run` and `make test` are the two commands.
+.SUFFIXES:
+
+PREFIX   ?= /usr/local
+PORT     ?= 8080
+SERVER   ?= lighttpd
+PYTHON   ?= /usr/bin/python3
+BUILD    ?= build
+SAN      ?=
+
+PKGS      = jansson liburiparser openssl zlib libmariadb
+CC        = gcc
+WARN      = -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wno-format-nonliteral -Wno-format-truncation
+ifeq ($(SAN),1)
+OPT       = -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined
+else
+OPT       = -O2 -g -D_FORTIFY_SOURCE=2
+endif
+CFLAGS   += -std=gnu11 $(OPT) $(WARN) -fstack-protector-strong -fPIE \
+            -Ilib $(shell pkg-config --cflags $(PKGS))
+LDFLAGS  += $(if $(filter 1,$(SAN)),-fsanitize=address$(,)undefined) -pie -Wl,-z,relro,-z,now
+LDLIBS    = $(shell pkg-config --libs $(PKGS)) -lfcgi
+,        := ,
+
+LIB_SRC   = $(wildcard lib/*.c)
+LIB_OBJ   = $(LIB_SRC:%.c=$(BUILD)/obj/%.o)
+PROGRAMS  = $(patsubst cgi-bin/%.c,$(BUILD)/bin/%.fcgi,$(wildcard cgi-bin/*.c))
+CLI_SRC   = $(wildcard cli/*.c)
+CLI       = $(BUILD)/bin/latchkey
+UNIT      = $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(wildcard tests/unit/test_*.c))
+MIGRATIONS = $(sort $(wildcard schema/*.sql))
+
+.PHONY: all asan deps run test unit e2e bench install clean
+all: $(BUILD)/liblatchkey.a $(PROGRAMS) $(CLI)
+
+$(BUILD)/obj/%.o: %.c $(wildcard lib/*.h)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -c -o $@ $<
+
+$(BUILD)/liblatchkey.a: $(LIB_OBJ)
+	$(AR) rcs $@ $^
+
+$(BUILD)/bin/%.fcgi: $(BUILD)/obj/cgi-bin/%.o $(BUILD)/liblatchkey.a
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+# The migrations are compiled into the CLI, so an installed `latchkey migrate` needs no data files.
+$(BUILD)/gen/migrations.c: $(MIGRATIONS) scripts/embed-sql.sh
+	@mkdir -p $(dir $@)
+	sh scripts/embed-sql.sh $(MIGRATIONS) > $@
+
+$(CLI): $(CLI_SRC:%.c=$(BUILD)/obj/%.o) $(BUILD)/gen/migrations.o $(BUILD)/liblatchkey.a
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/gen/migrations.o: $(BUILD)/gen/migrations.c
+	$(CC) $(CFLAGS) -c -o $@ $<
+
+$(BUILD)/tests/%: tests/unit/%.c $(BUILD)/liblatchkey.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS) -lcmocka
+
+# ASan/UBSan builds of everything, in build/asan/.
+asan:
+	$(MAKE) BUILD=build/asan SAN=1 all
+
+deps:
+	@sh scripts/deps.sh
+
+run: deps
+	$(MAKE) all
+	PORT=$(PORT) SERVER=$(SERVER) sh scripts/run.sh
+
+unit: $(UNIT)
+	@set -e; for t in $(UNIT); do $$t; done
+
+e2e: asan
+	$(PYTHON) -m pytest -q tests/e2e
+
+test: deps
+	$(MAKE) all
+	$(MAKE) asan
+	$(MAKE) BUILD=build/asan SAN=1 unit
+	$(MAKE) e2e
+
+install: all
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib/latchkey/cgi-bin \
+	    $(DESTDIR)$(PREFIX)/share/latchkey/apache $(DESTDIR)$(PREFIX)/share/latchkey/lighttpd
+	install -m 755 $(CLI) $(DESTDIR)$(PREFIX)/bin/latchkey
+	install -m 755 $(PROGRAMS) $(DESTDIR)$(PREFIX)/lib/latchkey/cgi-bin/
+	install -m 644 apache/*.in $(DESTDIR)$(PREFIX)/share/latchkey/apache/
+	install -m 644 lighttpd/*.in $(DESTDIR)$(PREFIX)/share/latchkey/lighttpd/
+
+clean:
+	rm -rf build

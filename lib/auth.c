@@ -1,0 +1,149 @@
+/* auth.c — authentication, scope checks, and the account subtree rule (404, never 403, outside it). */
+#include <ctype.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+
+#include "auth.h"
+#include "timefmt.h"
+
+enum lk_err
+lk_auth_credential(struct lk_req *req, struct lk_keyparts *parts)
+{
+	const char	*h = lk_req_param(req, "HTTP_AUTHORIZATION");
+	const char	*k = NULL;
+	size_t		 n;
+
+	if (h != NULL) {
+		while (isspace((unsigned char)*h))
+			h++;
+		if (strncasecmp(h, "Bearer", 6) != 0 || !isspace((unsigned char)h[6]))
+			return lk_req_fail(req, LK_ERR_INVALID_KEY, NULL,
+			    "The Authorization header must use the Bearer scheme");
+		k = h + 7;
+	} else if ((k = lk_req_param(req, "HTTP_X_API_KEY")) == NULL)
+		return lk_req_fail(req, LK_ERR_MISSING_KEY, NULL,
+		    "Send the API key as 'Authorization: Bearer <key>' or 'X-API-Key: <key>'");
+	while (isspace((unsigned char)*k))
+		k++;
+	n = strlen(k);
+	while (n > 0 && isspace((unsigned char)k[n - 1]))
+		n--;
+	if (n == 0)
+		return lk_req_fail(req, LK_ERR_MISSING_KEY, NULL, "The API key is empty");
+	if (lk_keyfmt_parse(k, n, req->conf->key_prefix, parts) != LK_OK)
+		return LK_ERR_INVALID_KEY;
+	return LK_OK;
+}
+
+enum lk_err
+lk_auth_status(struct lk_req *req, const struct lk_key *k)
+{
+	char t[LK_TIME_MAX];
+
+	switch (lk_key_status(k, req->now)) {
+	case LK_KEY_REVOKED:
+		lk_time_format(k->revoked_at, t);
+		lk_req_detail(req, "revoked_at", json_string(t));
+		return LK_ERR_REVOKED_KEY;
+	case LK_KEY_EXPIRED:
+		lk_time_format(k->expires_at, t);
+		lk_req_detail(req, "expired_at", json_string(t));
+		return LK_ERR_EXPIRED_KEY;
+	case LK_KEY_ACTIVE:
+		break;
+	}
+	return LK_OK;
+}
+
+void
+lk_auth_actor(struct lk_req *req, struct lk_caller *c)
+{
+	c->actor.id = c->key.public_id;
+	c->actor.ip = req->ip;
+	c->actor.request_id = req->request_id;
+}
+
+enum lk_err
+lk_auth_caller(struct lk_req *req, struct lk_caller *c)
+{
+	struct lk_keyparts	 parts;
+	bool			 found, unused;
+	enum lk_err		 e;
+
+	if ((e = lk_auth_credential(req, &parts)) != LK_OK)
+		return e;
+	e = lk_keys_by_digests(req->db, parts.digest, &c->key, &found,
+	    parts.digest, &c->key, &unused);
+	if (e != LK_OK)
+		return e;
+	if (!found)
+		return LK_ERR_INVALID_KEY;
+	if ((e = lk_auth_status(req, &c->key)) != LK_OK)
+		return e;
+	lk_auth_actor(req, c);
+	return lk_keys_touch(req->db, &c->key, req->now);
+}
+
+bool
+lk_auth_is_admin(const struct lk_caller *c)
+{
+	return lk_scopes_allow(c->key.scopes, "admin");
+}
+
+enum lk_err
+lk_auth_require(struct lk_req *req, const struct lk_caller *c, const char *scope)
+{
+	if (lk_scopes_allow(c->key.scopes, scope))
+		return LK_OK;
+	lk_req_detail(req, "required_scope", json_string(scope));
+	return lk_req_fail(req, LK_ERR_FORBIDDEN, NULL,
+	    "The API key lacks the scope '%s'", scope);
+}
+
+/* True if id has the shape prefix + 24 base62 characters. */
+static bool
+id_shaped(const char *id, const char *prefix)
+{
+	size_t i, n = strlen(prefix);
+
+	if (strncmp(id, prefix, n) != 0 || strlen(id) != n + LK_PUBLIC_ID_RANDOM)
+		return false;
+	for (i = n; id[i] != '\0'; i++)
+		if (!isalnum((unsigned char)id[i]))
+			return false;
+	return true;
+}
+
+enum lk_err
+lk_auth_account(struct lk_req *req, const struct lk_caller *c, const char *id,
+    struct lk_account *out)
+{
+	enum lk_err e;
+
+	if (id == NULL && (id = lk_req_param(req, "HTTP_X_ACCOUNT_ID")) == NULL)
+		id = lk_req_param(req, "HTTP_X_TENANT_ID");
+	if (id == NULL || strcmp(id, "me") == 0)
+		id = c->key.account_public;
+	if (!id_shaped(id, "acct_"))
+		return lk_req_fail(req, LK_ERR_NOT_FOUND, NULL, "No such account");
+	if ((e = lk_accounts_get(req->db, id, out)) == LK_ERR_NOT_FOUND ||
+	    (e == LK_OK && !lk_account_within(out, c->key.account_path)))
+		return lk_req_fail(req, LK_ERR_NOT_FOUND, NULL, "No such account");
+	return e;
+}
+
+enum lk_err
+lk_auth_key(struct lk_req *req, const struct lk_caller *c, const char *id,
+    struct lk_key *out)
+{
+	enum lk_err e;
+
+	if (!id_shaped(id, "key_"))
+		return lk_req_fail(req, LK_ERR_NOT_FOUND, NULL, "No such key");
+	if ((e = lk_keys_get(req->db, id, out)) == LK_ERR_NOT_FOUND ||
+	    (e == LK_OK && strncmp(out->account_path, c->key.account_path,
+	    strlen(c->key.account_path)) != 0))
+		return lk_req_fail(req, LK_ERR_NOT_FOUND, NULL, "No such key");
+	return e;
+}

@@ -1,0 +1,48 @@
+/* auth.h — who is calling, what they may do, and which account they act on. */
+#ifndef LK_AUTH_H
+#define LK_AUTH_H
+
+#include "accounts.h"
+#include "keys.h"
+#include "req.h"
+
+struct lk_caller {
+	struct lk_key	 key;		/* the presenting key (account_* fields included) */
+	struct lk_actor	 actor;		/* for audit rows */
+};
+
+/*
+ * Read the key from "Authorization: Bearer" or "X-API-Key" (trimmed) and check
+ * it in memory. LK_ERR_MISSING_KEY, LK_ERR_INVALID_KEY or LK_OK.
+ */
+enum lk_err	lk_auth_credential(struct lk_req *req, struct lk_keyparts *parts);
+
+/* 401 REVOKED/EXPIRED (with details) unless k is active. */
+enum lk_err	lk_auth_status(struct lk_req *req, const struct lk_key *k);
+
+/* Authenticate the caller: credential, one indexed read, status, last_used. */
+enum lk_err	lk_auth_caller(struct lk_req *req, struct lk_caller *c);
+
+/* Set up c->actor once c->key is known. */
+void		lk_auth_actor(struct lk_req *req, struct lk_caller *c);
+
+/* 403 FORBIDDEN with details.required_scope unless the caller holds scope. */
+enum lk_err	lk_auth_require(struct lk_req *req, const struct lk_caller *c,
+		    const char *scope);
+
+/* True if the caller holds "admin". */
+bool		lk_auth_is_admin(const struct lk_caller *c);
+
+/*
+ * Resolve an account the caller names: id is a public id, "me", or NULL for
+ * the request's context (X-Account-Id / X-Tenant-ID header, else the caller's
+ * own account). Anything outside the caller's subtree is LK_ERR_NOT_FOUND.
+ */
+enum lk_err	lk_auth_account(struct lk_req *req, const struct lk_caller *c,
+		    const char *id, struct lk_account *out);
+
+/* A key the caller names by id: LK_ERR_NOT_FOUND unless it is in the caller's subtree. */
+enum lk_err	lk_auth_key(struct lk_req *req, const struct lk_caller *c,
+		    const char *id, struct lk_key *out);
+
+#endif

@@ -1,0 +1,216 @@
+/* conf.c — a declared table of settings, each with its type and bounds. */
+#include <ctype.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "conf.h"
+#include "crypto.h"
+#include "keyfmt.h"
+
+#define LK_CONF_FILE_MAX	65536
+
+enum ctype { C_STR, C_UINT, C_SIZE, C_PASSFILE };
+
+static const struct setting {
+	const char	*name;
+	enum ctype	 type;
+	size_t		 off;
+	size_t		 size;		/* buffer size for C_STR */
+	unsigned long	 min, max;	/* bounds for numbers */
+} settings[] = {
+#define S(f) offsetof(struct lk_conf, f), sizeof(((struct lk_conf *)0)->f)
+	{ "db_host", C_STR, S(db_host), 0, 0 },
+	{ "db_port", C_UINT, S(db_port), 1, 65535 },
+	{ "db_socket", C_STR, S(db_socket), 0, 0 },
+	{ "db_name", C_STR, S(db_name), 0, 0 },
+	{ "db_user", C_STR, S(db_user), 0, 0 },
+	{ "db_password", C_STR, S(db_password), 0, 0 },
+	{ "db_password_file", C_PASSFILE, S(db_password), 0, 0 },
+	{ "db_connect_timeout", C_UINT, S(db_connect_timeout), 1, 300 },
+	{ "db_read_timeout", C_UINT, S(db_read_timeout), 1, 300 },
+	{ "db_write_timeout", C_UINT, S(db_write_timeout), 1, 300 },
+	{ "key_prefix", C_STR, S(key_prefix), 0, 0 },
+	{ "base_path", C_STR, S(base_path), 0, 0 },
+	{ "max_body", C_SIZE, S(max_body), 1024, 16 * 1024 * 1024 },
+#undef S
+};
+
+void
+lk_conf_defaults(struct lk_conf *c)
+{
+	memset(c, 0, sizeof(*c));
+	snprintf(c->db_host, sizeof(c->db_host), "127.0.0.1");
+	c->db_port = 3306;
+	snprintf(c->db_name, sizeof(c->db_name), "latchkey");
+	snprintf(c->db_user, sizeof(c->db_user), "latchkey");
+	c->db_connect_timeout = 3;
+	c->db_read_timeout = 10;
+	c->db_write_timeout = 10;
+	snprintf(c->key_prefix, sizeof(c->key_prefix), "lk");
+	snprintf(c->base_path, sizeof(c->base_path), "/v1");
+	c->max_body = 65536;
+}
+
+/* Read a whole small file into buf (NUL-terminated). Returns false on error or if too large. */
+static bool
+read_file(const char *path, char *buf, size_t size)
+{
+	FILE	*f;
+	size_t	 n;
+	bool	 ok;
+
+	if ((f = fopen(path, "r")) == NULL)
+		return false;
+	n = fread(buf, 1, size - 1, f);
+	ok = !ferror(f) && feof(f) && n < size - 1;
+	fclose(f);
+	buf[n] = '\0';
+	return ok;
+}
+
+static bool
+set_value(struct lk_conf *c, const struct setting *s, const char *v,
+    char *why, size_t whysz)
+{
+	char		*field = (char *)c + s->off, *end;
+	unsigned long	 n;
+	char		 pass[512];
+
+	switch (s->type) {
+	case C_STR:
+		if (strlen(v) >= s->size) {
+			snprintf(why, whysz, "%s is too long", s->name);
+			return false;
+		}
+		memcpy(field, v, strlen(v) + 1);
+		return true;
+	case C_PASSFILE:
+		if (!read_file(v, pass, sizeof(pass))) {
+			snprintf(why, whysz, "cannot read db_password_file %s", v);
+			return false;
+		}
+		pass[strcspn(pass, "\r\n")] = '\0';
+		if (strlen(pass) >= s->size) {
+			snprintf(why, whysz, "password in %s is too long", v);
+			return false;
+		}
+		memcpy(field, pass, strlen(pass) + 1);
+		lk_crypto_wipe(pass, sizeof(pass));
+		return true;
+	case C_UINT:
+	case C_SIZE:
+		errno = 0;
+		n = strtoul(v, &end, 10);
+		if (!isdigit((unsigned char)*v) || *end != '\0' || errno != 0 ||
+		    n < s->min || n > s->max) {
+			snprintf(why, whysz, "%s must be a number from %lu to %lu",
+			    s->name, s->min, s->max);
+			return false;
+		}
+		if (s->type == C_UINT)
+			*(unsigned int *)(void *)field = (unsigned int)n;
+		else
+			*(size_t *)(void *)field = (size_t)n;
+		return true;
+	}
+	return false;
+}
+
+/* Trim leading and trailing blanks in place. */
+static char *
+trim(char *s)
+{
+	char *e;
+
+	while (*s == ' ' || *s == '\t')
+		s++;
+	e = s + strlen(s);
+	while (e > s && (e[-1] == ' ' || e[-1] == '\t' || e[-1] == '\r'))
+		*--e = '\0';
+	return s;
+}
+
+enum lk_err
+lk_conf_parse(struct lk_conf *c, const char *text, char *err, size_t errsz)
+{
+	char		 line[1024], why[256];
+	const char	*p = text;
+	size_t		 i, n;
+	int		 lineno = 0;
+
+	while (*p != '\0') {
+		char *k, *v, *eq;
+
+		lineno++;
+		n = strcspn(p, "\n");
+		if (n >= sizeof(line)) {
+			snprintf(err, errsz, "line %d: too long", lineno);
+			return LK_ERR_VALIDATION;
+		}
+		memcpy(line, p, n);
+		line[n] = '\0';
+		p += n + (p[n] == '\n');
+		k = trim(line);
+		if (*k == '\0' || *k == '#')
+			continue;
+		if ((eq = strchr(k, '=')) == NULL) {
+			snprintf(err, errsz, "line %d: expected key = value", lineno);
+			return LK_ERR_VALIDATION;
+		}
+		*eq = '\0';
+		k = trim(k);
+		v = trim(eq + 1);
+		for (i = 0; i < sizeof(settings) / sizeof(settings[0]); i++)
+			if (strcmp(settings[i].name, k) == 0)
+				break;
+		if (i == sizeof(settings) / sizeof(settings[0])) {
+			snprintf(err, errsz, "line %d: unknown setting '%.64s'", lineno, k);
+			return LK_ERR_VALIDATION;
+		}
+		if (!set_value(c, &settings[i], v, why, sizeof(why))) {
+			snprintf(err, errsz, "line %d: %s", lineno, why);
+			lk_crypto_wipe(line, sizeof(line));
+			return LK_ERR_VALIDATION;
+		}
+		lk_crypto_wipe(line, sizeof(line));
+	}
+	if (!lk_keyfmt_prefix_ok(c->key_prefix)) {
+		snprintf(err, errsz, "key_prefix must be 2 to 10 letters a-z");
+		return LK_ERR_VALIDATION;
+	}
+	if (c->base_path[0] != '/' || c->base_path[strlen(c->base_path) - 1] == '/') {
+		snprintf(err, errsz, "base_path must start with '/' and not end with one");
+		return LK_ERR_VALIDATION;
+	}
+	return LK_OK;
+}
+
+enum lk_err
+lk_conf_load(struct lk_conf *c, const char *path, char *err, size_t errsz)
+{
+	static char	 text[LK_CONF_FILE_MAX];
+	enum lk_err	 e;
+
+	lk_conf_defaults(c);
+	if (!read_file(path, text, sizeof(text))) {
+		snprintf(err, errsz, "cannot read config file %s", path);
+		return LK_ERR_VALIDATION;
+	}
+	e = lk_conf_parse(c, text, err, errsz);
+	lk_crypto_wipe(text, sizeof(text));
+	return e;
+}
+
+enum lk_err
+lk_conf_load_env(struct lk_conf *c, char *err, size_t errsz)
+{
+	const char *path = getenv("LATCHKEY_CONF");
+
+	if (path == NULL || *path == '\0') {
+		lk_conf_defaults(c);
+		return LK_OK;
+	}
+	return lk_conf_load(c, path, err, errsz);
+}

@@ -1,0 +1,40 @@
+/* conf.h — the latchkey configuration file: "key = value" lines, '#' comments. */
+#ifndef LK_CONF_H
+#define LK_CONF_H
+
+#include <stddef.h>
+
+#include "err.h"
+
+struct lk_conf {
+	char		 db_host[256];
+	unsigned int	 db_port;
+	char		 db_socket[256];
+	char		 db_name[65];
+	char		 db_user[81];
+	char		 db_password[256];
+	unsigned int	 db_connect_timeout;	/* seconds */
+	unsigned int	 db_read_timeout;
+	unsigned int	 db_write_timeout;
+	char		 key_prefix[11];
+	char		 base_path[128];
+	size_t		 max_body;		/* bytes */
+};
+
+/* Fill c with the defaults. */
+void		lk_conf_defaults(struct lk_conf *c);
+
+/*
+ * Parse the text of a config file (NUL-terminated) into c, which holds the
+ * defaults or earlier values. db_password_file is read here. On error writes
+ * "line N: why" to err and returns LK_ERR_VALIDATION.
+ */
+enum lk_err	lk_conf_parse(struct lk_conf *c, const char *text, char *err, size_t errsz);
+
+/* lk_conf_defaults + read + lk_conf_parse of the file at path. */
+enum lk_err	lk_conf_load(struct lk_conf *c, const char *path, char *err, size_t errsz);
+
+/* Load the file named by $LATCHKEY_CONF (defaults only if unset). */
+enum lk_err	lk_conf_load_env(struct lk_conf *c, char *err, size_t errsz);
+
+#endif

@@ -1,0 +1,29 @@
+/* err.h — the one error enum and its HTTP mapping. */
+#ifndef LK_ERR_H
+#define LK_ERR_H
+
+enum lk_err {
+	LK_OK = 0,
+	LK_ERR_VALIDATION,	/* 400 */
+	LK_ERR_MISSING_KEY,	/* 401 */
+	LK_ERR_INVALID_KEY,	/* 401 */
+	LK_ERR_EXPIRED_KEY,	/* 401 */
+	LK_ERR_REVOKED_KEY,	/* 401 */
+	LK_ERR_FORBIDDEN,	/* 403 */
+	LK_ERR_NOT_FOUND,	/* 404 */
+	LK_ERR_METHOD,		/* 405 */
+	LK_ERR_CONFLICT,	/* 409 */
+	LK_ERR_TOO_LARGE,	/* 413 */
+	LK_ERR_MEDIA_TYPE,	/* 415 */
+	LK_ERR_RATE_LIMITED,	/* 429 */
+	LK_ERR_INTERNAL,	/* 500 */
+	LK_ERR_UNAVAILABLE,	/* 503: database unreachable or transaction failed */
+	LK_ERR__MAX
+};
+
+/* HTTP status, API error code and default message of e. */
+int		 lk_err_status(enum lk_err e);
+const char	*lk_err_code(enum lk_err e);
+const char	*lk_err_message(enum lk_err e);
+
+#endif

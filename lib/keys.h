@@ -1,0 +1,124 @@
+/* keys.h — API keys: the stored row, its API object, and every change to it. */
+#ifndef LK_KEYS_H
+#define LK_KEYS_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <jansson.h>
+
+#include "accounts.h"
+#include "audit.h"
+#include "db.h"
+#include "keyfmt.h"
+#include "page.h"
+#include "scopes.h"
+
+#define LK_LABEL_MAX		100	/* characters */
+#define LK_META_MAX		4096	/* bytes of compact JSON */
+#define LK_GRACE_MAX		(30 * 86400)
+#define LK_TOUCH_INTERVAL	60	/* last_used_at is written at most this often */
+
+struct lk_key {
+	uint64_t	 id;
+	char		 public_id[LK_PUBLIC_ID_MAX];
+	uint64_t	 account_id;
+	char		 account_public[LK_PUBLIC_ID_MAX];
+	char		 account_path[LK_ACCOUNT_PATH_MAX];
+	char		 account_plan[16];
+	char		 start[LK_KEY_START_MAX];
+	char		 env[5];
+	char		 label[LK_LABEL_MAX * 4 + 1];
+	char		 scopes[LK_SCOPES_BUF];		/* space-separated */
+	int64_t		 created_at;
+	int64_t		 expires_at;	/* 0: never */
+	int64_t		 revoked_at;	/* 0: not revoked */
+	int64_t		 last_used_at;	/* 0: never */
+	char		 rotated_from[LK_PUBLIC_ID_MAX];
+	int64_t		 rl_limit, rl_window;	/* 0: none */
+	char		 meta[LK_META_MAX + 1];	/* compact JSON object */
+};
+
+enum lk_key_status { LK_KEY_ACTIVE, LK_KEY_REVOKED, LK_KEY_EXPIRED };
+
+/* What a new key gets; rotate copies these from the old key. */
+struct lk_key_new {
+	const struct lk_account	*account;
+	const char		*label;
+	const char		*scopes;	/* normalised, space-separated */
+	const char		*env;
+	int64_t			 expires_at;	/* 0: never */
+	int64_t			 rl_limit, rl_window;
+	const char		*meta;		/* compact JSON object */
+};
+
+/* Changes of a PATCH; has_* says which fields were given. */
+struct lk_key_patch {
+	bool		 has_label, has_expires, has_scopes, has_ratelimit, has_meta;
+	const char	*label, *scopes, *meta;
+	int64_t		 expires_at, rl_limit, rl_window;	/* 0 clears */
+};
+
+/* Filters of a list; NULL / 0 means not filtered. */
+struct lk_key_filter {
+	const char	*status, *env, *q;
+	int64_t		 expiring_within;
+};
+
+enum lk_key_status lk_key_status(const struct lk_key *k, int64_t now);
+const char	*lk_key_status_name(enum lk_key_status s);
+
+/* The API key object. */
+json_t		*lk_key_json(const struct lk_key *k, int64_t now);
+
+/* What verify tells about a key: {id, account_id, env, scopes, expires_at, meta}. */
+json_t		*lk_key_verify_json(const struct lk_key *k);
+
+/* The scopes string as a JSON array. */
+json_t		*lk_scopes_json(const char *scopes);
+
+enum lk_err	 lk_keys_get(struct lk_db *db, const char *public_id, struct lk_key *out);
+
+/*
+ * Fetch the keys whose digests are a and b (b may equal a) with one indexed
+ * read. *found_a / *found_b say which exist.
+ */
+enum lk_err	 lk_keys_by_digests(struct lk_db *db,
+		    const unsigned char *a, struct lk_key *ka, bool *found_a,
+		    const unsigned char *b, struct lk_key *kb, bool *found_b);
+
+/* Record use: writes last_used_at only when it is more than LK_TOUCH_INTERVAL old. */
+enum lk_err	 lk_keys_touch(struct lk_db *db, struct lk_key *k, int64_t now);
+
+/*
+ * Create a key: generate it, store its digest, audit. plaintext (>= LK_KEY_MAX
+ * + 1 bytes) receives the key; the caller wipes it after sending.
+ */
+enum lk_err	 lk_keys_create(struct lk_db *db, const struct lk_actor *actor,
+		    const char *prefix, const struct lk_key_new *nk, int64_t now,
+		    struct lk_key *out, char *plaintext, size_t size);
+
+enum lk_err	 lk_keys_update(struct lk_db *db, const struct lk_actor *actor,
+		    struct lk_key *k, const struct lk_key_patch *patch, int64_t now);
+/* Revoke: no-op (no audit) if already revoked. */
+enum lk_err	 lk_keys_revoke(struct lk_db *db, const struct lk_actor *actor,
+		    struct lk_key *k, int64_t now);
+/* Reactivate: LK_ERR_CONFLICT if expired; no-op if active. */
+enum lk_err	 lk_keys_reactivate(struct lk_db *db, const struct lk_actor *actor,
+		    struct lk_key *k, int64_t now);
+enum lk_err	 lk_keys_delete(struct lk_db *db, const struct lk_actor *actor,
+		    const struct lk_key *k, int64_t now);
+/*
+ * Rotate old into a new key (out, plaintext). The old key is revoked now
+ * (grace 0) or expires after grace seconds. LK_ERR_CONFLICT if old is not active.
+ */
+enum lk_err	 lk_keys_rotate(struct lk_db *db, const struct lk_actor *actor,
+		    const char *prefix, struct lk_key *old, int64_t grace, int64_t now,
+		    struct lk_key *out, char *plaintext, size_t size);
+
+/* One page of account's keys, newest first, into data. */
+enum lk_err	 lk_keys_list(struct lk_db *db, const struct lk_account *account,
+		    const struct lk_key_filter *f, const struct lk_cursor *cur,
+		    int limit, int64_t now, json_t *data, struct lk_cursor *next);
+
+#endif

@@ -1,0 +1,638 @@
+/* req.c — request parameters, bounded body, JSON/urlencoded decoding, field tables. */
+#include <ctype.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <uriparser/Uri.h>
+
+#include "crypto.h"
+#include "keyfmt.h"
+#include "log.h"
+#include "req.h"
+#include "scopes.h"
+#include "timefmt.h"
+
+/* Query parameters that carry a credential: refused, whatever their value. */
+static const char *const credential_names[] = {
+	"key", "api_key", "apikey", "access_token", "token", "x-api-key", NULL
+};
+
+const char *
+lk_req_param(const struct lk_req *req, const char *name)
+{
+	if (req->fcgx != NULL)
+		return FCGX_GetParam(name, req->fcgx->envp);
+	return getenv(name);
+}
+
+void
+lk_req_write(struct lk_req *req, const char *buf, size_t len)
+{
+	if (req->fcgx != NULL)
+		FCGX_PutStr(buf, (int)len, req->fcgx->out);
+	else
+		fwrite(buf, 1, len, stdout);
+}
+
+static size_t
+read_in(struct lk_req *req, char *buf, size_t len)
+{
+	if (req->fcgx != NULL) {
+		int n = FCGX_GetStr(buf, (int)len, req->fcgx->in);
+		return n < 0 ? 0 : (size_t)n;
+	}
+	return fread(buf, 1, len, stdin);
+}
+
+enum lk_err
+lk_req_fail(struct lk_req *req, enum lk_err e, const char *field,
+    const char *fmt, ...)
+{
+	va_list ap;
+
+	if (fmt != NULL) {
+		va_start(ap, fmt);
+		vsnprintf(req->err_message, sizeof(req->err_message), fmt, ap);
+		va_end(ap);
+	}
+	if (field != NULL)
+		lk_req_detail(req, "field", json_string(field));
+	return e;
+}
+
+void
+lk_req_detail(struct lk_req *req, const char *name, json_t *value)
+{
+	if (value == NULL)
+		return;
+	if (req->err_details == NULL)
+		req->err_details = json_object();
+	json_object_set_new(req->err_details, name, value);
+}
+
+void
+lk_req_header(struct lk_req *req, const char *name, const char *value)
+{
+	size_t n = strlen(req->extra_headers);
+
+	snprintf(req->extra_headers + n, sizeof(req->extra_headers) - n,
+	    "%s: %s\r\n", name, value);
+}
+
+enum lk_err
+lk_req_method_not_allowed(struct lk_req *req, const char *allow)
+{
+	lk_req_header(req, "Allow", allow);
+	return lk_req_fail(req, LK_ERR_METHOD, NULL,
+	    "Method %s not allowed here; allowed: %s", req->method_name, allow);
+}
+
+/* A client-sent request id is echoed only when it is a sane token. */
+static bool
+sane_request_id(const char *s)
+{
+	size_t i;
+
+	for (i = 0; s[i] != '\0'; i++)
+		if (!isalnum((unsigned char)s[i]) && strchr("._-", s[i]) == NULL)
+			return false;
+	return i >= 1 && i <= 64;
+}
+
+/* Split path (below base_path) into req->segs. False if it is not below base_path. */
+static bool
+split_path(struct lk_req *req, const char *path)
+{
+	const char	*base = req->conf->base_path, *p;
+	size_t		 blen = strlen(base);
+
+	if (strncmp(path, base, blen) != 0 || (path[blen] != '/' && path[blen] != '\0'))
+		return false;
+	p = path + blen;
+	while (*p == '/') {
+		size_t n;
+
+		p++;
+		n = strcspn(p, "/");
+		if (n == 0)
+			continue;	/* tolerate "//" and a trailing '/' */
+		if (req->nsegs == LK_SEGS_MAX || n > 128)
+			return false;
+		if ((req->segs[req->nsegs] = strndup(p, n)) == NULL)
+			return false;
+		req->nsegs++;
+		p += n;
+	}
+	return true;
+}
+
+/* Add name=value to obj; a repeated name becomes an array. False for invalid UTF-8. */
+static bool
+add_field(json_t *obj, const char *name, const char *value)
+{
+	json_t	*v, *old;
+
+	if ((v = json_string(value)) == NULL)
+		return false;
+	if ((old = json_object_get(obj, name)) == NULL)
+		return json_object_set_new(obj, name, v) == 0;
+	if (json_is_array(old))
+		return json_array_append_new(old, v) == 0;
+	json_t *arr = json_array();
+	json_array_append(arr, old);
+	json_array_append_new(arr, v);
+	return json_object_set_new(obj, name, arr) == 0;
+}
+
+/*
+ * Decode application/x-www-form-urlencoded text into a new object. NULL on
+ * malformed input (bad UTF-8, encoded NUL, empty or non-UTF-8 names).
+ */
+static json_t *
+decode_form(const char *text, size_t len, const char **badname)
+{
+	UriQueryListA	*list = NULL, *q;
+	int		 count;
+	json_t		*obj;
+	const char	*p;
+
+	*badname = NULL;
+	for (p = text; (p = memchr(p, '%', len - (size_t)(p - text))) != NULL; p++)
+		if ((size_t)(p - text) + 2 < len && p[1] == '0' && p[2] == '0')
+			return NULL;
+	if (memchr(text, '\0', len) != NULL)
+		return NULL;
+	if ((obj = json_object()) == NULL)
+		return NULL;
+	if (len == 0)
+		return obj;
+	if (uriDissectQueryMallocExA(&list, &count, text, text + len,
+	    URI_TRUE, URI_BR_DONT_TOUCH) != URI_SUCCESS) {
+		json_decref(obj);
+		return NULL;
+	}
+	for (q = list; q != NULL; q = q->next) {
+		if (q->key == NULL || q->key[0] == '\0')
+			continue;
+		if (!add_field(obj, q->key, q->value != NULL ? q->value : "")) {
+			*badname = json_string(q->key) != NULL ? q->key : NULL;
+			json_decref(obj);
+			obj = NULL;
+			break;
+		}
+	}
+	uriFreeQueryListA(list);
+	return obj;
+}
+
+/* Refuse credentials in the query string: by parameter name or by value shape. */
+static enum lk_err
+check_query_credentials(struct lk_req *req)
+{
+	const char	*name;
+	json_t		*v;
+	int		 i;
+
+	json_object_foreach(req->query, name, v) {
+		char lname[64];
+		size_t j, idx;
+		json_t *e;
+
+		for (j = 0; name[j] != '\0' && j + 1 < sizeof(lname); j++)
+			lname[j] = (char)tolower((unsigned char)name[j]);
+		lname[j] = '\0';
+		for (i = 0; credential_names[i] != NULL; i++)
+			if (strcmp(lname, credential_names[i]) == 0)
+				goto refuse;
+		if (json_is_string(v) && lk_keyfmt_looks_like_key(json_string_value(v)))
+			goto refuse;
+		json_array_foreach(v, idx, e)
+			if (lk_keyfmt_looks_like_key(json_string_value(e)))
+				goto refuse;
+		continue;
+refuse:
+		return lk_req_fail(req, LK_ERR_VALIDATION, name,
+		    "API keys must not be sent in the URL; use the Authorization or X-API-Key header");
+	}
+	return LK_OK;
+}
+
+enum lk_err
+lk_req_init(struct lk_req *req, FCGX_Request *fcgx, const struct lk_conf *conf,
+    struct lk_db *db)
+{
+	static const char *const methods[] = { "GET", "POST", "PATCH", "DELETE" };
+	const char	*m, *rid, *qs, *ip, *bad;
+	char		 path[1024];
+	unsigned int	 i;
+
+	memset(req, 0, sizeof(*req));
+	req->fcgx = fcgx;
+	req->conf = conf;
+	req->db = db;
+	req->now = (int64_t)time(NULL);
+
+	rid = lk_req_param(req, "HTTP_X_REQUEST_ID");
+	if (rid != NULL && sane_request_id(rid))
+		snprintf(req->request_id, sizeof(req->request_id), "%s", rid);
+	else
+		lk_crypto_public_id("req_", req->request_id, sizeof(req->request_id));
+	lk_log_set_request(req->request_id);
+	ip = lk_req_param(req, "REMOTE_ADDR");
+	snprintf(req->ip, sizeof(req->ip), "%s", ip != NULL ? ip : "");
+
+	m = lk_req_param(req, "REQUEST_METHOD");
+	req->method = LK_OTHER;
+	req->method_name = "?";
+	for (i = 0; m != NULL && i < LK_NELEM(methods); i++)
+		if (strcmp(m, methods[i]) == 0) {
+			req->method = (enum lk_method)i;
+			req->method_name = methods[i];
+		}
+
+	qs = lk_req_param(req, "QUERY_STRING");
+	req->query = decode_form(qs != NULL ? qs : "", qs != NULL ? strlen(qs) : 0, &bad);
+	if (req->query == NULL) {
+		req->query = json_object();
+		return lk_req_fail(req, LK_ERR_VALIDATION, bad,
+		    "The query string is not valid UTF-8 form encoding");
+	}
+	if (check_query_credentials(req) != LK_OK)
+		return LK_ERR_VALIDATION;
+
+	snprintf(path, sizeof(path), "%s%s",
+	    lk_req_param(req, "SCRIPT_NAME") ? lk_req_param(req, "SCRIPT_NAME") : "",
+	    lk_req_param(req, "PATH_INFO") ? lk_req_param(req, "PATH_INFO") : "");
+	if (!split_path(req, path))
+		return lk_req_fail(req, LK_ERR_NOT_FOUND, NULL, "No such endpoint");
+	return LK_OK;
+}
+
+void
+lk_req_free(struct lk_req *req)
+{
+	int i;
+
+	for (i = 0; i < req->nsegs; i++)
+		free(req->segs[i]);
+	json_decref(req->query);
+	json_decref(req->body);
+	json_decref(req->err_details);
+	lk_log_set_request(NULL);
+	memset(req, 0, sizeof(*req));
+}
+
+/* The media type of CONTENT_TYPE: 1 JSON, 2 form, 0 none given, -1 other. */
+static int
+media_type(const char *ct)
+{
+	char	 type[80], *semi;
+	size_t	 i;
+
+	if (ct == NULL || *ct == '\0')
+		return 0;
+	for (i = 0; ct[i] != '\0' && i + 1 < sizeof(type); i++)
+		type[i] = (char)tolower((unsigned char)ct[i]);
+	type[i] = '\0';
+	if ((semi = strchr(type, ';')) != NULL) {
+		const char *cs = strstr(semi, "charset=");
+
+		if (cs != NULL && strncmp(cs + 8, "utf-8", 5) != 0 &&
+		    strncmp(cs + 8, "\"utf-8\"", 7) != 0)
+			return -1;
+		*semi = '\0';
+	}
+	while (i > 0 && (type[strlen(type) - 1] == ' '))
+		type[strlen(type) - 1] = '\0';
+	if (strcmp(type, "application/json") == 0)
+		return 1;
+	if (strcmp(type, "application/x-www-form-urlencoded") == 0)
+		return 2;
+	return -1;
+}
+
+enum lk_err
+lk_req_read_body(struct lk_req *req)
+{
+	const char	*cl = lk_req_param(req, "CONTENT_LENGTH");
+	const char	*ct = lk_req_param(req, "CONTENT_TYPE");
+	const char	*bad;
+	char		*buf, *end;
+	unsigned long long len = 0;
+	size_t		 got;
+	int		 mt;
+	json_error_t	 jerr;
+
+	if (cl != NULL && *cl != '\0') {
+		len = strtoull(cl, &end, 10);
+		if (!isdigit((unsigned char)*cl) || *end != '\0')
+			return lk_req_fail(req, LK_ERR_VALIDATION, NULL,
+			    "Content-Length is not a number");
+	}
+	if (len > req->conf->max_body) {
+		lk_req_detail(req, "max_bytes", json_integer((json_int_t)req->conf->max_body));
+		return lk_req_fail(req, LK_ERR_TOO_LARGE, NULL,
+		    "The request body is larger than %zu bytes", req->conf->max_body);
+	}
+	mt = media_type(ct);
+	if (len == 0 && mt <= 0)
+		return LK_OK;		/* no body: e.g. POST …/revoke */
+	if (mt < 0)
+		return lk_req_fail(req, LK_ERR_MEDIA_TYPE, NULL,
+		    "The body must be application/json or application/x-www-form-urlencoded");
+	if ((buf = malloc(len + 1)) == NULL)
+		return LK_ERR_INTERNAL;
+	got = read_in(req, buf, len);
+	buf[got] = '\0';
+	if (got != len) {
+		free(buf);
+		return lk_req_fail(req, LK_ERR_VALIDATION, NULL,
+		    "The request body is shorter than its Content-Length");
+	}
+	if (mt == 1) {
+		req->body = json_loadb(buf, len, JSON_REJECT_DUPLICATES, &jerr);
+		if (req->body == NULL || !json_is_object(req->body)) {
+			free(buf);
+			return lk_req_fail(req, LK_ERR_VALIDATION, NULL,
+			    req->body == NULL ? "The body is not valid JSON: %s" :
+			    "The body must be a JSON object%s",
+			    req->body == NULL ? jerr.text : "");
+		}
+	} else if ((req->body = decode_form(buf, len, &bad)) == NULL) {
+		free(buf);
+		return lk_req_fail(req, LK_ERR_VALIDATION, bad,
+		    "The form body is not valid UTF-8 form encoding");
+	}
+	free(buf);
+	return LK_OK;
+}
+
+/* ---- field tables ---- */
+
+static bool
+text_ok(const char *s, int64_t max)
+{
+	const unsigned char	*p = (const unsigned char *)s;
+	int64_t			 chars = 0;
+
+	for (; *p != '\0'; p++) {
+		if (*p < 0x20 || *p == 0x7f)
+			return false;
+		if ((*p & 0xc0) != 0x80)
+			chars++;
+		/* C1 controls U+0080..U+009F are encoded C2 80..C2 9F */
+		if (*p == 0xc2 && p[1] >= 0x80 && p[1] <= 0x9f)
+			return false;
+	}
+	return chars >= 1 && chars <= max;
+}
+
+/* Split a form value "a b,c" or take a JSON array; build the normalised scope string. */
+static bool
+scopes_value(json_t *v, char *out, size_t size, const char **why)
+{
+	json_t	*list, *e;
+	size_t	 i, o = 0;
+
+	*why = "must be a list of scopes";
+	if (json_is_string(v)) {
+		char	*copy = strdup(json_string_value(v)), *tok, *save;
+
+		list = json_array();
+		for (tok = strtok_r(copy, " ,", &save); tok != NULL;
+		    tok = strtok_r(NULL, " ,", &save))
+			json_array_append_new(list, json_string(tok));
+		free(copy);
+	} else if (json_is_array(v))
+		list = json_incref(v);
+	else
+		return false;
+	out[0] = '\0';
+	json_array_foreach(list, i, e) {
+		const char *s = json_string_value(e);
+		size_t j, n;
+		bool dup = false;
+
+		if (s == NULL || !lk_scope_valid(s)) {
+			*why = "contains an invalid scope (allowed: [a-z0-9][a-z0-9:._-]{0,63} with an optional trailing *)";
+			json_decref(list);
+			return false;
+		}
+		for (j = 0; j < i; j++)
+			if (json_equal(json_array_get(list, j), e))
+				dup = true;
+		if (dup)
+			continue;
+		n = strlen(s);
+		if (i >= LK_SCOPES_MAX || o + n + 2 > size) {
+			*why = "has too many scopes (at most 32)";
+			json_decref(list);
+			return false;
+		}
+		if (o > 0)
+			out[o++] = ' ';
+		memcpy(out + o, s, n + 1);
+		o += n;
+	}
+	json_decref(list);
+	return true;
+}
+
+/* A positive integer from a JSON integer or a string of digits. */
+static bool
+int_value(json_t *v, int64_t max, int64_t *out)
+{
+	if (json_is_integer(v))
+		*out = json_integer_value(v);
+	else if (json_is_string(v)) {
+		const char *s = json_string_value(v);
+		char *end;
+
+		if (!isdigit((unsigned char)*s) || strlen(s) > 18)
+			return false;
+		*out = strtoll(s, &end, 10);
+		if (*end != '\0')
+			return false;
+	} else
+		return false;
+	return *out >= 1 && *out <= max;
+}
+
+/* Form values for object fields are JSON text. */
+static json_t *
+object_value(json_t *v)
+{
+	if (json_is_object(v))
+		return json_incref(v);
+	if (json_is_string(v)) {
+		json_t *o = json_loads(json_string_value(v), JSON_REJECT_DUPLICATES, NULL);
+
+		if (json_is_object(o))
+			return o;
+		json_decref(o);
+	}
+	return NULL;
+}
+
+/* Validate one value; on success set *out to a new reference. why says what is wrong. */
+static bool
+field_value(const struct lk_field *f, json_t *v, json_t **out, const char **why)
+{
+	char	 scopes[LK_SCOPES_BUF];
+	int64_t	 n;
+	json_t	*o;
+	size_t	 i;
+
+	switch (f->type) {
+	case LK_FT_TEXT:
+		*why = "must be text of the allowed length, without control characters";
+		if (!json_is_string(v) || !text_ok(json_string_value(v), f->max))
+			return false;
+		*out = json_incref(v);
+		return true;
+	case LK_FT_ENUM:
+		*why = "is not one of the allowed values";
+		for (i = 0; json_is_string(v) && f->choices[i] != NULL; i++)
+			if (strcmp(json_string_value(v), f->choices[i]) == 0) {
+				*out = json_incref(v);
+				return true;
+			}
+		return false;
+	case LK_FT_ID:
+		*why = "is not a valid id";
+		if (!json_is_string(v))
+			return false;
+		{
+			const char *s = json_string_value(v), *pfx = f->choices[0];
+			size_t pl = strlen(pfx);
+
+			if (strcmp(s, "me") == 0) {
+				*out = json_incref(v);
+				return true;
+			}
+			if (strncmp(s, pfx, pl) != 0 || strlen(s) != pl + LK_PUBLIC_ID_RANDOM)
+				return false;
+			for (i = pl; s[i] != '\0'; i++)
+				if (!isalnum((unsigned char)s[i]))
+					return false;
+		}
+		*out = json_incref(v);
+		return true;
+	case LK_FT_SCOPES:
+		if (!scopes_value(v, scopes, sizeof(scopes), why))
+			return false;
+		*out = json_string(scopes);
+		return true;
+	case LK_FT_DURATION:
+		*why = "must be a duration: seconds, or a number with s, m, h or d";
+		if (json_is_integer(v)) {
+			n = json_integer_value(v);
+			if (n < 0 || n > f->max)
+				return false;
+		} else if (!json_is_string(v) ||
+		    (strcmp(json_string_value(v), "0") != 0 &&
+		    !lk_duration_parse(json_string_value(v), f->max, &n)))
+			return false;
+		else if (strcmp(json_string_value(v), "0") == 0)
+			n = 0;
+		*out = json_integer(n);
+		return true;
+	case LK_FT_TIME:
+		*why = "must be an RFC 3339 time such as 2026-11-22T11:30:00Z";
+		if (!json_is_string(v) || !lk_time_parse(json_string_value(v), &n))
+			return false;
+		*out = json_integer(n);
+		return true;
+	case LK_FT_INT:
+		*why = "must be a positive whole number in range";
+		if (!int_value(v, f->max, &n))
+			return false;
+		*out = json_integer(n);
+		return true;
+	case LK_FT_OBJECT:
+		*why = "must be a JSON object of limited size";
+		if ((o = object_value(v)) == NULL)
+			return false;
+		{
+			char *s = json_dumps(o, JSON_COMPACT);
+			bool ok = s != NULL && (int64_t)strlen(s) <= f->max;
+
+			free(s);
+			if (!ok) {
+				json_decref(o);
+				return false;
+			}
+		}
+		*out = o;
+		return true;
+	case LK_FT_RATELIMIT:
+		*why = "must be {\"limit\": 1..1000000, \"window\": 1..86400 seconds}";
+		if ((o = object_value(v)) == NULL)
+			return false;
+		{
+			int64_t lim, win;
+			bool ok = json_object_size(o) == 2 &&
+			    int_value(json_object_get(o, "limit"), 1000000, &lim) &&
+			    int_value(json_object_get(o, "window"), 86400, &win);
+
+			json_decref(o);
+			if (!ok)
+				return false;
+			*out = json_pack("{s:I,s:I}", "limit", (json_int_t)lim,
+			    "window", (json_int_t)win);
+		}
+		return true;
+	}
+	return false;
+}
+
+enum lk_err
+lk_req_fields(struct lk_req *req, json_t *in, const struct lk_field *table,
+    json_t **out)
+{
+	const char		*name, *why;
+	json_t			*v, *nv;
+	const struct lk_field	*f;
+
+	*out = json_object();
+	json_object_foreach(in, name, v) {
+		for (f = table; f->name != NULL; f++)
+			if (strcmp(f->name, name) == 0)
+				break;
+		if (f->name == NULL) {
+			json_decref(*out);
+			*out = NULL;
+			return lk_req_fail(req, LK_ERR_VALIDATION, name,
+			    "Unknown or read-only field '%.64s'", name);
+		}
+		if ((f->flags & LK_FF_NULLABLE) && (json_is_null(v) ||
+		    (json_is_string(v) && json_string_length(v) == 0))) {
+			json_object_set_new(*out, name, json_null());
+			continue;
+		}
+		if (json_is_array(v) && f->type != LK_FT_SCOPES) {
+			json_decref(*out);
+			*out = NULL;
+			return lk_req_fail(req, LK_ERR_VALIDATION, name,
+			    "Field '%s' is given more than once", name);
+		}
+		if (!field_value(f, v, &nv, &why)) {
+			json_decref(*out);
+			*out = NULL;
+			return lk_req_fail(req, LK_ERR_VALIDATION, name,
+			    "Field '%s' %s", name, why);
+		}
+		json_object_set_new(*out, name, nv);
+	}
+	for (f = table; f->name != NULL; f++)
+		if ((f->flags & LK_FF_REQUIRED) && json_object_get(*out, f->name) == NULL) {
+			json_decref(*out);
+			*out = NULL;
+			return lk_req_fail(req, LK_ERR_VALIDATION, f->name,
+			    "Field '%s' is required", f->name);
+		}
+	return LK_OK;
+}

@@ -1,0 +1,103 @@
+/*
+ * req.h — one struct lk_req owns everything of one request and is freed at
+ * the end of every accept-loop pass. Works the same under FastCGI and CGI.
+ */
+#ifndef LK_REQ_H
+#define LK_REQ_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <fcgiapp.h>
+#include <jansson.h>
+
+#include "conf.h"
+#include "db.h"
+#include "err.h"
+
+#define LK_SEGS_MAX	6
+#define LK_REQUEST_ID_MAX 80
+
+enum lk_method { LK_GET, LK_POST, LK_PATCH, LK_DELETE, LK_OTHER };
+
+/* A declared request field: body and query fields are only reachable through a table of these. */
+enum lk_ftype {
+	LK_FT_TEXT,	/* string of 1..max characters, no control characters */
+	LK_FT_ENUM,	/* one of choices */
+	LK_FT_ID,	/* public id: choices[0] is its prefix ("acct_") */
+	LK_FT_SCOPES,	/* list -> one space-separated string of valid scopes */
+	LK_FT_DURATION,	/* seconds or 30m/12h/90d, <= max -> integer seconds */
+	LK_FT_TIME,	/* RFC 3339 -> integer Unix seconds */
+	LK_FT_INT,	/* integer 1..max (strings of digits accepted) */
+	LK_FT_OBJECT,	/* JSON object, serialised <= max bytes */
+	LK_FT_RATELIMIT	/* {"limit": 1..1000000, "window": 1..86400} */
+};
+
+#define LK_FF_REQUIRED	0x1
+#define LK_FF_NULLABLE	0x2	/* JSON null (or an empty form value) is kept as null */
+
+struct lk_field {
+	const char		*name;
+	enum lk_ftype		 type;
+	unsigned int		 flags;
+	int64_t			 max;
+	const char *const	*choices;	/* NULL-terminated */
+};
+
+struct lk_req {
+	FCGX_Request		*fcgx;		/* NULL under CGI */
+	const struct lk_conf	*conf;
+	struct lk_db		*db;
+	enum lk_method		 method;
+	const char		*method_name;
+	char			*segs[LK_SEGS_MAX];	/* path below base_path, split on '/' */
+	int			 nsegs;
+	char			 request_id[LK_REQUEST_ID_MAX];
+	char			 ip[64];
+	int64_t			 now;
+	json_t			*query;		/* raw query fields (strings / arrays of strings) */
+	json_t			*body;		/* raw body fields, NULL if none */
+	/* What the response carries: set by lk_req_fail and friends. */
+	char			 err_message[256];
+	json_t			*err_details;	/* object or NULL */
+	char			 extra_headers[512];
+	bool			 responded;
+};
+
+/* Fill req from the CGI environment / FastCGI params. Returns LK_OK or the error to answer with. */
+enum lk_err	 lk_req_init(struct lk_req *req, FCGX_Request *fcgx,
+		    const struct lk_conf *conf, struct lk_db *db);
+/* Free everything req owns. */
+void		 lk_req_free(struct lk_req *req);
+
+/* A CGI variable or FastCGI param ("HTTP_X_API_KEY", "REMOTE_ADDR"), NULL if absent. */
+const char	*lk_req_param(const struct lk_req *req, const char *name);
+
+/* Raw output to the client. */
+void		 lk_req_write(struct lk_req *req, const char *buf, size_t len);
+
+/* Read and decode the body (JSON or urlencoded) into req->body. 413/415/400 on bad input. */
+enum lk_err	 lk_req_read_body(struct lk_req *req);
+
+/*
+ * Validate the raw fields in (req->body or req->query) against table: unknown
+ * fields and bad values are 400 with details.field. On LK_OK *out is a new
+ * object of normalised values (see enum lk_ftype) that the caller decrefs.
+ */
+enum lk_err	 lk_req_fields(struct lk_req *req, json_t *in,
+		    const struct lk_field *table, json_t **out);
+
+/* Record an error for the response: message (printf) and details.field when field is not NULL. */
+enum lk_err	 lk_req_fail(struct lk_req *req, enum lk_err e, const char *field,
+		    const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+
+/* Add details[name] = value (stolen) to the error response. */
+void		 lk_req_detail(struct lk_req *req, const char *name, json_t *value);
+
+/* Answer 405 with "Allow: allow". */
+enum lk_err	 lk_req_method_not_allowed(struct lk_req *req, const char *allow);
+
+/* Add one response header line (name and value are trusted constants or validated). */
+void		 lk_req_header(struct lk_req *req, const char *name, const char *value);
+
+#endif

@@ -1,0 +1,79 @@
+/* resp.c — every response carries X-Request-Id, Cache-Control: no-store and nosniff. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "resp.h"
+
+static const char *
+reason(int status)
+{
+	switch (status) {
+	case 200: return "OK";
+	case 201: return "Created";
+	case 204: return "No Content";
+	case 400: return "Bad Request";
+	case 401: return "Unauthorized";
+	case 403: return "Forbidden";
+	case 404: return "Not Found";
+	case 405: return "Method Not Allowed";
+	case 409: return "Conflict";
+	case 413: return "Payload Too Large";
+	case 415: return "Unsupported Media Type";
+	case 429: return "Too Many Requests";
+	case 503: return "Service Unavailable";
+	default: return "Internal Server Error";
+	}
+}
+
+void
+lk_resp_json(struct lk_req *req, int status, json_t *body)
+{
+	char	 head[1024];
+	char	*text = NULL;
+	int	 n;
+
+	if (req->responded) {
+		json_decref(body);
+		return;
+	}
+	req->responded = true;
+	if (body != NULL)
+		text = json_dumps(body, JSON_COMPACT);
+	json_decref(body);
+	n = snprintf(head, sizeof(head),
+	    "Status: %d %s\r\n"
+	    "%s"
+	    "X-Request-Id: %s\r\n"
+	    "Cache-Control: no-store\r\n"
+	    "X-Content-Type-Options: nosniff\r\n"
+	    "%s"
+	    "\r\n",
+	    status, reason(status),
+	    text != NULL ? "Content-Type: application/json; charset=utf-8\r\n" : "",
+	    req->request_id, req->extra_headers);
+	lk_req_write(req, head, n < (int)sizeof(head) ? (size_t)n : sizeof(head) - 1);
+	if (text != NULL) {
+		lk_req_write(req, text, strlen(text));
+		lk_req_write(req, "\n", 1);
+		free(text);
+	}
+}
+
+void
+lk_resp_error(struct lk_req *req, enum lk_err e)
+{
+	json_t *err;
+
+	if (e == LK_ERR_MISSING_KEY || e == LK_ERR_INVALID_KEY ||
+	    e == LK_ERR_EXPIRED_KEY || e == LK_ERR_REVOKED_KEY)
+		lk_req_header(req, "WWW-Authenticate", "Bearer realm=\"latchkey\"");
+	err = json_pack("{s:s,s:s,s:i,s:s}",
+	    "code", lk_err_code(e),
+	    "message", req->err_message[0] ? req->err_message : lk_err_message(e),
+	    "status", lk_err_status(e),
+	    "request_id", req->request_id);
+	if (req->err_details != NULL)
+		json_object_set(err, "details", req->err_details);
+	lk_resp_json(req, lk_err_status(e), json_pack("{s:o}", "error", err));
+}

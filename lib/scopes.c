@@ -1,0 +1,89 @@
+/* scopes.c — scopes are space-separated words; "admin" holds all, "x*" covers every "x…". */
+#include <string.h>
+
+#include "scopes.h"
+
+bool
+lk_scope_valid(const char *s)
+{
+	size_t i, n = strlen(s);
+
+	if (n > 0 && s[n - 1] == '*')
+		n--;
+	if (n == 0 || n > LK_SCOPE_MAX_LEN)
+		return false;
+	for (i = 0; i < n; i++) {
+		char c = s[i];
+		bool alnum = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
+
+		if (!alnum && (i == 0 || strchr(":._-", c) == NULL))
+			return false;
+	}
+	return s[n] == '\0' || s[n + 1] == '\0';
+}
+
+/* Same as lk_scope_covers, on (pointer, length) words. */
+static bool
+covers(const char *h, size_t hn, const char *w, size_t wn)
+{
+	if (hn > 0 && h[hn - 1] == '*')
+		return wn >= hn - 1 && memcmp(h, w, hn - 1) == 0;
+	return hn == wn && memcmp(h, w, hn) == 0;
+}
+
+bool
+lk_scope_covers(const char *held, const char *wanted)
+{
+	return covers(held, strlen(held), wanted, strlen(wanted));
+}
+
+/* Advance *p over spaces; set *len to the next word's length. NULL at the end. */
+static const char *
+next_word(const char **p, size_t *len)
+{
+	const char *w = *p;
+
+	while (*w == ' ')
+		w++;
+	if (*w == '\0')
+		return NULL;
+	*len = strcspn(w, " ");
+	*p = w + *len;
+	return w;
+}
+
+static bool
+allow(const char *held, const char *w, size_t wn)
+{
+	const char	*p = held, *h;
+	size_t		 hn;
+
+	while ((h = next_word(&p, &hn)) != NULL)
+		if ((hn == 5 && memcmp(h, "admin", 5) == 0) || covers(h, hn, w, wn))
+			return true;
+	return false;
+}
+
+bool
+lk_scopes_allow(const char *held, const char *wanted)
+{
+	return allow(held, wanted, strlen(wanted));
+}
+
+bool
+lk_scopes_grantable(const char *held, const char *wanted, const char **bad,
+    size_t *badlen)
+{
+	const char	*p = wanted, *w;
+	size_t		 wn;
+
+	while ((w = next_word(&p, &wn)) != NULL)
+		if (!allow(held, w, wn)) {
+			if (bad != NULL) {
+				*bad = w;
+				*badlen = wn;
+			}
+			return false;
+		}
+	return true;
+}

@@ -1,0 +1,32 @@
+/* scopes.h — scope syntax, matching and the grant rule. Scopes are held as one space-separated string. */
+#ifndef LK_SCOPES_H
+#define LK_SCOPES_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#define LK_SCOPE_MAX_LEN	64
+#define LK_SCOPES_MAX		32
+#define LK_SCOPES_BUF		(LK_SCOPES_MAX * (LK_SCOPE_MAX_LEN + 2) + 1)
+
+/* True if s is [a-z0-9][a-z0-9:._-]{0,63}, optionally ending in one '*'. */
+bool	lk_scope_valid(const char *s);
+
+/* True if the held scope (possibly "x*") covers the wanted one (taken literally). */
+bool	lk_scope_covers(const char *held, const char *wanted);
+
+/*
+ * True if the space-separated list held allows wanted: "admin" allows
+ * everything, otherwise some held scope must cover wanted.
+ */
+bool	lk_scopes_allow(const char *held, const char *wanted);
+
+/*
+ * The grant rule: true if every scope of the space-separated list wanted is
+ * allowed by held. On false, *bad (if not NULL) points at the first refused
+ * scope inside wanted and *badlen is its length.
+ */
+bool	lk_scopes_grantable(const char *held, const char *wanted,
+	    const char **bad, size_t *badlen);
+
+#endif

@@ -1,0 +1,61 @@
+/* serve.c — config and database once, then accept → parse → handle → respond → free. */
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include <fcgiapp.h>
+
+#include "log.h"
+#include "resp.h"
+#include "serve.h"
+
+static bool	conf_ok;
+
+static void
+handle(FCGX_Request *fcgx, const struct lk_conf *conf, struct lk_db *db,
+    lk_handler_fn handler)
+{
+	struct lk_req	 req;
+	enum lk_err	 e;
+
+	/* A broken config still answers (503), so clients never see a dead backend. */
+	if ((e = lk_req_init(&req, fcgx, conf, db)) == LK_OK)
+		e = conf_ok ? handler(&req) : LK_ERR_UNAVAILABLE;
+	if (e != LK_OK)
+		lk_resp_error(&req, e);
+	else if (!req.responded)
+		lk_resp_error(&req, LK_ERR_INTERNAL);
+	lk_req_free(&req);
+}
+
+int
+lk_serve(lk_handler_fn handler)
+{
+	static struct lk_conf	 conf;
+	struct lk_db		*db;
+	FCGX_Request		 fcgx;
+	char			 err[512];
+
+	signal(SIGPIPE, SIG_IGN);
+	conf_ok = lk_conf_load_env(&conf, err, sizeof(err)) == LK_OK;
+	if (!conf_ok)
+		lk_log_err("configuration: %s", err);
+	if ((db = lk_db_open(conf_ok ? &conf : NULL)) == NULL)
+		return 1;
+	if (FCGX_IsCGI()) {
+		handle(NULL, &conf, db, handler);
+		fflush(stdout);
+		lk_db_close(db);
+		return 0;
+	}
+	if (FCGX_Init() != 0 || FCGX_InitRequest(&fcgx, 0, 0) != 0) {
+		lk_log_err("FastCGI initialisation failed");
+		return 1;
+	}
+	while (FCGX_Accept_r(&fcgx) >= 0) {
+		handle(&fcgx, &conf, db, handler);
+		FCGX_Finish_r(&fcgx);
+	}
+	lk_db_close(db);
+	return 0;
+}
