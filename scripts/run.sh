@@ -1,12 +1,12 @@
-#!/bin/bash
-# `make run`: latchkey on a private MariaDB behind a private web server, in the foreground.
+#!/bin/sh
+# `make run` (POSIX sh; the Makefile runs it with sh): latchkey on a private MariaDB behind a private web server, in the foreground.
 #
 # Environment: PORT (8080)  SERVER lighttpd|apache|lighttpd-cgi (lighttpd)  VAR (./var)
 #              DB_PORT (3307)  BINDIR (build/bin)
 # First run: creates VAR (database, password, latchkey.conf) and runs `latchkey init`, whose output
 # (root account, admin key id and the admin key itself) is printed to the terminal ONCE and stored
 # nowhere. Later runs reuse VAR. Ctrl-C stops the web server and MariaDB cleanly.
-set -euo pipefail
+set -eu
 
 REPO=$(cd "$(dirname "$0")/.." && pwd -P)
 cd "$REPO"

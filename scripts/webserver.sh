@@ -15,7 +15,9 @@
 #
 # Files: VARDIR/run/KIND.conf (rendered config, lighttpd), VARDIR/run/KIND.pid,
 #        VARDIR/log/KIND-error.log (server + program stderr, sanitizer reports), VARDIR/log/KIND-access.log,
-#        VARDIR/log/KIND-stderr.log (the server process's own stdout/stderr).
+#        VARDIR/log/KIND-stderr.log (config check output; Apache: its own startup stdout/stderr).
+# lighttpd runs in the foreground (-D) with stdout/stderr appended to KIND-error.log, because the
+# programs inherit its stderr; Apache hands its ErrorLog to the programs itself.
 # Apache runs as nobody/nogroup (it refuses to serve as root) and the repo may be in a 0700 home, so
 # `start apache` STAGES the programs, the rendered config (httpd.conf), a copy of latchkey.conf and of
 # the DB password file into a fresh 0755 directory /tmp/latchkey-apache.XXXXXX (path recorded in
@@ -139,7 +141,9 @@ start_lighttpd() {
         -e "s|@RUNDIR@|$RUNDIR|g; s|@LOGDIR@|$LOGDIR|g; s|@DOCROOT@|$docroot|g; s|@NAME@|$KIND|g"
     lighttpd -tt -f "$conf" > "$LOGDIR/$KIND-stderr.log" 2>&1 || { cat "$LOGDIR/$KIND-stderr.log" >&2; die "bad config $conf"; }
     rm -f "$PIDFILE"
-    (cd / && exec setsid lighttpd -D -f "$conf" < /dev/null >> "$LOGDIR/$KIND-stderr.log" 2>&1) &
+    # -D: stay in the foreground (of our background subshell); in -D mode lighttpd does not apply
+    # server.breakagelog, so its stderr (inherited by the programs) goes to the error log here.
+    (cd / && exec setsid lighttpd -D -f "$conf" < /dev/null >> "$LOGDIR/$KIND-error.log" 2>&1) &
     child=$!
     wait_port "$child"
 }
