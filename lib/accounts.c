@@ -95,14 +95,16 @@ static enum lk_err
 get_work(struct lk_db *db, void *arg)
 {
 	struct get_ctx		*c = arg;
-	const struct lk_param	 p[] = { LK_STR(c->public_id) };
 	enum lk_err		 e;
 
 	c->out->id = 0;
 	if (c->public_id == NULL)
 		e = lk_db_exec(db, SQL_ROOT, NULL, 0, one_row, c->out, NULL);
-	else
+	else {
+		const struct lk_param p[] = { LK_STR(c->public_id) };
+
 		e = lk_db_exec(db, SQL_GET, p, 1, one_row, c->out, NULL);
+	}
 	if (e == LK_OK && c->out->id == 0)
 		return LK_ERR_NOT_FOUND;
 	return e;

@@ -147,12 +147,8 @@ add_field(json_t *obj, const char *name, const char *value)
 	return json_object_set_new(obj, name, arr) == 0;
 }
 
-/*
- * Decode application/x-www-form-urlencoded text into a new object. NULL on
- * malformed input (bad UTF-8, encoded NUL, empty or non-UTF-8 names).
- */
-static json_t *
-decode_form(const char *text, size_t len, const char **badname)
+json_t *
+lk_req_decode_form(const char *text, size_t len, const char **badname)
 {
 	UriQueryListA	*list = NULL, *q;
 	int		 count;
@@ -254,7 +250,7 @@ lk_req_init(struct lk_req *req, FCGX_Request *fcgx, const struct lk_conf *conf,
 		}
 
 	qs = lk_req_param(req, "QUERY_STRING");
-	req->query = decode_form(qs != NULL ? qs : "", qs != NULL ? strlen(qs) : 0, &bad);
+	req->query = lk_req_decode_form(qs != NULL ? qs : "", qs != NULL ? strlen(qs) : 0, &bad);
 	if (req->query == NULL) {
 		req->query = json_object();
 		return lk_req_fail(req, LK_ERR_VALIDATION, bad,
@@ -361,7 +357,7 @@ lk_req_read_body(struct lk_req *req)
 			    "The body must be a JSON object%s",
 			    req->body == NULL ? jerr.text : "");
 		}
-	} else if ((req->body = decode_form(buf, len, &bad)) == NULL) {
+	} else if ((req->body = lk_req_decode_form(buf, len, &bad)) == NULL) {
 		free(buf);
 		return lk_req_fail(req, LK_ERR_VALIDATION, bad,
 		    "The form body is not valid UTF-8 form encoding");

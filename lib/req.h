@@ -76,6 +76,13 @@ const char	*lk_req_param(const struct lk_req *req, const char *name);
 /* Raw output to the client. */
 void		 lk_req_write(struct lk_req *req, const char *buf, size_t len);
 
+/*
+ * Decode application/x-www-form-urlencoded text (len bytes) into a new object:
+ * a repeated name becomes an array of strings. NULL on malformed input
+ * (invalid UTF-8, an encoded NUL); *badname then names the field if known.
+ */
+json_t		*lk_req_decode_form(const char *text, size_t len, const char **badname);
+
 /* Read and decode the body (JSON or urlencoded) into req->body. 413/415/400 on bad input. */
 enum lk_err	 lk_req_read_body(struct lk_req *req);
 
