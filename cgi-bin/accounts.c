@@ -178,6 +178,9 @@ handle(struct lk_req *req)
 	    (e = lk_auth_require(req, &c, req->method == LK_GET ?
 	    "accounts:read" : "accounts:write")) != LK_OK)
 		return e;
+	if (!collection || req->method == LK_POST)
+		if ((e = lk_req_no_query(req)) != LK_OK)
+			return e;
 	if (!collection)
 		return item(req, &c, req->segs[1]);
 	return req->method == LK_GET ? list(req, &c) : create(req, &c);

@@ -18,6 +18,7 @@ handle(struct lk_req *req)
 	if (req->method != LK_GET)
 		return lk_req_method_not_allowed(req, "GET");
 	if ((e = lk_auth_caller(req, &c)) != LK_OK ||
+	    (e = lk_req_no_query(req)) != LK_OK ||
 	    (e = lk_accounts_get(req->db, c.key.account_public, &acct)) != LK_OK)
 		return e;
 	lk_resp_json(req, 200, json_pack("{s:o,s:o}",

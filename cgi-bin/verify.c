@@ -78,6 +78,7 @@ handle(struct lk_req *req)
 	if (req->method != LK_POST)
 		return lk_req_method_not_allowed(req, "POST");
 	if ((e = lk_auth_credential(req, &cparts)) != LK_OK ||
+	    (e = lk_req_no_query(req)) != LK_OK ||
 	    (e = lk_req_read_body(req)) != LK_OK)
 		return e;
 	if (req->body == NULL)

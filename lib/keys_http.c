@@ -45,7 +45,7 @@ static const struct lk_field patch_fields[] = {
 };
 
 static const struct lk_field rotate_fields[] = {
-	{ "grace_period", LK_FT_DURATION, 0, LK_GRACE_MAX, NULL },
+	{ "grace_period", LK_FT_DURATION, LK_FF_ZERO, LK_GRACE_MAX, NULL },
 	{ NULL, 0, 0, 0, NULL }
 };
 
@@ -173,6 +173,7 @@ create(struct lk_req *req, struct lk_caller *c, const char *account_id)
 	enum lk_err		 e;
 
 	if ((e = lk_auth_require(req, c, "keys:write")) != LK_OK ||
+	    (e = lk_req_no_query(req)) != LK_OK ||
 	    (e = body_fields(req, create_fields, &f)) != LK_OK)
 		return e;
 	exp_at = json_object_get(f, "expires_at");
@@ -367,7 +368,8 @@ lk_keys_http_item(struct lk_req *req, const char *account_id, const char *key_id
 		return lk_req_method_not_allowed(req, "GET, PATCH, DELETE");
 	if ((e = lk_auth_caller(req, &c)) != LK_OK ||
 	    (e = lk_auth_require(req, &c, req->method == LK_GET ?
-	    "keys:read" : "keys:write")) != LK_OK)
+	    "keys:read" : "keys:write")) != LK_OK ||
+	    (e = lk_req_no_query(req)) != LK_OK)
 		return e;
 	if (account_id != NULL &&
 	    (e = lk_auth_account(req, &c, account_id, &acct)) != LK_OK)

@@ -148,14 +148,14 @@ add_field(json_t *obj, const char *name, const char *value)
 }
 
 json_t *
-lk_req_decode_form(const char *text, size_t len, const char **badname)
+lk_req_decode_form(const char *text, size_t len, char *badname, size_t badsz)
 {
 	UriQueryListA	*list = NULL, *q;
 	int		 count;
 	json_t		*obj;
 	const char	*p;
 
-	*badname = NULL;
+	badname[0] = '\0';
 	for (p = text; (p = memchr(p, '%', len - (size_t)(p - text))) != NULL; p++)
 		if ((size_t)(p - text) + 2 < len && p[1] == '0' && p[2] == '0')
 			return NULL;
@@ -174,7 +174,11 @@ lk_req_decode_form(const char *text, size_t len, const char **badname)
 		if (q->key == NULL || q->key[0] == '\0')
 			continue;
 		if (!add_field(obj, q->key, q->value != NULL ? q->value : "")) {
-			*badname = json_string(q->key) != NULL ? q->key : NULL;
+			json_t *ok = json_string(q->key);
+
+			if (ok != NULL)
+				snprintf(badname, badsz, "%s", q->key);
+			json_decref(ok);
 			json_decref(obj);
 			obj = NULL;
 			break;
@@ -221,8 +225,8 @@ lk_req_init(struct lk_req *req, FCGX_Request *fcgx, const struct lk_conf *conf,
     struct lk_db *db)
 {
 	static const char *const methods[] = { "GET", "POST", "PATCH", "DELETE" };
-	const char	*m, *rid, *qs, *ip, *bad;
-	char		 path[1024];
+	const char	*m, *rid, *qs, *ip;
+	char		 path[1024], bad[128];
 	unsigned int	 i;
 
 	memset(req, 0, sizeof(*req));
@@ -250,10 +254,11 @@ lk_req_init(struct lk_req *req, FCGX_Request *fcgx, const struct lk_conf *conf,
 		}
 
 	qs = lk_req_param(req, "QUERY_STRING");
-	req->query = lk_req_decode_form(qs != NULL ? qs : "", qs != NULL ? strlen(qs) : 0, &bad);
+	req->query = lk_req_decode_form(qs != NULL ? qs : "",
+	    qs != NULL ? strlen(qs) : 0, bad, sizeof(bad));
 	if (req->query == NULL) {
 		req->query = json_object();
-		return lk_req_fail(req, LK_ERR_VALIDATION, bad,
+		return lk_req_fail(req, LK_ERR_VALIDATION, bad[0] ? bad : NULL,
 		    "The query string is not valid UTF-8 form encoding");
 	}
 	if (check_query_credentials(req) != LK_OK)
@@ -315,8 +320,7 @@ lk_req_read_body(struct lk_req *req)
 {
 	const char	*cl = lk_req_param(req, "CONTENT_LENGTH");
 	const char	*ct = lk_req_param(req, "CONTENT_TYPE");
-	const char	*bad;
-	char		*buf, *end;
+	char		*buf, *end, bad[128];
 	unsigned long long len = 0;
 	size_t		 got;
 	int		 mt;
@@ -357,12 +361,24 @@ lk_req_read_body(struct lk_req *req)
 			    "The body must be a JSON object%s",
 			    req->body == NULL ? jerr.text : "");
 		}
-	} else if ((req->body = lk_req_decode_form(buf, len, &bad)) == NULL) {
+	} else if ((req->body = lk_req_decode_form(buf, len, bad, sizeof(bad))) == NULL) {
 		free(buf);
-		return lk_req_fail(req, LK_ERR_VALIDATION, bad,
+		return lk_req_fail(req, LK_ERR_VALIDATION, bad[0] ? bad : NULL,
 		    "The form body is not valid UTF-8 form encoding");
 	}
 	free(buf);
+	return LK_OK;
+}
+
+enum lk_err
+lk_req_no_query(struct lk_req *req)
+{
+	const char	*name;
+	json_t		*v;
+
+	json_object_foreach(req->query, name, v)
+		return lk_req_fail(req, LK_ERR_VALIDATION, name,
+		    "Unknown query parameter '%.64s'", name);
 	return LK_OK;
 }
 
@@ -524,16 +540,15 @@ field_value(const struct lk_field *f, json_t *v, json_t **out, const char **why)
 		return true;
 	case LK_FT_DURATION:
 		*why = "must be a duration: seconds, or a number with s, m, h or d";
-		if (json_is_integer(v)) {
+		if (json_is_integer(v))
 			n = json_integer_value(v);
-			if (n < 0 || n > f->max)
-				return false;
-		} else if (!json_is_string(v) ||
-		    (strcmp(json_string_value(v), "0") != 0 &&
-		    !lk_duration_parse(json_string_value(v), f->max, &n)))
-			return false;
-		else if (strcmp(json_string_value(v), "0") == 0)
+		else if (json_is_string(v) && strcmp(json_string_value(v), "0") == 0)
 			n = 0;
+		else if (!json_is_string(v) ||
+		    !lk_duration_parse(json_string_value(v), f->max, &n))
+			return false;
+		if (n < ((f->flags & LK_FF_ZERO) ? 0 : 1) || n > f->max)
+			return false;
 		*out = json_integer(n);
 		return true;
 	case LK_FT_TIME:

@@ -35,6 +35,7 @@ enum lk_ftype {
 
 #define LK_FF_REQUIRED	0x1
 #define LK_FF_NULLABLE	0x2	/* JSON null (or an empty form value) is kept as null */
+#define LK_FF_ZERO	0x4	/* a DURATION may be 0 */
 
 struct lk_field {
 	const char		*name;
@@ -79,9 +80,11 @@ void		 lk_req_write(struct lk_req *req, const char *buf, size_t len);
 /*
  * Decode application/x-www-form-urlencoded text (len bytes) into a new object:
  * a repeated name becomes an array of strings. NULL on malformed input
- * (invalid UTF-8, an encoded NUL); *badname then names the field if known.
+ * (invalid UTF-8, an encoded NUL); badname then names the field if known
+ * (else "").
  */
-json_t		*lk_req_decode_form(const char *text, size_t len, const char **badname);
+json_t		*lk_req_decode_form(const char *text, size_t len, char *badname,
+		    size_t badsz);
 
 /* Read and decode the body (JSON or urlencoded) into req->body. 413/415/400 on bad input. */
 enum lk_err	 lk_req_read_body(struct lk_req *req);
@@ -93,6 +96,9 @@ enum lk_err	 lk_req_read_body(struct lk_req *req);
  */
 enum lk_err	 lk_req_fields(struct lk_req *req, json_t *in,
 		    const struct lk_field *table, json_t **out);
+
+/* 400 if the request has any query parameter: for routes that take none. */
+enum lk_err	 lk_req_no_query(struct lk_req *req);
 
 /* Record an error for the response: message (printf) and details.field when field is not NULL. */
 enum lk_err	 lk_req_fail(struct lk_req *req, enum lk_err e, const char *field,
