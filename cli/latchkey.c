@@ -12,6 +12,7 @@
 #include "accounts.h"
 #include "keys.h"
 #include "migrate.h"
+#include "req.h"
 #include "timefmt.h"
 
 #define EXIT_USAGE	2
@@ -166,8 +167,10 @@ cmd_account(int argc, char **argv)
 		else
 			return usage(NULL);
 	}
-	if (optind != argc - 1 || argv[optind][0] == '\0' || strlen(argv[optind]) > 400)
-		return usage("account create: give exactly one NAME (1-100 characters)");
+	if (optind != argc - 1)
+		return usage("account create: give exactly one NAME");
+	if (!lk_text_ok(argv[optind], LK_ACCOUNT_NAME_MAX))
+		return usage("account create: NAME must be 1-100 characters without control characters");
 	if (lk_plan_rate(plan) == 0)
 		return usage("--plan must be free, pro or enterprise");
 	e = parent_id != NULL ? lk_accounts_get(db, parent_id, &parent) :
@@ -217,8 +220,8 @@ key_create(int argc, char **argv)
 	}
 	if (optind != argc || account == NULL || label == NULL)
 		return usage("key create needs --account and --label");
-	if (label[0] == '\0' || strlen(label) > 400)
-		return usage("--label must be 1 to 100 characters");
+	if (!lk_text_ok(label, LK_LABEL_MAX))
+		return usage("--label must be 1-100 characters without control characters");
 	if (!lk_keyfmt_env_ok(env))
 		return usage("--env must be live or test");
 	norm[0] = '\0';

@@ -80,6 +80,9 @@ set_value(struct lk_conf *c, const struct setting *s, const char *v,
 
 	switch (s->type) {
 	case C_STR:
+		/* A password file, wherever it stands, wins over db_password. */
+		if (s->off == offsetof(struct lk_conf, db_password) && c->password_from_file)
+			return true;
 		if (strlen(v) >= s->size) {
 			snprintf(why, whysz, "%s is too long", s->name);
 			return false;
@@ -88,15 +91,18 @@ set_value(struct lk_conf *c, const struct setting *s, const char *v,
 		return true;
 	case C_PASSFILE:
 		if (!read_file(v, pass, sizeof(pass))) {
+			lk_crypto_wipe(pass, sizeof(pass));
 			snprintf(why, whysz, "cannot read db_password_file %s", v);
 			return false;
 		}
 		pass[strcspn(pass, "\r\n")] = '\0';
 		if (strlen(pass) >= s->size) {
+			lk_crypto_wipe(pass, sizeof(pass));
 			snprintf(why, whysz, "password in %s is too long", v);
 			return false;
 		}
 		memcpy(field, pass, strlen(pass) + 1);
+		c->password_from_file = true;
 		lk_crypto_wipe(pass, sizeof(pass));
 		return true;
 	case C_UINT:
@@ -156,6 +162,7 @@ lk_conf_parse(struct lk_conf *c, const char *text, char *err, size_t errsz)
 		if (*k == '\0' || *k == '#')
 			continue;
 		if ((eq = strchr(k, '=')) == NULL) {
+			lk_crypto_wipe(line, sizeof(line));
 			snprintf(err, errsz, "line %d: expected key = value", lineno);
 			return LK_ERR_VALIDATION;
 		}
@@ -167,6 +174,7 @@ lk_conf_parse(struct lk_conf *c, const char *text, char *err, size_t errsz)
 				break;
 		if (i == sizeof(settings) / sizeof(settings[0])) {
 			snprintf(err, errsz, "line %d: unknown setting '%.64s'", lineno, k);
+			lk_crypto_wipe(line, sizeof(line));
 			return LK_ERR_VALIDATION;
 		}
 		if (!set_value(c, &settings[i], v, why, sizeof(why))) {

@@ -2,6 +2,7 @@
 #ifndef LK_CONF_H
 #define LK_CONF_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "err.h"
@@ -19,6 +20,7 @@ struct lk_conf {
 	char		 key_prefix[11];
 	char		 base_path[128];
 	size_t		 max_body;		/* bytes */
+	bool		 password_from_file;	/* db_password_file was read */
 };
 
 /* Fill c with the defaults. */

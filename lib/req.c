@@ -246,12 +246,11 @@ lk_req_init(struct lk_req *req, FCGX_Request *fcgx, const struct lk_conf *conf,
 
 	m = lk_req_param(req, "REQUEST_METHOD");
 	req->method = LK_OTHER;
-	req->method_name = "?";
+	for (i = 0; m != NULL && m[i] != '\0' && i + 1 < sizeof(req->method_name); i++)
+		req->method_name[i] = isupper((unsigned char)m[i]) ? m[i] : '?';
 	for (i = 0; m != NULL && i < LK_NELEM(methods); i++)
-		if (strcmp(m, methods[i]) == 0) {
+		if (strcmp(m, methods[i]) == 0)
 			req->method = (enum lk_method)i;
-			req->method_name = methods[i];
-		}
 
 	qs = lk_req_param(req, "QUERY_STRING");
 	req->query = lk_req_decode_form(qs != NULL ? qs : "",
@@ -384,8 +383,8 @@ lk_req_no_query(struct lk_req *req)
 
 /* ---- field tables ---- */
 
-static bool
-text_ok(const char *s, int64_t max)
+bool
+lk_text_ok(const char *s, int64_t max)
 {
 	const unsigned char	*p = (const unsigned char *)s;
 	int64_t			 chars = 0;
@@ -407,7 +406,7 @@ static bool
 scopes_value(json_t *v, char *out, size_t size, const char **why)
 {
 	json_t	*list, *e;
-	size_t	 i, o = 0;
+	size_t	 i, o = 0, distinct = 0;
 
 	*why = "must be a list of scopes";
 	if (json_is_string(v)) {
@@ -439,7 +438,7 @@ scopes_value(json_t *v, char *out, size_t size, const char **why)
 		if (dup)
 			continue;
 		n = strlen(s);
-		if (i >= LK_SCOPES_MAX || o + n + 2 > size) {
+		if (++distinct > LK_SCOPES_MAX || o + n + 2 > size) {
 			*why = "has too many scopes (at most 32)";
 			json_decref(list);
 			return false;
@@ -501,7 +500,7 @@ field_value(const struct lk_field *f, json_t *v, json_t **out, const char **why)
 	switch (f->type) {
 	case LK_FT_TEXT:
 		*why = "must be text of the allowed length, without control characters";
-		if (!json_is_string(v) || !text_ok(json_string_value(v), f->max))
+		if (!json_is_string(v) || !lk_text_ok(json_string_value(v), f->max))
 			return false;
 		*out = json_incref(v);
 		return true;

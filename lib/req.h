@@ -50,7 +50,7 @@ struct lk_req {
 	const struct lk_conf	*conf;
 	struct lk_db		*db;
 	enum lk_method		 method;
-	const char		*method_name;
+	char			 method_name[16];	/* as sent, for messages */
 	char			*segs[LK_SEGS_MAX];	/* path below base_path, split on '/' */
 	int			 nsegs;
 	char			 request_id[LK_REQUEST_ID_MAX];
@@ -96,6 +96,9 @@ enum lk_err	 lk_req_read_body(struct lk_req *req);
  */
 enum lk_err	 lk_req_fields(struct lk_req *req, json_t *in,
 		    const struct lk_field *table, json_t **out);
+
+/* True if s is 1..max characters of UTF-8 text without control characters (C0, DEL, C1). */
+bool		 lk_text_ok(const char *s, int64_t max);
 
 /* 400 if the request has any query parameter: for routes that take none. */
 enum lk_err	 lk_req_no_query(struct lk_req *req);

@@ -22,12 +22,30 @@ lk_scope_valid(const char *s)
 	return s[n] == '\0' || s[n + 1] == '\0';
 }
 
+/* The scopes latchkey itself interprets: only held exactly (or through admin). */
+static const char *const builtin[] = {
+	"admin", "keys:read", "keys:write", "accounts:read", "accounts:write",
+	"verify", "audit:read", NULL
+};
+
+static bool
+is_builtin(const char *w, size_t wn)
+{
+	int i;
+
+	for (i = 0; builtin[i] != NULL; i++)
+		if (strlen(builtin[i]) == wn && memcmp(builtin[i], w, wn) == 0)
+			return true;
+	return false;
+}
+
 /* Same as lk_scope_covers, on (pointer, length) words. */
 static bool
 covers(const char *h, size_t hn, const char *w, size_t wn)
 {
 	if (hn > 0 && h[hn - 1] == '*')
-		return wn >= hn - 1 && memcmp(h, w, hn - 1) == 0;
+		return !is_builtin(w, wn) && wn >= hn - 1 &&
+		    memcmp(h, w, hn - 1) == 0;
 	return hn == wn && memcmp(h, w, hn) == 0;
 }
 

@@ -12,7 +12,11 @@
 /* True if s is [a-z0-9][a-z0-9:._-]{0,63}, optionally ending in one '*'. */
 bool	lk_scope_valid(const char *s);
 
-/* True if the held scope (possibly "x*") covers the wanted one (taken literally). */
+/*
+ * True if the held scope covers the wanted one (taken literally): equal, or
+ * held is "x*" and wanted starts with "x". Wildcards are for application
+ * scopes: they never cover a built-in scope (admin, keys:read, …, audit:read).
+ */
 bool	lk_scope_covers(const char *held, const char *wanted);
 
 /*

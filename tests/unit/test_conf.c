@@ -300,6 +300,11 @@ test_password_file(void **state)
 		snprintf(text, sizeof(text), "db_password = inline\ndb_password_file = %s\n", path);
 		if (parse(&c, text, err, sizeof(err)) != LK_OK)
 			fail_msg("case %zu refused: %s", i, err);
+		assert_string_equal(c.db_password, cases[i].want);
+		/* The file wins over db_password wherever the lines stand. */
+		snprintf(text, sizeof(text), "db_password_file = %s\ndb_password = inline\n", path);
+		if (parse(&c, text, err, sizeof(err)) != LK_OK)
+			fail_msg("case %zu refused: %s", i, err);
 		unlink(path);
 		assert_string_equal(c.db_password, cases[i].want);
 	}

@@ -96,12 +96,15 @@ test_scopes_allow_table(void **state)
 		{ "admins", "keys:read", false },
 		{ "xadmin", "keys:read", false },
 		{ "keys:read", "keys", false },
-		/*
-		 * NOTE (reported to the lead, not asserted): a held wildcard that
-		 * covers the word "admin" ("a*", "ad*", "admin*") makes
-		 * lk_scopes_allow(held, "admin") true, so lk_auth_is_admin() treats
-		 * such a key as admin and lk_scopes_grantable() lets it grant "admin".
-		 */
+		/* Wildcards are for application scopes: never a built-in one. */
+		{ "a*", "admin", false },
+		{ "admin*", "admin", false },
+		{ "k*", "keys:write", false },
+		{ "keys:*", "keys:read", false },
+		{ "v*", "verify", false },
+		{ "au*", "audit:read", false },
+		{ "acc*", "accounts:write", false },
+		{ "a*", "app:x", true },
 	};
 	size_t i;
 
