@@ -40,7 +40,7 @@ def test_account_crud(server, stack):
         assert_error(call(server, "POST", "/v1/accounts", t.key, body=body), 400, "VALIDATION_ERROR", field=field)
 
     # delete: 409 with a key, 409 with a child, 204 when empty
-    k = create_key(server, t.key, account_id=child["id"])
+    k = create_key(server, t.key, account_id=child["id"], scopes=[])
     assert_error(call(server, "DELETE", f"/v1/accounts/{child['id']}", t.key), 409, "CONFLICT")
     expect(call(server, "DELETE", f"/v1/keys/{k['id']}", server.admin_key), 204)
     grandchild = make_account(server, t.key, parent_id=child["id"])
