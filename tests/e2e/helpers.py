@@ -360,3 +360,16 @@ def audit_by_rid(stack, rid):
 def stable(row, drop=("last_used_at",)):
     """A DB row without columns that legitimately change on reads."""
     return None if row is None else {k: v for k, v in row.items() if k not in drop}
+
+
+def read_logs(stack):
+    """{path: text} of every log file; asserts the logs are really there (so a scan is not vacuous)."""
+    out = {}
+    for path in stack.all_log_paths():
+        try:
+            out[str(path)] = open(path, "rb").read().decode("utf-8", "replace")
+        except (FileNotFoundError, IsADirectoryError):
+            continue
+    assert out, "no log files found"
+    assert any("/v1/" in text for text in out.values()), f"no access log with requests among {sorted(out)}"
+    return out

@@ -1,16 +1,12 @@
 """No plaintext key in a database dump or in any log, after creating, using and rotating keys."""
 import time
 
-from helpers import (CREATED_KEYS, KEY_RE, assert_verify, call, create_key, expect, make_tenant)
+from helpers import CREATED_KEYS, KEY_RE, assert_verify, call, create_key, expect, make_tenant, read_logs
 
 
 def scan_logs(stack, secrets):
     found = []
-    for path in stack.all_log_paths():
-        try:
-            data = open(path, "rb").read().decode("utf-8", "replace")
-        except (FileNotFoundError, IsADirectoryError):
-            continue
+    for path, data in read_logs(stack).items():
         for s in secrets:
             if s in data:
                 found.append((path, s[:12] + "..."))
