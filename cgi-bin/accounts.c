@@ -43,19 +43,6 @@ check_plan(struct lk_req *req, const struct lk_caller *c, const char *plan)
 }
 
 static enum lk_err
-body_fields(struct lk_req *req, const struct lk_field *table, json_t **f)
-{
-	enum lk_err e;
-
-	*f = NULL;
-	if ((e = lk_req_read_body(req)) != LK_OK)
-		return e;
-	if (req->body == NULL)
-		req->body = json_object();
-	return lk_req_fields(req, req->body, table, f);
-}
-
-static enum lk_err
 list(struct lk_req *req, struct lk_caller *c)
 {
 	struct lk_account	 root;
@@ -87,7 +74,7 @@ create(struct lk_req *req, struct lk_caller *c)
 	json_t			*f;
 	enum lk_err		 e;
 
-	if ((e = body_fields(req, create_fields, &f)) != LK_OK)
+	if ((e = lk_req_body_fields(req, create_fields, &f)) != LK_OK)
 		return e;
 	plan = json_string_value(json_object_get(f, "plan"));
 	if ((e = check_plan(req, c, plan)) != LK_OK)
@@ -138,7 +125,7 @@ item(struct lk_req *req, struct lk_caller *c, const char *id)
 	default:
 		break;
 	}
-	if ((e = body_fields(req, patch_fields, &f)) != LK_OK)
+	if ((e = lk_req_body_fields(req, patch_fields, &f)) != LK_OK)
 		return e;
 	name = json_string_value(json_object_get(f, "name"));
 	plan = json_string_value(json_object_get(f, "plan"));

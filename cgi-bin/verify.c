@@ -79,11 +79,7 @@ handle(struct lk_req *req)
 		return lk_req_method_not_allowed(req, "POST");
 	if ((e = lk_auth_credential(req, &cparts)) != LK_OK ||
 	    (e = lk_req_no_query(req)) != LK_OK ||
-	    (e = lk_req_read_body(req)) != LK_OK)
-		return e;
-	if (req->body == NULL)
-		return lk_req_fail(req, LK_ERR_VALIDATION, "key", "Field 'key' is required");
-	if ((e = lk_req_fields(req, req->body, fields, &f)) != LK_OK)
+	    (e = lk_req_body_fields(req, fields, &f)) != LK_OK)
 		return e;
 	key = json_string_value(json_object_get(f, "key"));
 	wanted = json_string_value(json_object_get(f, "scopes"));
@@ -100,7 +96,7 @@ handle(struct lk_req *req)
 	}
 	lk_auth_actor(req, &c);
 	tfound = tparsed && tfound &&
-	    strncmp(target.account_path, c.key.account_path, strlen(c.key.account_path)) == 0;
+	    lk_path_within(target.account_path, c.key.account_path);
 	result = verdict(req, &target, tfound, wanted != NULL ? wanted : "");
 	json_decref(f);
 	if ((e = lk_keys_touch(req->db, &c.key, req->now)) == LK_OK &&

@@ -48,9 +48,9 @@ lk_plan_rate(const char *plan)
 }
 
 bool
-lk_account_within(const struct lk_account *a, const char *path)
+lk_path_within(const char *path, const char *root)
 {
-	return strncmp(a->path, path, strlen(path)) == 0;
+	return strncmp(path, root, strlen(root)) == 0;
 }
 
 json_t *

@@ -31,8 +31,8 @@ struct lk_account {
 /* Requests per minute of plan ("free" 60, "pro" 600, "enterprise" 6000); 0 if unknown. */
 int64_t		 lk_plan_rate(const char *plan);
 
-/* True if a is in the subtree rooted at path (a's own account included). */
-bool		 lk_account_within(const struct lk_account *a, const char *path);
+/* True if the account at path is in the subtree rooted at root (root itself included). */
+bool		 lk_path_within(const char *path, const char *root);
 
 /* The API object {"id","parent_id","name","plan","created_at"}. */
 json_t		*lk_account_json(const struct lk_account *a);

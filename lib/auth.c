@@ -128,7 +128,7 @@ lk_auth_account(struct lk_req *req, const struct lk_caller *c, const char *id,
 	if (!id_shaped(id, "acct_"))
 		return lk_req_fail(req, LK_ERR_NOT_FOUND, NULL, "No such account");
 	if ((e = lk_accounts_get(req->db, id, out)) == LK_ERR_NOT_FOUND ||
-	    (e == LK_OK && !lk_account_within(out, c->key.account_path)))
+	    (e == LK_OK && !lk_path_within(out->path, c->key.account_path)))
 		return lk_req_fail(req, LK_ERR_NOT_FOUND, NULL, "No such account");
 	return e;
 }
@@ -142,8 +142,7 @@ lk_auth_key(struct lk_req *req, const struct lk_caller *c, const char *id,
 	if (!id_shaped(id, "key_"))
 		return lk_req_fail(req, LK_ERR_NOT_FOUND, NULL, "No such key");
 	if ((e = lk_keys_get(req->db, id, out)) == LK_ERR_NOT_FOUND ||
-	    (e == LK_OK && strncmp(out->account_path, c->key.account_path,
-	    strlen(c->key.account_path)) != 0))
+	    (e == LK_OK && !lk_path_within(out->account_path, c->key.account_path)))
 		return lk_req_fail(req, LK_ERR_NOT_FOUND, NULL, "No such key");
 	return e;
 }

@@ -53,24 +53,6 @@ static const struct lk_field no_fields[] = {
 	{ NULL, 0, 0, 0, NULL }
 };
 
-/* Read the body and validate it against table into *f (caller decrefs). */
-static enum lk_err
-body_fields(struct lk_req *req, const struct lk_field *table, json_t **f)
-{
-	enum lk_err	 e;
-	json_t		*empty;
-
-	*f = NULL;
-	if ((e = lk_req_read_body(req)) != LK_OK)
-		return e;
-	if (req->body != NULL)
-		return lk_req_fields(req, req->body, table, f);
-	empty = json_object();
-	e = lk_req_fields(req, empty, table, f);
-	json_decref(empty);
-	return e;
-}
-
 /* The grant rule: every scope in scopes must be held by the caller. */
 static enum lk_err
 check_grant(struct lk_req *req, const struct lk_caller *c, const char *scopes)
@@ -174,7 +156,7 @@ create(struct lk_req *req, struct lk_caller *c, const char *account_id)
 
 	if ((e = lk_auth_require(req, c, "keys:write")) != LK_OK ||
 	    (e = lk_req_no_query(req)) != LK_OK ||
-	    (e = body_fields(req, create_fields, &f)) != LK_OK)
+	    (e = lk_req_body_fields(req, create_fields, &f)) != LK_OK)
 		return e;
 	exp_at = json_object_get(f, "expires_at");
 	exp_in = json_object_get(f, "expires_in");
@@ -254,7 +236,7 @@ patch(struct lk_req *req, struct lk_caller *c, struct lk_key *k)
 	char			*meta = NULL;
 	enum lk_err		 e;
 
-	if ((e = body_fields(req, patch_fields, &f)) != LK_OK)
+	if ((e = lk_req_body_fields(req, patch_fields, &f)) != LK_OK)
 		return e;
 	memset(&pt, 0, sizeof(pt));
 	if (json_object_size(f) == 0) {
@@ -311,7 +293,7 @@ rotate(struct lk_req *req, struct lk_caller *c, struct lk_key *k)
 	json_t		*f;
 	enum lk_err	 e;
 
-	if ((e = body_fields(req, rotate_fields, &f)) != LK_OK)
+	if ((e = lk_req_body_fields(req, rotate_fields, &f)) != LK_OK)
 		return e;
 	e = lk_keys_rotate(req->db, &c->actor, req->conf->key_prefix, k,
 	    json_integer_value(json_object_get(f, "grace_period")), req->now,
@@ -332,7 +314,7 @@ set_state(struct lk_req *req, struct lk_caller *c, struct lk_key *k, bool revoke
 	json_t		*f;
 	enum lk_err	 e;
 
-	if ((e = body_fields(req, no_fields, &f)) != LK_OK)
+	if ((e = lk_req_body_fields(req, no_fields, &f)) != LK_OK)
 		return e;
 	json_decref(f);
 	e = revoke ? lk_keys_revoke(req->db, &c->actor, k, req->now) :

@@ -370,6 +370,19 @@ lk_req_read_body(struct lk_req *req)
 }
 
 enum lk_err
+lk_req_body_fields(struct lk_req *req, const struct lk_field *table, json_t **out)
+{
+	enum lk_err e;
+
+	*out = NULL;
+	if ((e = lk_req_read_body(req)) != LK_OK)
+		return e;
+	if (req->body == NULL)
+		req->body = json_object();	/* no body: as if "{}" */
+	return lk_req_fields(req, req->body, table, out);
+}
+
+enum lk_err
 lk_req_no_query(struct lk_req *req)
 {
 	const char	*name;

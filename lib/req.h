@@ -100,6 +100,10 @@ enum lk_err	 lk_req_fields(struct lk_req *req, json_t *in,
 /* True if s is 1..max characters of UTF-8 text without control characters (C0, DEL, C1). */
 bool		 lk_text_ok(const char *s, int64_t max);
 
+/* lk_req_read_body, then lk_req_fields on it (a missing body counts as {}). */
+enum lk_err	 lk_req_body_fields(struct lk_req *req, const struct lk_field *table,
+		    json_t **out);
+
 /* 400 if the request has any query parameter: for routes that take none. */
 enum lk_err	 lk_req_no_query(struct lk_req *req);
 
