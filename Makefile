@@ -1,5 +1,6 @@
 # latchkey — see README.md. `make run` and `make test` are the two commands.
 .SUFFIXES:
+MAKEFLAGS += --no-print-directory
 
 PREFIX   ?= /usr/local
 PORT     ?= 8080

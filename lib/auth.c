@@ -101,20 +101,6 @@ lk_auth_require(struct lk_req *req, const struct lk_caller *c, const char *scope
 	    "The API key lacks the scope '%s'", scope);
 }
 
-/* True if id has the shape prefix + 24 base62 characters. */
-static bool
-id_shaped(const char *id, const char *prefix)
-{
-	size_t i, n = strlen(prefix);
-
-	if (strncmp(id, prefix, n) != 0 || strlen(id) != n + LK_PUBLIC_ID_RANDOM)
-		return false;
-	for (i = n; id[i] != '\0'; i++)
-		if (!isalnum((unsigned char)id[i]))
-			return false;
-	return true;
-}
-
 enum lk_err
 lk_auth_account(struct lk_req *req, const struct lk_caller *c, const char *id,
     struct lk_account *out)
@@ -125,7 +111,7 @@ lk_auth_account(struct lk_req *req, const struct lk_caller *c, const char *id,
 		id = lk_req_param(req, "HTTP_X_TENANT_ID");
 	if (id == NULL || strcmp(id, "me") == 0)
 		id = c->key.account_public;
-	if (!id_shaped(id, "acct_"))
+	if (!lk_crypto_public_id_ok(id, "acct_"))
 		return lk_req_fail(req, LK_ERR_NOT_FOUND, NULL, "No such account");
 	if ((e = lk_accounts_get(req->db, id, out)) == LK_ERR_NOT_FOUND ||
 	    (e == LK_OK && !lk_path_within(out->path, c->key.account_path)))
@@ -139,7 +125,7 @@ lk_auth_key(struct lk_req *req, const struct lk_caller *c, const char *id,
 {
 	enum lk_err e;
 
-	if (!id_shaped(id, "key_"))
+	if (!lk_crypto_public_id_ok(id, "key_"))
 		return lk_req_fail(req, LK_ERR_NOT_FOUND, NULL, "No such key");
 	if ((e = lk_keys_get(req->db, id, out)) == LK_ERR_NOT_FOUND ||
 	    (e == LK_OK && !lk_path_within(out->account_path, c->key.account_path)))

@@ -51,6 +51,19 @@ lk_crypto_public_id(const char *prefix, char *out, size_t size)
 	return lk_crypto_base62(out + plen, LK_PUBLIC_ID_RANDOM);
 }
 
+bool
+lk_crypto_public_id_ok(const char *id, const char *prefix)
+{
+	size_t i, n = strlen(prefix);
+
+	if (strncmp(id, prefix, n) != 0 || strlen(id) != n + LK_PUBLIC_ID_RANDOM)
+		return false;
+	for (i = n; id[i] != '\0'; i++)
+		if (strchr(lk_base62, id[i]) == NULL)
+			return false;
+	return true;
+}
+
 void
 lk_crypto_sha256(const void *data, size_t len, unsigned char out[LK_SHA256_LEN])
 {

@@ -20,6 +20,9 @@ bool	lk_crypto_base62(char *out, size_t n);
 /* out = prefix + 24 random base62 chars, e.g. "key_3Zb…". size >= LK_PUBLIC_ID_MAX. */
 bool	lk_crypto_public_id(const char *prefix, char *out, size_t size);
 
+/* True if id has the shape of lk_crypto_public_id's output for prefix. */
+bool	lk_crypto_public_id_ok(const char *id, const char *prefix);
+
 void	lk_crypto_sha256(const void *data, size_t len, unsigned char out[LK_SHA256_LEN]);
 
 /* Constant-time comparison of n bytes. */

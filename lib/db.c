@@ -132,15 +132,54 @@ stmt_fail(struct lk_db *db, MYSQL_STMT *st, const char *what)
 	    mysql_stmt_error(st));
 }
 
-/* The cached statement for sql, prepared now if needed. NULL after logging. */
+/* Size the result buffers of c from its metadata. False on failure. */
+static bool
+bind_results(struct cached *c, MYSQL_RES *meta)
+{
+	MYSQL_FIELD	*f = mysql_fetch_fields(meta);
+	size_t		 off = 0, sz[LK_DB_COLS_MAX];
+	unsigned int	 i;
+
+	c->ncols = mysql_num_fields(meta);
+	if (c->ncols > LK_DB_COLS_MAX) {
+		lk_log_err("too many result columns");
+		return false;
+	}
+	for (i = 0; i < c->ncols; i++) {
+		sz[i] = f[i].length + 2 > COL_BUF_MAX ? COL_BUF_MAX :
+		    f[i].length + 2 < 32 ? 32 : f[i].length + 2;
+		off += sz[i];
+	}
+	c->rbind = calloc(c->ncols, sizeof(*c->rbind));
+	c->bufs = malloc(off);
+	c->len = calloc(c->ncols, sizeof(*c->len));
+	c->isnull = calloc(c->ncols, sizeof(*c->isnull));
+	c->error = calloc(c->ncols, sizeof(*c->error));
+	if (c->rbind == NULL || c->bufs == NULL || c->len == NULL ||
+	    c->isnull == NULL || c->error == NULL)
+		return false;
+	for (off = 0, i = 0; i < c->ncols; off += sz[i], i++) {
+		c->rbind[i].buffer_type = MYSQL_TYPE_STRING;
+		c->rbind[i].buffer = c->bufs + off;
+		c->rbind[i].buffer_length = sz[i] - 1;
+		c->rbind[i].length = &c->len[i];
+		c->rbind[i].is_null = &c->isnull[i];
+		c->rbind[i].error = &c->error[i];
+	}
+	return true;
+}
+
+/*
+ * The cached statement for sql, prepared now if needed. NULL after logging;
+ * a half-built entry is dropped with the whole cache (disconnect).
+ */
 static struct cached *
 statement(struct lk_db *db, const char *sql)
 {
 	struct cached	*c;
 	MYSQL_RES	*meta;
-	MYSQL_FIELD	*f;
 	unsigned int	 i;
-	size_t		 off = 0, sz[LK_DB_COLS_MAX];
+	bool		 ok = true;
 
 	for (i = 0; i < db->ncache; i++)
 		if (db->cache[i].sql == sql)
@@ -149,47 +188,24 @@ statement(struct lk_db *db, const char *sql)
 		lk_log_err("statement cache full");
 		return NULL;
 	}
-	c = &db->cache[db->ncache];
-	if ((c->st = mysql_stmt_init(db->my)) == NULL)
+	c = &db->cache[db->ncache++];
+	if ((c->st = mysql_stmt_init(db->my)) == NULL) {
+		disconnect(db);
 		return NULL;
+	}
 	if (mysql_stmt_prepare(c->st, sql, strlen(sql)) != 0) {
 		stmt_fail(db, c->st, "prepare");
-		mysql_stmt_close(c->st);
-		c->st = NULL;
+		disconnect(db);
 		return NULL;
 	}
 	c->sql = sql;
-	db->ncache++;
-	if ((meta = mysql_stmt_result_metadata(c->st)) == NULL)
-		return c;
-	c->ncols = mysql_num_fields(meta);
-	if (c->ncols > LK_DB_COLS_MAX) {
+	if ((meta = mysql_stmt_result_metadata(c->st)) != NULL) {
+		ok = bind_results(c, meta);
 		mysql_free_result(meta);
-		lk_log_err("too many result columns");
-		return NULL;
 	}
-	f = mysql_fetch_fields(meta);
-	for (i = 0; i < c->ncols; i++) {
-		sz[i] = f[i].length + 2 > COL_BUF_MAX ? COL_BUF_MAX :
-		    f[i].length + 2 < 32 ? 32 : f[i].length + 2;
-		off += sz[i];
-	}
-	mysql_free_result(meta);
-	c->rbind = calloc(c->ncols, sizeof(*c->rbind));
-	c->bufs = malloc(off);
-	c->len = calloc(c->ncols, sizeof(*c->len));
-	c->isnull = calloc(c->ncols, sizeof(*c->isnull));
-	c->error = calloc(c->ncols, sizeof(*c->error));
-	if (c->rbind == NULL || c->bufs == NULL || c->len == NULL ||
-	    c->isnull == NULL || c->error == NULL)
+	if (!ok) {
+		disconnect(db);
 		return NULL;
-	for (off = 0, i = 0; i < c->ncols; off += sz[i], i++) {
-		c->rbind[i].buffer_type = MYSQL_TYPE_STRING;
-		c->rbind[i].buffer = c->bufs + off;
-		c->rbind[i].buffer_length = sz[i] - 1;
-		c->rbind[i].length = &c->len[i];
-		c->rbind[i].is_null = &c->isnull[i];
-		c->rbind[i].error = &c->error[i];
 	}
 	return c;
 }
@@ -205,10 +221,13 @@ lk_db_exec(struct lk_db *db, const char *sql, const struct lk_param *params,
 	int		 rc;
 	enum lk_err	 e = LK_OK;
 
-	if (db->my == NULL || (c = statement(db, sql)) == NULL ||
-	    nparams > LK_NELEM(b) ||
-	    nparams != mysql_stmt_param_count(c->st))
+	if (db->my == NULL || (c = statement(db, sql)) == NULL)
 		return LK_ERR_UNAVAILABLE;
+	if (nparams > LK_NELEM(b) || nparams != mysql_stmt_param_count(c->st)) {
+		lk_log_err("statement given %u parameters, wants %lu", nparams,
+		    mysql_stmt_param_count(c->st));
+		return LK_ERR_INTERNAL;
+	}
 	memset(b, 0, sizeof(b));
 	for (i = 0; i < nparams; i++) {
 		const struct lk_param *p = &params[i];

@@ -529,20 +529,9 @@ field_value(const struct lk_field *f, json_t *v, json_t **out, const char **why)
 		*why = "is not a valid id";
 		if (!json_is_string(v))
 			return false;
-		{
-			const char *s = json_string_value(v), *pfx = f->choices[0];
-			size_t pl = strlen(pfx);
-
-			if (strcmp(s, "me") == 0) {
-				*out = json_incref(v);
-				return true;
-			}
-			if (strncmp(s, pfx, pl) != 0 || strlen(s) != pl + LK_PUBLIC_ID_RANDOM)
-				return false;
-			for (i = pl; s[i] != '\0'; i++)
-				if (!isalnum((unsigned char)s[i]))
-					return false;
-		}
+		if (strcmp(json_string_value(v), "me") != 0 &&
+		    !lk_crypto_public_id_ok(json_string_value(v), f->choices[0]))
+			return false;
 		*out = json_incref(v);
 		return true;
 	case LK_FT_SCOPES:
