@@ -339,7 +339,7 @@ lk_req_read_body(struct lk_req *req)
 	mt = media_type(ct);
 	if (len == 0 && mt <= 0)
 		return LK_OK;		/* no body: e.g. POST …/revoke */
-	if (mt < 0)
+	if (mt <= 0)	/* a body without a type is refused, never guessed */
 		return lk_req_fail(req, LK_ERR_MEDIA_TYPE, NULL,
 		    "The body must be application/json or application/x-www-form-urlencoded");
 	if ((buf = malloc(len + 1)) == NULL)
