@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "crypto.h"
 #include "resp.h"
 
 static const char *
@@ -54,8 +55,11 @@ lk_resp_json(struct lk_req *req, int status, json_t *body)
 	    req->request_id, req->extra_headers);
 	lk_req_write(req, head, n < (int)sizeof(head) ? (size_t)n : sizeof(head) - 1);
 	if (text != NULL) {
-		lk_req_write(req, text, strlen(text));
+		size_t len = strlen(text);
+
+		lk_req_write(req, text, len);
 		lk_req_write(req, "\n", 1);
+		lk_crypto_wipe(text, len);	/* it may hold a new key's plaintext */
 		free(text);
 	}
 }

@@ -4,12 +4,28 @@
 #include <stdlib.h>
 
 #include <fcgiapp.h>
+#include <jansson.h>
+#include <malloc.h>
 
+#include "crypto.h"
 #include "log.h"
 #include "resp.h"
 #include "serve.h"
 
 static bool	conf_ok;
+
+/*
+ * Jansson's free: wipe before freeing, so a plaintext key that passed
+ * through a JSON string does not linger in freed heap memory.
+ */
+static void
+wiping_free(void *p)
+{
+	if (p != NULL) {
+		lk_crypto_wipe(p, malloc_usable_size(p));
+		free(p);
+	}
+}
 
 static void
 handle(FCGX_Request *fcgx, const struct lk_conf *conf, struct lk_db *db,
@@ -37,6 +53,7 @@ lk_serve(lk_handler_fn handler)
 	char			 err[512];
 
 	signal(SIGPIPE, SIG_IGN);
+	json_set_alloc_funcs(malloc, wiping_free);
 	conf_ok = lk_conf_load_env(&conf, err, sizeof(err)) == LK_OK;
 	if (!conf_ok)
 		lk_log_err("configuration: %s", err);
