@@ -30,8 +30,10 @@ CLI_SRC   = $(wildcard cli/*.c)
 CLI       = $(BUILD)/bin/latchkey
 UNIT      = $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(wildcard tests/unit/test_*.c))
 MIGRATIONS = $(sort $(wildcard schema/*.sql))
+FUZZERS   = $(patsubst tests/fuzz/%.c,build/fuzz/%,$(wildcard tests/fuzz/fuzz_*.c))
+FUZZ_SECONDS ?= 30
 
-.PHONY: all asan deps run test unit e2e bench install clean
+.PHONY: all asan deps run test unit e2e fuzz install clean
 all: $(BUILD)/liblatchkey.a $(PROGRAMS) $(CLI)
 
 $(BUILD)/obj/%.o: %.c $(wildcard lib/*.h)
@@ -64,6 +66,22 @@ $(BUILD)/tests/%: tests/unit/%.c $(BUILD)/liblatchkey.a
 # ASan/UBSan builds of everything, in build/asan/.
 asan:
 	$(MAKE) BUILD=build/asan SAN=1 all
+
+# libFuzzer harnesses (clang), each run FUZZ_SECONDS on its seed corpus in tests/fuzz/corpus/.
+build/fuzz/%: tests/fuzz/%.c $(LIB_SRC) $(wildcard lib/*.h)
+	@mkdir -p $(dir $@)
+	clang -std=gnu11 -g -O1 -fsanitize=fuzzer,address,undefined -Ilib \
+	    $(shell pkg-config --cflags $(PKGS)) -o $@ $< $(LIB_SRC) $(LDLIBS)
+
+fuzz:
+	@command -v clang >/dev/null || DEBIAN_FRONTEND=noninteractive apt-get install -y -qq clang
+	$(MAKE) $(FUZZERS)
+	@set -e; for f in $(FUZZERS); do n=$$(basename $$f); mkdir -p build/fuzz/work/$$n; \
+	    echo "fuzz: $$n for $(FUZZ_SECONDS)s (log: build/fuzz/$$n.log)"; \
+	    if ! $$f -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 build/fuzz/work/$$n \
+	        tests/fuzz/corpus/$${n#fuzz_} > build/fuzz/$$n.log 2>&1; then \
+	        grep -E -A30 'ERROR|runtime error' build/fuzz/$$n.log; exit 1; fi; \
+	    grep -E 'number_of_executed_units|new_units_added' build/fuzz/$$n.log; done
 
 deps:
 	@sh scripts/deps.sh
