@@ -314,11 +314,14 @@ insert_key(struct lk_db *db, const char *prefix, const struct lk_key_new *nk,
 	return LK_OK;
 }
 
-struct create_ctx {
+/* The arguments of every change, for the lk_db_txn work functions. */
+struct change_ctx {
 	const struct lk_actor	*actor;
-	const char		*prefix;
+	struct lk_key		*k;
+	const struct lk_key_patch *patch;
 	const struct lk_key_new	*nk;
-	int64_t			 now;
+	int64_t			 now, grace;
+	const char		*prefix;
 	struct lk_key		*out;
 	char			*plaintext;
 	size_t			 size;
@@ -327,7 +330,7 @@ struct create_ctx {
 static enum lk_err
 create_work(struct lk_db *db, void *arg)
 {
-	struct create_ctx	*c = arg;
+	struct change_ctx	*c = arg;
 	enum lk_err		 e;
 
 	if ((e = insert_key(db, c->prefix, c->nk, NULL, c->now, c->out,
@@ -344,7 +347,8 @@ lk_keys_create(struct lk_db *db, const struct lk_actor *actor,
     const char *prefix, const struct lk_key_new *nk, int64_t now,
     struct lk_key *out, char *plaintext, size_t size)
 {
-	struct create_ctx c = { actor, prefix, nk, now, out, plaintext, size };
+	struct change_ctx c = { .actor = actor, .prefix = prefix, .nk = nk,
+	    .now = now, .out = out, .plaintext = plaintext, .size = size };
 
 	return lk_db_txn(db, create_work, &c);
 }
@@ -366,16 +370,6 @@ lock_key(struct lk_db *db, struct lk_key *k)
 	return e;
 }
 
-struct change_ctx {
-	const struct lk_actor	*actor;
-	struct lk_key		*k;
-	const struct lk_key_patch *patch;
-	int64_t			 now, grace;
-	const char		*prefix;
-	struct lk_key		*out;
-	char			*plaintext;
-	size_t			 size;
-};
 
 static enum lk_err
 update_work(struct lk_db *db, void *arg)
