@@ -46,24 +46,19 @@ static enum lk_err
 list(struct lk_req *req, struct lk_caller *c)
 {
 	struct lk_account	 root;
-	struct lk_cursor	 cur, next;
-	json_t			*f, *data;
-	int			 limit;
+	struct lk_page		 page;
+	json_t			*f;
 	enum lk_err		 e;
 
 	if ((e = lk_req_fields(req, req->query, list_fields, &f)) != LK_OK)
 		return e;
-	e = lk_page_parse(req, f, &limit, &cur);
+	if ((e = lk_page_parse(req, f, &page)) == LK_OK &&
+	    (e = lk_auth_account(req, c, NULL, &root)) == LK_OK &&
+	    (e = lk_accounts_list(req->db, &root, &page)) == LK_OK)
+		lk_resp_json(req, 200, lk_page_json(&page));
+	lk_page_free(&page);
 	json_decref(f);
-	if (e != LK_OK || (e = lk_auth_account(req, c, NULL, &root)) != LK_OK)
-		return e;
-	data = json_array();
-	if ((e = lk_accounts_list(req->db, &root, &cur, limit, data, &next)) != LK_OK) {
-		json_decref(data);
-		return e;
-	}
-	lk_resp_json(req, 200, lk_page_json(data, &next));
-	return LK_OK;
+	return e;
 }
 
 static enum lk_err

@@ -198,9 +198,9 @@ key_create(int argc, char **argv)
 	struct lk_account	 acct;
 	struct lk_key_new	 nk;
 	const char		*account = NULL, *label = NULL, *scopes = "", *env = "live";
-	char			 norm[LK_SCOPES_BUF], *copy, *tok, *save;
+	char			 norm[LK_SCOPES_BUF];
+	const char		*why;
 	int64_t			 expires_in = 0;
-	size_t			 o = 0;
 	enum lk_err		 e;
 	int			 c;
 
@@ -225,16 +225,10 @@ key_create(int argc, char **argv)
 	if (!lk_keyfmt_env_ok(env))
 		return usage("--env must be live or test");
 	norm[0] = '\0';
-	copy = strdup(scopes);
-	for (tok = strtok_r(copy, " ,", &save); tok != NULL; tok = strtok_r(NULL, " ,", &save)) {
-		if (!lk_scope_valid(tok) || o + strlen(tok) + 2 > sizeof(norm)) {
-			fprintf(stderr, "latchkey: invalid scope '%s'\n", tok);
-			free(copy);
-			return EXIT_USAGE;
-		}
-		o += (size_t)snprintf(norm + o, sizeof(norm) - o, "%s%s", o ? " " : "", tok);
+	if (!lk_scopes_add_text(norm, sizeof(norm), scopes, &why)) {
+		fprintf(stderr, "latchkey: --scopes %s\n", why);
+		return EXIT_USAGE;
 	}
-	free(copy);
 	if ((e = lk_accounts_get(db, account, &acct)) != LK_OK)
 		return failed(e, account);
 	nk = (struct lk_key_new){ &acct, label, norm, env,
@@ -246,9 +240,9 @@ static int
 key_list(int argc, char **argv)
 {
 	struct lk_account	 acct;
-	struct lk_cursor	 cur, next;
+	struct lk_page		 page;
 	struct lk_key_filter	 none = { NULL, NULL, NULL, 0 };
-	json_t			*data, *k;
+	json_t			*k;
 	enum lk_err		 e;
 	size_t			 i;
 
@@ -256,26 +250,21 @@ key_list(int argc, char **argv)
 		return usage("key list needs --account ACCT_ID");
 	if ((e = lk_accounts_get(db, argv[3], &acct)) != LK_OK)
 		return failed(e, argv[3]);
-	memset(&cur, 0, sizeof(cur));
 	printf("%-28s  %-20s  %-4s  %-7s  %s\n", "ID", "START", "ENV", "STATUS", "LABEL");
+	lk_page_init(&page, LK_PAGE_MAX);
 	do {
-		data = json_array();
-		if ((e = lk_keys_list(db, &acct, &none, &cur, LK_PAGE_MAX, time(NULL),
-		    data, &next)) != LK_OK) {
-			json_decref(data);
-			return failed(e, "key list");
-		}
-		json_array_foreach(data, i, k)
+		if ((e = lk_keys_list(db, &acct, &none, time(NULL), &page)) != LK_OK)
+			break;
+		json_array_foreach(page.data, i, k)
 			printf("%-28s  %-20s  %-4s  %-7s  %s\n",
 			    json_string_value(json_object_get(k, "id")),
 			    json_string_value(json_object_get(k, "start")),
 			    json_string_value(json_object_get(k, "env")),
 			    json_string_value(json_object_get(k, "status")),
 			    json_string_value(json_object_get(k, "label")));
-		json_decref(data);
-		cur = next;
-	} while (next.set);
-	return 0;
+	} while (lk_page_next(&page));
+	lk_page_free(&page);
+	return failed(e, "key list");
 }
 
 static int

@@ -282,11 +282,7 @@ lk_accounts_delete(struct lk_db *db, const struct lk_actor *actor,
 
 struct list_ctx {
 	const struct lk_account	*root;
-	const struct lk_cursor	*cur;
-	int			 limit, n;
-	json_t			*data;
-	struct lk_cursor	*next;
-	struct lk_account	 last;
+	struct lk_page		*page;
 };
 
 static enum lk_err
@@ -295,50 +291,36 @@ list_row(const struct lk_row *r, void *arg)
 	struct list_ctx		*c = arg;
 	struct lk_account	 a;
 
-	if (++c->n > c->limit) {
-		c->next->set = true;	/* one more than asked for: another page exists */
+	if (!lk_page_wants(c->page))
 		return LK_OK;
-	}
 	from_row(r, &a);
-	c->last = a;
-	json_array_append_new(c->data, lk_account_json(&a));
+	lk_page_add(c->page, lk_account_json(&a), a.created_at, a.public_id);
 	return LK_OK;
 }
 
 static enum lk_err
 list_work(struct lk_db *db, void *arg)
 {
-	struct list_ctx	*c = arg;
-	char		 like[LK_ACCOUNT_PATH_MAX + 2];
-	const struct lk_cursor *cur = c->cur;
+	struct list_ctx		*c = arg;
+	const struct lk_cursor	*cur = &c->page->after;
+	char			 like[LK_ACCOUNT_PATH_MAX + 2];
 
 	snprintf(like, sizeof(like), "%s%%", c->root->path);
 	const struct lk_param p[] = {
 		LK_STR(like), LK_INT(c->root->id),
 		cur->set ? LK_INT(cur->created_at) : LK_NULL,
 		LK_INT(cur->created_at), LK_INT(cur->created_at), LK_STR(cur->id),
-		LK_INT(c->limit + 1),
+		LK_INT(c->page->limit + 1),
 	};
 
-	json_array_clear(c->data);
-	c->n = 0;
-	c->next->set = false;
+	lk_page_begin(c->page);
 	return lk_db_exec(db, SQL_LIST, p, LK_NELEM(p), list_row, c, NULL);
 }
 
 enum lk_err
-lk_accounts_list(struct lk_db *db, const struct lk_account *root,
-    const struct lk_cursor *cur, int limit, json_t *data, struct lk_cursor *next)
+lk_accounts_list(struct lk_db *db, const struct lk_account *root, struct lk_page *page)
 {
-	struct list_ctx	 c = { root, cur, limit, 0, data, next, { 0 } };
-	enum lk_err	 e;
+	struct list_ctx c = { root, page };
 
-	memset(next, 0, sizeof(*next));
-	if ((e = lk_db_read(db, list_work, &c)) != LK_OK)
-		return e;
-	if (next->set) {
-		next->created_at = c.last.created_at;
-		snprintf(next->id, sizeof(next->id), "%s", c.last.public_id);
-	}
-	return LK_OK;
+	return lk_db_read(db, list_work, &c);
 }

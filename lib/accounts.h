@@ -56,13 +56,9 @@ enum lk_err	 lk_accounts_update(struct lk_db *db, const struct lk_actor *actor,
 enum lk_err	 lk_accounts_delete(struct lk_db *db, const struct lk_actor *actor,
 		    const struct lk_account *a, int64_t now);
 
-/*
- * Append to data the accounts strictly below root (newest first), at most
- * limit, after cur (NULL: from the start). *next is set when more remain.
- */
+/* Fill page with the accounts strictly below root, newest first. */
 enum lk_err	 lk_accounts_list(struct lk_db *db, const struct lk_account *root,
-		    const struct lk_cursor *cur, int limit, json_t *data,
-		    struct lk_cursor *next);
+		    struct lk_page *page);
 
 /* The root account (no parent) if one exists: LK_ERR_NOT_FOUND otherwise. */
 enum lk_err	 lk_accounts_root(struct lk_db *db, struct lk_account *out);

@@ -572,25 +572,20 @@ lk_keys_rotate(struct lk_db *db, const struct lk_actor *actor,
 struct list_ctx {
 	const struct lk_account		*account;
 	const struct lk_key_filter	*f;
-	const struct lk_cursor		*cur;
-	int				 limit, n;
 	int64_t				 now;
-	json_t				*data;
-	struct lk_cursor		*next;
-	struct lk_key			 last;
+	struct lk_page			*page;
 };
 
 static enum lk_err
 list_row(const struct lk_row *r, void *arg)
 {
-	struct list_ctx *c = arg;
+	struct list_ctx	*c = arg;
+	struct lk_key	 k;
 
-	if (++c->n > c->limit) {
-		c->next->set = true;
+	if (!lk_page_wants(c->page))
 		return LK_OK;
-	}
-	from_row(r, &c->last);
-	json_array_append_new(c->data, lk_key_json(&c->last, c->now));
+	from_row(r, &k);
+	lk_page_add(c->page, lk_key_json(&k, c->now), k.created_at, k.public_id);
 	return LK_OK;
 }
 
@@ -615,7 +610,7 @@ list_work(struct lk_db *db, void *arg)
 {
 	struct list_ctx			*c = arg;
 	const struct lk_key_filter	*f = c->f;
-	const struct lk_cursor		*cur = c->cur;
+	const struct lk_cursor		*cur = &c->page->after;
 	char				 like[LK_LABEL_MAX * 8 + 3];
 
 	if (f->q != NULL)
@@ -630,29 +625,18 @@ list_work(struct lk_db *db, void *arg)
 		LK_INT(c->now + f->expiring_within),
 		cur->set ? LK_INT(cur->created_at) : LK_NULL,
 		LK_INT(cur->created_at), LK_INT(cur->created_at), LK_STR(cur->id),
-		LK_INT(c->limit + 1),
+		LK_INT(c->page->limit + 1),
 	};
 
-	json_array_clear(c->data);
-	c->n = 0;
-	c->next->set = false;
+	lk_page_begin(c->page);
 	return lk_db_exec(db, SQL_LIST, p, LK_NELEM(p), list_row, c, NULL);
 }
 
 enum lk_err
 lk_keys_list(struct lk_db *db, const struct lk_account *account,
-    const struct lk_key_filter *f, const struct lk_cursor *cur, int limit,
-    int64_t now, json_t *data, struct lk_cursor *next)
+    const struct lk_key_filter *f, int64_t now, struct lk_page *page)
 {
-	struct list_ctx	 c = { account, f, cur, limit, 0, now, data, next, { 0 } };
-	enum lk_err	 e;
+	struct list_ctx c = { account, f, now, page };
 
-	memset(next, 0, sizeof(*next));
-	if ((e = lk_db_read(db, list_work, &c)) != LK_OK)
-		return e;
-	if (next->set) {
-		next->created_at = c.last.created_at;
-		snprintf(next->id, sizeof(next->id), "%s", c.last.public_id);
-	}
-	return LK_OK;
+	return lk_db_read(db, list_work, &c);
 }

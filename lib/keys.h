@@ -116,9 +116,8 @@ enum lk_err	 lk_keys_rotate(struct lk_db *db, const struct lk_actor *actor,
 		    const char *prefix, struct lk_key *old, int64_t grace, int64_t now,
 		    struct lk_key *out, char *plaintext, size_t size);
 
-/* One page of account's keys, newest first, into data. */
+/* Fill page with account's keys that pass f, newest first. */
 enum lk_err	 lk_keys_list(struct lk_db *db, const struct lk_account *account,
-		    const struct lk_key_filter *f, const struct lk_cursor *cur,
-		    int limit, int64_t now, json_t *data, struct lk_cursor *next);
+		    const struct lk_key_filter *f, int64_t now, struct lk_page *page);
 
 #endif

@@ -115,32 +115,24 @@ list(struct lk_req *req, struct lk_caller *c, const char *account_id)
 {
 	struct lk_account	 acct;
 	struct lk_key_filter	 filter;
-	struct lk_cursor	 cur, next;
-	json_t			*f, *data;
-	int			 limit;
+	struct lk_page		 page;
+	json_t			*f;
 	enum lk_err		 e;
 
 	if ((e = lk_auth_require(req, c, "keys:read")) != LK_OK ||
 	    (e = lk_req_fields(req, req->query, list_fields, &f)) != LK_OK)
 		return e;
-	if ((e = lk_page_parse(req, f, &limit, &cur)) != LK_OK ||
-	    (e = lk_auth_account(req, c, account_id, &acct)) != LK_OK) {
-		json_decref(f);
-		return e;
-	}
 	filter.status = json_string_value(json_object_get(f, "status"));
 	filter.env = json_string_value(json_object_get(f, "env"));
 	filter.q = json_string_value(json_object_get(f, "q"));
 	filter.expiring_within = json_integer_value(json_object_get(f, "expiring_within"));
-	data = json_array();
-	e = lk_keys_list(req->db, &acct, &filter, &cur, limit, req->now, data, &next);
+	if ((e = lk_page_parse(req, f, &page)) == LK_OK &&
+	    (e = lk_auth_account(req, c, account_id, &acct)) == LK_OK &&
+	    (e = lk_keys_list(req->db, &acct, &filter, req->now, &page)) == LK_OK)
+		lk_resp_json(req, 200, lk_page_json(&page));
+	lk_page_free(&page);
 	json_decref(f);
-	if (e != LK_OK) {
-		json_decref(data);
-		return e;
-	}
-	lk_resp_json(req, 200, lk_page_json(data, &next));
-	return LK_OK;
+	return e;
 }
 
 static enum lk_err

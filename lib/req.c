@@ -414,54 +414,27 @@ lk_text_ok(const char *s, int64_t max)
 	return chars >= 1 && chars <= max;
 }
 
-/* Split a form value "a b,c" or take a JSON array; build the normalised scope string. */
+/* A JSON array of scopes, or one "a b,c" string (forms), as the normalised scope string. */
 static bool
 scopes_value(json_t *v, char *out, size_t size, const char **why)
 {
-	json_t	*list, *e;
-	size_t	 i, o = 0, distinct = 0;
+	json_t	*e;
+	size_t	 i;
 
-	*why = "must be a list of scopes";
-	if (json_is_string(v)) {
-		char	*copy = strdup(json_string_value(v)), *tok, *save;
-
-		list = json_array();
-		for (tok = strtok_r(copy, " ,", &save); tok != NULL;
-		    tok = strtok_r(NULL, " ,", &save))
-			json_array_append_new(list, json_string(tok));
-		free(copy);
-	} else if (json_is_array(v))
-		list = json_incref(v);
-	else
-		return false;
 	out[0] = '\0';
-	json_array_foreach(list, i, e) {
-		const char *s = json_string_value(e);
-		size_t j, n;
-		bool dup = false;
-
-		if (s == NULL || !lk_scope_valid(s)) {
-			*why = "contains an invalid scope (allowed: [a-z0-9][a-z0-9:._-]{0,63} with an optional trailing *)";
-			json_decref(list);
+	*why = "must be a list of scopes";
+	if (json_is_string(v))
+		return lk_scopes_add_text(out, size, json_string_value(v), why);
+	if (!json_is_array(v))
+		return false;
+	json_array_foreach(v, i, e) {
+		if (!json_is_string(e)) {
+			*why = "must be a list of scope strings";
 			return false;
 		}
-		for (j = 0; j < i; j++)
-			if (json_equal(json_array_get(list, j), e))
-				dup = true;
-		if (dup)
-			continue;
-		n = strlen(s);
-		if (++distinct > LK_SCOPES_MAX || o + n + 2 > size) {
-			*why = "has too many scopes (at most 32)";
-			json_decref(list);
+		if (!lk_scopes_add(out, size, json_string_value(e), why))
 			return false;
-		}
-		if (o > 0)
-			out[o++] = ' ';
-		memcpy(out + o, s, n + 1);
-		o += n;
 	}
-	json_decref(list);
 	return true;
 }
 

@@ -89,6 +89,54 @@ lk_scopes_allow(const char *held, const char *wanted)
 }
 
 bool
+lk_scopes_add(char *out, size_t size, const char *scope, const char **why)
+{
+	const char	*p = out, *w;
+	size_t		 wn, n = strlen(scope), used = strlen(out), count = 0;
+
+	if (!lk_scope_valid(scope)) {
+		*why = "contains an invalid scope (allowed: [a-z0-9][a-z0-9:._-]{0,63} with an optional trailing *)";
+		return false;
+	}
+	while ((w = next_word(&p, &wn)) != NULL) {
+		if (wn == n && memcmp(w, scope, n) == 0)
+			return true;
+		count++;
+	}
+	if (count == LK_SCOPES_MAX || used + n + 2 > size) {
+		*why = "has too many scopes (at most 32)";
+		return false;
+	}
+	if (used > 0)
+		out[used++] = ' ';
+	memcpy(out + used, scope, n + 1);
+	return true;
+}
+
+bool
+lk_scopes_add_text(char *out, size_t size, const char *text, const char **why)
+{
+	char	 word[LK_SCOPE_MAX_LEN + 2];
+	size_t	 n;
+
+	for (;;) {
+		text += strspn(text, " ,");
+		if (*text == '\0')
+			return true;
+		n = strcspn(text, " ,");
+		if (n >= sizeof(word)) {
+			*why = "contains an invalid scope (allowed: [a-z0-9][a-z0-9:._-]{0,63} with an optional trailing *)";
+			return false;
+		}
+		memcpy(word, text, n);
+		word[n] = '\0';
+		if (!lk_scopes_add(out, size, word, why))
+			return false;
+		text += n;
+	}
+}
+
+bool
 lk_scopes_grantable(const char *held, const char *wanted, const char **bad,
     size_t *badlen)
 {

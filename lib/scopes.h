@@ -26,6 +26,16 @@ bool	lk_scope_covers(const char *held, const char *wanted);
 bool	lk_scopes_allow(const char *held, const char *wanted);
 
 /*
+ * Add scope to out, a normalised list (space-separated, no duplicates, at
+ * most LK_SCOPES_MAX, size bytes): refused if invalid or if the list is full,
+ * with *why saying which. A scope already in the list is skipped.
+ */
+bool	lk_scopes_add(char *out, size_t size, const char *scope, const char **why);
+
+/* lk_scopes_add for each word of text, split on spaces and commas (forms, the CLI). */
+bool	lk_scopes_add_text(char *out, size_t size, const char *text, const char **why);
+
+/*
  * The grant rule: true if every scope of the space-separated list wanted is
  * allowed by held. On false, *bad (if not NULL) points at the first refused
  * scope inside wanted and *badlen is its length.

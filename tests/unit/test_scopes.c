@@ -175,6 +175,49 @@ test_scopes_grantable_null_bad(void **state)
 	assert_true(lk_scopes_grantable("verify", "verify", NULL, NULL));
 }
 
+/* Normalising a list: split on spaces and commas, validate, dedupe, at most 32. */
+static void
+test_scopes_add_text(void **state)
+{
+	static const struct { const char *text, *want; } cases[] = {
+		{ "", "" },
+		{ " , ,", "" },
+		{ "a", "a" },
+		{ "a b,c", "a b c" },
+		{ "a, a  b,a", "a b" },
+		{ "tasks:* verify", "tasks:* verify" },
+		{ "A", NULL },
+		{ "a b!", NULL },
+		{ "*", NULL },
+	};
+	char		 out[LK_SCOPES_BUF], many[40 * 6];
+	const char	*why;
+	size_t		 i, o = 0;
+
+	(void)state;
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		bool ok;
+
+		out[0] = '\0';
+		why = NULL;
+		ok = lk_scopes_add_text(out, sizeof(out), cases[i].text, &why);
+		if (ok != (cases[i].want != NULL))
+			fail_msg("add_text(\"%s\") -> %d", cases[i].text, ok);
+		if (ok)
+			assert_string_equal(out, cases[i].want);
+		else
+			assert_non_null(why);
+	}
+	/* 32 distinct scopes fit, the 33rd does not; repeats do not count. */
+	for (i = 0; i < 33; i++)
+		o += (size_t)snprintf(many + o, sizeof(many) - o, "s%zu s0 ", i);
+	out[0] = '\0';
+	assert_false(lk_scopes_add_text(out, sizeof(out), many, &why));
+	many[strlen(many) - strlen("s32 s0 ")] = '\0';
+	out[0] = '\0';
+	assert_true(lk_scopes_add_text(out, sizeof(out), many, &why));
+}
+
 int
 main(void)
 {
@@ -183,6 +226,7 @@ main(void)
 		cmocka_unit_test(test_scope_covers_table),
 		cmocka_unit_test(test_scopes_allow_table),
 		cmocka_unit_test(test_scopes_grantable_table),
+		cmocka_unit_test(test_scopes_add_text),
 		cmocka_unit_test(test_scopes_grantable_null_bad),
 	};
 
