@@ -36,7 +36,7 @@ FUZZ_SECONDS ?= 30
 .PHONY: all asan deps run test unit e2e fuzz install clean
 all: $(BUILD)/liblatchkey.a $(PROGRAMS) $(CLI)
 
-$(BUILD)/obj/%.o: %.c $(wildcard lib/*.h)
+$(BUILD)/obj/%.o: %.c $(wildcard lib/*.h cli/*.h)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -c -o $@ $<
 

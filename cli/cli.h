@@ -1,0 +1,32 @@
+/* cli.h — what the latchkey command's files share: the config, the database, the actor. */
+#ifndef LK_CLI_H
+#define LK_CLI_H
+
+#include "accounts.h"
+#include "conf.h"
+#include "db.h"
+#include "err.h"
+#include "keys.h"
+
+#define CLI_EXIT_USAGE	2
+
+extern struct lk_conf		 cli_conf;
+extern struct lk_db		*cli_db;
+extern const struct lk_actor	 cli_actor;	/* "cli": full rights, audited */
+
+/* Print why (if any) and the usage to stderr; returns CLI_EXIT_USAGE. */
+int	cli_usage(const char *why);
+
+/* Print the outcome of a library call about what; returns the exit status (0 if e is LK_OK). */
+int	cli_failed(enum lk_err e, const char *what);
+
+/*
+ * One command per file of cli/: argv[0] is the command's name, argc >= 1.
+ * Each returns the process exit status.
+ */
+int	cmd_migrate(int argc, char **argv);	/* setup.c */
+int	cmd_init(int argc, char **argv);	/* setup.c */
+int	cmd_account(int argc, char **argv);	/* account.c */
+int	cmd_key(int argc, char **argv);		/* key.c */
+
+#endif

@@ -1,0 +1,169 @@
+/* key.c — latchkey key …: create, list and change keys from the shell. */
+#include <getopt.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "cli.h"
+#include "req.h"
+#include "timefmt.h"
+
+/* Create a key and print its plaintext alone on stdout. */
+static int
+create_key(const struct lk_key_new *nk)
+{
+	struct lk_key	 k;
+	char		 plaintext[LK_KEY_MAX + 1];
+	enum lk_err	 e;
+
+	e = lk_keys_create(cli_db, &cli_actor, cli_conf.key_prefix, nk, time(NULL), &k,
+	    plaintext, sizeof(plaintext));
+	if (e != LK_OK)
+		return cli_failed(e, "key create");
+	fprintf(stderr, "created %s in %s (the key is shown once)\n",
+	    k.public_id, k.account_public);
+	printf("%s\n", plaintext);
+	fflush(stdout);
+	lk_crypto_wipe(plaintext, sizeof(plaintext));
+	return 0;
+}
+
+static int
+key_create(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "account", required_argument, NULL, 'a' },
+		{ "label", required_argument, NULL, 'l' },
+		{ "scopes", required_argument, NULL, 's' },
+		{ "env", required_argument, NULL, 'e' },
+		{ "expires-in", required_argument, NULL, 'x' },
+		{ NULL, 0, NULL, 0 }
+	};
+	struct lk_account	 acct;
+	struct lk_key_new	 nk;
+	const char		*account = NULL, *label = NULL, *scopes = "", *env = "live";
+	char			 norm[LK_SCOPES_BUF];
+	const char		*why;
+	int64_t			 expires_in = 0;
+	enum lk_err		 e;
+	int			 c;
+
+	optind = 2;
+	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		switch (c) {
+		case 'a': account = optarg; break;
+		case 'l': label = optarg; break;
+		case 's': scopes = optarg; break;
+		case 'e': env = optarg; break;
+		case 'x':
+			if (!lk_duration_parse(optarg, 100LL * 366 * 86400, &expires_in))
+				return cli_usage("--expires-in must be a duration such as 3600, 30m, 12h or 90d");
+			break;
+		default: return cli_usage(NULL);
+		}
+	}
+	if (optind != argc || account == NULL || label == NULL)
+		return cli_usage("key create needs --account and --label");
+	if (!lk_text_ok(label, LK_LABEL_MAX))
+		return cli_usage("--label must be 1-100 characters without control characters");
+	if (!lk_keyfmt_env_ok(env))
+		return cli_usage("--env must be live or test");
+	norm[0] = '\0';
+	if (!lk_scopes_add_text(norm, sizeof(norm), scopes, &why)) {
+		fprintf(stderr, "latchkey: --scopes %s\n", why);
+		return CLI_EXIT_USAGE;
+	}
+	if ((e = lk_accounts_get(cli_db, account, &acct)) != LK_OK)
+		return cli_failed(e, account);
+	nk = (struct lk_key_new){ &acct, label, norm, env,
+	    expires_in ? time(NULL) + expires_in : 0, 0, 0, "{}" };
+	return create_key(&nk);
+}
+
+static int
+key_list(int argc, char **argv)
+{
+	struct lk_account	 acct;
+	struct lk_page		 page;
+	struct lk_key_filter	 none = { NULL, NULL, NULL, 0 };
+	json_t			*k;
+	enum lk_err		 e;
+	size_t			 i;
+
+	if (argc != 4 || strcmp(argv[2], "--account") != 0)
+		return cli_usage("key list needs --account ACCT_ID");
+	if ((e = lk_accounts_get(cli_db, argv[3], &acct)) != LK_OK)
+		return cli_failed(e, argv[3]);
+	printf("%-28s  %-20s  %-4s  %-7s  %s\n", "ID", "START", "ENV", "STATUS", "LABEL");
+	lk_page_init(&page, LK_PAGE_MAX);
+	do {
+		if ((e = lk_keys_list(cli_db, &acct, &none, time(NULL), &page)) != LK_OK)
+			break;
+		json_array_foreach(page.data, i, k)
+			printf("%-28s  %-20s  %-4s  %-7s  %s\n",
+			    json_string_value(json_object_get(k, "id")),
+			    json_string_value(json_object_get(k, "start")),
+			    json_string_value(json_object_get(k, "env")),
+			    json_string_value(json_object_get(k, "status")),
+			    json_string_value(json_object_get(k, "label")));
+	} while (lk_page_next(&page));
+	lk_page_free(&page);
+	return cli_failed(e, "key list");
+}
+
+static int
+key_change(int argc, char **argv)
+{
+	struct lk_key	 k, nk;
+	char		 plaintext[LK_KEY_MAX + 1];
+	const char	*verb = argv[1];
+	int64_t		 grace = 0, now = time(NULL);
+	enum lk_err	 e;
+
+	if (strcmp(verb, "rotate") == 0 && argc == 5 && strcmp(argv[3], "--grace") == 0) {
+		if (!lk_duration_parse(argv[4], LK_GRACE_MAX, &grace) &&
+		    strcmp(argv[4], "0") != 0)
+			return cli_usage("--grace must be a duration up to 30d, such as 3600, 30m or 1h");
+	} else if (argc != 3)
+		return cli_usage("expected: key revoke|reactivate|delete|rotate KEY_ID");
+	if ((e = lk_keys_get(cli_db, argv[2], &k)) != LK_OK)
+		return cli_failed(e, argv[2]);
+	if (strcmp(verb, "revoke") == 0)
+		e = lk_keys_revoke(cli_db, &cli_actor, &k, now);
+	else if (strcmp(verb, "reactivate") == 0)
+		e = lk_keys_reactivate(cli_db, &cli_actor, &k, now);
+	else if (strcmp(verb, "delete") == 0)
+		e = lk_keys_delete(cli_db, &cli_actor, &k, now);
+	else {
+		e = lk_keys_rotate(cli_db, &cli_actor, cli_conf.key_prefix, &k, grace, now, &nk,
+		    plaintext, sizeof(plaintext));
+		if (e == LK_OK) {
+			fprintf(stderr, "rotated %s into %s; the old key %s\n",
+			    k.public_id, nk.public_id, grace ? "expires after the grace period" :
+			    "is revoked");
+			printf("%s\n", plaintext);
+			lk_crypto_wipe(plaintext, sizeof(plaintext));
+		}
+	}
+	if (e != LK_OK)
+		return cli_failed(e, verb);
+	if (strcmp(verb, "rotate") != 0)
+		fprintf(stderr, "%s: %s\n", k.public_id, strcmp(verb, "delete") == 0 ?
+		    "deleted" : lk_key_status_name(lk_key_status(&k, now)));
+	return 0;
+}
+
+int
+cmd_key(int argc, char **argv)
+{
+	if (argc < 2)
+		return cli_usage("key: expected a subcommand");
+	if (strcmp(argv[1], "create") == 0)
+		return key_create(argc, argv);
+	if (strcmp(argv[1], "list") == 0)
+		return key_list(argc, argv);
+	if (strcmp(argv[1], "revoke") == 0 || strcmp(argv[1], "reactivate") == 0 ||
+	    strcmp(argv[1], "delete") == 0 || strcmp(argv[1], "rotate") == 0)
+		return key_change(argc, argv);
+	return cli_usage("key: unknown subcommand");
+}
