@@ -75,7 +75,12 @@ cmd_migrate(int argc, char **argv __attribute__((unused)))
 	return rc;
 }
 
-/* The audit secret: created (0600) if missing. Then sign the chain if it is not signed yet. */
+/*
+ * The audit secret: created (0600) if missing, and then the chain's first
+ * epoch starts (if its head is unsigned: a new database, or rows from before
+ * migration 002). An existing key is only checked: a head found unsigned then
+ * is not signed over (see lk_audit_write); `audit rotate-key` does that.
+ */
 static int
 audit_setup(struct lk_db *db)
 {
@@ -89,20 +94,30 @@ audit_setup(struct lk_db *db)
 		    "the audit chain's secret (init creates it)\n");
 		return 1;
 	}
-	if ((e = lk_audit_key_create(path, &key)) == LK_OK)
-		fprintf(stderr, "created the audit key file %s (mode 0600, key id %s); back it "
-		    "up: verifying the audit log needs it\n", path, key.id);
-	else if (e != LK_ERR_CONFLICT || lk_audit_key_load(path, &key) != LK_OK) {
-		fprintf(stderr, "latchkey: audit key file %s is unusable (32 to 64 bytes as hex, "
-		    "first line)\n", path);
-		return 1;
+	if ((e = lk_audit_key_create(path, &key)) == LK_ERR_CONFLICT) {
+		/* An existing key: the chain was signed when it was made. */
+		if (lk_audit_key_load(path, &key) != LK_OK) {
+			fprintf(stderr, "latchkey: audit key file %s is unusable (32 to 64 bytes "
+			    "as hex, first line)\n", path);
+			return 1;
+		}
+		lk_crypto_wipe(&key, sizeof(key));
+		return 0;
 	}
+	if (e != LK_OK)
+		return cli_failed(e, "init: audit key file");
+	fprintf(stderr, "created the audit key file %s (mode 0600, key id %s); back it up: "
+	    "verifying the audit log needs it\n", path, key.id);
 	e = lk_audit_epoch(db, &cli_actor, &key, true, time(NULL), evt);
 	lk_crypto_wipe(&key, sizeof(key));
 	if (e != LK_OK)
 		return cli_failed(e, "init: audit epoch");
-	if (evt[0] != '\0')
-		fprintf(stderr, "the audit chain is signed from row %s on\n", evt);
+	if (evt[0] == '\0') {
+		fprintf(stderr, "latchkey: the audit chain is already signed with another key: "
+		    "restore that key's file to %s (the new one cannot continue the chain)\n", path);
+		return 1;
+	}
+	fprintf(stderr, "the audit chain is signed from row %s on\n", evt);
 	return 0;
 }
 

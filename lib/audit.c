@@ -380,7 +380,13 @@ lk_audit_write(struct lk_db *db, const struct lk_audit_event *ev, int64_t now)
 	if ((e = current_key(db, false)) != LK_OK ||
 	    (e = read_head(db, SQL_HEAD_LOCK, &h)) != LK_OK)
 		return e;
-	if (h.key_id[0] != '\0' && strcmp(h.key_id, cur_key.id) != 0) {
+	if (h.key_id[0] == '\0') {
+		/* Never start an epoch here: an unsigned head after signed rows is a rewrite. */
+		lk_log_err("the audit chain is not signed yet: changes are refused (run "
+		    "latchkey init once after upgrading)");
+		return LK_ERR_UNAVAILABLE;
+	}
+	if (strcmp(h.key_id, cur_key.id) != 0) {
 		/* Rotated since we read the key? Read it again. */
 		if ((e = current_key(db, true)) != LK_OK)
 			return e;
@@ -395,9 +401,6 @@ lk_audit_write(struct lk_db *db, const struct lk_audit_event *ev, int64_t now)
 	if (h.seq > 0 && conf->audit_checkpoint_every > 0 &&
 	    h.seq % conf->audit_checkpoint_every == 0)
 		log_checkpoint(h.last_id, h.mac);
-	if (h.key_id[0] == '\0' &&
-	    (e = epoch_row(db, a, &cur_key, &h, now, NULL)) != LK_OK)
-		return e;
 	if (!lk_crypto_public_id("evt_", id, sizeof(id)))
 		return LK_ERR_INTERNAL;
 	ch = ev->changes != NULL ? json_incref(ev->changes) : json_object();

@@ -105,10 +105,11 @@ enum lk_err	lk_audit_keys_load_old(const char *path, struct lk_audit_key *keys,
 
 /*
  * Append ev at time now, signed with the key of audit_key_file (read on
- * first use, re-read if the chain's head names another key). If the chain
- * is not signed yet, an "audit.epoch" row goes first. Every
- * audit_checkpoint_every rows, logs the checkpoint of the committed head it
- * chains from. Must run inside lk_db_txn.
+ * first use, re-read if the chain's head names another key). Refused
+ * (LK_ERR_UNAVAILABLE, logged) if the key is missing or is not the one the
+ * head names, or if the chain is not signed yet (latchkey init starts it).
+ * Every audit_checkpoint_every rows, logs the checkpoint of the committed
+ * head it chains from. Must run inside lk_db_txn.
  */
 enum lk_err	lk_audit_write(struct lk_db *db, const struct lk_audit_event *ev, int64_t now);
 

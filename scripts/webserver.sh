@@ -141,7 +141,8 @@ start_lighttpd() {
     [ "$KIND" = lighttpd-cgi ] || mkdir -p -m 0700 "$sockdir"
     mkdir -p -m 0755 "$docroot"
     render "$tpl" "$conf" -e "s|@PORT@|$PORT|g; s|@BINDIR@|$BINDIR|g; s|@CONF@|$VARDIR/latchkey.conf|g" \
-        -e "s|@RUNDIR@|$RUNDIR|g; s|@LOGDIR@|$LOGDIR|g; s|@DOCROOT@|$docroot|g; s|@NAME@|$KIND|g"
+        -e "s|@RUNDIR@|$RUNDIR|g; s|@LOGDIR@|$LOGDIR|g; s|@DOCROOT@|$docroot|g; s|@NAME@|$KIND|g" \
+        -e "s|@ERRORDIR@|$REPO/lighttpd/errors|g"
     lighttpd -tt -f "$conf" > "$LOGDIR/$KIND-stderr.log" 2>&1 || { cat "$LOGDIR/$KIND-stderr.log" >&2; die "bad config $conf"; }
     rm -f "$PIDFILE"
     # -D: stay in the foreground (of our background subshell); in -D mode lighttpd does not apply
