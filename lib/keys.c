@@ -38,7 +38,7 @@ static const char SQL_DELETE[] =
     "DELETE FROM api_keys WHERE id = ?";
 static const char SQL_LIST[] =
     KEY_SELECT KEY_FROM " WHERE k.account_id = ?"
-    " AND (? IS NULL OR k.env = ?)"
+    " AND (? IS NULL OR k.env = ?) AND (? IS NULL OR k.env = ?)"
     " AND (? IS NULL OR (? = 'revoked' AND k.revoked_at IS NOT NULL)"
     "  OR (? = 'expired' AND k.revoked_at IS NULL AND k.expires_at <= ?)"
     "  OR (? = 'active' AND k.revoked_at IS NULL"
@@ -634,7 +634,7 @@ list_work(struct lk_db *db, void *arg)
 		like_pattern(f->q, like, sizeof(like));
 	const struct lk_param p[] = {
 		LK_INT(c->account->id),
-		LK_STR0(f->env), LK_STR0(f->env),
+		LK_STR0(f->env), LK_STR0(f->env), LK_STR0(f->only_env), LK_STR0(f->only_env),
 		LK_STR0(f->status), LK_STR0(f->status), LK_STR0(f->status),
 		LK_INT(c->now), LK_STR0(f->status), LK_INT(c->now),
 		f->q != NULL ? LK_STR(like) : LK_NULL, f->q != NULL ? LK_STR(like) : LK_NULL,

@@ -63,6 +63,7 @@ struct lk_key_patch {
 struct lk_key_filter {
 	const char	*status, *env, *q;
 	int64_t		 expiring_within;
+	const char	*only_env;	/* what the caller may see: NULL (all) or "test" */
 };
 
 enum lk_key_status lk_key_status(const struct lk_key *k, int64_t now);

@@ -139,6 +139,7 @@ list(struct lk_req *req, struct lk_caller *c, const char *account_id)
 	filter.env = json_string_value(json_object_get(f, "env"));
 	filter.q = json_string_value(json_object_get(f, "q"));
 	filter.expiring_within = json_integer_value(json_object_get(f, "expiring_within"));
+	filter.only_env = lk_auth_env_ok(c, "live") ? NULL : "test";
 	if ((e = lk_page_parse(req, f, &page)) == LK_OK &&
 	    (e = lk_auth_account(req, c, account_id, &acct)) == LK_OK &&
 	    (e = lk_keys_list(req->db, &acct, &filter, req->now, &page)) == LK_OK)
@@ -196,10 +197,15 @@ create(struct lk_req *req, struct lk_caller *c, const char *account_id)
 	nk.scopes = json_object_get(f, "scopes") != NULL ?
 	    json_string_value(json_object_get(f, "scopes")) : "";
 	nk.env = json_object_get(f, "env") != NULL ?
-	    json_string_value(json_object_get(f, "env")) : "live";
+	    json_string_value(json_object_get(f, "env")) : c->key.env;
 	nk.expires_at = exp_in != NULL ? req->now + json_integer_value(exp_in) :
 	    json_integer_value(exp_at);
 	ratelimit_of(f, &nk.rl_limit, &nk.rl_window);
+	if (!lk_auth_env_ok(c, nk.env)) {
+		e = lk_req_fail(req, LK_ERR_FORBIDDEN, "env",
+		    "A test key can only create test keys");
+		goto out;
+	}
 	if ((e = check_grant(req, c, nk.scopes)) != LK_OK ||
 	    (e = check_rate(req, c, acct.plan, nk.rl_limit, nk.rl_window)) != LK_OK)
 		goto out;
