@@ -34,6 +34,8 @@ static const struct setting {
 	{ "key_prefix", C_STR, S(key_prefix), 0, 0 },
 	{ "base_path", C_STR, S(base_path), 0, 0 },
 	{ "max_body", C_SIZE, S(max_body), 1024, 16 * 1024 * 1024 },
+	{ "max_keys_per_account", C_UINT, S(max_keys_per_account), 1, 10000000 },
+	{ "max_children_per_account", C_UINT, S(max_children_per_account), 1, 1000000 },
 #undef S
 };
 
@@ -51,6 +53,8 @@ lk_conf_defaults(struct lk_conf *c)
 	snprintf(c->key_prefix, sizeof(c->key_prefix), "lk");
 	snprintf(c->base_path, sizeof(c->base_path), "/v1");
 	c->max_body = 65536;
+	c->max_keys_per_account = 10000;
+	c->max_children_per_account = 1000;
 }
 
 /* Read a whole small file into buf (NUL-terminated). Returns false on error or if too large. */

@@ -20,6 +20,8 @@ struct lk_conf {
 	char		 key_prefix[11];
 	char		 base_path[128];
 	size_t		 max_body;		/* bytes */
+	unsigned int	 max_keys_per_account;	/* key rows one account may hold */
+	unsigned int	 max_children_per_account;	/* direct sub-accounts */
 	bool		 password_from_file;	/* db_password_file was read */
 };
 
