@@ -109,6 +109,12 @@ lk_db_close(struct lk_db *db)
 	free(db);
 }
 
+const struct lk_conf *
+lk_db_conf(const struct lk_db *db)
+{
+	return db->conf;
+}
+
 static bool
 conn_lost(unsigned int e)
 {

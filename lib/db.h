@@ -51,6 +51,9 @@ typedef enum lk_err (*lk_db_work_fn)(struct lk_db *db, void *arg);
 struct lk_db	*lk_db_open(const struct lk_conf *conf);
 void		 lk_db_close(struct lk_db *db);
 
+/* The configuration db was opened with (NULL if none). */
+const struct lk_conf *lk_db_conf(const struct lk_db *db);
+
 /*
  * Run sql (a static string: it is the cache key) with params. For a query,
  * call fn for each row (fn may be NULL). For other statements, set *affected
