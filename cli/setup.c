@@ -141,11 +141,11 @@ init_on(struct lk_db *db)
 	if (e != LK_ERR_NOT_FOUND)
 		return cli_failed(e, "init");
 	if ((e = lk_accounts_create(db, &cli_actor, NULL, "root", "enterprise",
-	    time(NULL), &root)) != LK_OK)
+	    cli_conf.max_children_per_account, time(NULL), &root)) != LK_OK)
 		return cli_failed(e, "init: root account");
 	nk = (struct lk_key_new){ &root, "Initial admin key", "admin", "live", 0, 0, 0, "{}" };
-	e = lk_keys_create(db, &cli_actor, cli_conf.key_prefix, &nk, time(NULL), &k,
-	    plaintext, sizeof(plaintext));
+	e = lk_keys_create(db, &cli_actor, cli_conf.key_prefix, &nk,
+	    cli_conf.max_keys_per_account, time(NULL), &k, plaintext, sizeof(plaintext));
 	if (e != LK_OK)
 		return cli_failed(e, "init: admin key");
 	printf("account_id=%s\nkey_id=%s\n%s\n", root.public_id, k.public_id, plaintext);

@@ -34,6 +34,8 @@ static const struct setting {
 	{ "key_prefix", C_STR, S(key_prefix), 0, 0 },
 	{ "base_path", C_STR, S(base_path), 0, 0 },
 	{ "max_body", C_SIZE, S(max_body), 1024, 16 * 1024 * 1024 },
+	{ "max_keys_per_account", C_UINT, S(max_keys_per_account), 1, 10000000 },
+	{ "max_children_per_account", C_UINT, S(max_children_per_account), 1, 1000000 },
 	{ "db_admin_user", C_STR, S(db_admin_user), 0, 0 },
 	{ "db_admin_password_file", C_STR, S(db_admin_password_file), 0, 0 },
 	{ "audit_key_file", C_STR, S(audit_key_file), 0, 0 },
@@ -56,6 +58,8 @@ lk_conf_defaults(struct lk_conf *c)
 	snprintf(c->key_prefix, sizeof(c->key_prefix), "lk");
 	snprintf(c->base_path, sizeof(c->base_path), "/v1");
 	c->max_body = 65536;
+	c->max_keys_per_account = 10000;
+	c->max_children_per_account = 1000;
 	c->audit_checkpoint_every = 100;
 }
 

@@ -20,6 +20,8 @@ struct lk_conf {
 	char		 key_prefix[11];
 	char		 base_path[128];
 	size_t		 max_body;		/* bytes */
+	unsigned int	 max_keys_per_account;	/* key rows one account may hold */
+	unsigned int	 max_children_per_account;	/* direct sub-accounts */
 	char		 db_admin_user[81];	/* migrate/init connect as this user when set */
 	char		 db_admin_password_file[256];	/* read only by migrate/init */
 	char		 audit_key_file[256];	/* HMAC secret of the audit chain (hex) */
