@@ -22,6 +22,9 @@ static const char usage_text[] =
 "  key list --account ACCT_ID\n"
 "  key revoke|reactivate|delete KEY_ID\n"
 "  key rotate KEY_ID [--grace 1h]\n"
+"  key usage KEY_ID [--days N]      daily uses by outcome (default 30 days, max 400)\n"
+"  account usage ACCT_ID [--days N] the same, summed over the account's subtree\n"
+"  gc                               remove daily usage older than usage_retention_days\n"
 "\n"
 "The config file is --config FILE or $LATCHKEY_CONF. A new key's plaintext is\n"
 "printed once, alone on its line on stdout; nothing else goes to stdout with it.\n";
@@ -39,6 +42,7 @@ static const struct command {
 	{ "init", cmd_init },
 	{ "account", cmd_account },
 	{ "key", cmd_key },
+	{ "gc", cmd_gc },
 };
 
 int

@@ -34,6 +34,8 @@ static const struct setting {
 	{ "key_prefix", C_STR, S(key_prefix), 0, 0 },
 	{ "base_path", C_STR, S(base_path), 0, 0 },
 	{ "max_body", C_SIZE, S(max_body), 1024, 16 * 1024 * 1024 },
+	{ "ratelimit_on_db_error", C_STR, S(ratelimit_on_db_error), 0, 0 },
+	{ "usage_retention_days", C_UINT, S(usage_retention_days), 1, 36600 },
 #undef S
 };
 
@@ -51,6 +53,8 @@ lk_conf_defaults(struct lk_conf *c)
 	snprintf(c->key_prefix, sizeof(c->key_prefix), "lk");
 	snprintf(c->base_path, sizeof(c->base_path), "/v1");
 	c->max_body = 65536;
+	snprintf(c->ratelimit_on_db_error, sizeof(c->ratelimit_on_db_error), "closed");
+	c->usage_retention_days = 400;
 }
 
 /* Read a whole small file into buf (NUL-terminated). Returns false on error or if too large. */
@@ -190,6 +194,11 @@ lk_conf_parse(struct lk_conf *c, const char *text, char *err, size_t errsz)
 	}
 	if (c->base_path[0] != '/' || c->base_path[strlen(c->base_path) - 1] == '/') {
 		snprintf(err, errsz, "base_path must start with '/' and not end with one");
+		return LK_ERR_VALIDATION;
+	}
+	c->ratelimit_open = strcmp(c->ratelimit_on_db_error, "open") == 0;
+	if (!c->ratelimit_open && strcmp(c->ratelimit_on_db_error, "closed") != 0) {
+		snprintf(err, errsz, "ratelimit_on_db_error must be closed or open");
 		return LK_ERR_VALIDATION;
 	}
 	return LK_OK;

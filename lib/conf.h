@@ -21,6 +21,9 @@ struct lk_conf {
 	char		 base_path[128];
 	size_t		 max_body;		/* bytes */
 	bool		 password_from_file;	/* db_password_file was read */
+	char		 ratelimit_on_db_error[8];	/* "closed" (503) or "open" */
+	bool		 ratelimit_open;		/* ratelimit_on_db_error = open */
+	unsigned int	 usage_retention_days;	/* daily usage kept this long */
 };
 
 /* Fill c with the defaults. */

@@ -7,10 +7,15 @@
 #include "log.h"
 #include "timefmt.h"
 
+/* last_used_at: the newest valid use counted in key_usage (lib/ratelimit.c), else the column. */
+#define LAST_USED \
+    "GREATEST(COALESCE(k.last_used_at, 0), COALESCE((SELECT u.last_valid_at" \
+    " FROM key_usage u WHERE u.key_id = k.id AND u.last_valid_at IS NOT NULL" \
+    " ORDER BY u.day DESC LIMIT 1), 0))"
 #define KEY_SELECT \
     "SELECT k.id, k.public_id, k.account_id, a.public_id, a.path, a.plan," \
     " k.start, k.env, k.label, k.scopes, k.created_at, k.expires_at," \
-    " k.revoked_at, k.last_used_at, k.rotated_from, k.rl_limit, k.rl_window," \
+    " k.revoked_at, " LAST_USED ", k.rotated_from, k.rl_limit, k.rl_window," \
     " k.meta"
 #define KEY_FROM " FROM api_keys k JOIN accounts a ON a.id = k.account_id"
 
@@ -20,9 +25,6 @@ static const char SQL_LOCK[] =
     KEY_SELECT KEY_FROM " WHERE k.id = ? FOR UPDATE";
 static const char SQL_BY_DIGESTS[] =
     KEY_SELECT ", k.digest" KEY_FROM " WHERE k.digest IN (?, ?)";
-static const char SQL_TOUCH[] =
-    "UPDATE api_keys SET last_used_at = ? WHERE id = ?"
-    " AND (last_used_at IS NULL OR last_used_at < ?)";
 static const char SQL_INSERT[] =
     "INSERT INTO api_keys (public_id, account_id, digest, start, env, label,"
     " scopes, created_at, expires_at, rotated_from, rl_limit, rl_window, meta)"
@@ -229,32 +231,6 @@ lk_keys_by_digests(struct lk_db *db, const unsigned char *a, struct lk_key *ka,
 	struct pair_ctx c = { a, b, ka, kb, found_a, found_b };
 
 	return lk_db_read(db, pair_work, &c);
-}
-
-struct touch_ctx {
-	struct lk_key	*k;
-	int64_t		 now;
-};
-
-static enum lk_err
-touch_work(struct lk_db *db, void *arg)
-{
-	struct touch_ctx	*c = arg;
-	const struct lk_param	 p[] = { LK_INT(c->now), LK_INT(c->k->id),
-	    LK_INT(c->now - LK_TOUCH_INTERVAL) };
-
-	return lk_db_exec(db, SQL_TOUCH, p, 3, NULL, NULL, NULL);
-}
-
-enum lk_err
-lk_keys_touch(struct lk_db *db, struct lk_key *k, int64_t now)
-{
-	struct touch_ctx c = { k, now };
-
-	if (k->last_used_at >= now - LK_TOUCH_INTERVAL)
-		return LK_OK;
-	k->last_used_at = now;
-	return lk_db_read(db, touch_work, &c);
 }
 
 /* Audit one change of key k. */

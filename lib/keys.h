@@ -17,7 +17,6 @@
 #define LK_LABEL_MAX		100	/* characters */
 #define LK_META_MAX		4096	/* bytes of compact JSON */
 #define LK_GRACE_MAX		(30 * 86400)
-#define LK_TOUCH_INTERVAL	60	/* last_used_at is written at most this often */
 
 struct lk_key {
 	uint64_t	 id;
@@ -86,9 +85,6 @@ enum lk_err	 lk_keys_get(struct lk_db *db, const char *public_id, struct lk_key 
 enum lk_err	 lk_keys_by_digests(struct lk_db *db,
 		    const unsigned char *a, struct lk_key *ka, bool *found_a,
 		    const unsigned char *b, struct lk_key *kb, bool *found_b);
-
-/* Record use: writes last_used_at only when it is more than LK_TOUCH_INTERVAL old. */
-enum lk_err	 lk_keys_touch(struct lk_db *db, struct lk_key *k, int64_t now);
 
 /*
  * Create a key: generate it, store its digest, audit. plaintext (>= LK_KEY_MAX
