@@ -2,7 +2,9 @@
  * ratelimit.c — the counter upsert. MariaDB evaluates the assignments of ON
  * DUPLICATE KEY UPDATE left to right, each seeing the ones before it, so the
  * outcome columns are decided on the new count inside the same row lock;
- * LAST_INSERT_ID(expr) hands that count back to the client.
+ * LAST_INSERT_ID(expr) hands that count back to the client. A use stamped
+ * with an older window of the same length (another server's clock a little
+ * behind) counts in the newer one, so counts never flap back at a boundary.
  */
 #include <stdio.h>
 
@@ -13,12 +15,15 @@
 #define DAY	86400
 
 static const char SQL_HIT[] =
-    "INSERT INTO key_usage (key_id, day, account_id, win_start, n, valid,"
+    "INSERT INTO key_usage (key_id, day, account_id, win_start, win_len, n, valid,"
     " rate_limited, revoked, expired, insufficient_scope, last_valid_at)"
-    " VALUES (?, ?, ?, ?, LAST_INSERT_ID(1), ?, 0, ?, ?, ?, ?)"
+    " VALUES (?, ?, ?, ?, ?, LAST_INSERT_ID(1), ?, 0, ?, ?, ?, ?)"
     " ON DUPLICATE KEY UPDATE"
-    " n = LAST_INSERT_ID(IF(win_start >= VALUES(win_start), n + 1, 1)),"
-    " win_start = GREATEST(win_start, VALUES(win_start)),"
+    " n = LAST_INSERT_ID(IF(win_len = VALUES(win_len) AND win_start >= VALUES(win_start),"
+    "  n + 1, 1)),"
+    " win_start = IF(win_len = VALUES(win_len), GREATEST(win_start, VALUES(win_start)),"
+    "  VALUES(win_start)),"
+    " win_len = VALUES(win_len),"
     " valid = valid + (VALUES(valid) AND n <= ?),"
     " rate_limited = rate_limited + (VALUES(valid) AND n > ?),"
     " revoked = revoked + VALUES(revoked),"
@@ -56,7 +61,7 @@ lk_ratelimit_policy(const struct lk_key *k, int64_t *limit, int64_t *window)
 
 struct hit_ctx {
 	const struct lk_key	*k;
-	int64_t			 day, win_start, limit, now;
+	int64_t			 day, win_start, window, limit, now;
 	enum lk_outcome		 pre;
 	uint64_t		 n;
 };
@@ -67,7 +72,7 @@ hit_work(struct lk_db *db, void *arg)
 	struct hit_ctx		*c = arg;
 	const struct lk_param	 p[] = {
 		LK_INT(c->k->id), LK_INT(c->day), LK_INT(c->k->account_id),
-		LK_INT(c->win_start),
+		LK_INT(c->win_start), LK_INT(c->window),
 		LK_INT(c->pre == LK_OUTCOME_VALID),
 		LK_INT(c->pre == LK_OUTCOME_REVOKED),
 		LK_INT(c->pre == LK_OUTCOME_EXPIRED),
@@ -100,6 +105,7 @@ lk_ratelimit_hit(struct lk_db *db, const struct lk_conf *conf,
 	c.k = k;
 	c.day = now / DAY;
 	c.win_start = day_start + (now - day_start) / out->window * out->window;
+	c.window = out->window;
 	c.limit = out->limit;
 	c.now = now;
 	c.pre = pre;

@@ -1,8 +1,8 @@
 -- 003_ratelimit: the rate-limit counter and the daily usage history, in one row per key and UTC day.
 -- Every counted use of a key is ONE upsert of its row for today (lib/ratelimit.c):
---   win_start, n           the current fixed window and the uses counted in it (the limit's counter);
---                          a use in a newer window restarts n at 1, so past windows are folded into
---                          the day's totals by the same write that opens the next one
+--   win_start, win_len, n  the current fixed window and the uses counted in it (the limit's counter);
+--                          a use in a newer (or differently sized) window restarts n at 1, so past
+--                          windows are folded into the day's totals by the write that opens the next
 --   valid … insufficient_scope   the day's uses by outcome (the usage history)
 --   last_valid_at          the last valid use (a key's last_used_at is derived from it)
 -- Windows are aligned to UTC midnight, so a window never spans two rows.
@@ -15,6 +15,7 @@ CREATE TABLE IF NOT EXISTS key_usage (
   day                 INT NOT NULL,
   account_id          BIGINT UNSIGNED NOT NULL,
   win_start           BIGINT NOT NULL,
+  win_len             INT UNSIGNED NOT NULL,
   n                   BIGINT UNSIGNED NOT NULL,
   valid               INT UNSIGNED NOT NULL DEFAULT 0,
   rate_limited        INT UNSIGNED NOT NULL DEFAULT 0,
