@@ -67,14 +67,24 @@ lk_auth_actor(struct lk_req *req, struct lk_caller *c)
 enum lk_err
 lk_auth_caller(struct lk_req *req, struct lk_caller *c)
 {
+	return lk_auth_caller_account(req, c, NULL);
+}
+
+enum lk_err
+lk_auth_caller_account(struct lk_req *req, struct lk_caller *c,
+    struct lk_account *acct)
+{
 	struct lk_keyparts	 parts;
 	bool			 found, unused;
 	enum lk_err		 e;
 
 	if ((e = lk_auth_credential(req, &parts)) != LK_OK)
 		return e;
-	e = lk_keys_by_digests(req->db, parts.digest, &c->key, &found,
-	    parts.digest, &c->key, &unused);
+	if (acct != NULL)
+		e = lk_keys_with_account(req->db, parts.digest, &c->key, acct, &found);
+	else
+		e = lk_keys_by_digests(req->db, parts.digest, &c->key, &found,
+		    parts.digest, &c->key, &unused);
 	if (e != LK_OK)
 		return e;
 	if (!found)

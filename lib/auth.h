@@ -28,6 +28,10 @@ enum lk_err	lk_auth_status(struct lk_req *req, const struct lk_key *k);
  */
 enum lk_err	lk_auth_caller(struct lk_req *req, struct lk_caller *c);
 
+/* lk_auth_caller that also fills acct with the caller's account (same single read). */
+enum lk_err	lk_auth_caller_account(struct lk_req *req, struct lk_caller *c,
+		    struct lk_account *acct);
+
 /*
  * Count one use of the found key c->key (one write), add the rate-limit
  * headers, then answer for it: 401 REVOKED/EXPIRED, 429 RATE_LIMITED (with

@@ -25,6 +25,9 @@ static const char SQL_LOCK[] =
     KEY_SELECT KEY_FROM " WHERE k.id = ? FOR UPDATE";
 static const char SQL_BY_DIGESTS[] =
     KEY_SELECT ", k.digest" KEY_FROM " WHERE k.digest IN (?, ?)";
+static const char SQL_WITH_ACCOUNT[] =
+    KEY_SELECT ", a.name, a.created_at, p.public_id" KEY_FROM
+    " LEFT JOIN accounts p ON p.id = a.parent_id WHERE k.digest = ?";
 static const char SQL_INSERT[] =
     "INSERT INTO api_keys (public_id, account_id, digest, start, env, label,"
     " scopes, created_at, expires_at, rotated_from, rl_limit, rl_window, meta)"
@@ -231,6 +234,51 @@ lk_keys_by_digests(struct lk_db *db, const unsigned char *a, struct lk_key *ka,
 	struct pair_ctx c = { a, b, ka, kb, found_a, found_b };
 
 	return lk_db_read(db, pair_work, &c);
+}
+
+struct with_account_ctx {
+	const unsigned char	*digest;
+	struct lk_key		*k;
+	struct lk_account	*a;
+	bool			*found;
+};
+
+static enum lk_err
+with_account_row(const struct lk_row *r, void *arg)
+{
+	struct with_account_ctx	*c = arg;
+	struct lk_account	*a = c->a;
+
+	from_row(r, c->k);
+	memset(a, 0, sizeof(*a));
+	a->id = c->k->account_id;
+	snprintf(a->public_id, sizeof(a->public_id), "%s", c->k->account_public);
+	snprintf(a->parent_public, sizeof(a->parent_public), "%s", r->v[20]);
+	snprintf(a->name, sizeof(a->name), "%s", r->v[18]);
+	snprintf(a->plan, sizeof(a->plan), "%s", c->k->account_plan);
+	snprintf(a->path, sizeof(a->path), "%s", c->k->account_path);
+	a->created_at = strtoll(r->v[19], NULL, 10);
+	*c->found = true;
+	return LK_OK;
+}
+
+static enum lk_err
+with_account_work(struct lk_db *db, void *arg)
+{
+	struct with_account_ctx	*c = arg;
+	const struct lk_param	 p[] = { LK_BLOB(c->digest, LK_SHA256_LEN) };
+
+	*c->found = false;
+	return lk_db_exec(db, SQL_WITH_ACCOUNT, p, 1, with_account_row, c, NULL);
+}
+
+enum lk_err
+lk_keys_with_account(struct lk_db *db, const unsigned char *digest,
+    struct lk_key *k, struct lk_account *a, bool *found)
+{
+	struct with_account_ctx c = { digest, k, a, found };
+
+	return lk_db_read(db, with_account_work, &c);
 }
 
 /* Audit one change of key k. */
