@@ -19,7 +19,9 @@ CPU µs per request of the program, mariadbd and the web server come from /proc/
 RSS is the largest VmRSS of a verify process at the end. Results: build/bench/results.json.
 
 Environment: BENCH_KEYS (100000), BENCH_SECONDS (5 per run), BENCH_SERVER (lighttpd,apache),
-BENCH_ROUNDS (3), BENCH_CONNECTIONS (16).
+BENCH_ROUNDS (3), BENCH_CONNECTIONS (16), BENCH_BIN (programs to measure, default build/bin),
+BENCH_PERF=1 (`perf record -g` the verify and me programs during their first-round runs; reports in
+build/bench/perf-<server>-<target>.txt).
 """
 import base64
 import hashlib
@@ -42,7 +44,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[2]
 BENCH = REPO / "tests" / "bench"
 OUT = REPO / "build" / "bench"
-BIN = REPO / "build" / "bin"
+BIN = Path(os.environ.get("BENCH_BIN", REPO / "build" / "bin"))   # the latchkey programs to measure
 B62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 HOT = 1000
 PROCS = 4
@@ -112,7 +114,7 @@ def start_db(var):
 
 
 def cli(var, *args):
-    return run([BIN / "latchkey", "--config", var / "latchkey.conf", *args],
+    return run([REPO / "build" / "bin" / "latchkey", "--config", var / "latchkey.conf", *args],
                capture_output=True, text=True).stdout
 
 
@@ -375,15 +377,43 @@ def parse_ms(s):
     return v / 1000 if m.group(2) == "us" else v * 1000 if m.group(2) == "s" else v
 
 
-def wrk(http_port, target, var, caller):
+PERF = os.environ.get("BENCH_PERF") == "1"
+
+
+def perf_start(target, pids):
+    if not PERF or not pids or target not in ("verify_hot", "me"):
+        return None
+    data = OUT / f"perf-{SERVER}-{target}.data"
+    return subprocess.Popen(["perf", "record", "-g", "-o", str(data), "-p", ",".join(map(str, pids)),
+                             "--", "sleep", str(max(1, SECONDS - 1))],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL), data
+
+
+def perf_finish(p):
+    if p is None:
+        return
+    proc, data = p
+    proc.wait()
+    with open(data.with_suffix(".txt"), "w") as f:
+        subprocess.run(["perf", "report", "-i", str(data), "--stdio", "--no-children",
+                        "--sort", "dso,symbol", "--percent-limit", "0.7", "-g", "none"],
+                       stdout=f, stderr=subprocess.DEVNULL)
+        subprocess.run(["perf", "report", "-i", str(data), "--stdio", "--children",
+                        "--sort", "symbol", "--percent-limit", "3", "-g", "none"],
+                       stdout=f, stderr=subprocess.DEVNULL)
+
+
+def wrk(http_port, target, var, caller, first=False):
     path, mode, keyset, prog = TARGETS[target]
     keys = var / ("hot.txt" if keyset == "hot" else "keys.txt")
     progs = pids_named(prog)
     db_pid = [int((var / "run" / "mysqld.pid").read_text())]
     before = (cpu_ticks(progs), cpu_ticks(db_pid), cpu_ticks(web_pids(SERVER)))
+    perf = perf_start(target, progs) if first else None
     r = run(["wrk", "-t2", f"-c{CONNS}", f"-d{SECONDS}s", "--latency", "-s", BENCH / "rotate.lua",
              f"http://127.0.0.1:{http_port}{path}", "--", keys, mode, caller, 0],
             capture_output=True, text=True)
+    perf_finish(perf)
     progs = set(progs) | set(pids_named(prog))
     after = (cpu_ticks(progs), cpu_ticks(db_pid), cpu_ticks(web_pids(SERVER)))
     text = r.stdout
@@ -476,7 +506,7 @@ def main():
                          var / "hot.txt", TARGETS[t][1], caller, 0], capture_output=True)
                 for rnd in range(ROUNDS):
                     for t in TARGETS:
-                        runs[t].append(wrk(http_port, t, var, caller))
+                        runs[t].append(wrk(http_port, t, var, caller, first=rnd == 0))
                         log(f"{SERVER} round {rnd + 1} {t}: {runs[t][-1]['rps']:.0f} req/s")
                 res = {"machine": results["machine"], "server": SERVER, "keys": KEYS,
                        "targets": {t: median_of(r) for t, r in runs.items()}}
