@@ -1,8 +1,9 @@
 /*
  * verify — POST /v1/verify {"key": "...", "scopes": [...]}: is this key good,
- * for the caller's subtree? Both keys are checked in memory first, then
- * fetched together with one indexed read; a found key's use is counted
- * against its own rate limit with one write (the caller is not counted).
+ * for the caller's subtree (and, for a test caller, a test key)? Both keys
+ * are checked in memory first, then fetched together with one indexed read;
+ * a found key's use is counted against its own rate limit with one write
+ * (the caller is not counted).
  */
 #include <string.h>
 
@@ -149,8 +150,7 @@ handle(struct lk_req *req)
 		e = LK_ERR_INVALID_KEY;
 	if (e == LK_OK && (e = lk_auth_status(req, &c.key)) == LK_OK)
 		e = lk_auth_require(req, &c, "verify");
-	if (e == LK_OK && tparsed && tfound &&
-	    lk_path_within(target.account_path, c.key.account_path))
+	if (e == LK_OK && tparsed && tfound && lk_auth_sees(&c, &target))
 		/* The verified key is counted, not the caller's. */
 		e = lk_ratelimit_hit(req->db, req->conf, &target, req->now,
 		    precheck(&target, wanted != NULL ? wanted : "", req->now), &rl);
