@@ -360,11 +360,12 @@ def web_pids(server):
     return [p for n in names for p in pids_named(n)]
 
 
-def rss_kib(pids):
+def rss_kib(pids, field="VmRSS"):
+    """The largest VmRSS (or RssAnon: heap and stacks, without mapped library text) among pids."""
     best = 0
     for p in pids:
         try:
-            m = re.search(r"VmRSS:\s+(\d+)", open(f"/proc/{p}/status").read())
+            m = re.search(rf"{field}:\s+(\d+)", open(f"/proc/{p}/status").read())
             best = max(best, int(m.group(1)))
         except (OSError, AttributeError):
             pass
@@ -471,7 +472,9 @@ def table(res):
         lines.append(f"{name:15} {v['rps']:8.0f} {v['p50_ms']:7.2f} {v['p99_ms']:7.2f}"
                      f" {v['rps'] / t['ref_counter']['rps']:6.2f} {v['rps'] / t['php_counter']['rps']:6.2f}"
                      f" {v['cpu_us']['program']:8} {v['cpu_us']['mariadbd']:6} {v['cpu_us']['web_server']:6}")
-    lines.append(f"RSS of one verify process: {res['rss_kib']} KiB after {res['verify_requests']} verify requests")
+    lines.append(f"RSS of one verify process: {res['rss_kib']} KiB ({res['rss_anon_kib']} KiB anonymous) after"
+                 f" {res['verify_requests']} verify requests over its processes; RSS by program:"
+                 f" {res['rss_kib_by_program']}")
     return "\n".join(lines)
 
 
@@ -519,6 +522,9 @@ def main():
                     "me/ref_counter": round(tt["me"]["rps"] / tt["ref_counter"]["rps"], 3),
                 }
                 res["rss_kib"] = rss_kib(pids_named("verify.fcgi"))
+                res["rss_anon_kib"] = rss_kib(pids_named("verify.fcgi"), "RssAnon")
+                res["rss_kib_by_program"] = {p: rss_kib(pids_named(p)) for p in
+                                             ("hello.fcgi", "ref_counter.fcgi", "verify.fcgi", "me.fcgi")}
                 res["verify_requests"] = sum(r["requests"] for t in ("verify_hot", "verify_uniform")
                                              for r in runs[t])
                 results["servers"][SERVER] = res
@@ -531,6 +537,7 @@ def main():
     first = results["servers"][SERVERS[0]]
     out = {"machine": results["machine"], "server": first["server"], "keys": KEYS,
            "targets": first["targets"], "ratios": first["ratios"], "rss_kib": first["rss_kib"],
+           "rss_anon_kib": first["rss_anon_kib"],
            "servers": results["servers"]}
     (OUT / "results.json").write_text(json.dumps(out, indent=2) + "\n")
     log(f"results in {OUT / 'results.json'}")
