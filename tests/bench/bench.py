@@ -76,10 +76,8 @@ def run(cmd, **kw):
     return subprocess.run([str(c) for c in cmd], **kw)
 
 
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+sys.path.insert(0, str(REPO / "tests" / "e2e"))
+from harness import free_port  # noqa: E402  (below the ephemeral range: see its comment)
 
 
 # ------------------------------------------------------------------ build and database
@@ -107,7 +105,8 @@ def conf_value(conf, name):
 def start_db(var):
     port = free_port()
     env = dict(os.environ, LATCHKEY_DB_BUFFER_POOL="2G" if KEYS > 200000 else "512M")
-    run([REPO / "scripts" / "mariadb.sh", "start", var, port], env=env, stderr=subprocess.DEVNULL)
+    run([REPO / "scripts" / "mariadb.sh", "start", var, port], env=env, stderr=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL)
     return port
 
 
