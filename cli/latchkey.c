@@ -22,6 +22,9 @@ static const char usage_text[] =
 "  key list --account ACCT_ID\n"
 "  key revoke|reactivate|delete KEY_ID\n"
 "  key rotate KEY_ID [--grace 1h]\n"
+"  audit verify [--since-checkpoint FILE]   check the signed audit chain\n"
+"  audit checkpoint                 print and log the chain's head (row id + MAC)\n"
+"  audit rotate-key                 start a new epoch under a new audit secret\n"
 "  key usage KEY_ID [--days N]      daily uses by outcome (default 30 days, max 400)\n"
 "  account usage ACCT_ID [--days N] the same, summed over the account's subtree\n"
 "  gc                               remove daily usage older than usage_retention_days\n"
@@ -42,6 +45,7 @@ static const struct command {
 	{ "init", cmd_init },
 	{ "account", cmd_account },
 	{ "key", cmd_key },
+	{ "audit", cmd_audit },
 	{ "gc", cmd_gc },
 };
 
@@ -113,7 +117,9 @@ main(int argc, char **argv)
 		fprintf(stderr, "latchkey: %s\n", err);
 		return 1;
 	}
-	if ((cli_db = lk_db_open(&cli_conf)) == NULL)
+	/* migrate and init connect by themselves, as the owner user if there is one (setup.c). */
+	if (cmd->run != cmd_migrate && cmd->run != cmd_init &&
+	    (cli_db = lk_db_open(&cli_conf)) == NULL)
 		return 1;
 	rc = cmd->run(argc, argv);
 	lk_db_close(cli_db);

@@ -3,7 +3,8 @@
 #
 # Environment: PORT (8080)  SERVER lighttpd|apache|lighttpd-cgi (lighttpd)  VAR (./var)
 #              DB_PORT (3307)  BINDIR (build/bin)
-# First run: creates VAR (database, password, latchkey.conf) and runs `latchkey init`, whose output
+# First run: creates VAR (database, passwords, latchkey.conf) and runs `latchkey init` (which creates
+# the audit key VAR/audit.key, mode 0600), whose output
 # (root account, admin key id and the admin key itself) is printed to the terminal ONCE and stored
 # nowhere. Later runs reuse VAR. Ctrl-C stops the web server and MariaDB cleanly.
 set -eu
@@ -44,10 +45,16 @@ if [ ! -f "$VAR/.initialised" ]; then
     "$BINDIR/latchkey" --config "$VAR/latchkey.conf" init
     echo "----------------------------------------------------------------------" >&2
     touch "$VAR/.initialised"
+elif [ ! -f "$VAR/audit.key" ]; then
+    # a VAR from before the signed audit log: init applies the migrations, creates the audit key
+    # and signs the chain from now on (no new admin key: the root account exists)
+    "$BINDIR/latchkey" --config "$VAR/latchkey.conf" init
 else
     # apply migrations added since the last run (safe to re-run)
     "$BINDIR/latchkey" --config "$VAR/latchkey.conf" migrate
 fi
+# the runtime DB user's table rights (tables a migration added need them too)
+"$REPO/scripts/mariadb.sh" grant "$VAR"
 
 "$REPO/scripts/webserver.sh" start "$SERVER" "$VAR" "$PORT" "$BINDIR"
 web_started=1
