@@ -12,11 +12,12 @@
     "GREATEST(COALESCE(k.last_used_at, 0), COALESCE((SELECT u.last_valid_at" \
     " FROM key_usage u WHERE u.key_id = k.id AND u.last_valid_at IS NOT NULL" \
     " ORDER BY u.day DESC LIMIT 1), 0))"
-#define KEY_SELECT \
+#define KEY_COLUMNS(last_used) \
     "SELECT k.id, k.public_id, k.account_id, a.public_id, a.path, a.plan," \
     " k.start, k.env, k.label, k.scopes, k.created_at, k.expires_at," \
-    " k.revoked_at, " LAST_USED ", k.rotated_from, k.rl_limit, k.rl_window," \
+    " k.revoked_at, " last_used ", k.rotated_from, k.rl_limit, k.rl_window," \
     " k.meta"
+#define KEY_SELECT KEY_COLUMNS(LAST_USED)
 #define KEY_FROM " FROM api_keys k JOIN accounts a ON a.id = k.account_id"
 
 static const char SQL_GET[] =
@@ -34,8 +35,12 @@ static const char SQL_BY_DIGESTS[] =
     " k.scopes, k.expires_at, k.revoked_at, k.rl_limit, k.rl_window, k.meta, k.digest"
     " FROM api_keys k STRAIGHT_JOIN accounts a ON a.id = k.account_id"
     " WHERE k.digest IN (?, ?)";
+/*
+ * The presenting key with its account (GET /v1/me). last_used_at is not
+ * derived here: the caller sets it to now once this use is counted valid.
+ */
 static const char SQL_WITH_ACCOUNT[] =
-    KEY_SELECT ", a.name, a.created_at, p.public_id"
+    KEY_COLUMNS("k.last_used_at") ", a.name, a.created_at, p.public_id"
     " FROM api_keys k STRAIGHT_JOIN accounts a ON a.id = k.account_id"
     " LEFT JOIN accounts p ON p.id = a.parent_id WHERE k.digest = ?";
 static const char SQL_LOCK_ACCOUNT[] =
