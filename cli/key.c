@@ -85,7 +85,7 @@ key_list(int argc, char **argv)
 {
 	struct lk_account	 acct;
 	struct lk_page		 page;
-	struct lk_key_filter	 none = { NULL, NULL, NULL, 0 };
+	struct lk_key_filter	 none = { NULL, NULL, NULL, NULL, 0 };
 	json_t			*k;
 	enum lk_err		 e;
 	size_t			 i;

@@ -1,0 +1,63 @@
+"""Newcomer edges of the API: list filters by displayed start, hints for a wrong guess,
+JSON lists are arrays (strings split only in forms)."""
+from helpers import assert_error, call, create_key, expect, list_all, make_tenant, uid
+
+
+def test_json_string_for_a_list_is_400_naming_the_field(server):
+    t = make_tenant(server)
+    label = uid("strscopes")
+    err = assert_error(call(server, "POST", "/v1/keys", t.key, body={"label": label, "scopes": "verify keys:read"}),
+                       400, "VALIDATION_ERROR", field="scopes")
+    assert "array" in err["message"], err
+    assert list_all(server, t.key, "/v1/keys", params={"q": label}) == []
+    k = create_key(server, t.key, label=label)
+    assert_error(call(server, "PATCH", f"/v1/keys/{k['id']}", t.key, body={"scopes": "verify"}),
+                 400, "VALIDATION_ERROR", field="scopes")
+    assert_error(call(server, "POST", "/v1/verify", t.key, body={"key": k["key"], "scopes": "verify"}),
+                 400, "VALIDATION_ERROR", field="scopes")
+    # the same text in a form body is a list separated by spaces or commas
+    made = expect(call(server, "POST", "/v1/keys", t.key,
+                       data={"label": uid("form"), "scopes": "verify,keys:read"}), 201)
+    assert made["scopes"] == ["verify", "keys:read"], made
+    # and a JSON array is the way in JSON
+    made = expect(call(server, "POST", "/v1/keys", t.key, body={"label": uid("arr"), "scopes": ["verify"]}), 201)
+    assert made["scopes"] == ["verify"], made
+
+
+def test_list_by_displayed_start(server):
+    t = make_tenant(server)
+    a = create_key(server, t.key, label=uid("leak"))
+    b = create_key(server, t.key, label=uid("other"))
+    start = a["start"]
+    assert start == a["key"][:len(start)]
+
+    def found(value):
+        return {i["id"] for i in list_all(server, t.key, "/v1/keys", params={"start": value})}
+
+    assert found(start) == {a["id"]}
+    assert found(start + "\u2026") == {a["id"]}          # as shown truncated in a UI
+    assert found(start + "...") == {a["id"]}
+    assert a["id"] in found(start[:-3])                  # a beginning of the start
+    assert b["id"] not in found(start)
+    # LIKE wildcards are not wildcards here; a full key in the URL is refused as always
+    for bad in ("lk_live_%", "lk_live__", "lk_prod_abc", start + "X", "abc"):
+        assert_error(call(server, "GET", "/v1/keys", t.key, params={"start": bad}), 400, "VALIDATION_ERROR",
+                     field="start")
+    assert_error(call(server, "GET", "/v1/keys", t.key, params={"start": a["key"]}), 400, "VALIDATION_ERROR")
+    # another tenant does not find it
+    other = make_tenant(server)
+    assert list_all(server, other.key, "/v1/keys", params={"start": start}) == []
+
+
+def test_list_account_id_query_gives_a_hint(server):
+    t = make_tenant(server)
+    err = assert_error(call(server, "GET", "/v1/keys", t.key, params={"account_id": t.account_id}),
+                       400, "VALIDATION_ERROR", field="account_id")
+    assert "X-Account-Id" in err["message"] and "/v1/accounts/" in err["message"], err
+    assert "X-Account-Id" in err["details"]["hint"], err
+    # the two ways the hint names both work
+    k = create_key(server, t.key, label=uid("hint"))
+    r = expect(call(server, "GET", "/v1/keys", server.admin_key, headers={"X-Account-Id": t.account_id}), 200)
+    assert k["id"] in {i["id"] for i in r["data"]}
+    r = expect(call(server, "GET", f"/v1/accounts/{t.account_id}/keys", server.admin_key), 200)
+    assert k["id"] in {i["id"] for i in r["data"]}
