@@ -61,3 +61,54 @@ def test_list_account_id_query_gives_a_hint(server):
     assert k["id"] in {i["id"] for i in r["data"]}
     r = expect(call(server, "GET", f"/v1/accounts/{t.account_id}/keys", server.admin_key), 200)
     assert k["id"] in {i["id"] for i in r["data"]}
+
+
+def _log_lines_with(stack, server, rid):
+    server.flush_logs()
+    lines = []
+    for p in server.error_logs:
+        try:
+            lines += [ln for ln in open(p, encoding="utf-8", errors="replace") if f"req={rid} " in ln]
+        except FileNotFoundError:
+            pass
+    return lines
+
+
+def test_db_failure_log_lines_carry_the_request_id(stack):
+    """A 503's request_id finds its log lines: the database error and the answer."""
+    servers = list(stack.servers.values())
+    stack.db_stop()
+    try:
+        rids = {}
+        for s in servers:
+            rid = uid("dbdown").replace("_", "-")
+            err = assert_error(call(s, "GET", "/v1/me", s.admin_key, rid=rid), 503, "SERVICE_UNAVAILABLE")
+            assert err["request_id"] == rid
+            rids[s.name] = rid
+    finally:
+        stack.db_start()
+    for s in servers:
+        lines = _log_lines_with(stack, s, rids[s.name])
+        assert any("database" in ln for ln in lines), (s.name, lines)
+        assert any("answered 503 SERVICE_UNAVAILABLE" in ln for ln in lines), (s.name, lines)
+
+
+def test_config_failure_log_line_carries_the_request_id(stack):
+    """Plain CGI reads the config for every request: a broken file is 503 and a log line under its id."""
+    if "cgi" not in stack.servers:
+        import pytest
+        pytest.skip("needs the cgi server")
+    s = stack.servers["cgi"]
+    good = open(stack.conf_path).read()
+    rid = uid("badconf").replace("_", "-")
+    try:
+        with open(stack.conf_path, "a") as f:
+            f.write("db_port = 3306 # an inline comment\n")
+        err = assert_error(call(s, "GET", "/v1/me", s.admin_key, rid=rid), 503, "SERVICE_UNAVAILABLE")
+        assert err["request_id"] == rid
+    finally:
+        with open(stack.conf_path, "w") as f:
+            f.write(good)
+    lines = _log_lines_with(stack, s, rid)
+    assert any("configuration:" in ln and "line" in ln for ln in lines), lines
+    expect(call(s, "GET", "/v1/me", s.admin_key), 200)
