@@ -11,7 +11,7 @@
 
 #define LK_CONF_FILE_MAX	65536
 
-enum ctype { C_STR, C_UINT, C_SIZE, C_PASSFILE };
+enum ctype { C_STR, C_UINT, C_SIZE, C_PASSFILE, C_CIDRS };
 
 static const struct setting {
 	const char	*name;
@@ -34,6 +34,7 @@ static const struct setting {
 	{ "key_prefix", C_STR, S(key_prefix), 0, 0 },
 	{ "base_path", C_STR, S(base_path), 0, 0 },
 	{ "max_body", C_SIZE, S(max_body), 1024, 16 * 1024 * 1024 },
+	{ "trusted_proxies", C_CIDRS, S(trusted_proxies), 0, 0 },
 #undef S
 };
 
@@ -105,6 +106,9 @@ set_value(struct lk_conf *c, const struct setting *s, const char *v,
 		c->password_from_file = true;
 		lk_crypto_wipe(pass, sizeof(pass));
 		return true;
+	case C_CIDRS:
+		return lk_net_cidrs_parse(v, c->trusted_proxies, LK_NET_CIDRS_MAX,
+		    &c->ntrusted_proxies, why, whysz);
 	case C_UINT:
 	case C_SIZE:
 		errno = 0;

@@ -6,6 +6,7 @@
 #include <stddef.h>
 
 #include "err.h"
+#include "net.h"
 
 struct lk_conf {
 	char		 db_host[256];
@@ -20,6 +21,8 @@ struct lk_conf {
 	char		 key_prefix[11];
 	char		 base_path[128];
 	size_t		 max_body;		/* bytes */
+	struct lk_cidr	 trusted_proxies[LK_NET_CIDRS_MAX];	/* see lk_net_client_ip */
+	size_t		 ntrusted_proxies;
 	bool		 password_from_file;	/* db_password_file was read */
 };
 

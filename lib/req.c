@@ -242,7 +242,8 @@ lk_req_init(struct lk_req *req, FCGX_Request *fcgx, const struct lk_conf *conf,
 		lk_crypto_public_id("req_", req->request_id, sizeof(req->request_id));
 	lk_log_set_request(req->request_id);
 	ip = lk_req_param(req, "REMOTE_ADDR");
-	snprintf(req->ip, sizeof(req->ip), "%s", ip != NULL ? ip : "");
+	lk_net_client_ip(conf->trusted_proxies, conf->ntrusted_proxies, ip,
+	    lk_req_param(req, "HTTP_X_FORWARDED_FOR"), req->ip, sizeof(req->ip));
 
 	m = lk_req_param(req, "REQUEST_METHOD");
 	req->method = LK_OTHER;

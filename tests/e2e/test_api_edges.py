@@ -112,3 +112,33 @@ def test_config_failure_log_line_carries_the_request_id(stack):
     lines = _log_lines_with(stack, s, rid)
     assert any("configuration:" in ln and "line" in ln for ln in lines), lines
     expect(call(s, "GET", "/v1/me", s.admin_key), 200)
+
+
+def test_trusted_proxies_choose_the_audit_ip(stack):
+    """trusted_proxies: X-Forwarded-For counts only from a trusted peer, rightmost untrusted hop.
+    Plain CGI reads the config per request, so the setting is switched on for this test only."""
+    if "cgi" not in stack.servers:
+        import pytest
+        pytest.skip("needs the cgi server")
+    from helpers import audit_by_target
+    s = stack.servers["cgi"]
+    t = make_tenant(s)
+    xff = {"X-Forwarded-For": "6.6.6.6, 198.51.100.7, 10.1.2.3"}
+
+    def audited_ip():
+        k = expect(call(s, "POST", "/v1/keys", t.key, body={"label": uid("xff"), "scopes": ["verify"]},
+                        headers=xff), 201)
+        return [a["ip"] for a in audit_by_target(stack, k["id"])]
+
+    assert audited_ip() == ["127.0.0.1"]          # no trusted proxies: the header is ignored
+    good = open(stack.conf_path).read()
+    try:
+        with open(stack.conf_path, "a") as f:
+            f.write("trusted_proxies = 127.0.0.1, 10.0.0.0/8\n")
+        assert audited_ip() == ["198.51.100.7"]   # the spoofable left part is not believed
+        with open(stack.conf_path, "w") as f:
+            f.write(good + "trusted_proxies = 192.0.2.0/24\n")
+        assert audited_ip() == ["127.0.0.1"]      # the peer is not a trusted proxy
+    finally:
+        with open(stack.conf_path, "w") as f:
+            f.write(good)
