@@ -5,6 +5,9 @@
 #include "cli.h"
 #include "migrate.h"
 
+/* DDL on a big table can run for minutes: migrations wait longer than requests do. */
+#define MIGRATE_TIMEOUT	3600
+
 static void
 progress(const char *name)
 {
@@ -19,6 +22,12 @@ cmd_migrate(int argc, char **argv __attribute__((unused)))
 
 	if (argc != 1)
 		return cli_usage("migrate takes no arguments");
+	if (cli_conf.db_read_timeout < MIGRATE_TIMEOUT) {
+		lk_db_close(cli_db);
+		cli_conf.db_read_timeout = cli_conf.db_write_timeout = MIGRATE_TIMEOUT;
+		if ((cli_db = lk_db_open(&cli_conf)) == NULL)
+			return 1;
+	}
 	e = lk_migrate(cli_db, lk_migrations, progress, &n);
 
 	if (e != LK_OK)

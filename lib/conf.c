@@ -46,9 +46,10 @@ lk_conf_defaults(struct lk_conf *c)
 	c->db_port = 3306;
 	snprintf(c->db_name, sizeof(c->db_name), "latchkey");
 	snprintf(c->db_user, sizeof(c->db_user), "latchkey");
-	c->db_connect_timeout = 3;
-	c->db_read_timeout = 10;
-	c->db_write_timeout = 10;
+	/* Low, so a hung database gives clients a 503 in seconds (docs/operations.md). */
+	c->db_connect_timeout = 2;
+	c->db_read_timeout = 3;
+	c->db_write_timeout = 3;
 	snprintf(c->key_prefix, sizeof(c->key_prefix), "lk");
 	snprintf(c->base_path, sizeof(c->base_path), "/v1");
 	c->max_body = 65536;

@@ -14,7 +14,7 @@
 # 'latchkey'@'127.0.0.1' / 'latchkey'@'localhost' with a random password; later starts reuse it all.
 #
 # The DB timeouts written into a NEW latchkey.conf can be set with the environment variables
-# LATCHKEY_DB_CONNECT_TIMEOUT (3), LATCHKEY_DB_READ_TIMEOUT (10), LATCHKEY_DB_WRITE_TIMEOUT (10).
+# LATCHKEY_DB_CONNECT_TIMEOUT (2), LATCHKEY_DB_READ_TIMEOUT (3), LATCHKEY_DB_WRITE_TIMEOUT (3).
 set -euo pipefail
 
 usage() { echo "usage: $0 start|stop|status VARDIR PORT" >&2; exit 2; }
@@ -80,9 +80,9 @@ db_port = $PORT
 db_name = latchkey
 db_user = latchkey
 db_password_file = $PWFILE
-db_connect_timeout = ${LATCHKEY_DB_CONNECT_TIMEOUT:-3}
-db_read_timeout = ${LATCHKEY_DB_READ_TIMEOUT:-10}
-db_write_timeout = ${LATCHKEY_DB_WRITE_TIMEOUT:-10}
+db_connect_timeout = ${LATCHKEY_DB_CONNECT_TIMEOUT:-2}
+db_read_timeout = ${LATCHKEY_DB_READ_TIMEOUT:-3}
+db_write_timeout = ${LATCHKEY_DB_WRITE_TIMEOUT:-3}
 key_prefix = lk
 base_path = /v1
 max_body = 65536

@@ -51,9 +51,9 @@ test_defaults(void **state)
 	assert_string_equal(c.db_name, "latchkey");
 	assert_string_equal(c.db_user, "latchkey");
 	assert_string_equal(c.db_password, "");
-	assert_int_equal(c.db_connect_timeout, 3);
-	assert_int_equal(c.db_read_timeout, 10);
-	assert_int_equal(c.db_write_timeout, 10);
+	assert_int_equal(c.db_connect_timeout, 2);
+	assert_int_equal(c.db_read_timeout, 3);
+	assert_int_equal(c.db_write_timeout, 3);
 	assert_string_equal(c.key_prefix, "lk");
 	assert_string_equal(c.base_path, "/v1");
 	assert_int_equal(c.max_body, 65536);
