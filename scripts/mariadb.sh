@@ -15,6 +15,8 @@
 #
 # The DB timeouts written into a NEW latchkey.conf can be set with the environment variables
 # LATCHKEY_DB_CONNECT_TIMEOUT (2), LATCHKEY_DB_READ_TIMEOUT (3), LATCHKEY_DB_WRITE_TIMEOUT (3).
+# A bash script: `sh scripts/NAME.sh ...` (as the docs and the Makefile run scripts) re-runs it with bash.
+if [ -z "${BASH_VERSION:-}" ]; then exec bash "$0" "$@"; fi
 set -euo pipefail
 
 usage() { echo "usage: $0 start|stop|status VARDIR PORT" >&2; exit 2; }

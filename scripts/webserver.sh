@@ -24,6 +24,8 @@
 # VARDIR/run/apache.stage; removed by `stop`). Logs still go to VARDIR/log (opened as root).
 #
 # ASAN_OPTIONS, UBSAN_OPTIONS and LSAN_OPTIONS, when set, are passed to the programs.
+# A bash script: `sh scripts/NAME.sh ...` (as the docs and the Makefile run scripts) re-runs it with bash.
+if [ -z "${BASH_VERSION:-}" ]; then exec bash "$0" "$@"; fi
 set -euo pipefail
 
 usage() {
