@@ -29,7 +29,17 @@ cmd_migrate(int argc, char **argv __attribute__((unused)))
 			return 1;
 	}
 	e = lk_migrate(cli_db, lk_migrations, progress, &n);
-
+	if (e != LK_OK && lk_db_denied(lk_db_errno(cli_db))) {
+		fprintf(stderr, "latchkey: migrate: the database user '%s' may not change the "
+		    "schema of '%s' (error %u above).\n"
+		    "Migrations need the migration user (CREATE, ALTER, INDEX, REFERENCES, DROP "
+		    "and the data rights on %s.*); the programs' runtime user has fewer rights on "
+		    "purpose.\n"
+		    "Run it with that user's config file: latchkey --config /etc/latchkey/admin.conf "
+		    "migrate (see docs/operations.md, 'Database and DB user').\n",
+		    cli_conf.db_user, cli_conf.db_name, lk_db_errno(cli_db), cli_conf.db_name);
+		return 1;
+	}
 	if (e != LK_OK)
 		return cli_failed(e, "migrate");
 	fprintf(stderr, n == 0 ? "schema is up to date\n" :

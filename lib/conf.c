@@ -174,6 +174,14 @@ lk_conf_parse(struct lk_conf *c, const char *text, char *err, size_t errsz)
 		*eq = '\0';
 		k = trim(k);
 		v = trim(eq + 1);
+		/* "db_port = 3306  # note" would silently become part of a text value. */
+		if (strcmp(k, "db_password") != 0 &&
+		    (strstr(v, " #") != NULL || strstr(v, "\t#") != NULL || *v == '#')) {
+			snprintf(err, errsz, "line %d: inline comments are not allowed "
+			    "(put '# ...' on a line of its own)", lineno);
+			lk_crypto_wipe(line, sizeof(line));
+			return LK_ERR_VALIDATION;
+		}
 		for (i = 0; i < sizeof(settings) / sizeof(settings[0]); i++)
 			if (strcmp(settings[i].name, k) == 0)
 				break;
@@ -206,12 +214,15 @@ lk_conf_load(struct lk_conf *c, const char *path, char *err, size_t errsz)
 	static char	 text[LK_CONF_FILE_MAX];
 	enum lk_err	 e;
 
+	char		 why[512];
+
 	lk_conf_defaults(c);
 	if (!read_file(path, text, sizeof(text))) {
 		snprintf(err, errsz, "cannot read config file %s", path);
 		return LK_ERR_VALIDATION;
 	}
-	e = lk_conf_parse(c, text, err, errsz);
+	if ((e = lk_conf_parse(c, text, why, sizeof(why))) != LK_OK)
+		snprintf(err, errsz, "%s: %s", path, why);
 	lk_crypto_wipe(text, sizeof(text));
 	return e;
 }

@@ -31,12 +31,14 @@ void		lk_conf_defaults(struct lk_conf *c);
 
 /*
  * Parse the text of a config file (NUL-terminated) into c, which holds the
- * defaults or earlier values. db_password_file is read here. On error writes
- * "line N: why" to err and returns LK_ERR_VALIDATION.
+ * defaults or earlier values. db_password_file is read here. Comments are
+ * whole lines starting with '#'; a '#' after blanks in a value (an inline
+ * comment) is refused, except in db_password. On error writes "line N: why"
+ * to err and returns LK_ERR_VALIDATION.
  */
 enum lk_err	lk_conf_parse(struct lk_conf *c, const char *text, char *err, size_t errsz);
 
-/* lk_conf_defaults + read + lk_conf_parse of the file at path. */
+/* lk_conf_defaults + read + lk_conf_parse of the file at path; err is "PATH: line N: why". */
 enum lk_err	lk_conf_load(struct lk_conf *c, const char *path, char *err, size_t errsz);
 
 /* Load the file named by $LATCHKEY_CONF (defaults only if unset). */

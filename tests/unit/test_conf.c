@@ -177,6 +177,12 @@ test_errors_name_the_line(void **state)
 		{ "db_port = 1\ndb_port = 0\n", "line 2: db_port must be a number from 1 to 65535" },
 		{ "db_name = 12345678901234567890123456789012345678901234567890123456789012345\n",
 		    "line 1: db_name is too long" },
+		{ "db_port = 3306  # the default\n",
+		    "line 1: inline comments are not allowed (put '# ...' on a line of its own)" },
+		{ "\ndb_host = localhost\t# socket\n",
+		    "line 2: inline comments are not allowed (put '# ...' on a line of its own)" },
+		{ "key_prefix = #lk\n",
+		    "line 1: inline comments are not allowed (put '# ...' on a line of its own)" },
 	};
 	struct lk_conf	 c;
 	char		 err[256];
@@ -361,6 +367,17 @@ test_load_file(void **state)
 	assert_int_equal(lk_conf_load(&c, "/nonexistent/latchkey.conf", err, sizeof(err)),
 	    LK_ERR_VALIDATION);
 	assert_string_equal(err, "cannot read config file /nonexistent/latchkey.conf");
+	/* an error in the file names the file and the line */
+	temp_file(path, "# x\nmax_body = 1\n", 17);
+	assert_int_equal(lk_conf_load(&c, path, err, sizeof(err)), LK_ERR_VALIDATION);
+	{
+		char want[256];
+
+		snprintf(want, sizeof(want), "%s: line 2: max_body must be a number from 1024 to 16777216",
+		    path);
+		assert_string_equal(err, want);
+	}
+	unlink(path);
 }
 
 int
