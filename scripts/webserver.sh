@@ -115,13 +115,12 @@ extra_env() {
     printf '%s' "$out"
 }
 
-render() { # template output + sed args
+render() { # template output NAME=VALUE... (scripts/render-config, plus the sanitizer hook)
     local tpl=$1 out=$2
     shift 2
-    sed "$@" -e "s|^#@EXTRA_ENV@\$|$(extra_env)# (end of sanitizer environment)|" "$tpl" > "$out.tmp"
-    if grep -n '@[A-Z_]*@' "$out.tmp" | grep -v '^[0-9]*:#' >&2; then
-        die "unreplaced placeholders in $out"
-    fi
+    sh "$REPO/scripts/render-config" "$tpl" "$@" |
+        sed -e "s|^#@EXTRA_ENV@\$|$(extra_env)# (end of sanitizer environment)|" > "$out.tmp" ||
+        die "cannot render $tpl"
     mv "$out.tmp" "$out"
 }
 
@@ -139,8 +138,8 @@ start_lighttpd() {
     rm -rf "$sockdir"
     [ "$KIND" = lighttpd-cgi ] || mkdir -p -m 0700 "$sockdir"
     mkdir -p -m 0755 "$docroot"
-    render "$tpl" "$conf" -e "s|@PORT@|$PORT|g; s|@BINDIR@|$BINDIR|g; s|@CONF@|$VARDIR/latchkey.conf|g" \
-        -e "s|@RUNDIR@|$RUNDIR|g; s|@LOGDIR@|$LOGDIR|g; s|@DOCROOT@|$docroot|g; s|@NAME@|$KIND|g"
+    render "$tpl" "$conf" PORT="$PORT" BINDIR="$BINDIR" CONF="$VARDIR/latchkey.conf" \
+        RUNDIR="$RUNDIR" LOGDIR="$LOGDIR" DOCROOT="$docroot" NAME="$KIND"
     lighttpd -tt -f "$conf" > "$LOGDIR/$KIND-stderr.log" 2>&1 || { cat "$LOGDIR/$KIND-stderr.log" >&2; die "bad config $conf"; }
     rm -f "$PIDFILE"
     # -D: stay in the foreground (of our background subshell); in -D mode lighttpd does not apply
@@ -170,10 +169,9 @@ start_apache() {
         sed -i -E "s|^([[:space:]]*db_password_file[[:space:]]*=[[:space:]]*).*\$|\\1$stage/db.password|" "$stage/latchkey.conf"
     fi
     chmod 0644 "$stage/latchkey.conf"
-    render "$REPO/apache/latchkey.conf.in" "$stage/httpd.conf" \
-        -e "s|@PORT@|$PORT|g; s|@BINDIR@|$stage/bin|g; s|@CONF@|$stage/latchkey.conf|g; s|@SERVERROOT@|$stage|g" \
-        -e "s|@RUNDIR@|$stage/run|g; s|@LOGDIR@|$LOGDIR|g; s|@DOCROOT@|$stage/docroot|g; s|@MODDIR@|$moddir|g" \
-        -e "s|@USER@|nobody|g; s|@GROUP@|nogroup|g"
+    render "$REPO/apache/latchkey.conf.in" "$stage/httpd.conf" PORT="$PORT" BINDIR="$stage/bin" \
+        CONF="$stage/latchkey.conf" SERVERROOT="$stage" RUNDIR="$stage/run" LOGDIR="$LOGDIR" \
+        DOCROOT="$stage/docroot" MODDIR="$moddir" USER=nobody GROUP=nogroup
     cp "$stage/httpd.conf" "$RUNDIR/apache.conf"   # for reference; the one in use is in the stage dir
     apache2 -t -f "$stage/httpd.conf" > "$LOGDIR/apache-stderr.log" 2>&1 || { cat "$LOGDIR/apache-stderr.log" >&2; die "bad config $stage/httpd.conf"; }
     rm -f "$PIDFILE"

@@ -380,12 +380,27 @@ test_load_file(void **state)
 	unlink(path);
 }
 
+/* The sample config that make install ships parses as it stands (run from the repo root). */
+static void
+test_sample_config_parses(void **state)
+{
+	struct lk_conf	 c;
+	char		 err[256];
+
+	(void)state;
+	if (lk_conf_load(&c, "etc/latchkey.conf.sample", err, sizeof(err)) != LK_OK)
+		fail_msg("etc/latchkey.conf.sample: %s", err);
+	assert_string_equal(c.db_host, "localhost");
+	assert_int_equal(c.db_read_timeout, 3);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_defaults),
 		cmocka_unit_test(test_empty_and_comments_keep_defaults),
+		cmocka_unit_test(test_sample_config_parses),
 		cmocka_unit_test(test_values_and_spacing),
 		cmocka_unit_test(test_later_line_wins),
 		cmocka_unit_test(test_number_bounds),
