@@ -49,15 +49,22 @@ fi
 ADMIN=(mariadb-admin --no-defaults --socket="$SOCK" --user=root --connect-timeout=2)
 CLIENT=(mariadb --no-defaults --socket="$SOCK" --user=root --batch --skip-column-names)
 
-# pid of the running server, or nothing
+# pid of the running server, or nothing: from the pid file, else (a server interrupted while
+# starting has not written it yet) the mariadbd whose command line names this DATADIR
 server_pid() {
-    local pid
-    [ -f "$PIDFILE" ] || return 0
+    local pid p
     pid=$(cat "$PIDFILE" 2>/dev/null || true)
-    [[ $pid =~ ^[0-9]+$ ]] || return 0
-    if [ -r "/proc/$pid/comm" ] && grep -qE '^(mariadbd|mysqld)$' "/proc/$pid/comm"; then
+    if [[ $pid =~ ^[0-9]+$ ]] && [ -r "/proc/$pid/comm" ] && grep -qE '^(mariadbd|mysqld)$' "/proc/$pid/comm"; then
         echo "$pid"
+        return 0
     fi
+    for p in /proc/[0-9]*; do
+        grep -qE '^(mariadbd|mysqld)$' "$p/comm" 2>/dev/null || continue
+        if tr '\0' '\n' < "$p/cmdline" 2>/dev/null | grep -qxF -- "--datadir=$DATADIR"; then
+            echo "${p#/proc/}"
+            return 0
+        fi
+    done
 }
 
 wait_gone() { # pid seconds

@@ -54,15 +54,29 @@ PROGRAMS="keys key verify me accounts"
 log() { echo "webserver($KIND): $*" >&2; }
 die() { log "$*"; exit 1; }
 
-# pid from the pid file if that process is still a lighttpd/apache2
+# pid from the pid file if that process is still a lighttpd/apache2; else (a server interrupted
+# while starting may not have written it yet) the oldest server started with this instance's config
 server_pid() {
-    local pid
-    [ -f "$PIDFILE" ] || return 0
+    local pid p conf
     pid=$(cat "$PIDFILE" 2>/dev/null || true)
-    [[ $pid =~ ^[0-9]+$ ]] || return 0
-    if [ -r "/proc/$pid/comm" ] && grep -qE '^(lighttpd|apache2|httpd)$' "/proc/$pid/comm"; then
+    if [[ $pid =~ ^[0-9]+$ ]] && [ -r "/proc/$pid/comm" ] && grep -qE '^(lighttpd|apache2|httpd)$' "/proc/$pid/comm"; then
         echo "$pid"
+        return 0
     fi
+    if [ "$KIND" = apache ]; then
+        conf=$(cat "$STAGEFILE" 2>/dev/null || true)
+        [ -n "$conf" ] || return 0
+        conf=$conf/httpd.conf
+    else
+        conf=$RUNDIR/$KIND.conf
+    fi
+    for p in $(ls -d /proc/[0-9]* 2>/dev/null | sed 's|/proc/||' | sort -n); do
+        grep -qE '^(lighttpd|apache2|httpd)$' "/proc/$p/comm" 2>/dev/null || continue
+        if tr '\0' '\n' < "/proc/$p/cmdline" 2>/dev/null | grep -qxF -- "$conf"; then
+            echo "$p"
+            return 0
+        fi
+    done
 }
 
 # all descendants of a pid (fcgi programs, Apache children, mod_fcgid's process manager ...)
