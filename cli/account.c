@@ -140,7 +140,7 @@ account_create(int argc, char **argv)
 	if ((rc = cli_account(parent_id, &parent)) != 0)
 		return rc;
 	if ((e = lk_accounts_create(cli_db, &cli_actor, &parent, argv[optind], plan,
-	    time(NULL), &a)) != LK_OK)
+	    cli_conf.max_children_per_account, time(NULL), &a)) != LK_OK)
 		return cli_failed(e, "account create");
 	printf("%s\n", a.public_id);
 	return 0;

@@ -32,6 +32,9 @@ static const char usage_text[] =
 "  key show KEY_ID [--json]\n"
 "  key revoke|reactivate|delete KEY_ID\n"
 "  key rotate KEY_ID [--grace 1h]\n"
+"  audit verify [--since-checkpoint FILE]   check the signed audit chain\n"
+"  audit checkpoint                 print and log the chain's head (row id + MAC)\n"
+"  audit rotate-key                 start a new epoch under a new audit secret\n"
 "\n"
 "The config file is --config FILE or $LATCHKEY_CONF. 'me' is the root account.\n"
 "A new key's plaintext is printed once, alone on its line on stdout; nothing\n"
@@ -52,8 +55,8 @@ static const struct command {
 } commands[] = {
 	{ "migrate", cmd_migrate,
 	  "Applies the migrations compiled into this binary that the database has not\n"
-	  "recorded yet. Needs a database user that may change the schema (CREATE,\n"
-	  "ALTER, INDEX, REFERENCES): use the migration user's config file.\n" },
+	  "recorded yet, as db_admin_user when the config names one (else db_user):\n"
+	  "a user that may change the schema (CREATE, ALTER, INDEX, REFERENCES).\n" },
 	{ "init", cmd_init,
 	  "Runs migrate, then, once, creates the root account and an admin key and\n"
 	  "prints account_id=, key_id= and the key itself. Later runs print no key.\n" },
@@ -66,6 +69,10 @@ static const struct command {
 	  "account's keys (newest first); --json prints the API's key objects.\n"
 	  "show: every field of one key. create and rotate print the new plaintext\n"
 	  "alone on stdout, once. Durations: seconds or 30m, 12h, 90d.\n" },
+	{ "audit", cmd_audit,
+	  "verify: recompute the signed hash chain of the audit log (exit 1 on a\n"
+	  "break); checkpoint: print and log the chain's head; rotate-key: start a new\n"
+	  "epoch under a new secret (see docs/operations.md, The audit log).\n" },
 };
 
 static const char	*current = "";	/* "key" while running `latchkey key ...` */
@@ -250,7 +257,9 @@ main(int argc, char **argv)
 		fprintf(stderr, "latchkey: %s\n", err);
 		return 1;
 	}
-	if ((cli_db = lk_db_open(&cli_conf)) == NULL)
+	/* migrate and init connect by themselves, as the owner user if there is one (setup.c). */
+	if (cmd->run != cmd_migrate && cmd->run != cmd_init &&
+	    (cli_db = lk_db_open(&cli_conf)) == NULL)
 		return 1;
 	rc = cmd->run(argc, argv);
 	lk_db_close(cli_db);

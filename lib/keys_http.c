@@ -70,6 +70,20 @@ check_grant(struct lk_req *req, const struct lk_caller *c, const char *scopes)
 	    (int)badlen, bad);
 }
 
+/*
+ * 400 unless expires_at (a validated field: absent, null or Unix seconds) is
+ * absent, null or in the future. 1970-01-01T00:00:00Z is 0 seconds, a time
+ * like any other: only null means "never".
+ */
+static enum lk_err
+check_future(struct lk_req *req, json_t *expires_at)
+{
+	if (!json_is_integer(expires_at) || json_integer_value(expires_at) > req->now)
+		return LK_OK;
+	return lk_req_fail(req, LK_ERR_VALIDATION, "expires_at",
+	    "expires_at must be in the future (revoke a key to stop it now)");
+}
+
 /* Only admin may give a key a rate above its account's plan. */
 static enum lk_err
 check_rate(struct lk_req *req, const struct lk_caller *c, const char *plan,
@@ -80,6 +94,19 @@ check_rate(struct lk_req *req, const struct lk_caller *c, const char *plan,
 		return LK_OK;
 	return lk_req_fail(req, LK_ERR_FORBIDDEN, "ratelimit",
 	    "Only an admin key may set a rate limit above the account's plan (%s)", plan);
+}
+
+/*
+ * A change lib/keys.c refused under the row lock with LK_ERR_FORBIDDEN: the
+ * key (k, as re-read) gained a scope the caller lacks since it was checked.
+ */
+static enum lk_err
+refused(struct lk_req *req, const struct lk_caller *c, const struct lk_key *k,
+    enum lk_err e)
+{
+	if (e != LK_ERR_FORBIDDEN || lk_auth_dominates(req, c, k->scopes) != LK_OK)
+		return e;
+	return lk_req_fail(req, e, NULL, "The key changed while this request ran");
 }
 
 static void
@@ -167,6 +194,7 @@ list(struct lk_req *req, struct lk_caller *c, const char *account_id)
 	filter.env = json_string_value(json_object_get(f, "env"));
 	filter.q = json_string_value(json_object_get(f, "q"));
 	filter.expiring_within = json_integer_value(json_object_get(f, "expiring_within"));
+	filter.only_env = lk_auth_env_ok(c, "live") ? NULL : "test";
 	if ((e = lk_page_parse(req, f, &page)) == LK_OK &&
 	    (e = start_filter(req, f, &filter.start)) == LK_OK &&
 	    (e = lk_auth_account(req, c, account_id, &acct)) == LK_OK &&
@@ -199,11 +227,8 @@ create(struct lk_req *req, struct lk_caller *c, const char *account_id)
 		    "Give expires_at or expires_in, not both");
 		goto out;
 	}
-	if (json_integer_value(exp_at) != 0 && json_integer_value(exp_at) <= req->now) {
-		e = lk_req_fail(req, LK_ERR_VALIDATION, "expires_at",
-		    "expires_at must be in the future");
+	if ((e = check_future(req, exp_at)) != LK_OK)
 		goto out;
-	}
 	body_acct = json_string_value(json_object_get(f, "account_id"));
 	if (body_acct != NULL && account_id != NULL && strcmp(body_acct, account_id) != 0) {
 		e = lk_req_fail(req, LK_ERR_VALIDATION, "account_id",
@@ -225,10 +250,15 @@ create(struct lk_req *req, struct lk_caller *c, const char *account_id)
 	nk.scopes = json_object_get(f, "scopes") != NULL ?
 	    json_string_value(json_object_get(f, "scopes")) : "";
 	nk.env = json_object_get(f, "env") != NULL ?
-	    json_string_value(json_object_get(f, "env")) : "live";
+	    json_string_value(json_object_get(f, "env")) : c->key.env;
 	nk.expires_at = exp_in != NULL ? req->now + json_integer_value(exp_in) :
 	    json_integer_value(exp_at);
 	ratelimit_of(f, &nk.rl_limit, &nk.rl_window);
+	if (!lk_auth_env_ok(c, nk.env)) {
+		e = lk_req_fail(req, LK_ERR_FORBIDDEN, "env",
+		    "A test key can only create test keys");
+		goto out;
+	}
 	if ((e = check_grant(req, c, nk.scopes)) != LK_OK ||
 	    (e = check_rate(req, c, acct.plan, nk.rl_limit, nk.rl_window)) != LK_OK)
 		goto out;
@@ -237,8 +267,17 @@ create(struct lk_req *req, struct lk_caller *c, const char *account_id)
 		goto out;
 	}
 	nk.meta = meta;
-	e = lk_keys_create(req->db, &c->actor, req->conf->key_prefix, &nk, req->now,
-	    &k, plaintext, sizeof(plaintext));
+	e = lk_keys_create(req->db, &c->actor, req->conf->key_prefix, &nk,
+	    req->conf->max_keys_per_account, req->now, &k, plaintext,
+	    sizeof(plaintext));
+	if (e == LK_ERR_CONFLICT) {
+		lk_req_detail(req, "limit",
+		    json_integer(req->conf->max_keys_per_account));
+		e = lk_req_fail(req, e, NULL, "The account holds the most keys it "
+		    "may (max_keys_per_account); delete some first");
+	} else if (e == LK_ERR_NOT_FOUND)
+		e = lk_req_fail(req, LK_ERR_CONFLICT, "account_id",
+		    "The account was deleted while the key was being created");
 	if (e == LK_OK)
 		e = respond_new_key(req, &k, plaintext, sizeof(plaintext));
 	lk_crypto_wipe(plaintext, sizeof(plaintext));
@@ -285,11 +324,8 @@ patch(struct lk_req *req, struct lk_caller *c, struct lk_key *k)
 	if ((v = json_object_get(f, "expires_at")) != NULL) {
 		pt.has_expires = true;
 		pt.expires_at = json_integer_value(v);
-		if (pt.expires_at != 0 && pt.expires_at <= req->now) {
-			e = lk_req_fail(req, LK_ERR_VALIDATION, "expires_at",
-			    "expires_at must be in the future (revoke a key to stop it now)");
+		if ((e = check_future(req, v)) != LK_OK)
 			goto out;
-		}
 	}
 	if ((v = json_object_get(f, "scopes")) != NULL) {
 		pt.has_scopes = true;
@@ -311,8 +347,10 @@ patch(struct lk_req *req, struct lk_caller *c, struct lk_key *k)
 			goto out;
 		}
 	}
-	if ((e = lk_keys_update(req->db, &c->actor, k, &pt, req->now)) == LK_OK)
+	e = lk_keys_update(req->db, &c->actor, c->key.scopes, k, &pt, req->now);
+	if (e == LK_OK)
 		lk_resp_json(req, 200, lk_key_json(k, req->now));
+	e = refused(req, c, k, e);
 out:
 	free(meta);
 	json_decref(f);
@@ -329,10 +367,11 @@ rotate(struct lk_req *req, struct lk_caller *c, struct lk_key *k)
 
 	if ((e = lk_req_body_fields(req, rotate_fields, &f)) != LK_OK)
 		return e;
-	e = lk_keys_rotate(req->db, &c->actor, req->conf->key_prefix, k,
-	    json_integer_value(json_object_get(f, "grace_period")), req->now,
+	e = lk_keys_rotate(req->db, &c->actor, c->key.scopes, req->conf->key_prefix,
+	    k, json_integer_value(json_object_get(f, "grace_period")), req->now,
 	    &nk, plaintext, sizeof(plaintext));
 	json_decref(f);
+	e = refused(req, c, k, e);
 	if (e == LK_ERR_CONFLICT)
 		return lk_req_fail(req, e, NULL, "Only an active key can be rotated");
 	if (e == LK_OK)
@@ -351,8 +390,9 @@ set_state(struct lk_req *req, struct lk_caller *c, struct lk_key *k, bool revoke
 	if ((e = lk_req_body_fields(req, no_fields, &f)) != LK_OK)
 		return e;
 	json_decref(f);
-	e = revoke ? lk_keys_revoke(req->db, &c->actor, k, req->now) :
-	    lk_keys_reactivate(req->db, &c->actor, k, req->now);
+	e = revoke ? lk_keys_revoke(req->db, &c->actor, c->key.scopes, k, req->now) :
+	    lk_keys_reactivate(req->db, &c->actor, c->key.scopes, k, req->now);
+	e = refused(req, c, k, e);
 	if (e == LK_ERR_CONFLICT) {
 		char t[LK_TIME_MAX];
 
@@ -394,6 +434,9 @@ lk_keys_http_item(struct lk_req *req, const char *account_id, const char *key_id
 		return e;
 	if (account_id != NULL && strcmp(k.account_public, acct.public_id) != 0)
 		return lk_req_fail(req, LK_ERR_NOT_FOUND, NULL, "No such key");
+	/* Reading needs keys:read; every change also needs dominance over the key. */
+	if (req->method != LK_GET && (e = lk_auth_dominates(req, &c, k.scopes)) != LK_OK)
+		return e;
 	if (action != NULL && strcmp(action, "rotate") == 0)
 		return rotate(req, &c, &k);
 	if (action != NULL)
@@ -405,8 +448,9 @@ lk_keys_http_item(struct lk_req *req, const char *account_id, const char *key_id
 	case LK_PATCH:
 		return patch(req, &c, &k);
 	default:
-		if ((e = lk_keys_delete(req->db, &c.actor, &k, req->now)) == LK_OK)
+		if ((e = lk_keys_delete(req->db, &c.actor, c.key.scopes, &k,
+		    req->now)) == LK_OK)
 			lk_resp_json(req, 204, NULL);
-		return e;
+		return refused(req, &c, &k, e);
 	}
 }

@@ -3,7 +3,8 @@
 #
 # Environment: PORT (8080)  SERVER lighttpd|apache|lighttpd-cgi (lighttpd)  VAR (./var)
 #              DB_PORT (3307)  BINDIR (build/bin)
-# First run: creates VAR (database, password, latchkey.conf) and runs `latchkey init`, whose output
+# First run: creates VAR (database, passwords, latchkey.conf) and runs `latchkey init` (which creates
+# the audit key VAR/audit.key, mode 0600), whose output
 # (root account, admin key id and the admin key itself) is printed to the terminal ONCE and stored
 # nowhere. Later runs reuse VAR.
 #
@@ -82,6 +83,8 @@ else
     # apply migrations added since the last run (safe to re-run)
     setsid -w "$BINDIR/latchkey" --config "$VAR/latchkey.conf" migrate 9>&-
 fi
+# the runtime DB user's table rights (tables a migration added need them too)
+"$REPO/scripts/mariadb.sh" grant "$VAR"
 
 setsid -w "$REPO/scripts/webserver.sh" start "$SERVER" "$VAR" "$PORT" "$BINDIR" 9>&-
 

@@ -51,7 +51,8 @@ def site(installed, tmp_path):
     conf = tmp_path / "latchkey.conf"
     conf.write_text((installed / "etc/latchkey/latchkey.conf.sample").read_text())
     return [f"BINDIR={installed}/opt/latchkey/lib/latchkey/cgi-bin", f"CONF={conf}", f"RUNDIR={d['run']}",
-            f"LOGDIR={d['log']}", f"DOCROOT={d['empty']}", f"SERVERROOT={tmp_path}"]
+            f"LOGDIR={d['log']}", f"DOCROOT={d['empty']}", f"SERVERROOT={tmp_path}",
+            f"ERRORDIR={installed}/opt/latchkey/share/latchkey/lighttpd/errors"]
 
 
 @pytest.mark.parametrize("template", ["lighttpd/latchkey.conf.in", "lighttpd/latchkey-cgi.conf.in"])

@@ -33,5 +33,5 @@ def test_bash_script_run_with_sh_gives_its_usage(name, shell):
 
 def test_docs_name_scripts_that_exist():
     for doc in [REPO / "README.md", *sorted((REPO / "docs").glob("*.md"))]:
-        for m in re.finditer(r"\bscripts/([\w.-]+)", doc.read_text()):
+        for m in re.finditer(r"\bscripts/([a-z][\w.-]*)", doc.read_text()):
             assert (REPO / "scripts" / m.group(1)).exists(), f"{doc.name} names scripts/{m.group(1)}"
