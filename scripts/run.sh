@@ -84,7 +84,7 @@ else
     setsid -w "$BINDIR/latchkey" --config "$VAR/latchkey.conf" migrate 9>&-
 fi
 # the runtime DB user's table rights (tables a migration added need them too)
-"$REPO/scripts/mariadb.sh" grant "$VAR"
+setsid -w "$REPO/scripts/mariadb.sh" grant "$VAR" 9>&-
 
 setsid -w "$REPO/scripts/webserver.sh" start "$SERVER" "$VAR" "$PORT" "$BINDIR" 9>&-
 
