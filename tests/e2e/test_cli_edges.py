@@ -151,7 +151,8 @@ def test_account_list_show_create_and_me(stack, api):
     r = run(stack, "key", "create", "--account", "me", "--label", uid("root-key"), check=True)
     CREATED_KEYS.append(r.stdout.strip())
     assert root in r.stderr
-    assert r.stderr.split()[1] in run(stack, "key", "list", "--account", "me", check=True).stdout
+    made = re.search(r"created (key_\w+) in", r.stderr).group(1)
+    assert made in run(stack, "key", "list", "--account", "me", check=True).stdout
 
 
 def test_config_error_names_file_and_line(stack, tmp_path):
