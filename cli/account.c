@@ -155,5 +155,7 @@ cmd_account(int argc, char **argv)
 		return account_show(argc, argv);
 	if (argc >= 2 && strcmp(argv[1], "create") == 0)
 		return account_create(argc, argv);
-	return cli_usage("account: expected list, show or create");
+	if (argc >= 2 && strcmp(argv[1], "usage") == 0)
+		return cli_account_usage(argc, argv);
+	return cli_usage("account: expected list, show, create or usage");
 }

@@ -26,15 +26,18 @@ static const char usage_text[] =
 "  account list [--parent ACCT_ID|me] [--json]\n"
 "  account show ACCT_ID|me [--json]\n"
 "  account create NAME [--parent ACCT_ID|me] [--plan free|pro|enterprise]\n"
+"  account usage ACCT_ID [--days N] daily uses by outcome, summed over the subtree\n"
 "  key create --account ACCT_ID|me --label LABEL [--scopes \"a b\"] [--env live|test]\n"
 "             [--expires-in 90d]\n"
 "  key list --account ACCT_ID|me [--json]\n"
 "  key show KEY_ID [--json]\n"
 "  key revoke|reactivate|delete KEY_ID\n"
 "  key rotate KEY_ID [--grace 1h]\n"
+"  key usage KEY_ID [--days N]      daily uses by outcome (default 30 days, max 400)\n"
 "  audit verify [--since-checkpoint FILE]   check the signed audit chain\n"
 "  audit checkpoint                 print and log the chain's head (row id + MAC)\n"
 "  audit rotate-key                 start a new epoch under a new audit secret\n"
+"  gc                               remove daily usage older than usage_retention_days\n"
 "\n"
 "The config file is --config FILE or $LATCHKEY_CONF. 'me' is the root account.\n"
 "A new key's plaintext is printed once, alone on its line on stdout; nothing\n"
@@ -63,16 +66,21 @@ static const struct command {
 	{ "account", cmd_account,
 	  "list: the accounts below --parent (default: below the root), newest first.\n"
 	  "show: one account. create: prints the new account's id; --parent defaults\n"
-	  "to the root account, --plan to free. --json prints the API's JSON objects.\n" },
+	  "to the root account, --plan to free. --json prints the API's JSON objects.\n"
+	  "usage: daily counts by outcome of the account's subtree.\n" },
 	{ "key", cmd_key,
 	  "list: ID, START, ENV, STATUS, SCOPES, EXPIRES, LAST USED and LABEL of the\n"
 	  "account's keys (newest first); --json prints the API's key objects.\n"
 	  "show: every field of one key. create and rotate print the new plaintext\n"
-	  "alone on stdout, once. Durations: seconds or 30m, 12h, 90d.\n" },
+	  "alone on stdout, once. Durations: seconds or 30m, 12h, 90d.\n"
+	  "usage: daily counts by outcome (valid, rate_limited, ...) of one key.\n" },
 	{ "audit", cmd_audit,
 	  "verify: recompute the signed hash chain of the audit log (exit 1 on a\n"
 	  "break); checkpoint: print and log the chain's head; rotate-key: start a new\n"
 	  "epoch under a new secret (see docs/operations.md, The audit log).\n" },
+	{ "gc", cmd_gc,
+	  "Deletes the daily usage counts older than usage_retention_days (config).\n"
+	  "Run it daily, e.g. from cron or a systemd timer.\n" },
 };
 
 static const char	*current = "";	/* "key" while running `latchkey key ...` */

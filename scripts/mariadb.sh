@@ -26,6 +26,7 @@
 # Settings written into a NEW latchkey.conf can be set with the environment variables
 # LATCHKEY_DB_CONNECT_TIMEOUT (2), LATCHKEY_DB_READ_TIMEOUT (3), LATCHKEY_DB_WRITE_TIMEOUT (3),
 # LATCHKEY_AUDIT_CHECKPOINT_EVERY (100).
+# LATCHKEY_DB_BUFFER_POOL sizes the InnoDB buffer pool (default 64M; `make bench` uses more).
 # A bash script: `sh scripts/NAME.sh ...` (as the docs and the Makefile run scripts) re-runs it with bash.
 if [ -z "${BASH_VERSION:-}" ]; then exec bash "$0" "$@"; fi
 set -euo pipefail
@@ -227,7 +228,7 @@ do_start() {
             --datadir="$DATADIR" --socket="$SOCK" --pid-file="$PIDFILE" --log-error="$ERRLOG" \
             --bind-address=127.0.0.1 --port="$PORT" --skip-name-resolve \
             --character-set-server=utf8mb4 --collation-server=utf8mb4_unicode_ci \
-            --max-connections=500 --innodb-buffer-pool-size=64M \
+            --max-connections=500 --innodb-buffer-pool-size="${LATCHKEY_DB_BUFFER_POOL:-64M}" \
             --innodb-flush-log-at-trx-commit=2 --skip-log-bin \
             < /dev/null >> "$LOGDIR/mariadb.stdout" 2>&1 &
         local child=$!
