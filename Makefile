@@ -120,7 +120,10 @@ install: all
 	install -m 755 $(PROGRAMS) $(DESTDIR)$(PREFIX)/lib/latchkey/cgi-bin/
 	install -m 644 apache/*.in $(DESTDIR)$(PREFIX)/share/latchkey/apache/
 	install -m 644 lighttpd/*.in $(DESTDIR)$(PREFIX)/share/latchkey/lighttpd/
-	install -m 644 etc/latchkey.conf.sample etc/web.conf.sample $(DESTDIR)$(SYSCONFDIR)/latchkey/
+	install -m 644 etc/latchkey.conf.sample $(DESTDIR)$(SYSCONFDIR)/latchkey/
+	sh scripts/render-config -o $(DESTDIR)$(SYSCONFDIR)/latchkey/web.conf.sample \
+	    etc/web.conf.sample.in PREFIX=$(PREFIX) SYSCONFDIR=$(SYSCONFDIR)
+	chmod 644 $(DESTDIR)$(SYSCONFDIR)/latchkey/web.conf.sample
 	install -d $(DESTDIR)$(PREFIX)/share/latchkey/lighttpd/errors
 	install -m 644 lighttpd/errors/* $(DESTDIR)$(PREFIX)/share/latchkey/lighttpd/errors/
 

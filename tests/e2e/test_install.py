@@ -30,7 +30,9 @@ def test_install_layout(installed):
         assert (root / "opt/latchkey/share/latchkey" / t).is_file(), t
     sample = (root / "etc/latchkey/latchkey.conf.sample").read_text()
     assert sample.count("\n#") > 10, "the sample config is commented"
-    assert (root / "etc/latchkey/web.conf.sample").is_file()
+    web = (root / "etc/latchkey/web.conf.sample").read_text()
+    assert "BINDIR = /opt/latchkey/lib/latchkey/cgi-bin" in web, web     # this install's paths
+    assert "CONF = /etc/latchkey/latchkey.conf" in web, web
     # nothing outside DESTDIR's tree
     assert {p.name for p in root.iterdir()} == {"opt", "etc"}
 
