@@ -60,7 +60,9 @@ struct lk_key_patch {
 
 /* Filters of a list; NULL / 0 means not filtered. */
 struct lk_key_filter {
-	const char	*status, *env, *q;
+	const char	*status, *env;
+	const char	*q;		/* label substring */
+	const char	*start;		/* beginning of the displayed start */
 	int64_t		 expiring_within;
 	const char	*only_env;	/* what the caller may see: NULL (all) or "test" */
 };
