@@ -11,7 +11,7 @@
 
 #define LK_CONF_FILE_MAX	65536
 
-enum ctype { C_STR, C_UINT, C_SIZE, C_PASSFILE };
+enum ctype { C_STR, C_UINT, C_SIZE, C_PASSFILE, C_AUTHZ_RULE, C_AUTHZ_DEFAULT };
 
 static const struct setting {
 	const char	*name;
@@ -34,6 +34,8 @@ static const struct setting {
 	{ "key_prefix", C_STR, S(key_prefix), 0, 0 },
 	{ "base_path", C_STR, S(base_path), 0, 0 },
 	{ "max_body", C_SIZE, S(max_body), 1024, 16 * 1024 * 1024 },
+	{ "authz_rule", C_AUTHZ_RULE, S(authz), 0, 0 },		/* repeated: one rule a line */
+	{ "authz_default", C_AUTHZ_DEFAULT, S(authz), 0, 0 },
 #undef S
 };
 
@@ -105,6 +107,10 @@ set_value(struct lk_conf *c, const struct setting *s, const char *v,
 		c->password_from_file = true;
 		lk_crypto_wipe(pass, sizeof(pass));
 		return true;
+	case C_AUTHZ_RULE:
+		return lk_authz_rule_add(&c->authz, v, why, whysz);
+	case C_AUTHZ_DEFAULT:
+		return lk_authz_default_set(&c->authz, v, why, whysz);
 	case C_UINT:
 	case C_SIZE:
 		errno = 0;

@@ -5,6 +5,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "authz.h"
 #include "err.h"
 
 struct lk_conf {
@@ -21,6 +22,7 @@ struct lk_conf {
 	char		 base_path[128];
 	size_t		 max_body;		/* bytes */
 	bool		 password_from_file;	/* db_password_file was read */
+	struct lk_authz	 authz;			/* authz_rule lines, authz_default */
 };
 
 /* Fill c with the defaults. */
