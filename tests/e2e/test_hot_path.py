@@ -7,9 +7,12 @@ process per request, so it connects and prepares every time by design and is not
 """
 import pytest
 
+from harness import server_names_from_env
 from helpers import call, create_key, expect, make_tenant, verify
 
 N = 20
+# the FastCGI server modes among those running
+FASTCGI = [n for n in ("lighttpd", "apache", "apache-proxy") if n in server_names_from_env()]
 
 
 def _latchkey_commands(stack, fn):
@@ -35,7 +38,7 @@ def _latchkey_commands(stack, fn):
         root.close()
 
 
-@pytest.mark.parametrize("server", ["lighttpd", "apache"], indirect=True)
+@pytest.mark.parametrize("server", FASTCGI, indirect=True)
 def test_verify_is_one_prepared_read(server, stack):
     t = make_tenant(server, scopes=("verify",))
     target = create_key(server, server.admin_key, account_id=t.account_id, scopes=("tasks:read",))
@@ -58,7 +61,7 @@ def test_verify_is_one_prepared_read(server, stack):
     assert not [k for k in kinds if k == "Query"], rows
 
 
-@pytest.mark.parametrize("server", ["lighttpd", "apache"], indirect=True)
+@pytest.mark.parametrize("server", FASTCGI, indirect=True)
 def test_bad_checksum_is_refused_before_any_query(server, stack):
     t = make_tenant(server, scopes=("verify",))
     for _ in range(N):  # warm up: the `me` processes are running and connected
