@@ -6,11 +6,14 @@ The demo app appends the request's X-Request-Id to server.demo_log every time it
 refusal below also proves the app did NOT run. Rules (harness.AUTHZ_RULES):
   /demo/ GET,POST demo:read   /demo/admin/ demo:admin   /demo/hello.txt any-key   default deny
 """
+import json
 import os
 import random
 import signal
 import socket
+import struct
 import subprocess
+import tempfile
 import time
 import zlib
 
@@ -298,3 +301,118 @@ def test_responder_role_is_a_clear_500(stack):
     assert r.stdout.startswith("Status: 500"), r.stdout
     assert "AUTHORIZER role" in r.stdout and "misconfiguration" in r.stdout, r.stdout
     assert "runtime error" not in r.stderr and "AddressSanitizer" not in r.stderr, r.stderr
+
+
+# ---- the authorizer spoken to directly (FCGI_ROLE=AUTHORIZER), under its own latchkey-pool
+
+def fcgi_authorize(sock_path, params):
+    """One FastCGI request in the AUTHORIZER role; returns (status, headers dict, body)."""
+    def record(rtype, content=b""):
+        return struct.pack(">BBHHBB", 1, rtype, 1, len(content), 0, 0) + content
+
+    def pair(name, value):
+        out = b""
+        for n in (len(name), len(value)):
+            out += bytes([n]) if n < 128 else struct.pack(">I", n | 0x80000000)
+        return out + name + value
+
+    body = b"".join(pair(k.encode(), v.encode()) for k, v in params.items())
+    with socket.socket(socket.AF_UNIX) as s:
+        s.settimeout(30)
+        s.connect(sock_path)
+        s.sendall(record(1, struct.pack(">HB5x", 2, 0)) + record(4, body) + record(4) + record(5))
+        data, out = b"", b""
+        while True:
+            chunk = s.recv(65536)
+            if not chunk:
+                break
+            data += chunk
+        while len(data) >= 8:
+            _, rtype, _, clen, plen, _ = struct.unpack(">BBHHBB", data[:8])
+            if rtype == 6:
+                out += data[8:8 + clen]
+            data = data[8 + clen + plen:]
+    head, _, rest = out.decode().partition("\r\n\r\n")
+    lines = head.split("\r\n")
+    headers = dict(l.split(": ", 1) for l in lines[1:])
+    return int(lines[0].split()[1]), headers, rest
+
+
+@pytest.fixture
+def authz_pool(stack, request):
+    """latchkey-pool running authorize.fcgi on a unix socket; request.param: LATCHKEY_AUTHZ_SCOPES or None."""
+    d = tempfile.mkdtemp(prefix="lk-authz-", dir="/tmp")
+    sock = f"{d}/authorize.sock"
+    env = {k: v for k, v in stack.env.items() if k.endswith("SAN_OPTIONS")}
+    env.update(PATH="/usr/bin:/bin", LATCHKEY_CONF=str(stack.conf_path))
+    if request.param is not None:
+        env["LATCHKEY_AUTHZ_SCOPES"] = request.param
+    log = open(f"{d}/pool.log", "ab")
+    proc = subprocess.Popen([str(stack.bin_dir / "latchkey-pool"), "--listen", f"unix:{sock}",
+                             "--workers", "1", "--", str(stack.bin_dir / "authorize.fcgi")],
+                            env=env, stdin=subprocess.DEVNULL, stdout=log, stderr=log,
+                            start_new_session=True)
+    try:
+        deadline = time.time() + 30
+        while not os.path.exists(sock):
+            assert time.time() < deadline and proc.poll() is None, open(f"{d}/pool.log").read()
+            time.sleep(0.05)
+        yield sock
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=60) == 0
+        log.close()
+        text = open(f"{d}/pool.log").read()
+        assert not any(p in text for p in harness.SANITIZER_PATTERNS), text
+
+
+def ask(sock, key, path="/anywhere/else", method="GET"):
+    params = {"REQUEST_METHOD": method, "REQUEST_URI": path, "SCRIPT_NAME": path,
+              "REMOTE_ADDR": "127.0.0.1", "SERVER_PROTOCOL": "HTTP/1.1"}
+    if key is not None:
+        params["HTTP_X_API_KEY"] = key
+    return fcgi_authorize(sock, params)
+
+
+@pytest.mark.parametrize("authz_pool", [None], indirect=True)
+def test_direct_rules_and_default(stack, authz_pool):
+    srv = next(iter(stack.servers.values()))
+    t = make_tenant(srv, scopes=["admin"])
+    reader = create_key(srv, t.key, scopes=["demo:read"], label="line one")
+    # an unconfigured prefix follows authz_default (deny): 403 without reading the key
+    status, headers, body = ask(authz_pool, None)
+    assert status == 403 and json.loads(body)["error"]["code"] == "FORBIDDEN", body
+    # a configured one: 200, every variable, no raw CR/LF anywhere
+    status, headers, body = ask(authz_pool, reader["key"], "/demo/x")
+    assert status == 200 and body == "", (status, body)
+    assert headers["Variable-LATCHKEY_KEY_ID"] == reader["id"]
+    assert headers["Variable-LATCHKEY_ACCOUNT_ID"] == t.account_id
+    assert headers["Variable-LATCHKEY_SCOPES"] == "demo:read"
+    assert headers["Variable-LATCHKEY_ENV"] == "live"
+    assert headers["Variable-LATCHKEY_KEY_LABEL"] == "line one"
+    # undecodable paths are refused, never matched
+    for bad in ("/demo/%00", "/demo/%zz", "/.."):
+        status, _, body = ask(authz_pool, reader["key"], bad)
+        assert status == 400, (bad, status, body)
+
+
+@pytest.mark.parametrize("authz_pool", ["demo:admin"], indirect=True)
+def test_direct_environment_override(stack, authz_pool):
+    srv = next(iter(stack.servers.values()))
+    t = make_tenant(srv, scopes=["admin"])
+    reader = create_key(srv, t.key, scopes=["demo:read"])["key"]
+    admin = create_key(srv, t.key, scopes=["demo:admin"])["key"]
+    # LATCHKEY_AUTHZ_SCOPES replaces the rules: /demo/ now needs demo:admin, and so does any path
+    for path in ("/demo/index.php", "/anywhere/else"):
+        status, _, body = ask(authz_pool, reader, path)
+        assert status == 403 and json.loads(body)["error"]["details"]["required_scope"] == "demo:admin"
+        status, headers, _ = ask(authz_pool, admin, path, method="DELETE")
+        assert status == 200 and headers["Variable-LATCHKEY_SCOPES"] == "demo:admin"
+
+
+@pytest.mark.parametrize("authz_pool", ["Not A Scope!"], indirect=True)
+def test_direct_invalid_override_is_500(stack, authz_pool):
+    srv = next(iter(stack.servers.values()))
+    k = create_key(srv, srv.admin_key, scopes=["demo:read"])["key"]
+    status, _, body = ask(authz_pool, k, "/demo/x")
+    assert status == 500 and "LATCHKEY_AUTHZ_SCOPES" in body, body
