@@ -126,6 +126,8 @@ install: all
 	chmod 755 $(DESTDIR)$(PREFIX)/bin/latchkey-authorize
 	install -m 644 apache/*.in $(DESTDIR)$(PREFIX)/share/latchkey/apache/
 	install -m 644 lighttpd/*.in $(DESTDIR)$(PREFIX)/share/latchkey/lighttpd/
+	install -d $(DESTDIR)$(PREFIX)/share/latchkey/lighttpd/errors
+	install -m 644 lighttpd/errors/* $(DESTDIR)$(PREFIX)/share/latchkey/lighttpd/errors/
 
 clean:
 	rm -rf build

@@ -22,6 +22,9 @@ static const char usage_text[] =
 "  key list --account ACCT_ID\n"
 "  key revoke|reactivate|delete KEY_ID\n"
 "  key rotate KEY_ID [--grace 1h]\n"
+"  audit verify [--since-checkpoint FILE]   check the signed audit chain\n"
+"  audit checkpoint                 print and log the chain's head (row id + MAC)\n"
+"  audit rotate-key                 start a new epoch under a new audit secret\n"
 "\n"
 "The config file is --config FILE or $LATCHKEY_CONF. A new key's plaintext is\n"
 "printed once, alone on its line on stdout; nothing else goes to stdout with it.\n";
@@ -39,6 +42,7 @@ static const struct command {
 	{ "init", cmd_init },
 	{ "account", cmd_account },
 	{ "key", cmd_key },
+	{ "audit", cmd_audit },
 };
 
 int
@@ -109,7 +113,9 @@ main(int argc, char **argv)
 		fprintf(stderr, "latchkey: %s\n", err);
 		return 1;
 	}
-	if ((cli_db = lk_db_open(&cli_conf)) == NULL)
+	/* migrate and init connect by themselves, as the owner user if there is one (setup.c). */
+	if (cmd->run != cmd_migrate && cmd->run != cmd_init &&
+	    (cli_db = lk_db_open(&cli_conf)) == NULL)
 		return 1;
 	rc = cmd->run(argc, argv);
 	lk_db_close(cli_db);

@@ -34,6 +34,13 @@ static const struct setting {
 	{ "key_prefix", C_STR, S(key_prefix), 0, 0 },
 	{ "base_path", C_STR, S(base_path), 0, 0 },
 	{ "max_body", C_SIZE, S(max_body), 1024, 16 * 1024 * 1024 },
+	{ "max_keys_per_account", C_UINT, S(max_keys_per_account), 1, 10000000 },
+	{ "max_children_per_account", C_UINT, S(max_children_per_account), 1, 1000000 },
+	{ "db_admin_user", C_STR, S(db_admin_user), 0, 0 },
+	{ "db_admin_password_file", C_STR, S(db_admin_password_file), 0, 0 },
+	{ "audit_key_file", C_STR, S(audit_key_file), 0, 0 },
+	{ "audit_old_keys_file", C_STR, S(audit_old_keys_file), 0, 0 },
+	{ "audit_checkpoint_every", C_UINT, S(audit_checkpoint_every), 1, 1000000 },
 	{ "authz_rule", C_AUTHZ_RULE, S(authz), 0, 0 },		/* repeated: one rule a line */
 	{ "authz_default", C_AUTHZ_DEFAULT, S(authz), 0, 0 },
 #undef S
@@ -53,6 +60,9 @@ lk_conf_defaults(struct lk_conf *c)
 	snprintf(c->key_prefix, sizeof(c->key_prefix), "lk");
 	snprintf(c->base_path, sizeof(c->base_path), "/v1");
 	c->max_body = 65536;
+	c->max_keys_per_account = 10000;
+	c->max_children_per_account = 1000;
+	c->audit_checkpoint_every = 100;
 }
 
 /* Read a whole small file into buf (NUL-terminated). Returns false on error or if too large. */
@@ -70,6 +80,20 @@ read_file(const char *path, char *buf, size_t size)
 	fclose(f);
 	buf[n] = '\0';
 	return ok;
+}
+
+bool
+lk_conf_read_secret(const char *path, char *buf, size_t size)
+{
+	size_t n;
+
+	if (!read_file(path, buf, size)) {
+		lk_crypto_wipe(buf, size);
+		return false;
+	}
+	n = strcspn(buf, "\r\n");
+	lk_crypto_wipe(buf + n, size - n);
+	return true;
 }
 
 static bool
@@ -92,12 +116,10 @@ set_value(struct lk_conf *c, const struct setting *s, const char *v,
 		memcpy(field, v, strlen(v) + 1);
 		return true;
 	case C_PASSFILE:
-		if (!read_file(v, pass, sizeof(pass))) {
-			lk_crypto_wipe(pass, sizeof(pass));
+		if (!lk_conf_read_secret(v, pass, sizeof(pass))) {
 			snprintf(why, whysz, "cannot read db_password_file %s", v);
 			return false;
 		}
-		pass[strcspn(pass, "\r\n")] = '\0';
 		if (strlen(pass) >= s->size) {
 			lk_crypto_wipe(pass, sizeof(pass));
 			snprintf(why, whysz, "password in %s is too long", v);

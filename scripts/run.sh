@@ -3,7 +3,8 @@
 #
 # Environment: PORT (8080)  SERVER lighttpd|apache|apache-proxy|lighttpd-cgi (lighttpd)  VAR (./var)
 #              DB_PORT (3307)  BINDIR (build/bin)
-# First run: creates VAR (database, password, latchkey.conf) and runs `latchkey init`, whose output
+# First run: creates VAR (database, passwords, latchkey.conf) and runs `latchkey init` (which creates
+# the audit key VAR/audit.key, mode 0600), whose output
 # (root account, admin key id and the admin key itself) is printed to the terminal ONCE and stored
 # nowhere. Later runs reuse VAR. Ctrl-C stops the web server and MariaDB cleanly.
 set -eu
@@ -48,6 +49,8 @@ else
     # apply migrations added since the last run (safe to re-run)
     "$BINDIR/latchkey" --config "$VAR/latchkey.conf" migrate
 fi
+# the runtime DB user's table rights (tables a migration added need them too)
+"$REPO/scripts/mariadb.sh" grant "$VAR"
 
 # The demo app at /demo/ (behind the authorizer) needs a rule; added once, edit it freely.
 if ! grep -q '^[[:space:]]*authz_' "$VAR/latchkey.conf"; then
