@@ -23,8 +23,9 @@
 #
 # Files: VARDIR/run/KIND.conf (rendered config, lighttpd), VARDIR/run/KIND.pid,
 #        VARDIR/log/KIND-error.log (server + program stderr, sanitizer reports), VARDIR/log/KIND-access.log,
-#        VARDIR/log/KIND-stderr.log (config check output; Apache: its own startup stdout/stderr),
-#        VARDIR/log/KIND-pool.log (Apache: the latchkey-pool processes and their programs' stderr).
+#        VARDIR/log/KIND-stderr.log (config check output; Apache: its own startup stdout/stderr).
+# The latchkey-pool processes (Apache kinds) append their and their programs' stderr to
+# KIND-error.log too, next to Apache's own lines: one log holds every latchkey message.
 # lighttpd runs in the foreground (-D) with stdout/stderr appended to KIND-error.log, because the
 # programs inherit its stderr; Apache hands its ErrorLog to the programs itself.
 # Apache runs as nobody/nogroup (it refuses to serve as root) and the repo may be in a 0700 home, so
@@ -200,7 +201,7 @@ start_pool() {
         ${LSAN_OPTIONS:+LSAN_OPTIONS="$LSAN_OPTIONS"} \
         "$stage/bin/latchkey-pool" --listen "$listen" --workers "$POOL_WORKERS" \
         --pid-file "$stage/run/pool-$name.pid" "$@" -- "$program" \
-        < /dev/null >> "$LOGDIR/$KIND-pool.log" 2>&1) &
+        < /dev/null >> "$LOGDIR/$KIND-error.log" 2>&1) &
     for ((i = 0; i < 100; i++)); do
         case $listen in
             unix:*) [ -S "${listen#unix:}" ] && [ -s "$stage/run/pool-$name.pid" ] && return 0 ;;
@@ -208,7 +209,7 @@ start_pool() {
         esac
         sleep 0.1
     done
-    tail -n 20 "$LOGDIR/$KIND-pool.log" >&2 || true
+    tail -n 20 "$LOGDIR/$KIND-error.log" >&2 || true
     die "pool $name did not start on $listen"
 }
 

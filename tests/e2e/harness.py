@@ -139,8 +139,6 @@ class Server:
         self.error_logs = [StrPath(logdir / f"{self.kind}-error.log"),
                            StrPath(logdir / f"{self.kind}-stderr.log")]
         self.access_logs = [StrPath(logdir / f"{self.kind}-access.log")]
-        if self.kind.startswith("apache"):
-            self.error_logs.append(StrPath(logdir / f"{self.kind}-pool.log"))
         # every run of the demo app appends the request's X-Request-Id here
         self.demo_log = StrPath(logdir / f"{self.kind}-demo.log")
         self.running = False

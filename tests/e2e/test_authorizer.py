@@ -278,7 +278,7 @@ def test_authorizer_down_is_500_on_apache(stack, name):
             assert r.status_code == 500, (r.status_code, r.text[:200])
             assert not ran(srv, rid)
     finally:
-        log = open(srv.error_logs[-1], "ab")
+        log = open(srv.error_logs[0], "ab")
         subprocess.Popen(cmd, env=env, stdin=subprocess.DEVNULL, stdout=log, stderr=log,
                          start_new_session=True, cwd="/")
     deadline = time.time() + 30
@@ -340,7 +340,7 @@ def fcgi_authorize(sock_path, params):
 
 @pytest.fixture
 def authz_pool(stack, request):
-    """latchkey-pool running authorize.fcgi on a unix socket; request.param: LATCHKEY_AUTHZ_SCOPES or None."""
+    """latchkey-authorize on a unix socket; request.param: LATCHKEY_AUTHZ_SCOPES or None."""
     d = tempfile.mkdtemp(prefix="lk-authz-", dir="/tmp")
     sock = f"{d}/authorize.sock"
     env = {k: v for k, v in stack.env.items() if k.endswith("SAN_OPTIONS")}
@@ -348,8 +348,9 @@ def authz_pool(stack, request):
     if request.param is not None:
         env["LATCHKEY_AUTHZ_SCOPES"] = request.param
     log = open(f"{d}/pool.log", "ab")
-    proc = subprocess.Popen([str(stack.bin_dir / "latchkey-pool"), "--listen", f"unix:{sock}",
-                             "--workers", "1", "--", str(stack.bin_dir / "authorize.fcgi")],
+    # latchkey-authorize: the installed command (latchkey-pool running authorize.fcgi)
+    proc = subprocess.Popen([str(stack.bin_dir / "latchkey-authorize"), "--listen", f"unix:{sock}",
+                             "--workers", "1"],
                             env=env, stdin=subprocess.DEVNULL, stdout=log, stderr=log,
                             start_new_session=True)
     try:
@@ -416,3 +417,13 @@ def test_direct_invalid_override_is_500(stack, authz_pool):
     k = create_key(srv, srv.admin_key, scopes=["demo:read"])["key"]
     status, _, body = ask(authz_pool, k, "/demo/x")
     assert status == 500 and "LATCHKEY_AUTHZ_SCOPES" in body, body
+
+
+@pytest.mark.parametrize("authz_pool", [None], indirect=True)
+def test_direct_responder_role_is_500(authz_pool):
+    """Configured as a responder (cgi-fcgi speaks RESPONDER), it names the misconfiguration."""
+    env = {"REQUEST_METHOD": "GET", "SCRIPT_NAME": "/demo/", "REQUEST_URI": "/demo/",
+           "PATH": "/usr/bin:/bin"}
+    out = subprocess.run(["cgi-fcgi", "-bind", "-connect", authz_pool], env=env, capture_output=True,
+                         text=True, timeout=60).stdout
+    assert out.startswith("Status: 500") and "RESPONDER role" in out, out
