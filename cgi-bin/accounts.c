@@ -1,7 +1,7 @@
 /*
  * accounts — /v1/accounts (GET list, POST create), /v1/accounts/{id} (GET,
  * PATCH, DELETE), and /v1/accounts/{id}/keys… which behaves like /v1/keys…
- * with that account as context.
+ * with that account as context, and GET /v1/accounts/{id}/usage.
  */
 #include <string.h>
 
@@ -10,6 +10,7 @@
 #include "page.h"
 #include "resp.h"
 #include "serve.h"
+#include "usage.h"
 
 static const char *const plans[] = { "free", "pro", "enterprise", NULL };
 static const char *const acct_prefix[] = { "acct_", NULL };
@@ -129,6 +130,23 @@ item(struct lk_req *req, struct lk_caller *c, const char *id)
 	return e;
 }
 
+/* GET /v1/accounts/{id}/usage: daily usage summed over the account's subtree. */
+static enum lk_err
+usage(struct lk_req *req, const char *id)
+{
+	struct lk_caller	 c;
+	struct lk_account	 a;
+	enum lk_err		 e;
+
+	if (req->method != LK_GET)
+		return lk_req_method_not_allowed(req, "GET");
+	if ((e = lk_auth_caller(req, &c)) != LK_OK ||
+	    (e = lk_auth_require(req, &c, "accounts:read")) != LK_OK ||
+	    (e = lk_auth_account(req, &c, id, &a)) != LK_OK)
+		return e;
+	return lk_usage_http_account(req, &a);
+}
+
 static enum lk_err
 handle(struct lk_req *req)
 {
@@ -145,6 +163,8 @@ handle(struct lk_req *req)
 			return lk_keys_http_item(req, req->segs[1], req->segs[3],
 			    req->nsegs == 5 ? req->segs[4] : NULL);
 	}
+	if (req->nsegs == 3 && strcmp(req->segs[2], "usage") == 0)
+		return usage(req, req->segs[1]);
 	if (req->nsegs > 2)
 		return lk_req_fail(req, LK_ERR_NOT_FOUND, NULL, "No such endpoint");
 	if (collection && req->method != LK_GET && req->method != LK_POST)

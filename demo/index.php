@@ -9,7 +9,8 @@ if ($log !== false && $log !== '') {
 }
 $out = [];
 foreach (['LATCHKEY_KEY_ID', 'LATCHKEY_ACCOUNT_ID', 'LATCHKEY_SCOPES', 'LATCHKEY_ENV',
-          'LATCHKEY_KEY_LABEL', 'LATCHKEY_REQUEST_ID'] as $name) {
+          'LATCHKEY_KEY_LABEL', 'LATCHKEY_REQUEST_ID', 'LATCHKEY_RATELIMIT_LIMIT',
+          'LATCHKEY_RATELIMIT_REMAINING', 'LATCHKEY_RATELIMIT_RESET'] as $name) {
     $out[$name] = $_SERVER[$name] ?? null;
 }
 $out['method'] = $_SERVER['REQUEST_METHOD'] ?? null;

@@ -283,20 +283,6 @@ rule_for(struct lk_req *req, struct lk_authz_rule *out)
 	return LK_OK;
 }
 
-/*
- * Count this check once against the key's rate limit (API.md "Rate limits").
- * TODO(issue 7): the seam for lk_ratelimit_hit() of lib/ratelimit.h: a denial
- * is LK_ERR_RATE_LIMITED with Retry-After and the RateLimit-* headers, and a
- * pass hands its state to grant() for Variable-LATCHKEY_RATELIMIT_*.
- */
-static enum lk_err
-count_use(struct lk_req *req, const struct lk_key *k)
-{
-	(void)req;
-	(void)k;
-	return LK_OK;
-}
-
 /* Append "Variable-NAME: value\r\n"; bytes a header must not carry (C0, DEL) become '?'. */
 static void
 variable(char *buf, size_t size, const char *name, const char *value)
@@ -313,11 +299,12 @@ variable(char *buf, size_t size, const char *name, const char *value)
 		memcpy(buf + len, "\r\n", 3);
 }
 
-/* 200: the app learns who called through the Variable-* headers (no body). */
+/* 200: the app learns who called, and the key's rate-limit state, through Variable-* headers (no body). */
 static void
-grant(struct lk_req *req, const struct lk_key *k)
+grant(struct lk_req *req, const struct lk_caller *c)
 {
-	char head[4096 + LK_SCOPES_BUF];
+	const struct lk_key	*k = &c->key;
+	char			 head[4096 + LK_SCOPES_BUF], n[24];
 
 	snprintf(head, sizeof(head), "Status: 200 OK\r\n");
 	variable(head, sizeof(head), "LATCHKEY_KEY_ID", k->public_id);
@@ -326,6 +313,14 @@ grant(struct lk_req *req, const struct lk_key *k)
 	variable(head, sizeof(head), "LATCHKEY_ENV", k->env);
 	variable(head, sizeof(head), "LATCHKEY_KEY_LABEL", k->label);
 	variable(head, sizeof(head), "LATCHKEY_REQUEST_ID", req->request_id);
+	if (c->rl.counted) {
+		snprintf(n, sizeof(n), "%lld", (long long)c->rl.limit);
+		variable(head, sizeof(head), "LATCHKEY_RATELIMIT_LIMIT", n);
+		snprintf(n, sizeof(n), "%lld", (long long)c->rl.remaining);
+		variable(head, sizeof(head), "LATCHKEY_RATELIMIT_REMAINING", n);
+		snprintf(n, sizeof(n), "%lld", (long long)c->rl.reset);
+		variable(head, sizeof(head), "LATCHKEY_RATELIMIT_RESET", n);
+	}
 	snprintf(head + strlen(head), sizeof(head) - strlen(head), "\r\n");
 	lk_req_write(req, head, strlen(head));
 	req->responded = true;
@@ -353,8 +348,6 @@ lk_authz_handle(struct lk_req *req)
 		snprintf(scope, sizeof(scope), "%.*s", (int)badlen, bad);
 		return lk_auth_require(req, &c, scope);
 	}
-	if ((e = count_use(req, &c.key)) != LK_OK)
-		return e;
-	grant(req, &c.key);
+	grant(req, &c);
 	return LK_OK;
 }

@@ -29,6 +29,9 @@ struct lk_conf {
 	char		 audit_old_keys_file[256];	/* retired audit keys, one per line */
 	unsigned int	 audit_checkpoint_every;	/* log a checkpoint every N audit rows */
 	bool		 password_from_file;	/* db_password_file was read */
+	char		 ratelimit_on_db_error[8];	/* "closed" (503) or "open" */
+	bool		 ratelimit_open;		/* ratelimit_on_db_error = open */
+	unsigned int	 usage_retention_days;	/* daily usage kept this long */
 	struct lk_authz	 authz;			/* authz_rule lines, authz_default */
 };
 

@@ -6,6 +6,7 @@ The demo app appends the request's X-Request-Id to server.demo_log every time it
 refusal below also proves the app did NOT run. Rules (harness.AUTHZ_RULES):
   /demo/ GET,POST demo:read   /demo/admin/ demo:admin   /demo/hello.txt any-key   default deny
 """
+import concurrent.futures
 import json
 import os
 import random
@@ -20,7 +21,7 @@ import zlib
 import pytest
 
 import harness
-from helpers import call, create_key, expect, make_tenant, new_rid, raw_request
+from helpers import call, create_key, db_query, expect, make_tenant, new_rid, raw_request
 
 NAMES = [n for n in harness.AUTHORIZER_SERVERS if n in harness.server_names_from_env()]
 BASE62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
@@ -126,9 +127,13 @@ def test_refusals_never_run_the_app(srv, stack):
 def test_good_key_app_sees_every_variable(srv):
     t = make_tenant(srv, scopes=["admin"])
     label = "Zoë's café ☕ \u2028 line-separator, \"quoted\" % 100"
-    k = create_key(srv, t.key, label=label, scopes=["demo:read", "tasks:*"], env="test")
-    for style in ("bearer", "x-api-key"):
+    k = create_key(srv, t.key, label=label, scopes=["demo:read", "tasks:*"], env="test",
+                   ratelimit={"limit": 1000, "window": 86400})
+    for n, style in enumerate(("bearer", "x-api-key"), start=1):
         seen, rid = allowed(srv, k["key"], style=style)
+        assert seen["LATCHKEY_RATELIMIT_LIMIT"] == "1000", seen
+        assert seen["LATCHKEY_RATELIMIT_REMAINING"] == str(1000 - n), seen
+        assert 1 <= int(seen["LATCHKEY_RATELIMIT_RESET"]) <= 86400, seen
         assert seen["LATCHKEY_KEY_ID"] == k["id"], seen
         assert seen["LATCHKEY_ACCOUNT_ID"] == t.account_id, seen
         assert seen["LATCHKEY_SCOPES"].split() == k["scopes"], seen
@@ -157,6 +162,35 @@ def test_longest_prefix_and_methods(srv):
     refused(srv, reader, 403, "FORBIDDEN", path=APP, method="PUT")
     # the builtin admin scope covers every scope a rule asks for
     allowed(srv, srv.admin_key, path="/demo/admin/index.php")
+
+
+def test_rate_limited_exactly_l_of_n(srv, stack):
+    """N concurrent requests with a key limited to L: exactly L reach the app, the rest are 429."""
+    L, N, DAY = 5, 24, 86400
+    t = make_tenant(srv, scopes=["admin"])
+    for _ in range(2):          # a second try only if the burst straddled UTC midnight
+        day = int(time.time()) // DAY
+        k = create_key(srv, t.key, scopes=["demo:read"], ratelimit={"limit": L, "window": DAY})
+        with concurrent.futures.ThreadPoolExecutor(max_workers=N) as ex:
+            results = list(ex.map(lambda _: app_call(srv, k["key"]), range(N)))
+        if int(time.time()) // DAY == day:
+            break
+    ok = [(r, rid) for r, rid in results if r.status_code == 200]
+    limited = [(r, rid) for r, rid in results if r.status_code == 429]
+    assert len(ok) == L and len(limited) == N - L, sorted(r.status_code for r, _ in results)
+    assert all(ran(srv, rid) for _, rid in ok)
+    assert not any(ran(srv, rid) for _, rid in limited)
+    for r, _ in limited:
+        err = error_of(r)
+        assert err["code"] == "RATE_LIMITED", err
+        assert int(r.headers["Retry-After"]) >= 1, dict(r.headers)
+        assert err["details"]["retry_after"] == int(r.headers["Retry-After"]), err
+        assert r.headers["RateLimit-Limit"] == str(L) and r.headers["RateLimit-Remaining"] == "0"
+        assert r.headers["RateLimit-Policy"] == f'"default";q={L};w={DAY}', dict(r.headers)
+    # every check counted once: L valid + (N - L) rate limited in the key's usage
+    rows = db_query(stack, "SELECT SUM(valid) AS v, SUM(rate_limited) AS r FROM key_usage u"
+                           " JOIN api_keys k ON k.id = u.key_id WHERE k.public_id = %s", (k["id"],))
+    assert (rows[0]["v"], rows[0]["r"]) == (L, N - L), rows
 
 
 def test_static_file_any_key(srv):
@@ -229,7 +263,7 @@ def authorizer_pids(srv):
     else:
         parent = srv.pid()
     out = subprocess.run(["ps", "-e", "-o", "pid=,ppid=,comm="], capture_output=True, text=True).stdout
-    return [int(p) for p, pp, comm in (l.split() for l in out.splitlines())
+    return [int(p) for p, pp, comm in (l.split(None, 2) for l in out.splitlines())
             if int(pp) == parent and comm.startswith("authorize")]
 
 
@@ -391,6 +425,8 @@ def test_direct_rules_and_default(stack, authz_pool):
     assert headers["Variable-LATCHKEY_SCOPES"] == "demo:read"
     assert headers["Variable-LATCHKEY_ENV"] == "live"
     assert headers["Variable-LATCHKEY_KEY_LABEL"] == "line one"
+    assert headers["Variable-LATCHKEY_RATELIMIT_LIMIT"] == "6000"      # enterprise plan, per 60 s
+    assert int(headers["Variable-LATCHKEY_RATELIMIT_REMAINING"]) < 6000
     # undecodable paths are refused, never matched
     for bad in ("/demo/%00", "/demo/%zz", "/.."):
         status, _, body = ask(authz_pool, reader["key"], bad)
