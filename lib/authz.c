@@ -21,9 +21,9 @@
 
 static const struct {
 	const char	*name;
-	unsigned int	 bits;
+	unsigned int	 bit;
 } method_names[] = {
-	{ "GET", LK_AUTHZ_M_GET | LK_AUTHZ_M_HEAD },
+	{ "GET", LK_AUTHZ_M_GET },
 	{ "HEAD", LK_AUTHZ_M_HEAD },
 	{ "POST", LK_AUTHZ_M_POST },
 	{ "PUT", LK_AUTHZ_M_PUT },
@@ -32,15 +32,15 @@ static const struct {
 	{ "OPTIONS", LK_AUTHZ_M_OPTIONS },
 };
 
-/* The bit of one request method (HEAD is its own bit here); 0 if unknown. */
+/* The bit of a method name, n bytes of m; 0 if unknown. */
 static unsigned int
-method_bit(const char *m)
+method_bit(const char *m, size_t n)
 {
 	size_t i;
 
 	for (i = 0; m != NULL && i < LK_NELEM(method_names); i++)
-		if (strcmp(m, method_names[i].name) == 0)
-			return strcmp(m, "GET") == 0 ? LK_AUTHZ_M_GET : method_names[i].bits;
+		if (strlen(method_names[i].name) == n && strncmp(m, method_names[i].name, n) == 0)
+			return method_names[i].bit;
 	return 0;
 }
 
@@ -53,8 +53,12 @@ lk_authz_action_parse(const char *text, enum lk_authz_action *action, char *scop
 
 	scopes[0] = '\0';
 	text += strspn(text, " ,");
-	if (strcmp(text, "deny") == 0 || strcmp(text, "any-key") == 0) {
-		*action = text[0] == 'd' ? LK_AUTHZ_DENY : LK_AUTHZ_ANY_KEY;
+	n = strlen(text);
+	while (n > 0 && strchr(" ,\t", text[n - 1]) != NULL)
+		n--;
+	/* The two keywords (never scope names here). */
+	if ((n == 4 && strncmp(text, "deny", 4) == 0) || (n == 7 && strncmp(text, "any-key", 7) == 0)) {
+		*action = n == 4 ? LK_AUTHZ_DENY : LK_AUTHZ_ANY_KEY;
 		return true;
 	}
 	if (*text == '\0') {
@@ -76,26 +80,22 @@ lk_authz_action_parse(const char *text, enum lk_authz_action *action, char *scop
 	return true;
 }
 
-/* Parse "GET,POST" into bits; false for an unknown name. */
+/* Parse "GET,POST" into bits (GET also covers HEAD); false for an unknown name. */
 static bool
 parse_methods(const char *text, unsigned int *bits, char *why, size_t whysz)
 {
-	char	 name[16];
-	size_t	 n, i;
+	unsigned int	 bit;
+	size_t		 n;
 
 	*bits = 0;
 	while (*text != '\0') {
 		n = strcspn(text, ",");
-		for (i = 0; i < LK_NELEM(method_names); i++)
-			if (n == strlen(method_names[i].name) &&
-			    strncmp(text, method_names[i].name, n) == 0)
-				break;
-		if (n == 0 || n >= sizeof(name) || i == LK_NELEM(method_names)) {
+		if ((bit = method_bit(text, n)) == 0) {
 			snprintf(why, whysz, "unknown method '%.*s' (GET HEAD POST PUT PATCH "
 			    "DELETE OPTIONS)", (int)(n < 16 ? n : 16), text);
 			return false;
 		}
-		*bits |= method_names[i].bits;
+		*bits |= bit == LK_AUTHZ_M_GET ? LK_AUTHZ_M_GET | LK_AUTHZ_M_HEAD : bit;
 		text += n + (text[n] == ',');
 	}
 	return true;
@@ -181,7 +181,7 @@ const struct lk_authz_rule *
 lk_authz_match(const struct lk_authz *a, const char *method, const char *path)
 {
 	const struct lk_authz_rule	*best = NULL;
-	unsigned int			 bit = method_bit(method);
+	unsigned int			 bit = method_bit(method, method != NULL ? strlen(method) : 0);
 	size_t				 i, blen = 0, n;
 
 	for (i = 0; i < a->nrules; i++) {

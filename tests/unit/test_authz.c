@@ -177,6 +177,12 @@ test_action_parse(void **state)
 	assert_int_equal(act, LK_AUTHZ_DENY);
 	assert_true(lk_authz_action_parse("any-key", &act, scopes, why, sizeof(why)));
 	assert_int_equal(act, LK_AUTHZ_ANY_KEY);
+	/* blanks around a keyword (an environment value) keep it a keyword, never a scope */
+	assert_true(lk_authz_action_parse(" deny \t", &act, scopes, why, sizeof(why)));
+	assert_int_equal(act, LK_AUTHZ_DENY);
+	assert_true(lk_authz_action_parse("any-key ", &act, scopes, why, sizeof(why)));
+	assert_int_equal(act, LK_AUTHZ_ANY_KEY);
+	assert_string_equal(scopes, "");
 	/* spaces or commas, duplicates dropped, wildcards kept */
 	assert_true(lk_authz_action_parse("tasks:read, tasks:read,reports:*", &act, scopes,
 	    why, sizeof(why)));
