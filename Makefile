@@ -98,7 +98,8 @@ fuzz:
 deps:
 	@sh scripts/deps.sh
 
-# Benchmarks (tests/bench/bench.py; not part of `make test`): BENCH_KEYS, BENCH_SECONDS, BENCH_SERVER.
+# Benchmarks (tests/bench/bench.py; not part of `make test`): BENCH_KEYS, BENCH_SECONDS,
+# BENCH_SERVER (lighttpd,apache,apache-proxy).
 bench: deps
 	@command -v php-cgi >/dev/null && php-cgi -m 2>/dev/null | grep -q pdo_mysql || \
 	    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends php-cgi php-mysql
