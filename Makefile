@@ -29,13 +29,14 @@ LIB_OBJ   = $(LIB_SRC:%.c=$(BUILD)/obj/%.o)
 PROGRAMS  = $(patsubst cgi-bin/%.c,$(BUILD)/bin/%.fcgi,$(wildcard cgi-bin/*.c))
 CLI_SRC   = $(wildcard cli/*.c)
 CLI       = $(BUILD)/bin/latchkey
+POOL      = $(BUILD)/bin/latchkey-pool $(BUILD)/bin/latchkey-authorize
 UNIT      = $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(wildcard tests/unit/test_*.c))
 MIGRATIONS = $(sort $(wildcard schema/*.sql))
 FUZZERS   = $(patsubst tests/fuzz/%.c,build/fuzz/%,$(wildcard tests/fuzz/fuzz_*.c))
 FUZZ_SECONDS ?= 30
 
 .PHONY: all asan deps run test unit e2e fuzz bench install clean
-all: $(BUILD)/liblatchkey.a $(PROGRAMS) $(CLI)
+all: $(BUILD)/liblatchkey.a $(PROGRAMS) $(CLI) $(POOL)
 
 $(BUILD)/obj/%.o: %.c $(wildcard lib/*.h cli/*.h)
 	@mkdir -p $(dir $@)
@@ -47,6 +48,17 @@ $(BUILD)/liblatchkey.a: $(LIB_OBJ)
 $(BUILD)/bin/%.fcgi: $(BUILD)/obj/cgi-bin/%.o $(BUILD)/liblatchkey.a
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+# The prefork pool, and latchkey-authorize: the pool running authorize.fcgi (found next to it here).
+$(BUILD)/bin/latchkey-pool: $(BUILD)/obj/tools/latchkey-pool.o $(BUILD)/liblatchkey.a
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/bin/latchkey-authorize: tools/latchkey-authorize.in
+	@mkdir -p $(dir $@)
+	sed -e 's|@POOL@|"$$(dirname "$$0")/latchkey-pool"|' \
+	    -e 's|@PROGRAM@|"$$(dirname "$$0")/authorize.fcgi"|' $< > $@
+	chmod 755 $@
 
 # The migrations are compiled into the CLI, so an installed `latchkey migrate` needs no data files.
 $(BUILD)/gen/migrations.c: $(MIGRATIONS) scripts/embed-sql.sh
@@ -87,7 +99,8 @@ fuzz:
 deps:
 	@sh scripts/deps.sh
 
-# Benchmarks (tests/bench/bench.py; not part of `make test`): BENCH_KEYS, BENCH_SECONDS, BENCH_SERVER.
+# Benchmarks (tests/bench/bench.py; not part of `make test`): BENCH_KEYS, BENCH_SECONDS,
+# BENCH_SERVER (lighttpd,apache,apache-proxy).
 bench: deps
 	@command -v php-cgi >/dev/null && php-cgi -m 2>/dev/null | grep -q pdo_mysql || \
 	    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends php-cgi php-mysql
@@ -118,6 +131,11 @@ install: all
 	install -m 755 $(CLI) $(DESTDIR)$(PREFIX)/bin/latchkey
 	install -m 755 scripts/render-config $(DESTDIR)$(PREFIX)/bin/latchkey-render-config
 	install -m 755 $(PROGRAMS) $(DESTDIR)$(PREFIX)/lib/latchkey/cgi-bin/
+	install -m 755 $(BUILD)/bin/latchkey-pool $(DESTDIR)$(PREFIX)/bin/latchkey-pool
+	sed -e 's|@POOL@|$(PREFIX)/bin/latchkey-pool|' \
+	    -e 's|@PROGRAM@|$(PREFIX)/lib/latchkey/cgi-bin/authorize.fcgi|' \
+	    tools/latchkey-authorize.in > $(DESTDIR)$(PREFIX)/bin/latchkey-authorize
+	chmod 755 $(DESTDIR)$(PREFIX)/bin/latchkey-authorize
 	install -m 644 apache/*.in $(DESTDIR)$(PREFIX)/share/latchkey/apache/
 	install -m 644 lighttpd/*.in $(DESTDIR)$(PREFIX)/share/latchkey/lighttpd/
 	install -m 644 etc/latchkey.conf.sample $(DESTDIR)$(SYSCONFDIR)/latchkey/

@@ -11,7 +11,7 @@
 
 #define LK_CONF_FILE_MAX	65536
 
-enum ctype { C_STR, C_UINT, C_SIZE, C_PASSFILE, C_CIDRS };
+enum ctype { C_STR, C_UINT, C_SIZE, C_PASSFILE, C_CIDRS, C_AUTHZ_RULE, C_AUTHZ_DEFAULT };
 
 static const struct setting {
 	const char	*name;
@@ -44,6 +44,8 @@ static const struct setting {
 	{ "audit_checkpoint_every", C_UINT, S(audit_checkpoint_every), 1, 1000000 },
 	{ "ratelimit_on_db_error", C_STR, S(ratelimit_on_db_error), 0, 0 },
 	{ "usage_retention_days", C_UINT, S(usage_retention_days), 1, 36600 },
+	{ "authz_rule", C_AUTHZ_RULE, S(authz), 0, 0 },		/* repeated: one rule a line */
+	{ "authz_default", C_AUTHZ_DEFAULT, S(authz), 0, 0 },
 #undef S
 };
 
@@ -136,6 +138,10 @@ set_value(struct lk_conf *c, const struct setting *s, const char *v,
 	case C_CIDRS:
 		return lk_net_cidrs_parse(v, c->trusted_proxies, LK_NET_CIDRS_MAX,
 		    &c->ntrusted_proxies, why, whysz);
+	case C_AUTHZ_RULE:
+		return lk_authz_rule_add(&c->authz, v, why, whysz);
+	case C_AUTHZ_DEFAULT:
+		return lk_authz_default_set(&c->authz, v, why, whysz);
 	case C_UINT:
 	case C_SIZE:
 		errno = 0;

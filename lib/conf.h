@@ -5,6 +5,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "authz.h"
 #include "err.h"
 #include "net.h"
 
@@ -34,6 +35,7 @@ struct lk_conf {
 	char		 ratelimit_on_db_error[8];	/* "closed" (503) or "open" */
 	bool		 ratelimit_open;		/* ratelimit_on_db_error = open */
 	unsigned int	 usage_retention_days;	/* daily usage kept this long */
+	struct lk_authz	 authz;			/* authz_rule lines, authz_default */
 };
 
 /* Fill c with the defaults. */

@@ -25,14 +25,15 @@ static const char SQL_GET[] =
 static const char SQL_LOCK[] =
     KEY_SELECT KEY_FROM " WHERE k.id = ? FOR UPDATE";
 /*
- * The hot path's read: only what a decision needs (no label, times of use,
- * subqueries). STRAIGHT_JOIN keeps the plan "two digest lookups, then their
+ * The hot path's read: only what a decision needs (no times of use, no
+ * subqueries; the label because the authorizer hands it to the app). STRAIGHT_JOIN keeps the plan "two digest lookups, then their
  * accounts" even while the statistics are stale (after a bulk load the
  * optimizer was seen scanning every key of a one-account table instead).
  */
 static const char SQL_BY_DIGESTS[] =
     "SELECT k.id, k.public_id, k.account_id, a.public_id, a.path, a.plan, k.env,"
-    " k.scopes, k.expires_at, k.revoked_at, k.rl_limit, k.rl_window, k.meta, k.digest"
+    " k.scopes, k.expires_at, k.revoked_at, k.rl_limit, k.rl_window, k.meta, k.digest,"
+    " k.label"
     " FROM api_keys k STRAIGHT_JOIN accounts a ON a.id = k.account_id"
     " WHERE k.digest IN (?, ?)";
 /*
@@ -249,7 +250,8 @@ decision_row(const struct lk_row *r, struct lk_key *k)
 	k->rl_limit = int_col(r, 10);
 	k->rl_window = int_col(r, 11);
 	col_copy(k->meta, sizeof(k->meta), r, 12);
-	k->start[0] = k->label[0] = k->rotated_from[0] = '\0';
+	col_copy(k->label, sizeof(k->label), r, 14);
+	k->start[0] = k->rotated_from[0] = '\0';
 	k->created_at = k->last_used_at = 0;
 }
 

@@ -85,7 +85,7 @@ enum lk_err	 lk_keys_get(struct lk_db *db, const char *public_id, struct lk_key 
  * Fetch the keys whose digests are a and b (b may equal a) with one indexed
  * read. *found_a / *found_b say which exist. Only what an authentication or
  * verify decision needs is filled: id, public_id, account_id/_public/_path/
- * _plan, env, scopes, expires_at, revoked_at, rl_limit, rl_window, meta.
+ * _plan, env, scopes, expires_at, revoked_at, rl_limit, rl_window, meta, label.
  */
 enum lk_err	 lk_keys_by_digests(struct lk_db *db,
 		    const unsigned char *a, struct lk_key *ka, bool *found_a,

@@ -70,6 +70,12 @@ struct lk_req {
 /* Fill req from the CGI environment / FastCGI params. Returns LK_OK or the error to answer with. */
 enum lk_err	 lk_req_init(struct lk_req *req, FCGX_Request *fcgx,
 		    const struct lk_conf *conf, struct lk_db *db);
+/*
+ * lk_req_init with the routes below base instead of the config's base_path;
+ * NULL: no routing (the authorizer guards any path; query left unread).
+ */
+enum lk_err	lk_req_init_at(struct lk_req *req, FCGX_Request *fcgx,
+		    const struct lk_conf *conf, struct lk_db *db, const char *base);
 /* Free everything req owns. */
 void		 lk_req_free(struct lk_req *req);
 

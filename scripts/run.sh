@@ -1,7 +1,7 @@
 #!/bin/sh
 # `make run` (POSIX sh; the Makefile runs it with sh): latchkey on a private MariaDB behind a private web server, in the foreground.
 #
-# Environment: PORT (8080)  SERVER lighttpd|apache|lighttpd-cgi (lighttpd)  VAR (./var)
+# Environment: PORT (8080)  SERVER lighttpd|apache|apache-proxy|lighttpd-cgi (lighttpd)  VAR (./var)
 #              DB_PORT (3307)  BINDIR (build/bin)
 # First run: creates VAR (database, passwords, latchkey.conf) and runs `latchkey init` (which creates
 # the audit key VAR/audit.key, mode 0600), whose output
@@ -27,8 +27,8 @@ SERVER=${SERVER:-lighttpd}
 VAR=${VAR:-./var}
 DB_PORT=${DB_PORT:-3307}
 BINDIR=${BINDIR:-build/bin}
-case $SERVER in lighttpd|apache|lighttpd-cgi) ;; cgi) SERVER=lighttpd-cgi ;;
-    *) echo "run: SERVER must be lighttpd, apache or lighttpd-cgi" >&2; exit 2 ;; esac
+case $SERVER in lighttpd|apache|apache-proxy|lighttpd-cgi) ;; cgi) SERVER=lighttpd-cgi ;;
+    *) echo "run: SERVER must be lighttpd, apache, apache-proxy or lighttpd-cgi" >&2; exit 2 ;; esac
 [ -x "$BINDIR/latchkey" ] || { echo "run: $BINDIR/latchkey not built (make)" >&2; exit 1; }
 
 mkdir -p "$VAR"
@@ -90,6 +90,11 @@ fi
 # the runtime DB user's table rights (tables a migration added need them too)
 setsid -w "$REPO/scripts/mariadb.sh" grant "$VAR" 9>&-
 
+# The demo app at /demo/ (behind the authorizer) needs a rule; added once, edit it freely.
+if ! grep -q '^[[:space:]]*authz_' "$VAR/latchkey.conf"; then
+    printf '\n# The authorizer: scopes a path needs (docs/operations.md). Added by scripts/run.sh for /demo/.\nauthz_rule = /demo/ demo:read\nauthz_default = deny\n' >> "$VAR/latchkey.conf"
+fi
+
 setsid -w "$REPO/scripts/webserver.sh" start "$SERVER" "$VAR" "$PORT" "$BINDIR" 9>&-
 
 cat >&2 <<MSG
@@ -97,6 +102,8 @@ cat >&2 <<MSG
 latchkey is running ($SERVER, MariaDB on 127.0.0.1:$DB_PORT, data in $VAR)
   base URL:  http://127.0.0.1:$PORT/v1
   try:       curl -H "Authorization: Bearer \$KEY" http://127.0.0.1:$PORT/v1/me
+  demo app:  http://127.0.0.1:$PORT/demo/ behind the authorizer (not with lighttpd-cgi); needs a key
+             with the scope demo:read (README.md, "The authorizer")
   logs:      $VAR/log/$SERVER-error.log  $VAR/log/$SERVER-access.log
 Ctrl-C stops it. Error log follows:
 MSG

@@ -1,13 +1,21 @@
 #!/bin/bash
 # Run latchkey behind a private web server (tests and `make run`).
 #
-#   scripts/webserver.sh start KIND VARDIR PORT BINDIR
+#   scripts/webserver.sh start KIND VARDIR PORT BINDIR [AUTHZ_PORT]
 #   scripts/webserver.sh stop  KIND VARDIR
 #   scripts/webserver.sh status KIND VARDIR
 #
 # KIND: lighttpd      lighttpd + mod_fastcgi   (template lighttpd/latchkey.conf.in)
 #       lighttpd-cgi  lighttpd + mod_cgi       (template lighttpd/latchkey-cgi.conf.in)
 #       apache        Apache 2.4 + mod_fcgid   (template apache/latchkey.conf.in)
+#       apache-proxy  Apache 2.4 + mod_proxy_fcgi in front of latchkey-pool processes started here
+#                     (template apache/latchkey-proxy.conf.in; one pool per program, unix sockets)
+# lighttpd, apache and apache-proxy also serve the demo app (demo/) at /demo/ behind the latchkey
+# authorizer (templates lighttpd/latchkey-authz.conf.in, apache/latchkey-authz.conf.in, appended to
+# the main config). Apache's authorizer runs outside Apache (mod_authnz_fcgi needs TCP): a
+# latchkey-pool of authorize.fcgi on 127.0.0.1:AUTHZ_PORT (default PORT+1).
+# POOL_WORKERS (2): workers per pool. LATCHKEY_DEMO_LOG=1: the demo app appends each request's
+# X-Request-Id to VARDIR/log/KIND-demo.log (the tests prove with it that refusals never ran the app).
 # VARDIR holds latchkey.conf (see scripts/mariadb.sh); BINDIR holds keys.fcgi key.fcgi verify.fcgi
 # me.fcgi accounts.fcgi. The server listens on 127.0.0.1:PORT. `start` returns once the port
 # answers; the server keeps running in its own session (a Ctrl-C in the caller's terminal does not
@@ -16,6 +24,8 @@
 # Files: VARDIR/run/KIND.conf (rendered config, lighttpd), VARDIR/run/KIND.pid,
 #        VARDIR/log/KIND-error.log (server + program stderr, sanitizer reports), VARDIR/log/KIND-access.log,
 #        VARDIR/log/KIND-stderr.log (config check output; Apache: its own startup stdout/stderr).
+# The latchkey-pool processes (Apache kinds) append their and their programs' stderr to
+# KIND-error.log too, next to Apache's own lines: one log holds every latchkey message.
 # lighttpd runs in the foreground (-D) with stdout/stderr appended to KIND-error.log, because the
 # programs inherit its stderr; Apache hands its ErrorLog to the programs itself.
 # Apache runs as nobody/nogroup (it refuses to serve as root) and the repo may be in a 0700 home, so
@@ -33,14 +43,15 @@ set -euo pipefail
 
 usage() {
     echo "usage: $0 start KIND VARDIR PORT BINDIR | stop KIND VARDIR | status KIND VARDIR" >&2
-    echo "       KIND: lighttpd | lighttpd-cgi | apache" >&2
+    echo "       KIND: lighttpd | lighttpd-cgi | apache | apache-proxy" >&2
     exit 2
 }
 [ $# -ge 3 ] || usage
 CMD=$1 KIND=$2 VARDIR=$3
-case $KIND in lighttpd|lighttpd-cgi|apache) ;; cgi) KIND=lighttpd-cgi ;; *) usage ;; esac
+case $KIND in lighttpd|lighttpd-cgi|apache|apache-proxy) ;; cgi) KIND=lighttpd-cgi ;; *) usage ;; esac
 case $CMD in
-    start) [ $# -ge 5 ] || usage; PORT=$4 BINDIR=$5; [[ $PORT =~ ^[0-9]+$ ]] || usage ;;
+    start) [ $# -ge 5 ] || usage; PORT=$4 BINDIR=$5; AUTHZ_PORT=${6:-$((PORT + 1))}
+           [[ $PORT =~ ^[0-9]+$ && $AUTHZ_PORT =~ ^[0-9]+$ ]] || usage ;;
     stop|status) ;;
     *) usage ;;
 esac
@@ -51,8 +62,11 @@ VARDIR=$(cd "$VARDIR" && pwd -P)
 RUNDIR=$VARDIR/run
 LOGDIR=$VARDIR/log
 PIDFILE=$RUNDIR/$KIND.pid
-STAGEFILE=$RUNDIR/apache.stage
+STAGEFILE=$RUNDIR/$KIND.stage
 PROGRAMS="keys key verify me accounts"
+POOL_WORKERS=${POOL_WORKERS:-2}
+DEMOLOG=""
+[ -z "${LATCHKEY_DEMO_LOG:-}" ] || DEMOLOG=$LOGDIR/$KIND-demo.log
 
 log() { echo "webserver($KIND): $*" >&2; }
 die() { log "$*"; exit 1; }
@@ -123,7 +137,7 @@ extra_env() {
         val=${!v-}
         [ -n "$val" ] || continue
         case $val in *[\"\\\|\&$'\n']*) die "$v contains a character this script will not quote: $val" ;; esac
-        if [ "$KIND" = apache ]; then
+        if [[ $KIND = apache* ]]; then
             out+="FcgidInitialEnv $v \"$val\"\\n"
         else
             out+="var.latchkey_env += ( \"$v\" => \"$val\" )\\n"
@@ -147,8 +161,15 @@ conf_value() { # key file -> value (first match, comment and blanks stripped)
 
 start_lighttpd() {
     local tpl conf sockdir docroot pid child i
-    if [ "$KIND" = lighttpd ]; then tpl=$REPO/lighttpd/latchkey.conf.in; else tpl=$REPO/lighttpd/latchkey-cgi.conf.in; fi
+    if [ "$KIND" = lighttpd ]; then
+        # the API, then the authorizer in front of the demo app
+        tpl=$RUNDIR/$KIND.conf.in
+        cat "$REPO/lighttpd/latchkey.conf.in" "$REPO/lighttpd/latchkey-authz.conf.in" > "$tpl"
+    else
+        tpl=$REPO/lighttpd/latchkey-cgi.conf.in
+    fi
     conf=$RUNDIR/$KIND.conf
+    demo_log_file
     sockdir=$RUNDIR/$KIND-fcgi
     docroot=$RUNDIR/$KIND-docroot
     [ $(( ${#sockdir} + 20 )) -lt 108 ] || die "VARDIR path too long for FastCGI unix sockets: $sockdir"
@@ -156,7 +177,8 @@ start_lighttpd() {
     [ "$KIND" = lighttpd-cgi ] || mkdir -p -m 0700 "$sockdir"
     mkdir -p -m 0755 "$docroot"
     render "$tpl" "$conf" PORT="$PORT" BINDIR="$BINDIR" CONF="$VARDIR/latchkey.conf" \
-        RUNDIR="$RUNDIR" LOGDIR="$LOGDIR" DOCROOT="$docroot" NAME="$KIND" ERRORDIR="$REPO/lighttpd/errors"
+        RUNDIR="$RUNDIR" LOGDIR="$LOGDIR" DOCROOT="$docroot" NAME="$KIND" ERRORDIR="$REPO/lighttpd/errors" \
+        DEMODIR="$REPO/demo" DEMOLOG="$DEMOLOG"
     lighttpd -tt -f "$conf" > "$LOGDIR/$KIND-stderr.log" 2>&1 || { cat "$LOGDIR/$KIND-stderr.log" >&2; die "bad config $conf"; }
     rm -f "$PIDFILE"
     # -D: stay in the foreground (of our background subshell); in -D mode lighttpd does not apply
@@ -178,36 +200,103 @@ stage_secret() { # setting name stage
     sed -i -E "s|^([[:space:]]*$1[[:space:]]*=[[:space:]]*).*\$|\\1$3/$2|" "$3/latchkey.conf"
 }
 
+
+# an empty record of demo app runs, writable by the server user (LATCHKEY_DEMO_LOG=1 only)
+demo_log_file() {
+    [ -z "$DEMOLOG" ] || { : > "$DEMOLOG"; chmod 0666 "$DEMOLOG"; }
+}
+
+# start_pool NAME LISTEN PROGRAM [OPTIONS]: a latchkey-pool of a staged program (Apache kinds)
+start_pool() {
+    local name=$1 listen=$2 program=$3 stage i
+    shift 3
+    stage=$(cat "$STAGEFILE")
+    (cd / && exec setsid env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin LANG=C LATCHKEY_CONF="$stage/latchkey.conf" \
+        ${ASAN_OPTIONS:+ASAN_OPTIONS="$ASAN_OPTIONS"} ${UBSAN_OPTIONS:+UBSAN_OPTIONS="$UBSAN_OPTIONS"} \
+        ${LSAN_OPTIONS:+LSAN_OPTIONS="$LSAN_OPTIONS"} \
+        "$stage/bin/latchkey-pool" --listen "$listen" --workers "$POOL_WORKERS" \
+        --pid-file "$stage/run/pool-$name.pid" "$@" -- "$program" \
+        < /dev/null >> "$LOGDIR/$KIND-error.log" 2>&1) &
+    for ((i = 0; i < 100; i++)); do
+        case $listen in
+            unix:*) [ -S "${listen#unix:}" ] && [ -s "$stage/run/pool-$name.pid" ] && return 0 ;;
+            *) port_open "${listen##*:}" && [ -s "$stage/run/pool-$name.pid" ] && return 0 ;;
+        esac
+        sleep 0.1
+    done
+    tail -n 20 "$LOGDIR/$KIND-error.log" >&2 || true
+    die "pool $name did not start on $listen"
+}
+
+# stop every pool of the stage dir and wait until they and their workers are gone
+stop_pools() {
+    local stage f pid pids=""
+    [ -f "$STAGEFILE" ] || return 0
+    stage=$(cat "$STAGEFILE")
+    for f in "$stage"/run/pool-*.pid; do
+        [ -f "$f" ] || continue
+        pid=$(cat "$f" 2>/dev/null || true)
+        [[ $pid =~ ^[0-9]+$ ]] && grep -q '^latchkey-pool$' "/proc/$pid/comm" 2>/dev/null || continue
+        pids+=" $pid $(descendants "$pid" | tr '\n' ' ')"
+        kill -TERM "$pid" 2>/dev/null || true
+    done
+    [ -n "$pids" ] || return 0
+    # shellcheck disable=SC2086
+    if ! wait_gone 30 $pids; then
+        log "pools did not stop within 30 s, sending SIGKILL"
+        # shellcheck disable=SC2086
+        kill -KILL $pids 2>/dev/null || true
+    fi
+}
+
 start_apache() {
-    local stage child moddir
+    local stage child moddir tpl p
     moddir=/usr/lib/apache2/modules
     [ -f "$moddir/mod_fcgid.so" ] || die "mod_fcgid not found in $moddir (apt-get install libapache2-mod-fcgid)"
     stage=$(mktemp -d /tmp/latchkey-apache.XXXXXX)
     chmod 0755 "$stage"
     echo "$stage" > "$STAGEFILE"
     mkdir -m 0755 "$stage/bin" "$stage/run" "$stage/docroot"
-    for p in $PROGRAMS; do
+    for p in $PROGRAMS authorize; do
         cp "$BINDIR/$p.fcgi" "$stage/bin/$p.fcgi"
         chmod 0755 "$stage/bin/$p.fcgi"
     done
+    cp "$BINDIR/latchkey-pool" "$stage/bin/latchkey-pool"
+    cp -r "$REPO/demo" "$stage/demo"
+    chmod -R a+rX "$stage/bin" "$stage/demo"
+    demo_log_file
     # The programs' config, without what only the CLI uses (owner DB user, retired audit keys).
     grep -vE '^[[:space:]]*(db_admin_user|db_admin_password_file|audit_old_keys_file)[[:space:]]*=' \
         "$VARDIR/latchkey.conf" > "$stage/latchkey.conf"
     chmod 0644 "$stage/latchkey.conf"
     stage_secret db_password_file db.password "$stage"
     stage_secret audit_key_file audit.key "$stage"
-    render "$REPO/apache/latchkey.conf.in" "$stage/httpd.conf" PORT="$PORT" BINDIR="$stage/bin" \
+    # the API (mod_fcgid, or mod_proxy_fcgi to the pools), then the authorizer in front of the demo app
+    if [ "$KIND" = apache ]; then tpl=$REPO/apache/latchkey.conf.in; else tpl=$REPO/apache/latchkey-proxy.conf.in; fi
+    cat "$tpl" "$REPO/apache/latchkey-authz.conf.in" > "$stage/httpd.conf.in"
+    render "$stage/httpd.conf.in" "$stage/httpd.conf" PORT="$PORT" BINDIR="$stage/bin" \
         CONF="$stage/latchkey.conf" SERVERROOT="$stage" RUNDIR="$stage/run" LOGDIR="$LOGDIR" \
-        DOCROOT="$stage/docroot" MODDIR="$moddir" USER=nobody GROUP=nogroup
-    cp "$stage/httpd.conf" "$RUNDIR/apache.conf"   # for reference; the one in use is in the stage dir
-    apache2 -t -f "$stage/httpd.conf" > "$LOGDIR/apache-stderr.log" 2>&1 || { cat "$LOGDIR/apache-stderr.log" >&2; die "bad config $stage/httpd.conf"; }
+        DOCROOT="$stage/docroot" MODDIR="$moddir" USER=nobody GROUP=nogroup AUTHZ_PORT="$AUTHZ_PORT" \
+        DEMODIR="$stage/demo" DEMOLOG="$DEMOLOG"
+    cp "$stage/httpd.conf" "$RUNDIR/$KIND.conf"   # for reference; the one in use is in the stage dir
+    apache2 -t -f "$stage/httpd.conf" > "$LOGDIR/$KIND-stderr.log" 2>&1 || { cat "$LOGDIR/$KIND-stderr.log" >&2; die "bad config $stage/httpd.conf"; }
+    if port_open "$AUTHZ_PORT"; then die "authorizer port $AUTHZ_PORT is already in use"; fi
+    # the programs outside Apache: the authorizer (TCP: mod_authnz_fcgi), and for apache-proxy the API
+    trap 'stop_pools; do_stop_apache_stage' EXIT   # a failed start leaves nothing running
+    start_pool authorize "127.0.0.1:$AUTHZ_PORT" "$stage/bin/authorize.fcgi"
+    if [ "$KIND" = apache-proxy ]; then
+        for p in $PROGRAMS; do
+            start_pool "$p" "unix:$stage/run/$p.sock" "$stage/bin/$p.fcgi" --socket-mode 0666
+        done
+    fi
     rm -f "$PIDFILE"
     (cd / && exec setsid env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin LANG=C \
-        apache2 -f "$stage/httpd.conf" -DFOREGROUND < /dev/null >> "$LOGDIR/apache-stderr.log" 2>&1) &
+        apache2 -f "$stage/httpd.conf" -DFOREGROUND < /dev/null >> "$LOGDIR/$KIND-stderr.log" 2>&1) &
     child=$!
     # PIDFILE points at Apache's own pid file
     ln -sf "$stage/run/apache.pid" "$PIDFILE"
     wait_port "$child"
+    trap - EXIT
 }
 
 wait_port() {
@@ -231,15 +320,16 @@ do_start() {
     [ -f "$VARDIR/latchkey.conf" ] || die "no $VARDIR/latchkey.conf (run scripts/mariadb.sh start first)"
     [ -d "$BINDIR" ] || die "no such directory: $BINDIR"
     BINDIR=$(cd "$BINDIR" && pwd -P)
-    for p in $PROGRAMS; do
+    for p in $PROGRAMS authorize; do
         [ -x "$BINDIR/$p.fcgi" ] || die "missing program $BINDIR/$p.fcgi"
     done
+    [ -x "$BINDIR/latchkey-pool" ] || die "missing program $BINDIR/latchkey-pool"
     [ -z "$(server_pid)" ] || die "already running (pid $(server_pid)); stop it first"
     if port_open "$PORT"; then die "port $PORT is already in use"; fi
     extra_env > /dev/null   # validate the sanitizer options here (render calls it in a subshell)
     mkdir -p -m 0755 "$RUNDIR" "$LOGDIR"
     case $KIND in
-        apache) do_stop_apache_stage; start_apache ;;
+        apache*) stop_pools; do_stop_apache_stage; start_apache ;;
         *) start_lighttpd ;;
     esac
 }
@@ -271,7 +361,10 @@ do_stop() {
         log "stopped"
     fi
     rm -f "$PIDFILE"
-    [ "$KIND" != apache ] || do_stop_apache_stage
+    if [[ $KIND = apache* ]]; then
+        stop_pools
+        do_stop_apache_stage
+    fi
 }
 
 do_status() {

@@ -4,7 +4,8 @@
 Starts its own MariaDB (scripts/mariadb.sh, buffer pool sized for the keys), seeds BENCH_KEYS keys,
 then for each server in BENCH_SERVER (lighttpd, then Apache + mod_fcgid) runs wrk (c=16, 2 threads,
 a Lua script rotating keys) against every target in interleaved rounds (A B C … A B C …, 3 rounds)
-and reports medians:
+and reports medians. BENCH_SERVER may also name apache-proxy: Apache + mod_proxy_fcgi in front of
+one latchkey-pool (4 workers) per program, the PHP reference still under mod_fcgid.
 
   hello           FastCGI hello world (the stack's ceiling)
   ref             C: SHA-256 + one prepared read by digest
@@ -14,11 +15,15 @@ and reports medians:
   verify_uniform  POST /v1/verify over all BENCH_KEYS keys
   me              GET /v1/me, rotating over the 1,000 hot keys
   list            GET /v1/keys, rotating over the 1,000 hot keys
+  authz_hello     the FastCGI hello behind the latchkey authorizer (rule /authz/ verify, hot keys)
+  authz_static    a small static file behind the authorizer
+On Apache the authorizer runs in a latchkey-pool of 4 workers (mod_authnz_fcgi, a TCP connection
+per check); on lighttpd it is a "mode" => "authorizer" backend with max-procs 4.
 
 CPU µs per request of the program, mariadbd and the web server come from /proc/<pid>/stat deltas;
 RSS is the largest VmRSS of a verify process at the end. Results: build/bench/results.json.
 
-Environment: BENCH_KEYS (100000), BENCH_SECONDS (5 per run), BENCH_SERVER (lighttpd,apache),
+Environment: BENCH_KEYS (100000), BENCH_SECONDS (5 per run), BENCH_SERVER (lighttpd,apache,apache-proxy),
 BENCH_ROUNDS (3), BENCH_CONNECTIONS (16), BENCH_BIN (programs to measure, default build/bin),
 BENCH_PERF=1 (`perf record -g` the verify and me programs during their first-round runs; reports in
 build/bench/perf-<server>-<target>.txt).
@@ -52,7 +57,8 @@ KEYS = int(os.environ.get("BENCH_KEYS", "100000"))
 SECONDS = int(os.environ.get("BENCH_SECONDS", "5"))
 ROUNDS = int(os.environ.get("BENCH_ROUNDS", "3"))
 CONNS = int(os.environ.get("BENCH_CONNECTIONS", "16"))
-SERVERS = [s.strip() for s in os.environ.get("BENCH_SERVER", "lighttpd,apache").split(",") if s.strip()]
+SERVERS = [s.strip() for s in os.environ.get("BENCH_SERVER", "lighttpd,apache,apache-proxy").split(",")
+           if s.strip()]
 
 # name -> (path, lua mode, key set, program whose CPU is the target's)
 TARGETS = {
@@ -64,7 +70,12 @@ TARGETS = {
     "verify_uniform": ("/v1/verify", "verify", "all", "verify.fcgi"),
     "me": ("/v1/me", "bearer", "hot", "me.fcgi"),
     "list": ("/v1/keys", "bearer", "hot", "keys.fcgi"),
+    "authz_hello": ("/authz/hello", "bearer", "hot", "authorize.fcgi"),
+    "authz_static": ("/authz/static.txt", "bearer", "hot", "authorize.fcgi"),
 }
+# programs each Apache + mod_proxy_fcgi route runs in its own latchkey-pool
+PROXIED = (("/hello", "hello"), ("/ref_counter", "ref_counter"), ("/ref", "ref"),
+           ("/v1/verify", "verify"), ("/v1/me", "me"), ("/v1/keys", "keys"))
 
 
 def log(*a):
@@ -92,8 +103,9 @@ def build():
     run(["gcc", *cflags, "-o", bb / "hello.fcgi", BENCH / "hello.c", "-lfcgi"])
     run(["gcc", *cflags, "-o", bb / "ref.fcgi", BENCH / "ref.c", *libs, "-lfcgi"])
     run(["gcc", *cflags, "-DCOUNTER", "-o", bb / "ref_counter.fcgi", BENCH / "ref.c", *libs, "-lfcgi"])
-    for p in ("verify", "me", "keys"):
+    for p in ("verify", "me", "keys", "authorize"):
         shutil.copy2(BIN / f"{p}.fcgi", bb / f"{p}.fcgi")
+    shutil.copy2(BIN / "latchkey-pool", bb / "latchkey-pool")
     return bb
 
 
@@ -148,6 +160,8 @@ def new_key():
 def seed(var, port):
     """BENCH_KEYS keys in one enterprise account, bulk-loaded with LOAD DATA. Returns the caller."""
     out = cli(var, "init").splitlines()
+    # the runtime DB user gets its table rights only from `grant` (after init/migrate)
+    run([REPO / "scripts" / "mariadb.sh", "grant", var], stdout=subprocess.DEVNULL)
     root = next(l.split("=", 1)[1] for l in out if l.startswith("account_id="))
     admin_id = next(l.split("=", 1)[1] for l in out if l.startswith("key_id="))
     caller = out[-1].strip()
@@ -210,7 +224,12 @@ def lighttpd_conf(var, bb, port, http_port):
               "check-local" => "disable",
               "bin-environment" => ( "LATCHKEY_CONF" => "{var}/latchkey.conf", {env_l}{extra_env} ) ))'''
 
-    routes = {"/hello": backend("hello", bb / "hello.fcgi"), "/ref_counter": backend("ref_counter", bb / "ref_counter.fcgi"),
+    (docroot / "authz").mkdir(exist_ok=True)
+    (docroot / "authz" / "static.txt").write_text("a small static file behind the latchkey authorizer\n")
+    authorizer = backend("authorize", bb / "authorize.fcgi").replace('"check-local"', '"mode" => "authorizer", "check-local"')
+    # the authorizer's prefix first: after its 200, lighttpd hands the request to the next match
+    routes = {"/authz/": authorizer, "/authz/hello": backend("authz_hello", bb / "hello.fcgi"),
+              "/hello": backend("hello", bb / "hello.fcgi"), "/ref_counter": backend("ref_counter", bb / "ref_counter.fcgi"),
               "/ref": backend("ref", bb / "ref.fcgi"), "/v1/verify": backend("verify", bb / "verify.fcgi"),
               "/v1/me": backend("me", bb / "me.fcgi"), "/v1/keys": backend("keys", bb / "keys.fcgi")}
     php = f'''(( "socket" => "{socks}/php.sock", "bin-path" => "/usr/bin/php-cgi", "max-procs" => {PROCS},
@@ -240,13 +259,28 @@ def start_lighttpd(var, bb, port):
     return proc, http_port
 
 
-def apache_conf(stage, var, port, http_port):
+def apache_conf(stage, var, port, http_port, authz_port, proxy):
     env = ref_env(var, port)
     envs = "\n".join(f'FcgidInitialEnv {k} "{v}"' for k, v in env.items())
     mod = "/usr/lib/apache2/modules"
-    aliases = "\n".join(f'ScriptAlias "{p}" "{stage}/bin/{n}.fcgi"' for p, n in
-                        (("/hello", "hello"), ("/ref_counter", "ref_counter"), ("/ref", "ref"),
-                         ("/v1/verify", "verify"), ("/v1/me", "me"), ("/v1/keys", "keys")))
+    if proxy:   # each program in its latchkey-pool, one unix socket each (no enablereuse)
+        aliases = "\n".join(f'ProxyPass "{p}" "unix:{stage}/run/{n}.sock|fcgi://{n}/"' for p, n in
+                            (("/authz/hello", "hello"),) + PROXIED)
+        aliases = (f"LoadModule proxy_module {mod}/mod_proxy.so\n"
+                   f"LoadModule proxy_fcgi_module {mod}/mod_proxy_fcgi.so\nProxyFCGIBackendType GENERIC\n"
+                   '<Location "/v1/">\n    CGIPassAuth On\n</Location>\n' + aliases)
+    else:
+        aliases = "\n".join(f'ScriptAlias "{p}" "{stage}/bin/{n}.fcgi"' for p, n in
+                            (("/authz/hello", "hello"),) + PROXIED)
+    authz = f'''LoadModule authn_core_module {mod}/mod_authn_core.so
+LoadModule authz_user_module {mod}/mod_authz_user.so
+LoadModule authnz_fcgi_module {mod}/mod_authnz_fcgi.so
+AuthnzFcgiDefineProvider authn latchkey fcgi://127.0.0.1:{authz_port}/
+<Location "/authz/">
+    CGIPassAuth On
+    AuthnzFcgiCheckAuthnProvider latchkey Authoritative On RequireBasicAuth Off UserExpr "%{{reqenv:LATCHKEY_KEY_ID}}"
+    Require valid-user
+</Location>'''
     return f'''ServerRoot "{stage}"
 ServerName 127.0.0.1
 Listen 127.0.0.1:{http_port}
@@ -278,6 +312,7 @@ FcgidMaxProcesses 200
 FcgidMaxRequestsPerProcess 0
 FcgidIOTimeout 40
 {aliases}
+{authz}
 <Directory "{stage}/bin">
     SetHandler fcgid-script
     Options +ExecCGI
@@ -293,8 +328,10 @@ FcgidIOTimeout 40
 '''
 
 
-def start_apache(var, bb, port):
-    http_port = free_port()
+def start_apache(var, bb, port, proxy=False):
+    """Apache (mod_fcgid, or mod_proxy_fcgi with proxy) and, in its session, the latchkey-pools:
+    the authorizer's (TCP, for mod_authnz_fcgi) and with proxy one per program."""
+    http_port, authz_port = free_port(), free_port()
     stage = Path(tempfile.mkdtemp(prefix="lk-bench-apache."))
     os.chmod(stage, 0o755)
     for d in ("bin", "run", "docroot"):
@@ -310,10 +347,21 @@ def start_apache(var, bb, port):
     conf = re.sub(r"^(\s*db_password_file\s*=\s*).*$", rf"\g<1>{stage}/db.password", conf, flags=re.M)
     (stage / "latchkey.conf").write_text(conf)
     os.chmod(stage / "latchkey.conf", 0o644)
-    (stage / "httpd.conf").write_text(apache_conf(stage, var, port, http_port))
+    (stage / "docroot" / "authz").mkdir(mode=0o755)
+    (stage / "docroot" / "authz" / "static.txt").write_text("a small static file behind the latchkey authorizer\n")
+    os.chmod(stage / "docroot" / "authz" / "static.txt", 0o644)
+    (stage / "httpd.conf").write_text(apache_conf(stage, var, port, http_port, authz_port, proxy))
+    pool = f"{stage}/bin/latchkey-pool"
+    pools = [f"{pool} --listen 127.0.0.1:{authz_port} --workers {PROCS} -- {stage}/bin/authorize.fcgi"]
+    if proxy:
+        pools += [f"{pool} --listen unix:{stage}/run/{n}.sock --workers {PROCS} --socket-mode 0666"
+                  f" -- {stage}/bin/{n}.fcgi" for _, n in PROXIED]
     err = open(var / "apache-stderr.log", "ab")
-    proc = subprocess.Popen(["apache2", "-f", str(stage / "httpd.conf"), "-DFOREGROUND"], stdout=err, stderr=err,
-                            env={"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "LANG": "C"}, start_new_session=True)
+    script = "".join(f"{p} & " for p in pools) + f"sleep 1; exec apache2 -f {stage}/httpd.conf -DFOREGROUND"
+    proc = subprocess.Popen(["sh", "-c", script], stdout=err, stderr=err,
+                            env={"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "LANG": "C",
+                                 "LATCHKEY_CONF": f"{stage}/latchkey.conf", **ref_env(var, port)},
+                            start_new_session=True)
     wait_port(http_port, proc)
     proc.stage = stage
     return proc, http_port
@@ -519,11 +567,16 @@ def main():
     os.chmod(var, 0o755)
     bb = build()
     port = start_db(var)
+    with open(var / "latchkey.conf", "a") as f:     # the authorizer targets need a verify-scoped key
+        f.write("authz_rule = /authz/ verify\nauthz_default = deny\n")
     results = {"machine": machine(), "keys": KEYS, "servers": {}}
     try:
         caller = seed(var, port)
         for SERVER in SERVERS:
-            proc, http_port = (start_lighttpd if SERVER == "lighttpd" else start_apache)(var, bb, port)
+            if SERVER == "lighttpd":
+                proc, http_port = start_lighttpd(var, bb, port)
+            else:
+                proc, http_port = start_apache(var, bb, port, proxy=SERVER == "apache-proxy")
             SESSION = proc.pid     # started with start_new_session: the session id is its pid
             try:
                 check_answers(http_port, var, caller)
@@ -545,6 +598,8 @@ def main():
                     "verify_hot_p99/ref_counter_p99": round(tt["verify_hot"]["p99_ms"] / tt["ref_counter"]["p99_ms"], 3),
                     "verify_uniform/verify_hot": round(tt["verify_uniform"]["rps"] / tt["verify_hot"]["rps"], 3),
                     "me/ref_counter": round(tt["me"]["rps"] / tt["ref_counter"]["rps"], 3),
+                    "authz_hello/ref_counter": round(tt["authz_hello"]["rps"] / tt["ref_counter"]["rps"], 3),
+                    "authz_hello/hello": round(tt["authz_hello"]["rps"] / tt["hello"]["rps"], 3),
                 }
                 res["rss_kib"] = rss_kib(pids_named("verify.fcgi"))
                 res["rss_anon_kib"] = rss_kib(pids_named("verify.fcgi"), "RssAnon")

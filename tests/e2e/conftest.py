@@ -1,9 +1,10 @@
 """pytest fixtures for the latchkey end-to-end tests (see harness.py).
 
   stack   (session)  one private MariaDB in a fresh temp VARDIR, `latchkey init`, and the servers
-                     lighttpd (FastCGI), apache (mod_fcgid) and cgi (lighttpd + mod_cgi), all running
+                     lighttpd (FastCGI), apache (mod_fcgid), apache-proxy (mod_proxy_fcgi + latchkey-pool) and cgi
+                     (lighttpd + mod_cgi), all running
                      the ASan/UBSan binaries from LATCHKEY_BIN_DIR (default build/asan/bin).
-  server  (function) parametrized over ["lighttpd", "apache", "cgi"]: stack.servers[name]
+  server  (function) parametrized over ["lighttpd", "apache", "apache-proxy", "cgi"]: stack.servers[name]
                      (.name .base_url .admin_key .root_account .error_logs .access_logs)
 
 At the end of the session every server is stopped (so exit-time LeakSanitizer reports are written)

@@ -9,7 +9,7 @@ the tests exercise the same configs an operator gets from `make run`.
 
 Environment:
   LATCHKEY_BIN_DIR      programs + CLI to test (default build/asan/bin, relative to the repo root)
-  LATCHKEY_E2E_SERVERS  comma-separated subset of lighttpd,apache,cgi (default: all three)
+  LATCHKEY_E2E_SERVERS  comma-separated subset of lighttpd,apache,apache-proxy,cgi (default: all)
   LATCHKEY_E2E_KEEP=1   keep the temp VARDIR (logs, DB) after the run (it is also kept when a test
                         failed or a sanitizer reported something; the path is printed)
   ASAN_OPTIONS / UBSAN_OPTIONS / LSAN_OPTIONS   passed to the programs and the CLI (defaults below)
@@ -30,7 +30,19 @@ REPO = Path(__file__).resolve().parents[2]
 SCRIPTS = REPO / "scripts"
 
 # fixture name -> scripts/webserver.sh KIND
-SERVER_KINDS = {"lighttpd": "lighttpd", "apache": "apache", "cgi": "lighttpd-cgi"}
+SERVER_KINDS = {"lighttpd": "lighttpd", "apache": "apache", "apache-proxy": "apache-proxy",
+                "cgi": "lighttpd-cgi"}
+# servers that put the authorizer (cgi-bin/authorize) in front of the demo app at /demo/
+AUTHORIZER_SERVERS = ("lighttpd", "apache", "apache-proxy")
+
+# per-location rules of the authorizer, appended to the test config (tests/e2e/test_authorizer.py)
+AUTHZ_RULES = """
+# e2e: the authorizer's rules for the demo app (tests/e2e/harness.py)
+authz_rule = /demo/ GET,POST demo:read
+authz_rule = /demo/admin/ demo:admin
+authz_rule = /demo/hello.txt any-key
+authz_default = deny
+"""
 SANITIZER_PATTERNS = ("ERROR: AddressSanitizer", "runtime error:", "LeakSanitizer")
 
 DEFAULT_ASAN_OPTIONS = "detect_leaks=1:halt_on_error=1:abort_on_error=0"
@@ -121,14 +133,17 @@ class Server:
 
     def __init__(self, stack, name, port):
         self.stack = stack
-        self.name = name                      # "lighttpd" | "apache" | "cgi"
+        self.name = name                      # "lighttpd" | "apache" | "apache-proxy" | "cgi"
         self.kind = SERVER_KINDS[name]        # scripts/webserver.sh KIND
         self.port = port
+        self.authz_port = free_port()         # Apache: the authorizer pool (mod_authnz_fcgi)
         self.base_url = f"http://127.0.0.1:{port}"
         logdir = stack.vardir / "log"
         self.error_logs = [StrPath(logdir / f"{self.kind}-error.log"),
                            StrPath(logdir / f"{self.kind}-stderr.log")]
         self.access_logs = [StrPath(logdir / f"{self.kind}-access.log")]
+        # every run of the demo app appends the request's X-Request-Id here
+        self.demo_log = StrPath(logdir / f"{self.kind}-demo.log")
         self.running = False
 
     # set by Stack after `latchkey init`
@@ -153,6 +168,21 @@ class Server:
         except (OSError, ValueError):
             return None
 
+    def stage_dir(self):
+        """Apache kinds: the staged copy of programs and config (pool pid files in run/)."""
+        try:
+            return Path(Path(self.stack.vardir, "run", f"{self.kind}.stage").read_text().strip())
+        except OSError:
+            return None
+
+    def pool_pid(self, program):
+        """Apache kinds: pid of the latchkey-pool running PROGRAM (e.g. "authorize"), or None."""
+        stage = self.stage_dir()
+        try:
+            return int((stage / "run" / f"pool-{program}.pid").read_text().strip())
+        except (OSError, ValueError, TypeError):
+            return None
+
     def flush_logs(self):
         """lighttpd may buffer its access log; SIGHUP makes it reopen (and flush) its logs."""
         if self.kind.startswith("lighttpd") and self.pid():
@@ -163,7 +193,8 @@ class Server:
                 pass
 
     def start(self):
-        self.stack._script("webserver.sh", "start", self.kind, self.stack.vardir, self.port, self.stack.bin_dir)
+        self.stack._script("webserver.sh", "start", self.kind, self.stack.vardir, self.port,
+                           self.stack.bin_dir, self.authz_port)
         self.running = True
 
     def stop(self):
@@ -204,6 +235,7 @@ class Stack:
         self.env.setdefault("ASAN_OPTIONS", DEFAULT_ASAN_OPTIONS)
         self.env.setdefault("UBSAN_OPTIONS", DEFAULT_UBSAN_OPTIONS)
         self.env.update(DB_TIMEOUTS)
+        self.env["LATCHKEY_DEMO_LOG"] = "1"
         self.env["LATCHKEY_AUDIT_CHECKPOINT_EVERY"] = str(AUDIT_CHECKPOINT_EVERY)
         self.env.pop("LATCHKEY_CONF", None)
 
@@ -217,7 +249,8 @@ class Stack:
         return r
 
     def _check_binaries(self):
-        missing = [p for p in ["latchkey"] + [f"{n}.fcgi" for n in ("keys", "key", "verify", "me", "accounts")]
+        missing = [p for p in ["latchkey", "latchkey-pool"] +
+                   [f"{n}.fcgi" for n in ("keys", "key", "verify", "me", "accounts", "authorize")]
                    if not os.access(self.bin_dir / p, os.X_OK)]
         if missing:
             raise RuntimeError(f"missing programs in {self.bin_dir}: {missing} "
@@ -230,6 +263,8 @@ class Stack:
         atexit.register(self.stop)
         self.db_port = free_port()
         self.db_start()
+        with open(self.conf_path, "a") as f:
+            f.write(AUTHZ_RULES)
         self._init()
         for name in self.server_names:
             srv = Server(self, name, free_port())

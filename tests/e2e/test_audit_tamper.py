@@ -257,9 +257,9 @@ def test_rotate_key_starts_a_new_epoch(stack, busy_chain, api):
     epoch = rows(stack)[-1]
     assert epoch["action"] == "audit.epoch" and json.loads(epoch["changes"])["previous_key_id"]
     for name, srv in stack.servers.items():
-        if name == "apache":
-            # Apache's programs read a staged copy of the key: a stale key is refused, never
-            # signed with; a restart stages the new key
+        if name.startswith("apache"):
+            # Apache's programs (mod_fcgid, or the pools of apache-proxy) read a staged copy of
+            # the key: a stale key is refused, never signed with; a restart stages the new key
             r = call(srv, "POST", "/v1/keys", srv.admin_key, body={"label": uid("stale")})
             assert r.status_code == 503, r.text
             srv.stop()
