@@ -165,8 +165,6 @@ def seed(var, port):
     root = next(l.split("=", 1)[1] for l in out if l.startswith("account_id="))
     admin_id = next(l.split("=", 1)[1] for l in out if l.startswith("key_id="))
     caller = out[-1].strip()
-    # init ran as the owner user; the runtime user gets its table rights now
-    run([REPO / "scripts" / "mariadb.sh", "grant", var], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     acct = cli(var, "account", "create", "bench", "--parent", root, "--plan", "enterprise").strip()
     conn = db(var, port)
     with conn.cursor() as c:
