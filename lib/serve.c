@@ -18,6 +18,7 @@
 #include "serve.h"
 
 static bool			conf_ok;
+static char			conf_err[512];	/* why the config did not load, for every request's log */
 static volatile sig_atomic_t	stopping;
 
 static void
@@ -86,9 +87,15 @@ handle(FCGX_Request *fcgx, const struct lk_conf *conf, struct lk_db *db,
 	struct lk_req	 req;
 	enum lk_err	 e;
 
-	/* A broken config still answers (503), so clients never see a dead backend. */
-	if ((e = lk_req_init_at(&req, fcgx, conf, db, base)) == LK_OK)
-		e = conf_ok ? handler(&req) : LK_ERR_UNAVAILABLE;
+	/*
+	 * A broken config still answers (503), so clients never see a dead
+	 * backend; the reason is logged again under this request's id.
+	 */
+	if ((e = lk_req_init_at(&req, fcgx, conf, db, base)) == LK_OK && !conf_ok) {
+		lk_log_err("configuration: %s", conf_err);
+		e = LK_ERR_UNAVAILABLE;
+	} else if (e == LK_OK)
+		e = handler(&req);
 	if (e != LK_OK)
 		lk_resp_error(&req, e);
 	else if (!req.responded)
@@ -109,14 +116,13 @@ lk_serve_at(lk_handler_fn handler, const char *base)
 	struct lk_db		*db;
 	FCGX_Request		 fcgx;
 	sigset_t		 open;
-	char			 err[512];
 	int			 rc;
 
 	signal(SIGPIPE, SIG_IGN);
 	json_set_alloc_funcs(malloc, wiping_free);
-	conf_ok = lk_conf_load_env(&conf, err, sizeof(err)) == LK_OK;
+	conf_ok = lk_conf_load_env(&conf, conf_err, sizeof(conf_err)) == LK_OK;
 	if (!conf_ok)
-		lk_log_err("configuration: %s", err);
+		lk_log_err("configuration: %s", conf_err);
 	if ((db = lk_db_open(conf_ok ? &conf : NULL)) == NULL)
 		return 1;
 	if (base != NULL && *base == '\0')	/* lk_serve: the config's base_path */
