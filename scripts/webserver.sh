@@ -80,7 +80,7 @@ server_pid() {
         echo "$pid"
         return 0
     fi
-    if [ "$KIND" = apache ]; then
+    if [[ $KIND = apache* ]]; then   # the staged httpd.conf (apache, apache-proxy)
         conf=$(cat "$STAGEFILE" 2>/dev/null || true)
         [ -n "$conf" ] || return 0
         conf=$conf/httpd.conf
