@@ -9,7 +9,7 @@ PYTHON   ?= /usr/bin/python3
 BUILD    ?= build
 SAN      ?=
 
-PKGS      = jansson liburiparser openssl zlib libmariadb
+PKGS      = jansson liburiparser openssl zlib libmariadb libargon2
 CC        = gcc
 WARN      = -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wno-format-nonliteral -Wno-format-truncation
 ifeq ($(SAN),1)

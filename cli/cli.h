@@ -28,5 +28,6 @@ int	cmd_migrate(int argc, char **argv);	/* setup.c */
 int	cmd_init(int argc, char **argv);	/* setup.c */
 int	cmd_account(int argc, char **argv);	/* account.c */
 int	cmd_key(int argc, char **argv);		/* key.c */
+int	cmd_user(int argc, char **argv);	/* user.c */
 
 #endif

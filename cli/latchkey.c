@@ -1,5 +1,5 @@
 /*
- * latchkey — the operator's command: migrate, init, accounts and keys.
+ * latchkey — the operator's command: migrate, init, accounts, keys and users.
  * Acts with full rights as actor "cli"; every change is audited like an API call.
  */
 #include <getopt.h>
@@ -22,9 +22,15 @@ static const char usage_text[] =
 "  key list --account ACCT_ID\n"
 "  key revoke|reactivate|delete KEY_ID\n"
 "  key rotate KEY_ID [--grace 1h]\n"
+"  user create EMAIL --account ACCT_ID --role owner|developer|viewer [--password-stdin]\n"
+"  user passwd EMAIL|USER_ID [--password-stdin]\n"
+"  user disable|enable EMAIL|USER_ID\n"
+"  user list [--account ACCT_ID]\n"
 "\n"
 "The config file is --config FILE or $LATCHKEY_CONF. A new key's plaintext is\n"
-"printed once, alone on its line on stdout; nothing else goes to stdout with it.\n";
+"printed once, alone on its line on stdout; nothing else goes to stdout with it.\n"
+"A user's password is asked on the terminal (twice, not echoed) or read as one\n"
+"line from stdin with --password-stdin.\n";
 
 struct lk_conf		 cli_conf;
 struct lk_db		*cli_db;
@@ -39,6 +45,7 @@ static const struct command {
 	{ "init", cmd_init },
 	{ "account", cmd_account },
 	{ "key", cmd_key },
+	{ "user", cmd_user },
 };
 
 int

@@ -71,6 +71,11 @@ lk_auth_caller(struct lk_req *req, struct lk_caller *c)
 	bool			 found, unused;
 	enum lk_err		 e;
 
+	if (req->caller != NULL) {	/* a console user, authenticated by its session */
+		c->key = req->caller->key;
+		lk_auth_actor(req, c);
+		return LK_OK;
+	}
 	if ((e = lk_auth_credential(req, &parts)) != LK_OK)
 		return e;
 	e = lk_keys_by_digests(req->db, parts.digest, &c->key, &found,

@@ -21,6 +21,17 @@ struct lk_conf {
 	char		 base_path[128];
 	size_t		 max_body;		/* bytes */
 	bool		 password_from_file;	/* db_password_file was read */
+	/* Users and the admin console (docs/operations.md, "Admin console"). */
+	unsigned int	 argon2_t_cost;		/* passes */
+	unsigned int	 argon2_m_cost;		/* KiB */
+	unsigned int	 argon2_parallelism;	/* lanes */
+	unsigned int	 session_idle_timeout;	/* seconds */
+	unsigned int	 session_absolute_timeout;
+	unsigned int	 login_max_failures;	/* per email within login_throttle_window */
+	unsigned int	 login_max_failures_ip;	/* per client IP within the window */
+	unsigned int	 login_throttle_window;	/* seconds */
+	bool		 admin_insecure_cookie;	/* plain-http dev mode: no Secure, no __Host- */
+	bool		 admin_trust_remote_user; /* the web server authenticates; REMOTE_USER names the user */
 };
 
 /* Fill c with the defaults. */

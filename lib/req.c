@@ -102,11 +102,11 @@ sane_request_id(const char *s)
 	return i >= 1 && i <= 64;
 }
 
-/* Split path (below base_path) into req->segs. False if it is not below base_path. */
+/* Split path (below base) into req->segs. False if it is not below base. */
 static bool
-split_path(struct lk_req *req, const char *path)
+split_path(struct lk_req *req, const char *base, const char *path)
 {
-	const char	*base = req->conf->base_path, *p;
+	const char	*p;
 	size_t		 blen = strlen(base);
 
 	if (strncmp(path, base, blen) != 0 || (path[blen] != '/' && path[blen] != '\0'))
@@ -224,6 +224,13 @@ enum lk_err
 lk_req_init(struct lk_req *req, FCGX_Request *fcgx, const struct lk_conf *conf,
     struct lk_db *db)
 {
+	return lk_req_init_at(req, fcgx, conf, db, conf->base_path);
+}
+
+enum lk_err
+lk_req_init_at(struct lk_req *req, FCGX_Request *fcgx, const struct lk_conf *conf,
+    struct lk_db *db, const char *base)
+{
 	static const char *const methods[] = { "GET", "POST", "PATCH", "DELETE" };
 	const char	*m, *rid, *qs, *ip;
 	char		 path[1024], bad[128];
@@ -266,7 +273,7 @@ lk_req_init(struct lk_req *req, FCGX_Request *fcgx, const struct lk_conf *conf,
 	snprintf(path, sizeof(path), "%s%s",
 	    lk_req_param(req, "SCRIPT_NAME") ? lk_req_param(req, "SCRIPT_NAME") : "",
 	    lk_req_param(req, "PATH_INFO") ? lk_req_param(req, "PATH_INFO") : "");
-	if (!split_path(req, path))
+	if (!split_path(req, base, path))
 		return lk_req_fail(req, LK_ERR_NOT_FOUND, NULL, "No such endpoint");
 	return LK_OK;
 }
@@ -281,6 +288,7 @@ lk_req_free(struct lk_req *req)
 	json_decref(req->query);
 	json_decref(req->body);
 	json_decref(req->err_details);
+	json_decref(req->captured);
 	lk_log_set_request(NULL);
 	memset(req, 0, sizeof(*req));
 }
@@ -325,6 +333,8 @@ lk_req_read_body(struct lk_req *req)
 	int		 mt;
 	json_error_t	 jerr;
 
+	if (req->body != NULL)
+		return LK_OK;
 	if (cl != NULL && *cl != '\0') {
 		len = strtoull(cl, &end, 10);
 		if (!isdigit((unsigned char)*cl) || *end != '\0')

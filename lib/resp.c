@@ -39,6 +39,11 @@ lk_resp_json(struct lk_req *req, int status, json_t *body)
 		return;
 	}
 	req->responded = true;
+	if (req->capture) {
+		req->captured_status = status;
+		req->captured = body;
+		return;
+	}
 	if (body != NULL)
 		text = json_dumps(body, JSON_COMPACT);
 	json_decref(body);

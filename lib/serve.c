@@ -29,13 +29,14 @@ wiping_free(void *p)
 
 static void
 handle(FCGX_Request *fcgx, const struct lk_conf *conf, struct lk_db *db,
-    lk_handler_fn handler)
+    lk_handler_fn handler, const char *base)
 {
 	struct lk_req	 req;
 	enum lk_err	 e;
 
 	/* A broken config still answers (503), so clients never see a dead backend. */
-	if ((e = lk_req_init(&req, fcgx, conf, db)) == LK_OK)
+	if ((e = lk_req_init_at(&req, fcgx, conf, db,
+	    base != NULL ? base : conf->base_path)) == LK_OK)
 		e = conf_ok ? handler(&req) : LK_ERR_UNAVAILABLE;
 	if (e != LK_OK)
 		lk_resp_error(&req, e);
@@ -46,6 +47,12 @@ handle(FCGX_Request *fcgx, const struct lk_conf *conf, struct lk_db *db,
 
 int
 lk_serve(lk_handler_fn handler)
+{
+	return lk_serve_at(handler, NULL);
+}
+
+int
+lk_serve_at(lk_handler_fn handler, const char *base)
 {
 	static struct lk_conf	 conf;
 	struct lk_db		*db;
@@ -60,7 +67,7 @@ lk_serve(lk_handler_fn handler)
 	if ((db = lk_db_open(conf_ok ? &conf : NULL)) == NULL)
 		return 1;
 	if (FCGX_IsCGI()) {
-		handle(NULL, &conf, db, handler);
+		handle(NULL, &conf, db, handler, base);
 		fflush(stdout);
 		lk_db_close(db);
 		return 0;
@@ -70,7 +77,7 @@ lk_serve(lk_handler_fn handler)
 		return 1;
 	}
 	while (FCGX_Accept_r(&fcgx) >= 0) {
-		handle(&fcgx, &conf, db, handler);
+		handle(&fcgx, &conf, db, handler, base);
 		FCGX_Finish_r(&fcgx);
 	}
 	lk_db_close(db);

@@ -18,4 +18,7 @@ typedef enum lk_err (*lk_handler_fn)(struct lk_req *req);
  */
 int	lk_serve(lk_handler_fn handler);
 
+/* lk_serve for routes below base ("/admin") instead of the config's base_path. */
+int	lk_serve_at(lk_handler_fn handler, const char *base);
+
 #endif

@@ -4,8 +4,8 @@
 # Environment: PORT (8080)  SERVER lighttpd|apache|lighttpd-cgi (lighttpd)  VAR (./var)
 #              DB_PORT (3307)  BINDIR (build/bin)
 # First run: creates VAR (database, password, latchkey.conf) and runs `latchkey init`, whose output
-# (root account, admin key id and the admin key itself) is printed to the terminal ONCE and stored
-# nowhere. Later runs reuse VAR. Ctrl-C stops the web server and MariaDB cleanly.
+# (root account, admin key id, the admin key itself and the console's owner login and password) is
+# printed to the terminal ONCE and stored nowhere. Later runs reuse VAR. Ctrl-C stops the web server and MariaDB cleanly.
 set -eu
 
 REPO=$(cd "$(dirname "$0")/.." && pwd -P)
@@ -38,8 +38,12 @@ trap 'exit 143' TERM
 
 "$REPO/scripts/mariadb.sh" start "$VAR" "$DB_PORT"
 
+# make run serves plain http on 127.0.0.1: the console's session cookie cannot be Secure there.
+grep -q '^admin_insecure_cookie' "$VAR/latchkey.conf" ||
+    printf '# plain-http demo on 127.0.0.1 (make run): cookie without Secure/__Host-\nadmin_insecure_cookie = yes\n' >> "$VAR/latchkey.conf"
+
 if [ ! -f "$VAR/.initialised" ]; then
-    echo "run: first run: latchkey init (the admin key below is shown only this once; store it now)" >&2
+    echo "run: first run: latchkey init (the admin key and the console login below are shown only this once; store them now)" >&2
     echo "----------------------------------------------------------------------" >&2
     "$BINDIR/latchkey" --config "$VAR/latchkey.conf" init
     echo "----------------------------------------------------------------------" >&2
@@ -56,6 +60,7 @@ cat >&2 <<MSG
 
 latchkey is running ($SERVER, MariaDB on 127.0.0.1:$DB_PORT, data in $VAR)
   base URL:  http://127.0.0.1:$PORT/v1
+  console:   http://127.0.0.1:$PORT/admin/  (log in with the login/password printed on the first run)
   try:       curl -H "Authorization: Bearer \$KEY" http://127.0.0.1:$PORT/v1/me
   logs:      $VAR/log/$SERVER-error.log  $VAR/log/$SERVER-access.log
 Ctrl-C stops it. Error log follows:

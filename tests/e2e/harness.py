@@ -189,6 +189,7 @@ class Stack:
         self.db_socket = StrPath(self.vardir / "run" / "mysqld.sock")
         self.db_port = None
         self.admin_key = self.admin_key_id = self.root_account = None
+        self.owner_login = self.owner_password = None
         self.init_output = None
         self.servers = {}
         self.cli_sanitizer_reports = []
@@ -240,6 +241,10 @@ class Stack:
                 self.root_account = line.split("=", 1)[1]
             elif line.startswith("key_id="):
                 self.admin_key_id = line.split("=", 1)[1]
+            elif line.startswith("login: "):
+                self.owner_login = line.split(": ", 1)[1]
+            elif line.startswith("password: "):
+                self.owner_password = line.split(": ", 1)[1]
             elif line and "=" not in line:
                 self.admin_key = line
         if not (self.root_account and self.admin_key):
