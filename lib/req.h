@@ -63,7 +63,7 @@ struct lk_req {
 	/* What the response carries: set by lk_req_fail and friends. */
 	char			 err_message[256];
 	json_t			*err_details;	/* object or NULL */
-	char			 extra_headers[512];
+	char			 extra_headers[1024];
 	bool			 responded;
 	/*
 	 * The admin console runs the API's handlers for a signed-in user:

@@ -13,6 +13,7 @@ reason(int status)
 	case 200: return "OK";
 	case 201: return "Created";
 	case 204: return "No Content";
+	case 303: return "See Other";
 	case 400: return "Bad Request";
 	case 401: return "Unauthorized";
 	case 403: return "Forbidden";
@@ -67,6 +68,30 @@ lk_resp_json(struct lk_req *req, int status, json_t *body)
 		lk_crypto_wipe(text, len);	/* it may hold a new key's plaintext */
 		free(text);
 	}
+}
+
+void
+lk_resp_body(struct lk_req *req, int status, const char *content_type,
+    const char *body, size_t len)
+{
+	char	 head[2048];
+	int	 n;
+
+	if (req->responded)
+		return;
+	req->responded = true;
+	n = snprintf(head, sizeof(head),
+	    "Status: %d %s\r\n"
+	    "Content-Type: %s\r\n"
+	    "X-Request-Id: %s\r\n"
+	    "Cache-Control: no-store\r\n"
+	    "X-Content-Type-Options: nosniff\r\n"
+	    "%s"
+	    "\r\n",
+	    status, reason(status), content_type, req->request_id, req->extra_headers);
+	lk_req_write(req, head, n < (int)sizeof(head) ? (size_t)n : sizeof(head) - 1);
+	if (body != NULL)
+		lk_req_write(req, body, len);
 }
 
 void

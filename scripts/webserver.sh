@@ -47,7 +47,7 @@ RUNDIR=$VARDIR/run
 LOGDIR=$VARDIR/log
 PIDFILE=$RUNDIR/$KIND.pid
 STAGEFILE=$RUNDIR/apache.stage
-PROGRAMS="keys key verify me accounts"
+PROGRAMS="keys key verify me accounts audit admin"
 
 log() { echo "webserver($KIND): $*" >&2; }
 die() { log "$*"; exit 1; }

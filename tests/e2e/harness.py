@@ -212,7 +212,7 @@ class Stack:
         return r
 
     def _check_binaries(self):
-        missing = [p for p in ["latchkey"] + [f"{n}.fcgi" for n in ("keys", "key", "verify", "me", "accounts")]
+        missing = [p for p in ["latchkey"] + [f"{n}.fcgi" for n in ("keys", "key", "verify", "me", "accounts", "audit", "admin")]
                    if not os.access(self.bin_dir / p, os.X_OK)]
         if missing:
             raise RuntimeError(f"missing programs in {self.bin_dir}: {missing} "
@@ -225,12 +225,24 @@ class Stack:
         atexit.register(self.stop)
         self.db_port = free_port()
         self.db_start()
+        self._configure()
         self._init()
         for name in self.server_names:
             srv = Server(self, name, free_port())
             self.servers[name] = srv
             srv.start()
         return self
+
+    # Settings the tests need on top of what scripts/mariadb.sh writes: the servers speak plain
+    # http on 127.0.0.1, so the admin console runs in its plain-http dev mode (as under make run).
+    EXTRA_CONF = ("admin_insecure_cookie = yes\n",)
+
+    def _configure(self):
+        text = Path(self.conf_path).read_text()
+        with open(self.conf_path, "a") as f:
+            for line in self.EXTRA_CONF:
+                if line.split("=")[0].strip() not in text:
+                    f.write(line)
 
     def _init(self):
         r = self.cli("init")
