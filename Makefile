@@ -93,7 +93,12 @@ run: deps
 unit: $(UNIT)
 	@set -e; for t in $(UNIT); do $$t; done
 
-e2e: asan
+# axe-core for the admin console's accessibility checks (tests/e2e/test_admin_browser.py).
+AXE = build/npm/node_modules/axe-core/axe.min.js
+$(AXE):
+	npm install --prefix build/npm --no-audit --no-fund axe-core@4
+
+e2e: asan $(AXE)
 	$(PYTHON) -m pytest -q tests/e2e
 
 test: deps

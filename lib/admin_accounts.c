@@ -33,7 +33,8 @@ tree_page(struct lk_admin *a, int status, const char *err_id, const char *err_fi
 	lk_admin_begin(a, "Accounts", "accounts");
 	if (err != NULL && err_id == NULL)
 		lk_html_leaf(h, LK_E_P, err, LK_A_CLASS, "error", LK_A_ROLE, "alert", LK_A__MAX);
-	lk_html_elem(h, LK_E_DIV, LK_A_CLASS, "scroll", LK_A__MAX);
+	lk_html_elem(h, LK_E_DIV, LK_A_CLASS, "scroll", LK_A_TABINDEX, "0", LK_A_ROLE, "region",
+	    LK_A_ARIA_LABEL, "Accounts (scrolls sideways)", LK_A__MAX);
 	lk_html_elem(h, LK_E_TABLE, LK_A_ID, "accounts", LK_A__MAX);
 	lk_html_leaf(h, LK_E_CAPTION, "Your account and its sub-accounts", LK_A__MAX);
 	lk_html_elem(h, LK_E_THEAD, LK_A__MAX);

@@ -23,7 +23,8 @@ rows_table(struct lk_admin *a, json_t *rows)
 	json_t		*o;
 	size_t		 i;
 
-	lk_html_elem(h, LK_E_DIV, LK_A_CLASS, "scroll", LK_A__MAX);
+	lk_html_elem(h, LK_E_DIV, LK_A_CLASS, "scroll", LK_A_TABINDEX, "0", LK_A_ROLE, "region",
+	    LK_A_ARIA_LABEL, "Audit rows (scrolls sideways)", LK_A__MAX);
 	lk_html_elem(h, LK_E_TABLE, LK_A_CLASS, "audit", LK_A__MAX);
 	lk_html_leaf(h, LK_E_CAPTION, "Audit rows, newest first", LK_A__MAX);
 	lk_html_elem(h, LK_E_THEAD, LK_A__MAX);

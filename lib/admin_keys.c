@@ -458,7 +458,8 @@ list_page(struct lk_admin *a)
 		json_decref(page);
 		return lk_admin_end(a, lk_err_status(e));
 	}
-	lk_html_elem(h, LK_E_DIV, LK_A_CLASS, "scroll", LK_A__MAX);
+	lk_html_elem(h, LK_E_DIV, LK_A_CLASS, "scroll", LK_A_TABINDEX, "0", LK_A_ROLE, "region",
+	    LK_A_ARIA_LABEL, "Keys (scrolls sideways)", LK_A__MAX);
 	lk_html_elem(h, LK_E_TABLE, LK_A_ID, "keys", LK_A__MAX);
 	lk_html_leaf(h, LK_E_CAPTION, "Keys, newest first", LK_A__MAX);
 	lk_html_elem(h, LK_E_THEAD, LK_A__MAX);
@@ -845,13 +846,13 @@ item(struct lk_admin *a, const char *id, const char *action)
 	enum lk_method	 m = LK_POST;
 	const char	*api_action = NULL;
 
+	const char	*notice = done_notice(json_string_value(json_object_get(req->query, "done")));
+
+	if (notice != NULL)	/* before get_key: the API call replaces req->query */
+		snprintf(a->notice, sizeof(a->notice), "%s", notice);
 	if ((e = get_key(a, id, &k)) != LK_OK)
 		return e;
 	if (action == NULL) {
-		const char *notice = done_notice(json_string_value(json_object_get(req->query, "done")));
-
-		if (notice != NULL)
-			snprintf(a->notice, sizeof(a->notice), "%s", notice);
 		if (a->method != LK_GET)
 			e = lk_req_method_not_allowed(req, "GET");
 		else

@@ -56,7 +56,8 @@ users_page(struct lk_admin *a, int status, const char *err_id, const char *err_f
 		lk_admin_begin(a, "Users", "users");
 	if (err != NULL && err_id != NULL && strcmp(err_id, "new") != 0)
 		lk_html_leaf(h, LK_E_P, err, LK_A_CLASS, "error", LK_A_ROLE, "alert", LK_A__MAX);
-	lk_html_elem(h, LK_E_DIV, LK_A_CLASS, "scroll", LK_A__MAX);
+	lk_html_elem(h, LK_E_DIV, LK_A_CLASS, "scroll", LK_A_TABINDEX, "0", LK_A_ROLE, "region",
+	    LK_A_ARIA_LABEL, "Users (scrolls sideways)", LK_A__MAX);
 	lk_html_elem(h, LK_E_TABLE, LK_A_ID, "users", LK_A__MAX);
 	lk_html_leaf(h, LK_E_CAPTION, "People who can log in to this console", LK_A__MAX);
 	lk_html_elem(h, LK_E_THEAD, LK_A__MAX);
