@@ -178,6 +178,7 @@ lk_admin_accounts(struct lk_admin *a)
 		json_decref(cur);
 		if (req->nsegs == 2 && json_object_size(body) == 0) {
 			json_decref(body);
+			json_decref(a->form);
 			a->form = NULL;
 			snprintf(a->notice, sizeof(a->notice), "Nothing was changed.");
 			return tree_page(a, 200, NULL, NULL, NULL);

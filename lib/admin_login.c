@@ -171,6 +171,7 @@ lk_admin_password(struct lk_admin *a)
 	    lk_admin_value(a, "password"), a->s.id, a->req->now);
 	if (e != LK_OK)
 		return e;
+	json_decref(a->form);
 	a->form = NULL;
 	snprintf(a->notice, sizeof(a->notice),
 	    "Your password was changed; your other sessions were ended.");

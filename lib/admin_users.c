@@ -208,6 +208,7 @@ create(struct lk_admin *a)
 	if (pw == gen)
 		password_once(a, u.email, gen);
 	lk_crypto_wipe(gen, sizeof(gen));
+	json_decref(a->form);
 	a->form = NULL;
 	return users_page(a, 201, NULL, NULL, NULL);
 }
@@ -245,6 +246,7 @@ change(struct lk_admin *a, const char *id, const char *action)
 		lk_admin_begin(a, "Users", "users");
 		password_once(a, u.email, gen);
 		lk_crypto_wipe(gen, sizeof(gen));
+		json_decref(a->form);
 		a->form = NULL;
 		return users_page(a, 200, NULL, NULL, NULL);
 	} else

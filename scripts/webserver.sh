@@ -24,6 +24,8 @@
 # VARDIR/run/apache.stage; removed by `stop`). Logs still go to VARDIR/log (opened as root).
 #
 # ASAN_OPTIONS, UBSAN_OPTIONS and LSAN_OPTIONS, when set, are passed to the programs.
+# ADMIN_HTPASSWD (apache only), when set, names an htpasswd file: /admin then needs HTTP Basic auth
+# against it (the template's "#ADMIN_AUTH" lines), for latchkey's admin_trust_remote_user mode.
 set -euo pipefail
 
 usage() {
@@ -168,7 +170,13 @@ start_apache() {
         sed -i -E "s|^([[:space:]]*db_password_file[[:space:]]*=[[:space:]]*).*\$|\\1$stage/db.password|" "$stage/latchkey.conf"
     fi
     chmod 0644 "$stage/latchkey.conf"
-    render "$REPO/apache/latchkey.conf.in" "$stage/httpd.conf" \
+    local auth=()
+    if [ -n "${ADMIN_HTPASSWD-}" ]; then
+        cp "$ADMIN_HTPASSWD" "$stage/admin.htpasswd"
+        chmod 0644 "$stage/admin.htpasswd"
+        auth=(-e "s|^#ADMIN_AUTH ||; s|@ADMIN_HTPASSWD@|$stage/admin.htpasswd|g")
+    fi
+    render "$REPO/apache/latchkey.conf.in" "$stage/httpd.conf" "${auth[@]}" \
         -e "s|@PORT@|$PORT|g; s|@BINDIR@|$stage/bin|g; s|@CONF@|$stage/latchkey.conf|g; s|@SERVERROOT@|$stage|g" \
         -e "s|@RUNDIR@|$stage/run|g; s|@LOGDIR@|$LOGDIR|g; s|@DOCROOT@|$stage/docroot|g; s|@MODDIR@|$moddir|g" \
         -e "s|@USER@|nobody|g; s|@GROUP@|nogroup|g"

@@ -235,7 +235,8 @@ class Stack:
 
     # Settings the tests need on top of what scripts/mariadb.sh writes: the servers speak plain
     # http on 127.0.0.1, so the admin console runs in its plain-http dev mode (as under make run).
-    EXTRA_CONF = ("admin_insecure_cookie = yes\n",)
+    # The login IP limit is lowered so test_admin_http can reach it quickly.
+    EXTRA_CONF = ("admin_insecure_cookie = yes\n", "login_max_failures_ip = 30\n")
 
     def _configure(self):
         text = Path(self.conf_path).read_text()
