@@ -1,6 +1,6 @@
 /*
  * verify — POST /v1/verify {"key": "...", "scopes": [...]}: is this key good,
- * for the caller's subtree? Both keys are checked in memory first, then
+ * for the caller's subtree (and, for a test caller, a test key)? Both keys are checked in memory first, then
  * fetched together with one indexed read; nothing is written unless
  * last_used_at is stale.
  */
@@ -95,8 +95,7 @@ handle(struct lk_req *req)
 		return e;
 	}
 	lk_auth_actor(req, &c);
-	tfound = tparsed && tfound &&
-	    lk_path_within(target.account_path, c.key.account_path);
+	tfound = tparsed && tfound && lk_auth_sees(&c, &target);
 	result = verdict(req, &target, tfound, wanted != NULL ? wanted : "");
 	json_decref(f);
 	if ((e = lk_keys_touch(req->db, &c.key, req->now)) == LK_OK &&

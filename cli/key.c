@@ -85,7 +85,7 @@ key_list(int argc, char **argv)
 {
 	struct lk_account	 acct;
 	struct lk_page		 page;
-	struct lk_key_filter	 none = { NULL, NULL, NULL, 0 };
+	struct lk_key_filter	 none = { .status = NULL };
 	json_t			*k;
 	enum lk_err		 e;
 	size_t			 i;
@@ -129,13 +129,13 @@ key_change(int argc, char **argv)
 	if ((e = lk_keys_get(cli_db, argv[2], &k)) != LK_OK)
 		return cli_failed(e, argv[2]);
 	if (strcmp(verb, "revoke") == 0)
-		e = lk_keys_revoke(cli_db, &cli_actor, &k, now);
+		e = lk_keys_revoke(cli_db, &cli_actor, NULL, &k, now);
 	else if (strcmp(verb, "reactivate") == 0)
-		e = lk_keys_reactivate(cli_db, &cli_actor, &k, now);
+		e = lk_keys_reactivate(cli_db, &cli_actor, NULL, &k, now);
 	else if (strcmp(verb, "delete") == 0)
-		e = lk_keys_delete(cli_db, &cli_actor, &k, now);
+		e = lk_keys_delete(cli_db, &cli_actor, NULL, &k, now);
 	else {
-		e = lk_keys_rotate(cli_db, &cli_actor, cli_conf.key_prefix, &k, grace, now, &nk,
+		e = lk_keys_rotate(cli_db, &cli_actor, NULL, cli_conf.key_prefix, &k, grace, now, &nk,
 		    plaintext, sizeof(plaintext));
 		if (e == LK_OK) {
 			fprintf(stderr, "rotated %s into %s; the old key %s\n",

@@ -40,6 +40,7 @@ static const char SQL_LIST[] =
 static const char SQL_TREE[] =
     "SELECT " ACCOUNT_COLS_TREE " WHERE a.path LIKE ? ORDER BY a.path LIMIT ?";
 
+/* In rank order: lk_plan_rank is the index. */
 static const struct { const char *name; int64_t rate; } plans[] = {
 	{ "free", 60 }, { "pro", 600 }, { "enterprise", 6000 },
 };
@@ -53,6 +54,17 @@ lk_plan_rate(const char *plan)
 		if (strcmp(plans[i].name, plan) == 0)
 			return plans[i].rate;
 	return 0;
+}
+
+int
+lk_plan_rank(const char *plan)
+{
+	size_t i;
+
+	for (i = 0; i < LK_NELEM(plans); i++)
+		if (strcmp(plans[i].name, plan) == 0)
+			return (int)i;
+	return -1;
 }
 
 bool

@@ -31,6 +31,9 @@ struct lk_account {
 /* Requests per minute of plan ("free" 60, "pro" 600, "enterprise" 6000); 0 if unknown. */
 int64_t		 lk_plan_rate(const char *plan);
 
+/* Rank of plan in the order free < pro < enterprise (0, 1, 2); -1 if unknown. */
+int		 lk_plan_rank(const char *plan);
+
 /* True if the account at path is in the subtree rooted at root (root itself included). */
 bool		 lk_path_within(const char *path, const char *root);
 

@@ -25,18 +25,6 @@ static const struct lk_field patch_fields[] = {
 	{ NULL, 0, 0, 0, NULL }
 };
 
-/* Only admin may give an account a plan above the caller's own account's plan. */
-static enum lk_err
-check_plan(struct lk_req *req, const struct lk_caller *c, const char *plan)
-{
-	if (plan == NULL || lk_auth_is_admin(c) ||
-	    lk_plan_rate(plan) <= lk_plan_rate(c->key.account_plan))
-		return LK_OK;
-	return lk_req_fail(req, LK_ERR_FORBIDDEN, "plan",
-	    "Only an admin key may set a plan above its own account's (%s)",
-	    c->key.account_plan);
-}
-
 static enum lk_err
 list(struct lk_req *req, struct lk_caller *c)
 {
@@ -67,7 +55,7 @@ create(struct lk_req *req, struct lk_caller *c)
 	if ((e = lk_req_body_fields(req, create_fields, &f)) != LK_OK)
 		return e;
 	plan = json_string_value(json_object_get(f, "plan"));
-	if ((e = check_plan(req, c, plan)) != LK_OK)
+	if ((e = lk_auth_plan(req, c, NULL, plan)) != LK_OK)
 		goto out;
 	e = lk_auth_account(req, c, json_string_value(json_object_get(f, "parent_id")),
 	    &parent);
@@ -121,7 +109,7 @@ item(struct lk_req *req, struct lk_caller *c, const char *id)
 	plan = json_string_value(json_object_get(f, "plan"));
 	if (name == NULL && plan == NULL)
 		e = lk_req_fail(req, LK_ERR_VALIDATION, NULL, "Give name or plan");
-	else if ((e = check_plan(req, c, plan)) == LK_OK &&
+	else if ((e = lk_auth_plan(req, c, &a, plan)) == LK_OK &&
 	    (e = lk_accounts_update(req->db, &c->actor, &a, name, plan, req->now)) == LK_OK)
 		lk_resp_json(req, 200, lk_account_json(&a));
 	json_decref(f);

@@ -133,7 +133,53 @@ lk_auth_key(struct lk_req *req, const struct lk_caller *c, const char *id,
 	if (!lk_crypto_public_id_ok(id, "key_"))
 		return lk_req_fail(req, LK_ERR_NOT_FOUND, NULL, "No such key");
 	if ((e = lk_keys_get(req->db, id, out)) == LK_ERR_NOT_FOUND ||
-	    (e == LK_OK && !lk_path_within(out->account_path, c->key.account_path)))
+	    (e == LK_OK && !lk_auth_sees(c, out)))
 		return lk_req_fail(req, LK_ERR_NOT_FOUND, NULL, "No such key");
 	return e;
+}
+
+bool
+lk_auth_env_ok(const struct lk_caller *c, const char *env)
+{
+	return strcmp(c->key.env, "test") != 0 || strcmp(env, "test") == 0;
+}
+
+bool
+lk_auth_sees(const struct lk_caller *c, const struct lk_key *k)
+{
+	return lk_path_within(k->account_path, c->key.account_path) &&
+	    lk_auth_env_ok(c, k->env);
+}
+
+enum lk_err
+lk_auth_dominates(struct lk_req *req, const struct lk_caller *c,
+    const char *target_scopes)
+{
+	const char	*bad;
+	size_t		 badlen;
+
+	if (lk_scopes_grantable(c->key.scopes, target_scopes, &bad, &badlen))
+		return LK_OK;
+	lk_req_detail(req, "required_scope", json_stringn(bad, badlen));
+	return lk_req_fail(req, LK_ERR_FORBIDDEN, NULL,
+	    "The target holds the scope '%.*s', which the caller lacks: only a "
+	    "caller holding every scope of its target may change it",
+	    (int)badlen, bad);
+}
+
+enum lk_err
+lk_auth_plan(struct lk_req *req, const struct lk_caller *c,
+    const struct lk_account *target, const char *plan)
+{
+	if (plan == NULL)
+		return LK_OK;
+	if (target != NULL && target->id == c->key.account_id &&
+	    strcmp(plan, target->plan) != 0)
+		return lk_req_fail(req, LK_ERR_FORBIDDEN, "plan",
+		    "A caller cannot change its own account's plan");
+	if (lk_plan_rank(plan) > lk_plan_rank(c->key.account_plan))
+		return lk_req_fail(req, LK_ERR_FORBIDDEN, "plan",
+		    "A sub-account's plan cannot be above the caller's own account's (%s)",
+		    c->key.account_plan);
+	return LK_OK;
 }

@@ -41,7 +41,41 @@ bool		lk_auth_is_admin(const struct lk_caller *c);
 enum lk_err	lk_auth_account(struct lk_req *req, const struct lk_caller *c,
 		    const char *id, struct lk_account *out);
 
-/* A key the caller names by id: LK_ERR_NOT_FOUND unless it is in the caller's subtree. */
+/*
+ * The test/live rule: true if the caller may see and act on keys of env
+ * ("live" or "test"). A live caller acts on both; a test caller on test keys
+ * only.
+ */
+bool		lk_auth_env_ok(const struct lk_caller *c, const char *env);
+
+/*
+ * True if the caller may see key k at all: k is in the caller's account
+ * subtree and lk_auth_env_ok(c, k->env). Anything else is "no such key" (404,
+ * or INVALID_API_KEY on verify).
+ */
+bool		lk_auth_sees(const struct lk_caller *c, const struct lk_key *k);
+
+/*
+ * The dominance rule: a caller may change (PATCH, revoke, reactivate, rotate,
+ * delete) a key, or a user, only if it holds every scope of target_scopes
+ * (space-separated; "admin" holds all), so it can never change or mint
+ * anything more powerful than itself. 403 FORBIDDEN with
+ * details.required_scope naming the first missing scope, else LK_OK.
+ */
+enum lk_err	lk_auth_dominates(struct lk_req *req, const struct lk_caller *c,
+		    const char *target_scopes);
+
+/*
+ * The plan rule for setting an account's plan to plan (NULL: not set).
+ * target is the account being changed, or NULL when creating a sub-account.
+ * 403 FORBIDDEN (details.field "plan") if target is the caller's own account
+ * and plan differs from its current plan, or if plan ranks above the caller's
+ * own account's plan (free < pro < enterprise); else LK_OK.
+ */
+enum lk_err	lk_auth_plan(struct lk_req *req, const struct lk_caller *c,
+		    const struct lk_account *target, const char *plan);
+
+/* A key the caller names by id: LK_ERR_NOT_FOUND unless lk_auth_sees it. */
 enum lk_err	lk_auth_key(struct lk_req *req, const struct lk_caller *c,
 		    const char *id, struct lk_key *out);
 

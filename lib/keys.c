@@ -38,7 +38,7 @@ static const char SQL_DELETE[] =
     "DELETE FROM api_keys WHERE id = ?";
 static const char SQL_LIST[] =
     KEY_SELECT KEY_FROM " WHERE k.account_id = ?"
-    " AND (? IS NULL OR k.env = ?)"
+    " AND (? IS NULL OR k.env = ?) AND (? IS NULL OR k.env = ?)"
     " AND (? IS NULL OR (? = 'revoked' AND k.revoked_at IS NOT NULL)"
     "  OR (? = 'expired' AND k.revoked_at IS NULL AND k.expires_at <= ?)"
     "  OR (? = 'active' AND k.revoked_at IS NULL"
@@ -317,6 +317,7 @@ insert_key(struct lk_db *db, const char *prefix, const struct lk_key_new *nk,
 /* The arguments of every change, for the lk_db_txn work functions. */
 struct change_ctx {
 	const struct lk_actor	*actor;
+	const char		*holder;	/* NULL: unlimited */
 	struct lk_key		*k;
 	const struct lk_key_patch *patch;
 	const struct lk_key_new	*nk;
@@ -363,13 +364,25 @@ lock_key(struct lk_db *db, struct lk_key *k)
 
 	k->id = 0;
 	e = lk_db_exec(db, SQL_LOCK, p, 1, one_row, k, NULL);
-	if (e == LK_OK && k->id == 0) {
-		k->id = id;
-		return LK_ERR_NOT_FOUND;
+	if (k->id == 0) {
+		k->id = id;	/* a retried transaction locks the same row */
+		return e == LK_OK ? LK_ERR_NOT_FOUND : e;
 	}
 	return e;
 }
 
+/* lock_key, then the dominance rule: holder must hold every scope k holds now. */
+static enum lk_err
+lock_dominated(struct lk_db *db, struct lk_key *k, const char *holder)
+{
+	enum lk_err e;
+
+	if ((e = lock_key(db, k)) != LK_OK)
+		return e;
+	if (holder != NULL && !lk_scopes_grantable(holder, k->scopes, NULL, NULL))
+		return LK_ERR_FORBIDDEN;
+	return LK_OK;
+}
 
 static enum lk_err
 update_work(struct lk_db *db, void *arg)
@@ -380,7 +393,7 @@ update_work(struct lk_db *db, void *arg)
 	json_t				*changes = json_object();
 	enum lk_err			 e;
 
-	if ((e = lock_key(db, k)) != LK_OK) {
+	if ((e = lock_dominated(db, k, c->holder)) != LK_OK) {
 		json_decref(changes);
 		return e;
 	}
@@ -422,10 +435,11 @@ update_work(struct lk_db *db, void *arg)
 }
 
 enum lk_err
-lk_keys_update(struct lk_db *db, const struct lk_actor *actor, struct lk_key *k,
-    const struct lk_key_patch *patch, int64_t now)
+lk_keys_update(struct lk_db *db, const struct lk_actor *actor, const char *holder,
+    struct lk_key *k, const struct lk_key_patch *patch, int64_t now)
 {
-	struct change_ctx c = { .actor = actor, .k = k, .patch = patch, .now = now };
+	struct change_ctx c = { .actor = actor, .holder = holder, .k = k,
+	    .patch = patch, .now = now };
 
 	return lk_db_txn(db, update_work, &c);
 }
@@ -436,7 +450,8 @@ revoke_work(struct lk_db *db, void *arg)
 	struct change_ctx	*c = arg;
 	enum lk_err		 e;
 
-	if ((e = lock_key(db, c->k)) != LK_OK || c->k->revoked_at != 0)
+	if ((e = lock_dominated(db, c->k, c->holder)) != LK_OK ||
+	    c->k->revoked_at != 0)
 		return e;
 	{
 		const struct lk_param p[] = { LK_INT(c->now), LK_INT(c->k->id) };
@@ -449,10 +464,10 @@ revoke_work(struct lk_db *db, void *arg)
 }
 
 enum lk_err
-lk_keys_revoke(struct lk_db *db, const struct lk_actor *actor, struct lk_key *k,
-    int64_t now)
+lk_keys_revoke(struct lk_db *db, const struct lk_actor *actor, const char *holder,
+    struct lk_key *k, int64_t now)
 {
-	struct change_ctx c = { .actor = actor, .k = k, .now = now };
+	struct change_ctx c = { .actor = actor, .holder = holder, .k = k, .now = now };
 
 	return lk_db_txn(db, revoke_work, &c);
 }
@@ -463,7 +478,7 @@ reactivate_work(struct lk_db *db, void *arg)
 	struct change_ctx	*c = arg;
 	enum lk_err		 e;
 
-	if ((e = lock_key(db, c->k)) != LK_OK)
+	if ((e = lock_dominated(db, c->k, c->holder)) != LK_OK)
 		return e;
 	if (c->k->expires_at != 0 && c->k->expires_at <= c->now)
 		return LK_ERR_CONFLICT;
@@ -481,9 +496,9 @@ reactivate_work(struct lk_db *db, void *arg)
 
 enum lk_err
 lk_keys_reactivate(struct lk_db *db, const struct lk_actor *actor,
-    struct lk_key *k, int64_t now)
+    const char *holder, struct lk_key *k, int64_t now)
 {
-	struct change_ctx c = { .actor = actor, .k = k, .now = now };
+	struct change_ctx c = { .actor = actor, .holder = holder, .k = k, .now = now };
 
 	return lk_db_txn(db, reactivate_work, &c);
 }
@@ -496,7 +511,8 @@ delete_work(struct lk_db *db, void *arg)
 	uint64_t		 n = 0;
 	enum lk_err		 e;
 
-	if ((e = lk_db_exec(db, SQL_DELETE, p, 1, NULL, NULL, &n)) != LK_OK)
+	if ((e = lock_dominated(db, c->k, c->holder)) != LK_OK ||
+	    (e = lk_db_exec(db, SQL_DELETE, p, 1, NULL, NULL, &n)) != LK_OK)
 		return e;
 	if (n == 0)
 		return LK_ERR_NOT_FOUND;
@@ -507,9 +523,9 @@ delete_work(struct lk_db *db, void *arg)
 
 enum lk_err
 lk_keys_delete(struct lk_db *db, const struct lk_actor *actor,
-    const struct lk_key *k, int64_t now)
+    const char *holder, struct lk_key *k, int64_t now)
 {
-	struct change_ctx c = { .actor = actor, .k = (struct lk_key *)k, .now = now };
+	struct change_ctx c = { .actor = actor, .holder = holder, .k = k, .now = now };
 
 	return lk_db_txn(db, delete_work, &c);
 }
@@ -524,7 +540,7 @@ rotate_work(struct lk_db *db, void *arg)
 	int64_t			 old_expiry;
 	enum lk_err		 e;
 
-	if ((e = lock_key(db, old)) != LK_OK)
+	if ((e = lock_dominated(db, old, c->holder)) != LK_OK)
 		return e;
 	if (lk_key_status(old, c->now) != LK_KEY_ACTIVE)
 		return LK_ERR_CONFLICT;
@@ -560,10 +576,11 @@ rotate_work(struct lk_db *db, void *arg)
 
 enum lk_err
 lk_keys_rotate(struct lk_db *db, const struct lk_actor *actor,
-    const char *prefix, struct lk_key *old, int64_t grace, int64_t now,
-    struct lk_key *out, char *plaintext, size_t size)
+    const char *holder, const char *prefix, struct lk_key *old, int64_t grace,
+    int64_t now, struct lk_key *out, char *plaintext, size_t size)
 {
-	struct change_ctx c = { .actor = actor, .k = old, .now = now, .grace = grace,
+	struct change_ctx c = { .actor = actor, .holder = holder, .k = old,
+	    .now = now, .grace = grace,
 	    .prefix = prefix, .out = out, .plaintext = plaintext, .size = size };
 
 	return lk_db_txn(db, rotate_work, &c);
@@ -617,7 +634,7 @@ list_work(struct lk_db *db, void *arg)
 		like_pattern(f->q, like, sizeof(like));
 	const struct lk_param p[] = {
 		LK_INT(c->account->id),
-		LK_STR0(f->env), LK_STR0(f->env),
+		LK_STR0(f->env), LK_STR0(f->env), LK_STR0(f->only_env), LK_STR0(f->only_env),
 		LK_STR0(f->status), LK_STR0(f->status), LK_STR0(f->status),
 		LK_INT(c->now), LK_STR0(f->status), LK_INT(c->now),
 		f->q != NULL ? LK_STR(like) : LK_NULL, f->q != NULL ? LK_STR(like) : LK_NULL,

@@ -63,6 +63,7 @@ struct lk_key_patch {
 struct lk_key_filter {
 	const char	*status, *env, *q;
 	int64_t		 expiring_within;
+	const char	*only_env;	/* what the caller may see: NULL (all) or "test" */
 };
 
 enum lk_key_status lk_key_status(const struct lk_key *k, int64_t now);
@@ -98,23 +99,36 @@ enum lk_err	 lk_keys_create(struct lk_db *db, const struct lk_actor *actor,
 		    const char *prefix, const struct lk_key_new *nk, int64_t now,
 		    struct lk_key *out, char *plaintext, size_t size);
 
+/*
+ * The changes below to an existing key take holder, the acting caller's
+ * scopes (NULL: the operator's CLI, unlimited). Each re-reads k under a row
+ * lock and is refused with LK_ERR_FORBIDDEN, nothing written, unless holder
+ * holds every scope the key holds at that moment (lk_scopes_grantable): a
+ * caller never changes, or rotates into a new key, anything more powerful
+ * than itself. k is left holding the row as read.
+ */
 enum lk_err	 lk_keys_update(struct lk_db *db, const struct lk_actor *actor,
-		    struct lk_key *k, const struct lk_key_patch *patch, int64_t now);
+		    const char *holder, struct lk_key *k,
+		    const struct lk_key_patch *patch, int64_t now);
 /* Revoke: no-op (no audit) if already revoked. */
 enum lk_err	 lk_keys_revoke(struct lk_db *db, const struct lk_actor *actor,
-		    struct lk_key *k, int64_t now);
+		    const char *holder, struct lk_key *k, int64_t now);
 /* Reactivate: LK_ERR_CONFLICT if expired; no-op if active. */
 enum lk_err	 lk_keys_reactivate(struct lk_db *db, const struct lk_actor *actor,
-		    struct lk_key *k, int64_t now);
+		    const char *holder, struct lk_key *k, int64_t now);
+/* Delete: LK_ERR_NOT_FOUND if it is already gone. */
 enum lk_err	 lk_keys_delete(struct lk_db *db, const struct lk_actor *actor,
-		    const struct lk_key *k, int64_t now);
+		    const char *holder, struct lk_key *k, int64_t now);
 /*
  * Rotate old into a new key (out, plaintext). The old key is revoked now
- * (grace 0) or expires after grace seconds. LK_ERR_CONFLICT if old is not active.
+ * (grace 0) or expires after grace seconds. LK_ERR_CONFLICT if old is not
+ * active. The new key replaces the old one, so it does not count against
+ * max_keys_per_account.
  */
 enum lk_err	 lk_keys_rotate(struct lk_db *db, const struct lk_actor *actor,
-		    const char *prefix, struct lk_key *old, int64_t grace, int64_t now,
-		    struct lk_key *out, char *plaintext, size_t size);
+		    const char *holder, const char *prefix, struct lk_key *old,
+		    int64_t grace, int64_t now, struct lk_key *out, char *plaintext,
+		    size_t size);
 
 /* Fill page with account's keys that pass f, newest first. */
 enum lk_err	 lk_keys_list(struct lk_db *db, const struct lk_account *account,

@@ -80,6 +80,19 @@ check_rate(struct lk_req *req, const struct lk_caller *c, const char *plan,
 	    "Only an admin key may set a rate limit above the account's plan (%s)", plan);
 }
 
+/*
+ * A change lib/keys.c refused under the row lock with LK_ERR_FORBIDDEN: the
+ * key (k, as re-read) gained a scope the caller lacks since it was checked.
+ */
+static enum lk_err
+refused(struct lk_req *req, const struct lk_caller *c, const struct lk_key *k,
+    enum lk_err e)
+{
+	if (e != LK_ERR_FORBIDDEN || lk_auth_dominates(req, c, k->scopes) != LK_OK)
+		return e;
+	return lk_req_fail(req, e, NULL, "The key changed while this request ran");
+}
+
 static void
 ratelimit_of(json_t *f, int64_t *limit, int64_t *window)
 {
@@ -126,6 +139,7 @@ list(struct lk_req *req, struct lk_caller *c, const char *account_id)
 	filter.env = json_string_value(json_object_get(f, "env"));
 	filter.q = json_string_value(json_object_get(f, "q"));
 	filter.expiring_within = json_integer_value(json_object_get(f, "expiring_within"));
+	filter.only_env = lk_auth_env_ok(c, "live") ? NULL : "test";
 	if ((e = lk_page_parse(req, f, &page)) == LK_OK &&
 	    (e = lk_auth_account(req, c, account_id, &acct)) == LK_OK &&
 	    (e = lk_keys_list(req->db, &acct, &filter, req->now, &page)) == LK_OK)
@@ -183,10 +197,15 @@ create(struct lk_req *req, struct lk_caller *c, const char *account_id)
 	nk.scopes = json_object_get(f, "scopes") != NULL ?
 	    json_string_value(json_object_get(f, "scopes")) : "";
 	nk.env = json_object_get(f, "env") != NULL ?
-	    json_string_value(json_object_get(f, "env")) : "live";
+	    json_string_value(json_object_get(f, "env")) : c->key.env;
 	nk.expires_at = exp_in != NULL ? req->now + json_integer_value(exp_in) :
 	    json_integer_value(exp_at);
 	ratelimit_of(f, &nk.rl_limit, &nk.rl_window);
+	if (!lk_auth_env_ok(c, nk.env)) {
+		e = lk_req_fail(req, LK_ERR_FORBIDDEN, "env",
+		    "A test key can only create test keys");
+		goto out;
+	}
 	if ((e = check_grant(req, c, nk.scopes)) != LK_OK ||
 	    (e = check_rate(req, c, acct.plan, nk.rl_limit, nk.rl_window)) != LK_OK)
 		goto out;
@@ -269,8 +288,10 @@ patch(struct lk_req *req, struct lk_caller *c, struct lk_key *k)
 			goto out;
 		}
 	}
-	if ((e = lk_keys_update(req->db, &c->actor, k, &pt, req->now)) == LK_OK)
+	e = lk_keys_update(req->db, &c->actor, c->key.scopes, k, &pt, req->now);
+	if (e == LK_OK)
 		lk_resp_json(req, 200, lk_key_json(k, req->now));
+	e = refused(req, c, k, e);
 out:
 	free(meta);
 	json_decref(f);
@@ -287,10 +308,11 @@ rotate(struct lk_req *req, struct lk_caller *c, struct lk_key *k)
 
 	if ((e = lk_req_body_fields(req, rotate_fields, &f)) != LK_OK)
 		return e;
-	e = lk_keys_rotate(req->db, &c->actor, req->conf->key_prefix, k,
-	    json_integer_value(json_object_get(f, "grace_period")), req->now,
+	e = lk_keys_rotate(req->db, &c->actor, c->key.scopes, req->conf->key_prefix,
+	    k, json_integer_value(json_object_get(f, "grace_period")), req->now,
 	    &nk, plaintext, sizeof(plaintext));
 	json_decref(f);
+	e = refused(req, c, k, e);
 	if (e == LK_ERR_CONFLICT)
 		return lk_req_fail(req, e, NULL, "Only an active key can be rotated");
 	if (e == LK_OK)
@@ -309,8 +331,9 @@ set_state(struct lk_req *req, struct lk_caller *c, struct lk_key *k, bool revoke
 	if ((e = lk_req_body_fields(req, no_fields, &f)) != LK_OK)
 		return e;
 	json_decref(f);
-	e = revoke ? lk_keys_revoke(req->db, &c->actor, k, req->now) :
-	    lk_keys_reactivate(req->db, &c->actor, k, req->now);
+	e = revoke ? lk_keys_revoke(req->db, &c->actor, c->key.scopes, k, req->now) :
+	    lk_keys_reactivate(req->db, &c->actor, c->key.scopes, k, req->now);
+	e = refused(req, c, k, e);
 	if (e == LK_ERR_CONFLICT) {
 		char t[LK_TIME_MAX];
 
@@ -352,6 +375,9 @@ lk_keys_http_item(struct lk_req *req, const char *account_id, const char *key_id
 		return e;
 	if (account_id != NULL && strcmp(k.account_public, acct.public_id) != 0)
 		return lk_req_fail(req, LK_ERR_NOT_FOUND, NULL, "No such key");
+	/* Reading needs keys:read; every change also needs dominance over the key. */
+	if (req->method != LK_GET && (e = lk_auth_dominates(req, &c, k.scopes)) != LK_OK)
+		return e;
 	if (action != NULL && strcmp(action, "rotate") == 0)
 		return rotate(req, &c, &k);
 	if (action != NULL)
@@ -363,8 +389,9 @@ lk_keys_http_item(struct lk_req *req, const char *account_id, const char *key_id
 	case LK_PATCH:
 		return patch(req, &c, &k);
 	default:
-		if ((e = lk_keys_delete(req->db, &c.actor, &k, req->now)) == LK_OK)
+		if ((e = lk_keys_delete(req->db, &c.actor, c.key.scopes, &k,
+		    req->now)) == LK_OK)
 			lk_resp_json(req, 204, NULL);
-		return e;
+		return refused(req, &c, &k, e);
 	}
 }
