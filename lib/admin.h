@@ -66,8 +66,8 @@ void		 lk_admin_button(struct lk_admin *a, const char *text, const char *cls);
 /* The raw POSTed value of name as text ("" if absent). */
 const char	*lk_admin_value(const struct lk_admin *a, const char *name);
 
-/* "in 5 days", "3 h ago", or never when t is 0, with the exact time as a title. */
-void		 lk_admin_reltime(struct lk_admin *a, int64_t t, const char *never);
+/* "in 5 days", "3 h ago", or never when t is 0; the exact time follows when exact, else is its title. */
+void		 lk_admin_reltime(struct lk_admin *a, int64_t t, const char *never, bool exact);
 
 /*
  * Run an API handler as the signed-in user: begin swaps in method, body

@@ -498,13 +498,13 @@ list_page(struct lk_admin *a)
 		}
 		lk_html_close(h);
 		lk_html_elem(h, LK_E_TD, LK_A__MAX);
-		lk_admin_reltime(a, time_of(o, "created_at"), "");
+		lk_admin_reltime(a, time_of(o, "created_at"), "", false);
 		lk_html_close(h);
 		lk_html_elem(h, LK_E_TD, LK_A__MAX);
-		lk_admin_reltime(a, time_of(o, "expires_at"), "never");
+		lk_admin_reltime(a, time_of(o, "expires_at"), "never", false);
 		lk_html_close(h);
 		lk_html_elem(h, LK_E_TD, LK_A__MAX);
-		lk_admin_reltime(a, time_of(o, "last_used_at"), "never");
+		lk_admin_reltime(a, time_of(o, "last_used_at"), "never", false);
 		lk_html_close(h);
 		lk_html_close(h);
 	}
@@ -660,7 +660,7 @@ time_row(struct lk_admin *a, const char *name, json_t *k, const char *field, con
 {
 	lk_html_leaf(&a->h, LK_E_DT, name, LK_A__MAX);
 	lk_html_elem(&a->h, LK_E_DD, LK_A__MAX);
-	lk_admin_reltime(a, time_of(k, field), never);
+	lk_admin_reltime(a, time_of(k, field), never, true);
 	lk_html_close(&a->h);
 }
 

@@ -314,9 +314,9 @@ lk_admin_button(struct lk_admin *a, const char *text, const char *cls)
 }
 
 void
-lk_admin_reltime(struct lk_admin *a, int64_t t, const char *never)
+lk_admin_reltime(struct lk_admin *a, int64_t t, const char *never, bool exact)
 {
-	char		 exact[LK_TIME_MAX], rel[64];
+	char		 when[LK_TIME_MAX], rel[64];
 	int64_t		 d = t - a->req->now, ad = d < 0 ? -d : d;
 	const char	*unit;
 	int64_t		 n;
@@ -342,10 +342,12 @@ lk_admin_reltime(struct lk_admin *a, int64_t t, const char *never)
 		snprintf(rel, sizeof(rel), "in %lld %s", (long long)n, unit);
 	else
 		snprintf(rel, sizeof(rel), "%lld %s ago", (long long)n, unit);
-	lk_time_format(t, exact);
-	lk_html_leaf(&a->h, LK_E_SPAN, rel, LK_A__MAX);
-	lk_html_text(&a->h, " ");
-	lk_html_leaf(&a->h, LK_E_SMALL, exact, LK_A_CLASS, "hint", LK_A__MAX);
+	lk_time_format(t, when);
+	lk_html_leaf(&a->h, LK_E_SPAN, rel, LK_A_TITLE, when, LK_A__MAX);
+	if (exact) {
+		lk_html_text(&a->h, " ");
+		lk_html_leaf(&a->h, LK_E_SMALL, when, LK_A_CLASS, "hint", LK_A__MAX);
+	}
 }
 
 /* ---- the bridge to the API handlers ---- */

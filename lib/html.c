@@ -47,7 +47,7 @@ static const char *const attrs[LK_A__MAX] = {
 	[LK_A_METHOD] = "method", [LK_A_MIN] = "min", [LK_A_NAME] = "name",
 	[LK_A_REL] = "rel", [LK_A_REQUIRED] = "required", [LK_A_ROLE] = "role",
 	[LK_A_ROWS] = "rows", [LK_A_SCOPE] = "scope", [LK_A_SELECTED] = "selected",
-	[LK_A_TABINDEX] = "tabindex",
+	[LK_A_TABINDEX] = "tabindex", [LK_A_TITLE] = "title",
 	[LK_A_TYPE] = "type", [LK_A_VALUE] = "value", [LK_A_VIEWBOX] = "viewBox",
 	[LK_A_WIDTH] = "width", [LK_A_X] = "x", [LK_A_Y] = "y",
 };
