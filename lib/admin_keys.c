@@ -47,7 +47,10 @@ is_builtin(const char *scope)
 
 /* ---- form → API body (the API's own field names; only plumbing here) ---- */
 
-/* The form's scopes (checkboxes and the text field share the name) as one string. */
+/*
+ * The form's scopes (checkboxes and the text field share the name) as one
+ * string. A list too long to join goes to the API as it is, which refuses it.
+ */
 static json_t *
 form_scopes(const struct lk_admin *a)
 {
@@ -55,11 +58,13 @@ form_scopes(const struct lk_admin *a)
 	char	 buf[LK_SCOPES_BUF * 2] = "";
 	size_t	 i, n;
 
-	if (json_is_string(v))
-		return json_incref(v);
+	if (v == NULL || json_is_string(v))
+		return v != NULL ? json_incref(v) : json_string("");
 	json_array_foreach(v, i, e) {
 		n = strlen(buf);
-		snprintf(buf + n, sizeof(buf) - n, "%s%s", n ? " " : "", json_string_value(e));
+		if ((size_t)snprintf(buf + n, sizeof(buf) - n, "%s%s", n ? " " : "",
+		    json_string_value(e)) >= sizeof(buf) - n)
+			return json_incref(v);
 	}
 	return json_string(buf);
 }

@@ -206,8 +206,6 @@ lk_admin_error(struct lk_admin *a, enum lk_err e)
 	lk_html_leaf(&a->h, LK_E_A, "Back to the keys", LK_A_HREF, LK_ADMIN_BASE "/keys",
 	    LK_A__MAX);
 	lk_html_close(&a->h);
-	if (e == LK_ERR_METHOD)
-		lk_req_header(req, "Allow", "GET, POST");
 	if (e == LK_ERR_RATE_LIMITED && strstr(req->extra_headers, "Retry-After") == NULL)
 		lk_req_header(req, "Retry-After", "60");
 	return lk_admin_end(a, lk_err_status(e));
