@@ -496,3 +496,28 @@ def test_remote_user_mode_on_apache(stack):
                   if any(p in l for p in harness.SANITIZER_PATTERNS)]
         shutil.rmtree(vardir, ignore_errors=True)
     assert not report, report
+
+
+def test_console_users_get_the_apis_grant_and_dominance_rules(server):
+    """A developer (keys:read keys:write accounts:read verify audit:read) in the console is held
+    to the API's rules: it cannot grant a scope it lacks, nor change a key holding one."""
+    stack = server.stack
+    email, pw, _ = make_user(stack, "developer")
+    c = Console(server, email, pw)
+    label = uid("grant")
+    r, _ = c.create_key(label, scopes=("keys:read", "accounts:write"))
+    assert r.status_code == 403 and 'id="f-scopes-error"' in r.text and "accounts:write" in r.text
+    assert count(stack, "SELECT COUNT(*) FROM api_keys WHERE label = %s", label) == 0
+    admin_key = stack.cli("key", "create", "--account", stack.root_account, "--label", uid("adm"),
+                          "--scopes", "admin").stdout.strip()
+    CREATED_KEYS.append(admin_key)
+    kid = requests.get(server.url("/v1/me"), headers=auth(admin_key)).json()["key"]["id"]
+    assert c.get(f"/admin/keys/{kid}").status_code == 200            # may read it
+    for action, data in (("revoke", {}), ("rotate", {"grace_period": "0"}), ("edit", {"label": "mine"}),
+                         ("delete", {})):
+        r = c.post(f"/admin/keys/{kid}/{action}", data)
+        assert r.status_code == 403, (action, r.status_code)
+    row = db_one(stack, "SELECT label, revoked_at FROM api_keys WHERE public_id = %s", kid)
+    assert row[0] != "mine" and row[1] is None
+    assert requests.post(server.url("/v1/verify"), json={"key": admin_key},
+                         headers=auth(admin_key)).json()["valid"] is True
