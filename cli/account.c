@@ -42,7 +42,7 @@ cmd_account(int argc, char **argv)
 	if (e != LK_OK)
 		return cli_failed(e, parent_id != NULL ? parent_id : "root account (run 'latchkey init')");
 	if ((e = lk_accounts_create(cli_db, &cli_actor, &parent, argv[optind], plan,
-	    time(NULL), &a)) != LK_OK)
+	    cli_conf.max_children_per_account, time(NULL), &a)) != LK_OK)
 		return cli_failed(e, "account create");
 	printf("%s\n", a.public_id);
 	return 0;

@@ -11,7 +11,7 @@
 #define CLI_EXIT_USAGE	2
 
 extern struct lk_conf		 cli_conf;
-extern struct lk_db		*cli_db;
+extern struct lk_db		*cli_db;	/* NULL in migrate and init (setup.c opens its own) */
 extern const struct lk_actor	 cli_actor;	/* "cli": full rights, audited */
 
 /* Print why (if any) and the usage to stderr; returns CLI_EXIT_USAGE. */
@@ -29,5 +29,6 @@ int	cmd_init(int argc, char **argv);	/* setup.c */
 int	cmd_account(int argc, char **argv);	/* account.c */
 int	cmd_key(int argc, char **argv);		/* key.c */
 int	cmd_user(int argc, char **argv);	/* user.c */
+int	cmd_audit(int argc, char **argv);	/* audit.c */
 
 #endif

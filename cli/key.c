@@ -16,8 +16,8 @@ create_key(const struct lk_key_new *nk)
 	char		 plaintext[LK_KEY_MAX + 1];
 	enum lk_err	 e;
 
-	e = lk_keys_create(cli_db, &cli_actor, cli_conf.key_prefix, nk, time(NULL), &k,
-	    plaintext, sizeof(plaintext));
+	e = lk_keys_create(cli_db, &cli_actor, cli_conf.key_prefix, nk,
+	    cli_conf.max_keys_per_account, time(NULL), &k, plaintext, sizeof(plaintext));
 	if (e != LK_OK)
 		return cli_failed(e, "key create");
 	fprintf(stderr, "created %s in %s (the key is shown once)\n",

@@ -26,6 +26,9 @@ static const char usage_text[] =
 "  user passwd EMAIL|USER_ID [--password-stdin]\n"
 "  user disable|enable EMAIL|USER_ID\n"
 "  user list [--account ACCT_ID]\n"
+"  audit verify [--since-checkpoint FILE]   check the signed audit chain\n"
+"  audit checkpoint                 print and log the chain's head (row id + MAC)\n"
+"  audit rotate-key                 start a new epoch under a new audit secret\n"
 "\n"
 "The config file is --config FILE or $LATCHKEY_CONF. A new key's plaintext is\n"
 "printed once, alone on its line on stdout; nothing else goes to stdout with it.\n"
@@ -46,6 +49,7 @@ static const struct command {
 	{ "account", cmd_account },
 	{ "key", cmd_key },
 	{ "user", cmd_user },
+	{ "audit", cmd_audit },
 };
 
 int
@@ -116,7 +120,9 @@ main(int argc, char **argv)
 		fprintf(stderr, "latchkey: %s\n", err);
 		return 1;
 	}
-	if ((cli_db = lk_db_open(&cli_conf)) == NULL)
+	/* migrate and init connect by themselves, as the owner user if there is one (setup.c). */
+	if (cmd->run != cmd_migrate && cmd->run != cmd_init &&
+	    (cli_db = lk_db_open(&cli_conf)) == NULL)
 		return 1;
 	rc = cmd->run(argc, argv);
 	lk_db_close(cli_db);

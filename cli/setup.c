@@ -1,12 +1,16 @@
-/* setup.c — latchkey migrate and latchkey init. */
+/* setup.c — latchkey migrate and latchkey init (as db_admin_user when the config names one). */
 #include <stdio.h>
 #include <time.h>
 
+#include "audit.h"
 #include "cli.h"
 #include "migrate.h"
 #include "users.h"
 
 #define INIT_LOGIN	"owner@localhost"
+
+/* The owner connection's config: cli_conf with db_admin_user and its password. */
+static struct lk_conf	admin_conf;
 
 static void
 progress(const char *name)
@@ -14,15 +18,43 @@ progress(const char *name)
 	fprintf(stderr, "applying migration %s\n", name);
 }
 
-int
-cmd_migrate(int argc, char **argv __attribute__((unused)))
+/*
+ * The connection for DDL and bootstrap: as db_admin_user (password from
+ * db_admin_password_file) if set, else as db_user. NULL after printing why.
+ * Close it with admin_close.
+ */
+static struct lk_db *
+admin_open(void)
+{
+	const char *pw = cli_conf.db_admin_password_file;
+
+	if (cli_conf.db_admin_user[0] == '\0')
+		return lk_db_open(&cli_conf);
+	admin_conf = cli_conf;
+	snprintf(admin_conf.db_user, sizeof(admin_conf.db_user), "%s", cli_conf.db_admin_user);
+	admin_conf.db_password[0] = '\0';
+	if (pw[0] != '\0' &&
+	    !lk_conf_read_secret(pw, admin_conf.db_password, sizeof(admin_conf.db_password))) {
+		fprintf(stderr, "latchkey: cannot read db_admin_password_file %s\n", pw);
+		return NULL;
+	}
+	return lk_db_open(&admin_conf);
+}
+
+static void
+admin_close(struct lk_db *db)
+{
+	lk_db_close(db);
+	lk_crypto_wipe(&admin_conf, sizeof(admin_conf));
+}
+
+static int
+migrate_on(struct lk_db *db)
 {
 	int		 n;
 	enum lk_err	 e;
 
-	if (argc != 1)
-		return cli_usage("migrate takes no arguments");
-	e = lk_migrate(cli_db, lk_migrations, progress, &n);
+	e = lk_migrate(db, lk_migrations, progress, &n);
 
 	if (e != LK_OK)
 		return cli_failed(e, "migrate");
@@ -32,7 +64,68 @@ cmd_migrate(int argc, char **argv __attribute__((unused)))
 }
 
 int
-cmd_init(int argc, char **argv)
+cmd_migrate(int argc, char **argv __attribute__((unused)))
+{
+	struct lk_db	*db;
+	int		 rc;
+
+	if (argc != 1)
+		return cli_usage("migrate takes no arguments");
+	if ((db = admin_open()) == NULL)
+		return 1;
+	rc = migrate_on(db);
+	admin_close(db);
+	return rc;
+}
+
+/*
+ * The audit secret: created (0600) if missing, and then the chain's first
+ * epoch starts (if its head is unsigned: a new database, or rows from before
+ * migration 002). An existing key is only checked: a head found unsigned then
+ * is not signed over (see lk_audit_write); `audit rotate-key` does that.
+ */
+static int
+audit_setup(struct lk_db *db)
+{
+	struct lk_audit_key	 key;
+	char			 evt[LK_PUBLIC_ID_MAX];
+	const char		*path = cli_conf.audit_key_file;
+	enum lk_err		 e;
+
+	if (path[0] == '\0') {
+		fprintf(stderr, "latchkey: set audit_key_file in the config: the file holding "
+		    "the audit chain's secret (init creates it)\n");
+		return 1;
+	}
+	if ((e = lk_audit_key_create(path, &key)) == LK_ERR_CONFLICT) {
+		/* An existing key: the chain was signed when it was made. */
+		if (lk_audit_key_load(path, &key) != LK_OK) {
+			fprintf(stderr, "latchkey: audit key file %s is unusable (32 to 64 bytes "
+			    "as hex, first line)\n", path);
+			return 1;
+		}
+		lk_crypto_wipe(&key, sizeof(key));
+		return 0;
+	}
+	if (e != LK_OK)
+		return cli_failed(e, "init: audit key file");
+	fprintf(stderr, "created the audit key file %s (mode 0600, key id %s); back it up: "
+	    "verifying the audit log needs it\n", path, key.id);
+	e = lk_audit_epoch(db, &cli_actor, &key, true, time(NULL), evt);
+	lk_crypto_wipe(&key, sizeof(key));
+	if (e != LK_OK)
+		return cli_failed(e, "init: audit epoch");
+	if (evt[0] == '\0') {
+		fprintf(stderr, "latchkey: the audit chain is already signed with another key: "
+		    "restore that key's file to %s (the new one cannot continue the chain)\n", path);
+		return 1;
+	}
+	fprintf(stderr, "the audit chain is signed from row %s on\n", evt);
+	return 0;
+}
+
+static int
+init_on(struct lk_db *db)
 {
 	struct lk_account	 root;
 	struct lk_key		 k;
@@ -42,23 +135,21 @@ cmd_init(int argc, char **argv)
 	enum lk_err		 e;
 	int			 rc;
 
-	if (argc != 1)
-		return cli_usage("init takes no arguments");
-	if ((rc = cmd_migrate(argc, argv)) != 0)
+	if ((rc = migrate_on(db)) != 0 || (rc = audit_setup(db)) != 0)
 		return rc;
-	if ((e = lk_accounts_root(cli_db, &root)) == LK_OK) {
+	if ((e = lk_accounts_root(db, &root)) == LK_OK) {
 		fprintf(stderr, "already initialised (root account %s); no new key "
 		    "was made. Use 'latchkey key create' for more keys.\n", root.public_id);
 		return 0;
 	}
 	if (e != LK_ERR_NOT_FOUND)
 		return cli_failed(e, "init");
-	if ((e = lk_accounts_create(cli_db, &cli_actor, NULL, "root", "enterprise",
-	    time(NULL), &root)) != LK_OK)
+	if ((e = lk_accounts_create(db, &cli_actor, NULL, "root", "enterprise",
+	    cli_conf.max_children_per_account, time(NULL), &root)) != LK_OK)
 		return cli_failed(e, "init: root account");
 	nk = (struct lk_key_new){ &root, "Initial admin key", "admin", "live", 0, 0, 0, "{}" };
-	e = lk_keys_create(cli_db, &cli_actor, cli_conf.key_prefix, &nk, time(NULL), &k,
-	    plaintext, sizeof(plaintext));
+	e = lk_keys_create(db, &cli_actor, cli_conf.key_prefix, &nk,
+	    cli_conf.max_keys_per_account, time(NULL), &k, plaintext, sizeof(plaintext));
 	if (e != LK_OK)
 		return cli_failed(e, "init: admin key");
 	printf("account_id=%s\nkey_id=%s\n%s\n", root.public_id, k.public_id, plaintext);
@@ -67,7 +158,7 @@ cmd_init(int argc, char **argv)
 	/* The console's first login: an owner of the root account. */
 	if (!lk_password_generate(password, sizeof(password)))
 		return cli_failed(LK_ERR_INTERNAL, "init: owner password");
-	e = lk_users_create(cli_db, &cli_conf, &cli_actor, &root, INIT_LOGIN, "owner",
+	e = lk_users_create(db, &cli_conf, &cli_actor, &root, INIT_LOGIN, "owner",
 	    password, time(NULL), &owner);
 	if (e != LK_OK)
 		return cli_failed(e, "init: owner login");
@@ -78,4 +169,19 @@ cmd_init(int argc, char **argv)
 	    "(the key and password above are shown only this once)\n", root.public_id,
 	    k.public_id, owner.email);
 	return 0;
+}
+
+int
+cmd_init(int argc, char **argv __attribute__((unused)))
+{
+	struct lk_db	*db;
+	int		 rc;
+
+	if (argc != 1)
+		return cli_usage("init takes no arguments");
+	if ((db = admin_open()) == NULL)
+		return 1;
+	rc = init_on(db);
+	admin_close(db);
+	return rc;
 }

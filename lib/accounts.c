@@ -18,6 +18,10 @@ static const char SQL_GET[] =
     "SELECT " ACCOUNT_COLS " WHERE a.public_id = ?";
 static const char SQL_ROOT[] =
     "SELECT " ACCOUNT_COLS " WHERE a.parent_id IS NULL ORDER BY a.id LIMIT 1";
+static const char SQL_LOCK_PARENT[] =
+    "SELECT id FROM accounts WHERE id = ? FOR UPDATE";
+static const char SQL_CHILDREN[] =
+    "SELECT COUNT(*) FROM accounts WHERE parent_id = ?";
 static const char SQL_INSERT[] =
     "INSERT INTO accounts (public_id, parent_id, path, name, plan, created_at,"
     " updated_at) VALUES (?, ?, '', ?, ?, ?, ?)";
@@ -65,6 +69,13 @@ lk_plan_rank(const char *plan)
 		if (strcmp(plans[i].name, plan) == 0)
 			return (int)i;
 	return -1;
+}
+
+bool
+lk_accounts_can_nest(const struct lk_account *parent)
+{
+	/* Room for one more "/<20 digits>" in path. */
+	return strlen(parent->path) + 22 <= LK_ACCOUNT_PATH_MAX;
 }
 
 bool
@@ -150,9 +161,37 @@ struct create_ctx {
 	const struct lk_actor	*actor;
 	const struct lk_account	*parent;
 	const char		*name, *plan;
-	int64_t			 now;
+	int64_t			 max_children, now;
 	struct lk_account	*out;
 };
+
+static enum lk_err
+first_int(const struct lk_row *r, void *arg)
+{
+	*(int64_t *)arg = strtoll(r->v[0], NULL, 10);
+	return LK_OK;
+}
+
+/*
+ * Lock the parent's row and count its children: creates under one parent
+ * queue on its row, so the count is exact (it is the transaction's first
+ * consistent read). LK_ERR_NOT_FOUND if the parent was deleted meanwhile.
+ */
+static enum lk_err
+room_for_child(struct lk_db *db, const struct lk_account *parent, int64_t max)
+{
+	const struct lk_param	 p[] = { LK_INT(parent->id) };
+	int64_t			 n = -1;
+	enum lk_err		 e;
+
+	if ((e = lk_db_exec(db, SQL_LOCK_PARENT, p, 1, first_int, &n, NULL)) != LK_OK)
+		return e;
+	if (n < 0)
+		return LK_ERR_NOT_FOUND;
+	if ((e = lk_db_exec(db, SQL_CHILDREN, p, 1, first_int, &n, NULL)) != LK_OK)
+		return e;
+	return n >= max ? LK_ERR_CONFLICT : LK_OK;
+}
 
 static enum lk_err
 create_work(struct lk_db *db, void *arg)
@@ -162,6 +201,9 @@ create_work(struct lk_db *db, void *arg)
 	enum lk_err		 e;
 	json_t			*changes;
 
+	if (c->parent != NULL &&
+	    (e = room_for_child(db, c->parent, c->max_children)) != LK_OK)
+		return e;
 	memset(a, 0, sizeof(*a));
 	if (!lk_crypto_public_id("acct_", a->public_id, sizeof(a->public_id)))
 		return LK_ERR_INTERNAL;
@@ -198,12 +240,11 @@ create_work(struct lk_db *db, void *arg)
 enum lk_err
 lk_accounts_create(struct lk_db *db, const struct lk_actor *actor,
     const struct lk_account *parent, const char *name, const char *plan,
-    int64_t now, struct lk_account *out)
+    int64_t max_children, int64_t now, struct lk_account *out)
 {
-	struct create_ctx c = { actor, parent, name, plan, now, out };
+	struct create_ctx c = { actor, parent, name, plan, max_children, now, out };
 
-	/* Room for one more "/<20 digits>" in path. */
-	if (parent != NULL && strlen(parent->path) + 22 > LK_ACCOUNT_PATH_MAX)
+	if (parent != NULL && !lk_accounts_can_nest(parent))
 		return LK_ERR_CONFLICT;
 	return lk_db_txn(db, create_work, &c);
 }

@@ -43,13 +43,19 @@ json_t		*lk_account_json(const struct lk_account *a);
 /* Look up by public id. LK_ERR_NOT_FOUND if there is none. */
 enum lk_err	 lk_accounts_get(struct lk_db *db, const char *public_id, struct lk_account *out);
 
+/* True if parent may get a child: the tree is not too deep there. */
+bool		 lk_accounts_can_nest(const struct lk_account *parent);
+
 /*
  * Create a child of parent (NULL: a root account) and write its audit row.
- * Fills out. Returns LK_ERR_CONFLICT if the tree would be too deep.
+ * Fills out. LK_ERR_CONFLICT if the tree would be too deep
+ * (!lk_accounts_can_nest) or parent already has max_children children (exact
+ * under concurrency); LK_ERR_NOT_FOUND if parent was deleted meanwhile.
  */
 enum lk_err	 lk_accounts_create(struct lk_db *db, const struct lk_actor *actor,
 		    const struct lk_account *parent, const char *name,
-		    const char *plan, int64_t now, struct lk_account *out);
+		    const char *plan, int64_t max_children, int64_t now,
+		    struct lk_account *out);
 
 /* Change name and/or plan (NULL: unchanged) of a; a is updated in place. */
 enum lk_err	 lk_accounts_update(struct lk_db *db, const struct lk_actor *actor,

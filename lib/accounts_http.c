@@ -68,9 +68,17 @@ create(struct lk_req *req, struct lk_caller *c)
 		goto out;
 	e = lk_accounts_create(req->db, &c->actor, &parent,
 	    json_string_value(json_object_get(f, "name")), plan != NULL ? plan : "free",
-	    req->now, &a);
-	if (e == LK_ERR_CONFLICT)
+	    req->conf->max_children_per_account, req->now, &a);
+	if (e == LK_ERR_CONFLICT && !lk_accounts_can_nest(&parent))
 		e = lk_req_fail(req, e, "parent_id", "The account tree is too deep here");
+	else if (e == LK_ERR_CONFLICT) {
+		lk_req_detail(req, "limit",
+		    json_integer(req->conf->max_children_per_account));
+		e = lk_req_fail(req, e, "parent_id", "The parent account has the most "
+		    "sub-accounts it may (max_children_per_account)");
+	} else if (e == LK_ERR_NOT_FOUND)
+		e = lk_req_fail(req, LK_ERR_CONFLICT, "parent_id",
+		    "The parent account was deleted while this one was being created");
 	if (e == LK_OK)
 		lk_resp_json(req, 201, lk_account_json(&a));
 out:

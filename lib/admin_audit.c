@@ -3,7 +3,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <inttypes.h>
+
 #include "admin.h"
+#include "audit.h"
 #include "audit_list.h"
 
 static const char *
@@ -64,6 +67,63 @@ rows_table(struct lk_admin *a, json_t *rows)
 	lk_html_close(h);
 	if (json_array_size(rows) == 0)
 		lk_html_leaf(h, LK_E_P, "No audit rows match.", LK_A__MAX);
+}
+
+/*
+ * The whole chain's check (lk_audit_verify, as `latchkey audit verify` does),
+ * with the keys this program can read. Only for owners of the root account:
+ * the chain spans every account.
+ */
+static void
+chain_check(struct lk_admin *a)
+{
+	static struct lk_audit_key	 keys[1 + LK_AUDIT_OLD_KEYS_MAX];
+	const struct lk_conf		*conf = a->req->conf;
+	struct lk_html			*h = &a->h;
+	struct lk_audit_verify		 v;
+	struct lk_account		 root;
+	size_t				 nold = 0;
+	enum lk_err			 e;
+
+	if (!lk_admin_can(a, "admin") || lk_accounts_root(a->req->db, &root) != LK_OK ||
+	    strcmp(root.public_id, a->caller.key.account_public) != 0)
+		return;
+	lk_html_elem(h, LK_E_SECTION, LK_A_ARIA_LABELLEDBY, "chain", LK_A__MAX);
+	lk_html_leaf(h, LK_E_H2, "Audit chain", LK_A_ID, "chain", LK_A__MAX);
+	if (json_object_get(a->req->query, "verify") == NULL) {
+		lk_html_elem(h, LK_E_FORM, LK_A_METHOD, "get", LK_A_ACTION, LK_ADMIN_BASE "/audit",
+		    LK_A__MAX);
+		lk_html_elem(h, LK_E_INPUT, LK_A_TYPE, "hidden", LK_A_NAME, "verify", LK_A_VALUE, "1",
+		    LK_A__MAX);
+		lk_admin_button(a, "Verify the audit chain", "plain");
+		lk_html_close(h);
+		lk_html_close(h);
+		return;
+	}
+	memset(&v, 0, sizeof(v));
+	e = lk_audit_key_load(conf->audit_key_file, &keys[0]);
+	if (e == LK_OK && conf->audit_old_keys_file[0] != '\0')
+		e = lk_audit_keys_load_old(conf->audit_old_keys_file, keys + 1,
+		    LK_AUDIT_OLD_KEYS_MAX, &nold);
+	v.keys = keys;
+	v.nkeys = 1 + nold;
+	if (e == LK_OK)
+		e = lk_audit_verify(a->req->db, &v);
+	lk_crypto_wipe(keys, sizeof(keys));
+	lk_html_elem(h, LK_E_P, LK_A_ID, "chain-result", LK_A_ROLE, "status",
+	    LK_A_CLASS, e == LK_OK && v.ok ? "notice" : "banner", LK_A__MAX);
+	if (e != LK_OK)
+		lk_html_text(h, "The chain could not be checked here (the audit key is not "
+		    "readable by this program). Run `latchkey audit verify`.");
+	else if (v.ok)
+		lk_html_textf(h, "The audit chain verifies: %" PRIu64 " rows, each signed and "
+		    "linked to the one before, up to row %" PRIu64 ".", v.rows, v.last_id);
+	else
+		lk_html_textf(h, "The audit chain does NOT verify at row %s (id %" PRIu64 "): %s. "
+		    "`latchkey audit verify` (with audit_old_keys_file) is the authoritative check.",
+		    v.bad_public_id[0] ? v.bad_public_id : "-", v.bad_id, v.why);
+	lk_html_close(h);
+	lk_html_close(h);
 }
 
 /* Run GET /v1/audit's handler as the user with query (stolen); the page or NULL. */
@@ -147,6 +207,7 @@ lk_admin_audit(struct lk_admin *a)
 		    LK_A__MAX);
 		return lk_admin_end(a, 400);
 	}
+	chain_check(a);
 	rows_table(a, json_object_get(page, "data"));
 	lk_html_elem(h, LK_E_P, LK_A_CLASS, "pager", LK_A__MAX);
 	if (*str(q, "cursor"))

@@ -1,14 +1,35 @@
 /*
- * audit.h — one hash-chained row per state change, written inside the
- * caller's transaction. hash = SHA-256(prev_hash || content), content = the
- * compact, key-sorted JSON object of the row's fields (see audit.c).
+ * audit.h — the audit log: one row per state change, written inside the
+ * caller's transaction, each row signed with HMAC-SHA-256 under a secret kept
+ * outside the database (audit_key_file) and chained to the row before it:
+ *
+ *   mac = HMAC-SHA-256(key, prev_mac || F("lk-audit-v1") || F(key_id) || F(seq)
+ *         || F(public_id) || F(at) || F(actor) || F(account_id) || F(account_path)
+ *         || F(action) || F(target_id) || F(ip) || F(request_id) || F(changes))
+ *
+ * F(s) = the byte length of s as 4 bytes big-endian, then the bytes of s;
+ * numbers (seq, at) as decimal ASCII. prev_mac is the 32-byte MAC of the row
+ * before (32 zero bytes before the first). Rows written before migration 002
+ * keep their plain SHA-256 hash (key_id "", epoch 0; see docs/operations.md).
+ * A new key starts a new epoch with an "audit.epoch" row signed by it.
  */
 #ifndef LK_AUDIT_H
 #define LK_AUDIT_H
 
+#include <stdbool.h>
+#include <stdint.h>
+
 #include <jansson.h>
 
+#include "crypto.h"
 #include "db.h"
+
+#define LK_AUDIT_MAC_LEN	32
+#define LK_AUDIT_KEY_MIN	32	/* bytes of secret, at least */
+#define LK_AUDIT_KEY_MAX	64
+#define LK_AUDIT_KEY_ID_LEN	16	/* hex characters */
+#define LK_AUDIT_OLD_KEYS_MAX	64
+#define LK_AUDIT_EPOCH		"audit.epoch"
 
 /* Who acts: a key id ("key_…"), a user id, or "cli"; where from; which request. */
 struct lk_actor {
@@ -26,7 +47,112 @@ struct lk_audit_event {
 	json_t			*changes;	/* object of changed fields (never secrets); borrowed */
 };
 
-/* Append ev at time now. Must run inside lk_db_txn. */
+/* An audit secret and its id (hex of the first 8 bytes of SHA-256("lk-audit-key-id" || k)). */
+struct lk_audit_key {
+	unsigned char	 k[LK_AUDIT_KEY_MAX];
+	size_t		 len;
+	char		 id[LK_AUDIT_KEY_ID_LEN + 1];
+};
+
+/* The fields of a row that its MAC covers, in MAC order. */
+struct lk_audit_row {
+	const char	*key_id;
+	uint64_t	 seq;		/* position in the chain, 1-based over all rows */
+	const char	*public_id;
+	int64_t		 at;
+	const char	*actor;
+	const char	*account_id;
+	const char	*account_path;
+	const char	*action;
+	const char	*target_id;
+	const char	*ip;
+	const char	*request_id;
+	const char	*changes;	/* compact JSON text */
+};
+
+/* A chain position written to the log: internal row id and that row's MAC. */
+struct lk_audit_checkpoint {
+	uint64_t	 id;
+	unsigned char	 mac[LK_AUDIT_MAC_LEN];
+};
+
+/* mac = HMAC-SHA-256(key, prev || canonical(row)) as above. False if OpenSSL failed. */
+bool		lk_audit_mac(const struct lk_audit_key *key,
+		    const unsigned char prev[LK_AUDIT_MAC_LEN],
+		    const struct lk_audit_row *row, unsigned char mac[LK_AUDIT_MAC_LEN]);
+
+/*
+ * Parse a key written as hex (64 to 128 hex digits, i.e. 32 to 64 bytes;
+ * surrounding blanks ignored) and compute its id. False if malformed.
+ */
+bool		lk_audit_key_parse(const char *text, struct lk_audit_key *key);
+
+/* Read the key file at path (first line, hex). LK_ERR_NOT_FOUND if it does not exist. */
+enum lk_err	lk_audit_key_load(const char *path, struct lk_audit_key *key);
+
+/*
+ * Make a new random 32-byte key and write it, hex, to a NEW file at path
+ * (mode 0600, flushed to disk). LK_ERR_CONFLICT if path exists.
+ */
+enum lk_err	lk_audit_key_create(const char *path, struct lk_audit_key *key);
+
+/*
+ * Read retired keys from path: one hex key per line, blank and '#' lines
+ * skipped. Up to max keys into keys, *n of them. A missing file is 0 keys.
+ */
+enum lk_err	lk_audit_keys_load_old(const char *path, struct lk_audit_key *keys,
+		    size_t max, size_t *n);
+
+/*
+ * Append ev at time now, signed with the key of audit_key_file (read on
+ * first use, re-read if the chain's head names another key). Refused
+ * (LK_ERR_UNAVAILABLE, logged) if the key is missing or is not the one the
+ * head names, or if the chain is not signed yet (latchkey init starts it).
+ * Every audit_checkpoint_every rows, logs the checkpoint of the committed
+ * head it chains from. Must run inside lk_db_txn.
+ */
 enum lk_err	lk_audit_write(struct lk_db *db, const struct lk_audit_event *ev, int64_t now);
+
+/*
+ * Start a new epoch: append an "audit.epoch" row signed with key, naming the
+ * previous head and key id. With if_unsigned, do nothing unless the head is
+ * unsigned (epoch 0). event_id (LK_PUBLIC_ID_MAX bytes, may be NULL) gets the
+ * row's public id, or "" if none was written. Must run inside lk_db_txn.
+ */
+enum lk_err	lk_audit_epoch(struct lk_db *db, const struct lk_actor *a,
+		    const struct lk_audit_key *key, bool if_unsigned, int64_t now,
+		    char *event_id);
+
+/* Read the committed head into cp and log "audit checkpoint id=N mac=HEX". */
+enum lk_err	lk_audit_checkpoint(struct lk_db *db, struct lk_audit_checkpoint *cp);
+
+/* Parse a checkpoint from a line containing "audit checkpoint id=N mac=HEX". */
+bool		lk_audit_checkpoint_parse(const char *line, struct lk_audit_checkpoint *cp);
+
+/* Hex of a MAC (2 * LK_AUDIT_MAC_LEN + 1 bytes, upper case). */
+void		lk_audit_hex(const unsigned char mac[LK_AUDIT_MAC_LEN], char *hex);
+
+struct lk_audit_verify {
+	/* in */
+	const struct lk_audit_key	*keys;		/* every key that may have signed a row */
+	size_t				 nkeys;
+	const struct lk_audit_checkpoint *checkpoint;	/* NULL: none */
+	/* out */
+	uint64_t			 rows;
+	uint64_t			 last_id;
+	unsigned char			 head[LK_AUDIT_MAC_LEN];
+	bool				 ok;
+	char				 bad_public_id[LK_PUBLIC_ID_MAX];	/* "" if no row */
+	uint64_t			 bad_id;
+	char				 why[256];
+};
+
+/*
+ * Walk the whole chain in one read snapshot, streaming rows in id order, and
+ * check each link, MAC (legacy rows: SHA-256), epoch and seq, then the head
+ * and the checkpoint. v->ok tells; if false, bad_* name the first bad row and
+ * why says what is wrong. Returns LK_OK when the walk ran (whatever it found).
+ */
+enum lk_err	lk_audit_verify(struct lk_db *db, struct lk_audit_verify *v);
 
 #endif

@@ -44,6 +44,13 @@ static const struct setting {
 	{ "login_throttle_window", C_UINT, S(login_throttle_window), 1, 86400 },
 	{ "admin_insecure_cookie", C_BOOL, S(admin_insecure_cookie), 0, 0 },
 	{ "admin_trust_remote_user", C_BOOL, S(admin_trust_remote_user), 0, 0 },
+	{ "max_keys_per_account", C_UINT, S(max_keys_per_account), 1, 10000000 },
+	{ "max_children_per_account", C_UINT, S(max_children_per_account), 1, 1000000 },
+	{ "db_admin_user", C_STR, S(db_admin_user), 0, 0 },
+	{ "db_admin_password_file", C_STR, S(db_admin_password_file), 0, 0 },
+	{ "audit_key_file", C_STR, S(audit_key_file), 0, 0 },
+	{ "audit_old_keys_file", C_STR, S(audit_old_keys_file), 0, 0 },
+	{ "audit_checkpoint_every", C_UINT, S(audit_checkpoint_every), 1, 1000000 },
 #undef S
 };
 
@@ -69,6 +76,9 @@ lk_conf_defaults(struct lk_conf *c)
 	c->login_max_failures = 5;
 	c->login_max_failures_ip = 50;
 	c->login_throttle_window = 900;
+	c->max_keys_per_account = 10000;
+	c->max_children_per_account = 1000;
+	c->audit_checkpoint_every = 100;
 }
 
 /* Read a whole small file into buf (NUL-terminated). Returns false on error or if too large. */
@@ -86,6 +96,20 @@ read_file(const char *path, char *buf, size_t size)
 	fclose(f);
 	buf[n] = '\0';
 	return ok;
+}
+
+bool
+lk_conf_read_secret(const char *path, char *buf, size_t size)
+{
+	size_t n;
+
+	if (!read_file(path, buf, size)) {
+		lk_crypto_wipe(buf, size);
+		return false;
+	}
+	n = strcspn(buf, "\r\n");
+	lk_crypto_wipe(buf + n, size - n);
+	return true;
 }
 
 static bool
@@ -108,12 +132,10 @@ set_value(struct lk_conf *c, const struct setting *s, const char *v,
 		memcpy(field, v, strlen(v) + 1);
 		return true;
 	case C_PASSFILE:
-		if (!read_file(v, pass, sizeof(pass))) {
-			lk_crypto_wipe(pass, sizeof(pass));
+		if (!lk_conf_read_secret(v, pass, sizeof(pass))) {
 			snprintf(why, whysz, "cannot read db_password_file %s", v);
 			return false;
 		}
-		pass[strcspn(pass, "\r\n")] = '\0';
 		if (strlen(pass) >= s->size) {
 			lk_crypto_wipe(pass, sizeof(pass));
 			snprintf(why, whysz, "password in %s is too long", v);

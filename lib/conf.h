@@ -20,6 +20,13 @@ struct lk_conf {
 	char		 key_prefix[11];
 	char		 base_path[128];
 	size_t		 max_body;		/* bytes */
+	unsigned int	 max_keys_per_account;	/* key rows one account may hold */
+	unsigned int	 max_children_per_account;	/* direct sub-accounts */
+	char		 db_admin_user[81];	/* migrate/init connect as this user when set */
+	char		 db_admin_password_file[256];	/* read only by migrate/init */
+	char		 audit_key_file[256];	/* HMAC secret of the audit chain (hex) */
+	char		 audit_old_keys_file[256];	/* retired audit keys, one per line */
+	unsigned int	 audit_checkpoint_every;	/* log a checkpoint every N audit rows */
 	bool		 password_from_file;	/* db_password_file was read */
 	/* Users and the admin console (docs/operations.md, "Admin console"). */
 	unsigned int	 argon2_t_cost;		/* passes */
@@ -46,6 +53,13 @@ enum lk_err	lk_conf_parse(struct lk_conf *c, const char *text, char *err, size_t
 
 /* lk_conf_defaults + read + lk_conf_parse of the file at path. */
 enum lk_err	lk_conf_load(struct lk_conf *c, const char *path, char *err, size_t errsz);
+
+/*
+ * Read the first line of the secret file at path into buf (NUL-terminated,
+ * line end stripped; the rest of buf wiped). False if it cannot be read or
+ * does not fit.
+ */
+bool		lk_conf_read_secret(const char *path, char *buf, size_t size);
 
 /* Load the file named by $LATCHKEY_CONF (defaults only if unset). */
 enum lk_err	lk_conf_load_env(struct lk_conf *c, char *err, size_t errsz);

@@ -109,6 +109,12 @@ lk_db_close(struct lk_db *db)
 	free(db);
 }
 
+const struct lk_conf *
+lk_db_conf(const struct lk_db *db)
+{
+	return db->conf;
+}
+
 static bool
 conn_lost(unsigned int e)
 {
@@ -252,6 +258,10 @@ lk_db_exec(struct lk_db *db, const char *sql, const struct lk_param *params,
 	if ((nparams > 0 && mysql_stmt_bind_param(c->st, b) != 0) ||
 	    mysql_stmt_execute(c->st) != 0) {
 		stmt_fail(db, c->st, "execute");
+		/* A foreign key refused the change: a state conflict (a race). */
+		if (db->last_errno == ER_ROW_IS_REFERENCED_2 ||
+		    db->last_errno == ER_NO_REFERENCED_ROW_2)
+			return LK_ERR_CONFLICT;
 		return LK_ERR_UNAVAILABLE;
 	}
 	if (c->ncols == 0) {

@@ -51,11 +51,16 @@ typedef enum lk_err (*lk_db_work_fn)(struct lk_db *db, void *arg);
 struct lk_db	*lk_db_open(const struct lk_conf *conf);
 void		 lk_db_close(struct lk_db *db);
 
+/* The configuration db was opened with (NULL if none). */
+const struct lk_conf *lk_db_conf(const struct lk_db *db);
+
 /*
  * Run sql (a static string: it is the cache key) with params. For a query,
  * call fn for each row (fn may be NULL). For other statements, set *affected
- * (may be NULL). Returns LK_OK, the first error fn returned, or
- * LK_ERR_UNAVAILABLE after logging a database error.
+ * (may be NULL). Returns LK_OK, the first error fn returned,
+ * LK_ERR_CONFLICT when a foreign key refused the change (MariaDB 1451/1452:
+ * a row still referenced, or a referenced row gone), or LK_ERR_UNAVAILABLE
+ * after logging a database error.
  */
 enum lk_err	 lk_db_exec(struct lk_db *db, const char *sql,
 		    const struct lk_param *params, unsigned int nparams,

@@ -23,6 +23,10 @@ static const char SQL_BY_DIGESTS[] =
 static const char SQL_TOUCH[] =
     "UPDATE api_keys SET last_used_at = ? WHERE id = ?"
     " AND (last_used_at IS NULL OR last_used_at < ?)";
+static const char SQL_LOCK_ACCOUNT[] =
+    "SELECT id FROM accounts WHERE id = ? FOR UPDATE";
+static const char SQL_COUNT[] =
+    "SELECT COUNT(*) FROM api_keys WHERE account_id = ?";
 static const char SQL_INSERT[] =
     "INSERT INTO api_keys (public_id, account_id, digest, start, env, label,"
     " scopes, created_at, expires_at, rotated_from, rl_limit, rl_window, meta)"
@@ -322,6 +326,7 @@ struct change_ctx {
 	const struct lk_key_patch *patch;
 	const struct lk_key_new	*nk;
 	int64_t			 now, grace;
+	int64_t			 max;		/* keys the account may hold */
 	const char		*prefix;
 	struct lk_key		*out;
 	char			*plaintext;
@@ -329,11 +334,35 @@ struct change_ctx {
 };
 
 static enum lk_err
+first_int(const struct lk_row *r, void *arg)
+{
+	*(int64_t *)arg = strtoll(r->v[0], NULL, 10);
+	return LK_OK;
+}
+
+static enum lk_err
 create_work(struct lk_db *db, void *arg)
 {
 	struct change_ctx	*c = arg;
+	const struct lk_param	 p[] = { LK_INT(c->nk->account->id) };
+	int64_t			 n = -1;
 	enum lk_err		 e;
 
+	/*
+	 * Creates in one account queue on its row, so the count is exact. It is
+	 * the transaction's first consistent read, so it sees every key
+	 * committed before the lock was granted; a concurrent account delete
+	 * either finds this key (its DELETE fails: conflict) or has removed the
+	 * row (not found).
+	 */
+	if ((e = lk_db_exec(db, SQL_LOCK_ACCOUNT, p, 1, first_int, &n, NULL)) != LK_OK)
+		return e;
+	if (n < 0)
+		return LK_ERR_NOT_FOUND;
+	if ((e = lk_db_exec(db, SQL_COUNT, p, 1, first_int, &n, NULL)) != LK_OK)
+		return e;
+	if (n >= c->max)
+		return LK_ERR_CONFLICT;
 	if ((e = insert_key(db, c->prefix, c->nk, NULL, c->now, c->out,
 	    c->plaintext, c->size)) != LK_OK)
 		return e;
@@ -345,11 +374,12 @@ create_work(struct lk_db *db, void *arg)
 
 enum lk_err
 lk_keys_create(struct lk_db *db, const struct lk_actor *actor,
-    const char *prefix, const struct lk_key_new *nk, int64_t now,
-    struct lk_key *out, char *plaintext, size_t size)
+    const char *prefix, const struct lk_key_new *nk, int64_t max_keys,
+    int64_t now, struct lk_key *out, char *plaintext, size_t size)
 {
 	struct change_ctx c = { .actor = actor, .prefix = prefix, .nk = nk,
-	    .now = now, .out = out, .plaintext = plaintext, .size = size };
+	    .now = now, .max = max_keys, .out = out, .plaintext = plaintext,
+	    .size = size };
 
 	return lk_db_txn(db, create_work, &c);
 }

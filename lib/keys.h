@@ -94,10 +94,14 @@ enum lk_err	 lk_keys_touch(struct lk_db *db, struct lk_key *k, int64_t now);
 /*
  * Create a key: generate it, store its digest, audit. plaintext (>= LK_KEY_MAX
  * + 1 bytes) receives the key; the caller wipes it after sending.
+ * LK_ERR_CONFLICT if the account already holds max_keys keys (every key row
+ * counts, revoked and expired ones too, until deleted; exact under
+ * concurrency); LK_ERR_NOT_FOUND if the account was deleted meanwhile.
  */
 enum lk_err	 lk_keys_create(struct lk_db *db, const struct lk_actor *actor,
-		    const char *prefix, const struct lk_key_new *nk, int64_t now,
-		    struct lk_key *out, char *plaintext, size_t size);
+		    const char *prefix, const struct lk_key_new *nk,
+		    int64_t max_keys, int64_t now, struct lk_key *out,
+		    char *plaintext, size_t size);
 
 /*
  * The changes below to an existing key take holder, the acting caller's

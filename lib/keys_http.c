@@ -68,6 +68,20 @@ check_grant(struct lk_req *req, const struct lk_caller *c, const char *scopes)
 	    (int)badlen, bad);
 }
 
+/*
+ * 400 unless expires_at (a validated field: absent, null or Unix seconds) is
+ * absent, null or in the future. 1970-01-01T00:00:00Z is 0 seconds, a time
+ * like any other: only null means "never".
+ */
+static enum lk_err
+check_future(struct lk_req *req, json_t *expires_at)
+{
+	if (!json_is_integer(expires_at) || json_integer_value(expires_at) > req->now)
+		return LK_OK;
+	return lk_req_fail(req, LK_ERR_VALIDATION, "expires_at",
+	    "expires_at must be in the future (revoke a key to stop it now)");
+}
+
 /* Only admin may give a key a rate above its account's plan. */
 static enum lk_err
 check_rate(struct lk_req *req, const struct lk_caller *c, const char *plan,
@@ -171,11 +185,8 @@ create(struct lk_req *req, struct lk_caller *c, const char *account_id)
 		    "Give expires_at or expires_in, not both");
 		goto out;
 	}
-	if (json_integer_value(exp_at) != 0 && json_integer_value(exp_at) <= req->now) {
-		e = lk_req_fail(req, LK_ERR_VALIDATION, "expires_at",
-		    "expires_at must be in the future");
+	if ((e = check_future(req, exp_at)) != LK_OK)
 		goto out;
-	}
 	body_acct = json_string_value(json_object_get(f, "account_id"));
 	if (body_acct != NULL && account_id != NULL && strcmp(body_acct, account_id) != 0) {
 		e = lk_req_fail(req, LK_ERR_VALIDATION, "account_id",
@@ -214,8 +225,17 @@ create(struct lk_req *req, struct lk_caller *c, const char *account_id)
 		goto out;
 	}
 	nk.meta = meta;
-	e = lk_keys_create(req->db, &c->actor, req->conf->key_prefix, &nk, req->now,
-	    &k, plaintext, sizeof(plaintext));
+	e = lk_keys_create(req->db, &c->actor, req->conf->key_prefix, &nk,
+	    req->conf->max_keys_per_account, req->now, &k, plaintext,
+	    sizeof(plaintext));
+	if (e == LK_ERR_CONFLICT) {
+		lk_req_detail(req, "limit",
+		    json_integer(req->conf->max_keys_per_account));
+		e = lk_req_fail(req, e, NULL, "The account holds the most keys it "
+		    "may (max_keys_per_account); delete some first");
+	} else if (e == LK_ERR_NOT_FOUND)
+		e = lk_req_fail(req, LK_ERR_CONFLICT, "account_id",
+		    "The account was deleted while the key was being created");
 	if (e == LK_OK)
 		e = respond_new_key(req, &k, plaintext, sizeof(plaintext));
 	lk_crypto_wipe(plaintext, sizeof(plaintext));
@@ -262,11 +282,8 @@ patch(struct lk_req *req, struct lk_caller *c, struct lk_key *k)
 	if ((v = json_object_get(f, "expires_at")) != NULL) {
 		pt.has_expires = true;
 		pt.expires_at = json_integer_value(v);
-		if (pt.expires_at != 0 && pt.expires_at <= req->now) {
-			e = lk_req_fail(req, LK_ERR_VALIDATION, "expires_at",
-			    "expires_at must be in the future (revoke a key to stop it now)");
+		if ((e = check_future(req, v)) != LK_OK)
 			goto out;
-		}
 	}
 	if ((v = json_object_get(f, "scopes")) != NULL) {
 		pt.has_scopes = true;

@@ -2,27 +2,38 @@
 # A private MariaDB for latchkey development and tests.
 #
 #   scripts/mariadb.sh start|stop|status VARDIR PORT
+#   scripts/mariadb.sh grant VARDIR    (after `latchkey init`/`migrate`: the runtime user's table rights)
 #
 # Everything lives under VARDIR; no system config is read (--no-defaults) or touched:
 #   VARDIR/db/                datadir
 #   VARDIR/run/mysqld.sock    unix socket      VARDIR/run/mysqld.pid   pid file
 #   VARDIR/log/mariadb.err    server log
-#   VARDIR/db.password        password of the 'latchkey' DB user (0644: FastCGI under Apache runs as nobody)
-#   VARDIR/latchkey.conf      latchkey config pointing at this server (written once, db_port kept in sync)
+#   VARDIR/db.password        password of the runtime DB user 'latchkey' (mode 0600)
+#   VARDIR/db_admin.password  password of the owner DB user 'latchkey_admin' (mode 0600)
+#   VARDIR/latchkey.conf      latchkey config pointing at this server (written once, db_port kept in
+#                             sync, settings added since appended). It names the audit secret
+#                             VARDIR/audit.key, which `latchkey init` creates (mode 0600).
 # The server listens on 127.0.0.1:PORT and the socket and runs as the invoking user (root: --user=root).
-# The first start runs mariadb-install-db and creates database `latchkey` and the user
-# 'latchkey'@'127.0.0.1' / 'latchkey'@'localhost' with a random password; later starts reuse it all.
+# The first start runs mariadb-install-db and creates database `latchkey` and two users, each
+# @'127.0.0.1' and @'localhost' with a random password; later starts reuse it all:
+#   latchkey_admin  ALL on latchkey.*: migrations and `latchkey init` (db_admin_user in the config)
+#   latchkey        the FastCGI programs and the other CLI commands: no rights until `grant`, which
+#                   gives SELECT, INSERT, UPDATE, DELETE on every table except audit_log (SELECT,
+#                   INSERT), audit_head (SELECT, UPDATE) and schema_migrations (none).
+# Run `grant` after every `latchkey init`/`migrate` (a migration may add tables); the statements are
+# those listed in docs/operations.md.
 #
-# The DB timeouts written into a NEW latchkey.conf can be set with the environment variables
-# LATCHKEY_DB_CONNECT_TIMEOUT (3), LATCHKEY_DB_READ_TIMEOUT (10), LATCHKEY_DB_WRITE_TIMEOUT (10).
+# Settings written into a NEW latchkey.conf can be set with the environment variables
+# LATCHKEY_DB_CONNECT_TIMEOUT (3), LATCHKEY_DB_READ_TIMEOUT (10), LATCHKEY_DB_WRITE_TIMEOUT (10),
+# LATCHKEY_AUDIT_CHECKPOINT_EVERY (100).
 set -euo pipefail
 
-usage() { echo "usage: $0 start|stop|status VARDIR PORT" >&2; exit 2; }
+usage() { echo "usage: $0 start|stop|status VARDIR PORT | grant VARDIR" >&2; exit 2; }
 [ $# -ge 2 ] || usage
 CMD=$1
 VARDIR=$2
 PORT=${3:-}
-case $CMD in start|stop|status) ;; *) usage ;; esac
+case $CMD in start|stop|status|grant) ;; *) usage ;; esac
 if [ "$CMD" = start ]; then
     [[ $PORT =~ ^[0-9]+$ ]] || usage
 fi
@@ -36,6 +47,7 @@ SOCK=$RUNDIR/mysqld.sock
 PIDFILE=$RUNDIR/mysqld.pid
 ERRLOG=$LOGDIR/mariadb.err
 PWFILE=$VARDIR/db.password
+ADMIN_PWFILE=$VARDIR/db_admin.password
 CONF=$VARDIR/latchkey.conf
 MARKER=$DATADIR/.latchkey-bootstrapped
 
@@ -80,6 +92,13 @@ db_port = $PORT
 db_name = latchkey
 db_user = latchkey
 db_password_file = $PWFILE
+# migrations and latchkey init run as the owner user
+db_admin_user = latchkey_admin
+db_admin_password_file = $ADMIN_PWFILE
+# the audit chain's HMAC secret (created 0600 by latchkey init) and the retired ones
+audit_key_file = $VARDIR/audit.key
+audit_old_keys_file = $VARDIR/audit-old.keys
+audit_checkpoint_every = ${LATCHKEY_AUDIT_CHECKPOINT_EVERY:-100}
 db_connect_timeout = ${LATCHKEY_DB_CONNECT_TIMEOUT:-3}
 db_read_timeout = ${LATCHKEY_DB_READ_TIMEOUT:-10}
 db_write_timeout = ${LATCHKEY_DB_WRITE_TIMEOUT:-10}
@@ -93,33 +112,85 @@ CONF
         # same data, different port this time: keep the config pointing at it
         sed -i -E "s/^([[:space:]]*db_port[[:space:]]*=[[:space:]]*)[0-9]+/\\1$PORT/" "$CONF"
     fi
+    # a config written by an older version: add the settings it lacks
+    add_setting db_admin_user latchkey_admin
+    add_setting db_admin_password_file "$ADMIN_PWFILE"
+    add_setting audit_key_file "$VARDIR/audit.key"
+    add_setting audit_old_keys_file "$VARDIR/audit-old.keys"
+}
+
+add_setting() { # key value
+    grep -qE "^[[:space:]]*$1[[:space:]]*=" "$CONF" || printf '%s = %s\n' "$1" "$2" >> "$CONF"
+}
+
+# a random password in a new 0600 file, or keep the one there
+password_file() {
+    local pw
+    if [ ! -s "$1" ]; then
+        pw=$(head -c 32 /dev/urandom | base64 | tr -dc 'A-Za-z0-9' | head -c 32)
+        [ ${#pw} -ge 20 ] || { echo "mariadb: could not generate a password" >&2; exit 1; }
+        (umask 077; printf '%s\n' "$pw" > "$1.tmp")
+        mv "$1.tmp" "$1"
+    fi
+    chmod 0600 "$1"
 }
 
 bootstrap() {
-    local pw
-    if [ -s "$PWFILE" ]; then
-        pw=$(head -n1 "$PWFILE")
-    else
-        pw=$(head -c 32 /dev/urandom | base64 | tr -dc 'A-Za-z0-9' | head -c 32)
-        [ ${#pw} -ge 20 ] || { echo "mariadb: could not generate a password" >&2; exit 1; }
-        (umask 022; printf '%s\n' "$pw" > "$PWFILE.tmp")
-        chmod 0644 "$PWFILE.tmp"
-        mv "$PWFILE.tmp" "$PWFILE"
-    fi
-    # password on stdin, never in argv
-    "${CLIENT[@]}" <<SQL
-DROP USER IF EXISTS ''@'localhost';
-DROP USER IF EXISTS ''@'$(hostname)';
-CREATE DATABASE IF NOT EXISTS latchkey CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci;
-CREATE USER IF NOT EXISTS 'latchkey'@'127.0.0.1' IDENTIFIED BY '$pw';
-CREATE USER IF NOT EXISTS 'latchkey'@'localhost' IDENTIFIED BY '$pw';
-ALTER USER 'latchkey'@'127.0.0.1' IDENTIFIED BY '$pw';
-ALTER USER 'latchkey'@'localhost' IDENTIFIED BY '$pw';
-GRANT ALL PRIVILEGES ON latchkey.* TO 'latchkey'@'127.0.0.1';
-GRANT ALL PRIVILEGES ON latchkey.* TO 'latchkey'@'localhost';
-FLUSH PRIVILEGES;
-SQL
+    local pw apw u
+    password_file "$PWFILE"
+    password_file "$ADMIN_PWFILE"
+    pw=$(head -n1 "$PWFILE")
+    apw=$(head -n1 "$ADMIN_PWFILE")
+    # passwords on stdin, never in argv
+    {
+        echo "DROP USER IF EXISTS ''@'localhost';"
+        echo "DROP USER IF EXISTS ''@'$(hostname)';"
+        echo "CREATE DATABASE IF NOT EXISTS latchkey CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci;"
+        for u in "'latchkey_admin'@'127.0.0.1'" "'latchkey_admin'@'localhost'"; do
+            echo "CREATE USER IF NOT EXISTS $u IDENTIFIED BY '$apw';"
+            echo "ALTER USER $u IDENTIFIED BY '$apw';"
+            echo "GRANT ALL PRIVILEGES ON latchkey.* TO $u;"
+        done
+        for u in "'latchkey'@'127.0.0.1'" "'latchkey'@'localhost'"; do
+            echo "CREATE USER IF NOT EXISTS $u IDENTIFIED BY '$pw';"
+            echo "ALTER USER $u IDENTIFIED BY '$pw';"
+        done
+    } | "${CLIENT[@]}"
+    revoke_db_wide
     touch "$MARKER"
+}
+
+# Older VARDIRs gave the runtime user ALL on latchkey.*: take it back (table rights come from grant).
+revoke_db_wide() {
+    local n u
+    n=$("${CLIENT[@]}" -e "SELECT COUNT(*) FROM information_schema.SCHEMA_PRIVILEGES
+        WHERE TABLE_SCHEMA = 'latchkey' AND GRANTEE LIKE '''latchkey''@%'")
+    if [ "$n" != 0 ]; then
+        for u in "'latchkey'@'127.0.0.1'" "'latchkey'@'localhost'"; do
+            "${CLIENT[@]}" -e "REVOKE ALL PRIVILEGES ON latchkey.* FROM $u"
+        done
+    fi
+}
+
+# The runtime user's rights, table by table (the GRANT statements of docs/operations.md).
+do_grant() {
+    local t privs u sql=""
+    [ -n "$(server_pid)" ] || { echo "mariadb: not running" >&2; exit 1; }
+    revoke_db_wide
+    for t in $("${CLIENT[@]}" -e "SELECT TABLE_NAME FROM information_schema.TABLES
+            WHERE TABLE_SCHEMA = 'latchkey' AND TABLE_TYPE = 'BASE TABLE' ORDER BY TABLE_NAME"); do
+        case $t in
+            audit_log) privs="SELECT, INSERT" ;;
+            audit_head) privs="SELECT, UPDATE" ;;
+            schema_migrations) continue ;;
+            *) privs="SELECT, INSERT, UPDATE, DELETE" ;;
+        esac
+        for u in "'latchkey'@'127.0.0.1'" "'latchkey'@'localhost'"; do
+            sql+="GRANT $privs ON latchkey.\`$t\` TO $u;"$'\n'
+        done
+    done
+    [ -z "$sql" ] || printf '%s' "$sql" | "${CLIENT[@]}"
+    echo "mariadb: runtime user 'latchkey' has its table rights (audit_log: SELECT, INSERT only)" >&2
 }
 
 do_start() {
@@ -167,7 +238,8 @@ do_start() {
         fi
         write_conf
     fi
-    [ -f "$MARKER" ] && [ -s "$PWFILE" ] || bootstrap
+    [ -f "$MARKER" ] && [ -s "$PWFILE" ] && [ -s "$ADMIN_PWFILE" ] || bootstrap
+    chmod 0600 "$PWFILE" "$ADMIN_PWFILE"
     echo "mariadb: running on 127.0.0.1:$PORT and $SOCK (pid $(server_pid))" >&2
 }
 
@@ -203,4 +275,5 @@ case $CMD in
     start) do_start ;;
     stop) do_stop ;;
     status) do_status ;;
+    grant) do_grant ;;
 esac

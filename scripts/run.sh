@@ -3,7 +3,8 @@
 #
 # Environment: PORT (8080)  SERVER lighttpd|apache|lighttpd-cgi (lighttpd)  VAR (./var)
 #              DB_PORT (3307)  BINDIR (build/bin)
-# First run: creates VAR (database, password, latchkey.conf) and runs `latchkey init`, whose output
+# First run: creates VAR (database, passwords, latchkey.conf) and runs `latchkey init` (which creates
+# the audit key VAR/audit.key, mode 0600), whose output
 # (root account, admin key id, the admin key itself and the console's owner login and password) is
 # printed to the terminal ONCE and stored nowhere. Later runs reuse VAR. Ctrl-C stops the web server and MariaDB cleanly.
 set -eu
@@ -52,6 +53,8 @@ else
     # apply migrations added since the last run (safe to re-run)
     "$BINDIR/latchkey" --config "$VAR/latchkey.conf" migrate
 fi
+# the runtime DB user's table rights (tables a migration added need them too)
+"$REPO/scripts/mariadb.sh" grant "$VAR"
 
 "$REPO/scripts/webserver.sh" start "$SERVER" "$VAR" "$PORT" "$BINDIR"
 web_started=1

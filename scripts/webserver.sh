@@ -19,9 +19,12 @@
 # lighttpd runs in the foreground (-D) with stdout/stderr appended to KIND-error.log, because the
 # programs inherit its stderr; Apache hands its ErrorLog to the programs itself.
 # Apache runs as nobody/nogroup (it refuses to serve as root) and the repo may be in a 0700 home, so
-# `start apache` STAGES the programs, the rendered config (httpd.conf), a copy of latchkey.conf and of
-# the DB password file into a fresh 0755 directory /tmp/latchkey-apache.XXXXXX (path recorded in
-# VARDIR/run/apache.stage; removed by `stop`). Logs still go to VARDIR/log (opened as root).
+# `start apache` STAGES the programs, the rendered config (httpd.conf), a copy of latchkey.conf
+# (without the CLI-only settings db_admin_* and audit_old_keys_file) and of the secret files it names
+# (DB password, audit key: mode 0600, owned by nobody) into a fresh 0755 directory
+# /tmp/latchkey-apache.XXXXXX (path recorded in VARDIR/run/apache.stage; removed by `stop`). Logs
+# still go to VARDIR/log (opened as root). After `latchkey audit rotate-key`, restart Apache so the
+# programs get the new audit key.
 #
 # ASAN_OPTIONS, UBSAN_OPTIONS and LSAN_OPTIONS, when set, are passed to the programs.
 # ADMIN_HTPASSWD (apache only), when set, names an htpasswd file: /admin then needs HTTP Basic auth
@@ -140,7 +143,8 @@ start_lighttpd() {
     [ "$KIND" = lighttpd-cgi ] || mkdir -p -m 0700 "$sockdir"
     mkdir -p -m 0755 "$docroot"
     render "$tpl" "$conf" -e "s|@PORT@|$PORT|g; s|@BINDIR@|$BINDIR|g; s|@CONF@|$VARDIR/latchkey.conf|g" \
-        -e "s|@RUNDIR@|$RUNDIR|g; s|@LOGDIR@|$LOGDIR|g; s|@DOCROOT@|$docroot|g; s|@NAME@|$KIND|g"
+        -e "s|@RUNDIR@|$RUNDIR|g; s|@LOGDIR@|$LOGDIR|g; s|@DOCROOT@|$docroot|g; s|@NAME@|$KIND|g" \
+        -e "s|@ERRORDIR@|$REPO/lighttpd/errors|g"
     lighttpd -tt -f "$conf" > "$LOGDIR/$KIND-stderr.log" 2>&1 || { cat "$LOGDIR/$KIND-stderr.log" >&2; die "bad config $conf"; }
     rm -f "$PIDFILE"
     # -D: stay in the foreground (of our background subshell); in -D mode lighttpd does not apply
@@ -150,8 +154,20 @@ start_lighttpd() {
     wait_port "$child"
 }
 
+# Copy the secret file a config setting names into the stage dir, readable by the server user only
+# (0600, owned by it), and point the staged config at the copy.
+stage_secret() { # setting name stage
+    local src
+    src=$(conf_value "$1" "$VARDIR/latchkey.conf")
+    [ -n "$src" ] || return 0
+    [ -f "$src" ] || die "$1: no such file $src (run latchkey init first)"
+    install -m 0600 "$src" "$3/$2"
+    [ "$(id -u)" != 0 ] || chown nobody:nogroup "$3/$2"
+    sed -i -E "s|^([[:space:]]*$1[[:space:]]*=[[:space:]]*).*\$|\\1$3/$2|" "$3/latchkey.conf"
+}
+
 start_apache() {
-    local stage pwfile child moddir
+    local stage child moddir
     moddir=/usr/lib/apache2/modules
     [ -f "$moddir/mod_fcgid.so" ] || die "mod_fcgid not found in $moddir (apt-get install libapache2-mod-fcgid)"
     stage=$(mktemp -d /tmp/latchkey-apache.XXXXXX)
@@ -162,14 +178,12 @@ start_apache() {
         cp "$BINDIR/$p.fcgi" "$stage/bin/$p.fcgi"
         chmod 0755 "$stage/bin/$p.fcgi"
     done
-    cp "$VARDIR/latchkey.conf" "$stage/latchkey.conf"
-    pwfile=$(conf_value db_password_file "$VARDIR/latchkey.conf")
-    if [ -n "$pwfile" ]; then
-        cp "$pwfile" "$stage/db.password"
-        chmod 0644 "$stage/db.password"
-        sed -i -E "s|^([[:space:]]*db_password_file[[:space:]]*=[[:space:]]*).*\$|\\1$stage/db.password|" "$stage/latchkey.conf"
-    fi
+    # The programs' config, without what only the CLI uses (owner DB user, retired audit keys).
+    grep -vE '^[[:space:]]*(db_admin_user|db_admin_password_file|audit_old_keys_file)[[:space:]]*=' \
+        "$VARDIR/latchkey.conf" > "$stage/latchkey.conf"
     chmod 0644 "$stage/latchkey.conf"
+    stage_secret db_password_file db.password "$stage"
+    stage_secret audit_key_file audit.key "$stage"
     local auth=()
     if [ -n "${ADMIN_HTPASSWD-}" ]; then
         cp "$ADMIN_HTPASSWD" "$stage/admin.htpasswd"

@@ -40,6 +40,8 @@ DEFAULT_UBSAN_OPTIONS = "print_stacktrace=1"
 DB_TIMEOUTS = {"LATCHKEY_DB_CONNECT_TIMEOUT": "2",
                "LATCHKEY_DB_READ_TIMEOUT": "3",
                "LATCHKEY_DB_WRITE_TIMEOUT": "3"}
+# an audit checkpoint in the program log every 5 changes (default 100), so tests see some
+AUDIT_CHECKPOINT_EVERY = 5
 
 
 class StrPath(str):
@@ -200,6 +202,7 @@ class Stack:
         self.env.setdefault("ASAN_OPTIONS", DEFAULT_ASAN_OPTIONS)
         self.env.setdefault("UBSAN_OPTIONS", DEFAULT_UBSAN_OPTIONS)
         self.env.update(DB_TIMEOUTS)
+        self.env["LATCHKEY_AUDIT_CHECKPOINT_EVERY"] = str(AUDIT_CHECKPOINT_EVERY)
         self.env.pop("LATCHKEY_CONF", None)
 
     # ------------------------------------------------------------------ plumbing
@@ -262,6 +265,8 @@ class Stack:
                 self.admin_key = line
         if not (self.root_account and self.admin_key):
             raise RuntimeError(f"cannot parse `latchkey init` output:\n{r.stdout}\n{r.stderr}")
+        # init ran as the owner user; now the runtime user gets its table rights
+        self._script("mariadb.sh", "grant", self.vardir)
 
     def stop(self):
         """Stop all servers and the DB (idempotent). Returns a list of error strings."""

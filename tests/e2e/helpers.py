@@ -373,3 +373,22 @@ def read_logs(stack):
     assert out, "no log files found"
     assert any("/v1/" in text for text in out.values()), f"no access log with requests among {sorted(out)}"
     return out
+
+
+def wait_for_lock_wait(stack, bound=30):
+    """Block until some transaction in the DB waits for a row lock (bounded by `bound` seconds: a
+    hang guard, not a timing assertion). For tests that hold a lock with PyMySQL and need to know
+    that an API request has run into it. InnoDB refreshes INNODB_TRX only after 100 ms without
+    reads, so every read here follows a 250 ms pause (a read sooner could show a stale wait)."""
+    root = stack.db_connect(root=True)
+    try:
+        end = time.time() + bound
+        while time.time() < end:
+            time.sleep(0.25)
+            with root.cursor() as cur:
+                cur.execute("SELECT COUNT(*) FROM information_schema.INNODB_TRX WHERE trx_state = 'LOCK WAIT'")
+                if cur.fetchone()[0] > 0:
+                    return
+        raise AssertionError("no transaction ever waited for a row lock")
+    finally:
+        root.close()

@@ -521,3 +521,32 @@ def test_console_users_get_the_apis_grant_and_dominance_rules(server):
     assert row[0] != "mine" and row[1] is None
     assert requests.post(server.url("/v1/verify"), json={"key": admin_key},
                          headers=auth(admin_key)).json()["valid"] is True
+
+
+def test_audit_page_shows_whether_the_chain_verifies(server):
+    stack = server.stack
+    c = owner(server)
+    page = c.get("/admin/audit").text
+    assert "Verify the audit chain" in page and 'id="chain-result"' not in page
+    r = c.get("/admin/audit?verify=1")
+    assert r.status_code == 200
+    assert re.search(r'id="chain-result"[^>]*>The audit chain verifies: \d+ rows', r.text), r.text[-2000:]
+    # an edited row is found (the DB's root edits it; the runtime user could not), then put back
+    root = stack.db_connect(root=True, database="latchkey")
+    try:
+        with root.cursor() as cur:
+            cur.execute("SELECT id, public_id, changes FROM audit_log WHERE action = 'key.create'"
+                        " ORDER BY id DESC LIMIT 1")
+            rid, pid, changes = cur.fetchone()
+            cur.execute("UPDATE audit_log SET changes = %s WHERE id = %s", ('{"edited":true}', rid))
+            try:
+                r = c.get("/admin/audit?verify=1")
+                assert "does NOT verify" in r.text and pid in r.text
+            finally:
+                cur.execute("UPDATE audit_log SET changes = %s WHERE id = %s", (changes, rid))
+    finally:
+        root.close()
+    assert "The audit chain verifies" in c.get("/admin/audit?verify=1").text
+    # only owners of the root account see the chain (it spans every account)
+    email, pw, _ = make_user(stack, "owner", account=sub_account(stack))
+    assert "Audit chain" not in Console(server, email, pw).get("/admin/audit?verify=1").text

@@ -2,13 +2,12 @@
 it holds; rotate never mints a key more powerful than its caller. Plans: never one's own account's,
 never a sub-account's above one's own."""
 import threading
-import time
 
 import pytest
 
 from helpers import (account_row, assert_error, assert_verify, audit_by_rid, audit_by_target, call,
                      child_count, create_key, db_query, expect, key_count, key_row, make_account,
-                     make_tenant, new_rid, uid)
+                     make_tenant, new_rid, uid, wait_for_lock_wait)
 
 # (method, path suffix, body, needs the target revoked first)
 CHANGES = [
@@ -137,23 +136,6 @@ def test_sub_account_route_same_rule(server, stack):
     assert new_keys(stack, k["id"]) == []
 
 
-def _wait_for_lock_wait(stack, bound=30):
-    """Block until some transaction in the DB waits for a row lock (bounded, not a timing assertion)."""
-    root = stack.db_connect(root=True)
-    try:
-        end = time.time() + bound
-        while time.time() < end:
-            with root.cursor() as cur:
-                cur.execute("SELECT COUNT(*) FROM information_schema.INNODB_TRX WHERE trx_state = 'LOCK WAIT'")
-                if cur.fetchone()[0] > 0:
-                    return
-            # InnoDB refreshes this table only after 100 ms without reads: poll slower than that
-            time.sleep(0.25)
-        raise AssertionError("the request never waited for the row lock")
-    finally:
-        root.close()
-
-
 def test_rotate_checks_dominance_under_the_row_lock(server, stack):
     """The key gains a scope between the request's first check and its change: the change, made
     under the row lock, must see the new scope and refuse."""
@@ -169,7 +151,7 @@ def test_rotate_checks_dominance_under_the_row_lock(server, stack):
         th = threading.Thread(target=lambda: result.setdefault(
             "r", call(server, "POST", f"/v1/keys/{k['id']}/rotate", t.key, body={}, rid=rid)))
         th.start()
-        _wait_for_lock_wait(stack)
+        wait_for_lock_wait(stack)
         conn.commit()
         th.join(60)
     finally:

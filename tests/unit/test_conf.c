@@ -57,6 +57,8 @@ test_defaults(void **state)
 	assert_string_equal(c.key_prefix, "lk");
 	assert_string_equal(c.base_path, "/v1");
 	assert_int_equal(c.max_body, 65536);
+	assert_int_equal(c.max_keys_per_account, 10000);
+	assert_int_equal(c.max_children_per_account, 1000);
 }
 
 static void
@@ -143,6 +145,12 @@ test_number_bounds(void **state)
 		{ "max_body = 1024", true }, { "max_body = 16777216", true },
 		{ "max_body = 1023", false }, { "max_body = 16777217", false },
 		{ "max_body = 4294967296", false },
+		{ "max_keys_per_account = 1", true }, { "max_keys_per_account = 10000000", true },
+		{ "max_keys_per_account = 0", false }, { "max_keys_per_account = 10000001", false },
+		{ "max_keys_per_account = -5", false }, { "max_keys_per_account = 1e4", false },
+		{ "max_children_per_account = 1", true }, { "max_children_per_account = 1000000", true },
+		{ "max_children_per_account = 0", false }, { "max_children_per_account = 1000001", false },
+		{ "max_children_per_account = ten", false },
 	};
 	struct lk_conf	 c;
 	char		 err[256];
@@ -162,6 +170,10 @@ test_number_bounds(void **state)
 	}
 	assert_int_equal(parse(&c, "max_body = 16777216", err, sizeof(err)), LK_OK);
 	assert_int_equal(c.max_body, 16777216);
+	assert_int_equal(parse(&c, "max_keys_per_account = 25\nmax_children_per_account = 7",
+	    err, sizeof(err)), LK_OK);
+	assert_int_equal(c.max_keys_per_account, 25);
+	assert_int_equal(c.max_children_per_account, 7);
 }
 
 static void
