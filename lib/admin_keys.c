@@ -252,11 +252,11 @@ show_secret(struct lk_admin *a, json_t *k)
 /* ---- the usage chart ---- */
 
 /*
- * An inline SVG of DAYS days of usage stacked by outcome. Until usage data
- * exists the series is all zeros (docs/operations.md, "Admin console").
+ * An inline SVG of DAYS days of usage stacked by outcome, from the usage
+ * API's "data" array (oldest first; NULL: no usage data, all zeros).
  */
 static void
-usage_chart(struct lk_admin *a)
+usage_chart(struct lk_admin *a, json_t *data)
 {
 	static const struct { const char *name, *colour; } outcomes[] = {
 		{ "valid", "#1e6b2e" }, { "rate_limited", "#7a4a00" },
@@ -270,6 +270,14 @@ usage_chart(struct lk_admin *a)
 	size_t		 o;
 
 	memset(counts, 0, sizeof(counts));
+	/* The newest DAYS entries, right-aligned so today is the last bar. */
+	for (d = 0; d < DAYS; d++) {
+		json_t *day = json_array_get(data, json_array_size(data) >= DAYS ?
+		    json_array_size(data) - DAYS + (size_t)d : (size_t)-1);
+
+		for (o = 0; day != NULL && o < LK_NELEM(outcomes); o++)
+			counts[d][o] = json_integer_value(json_object_get(day, outcomes[o].name));
+	}
 	for (d = 0; d < DAYS; d++) {
 		for (total = 0, o = 0; o < LK_NELEM(outcomes); o++)
 			total += counts[d][o];
@@ -761,7 +769,7 @@ detail_page(struct lk_admin *a, json_t *k, int status, const char *err_field,
 		lk_html_close(h);
 	}
 	free(meta);
-	usage_chart(a);
+	usage_chart(a, NULL);	/* no usage data is recorded yet */
 	if (lk_admin_can(a, "audit:read")) {
 		lk_html_leaf(h, LK_E_H2, "Audit", LK_A_ID, "audit", LK_A__MAX);
 		lk_admin_audit_table(a, id, 50);
