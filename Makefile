@@ -33,7 +33,7 @@ MIGRATIONS = $(sort $(wildcard schema/*.sql))
 FUZZERS   = $(patsubst tests/fuzz/%.c,build/fuzz/%,$(wildcard tests/fuzz/fuzz_*.c))
 FUZZ_SECONDS ?= 30
 
-.PHONY: all asan deps run test unit e2e fuzz install clean
+.PHONY: all asan deps run test unit e2e fuzz bench install clean
 all: $(BUILD)/liblatchkey.a $(PROGRAMS) $(CLI)
 
 $(BUILD)/obj/%.o: %.c $(wildcard lib/*.h cli/*.h)
@@ -85,6 +85,13 @@ fuzz:
 
 deps:
 	@sh scripts/deps.sh
+
+# Benchmarks (tests/bench/bench.py; not part of `make test`): BENCH_KEYS, BENCH_SECONDS, BENCH_SERVER.
+bench: deps
+	@command -v php-cgi >/dev/null && php-cgi -m 2>/dev/null | grep -q pdo_mysql || \
+	    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends php-cgi php-mysql
+	$(MAKE) all
+	$(PYTHON) tests/bench/bench.py
 
 run: deps
 	$(MAKE) all

@@ -1,7 +1,7 @@
 /*
  * accounts — /v1/accounts (GET list, POST create), /v1/accounts/{id} (GET,
  * PATCH, DELETE), and /v1/accounts/{id}/keys… which behaves like /v1/keys…
- * with that account as context.
+ * with that account as context, and GET /v1/accounts/{id}/usage.
  */
 #include <string.h>
 
@@ -21,6 +21,8 @@ handle(struct lk_req *req)
 			return lk_keys_http_item(req, req->segs[1], req->segs[3],
 			    req->nsegs == 5 ? req->segs[4] : NULL);
 	}
+	if (req->nsegs == 3 && strcmp(req->segs[2], "usage") == 0)
+		return lk_accounts_http_usage(req, req->segs[1]);
 	if (req->nsegs > 2)
 		return lk_req_fail(req, LK_ERR_NOT_FOUND, NULL, "No such endpoint");
 	if (req->nsegs == 1)

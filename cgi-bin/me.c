@@ -1,4 +1,7 @@
-/* me — GET /v1/me: the presenting key and its account. Any valid key may ask. */
+/*
+ * me — GET /v1/me: the presenting key and its account. Any valid key may ask.
+ * One read (key and account together) and one write (the count).
+ */
 #include <string.h>
 
 #include "accounts.h"
@@ -17,9 +20,8 @@ handle(struct lk_req *req)
 		return lk_req_fail(req, LK_ERR_NOT_FOUND, NULL, "No such endpoint");
 	if (req->method != LK_GET)
 		return lk_req_method_not_allowed(req, "GET");
-	if ((e = lk_auth_caller(req, &c)) != LK_OK ||
-	    (e = lk_req_no_query(req)) != LK_OK ||
-	    (e = lk_accounts_get(req->db, c.key.account_public, &acct)) != LK_OK)
+	if ((e = lk_auth_caller_account(req, &c, &acct)) != LK_OK ||
+	    (e = lk_req_no_query(req)) != LK_OK)
 		return e;
 	lk_resp_json(req, 200, json_pack("{s:o,s:o}",
 	    "key", lk_key_json(&c.key, req->now), "account", lk_account_json(&acct)));

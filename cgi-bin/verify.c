@@ -1,14 +1,17 @@
 /*
  * verify — POST /v1/verify {"key": "...", "scopes": [...]}: is this key good,
- * for the caller's subtree (and, for a test caller, a test key)? Both keys are checked in memory first, then
- * fetched together with one indexed read; nothing is written unless
- * last_used_at is stale.
+ * for the caller's subtree (and, for a test caller, a test key)? Both keys
+ * are checked in memory first, then fetched together with one indexed read;
+ * a found key's use is counted against its own rate limit with one write
+ * (the caller is not counted).
  */
 #include <string.h>
 
 #include "auth.h"
+#include "ratelimit.h"
 #include "resp.h"
 #include "serve.h"
+#include "timefmt.h"
 
 static const struct lk_field fields[] = {
 	{ "key", LK_FT_TEXT, LK_FF_REQUIRED, 512, NULL },
@@ -36,41 +39,98 @@ missing_scope(const struct lk_key *k, const char *wanted, char *buf, size_t size
 	return NULL;
 }
 
-static json_t *
-verdict(struct lk_req *req, const struct lk_key *k, bool found, const char *wanted)
+/* Outcome of a use of the found key k, before its count is known. */
+static enum lk_outcome
+precheck(const struct lk_key *k, const char *wanted, int64_t now)
 {
-	const char	*code = "VALID";
-	char		 buf[LK_SCOPE_MAX_LEN + 2];
-	json_t		*o;
+	char buf[LK_SCOPE_MAX_LEN + 2];
 
-	if (!found)
-		return json_pack("{s:b,s:s}", "valid", 0, "code", "INVALID_API_KEY");
-	switch (lk_key_status(k, req->now)) {
+	switch (lk_key_status(k, now)) {
 	case LK_KEY_REVOKED:
-		code = "REVOKED_API_KEY";
-		break;
+		return LK_OUTCOME_REVOKED;
 	case LK_KEY_EXPIRED:
-		code = "EXPIRED_API_KEY";
-		break;
+		return LK_OUTCOME_EXPIRED;
 	case LK_KEY_ACTIVE:
-		if (missing_scope(k, wanted, buf, sizeof(buf)) != NULL)
-			code = "INSUFFICIENT_SCOPE";
 		break;
 	}
-	o = json_pack("{s:b,s:s}", "valid", strcmp(code, "VALID") == 0, "code", code);
-	json_object_set_new(o, "key", lk_key_verify_json(k));
-	return o;
+	return missing_scope(k, wanted, buf, sizeof(buf)) != NULL ?
+	    LK_OUTCOME_INSUFFICIENT_SCOPE : LK_OUTCOME_VALID;
+}
+
+static const char *const codes[LK_OUTCOME__MAX] = {
+	[LK_OUTCOME_VALID] = "VALID",
+	[LK_OUTCOME_RATE_LIMITED] = "RATE_LIMITED",
+	[LK_OUTCOME_REVOKED] = "REVOKED_API_KEY",
+	[LK_OUTCOME_EXPIRED] = "EXPIRED_API_KEY",
+	[LK_OUTCOME_INSUFFICIENT_SCOPE] = "INSUFFICIENT_SCOPE",
+};
+
+/* The verdict on a found key, written directly: meta is stored as compact JSON. */
+static void
+verdict(struct lk_out *o, const struct lk_key *k, const struct lk_rl_state *rl)
+{
+	const char	*p = k->scopes;
+	char		 t[LK_TIME_MAX];
+	bool		 first = true;
+
+	lk_out_reset(o);
+	lk_out_lit(o, "{\"valid\":");
+	if (rl->outcome == LK_OUTCOME_VALID)
+		lk_out_lit(o, "true");
+	else
+		lk_out_lit(o, "false");
+	lk_out_lit(o, ",\"code\":");
+	lk_out_str(o, codes[rl->outcome], strlen(codes[rl->outcome]));
+	lk_out_lit(o, ",\"key\":{\"id\":");
+	lk_out_str(o, k->public_id, strlen(k->public_id));
+	lk_out_lit(o, ",\"account_id\":");
+	lk_out_str(o, k->account_public, strlen(k->account_public));
+	lk_out_lit(o, ",\"env\":");
+	lk_out_str(o, k->env, strlen(k->env));
+	lk_out_lit(o, ",\"scopes\":[");
+	while (*p != '\0') {
+		size_t n = strcspn(p, " ");
+
+		if (n > 0) {
+			if (!first)
+				lk_out_lit(o, ",");
+			lk_out_str(o, p, n);
+			first = false;
+		}
+		p += n + (p[n] == ' ');
+	}
+	lk_out_lit(o, "],\"expires_at\":");
+	if (k->expires_at == 0)
+		lk_out_lit(o, "null");
+	else {
+		lk_time_format(k->expires_at, t);
+		lk_out_str(o, t, strlen(t));
+	}
+	lk_out_lit(o, ",\"meta\":");
+	if (k->meta[0] == '{')
+		lk_out_raw(o, k->meta, strlen(k->meta));
+	else
+		lk_out_lit(o, "{}");
+	lk_out_lit(o, "},\"ratelimit\":{\"limit\":");
+	lk_out_int(o, rl->limit);
+	lk_out_lit(o, ",\"remaining\":");
+	lk_out_int(o, rl->remaining);
+	lk_out_lit(o, ",\"reset\":");
+	lk_out_int(o, rl->reset);
+	lk_out_lit(o, "}}");
 }
 
 static enum lk_err
 handle(struct lk_req *req)
 {
+	static struct lk_out	 out;	/* lives for the process */
 	struct lk_keyparts	 cparts, tparts;
 	struct lk_caller	 c;
 	struct lk_key		 target;
+	struct lk_rl_state	 rl;
 	bool			 cfound, tfound = false, tparsed;
 	const char		*key, *wanted;
-	json_t			*f, *result;
+	json_t			*f;
 	enum lk_err		 e;
 
 	if (req->nsegs != 1 || strcmp(req->segs[0], "verify") != 0)
@@ -90,23 +150,22 @@ handle(struct lk_req *req)
 		e = LK_ERR_INVALID_KEY;
 	if (e == LK_OK && (e = lk_auth_status(req, &c.key)) == LK_OK)
 		e = lk_auth_require(req, &c, "verify");
-	if (e != LK_OK) {
+	if (e == LK_OK && tparsed && tfound && lk_auth_sees(&c, &target))
+		/* The verified key is counted, not the caller's. */
+		e = lk_ratelimit_hit(req->db, req->conf, &target, req->now,
+		    precheck(&target, wanted != NULL ? wanted : "", req->now), &rl);
+	else if (e == LK_OK) {
+		lk_out_reset(&out);
+		lk_out_lit(&out, "{\"valid\":false,\"code\":\"INVALID_API_KEY\"}");
+		lk_resp_out(req, 200, &out);
 		json_decref(f);
-		return e;
+		return LK_OK;
 	}
-	lk_auth_actor(req, &c);
-	tfound = tparsed && tfound && lk_auth_sees(&c, &target);
-	result = verdict(req, &target, tfound, wanted != NULL ? wanted : "");
 	json_decref(f);
-	if ((e = lk_keys_touch(req->db, &c.key, req->now)) == LK_OK &&
-	    json_is_true(json_object_get(result, "valid")) &&
-	    strcmp(target.public_id, c.key.public_id) != 0)
-		e = lk_keys_touch(req->db, &target, req->now);
-	if (e != LK_OK) {
-		json_decref(result);
+	if (e != LK_OK)
 		return e;
-	}
-	lk_resp_json(req, 200, result);
+	verdict(&out, &target, &rl);
+	lk_resp_out(req, 200, &out);
 	return LK_OK;
 }
 

@@ -20,6 +20,8 @@ cmd_account(int argc, char **argv)
 	enum lk_err		 e;
 	int			 c;
 
+	if (argc >= 2 && strcmp(argv[1], "usage") == 0)
+		return cli_account_usage(argc, argv);
 	if (argc < 2 || strcmp(argv[1], "create") != 0)
 		return cli_usage("account: expected 'account create NAME'");
 	optind = 2;

@@ -162,6 +162,8 @@ cmd_key(int argc, char **argv)
 		return key_create(argc, argv);
 	if (strcmp(argv[1], "list") == 0)
 		return key_list(argc, argv);
+	if (strcmp(argv[1], "usage") == 0)
+		return cli_key_usage(argc, argv);
 	if (strcmp(argv[1], "revoke") == 0 || strcmp(argv[1], "reactivate") == 0 ||
 	    strcmp(argv[1], "delete") == 0 || strcmp(argv[1], "rotate") == 0)
 		return key_change(argc, argv);

@@ -29,6 +29,9 @@ static const char usage_text[] =
 "  audit verify [--since-checkpoint FILE]   check the signed audit chain\n"
 "  audit checkpoint                 print and log the chain's head (row id + MAC)\n"
 "  audit rotate-key                 start a new epoch under a new audit secret\n"
+"  key usage KEY_ID [--days N]      daily uses by outcome (default 30 days, max 400)\n"
+"  account usage ACCT_ID [--days N] the same, summed over the account's subtree\n"
+"  gc                               remove daily usage older than usage_retention_days\n"
 "\n"
 "The config file is --config FILE or $LATCHKEY_CONF. A new key's plaintext is\n"
 "printed once, alone on its line on stdout; nothing else goes to stdout with it.\n"
@@ -50,6 +53,7 @@ static const struct command {
 	{ "key", cmd_key },
 	{ "user", cmd_user },
 	{ "audit", cmd_audit },
+	{ "gc", cmd_gc },
 };
 
 int

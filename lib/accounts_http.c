@@ -5,6 +5,7 @@
 #include "auth.h"
 #include "page.h"
 #include "resp.h"
+#include "usage.h"
 
 static const char *const plans[] = { "free", "pro", "enterprise", NULL };
 static const char *const acct_prefix[] = { "acct_", NULL };
@@ -155,4 +156,20 @@ lk_accounts_http_item(struct lk_req *req, const char *id)
 	    (e = lk_req_no_query(req)) != LK_OK)
 		return e;
 	return item(req, &c, id);
+}
+
+enum lk_err
+lk_accounts_http_usage(struct lk_req *req, const char *id)
+{
+	struct lk_caller	 c;
+	struct lk_account	 a;
+	enum lk_err		 e;
+
+	if (req->method != LK_GET)
+		return lk_req_method_not_allowed(req, "GET");
+	if ((e = lk_auth_caller(req, &c)) != LK_OK ||
+	    (e = lk_auth_require(req, &c, "accounts:read")) != LK_OK ||
+	    (e = lk_auth_account(req, &c, id, &a)) != LK_OK)
+		return e;
+	return lk_usage_http_account(req, &a);
 }

@@ -13,4 +13,7 @@ enum lk_err	lk_accounts_http_collection(struct lk_req *req);
 /* GET, PATCH (name, plan) and DELETE of one account in the caller's subtree. */
 enum lk_err	lk_accounts_http_item(struct lk_req *req, const char *id);
 
+/* GET /v1/accounts/{id}/usage: daily usage summed over the account's subtree. */
+enum lk_err	lk_accounts_http_usage(struct lk_req *req, const char *id);
+
 #endif

@@ -677,17 +677,38 @@ time_row(struct lk_admin *a, const char *name, json_t *k, const char *field, con
 	lk_html_close(&a->h);
 }
 
+/* The key's usage as the API gives it ({"data": [...]}), or NULL if it cannot be read. */
+static json_t *
+get_usage(struct lk_admin *a, const char *id)
+{
+	json_t		*q = json_incref(a->req->query), *u;
+	enum lk_err	 e;
+
+	lk_admin_api_begin(a, LK_GET, NULL, json_pack("{s:s}", "days", "30"));
+	e = lk_admin_api_end(a, lk_keys_http_item(a->req, NULL, id, "usage"));
+	u = e == LK_OK ? json_incref(a->req->captured) : NULL;
+	json_decref(a->req->query);
+	a->req->query = q;
+	return u;
+}
+
 static enum lk_err
-detail_page(struct lk_admin *a, json_t *k, int status, const char *err_field,
-    const char *err)
+detail_page(struct lk_admin *a, json_t *k, int status, const char *err_field_in,
+    const char *err_in)
 {
 	struct lk_html	*h = &a->h;
+	/* Copies: the API calls below (usage, audit) reset the request's error. */
+	char		 err_field[64], err_buf[sizeof(a->req->err_message)];
+	const char	*err = err_in != NULL ? err_buf : NULL;
+	json_t		*usage;
 	const char	*id = str(k, "id"), *st = str(k, "status");
 	char		 href[200], scopes[LK_SCOPES_BUF] = "", date[16] = "", *meta;
 	json_t		*s1;
 	size_t		 i;
 	bool		 write = lk_admin_can(a, "keys:write");
 
+	snprintf(err_field, sizeof(err_field), "%s", err_field_in != NULL ? err_field_in : "");
+	snprintf(err_buf, sizeof(err_buf), "%s", err_in != NULL ? err_in : "");
 	json_array_foreach(json_object_get(k, "scopes"), i, s1) {
 		size_t n = strlen(scopes);
 
@@ -769,7 +790,9 @@ detail_page(struct lk_admin *a, json_t *k, int status, const char *err_field,
 		lk_html_close(h);
 	}
 	free(meta);
-	usage_chart(a, NULL);	/* no usage data is recorded yet */
+	usage = get_usage(a, id);
+	usage_chart(a, json_object_get(usage, "data"));
+	json_decref(usage);
 	if (lk_admin_can(a, "audit:read")) {
 		lk_html_leaf(h, LK_E_H2, "Audit", LK_A_ID, "audit", LK_A__MAX);
 		lk_admin_audit_table(a, id, 50);

@@ -67,27 +67,60 @@ lk_auth_actor(struct lk_req *req, struct lk_caller *c)
 enum lk_err
 lk_auth_caller(struct lk_req *req, struct lk_caller *c)
 {
+	return lk_auth_caller_account(req, c, NULL);
+}
+
+enum lk_err
+lk_auth_caller_account(struct lk_req *req, struct lk_caller *c,
+    struct lk_account *acct)
+{
 	struct lk_keyparts	 parts;
 	bool			 found, unused;
 	enum lk_err		 e;
 
 	if (req->caller != NULL) {	/* a console user, authenticated by its session */
-		c->key = req->caller->key;
+		*c = *req->caller;
 		lk_auth_actor(req, c);
-		return LK_OK;
+		return acct != NULL ? lk_accounts_get(req->db, c->key.account_public, acct) : LK_OK;
 	}
 	if ((e = lk_auth_credential(req, &parts)) != LK_OK)
 		return e;
-	e = lk_keys_by_digests(req->db, parts.digest, &c->key, &found,
-	    parts.digest, &c->key, &unused);
+	if (acct != NULL)
+		e = lk_keys_with_account(req->db, parts.digest, &c->key, acct, &found);
+	else
+		e = lk_keys_by_digests(req->db, parts.digest, &c->key, &found,
+		    parts.digest, &c->key, &unused);
 	if (e != LK_OK)
 		return e;
 	if (!found)
 		return LK_ERR_INVALID_KEY;
+	return lk_auth_count(req, c);
+}
+
+enum lk_err
+lk_auth_count(struct lk_req *req, struct lk_caller *c)
+{
+	enum lk_key_status	 st = lk_key_status(&c->key, req->now);
+	enum lk_err		 e;
+
+	e = lk_ratelimit_hit(req->db, req->conf, &c->key, req->now,
+	    st == LK_KEY_REVOKED ? LK_OUTCOME_REVOKED :
+	    st == LK_KEY_EXPIRED ? LK_OUTCOME_EXPIRED : LK_OUTCOME_VALID, &c->rl);
+	if (e != LK_OK)
+		return e;
+	lk_ratelimit_headers(req, &c->rl);
 	if ((e = lk_auth_status(req, &c->key)) != LK_OK)
 		return e;
+	if (c->rl.outcome == LK_OUTCOME_RATE_LIMITED) {
+		lk_req_detail(req, "retry_after", json_integer(c->rl.reset));
+		return lk_req_fail(req, LK_ERR_RATE_LIMITED, NULL,
+		    "The API key's rate limit of %lld requests per %lld s is used up; "
+		    "retry after %lld s", (long long)c->rl.limit,
+		    (long long)c->rl.window, (long long)c->rl.reset);
+	}
+	c->key.last_used_at = req->now;
 	lk_auth_actor(req, c);
-	return lk_keys_touch(req->db, &c->key, req->now);
+	return LK_OK;
 }
 
 bool

@@ -4,11 +4,13 @@
 
 #include "accounts.h"
 #include "keys.h"
+#include "ratelimit.h"
 #include "req.h"
 
 struct lk_caller {
-	struct lk_key	 key;		/* the presenting key (account_* fields included) */
-	struct lk_actor	 actor;		/* for audit rows */
+	struct lk_key		 key;	/* the presenting key (account_* fields included) */
+	struct lk_actor		 actor;	/* for audit rows */
+	struct lk_rl_state	 rl;	/* its rate limit after this use was counted */
 };
 
 /*
@@ -20,8 +22,23 @@ enum lk_err	lk_auth_credential(struct lk_req *req, struct lk_keyparts *parts);
 /* 401 REVOKED/EXPIRED (with details) unless k is active. */
 enum lk_err	lk_auth_status(struct lk_req *req, const struct lk_key *k);
 
-/* Authenticate the caller: credential, one indexed read, status, last_used. */
+/*
+ * Authenticate the caller: credential, one indexed read, then lk_auth_count.
+ * Unknown and malformed keys count nothing.
+ */
 enum lk_err	lk_auth_caller(struct lk_req *req, struct lk_caller *c);
+
+/* lk_auth_caller that also fills acct with the caller's account (same single read). */
+enum lk_err	lk_auth_caller_account(struct lk_req *req, struct lk_caller *c,
+		    struct lk_account *acct);
+
+/*
+ * Count one use of the found key c->key (one write), add the rate-limit
+ * headers, then answer for it: 401 REVOKED/EXPIRED, 429 RATE_LIMITED (with
+ * Retry-After), 503 if the count could not be written (ratelimit_on_db_error
+ * = closed), else LK_OK with c->actor set.
+ */
+enum lk_err	lk_auth_count(struct lk_req *req, struct lk_caller *c);
 
 /* Set up c->actor once c->key is known. */
 void		lk_auth_actor(struct lk_req *req, struct lk_caller *c);

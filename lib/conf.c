@@ -51,6 +51,8 @@ static const struct setting {
 	{ "audit_key_file", C_STR, S(audit_key_file), 0, 0 },
 	{ "audit_old_keys_file", C_STR, S(audit_old_keys_file), 0, 0 },
 	{ "audit_checkpoint_every", C_UINT, S(audit_checkpoint_every), 1, 1000000 },
+	{ "ratelimit_on_db_error", C_STR, S(ratelimit_on_db_error), 0, 0 },
+	{ "usage_retention_days", C_UINT, S(usage_retention_days), 1, 36600 },
 #undef S
 };
 
@@ -79,6 +81,8 @@ lk_conf_defaults(struct lk_conf *c)
 	c->max_keys_per_account = 10000;
 	c->max_children_per_account = 1000;
 	c->audit_checkpoint_every = 100;
+	snprintf(c->ratelimit_on_db_error, sizeof(c->ratelimit_on_db_error), "closed");
+	c->usage_retention_days = 400;
 }
 
 /* Read a whole small file into buf (NUL-terminated). Returns false on error or if too large. */
@@ -237,6 +241,11 @@ lk_conf_parse(struct lk_conf *c, const char *text, char *err, size_t errsz)
 	}
 	if (c->base_path[0] != '/' || c->base_path[strlen(c->base_path) - 1] == '/') {
 		snprintf(err, errsz, "base_path must start with '/' and not end with one");
+		return LK_ERR_VALIDATION;
+	}
+	c->ratelimit_open = strcmp(c->ratelimit_on_db_error, "open") == 0;
+	if (!c->ratelimit_open && strcmp(c->ratelimit_on_db_error, "closed") != 0) {
+		snprintf(err, errsz, "ratelimit_on_db_error must be closed or open");
 		return LK_ERR_VALIDATION;
 	}
 	return LK_OK;

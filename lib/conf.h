@@ -28,6 +28,9 @@ struct lk_conf {
 	char		 audit_old_keys_file[256];	/* retired audit keys, one per line */
 	unsigned int	 audit_checkpoint_every;	/* log a checkpoint every N audit rows */
 	bool		 password_from_file;	/* db_password_file was read */
+	char		 ratelimit_on_db_error[8];	/* "closed" (503) or "open" */
+	bool		 ratelimit_open;		/* ratelimit_on_db_error = open */
+	unsigned int	 usage_retention_days;	/* daily usage kept this long */
 	/* Users and the admin console (docs/operations.md, "Admin console"). */
 	unsigned int	 argon2_t_cost;		/* passes */
 	unsigned int	 argon2_m_cost;		/* KiB */

@@ -64,10 +64,25 @@ lk_crypto_public_id_ok(const char *id, const char *prefix)
 	return true;
 }
 
+/*
+ * The digest and its context are fetched once per process: OpenSSL 3's
+ * one-shot SHA256() fetches the algorithm (locks, a property query) and
+ * allocates a context on every call.
+ */
 void
 lk_crypto_sha256(const void *data, size_t len, unsigned char out[LK_SHA256_LEN])
 {
-	SHA256(data, len, out);
+	static EVP_MD		*md;
+	static EVP_MD_CTX	*ctx;
+
+	if (md == NULL)
+		md = EVP_MD_fetch(NULL, "SHA256", NULL);
+	if (ctx == NULL)
+		ctx = EVP_MD_CTX_new();
+	if (md == NULL || ctx == NULL || EVP_DigestInit_ex2(ctx, md, NULL) != 1 ||
+	    EVP_DigestUpdate(ctx, data, len) != 1 ||
+	    EVP_DigestFinal_ex(ctx, out, NULL) != 1)
+		SHA256(data, len, out);
 }
 
 bool

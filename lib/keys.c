@@ -7,10 +7,15 @@
 #include "log.h"
 #include "timefmt.h"
 
+/* last_used_at: the newest valid use counted in key_usage (lib/ratelimit.c), else the column. */
+#define LAST_USED \
+    "GREATEST(COALESCE(k.last_used_at, 0), COALESCE((SELECT u.last_valid_at" \
+    " FROM key_usage u WHERE u.key_id = k.id AND u.last_valid_at IS NOT NULL" \
+    " ORDER BY u.day DESC LIMIT 1), 0))"
 #define KEY_SELECT \
     "SELECT k.id, k.public_id, k.account_id, a.public_id, a.path, a.plan," \
     " k.start, k.env, k.label, k.scopes, k.created_at, k.expires_at," \
-    " k.revoked_at, k.last_used_at, k.rotated_from, k.rl_limit, k.rl_window," \
+    " k.revoked_at, " LAST_USED ", k.rotated_from, k.rl_limit, k.rl_window," \
     " k.meta"
 #define KEY_FROM " FROM api_keys k JOIN accounts a ON a.id = k.account_id"
 
@@ -18,11 +23,21 @@ static const char SQL_GET[] =
     KEY_SELECT KEY_FROM " WHERE k.public_id = ?";
 static const char SQL_LOCK[] =
     KEY_SELECT KEY_FROM " WHERE k.id = ? FOR UPDATE";
+/*
+ * The hot path's read: only what a decision needs (no label, times of use,
+ * subqueries). STRAIGHT_JOIN keeps the plan "two digest lookups, then their
+ * accounts" even while the statistics are stale (after a bulk load the
+ * optimizer was seen scanning every key of a one-account table instead).
+ */
 static const char SQL_BY_DIGESTS[] =
-    KEY_SELECT ", k.digest" KEY_FROM " WHERE k.digest IN (?, ?)";
-static const char SQL_TOUCH[] =
-    "UPDATE api_keys SET last_used_at = ? WHERE id = ?"
-    " AND (last_used_at IS NULL OR last_used_at < ?)";
+    "SELECT k.id, k.public_id, k.account_id, a.public_id, a.path, a.plan, k.env,"
+    " k.scopes, k.expires_at, k.revoked_at, k.rl_limit, k.rl_window, k.meta, k.digest"
+    " FROM api_keys k STRAIGHT_JOIN accounts a ON a.id = k.account_id"
+    " WHERE k.digest IN (?, ?)";
+static const char SQL_WITH_ACCOUNT[] =
+    KEY_SELECT ", a.name, a.created_at, p.public_id"
+    " FROM api_keys k STRAIGHT_JOIN accounts a ON a.id = k.account_id"
+    " LEFT JOIN accounts p ON p.id = a.parent_id WHERE k.digest = ?";
 static const char SQL_LOCK_ACCOUNT[] =
     "SELECT id FROM accounts WHERE id = ? FOR UPDATE";
 static const char SQL_COUNT[] =
@@ -199,17 +214,50 @@ struct pair_ctx {
 	bool			*fa, *fb;
 };
 
+/* Copy column i of r into dst (size bytes), truncated and NUL-terminated. */
+static void
+col_copy(char *dst, size_t size, const struct lk_row *r, unsigned int i)
+{
+	size_t n = strlen(r->v[i]);
+
+	if (n >= size)
+		n = size - 1;
+	memcpy(dst, r->v[i], n);
+	dst[n] = '\0';
+}
+
+/* A row of SQL_BY_DIGESTS into k: the other fields are left empty. */
+static void
+decision_row(const struct lk_row *r, struct lk_key *k)
+{
+	k->id = strtoull(r->v[0], NULL, 10);
+	col_copy(k->public_id, sizeof(k->public_id), r, 1);
+	k->account_id = strtoull(r->v[2], NULL, 10);
+	col_copy(k->account_public, sizeof(k->account_public), r, 3);
+	col_copy(k->account_path, sizeof(k->account_path), r, 4);
+	col_copy(k->account_plan, sizeof(k->account_plan), r, 5);
+	col_copy(k->env, sizeof(k->env), r, 6);
+	col_copy(k->scopes, sizeof(k->scopes), r, 7);
+	k->expires_at = int_col(r, 8);
+	k->revoked_at = int_col(r, 9);
+	k->rl_limit = int_col(r, 10);
+	k->rl_window = int_col(r, 11);
+	col_copy(k->meta, sizeof(k->meta), r, 12);
+	k->start[0] = k->label[0] = k->rotated_from[0] = '\0';
+	k->created_at = k->last_used_at = 0;
+}
+
 static enum lk_err
 pair_row(const struct lk_row *r, void *arg)
 {
 	struct pair_ctx *c = arg;
 
-	if (memcmp(r->v[18], c->da, LK_SHA256_LEN) == 0) {
-		from_row(r, c->ka);
+	if (memcmp(r->v[13], c->da, LK_SHA256_LEN) == 0) {
+		decision_row(r, c->ka);
 		*c->fa = true;
 	}
-	if (memcmp(r->v[18], c->db, LK_SHA256_LEN) == 0) {
-		from_row(r, c->kb);
+	if (memcmp(r->v[13], c->db, LK_SHA256_LEN) == 0) {
+		decision_row(r, c->kb);
 		*c->fb = true;
 	}
 	return LK_OK;
@@ -235,30 +283,49 @@ lk_keys_by_digests(struct lk_db *db, const unsigned char *a, struct lk_key *ka,
 	return lk_db_read(db, pair_work, &c);
 }
 
-struct touch_ctx {
-	struct lk_key	*k;
-	int64_t		 now;
+struct with_account_ctx {
+	const unsigned char	*digest;
+	struct lk_key		*k;
+	struct lk_account	*a;
+	bool			*found;
 };
 
 static enum lk_err
-touch_work(struct lk_db *db, void *arg)
+with_account_row(const struct lk_row *r, void *arg)
 {
-	struct touch_ctx	*c = arg;
-	const struct lk_param	 p[] = { LK_INT(c->now), LK_INT(c->k->id),
-	    LK_INT(c->now - LK_TOUCH_INTERVAL) };
+	struct with_account_ctx	*c = arg;
+	struct lk_account	*a = c->a;
 
-	return lk_db_exec(db, SQL_TOUCH, p, 3, NULL, NULL, NULL);
+	from_row(r, c->k);
+	memset(a, 0, sizeof(*a));
+	a->id = c->k->account_id;
+	snprintf(a->public_id, sizeof(a->public_id), "%s", c->k->account_public);
+	snprintf(a->parent_public, sizeof(a->parent_public), "%s", r->v[20]);
+	snprintf(a->name, sizeof(a->name), "%s", r->v[18]);
+	snprintf(a->plan, sizeof(a->plan), "%s", c->k->account_plan);
+	snprintf(a->path, sizeof(a->path), "%s", c->k->account_path);
+	a->created_at = strtoll(r->v[19], NULL, 10);
+	*c->found = true;
+	return LK_OK;
+}
+
+static enum lk_err
+with_account_work(struct lk_db *db, void *arg)
+{
+	struct with_account_ctx	*c = arg;
+	const struct lk_param	 p[] = { LK_BLOB(c->digest, LK_SHA256_LEN) };
+
+	*c->found = false;
+	return lk_db_exec(db, SQL_WITH_ACCOUNT, p, 1, with_account_row, c, NULL);
 }
 
 enum lk_err
-lk_keys_touch(struct lk_db *db, struct lk_key *k, int64_t now)
+lk_keys_with_account(struct lk_db *db, const unsigned char *digest,
+    struct lk_key *k, struct lk_account *a, bool *found)
 {
-	struct touch_ctx c = { k, now };
+	struct with_account_ctx c = { digest, k, a, found };
 
-	if (k->last_used_at >= now - LK_TOUCH_INTERVAL)
-		return LK_OK;
-	k->last_used_at = now;
-	return lk_db_read(db, touch_work, &c);
+	return lk_db_read(db, with_account_work, &c);
 }
 
 /* Audit one change of key k. */

@@ -17,7 +17,6 @@
 #define LK_LABEL_MAX		100	/* characters */
 #define LK_META_MAX		4096	/* bytes of compact JSON */
 #define LK_GRACE_MAX		(30 * 86400)
-#define LK_TOUCH_INTERVAL	60	/* last_used_at is written at most this often */
 
 struct lk_key {
 	uint64_t	 id;
@@ -82,14 +81,17 @@ enum lk_err	 lk_keys_get(struct lk_db *db, const char *public_id, struct lk_key 
 
 /*
  * Fetch the keys whose digests are a and b (b may equal a) with one indexed
- * read. *found_a / *found_b say which exist.
+ * read. *found_a / *found_b say which exist. Only what an authentication or
+ * verify decision needs is filled: id, public_id, account_id/_public/_path/
+ * _plan, env, scopes, expires_at, revoked_at, rl_limit, rl_window, meta.
  */
 enum lk_err	 lk_keys_by_digests(struct lk_db *db,
 		    const unsigned char *a, struct lk_key *ka, bool *found_a,
 		    const unsigned char *b, struct lk_key *kb, bool *found_b);
 
-/* Record use: writes last_used_at only when it is more than LK_TOUCH_INTERVAL old. */
-enum lk_err	 lk_keys_touch(struct lk_db *db, struct lk_key *k, int64_t now);
+/* The key whose digest is given, with its whole account, in one indexed read. */
+enum lk_err	 lk_keys_with_account(struct lk_db *db, const unsigned char *digest,
+		    struct lk_key *k, struct lk_account *a, bool *found);
 
 /*
  * Create a key: generate it, store its digest, audit. plaintext (>= LK_KEY_MAX

@@ -7,6 +7,7 @@
 #include "keys_http.h"
 #include "resp.h"
 #include "timefmt.h"
+#include "usage.h"
 
 #define YEARS_100	(100LL * 366 * 86400)
 
@@ -371,11 +372,14 @@ lk_keys_http_item(struct lk_req *req, const char *account_id, const char *key_id
 	struct lk_key		 k;
 	struct lk_account	 acct;
 	enum lk_err		 e;
+	bool			 usage = action != NULL && strcmp(action, "usage") == 0;
 
-	if (action != NULL && strcmp(action, "revoke") != 0 &&
+	if (action != NULL && !usage && strcmp(action, "revoke") != 0 &&
 	    strcmp(action, "reactivate") != 0 && strcmp(action, "rotate") != 0)
 		return lk_req_fail(req, LK_ERR_NOT_FOUND, NULL, "No such endpoint");
-	if (action != NULL && req->method != LK_POST)
+	if (usage && req->method != LK_GET)
+		return lk_req_method_not_allowed(req, "GET");
+	if (action != NULL && !usage && req->method != LK_POST)
 		return lk_req_method_not_allowed(req, "POST");
 	if (action == NULL && req->method != LK_GET && req->method != LK_PATCH &&
 	    req->method != LK_DELETE)
@@ -383,7 +387,7 @@ lk_keys_http_item(struct lk_req *req, const char *account_id, const char *key_id
 	if ((e = lk_auth_caller(req, &c)) != LK_OK ||
 	    (e = lk_auth_require(req, &c, req->method == LK_GET ?
 	    "keys:read" : "keys:write")) != LK_OK ||
-	    (e = lk_req_no_query(req)) != LK_OK)
+	    (!usage && (e = lk_req_no_query(req)) != LK_OK))
 		return e;
 	if (account_id != NULL &&
 	    (e = lk_auth_account(req, &c, account_id, &acct)) != LK_OK)
@@ -392,6 +396,8 @@ lk_keys_http_item(struct lk_req *req, const char *account_id, const char *key_id
 		return e;
 	if (account_id != NULL && strcmp(k.account_public, acct.public_id) != 0)
 		return lk_req_fail(req, LK_ERR_NOT_FOUND, NULL, "No such key");
+	if (usage)
+		return lk_usage_http_key(req, &k);
 	/* Reading needs keys:read; every change also needs dominance over the key. */
 	if (req->method != LK_GET && (e = lk_auth_dominates(req, &c, k.scopes)) != LK_OK)
 		return e;

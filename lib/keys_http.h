@@ -12,7 +12,8 @@
 enum lk_err	lk_keys_http_collection(struct lk_req *req, const char *account_id);
 
 /*
- * One key: GET, PATCH, DELETE (action NULL) or POST revoke|reactivate|rotate.
+ * One key: GET, PATCH, DELETE (action NULL), POST revoke|reactivate|rotate,
+ * or GET usage.
  * account_id, when not NULL, must be the key's account.
  */
 enum lk_err	lk_keys_http_item(struct lk_req *req, const char *account_id,

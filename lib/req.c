@@ -564,13 +564,13 @@ field_value(const struct lk_field *f, json_t *v, json_t **out, const char **why)
 		*out = o;
 		return true;
 	case LK_FT_RATELIMIT:
-		*why = "must be {\"limit\": 1..1000000, \"window\": 1..86400 seconds}";
+		*why = "must be {\"limit\": 1..1000000000, \"window\": 1..86400 seconds}";
 		if ((o = object_value(v)) == NULL)
 			return false;
 		{
 			int64_t lim, win;
 			bool ok = json_object_size(o) == 2 &&
-			    int_value(json_object_get(o, "limit"), 1000000, &lim) &&
+			    int_value(json_object_get(o, "limit"), 1000000000, &lim) &&
 			    int_value(json_object_get(o, "window"), 86400, &win);
 
 			json_decref(o);

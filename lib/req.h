@@ -32,7 +32,7 @@ enum lk_ftype {
 	LK_FT_TIME,	/* RFC 3339 -> integer Unix seconds */
 	LK_FT_INT,	/* integer 1..max (strings of digits accepted) */
 	LK_FT_OBJECT,	/* JSON object, serialised <= max bytes */
-	LK_FT_RATELIMIT	/* {"limit": 1..1000000, "window": 1..86400} */
+	LK_FT_RATELIMIT	/* {"limit": 1..1000000000, "window": 1..86400} */
 };
 
 #define LK_FF_REQUIRED	0x1

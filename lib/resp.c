@@ -28,26 +28,13 @@ reason(int status)
 	}
 }
 
-void
-lk_resp_json(struct lk_req *req, int status, json_t *body)
+/* The status line and headers; has_body adds the JSON Content-Type. */
+static void
+send_head(struct lk_req *req, int status, bool has_body)
 {
 	char	 head[1024];
-	char	*text = NULL;
 	int	 n;
 
-	if (req->responded) {
-		json_decref(body);
-		return;
-	}
-	req->responded = true;
-	if (req->capture) {
-		req->captured_status = status;
-		req->captured = body;
-		return;
-	}
-	if (body != NULL)
-		text = json_dumps(body, JSON_COMPACT);
-	json_decref(body);
 	n = snprintf(head, sizeof(head),
 	    "Status: %d %s\r\n"
 	    "%s"
@@ -57,9 +44,30 @@ lk_resp_json(struct lk_req *req, int status, json_t *body)
 	    "%s"
 	    "\r\n",
 	    status, reason(status),
-	    text != NULL ? "Content-Type: application/json; charset=utf-8\r\n" : "",
+	    has_body ? "Content-Type: application/json; charset=utf-8\r\n" : "",
 	    req->request_id, req->extra_headers);
 	lk_req_write(req, head, n < (int)sizeof(head) ? (size_t)n : sizeof(head) - 1);
+}
+
+void
+lk_resp_json(struct lk_req *req, int status, json_t *body)
+{
+	char	*text = NULL;
+
+	if (req->responded) {
+		json_decref(body);
+		return;
+	}
+	req->responded = true;
+	if (req->capture) {	/* the admin console keeps the answer (req.h) */
+		req->captured_status = status;
+		req->captured = body;
+		return;
+	}
+	if (body != NULL)
+		text = json_dumps(body, JSON_COMPACT);
+	json_decref(body);
+	send_head(req, status, text != NULL);
 	if (text != NULL) {
 		size_t len = strlen(text);
 
@@ -110,4 +118,74 @@ lk_resp_error(struct lk_req *req, enum lk_err e)
 	if (req->err_details != NULL)
 		json_object_set(err, "details", req->err_details);
 	lk_resp_json(req, lk_err_status(e), json_pack("{s:o}", "error", err));
+}
+
+void
+lk_out_reset(struct lk_out *o)
+{
+	o->len = 0;
+	o->full = false;
+}
+
+void
+lk_out_raw(struct lk_out *o, const char *s, size_t n)
+{
+	if (o->full || n > sizeof(o->buf) - o->len) {
+		o->full = true;
+		return;
+	}
+	memcpy(o->buf + o->len, s, n);
+	o->len += n;
+}
+
+void
+lk_out_str(struct lk_out *o, const char *s, size_t n)
+{
+	static const char hex[] = "0123456789abcdef";
+	size_t i, run = 0;
+
+	lk_out_lit(o, "\"");
+	for (i = 0; i < n; i++) {
+		unsigned char ch = (unsigned char)s[i];
+
+		if (ch >= 0x20 && ch != '"' && ch != '\\' && ch != 0x7f)
+			continue;
+		lk_out_raw(o, s + run, i - run);
+		run = i + 1;
+		if (ch == '"' || ch == '\\') {
+			char esc[2] = { '\\', (char)ch };
+
+			lk_out_raw(o, esc, 2);
+		} else {
+			char esc[6] = { '\\', 'u', '0', '0', hex[ch >> 4], hex[ch & 15] };
+
+			lk_out_raw(o, esc, 6);
+		}
+	}
+	lk_out_raw(o, s + run, n - run);
+	lk_out_lit(o, "\"");
+}
+
+void
+lk_out_int(struct lk_out *o, int64_t v)
+{
+	char	b[24];
+	int	n = snprintf(b, sizeof(b), "%lld", (long long)v);
+
+	lk_out_raw(o, b, (size_t)n);
+}
+
+void
+lk_resp_out(struct lk_req *req, int status, const struct lk_out *o)
+{
+	if (o->full) {
+		lk_resp_error(req, LK_ERR_INTERNAL);
+		return;
+	}
+	if (req->responded)
+		return;
+	req->responded = true;
+	send_head(req, status, true);
+	lk_req_write(req, o->buf, o->len);
+	lk_req_write(req, "\n", 1);
 }

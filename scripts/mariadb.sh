@@ -26,6 +26,7 @@
 # Settings written into a NEW latchkey.conf can be set with the environment variables
 # LATCHKEY_DB_CONNECT_TIMEOUT (3), LATCHKEY_DB_READ_TIMEOUT (10), LATCHKEY_DB_WRITE_TIMEOUT (10),
 # LATCHKEY_AUDIT_CHECKPOINT_EVERY (100).
+# LATCHKEY_DB_BUFFER_POOL sizes the InnoDB buffer pool (default 64M; `make bench` uses more).
 set -euo pipefail
 
 usage() { echo "usage: $0 start|stop|status VARDIR PORT | grant VARDIR" >&2; exit 2; }
@@ -218,7 +219,7 @@ do_start() {
             --datadir="$DATADIR" --socket="$SOCK" --pid-file="$PIDFILE" --log-error="$ERRLOG" \
             --bind-address=127.0.0.1 --port="$PORT" --skip-name-resolve \
             --character-set-server=utf8mb4 --collation-server=utf8mb4_unicode_ci \
-            --max-connections=500 --innodb-buffer-pool-size=64M \
+            --max-connections=500 --innodb-buffer-pool-size="${LATCHKEY_DB_BUFFER_POOL:-64M}" \
             --innodb-flush-log-at-trx-commit=2 --skip-log-bin \
             < /dev/null >> "$LOGDIR/mariadb.stdout" 2>&1 &
         local child=$!

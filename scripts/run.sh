@@ -49,6 +49,10 @@ if [ ! -f "$VAR/.initialised" ]; then
     "$BINDIR/latchkey" --config "$VAR/latchkey.conf" init
     echo "----------------------------------------------------------------------" >&2
     touch "$VAR/.initialised"
+elif [ ! -f "$VAR/audit.key" ]; then
+    # a VAR from before the signed audit log: init applies the migrations, creates the audit key
+    # and signs the chain from now on (no new admin key: the root account exists)
+    "$BINDIR/latchkey" --config "$VAR/latchkey.conf" init
 else
     # apply migrations added since the last run (safe to re-run)
     "$BINDIR/latchkey" --config "$VAR/latchkey.conf" migrate

@@ -54,6 +54,9 @@ class Visit:
 
     def check(self, name):
         self.n += 1
+        # the whole page in one picture
+        height = self.drv.execute_script("return document.documentElement.scrollHeight")
+        self.drv.set_window_size(1280, min(max(height + 140, 700), 4000))
         self.drv.save_screenshot(str(SHOTS / f"{self.server.name}-{self.n:02d}-{name}.png"))
         self.drv.execute_script(self.axe)
         violations = self.drv.execute_async_script(
@@ -149,8 +152,10 @@ def test_console_in_a_browser(stack, browser, name):
     v.check("key-detail")
     key_url = drv.current_url
 
-    # The usage chart and the key's audit rows.
+    # The usage chart (today's bar: the one valid verify above) and the key's audit rows.
     assert v.css("svg.chart").get_attribute("role") == "img"
+    bars = [t.get_attribute("textContent") for t in v.all("svg.chart rect title")]
+    assert bars == ["valid: 1"], bars
     audit_rows = v.all("table.audit tbody tr")
     assert any("key.create" in r.text for r in audit_rows)
 

@@ -1,15 +1,22 @@
-"""The verify hot path, read off MariaDB's own general log.
+"""The hot paths, read off MariaDB's own general log.
 
-Once a FastCGI process is warm, a verify request costs exactly one statement execution (both
-keys fetched by digest in one prepared SELECT): no connect, no prepare, no write while
-last_used_at is fresh. A bad checksum costs no statement for the key being checked. CGI starts a
-process per request, so it connects and prepares every time by design and is not measured here.
+Once a FastCGI process is warm, a counted use costs exactly one read and one write:
+- POST /v1/verify: one prepared SELECT fetching both keys (with the account plan) by digest, and
+  one prepared upsert of the verified key's counter row (which also carries last_used_at and the
+  daily usage); the caller of verify is not counted;
+- GET /v1/me: one prepared SELECT of the key with its account, and the caller's upsert.
+No connect, no prepare, no other statement. A bad checksum costs no statement at all.
+The only other statements a warm program may run are its retention sweep (lib/usage.c), at most
+once an hour per process at a random time; they are recognised by their text and set aside.
+CGI starts a process per request, so it connects and prepares every time by design and is not
+measured here.
 """
 import pytest
 
-from helpers import call, create_key, expect, make_tenant, verify
+from helpers import call, create_key, db_query, expect, make_tenant, verify
 
 N = 20
+SWEEP = ("UPDATE api_keys k JOIN (SELECT key_id, MAX(last_valid_at)", "DELETE FROM key_usage WHERE day <")
 
 
 def _latchkey_commands(stack, fn):
@@ -35,12 +42,47 @@ def _latchkey_commands(stack, fn):
         root.close()
 
 
+def _per_use(rows):
+    """The statements of the uses: a warm program's hourly retention sweep (and the transaction
+    around it) set aside."""
+    out = []
+    for kind, arg in rows:
+        text = arg.strip()
+        if any(text.startswith(s) for s in SWEEP):
+            continue
+        if kind == "Query" and text.upper() in ("START TRANSACTION", "COMMIT", "ROLLBACK"):
+            continue
+        out.append((kind, arg))
+    return out
+
+
+def _is_read(arg, marker):
+    return arg.lstrip().upper().startswith("SELECT") and marker in arg
+
+
+def _is_count(arg):
+    return arg.lstrip().upper().startswith("INSERT INTO KEY_USAGE") and "LAST_INSERT_ID(" in arg
+
+
+def _check_one_read_one_write(rows, marker):
+    kinds = [k for k, _ in rows]
+    assert "Connect" not in kinds, rows
+    assert "Prepare" not in kinds, rows
+    assert not [k for k in kinds if k == "Query"], rows
+    executes = [a for k, a in rows if k == "Execute"]
+    assert len(executes) == 2 * N, rows
+    # in order: read, write, read, write, …
+    assert all(_is_read(a, marker) for a in executes[0::2]), executes
+    assert all(_is_count(a) for a in executes[1::2]), executes
+    assert "UPDATE api_keys" not in " ".join(executes), executes
+
+
 @pytest.mark.parametrize("server", ["lighttpd", "apache"], indirect=True)
-def test_verify_is_one_prepared_read(server, stack):
+def test_verify_is_one_read_and_one_write(server, stack):
     t = make_tenant(server, scopes=("verify",))
-    target = create_key(server, server.admin_key, account_id=t.account_id, scopes=("tasks:read",))
-    # Warm up: every process this server runs for verify connects and prepares now, and both
-    # keys get a fresh last_used_at.
+    target = create_key(server, server.admin_key, account_id=t.account_id, scopes=("tasks:read",),
+                        ratelimit={"limit": 1000000, "window": 86400})
+    # Warm up: every process this server runs for verify connects and prepares now.
     for _ in range(N):
         assert verify(server, t.key, target["key"])["code"] == "VALID"
 
@@ -48,14 +90,26 @@ def test_verify_is_one_prepared_read(server, stack):
         for _ in range(N):
             assert verify(server, t.key, target["key"], scopes=["tasks:read"])["code"] == "VALID"
 
-    rows = _latchkey_commands(stack, measured)
-    kinds = [k for k, _ in rows]
-    assert "Connect" not in kinds, rows
-    assert "Prepare" not in kinds, rows
-    executes = [a for k, a in rows if k == "Execute"]
-    assert len(executes) == N, rows
-    assert all(a.lstrip().upper().startswith("SELECT") and "digest IN" in a for a in executes), executes
-    assert not [k for k in kinds if k == "Query"], rows
+    rows = _per_use(_latchkey_commands(stack, measured))
+    _check_one_read_one_write(rows, "digest IN")
+    # the writes counted the verified key, never the caller
+    n = {r["public_id"]: r["n"] for r in db_query(
+        stack, "SELECT k.public_id, SUM(u.n) AS n FROM key_usage u JOIN api_keys k ON k.id = u.key_id"
+               " WHERE k.public_id IN (%s, %s) GROUP BY k.public_id", (target["id"], t.key_id))}
+    assert n == {target["id"]: 2 * N}, n
+
+
+@pytest.mark.parametrize("server", ["lighttpd", "apache"], indirect=True)
+def test_me_is_one_read_and_one_write(server, stack):
+    t = make_tenant(server, scopes=("keys:read",))
+    for _ in range(N):
+        expect(call(server, "GET", "/v1/me", t.key), 200)
+
+    def measured():
+        for _ in range(N):
+            expect(call(server, "GET", "/v1/me", t.key), 200)
+
+    _check_one_read_one_write(_per_use(_latchkey_commands(stack, measured)), "WHERE k.digest = ")
 
 
 @pytest.mark.parametrize("server", ["lighttpd", "apache"], indirect=True)

@@ -102,7 +102,7 @@ def test_patch_validation(server, stack):
         ({"scopes": [f"s{i}" for i in range(33)]}, "scopes"),
         ({"scopes": 7}, "scopes"),
         ({"ratelimit": {"limit": 0, "window": 60}}, "ratelimit"),
-        ({"ratelimit": {"limit": 1000001, "window": 60}}, "ratelimit"),
+        ({"ratelimit": {"limit": 1000000001, "window": 60}}, "ratelimit"),
         ({"ratelimit": {"limit": 10, "window": 0}}, "ratelimit"),
         ({"ratelimit": {"limit": 10, "window": 86401}}, "ratelimit"),
         ({"ratelimit": {"limit": 10}}, "ratelimit"),

@@ -1,0 +1,564 @@
+#!/usr/bin/python3
+"""make bench — latchkey's hot paths against references, on a private MariaDB and web server.
+
+Starts its own MariaDB (scripts/mariadb.sh, buffer pool sized for the keys), seeds BENCH_KEYS keys,
+then for each server in BENCH_SERVER (lighttpd, then Apache + mod_fcgid) runs wrk (c=16, 2 threads,
+a Lua script rotating keys) against every target in interleaved rounds (A B C … A B C …, 3 rounds)
+and reports medians:
+
+  hello           FastCGI hello world (the stack's ceiling)
+  ref             C: SHA-256 + one prepared read by digest
+  ref_counter     ref + the exact counter upsert latchkey runs
+  php_counter     PHP 8.2 + PDO (persistent), the same read + upsert, via php-cgi over FastCGI
+  verify_hot      POST /v1/verify over 1,000 keys
+  verify_uniform  POST /v1/verify over all BENCH_KEYS keys
+  me              GET /v1/me, rotating over the 1,000 hot keys
+  list            GET /v1/keys, rotating over the 1,000 hot keys
+
+CPU µs per request of the program, mariadbd and the web server come from /proc/<pid>/stat deltas;
+RSS is the largest VmRSS of a verify process at the end. Results: build/bench/results.json.
+
+Environment: BENCH_KEYS (100000), BENCH_SECONDS (5 per run), BENCH_SERVER (lighttpd,apache),
+BENCH_ROUNDS (3), BENCH_CONNECTIONS (16), BENCH_BIN (programs to measure, default build/bin),
+BENCH_PERF=1 (`perf record -g` the verify and me programs during their first-round runs; reports in
+build/bench/perf-<server>-<target>.txt).
+"""
+import hashlib
+import json
+import os
+import platform
+import re
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import zlib
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[2]
+BENCH = REPO / "tests" / "bench"
+OUT = REPO / "build" / "bench"
+BIN = Path(os.environ.get("BENCH_BIN", REPO / "build" / "bin"))   # the latchkey programs to measure
+B62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+HOT = 1000
+PROCS = 4
+TICK = os.sysconf("SC_CLK_TCK")
+
+KEYS = int(os.environ.get("BENCH_KEYS", "100000"))
+SECONDS = int(os.environ.get("BENCH_SECONDS", "5"))
+ROUNDS = int(os.environ.get("BENCH_ROUNDS", "3"))
+CONNS = int(os.environ.get("BENCH_CONNECTIONS", "16"))
+SERVERS = [s.strip() for s in os.environ.get("BENCH_SERVER", "lighttpd,apache").split(",") if s.strip()]
+
+# name -> (path, lua mode, key set, program whose CPU is the target's)
+TARGETS = {
+    "hello": ("/hello", "bearer", "hot", "hello.fcgi"),
+    "ref": ("/ref", "verify", "hot", "ref.fcgi"),
+    "ref_counter": ("/ref_counter", "verify", "hot", "ref_counter.fcgi"),
+    "php_counter": ("/php_counter.php", "verify", "hot", "php-cgi"),
+    "verify_hot": ("/v1/verify", "verify", "hot", "verify.fcgi"),
+    "verify_uniform": ("/v1/verify", "verify", "all", "verify.fcgi"),
+    "me": ("/v1/me", "bearer", "hot", "me.fcgi"),
+    "list": ("/v1/keys", "bearer", "hot", "keys.fcgi"),
+}
+
+
+def log(*a):
+    print("bench:", *a, file=sys.stderr, flush=True)
+
+
+def run(cmd, **kw):
+    kw.setdefault("check", True)
+    return subprocess.run([str(c) for c in cmd], **kw)
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+# ------------------------------------------------------------------ build and database
+
+def build():
+    run(["make", "-C", REPO, "all"], stdout=subprocess.DEVNULL)
+    bb = OUT / "bin"
+    bb.mkdir(parents=True, exist_ok=True)
+    cflags = ["-O2", "-g", "-Wall", "-Werror"] + run(
+        ["pkg-config", "--cflags", "libmariadb"], capture_output=True, text=True).stdout.split()
+    libs = run(["pkg-config", "--libs", "libmariadb", "openssl"], capture_output=True, text=True).stdout.split()
+    run(["gcc", *cflags, "-o", bb / "hello.fcgi", BENCH / "hello.c", "-lfcgi"])
+    run(["gcc", *cflags, "-o", bb / "ref.fcgi", BENCH / "ref.c", *libs, "-lfcgi"])
+    run(["gcc", *cflags, "-DCOUNTER", "-o", bb / "ref_counter.fcgi", BENCH / "ref.c", *libs, "-lfcgi"])
+    for p in ("verify", "me", "keys"):
+        shutil.copy2(BIN / f"{p}.fcgi", bb / f"{p}.fcgi")
+    return bb
+
+
+def conf_value(conf, name):
+    m = re.search(rf"^\s*{name}\s*=\s*(\S+)", conf.read_text(), re.M)
+    return m.group(1) if m else None
+
+
+def start_db(var):
+    port = free_port()
+    env = dict(os.environ, LATCHKEY_DB_BUFFER_POOL="2G" if KEYS > 200000 else "512M")
+    run([REPO / "scripts" / "mariadb.sh", "start", var, port], env=env, stderr=subprocess.DEVNULL)
+    return port
+
+
+def cli(var, *args):
+    return run([REPO / "build" / "bin" / "latchkey", "--config", var / "latchkey.conf", *args],
+               capture_output=True, text=True).stdout
+
+
+def db(var, port):
+    import pymysql
+    pw = (var / "db.password").read_text().strip()
+    return pymysql.connect(host="127.0.0.1", port=port, user="latchkey", password=pw,
+                           database="latchkey", autocommit=True, local_infile=True)
+
+
+_B62_TABLE = bytes(ord(B62[i % 62]) for i in range(256))   # byte -> base62 (bench keys: a small bias is fine)
+
+
+def b62(n):
+    return os.urandom(n).translate(_B62_TABLE).decode()
+
+
+def new_key():
+    head = "lk_live_" + b62(32)
+    v = zlib.crc32(head.encode())
+    check = ""
+    for _ in range(6):
+        check = B62[v % 62] + check
+        v //= 62
+    return head + check
+
+
+def seed(var, port):
+    """BENCH_KEYS keys in one enterprise account, bulk-loaded with LOAD DATA. Returns the caller."""
+    out = cli(var, "init").splitlines()
+    root = next(l.split("=", 1)[1] for l in out if l.startswith("account_id="))
+    admin_id = next(l.split("=", 1)[1] for l in out if l.startswith("key_id="))
+    caller = out[-1].strip()
+    acct = cli(var, "account", "create", "bench", "--parent", root, "--plan", "enterprise").strip()
+    conn = db(var, port)
+    with conn.cursor() as c:
+        # the caller of verify is never counted; lift its limit anyway (it also makes the checks)
+        c.execute("UPDATE api_keys SET rl_limit = 1000000000, rl_window = 60 WHERE public_id = %s", (admin_id,))
+        c.execute("SELECT id FROM accounts WHERE public_id = %s", (acct,))
+        acct_id = c.fetchone()[0]
+    t0 = time.time()
+    now = int(time.time())
+    rows = var / "keys.tsv"
+    with open(var / "keys.txt", "w") as f, open(rows, "w") as t:
+        for i in range(KEYS):
+            k = new_key()
+            f.write(k + "\n")
+            t.write(f"key_{b62(24)}\t{acct_id}\t{hashlib.sha256(k.encode()).hexdigest()}\t{k[:16]}\t"
+                    f"bench key {i}\t{now - KEYS + i}\n")
+    with conn.cursor() as c:
+        c.execute(f"LOAD DATA LOCAL INFILE '{rows}' INTO TABLE api_keys"
+                  " (public_id, account_id, @digest, start, label, created_at)"
+                  " SET digest = UNHEX(@digest), env = 'live', scopes = 'keys:read verify',"
+                  " meta = '{\"tier\":\"bench\"}'")
+        c.execute("ANALYZE TABLE api_keys")
+        c.fetchall()
+        c.execute("SELECT COUNT(*) FROM api_keys WHERE account_id = %s", (acct_id,))
+        written = c.fetchone()[0]
+    conn.close()
+    rows.unlink()
+    with open(var / "keys.txt") as f, open(var / "hot.txt", "w") as h:
+        for _ in range(HOT):
+            h.write(f.readline())
+    log(f"seeded {written} keys in {time.time() - t0:.1f} s")
+    if written != KEYS:
+        sys.exit(f"bench: seeded {written} keys, wanted {KEYS}")
+    return caller
+
+
+# ------------------------------------------------------------------ web servers
+
+def ref_env(var, port):
+    return {"REF_DB_HOST": "127.0.0.1", "REF_DB_PORT": str(port), "REF_DB_USER": "latchkey",
+            "REF_DB_PASSWORD": (var / "db.password").read_text().strip(), "REF_DB_NAME": "latchkey"}
+
+
+def lighttpd_conf(var, bb, port, http_port):
+    env = ref_env(var, port)
+    env_l = ", ".join(f'"{k}" => "{v}"' for k, v in env.items())
+    docroot = var / "docroot"
+    docroot.mkdir(exist_ok=True)
+    shutil.copy2(BENCH / "counter.php", docroot / "php_counter.php")
+    socks = var / "sock"
+    socks.mkdir(exist_ok=True)
+
+    def backend(name, binpath, extra_env=""):
+        return f'''(( "socket" => "{socks}/{name}.sock", "bin-path" => "{binpath}", "max-procs" => {PROCS},
+              "check-local" => "disable",
+              "bin-environment" => ( "LATCHKEY_CONF" => "{var}/latchkey.conf", {env_l}{extra_env} ) ))'''
+
+    routes = {"/hello": backend("hello", bb / "hello.fcgi"), "/ref_counter": backend("ref_counter", bb / "ref_counter.fcgi"),
+              "/ref": backend("ref", bb / "ref.fcgi"), "/v1/verify": backend("verify", bb / "verify.fcgi"),
+              "/v1/me": backend("me", bb / "me.fcgi"), "/v1/keys": backend("keys", bb / "keys.fcgi")}
+    php = f'''(( "socket" => "{socks}/php.sock", "bin-path" => "/usr/bin/php-cgi", "max-procs" => {PROCS},
+              "bin-environment" => ( "PHP_FCGI_CHILDREN" => "0", "PHP_FCGI_MAX_REQUESTS" => "0", {env_l} ) ))'''
+    text = f'''server.modules = ( "mod_fastcgi" )
+server.bind = "127.0.0.1"
+server.port = {http_port}
+server.document-root = "{docroot}"
+server.pid-file = "{var}/lighttpd.pid"
+server.errorlog = "{var}/lighttpd-error.log"
+server.max-connections = 1024
+fastcgi.server = (
+''' + "".join(f'    "{p}" => {b},\n' for p, b in routes.items()) + f'''    ".php" => {php},
+)
+'''
+    (var / "lighttpd.conf").write_text(text)
+    return var / "lighttpd.conf"
+
+
+def start_lighttpd(var, bb, port):
+    http_port = free_port()
+    conf = lighttpd_conf(var, bb, port, http_port)
+    err = open(var / "lighttpd-stderr.log", "ab")
+    proc = subprocess.Popen(["lighttpd", "-D", "-f", str(conf)], stdout=err, stderr=err,
+                            start_new_session=True)
+    wait_port(http_port, proc)
+    return proc, http_port
+
+
+def apache_conf(stage, var, port, http_port):
+    env = ref_env(var, port)
+    envs = "\n".join(f'FcgidInitialEnv {k} "{v}"' for k, v in env.items())
+    mod = "/usr/lib/apache2/modules"
+    aliases = "\n".join(f'ScriptAlias "{p}" "{stage}/bin/{n}.fcgi"' for p, n in
+                        (("/hello", "hello"), ("/ref_counter", "ref_counter"), ("/ref", "ref"),
+                         ("/v1/verify", "verify"), ("/v1/me", "me"), ("/v1/keys", "keys")))
+    return f'''ServerRoot "{stage}"
+ServerName 127.0.0.1
+Listen 127.0.0.1:{http_port}
+PidFile "{stage}/run/apache.pid"
+DefaultRuntimeDir "{stage}/run"
+Mutex file:{stage}/run default
+ErrorLog "{var}/apache-error.log"
+LogLevel warn
+LoadModule mpm_event_module {mod}/mod_mpm_event.so
+LoadModule authz_core_module {mod}/mod_authz_core.so
+LoadModule alias_module {mod}/mod_alias.so
+LoadModule mime_module {mod}/mod_mime.so
+TypesConfig /dev/null
+LoadModule fcgid_module {mod}/mod_fcgid.so
+User nobody
+Group nogroup
+StartServers 2
+ThreadsPerChild 32
+MaxRequestWorkers 64
+DocumentRoot "{stage}/docroot"
+FcgidIPCDir "{stage}/run/fcgid"
+FcgidProcessTableFile "{stage}/run/fcgid_shm"
+FcgidInitialEnv LATCHKEY_CONF "{stage}/latchkey.conf"
+FcgidInitialEnv PHP_FCGI_MAX_REQUESTS 0
+{envs}
+FcgidMaxProcessesPerClass {CONNS}
+FcgidMinProcessesPerClass 0
+FcgidMaxProcesses 200
+FcgidMaxRequestsPerProcess 0
+FcgidIOTimeout 40
+{aliases}
+<Directory "{stage}/bin">
+    SetHandler fcgid-script
+    Options +ExecCGI
+    CGIPassAuth On
+    Require all granted
+</Directory>
+<Directory "{stage}/docroot">
+    AddHandler fcgid-script .php
+    FcgidWrapper /usr/bin/php-cgi .php
+    Options +ExecCGI
+    Require all granted
+</Directory>
+'''
+
+
+def start_apache(var, bb, port):
+    http_port = free_port()
+    stage = Path(tempfile.mkdtemp(prefix="lk-bench-apache."))
+    os.chmod(stage, 0o755)
+    for d in ("bin", "run", "docroot"):
+        (stage / d).mkdir(mode=0o755)
+    for p in bb.iterdir():
+        shutil.copy2(p, stage / "bin" / p.name)
+        os.chmod(stage / "bin" / p.name, 0o755)
+    shutil.copy2(BENCH / "counter.php", stage / "docroot" / "php_counter.php")
+    os.chmod(stage / "docroot" / "php_counter.php", 0o644)
+    conf = (var / "latchkey.conf").read_text()
+    shutil.copy2(var / "db.password", stage / "db.password")
+    os.chmod(stage / "db.password", 0o644)
+    conf = re.sub(r"^(\s*db_password_file\s*=\s*).*$", rf"\g<1>{stage}/db.password", conf, flags=re.M)
+    (stage / "latchkey.conf").write_text(conf)
+    os.chmod(stage / "latchkey.conf", 0o644)
+    (stage / "httpd.conf").write_text(apache_conf(stage, var, port, http_port))
+    err = open(var / "apache-stderr.log", "ab")
+    proc = subprocess.Popen(["apache2", "-f", str(stage / "httpd.conf"), "-DFOREGROUND"], stdout=err, stderr=err,
+                            env={"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "LANG": "C"}, start_new_session=True)
+    wait_port(http_port, proc)
+    proc.stage = stage
+    return proc, http_port
+
+
+def wait_port(port, proc):
+    for _ in range(300):
+        if proc.poll() is not None:
+            raise RuntimeError("web server exited during startup")
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+            return
+        except OSError:
+            time.sleep(0.1)
+    raise RuntimeError(f"port {port} did not answer")
+
+
+def stop(proc):
+    try:
+        os.killpg(proc.pid, signal.SIGTERM)
+    except ProcessLookupError:
+        pass
+    try:
+        proc.wait(30)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+    if getattr(proc, "stage", None):
+        time.sleep(1)
+        shutil.rmtree(proc.stage, ignore_errors=True)
+
+
+# ------------------------------------------------------------------ measuring
+
+SESSION = None   # session id of the running web server: it and everything it spawned
+
+
+def pids_named(name):
+    """Processes of our web server's session whose program is name ("*" for all of them)."""
+    out = []
+    for d in Path("/proc").iterdir():
+        if not d.name.isdigit():
+            continue
+        try:
+            fields = (d / "stat").read_text().rsplit(")", 1)[1].split()
+            if int(fields[3]) != SESSION:       # field 6 of stat: the session id
+                continue
+            exe = os.path.basename(os.readlink(d / "exe"))
+        except (OSError, ValueError):
+            continue
+        if name == "*" or exe == name or (name == "php-cgi" and exe.startswith("php-cgi")):
+            out.append(int(d.name))
+    return out
+
+
+def cpu_ticks(pids):
+    total = 0
+    for p in pids:
+        try:
+            f = open(f"/proc/{p}/stat").read().rsplit(")", 1)[1].split()
+            total += int(f[11]) + int(f[12])   # utime + stime
+        except OSError:
+            pass
+    return total
+
+
+def web_pids(server):
+    return pids_named("lighttpd" if server == "lighttpd" else "apache2")
+
+
+def rss_kib(pids, field="VmRSS"):
+    """The largest VmRSS (or RssAnon: heap and stacks, without mapped library text) among pids."""
+    best = 0
+    for p in pids:
+        try:
+            m = re.search(rf"{field}:\s+(\d+)", open(f"/proc/{p}/status").read())
+            best = max(best, int(m.group(1)))
+        except (OSError, AttributeError):
+            pass
+    return best
+
+
+def parse_ms(s):
+    m = re.match(r"([\d.]+)(us|ms|s)", s)
+    v = float(m.group(1))
+    return v / 1000 if m.group(2) == "us" else v * 1000 if m.group(2) == "s" else v
+
+
+PERF = os.environ.get("BENCH_PERF") == "1"
+
+
+def perf_start(target, pids):
+    if not PERF or not pids or target not in ("verify_hot", "me"):
+        return None
+    data = OUT / f"perf-{SERVER}-{target}.data"
+    return subprocess.Popen(["perf", "record", "-g", "-o", str(data), "-p", ",".join(map(str, pids)),
+                             "--", "sleep", str(max(1, SECONDS - 1))],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL), data
+
+
+def perf_finish(p):
+    if p is None:
+        return
+    proc, data = p
+    proc.wait()
+    with open(data.with_suffix(".txt"), "w") as f:
+        subprocess.run(["perf", "report", "-i", str(data), "--stdio", "--no-children",
+                        "--sort", "dso,symbol", "--percent-limit", "0.7", "-g", "none"],
+                       stdout=f, stderr=subprocess.DEVNULL)
+        subprocess.run(["perf", "report", "-i", str(data), "--stdio", "--children",
+                        "--sort", "symbol", "--percent-limit", "3", "-g", "none"],
+                       stdout=f, stderr=subprocess.DEVNULL)
+
+
+def wrk(http_port, target, var, caller, first=False):
+    path, mode, keyset, prog = TARGETS[target]
+    keys = var / ("hot.txt" if keyset == "hot" else "keys.txt")
+    progs = pids_named(prog)
+    db_pid = [int((var / "run" / "mysqld.pid").read_text())]
+    before = (cpu_ticks(progs), cpu_ticks(db_pid), cpu_ticks(web_pids(SERVER)))
+    perf = perf_start(target, progs) if first else None
+    r = run(["wrk", "-t2", f"-c{CONNS}", f"-d{SECONDS}s", "--latency", "-s", BENCH / "rotate.lua",
+             f"http://127.0.0.1:{http_port}{path}", "--", keys, mode, caller, 0],
+            capture_output=True, text=True)
+    perf_finish(perf)
+    progs = set(progs) | set(pids_named(prog))
+    after = (cpu_ticks(progs), cpu_ticks(db_pid), cpu_ticks(web_pids(SERVER)))
+    text = r.stdout
+    reqs = int(re.search(r"(\d+) requests in", text).group(1))
+    non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", text)
+    if non2xx:
+        log(f"{target}: {non2xx.group(1)} non-2xx answers")
+    us = [(a - b) * 1e6 / TICK / max(reqs, 1) for a, b in zip(after, before)]
+    return {"rps": float(re.search(r"Requests/sec:\s+([\d.]+)", text).group(1)),
+            "p50_ms": parse_ms(re.search(r"\s50%\s+(\S+)", text).group(1)),
+            "p99_ms": parse_ms(re.search(r"\s99%\s+(\S+)", text).group(1)),
+            "cpu_us": {"program": round(us[0]), "mariadbd": round(us[1]), "web_server": round(us[2])},
+            "requests": reqs, "errors": int(non2xx.group(1)) if non2xx else 0}
+
+
+def check_answers(http_port, var, caller):
+    """One request per target before measuring: every target must really answer 200."""
+    import urllib.request
+    hot = (var / "hot.txt").read_text().split()[0]
+    for name, (path, mode, _, _) in TARGETS.items():
+        if mode == "verify":
+            req = urllib.request.Request(f"http://127.0.0.1:{http_port}{path}", method="POST",
+                                         data=json.dumps({"key": hot}).encode(),
+                                         headers={"Authorization": f"Bearer {caller}",
+                                                  "Content-Type": "application/json"})
+        else:
+            req = urllib.request.Request(f"http://127.0.0.1:{http_port}{path}",
+                                         headers={"Authorization": f"Bearer {hot}"})
+        with urllib.request.urlopen(req, timeout=30) as r:
+            body = r.read().decode()
+            assert r.status == 200, (name, r.status, body)
+            if mode == "verify" and name != "hello":
+                assert '"valid":true' in body.replace(" ", ""), (name, body)
+
+
+def median_of(runs):
+    out = {k: statistics.median(r[k] for r in runs) for k in ("rps", "p50_ms", "p99_ms")}
+    out["cpu_us"] = {k: round(statistics.median(r["cpu_us"][k] for r in runs)) for k in runs[0]["cpu_us"]}
+    out["errors"] = sum(r["errors"] for r in runs)
+    return out
+
+
+def machine():
+    cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), "?")
+    mem = int(re.search(r"MemTotal:\s+(\d+)", open("/proc/meminfo").read()).group(1)) // 1024
+    return f"{os.cpu_count()} x {cpu}, {mem} MiB RAM, {platform.system()} {platform.release()}"
+
+
+def table(res):
+    t = res["targets"]
+    lines = [f"server {res['server']}, {res['keys']} keys, c={CONNS}, {ROUNDS} rounds x {SECONDS} s (medians)",
+             f"{'target':15} {'req/s':>8} {'p50 ms':>7} {'p99 ms':>7} {'/ref_c':>6} {'/php_c':>6}"
+             f" {'prog us':>8} {'db us':>6} {'web us':>6}"]
+    for name, v in t.items():
+        lines.append(f"{name:15} {v['rps']:8.0f} {v['p50_ms']:7.2f} {v['p99_ms']:7.2f}"
+                     f" {v['rps'] / t['ref_counter']['rps']:6.2f} {v['rps'] / t['php_counter']['rps']:6.2f}"
+                     f" {v['cpu_us']['program']:8} {v['cpu_us']['mariadbd']:6} {v['cpu_us']['web_server']:6}")
+    lines.append(f"RSS of one verify process: {res['rss_kib']} KiB ({res['rss_anon_kib']} KiB anonymous) after"
+                 f" {res['verify_requests']} verify requests over its processes; RSS by program:"
+                 f" {res['rss_kib_by_program']}")
+    return "\n".join(lines)
+
+
+SERVER = None
+
+
+def main():
+    global SERVER, SESSION
+    for tool in ("wrk", "php-cgi"):
+        if not shutil.which(tool):
+            sys.exit(f"bench: {tool} is missing (make bench installs wrk, php-cgi and php-mysql)")
+    OUT.mkdir(parents=True, exist_ok=True)
+    var = OUT / "var"
+    if var.exists():
+        run([REPO / "scripts" / "mariadb.sh", "stop", var], check=False, stderr=subprocess.DEVNULL)
+        shutil.rmtree(var)
+    var.mkdir(parents=True)
+    os.chmod(var, 0o755)
+    bb = build()
+    port = start_db(var)
+    results = {"machine": machine(), "keys": KEYS, "servers": {}}
+    try:
+        caller = seed(var, port)
+        for SERVER in SERVERS:
+            proc, http_port = (start_lighttpd if SERVER == "lighttpd" else start_apache)(var, bb, port)
+            SESSION = proc.pid     # started with start_new_session: the session id is its pid
+            try:
+                check_answers(http_port, var, caller)
+                runs = {t: [] for t in TARGETS}
+                for t in TARGETS:               # warm-up: every process spawned and connected
+                    run(["wrk", "-t2", f"-c{CONNS}", "-d1s", "-s", BENCH / "rotate.lua",
+                         f"http://127.0.0.1:{http_port}{TARGETS[t][0]}", "--",
+                         var / "hot.txt", TARGETS[t][1], caller, 0], capture_output=True)
+                for rnd in range(ROUNDS):
+                    for t in TARGETS:
+                        runs[t].append(wrk(http_port, t, var, caller, first=rnd == 0))
+                        log(f"{SERVER} round {rnd + 1} {t}: {runs[t][-1]['rps']:.0f} req/s")
+                res = {"machine": results["machine"], "server": SERVER, "keys": KEYS,
+                       "targets": {t: median_of(r) for t, r in runs.items()}}
+                tt = res["targets"]
+                res["ratios"] = {
+                    "verify_hot/ref_counter": round(tt["verify_hot"]["rps"] / tt["ref_counter"]["rps"], 3),
+                    "verify_hot/php_counter": round(tt["verify_hot"]["rps"] / tt["php_counter"]["rps"], 3),
+                    "verify_hot_p99/ref_counter_p99": round(tt["verify_hot"]["p99_ms"] / tt["ref_counter"]["p99_ms"], 3),
+                    "verify_uniform/verify_hot": round(tt["verify_uniform"]["rps"] / tt["verify_hot"]["rps"], 3),
+                    "me/ref_counter": round(tt["me"]["rps"] / tt["ref_counter"]["rps"], 3),
+                }
+                res["rss_kib"] = rss_kib(pids_named("verify.fcgi"))
+                res["rss_anon_kib"] = rss_kib(pids_named("verify.fcgi"), "RssAnon")
+                res["rss_kib_by_program"] = {p: rss_kib(pids_named(p)) for p in
+                                             ("hello.fcgi", "ref_counter.fcgi", "verify.fcgi", "me.fcgi")}
+                res["verify_requests"] = sum(r["requests"] for t in ("verify_hot", "verify_uniform")
+                                             for r in runs[t])
+                results["servers"][SERVER] = res
+                print(table(res), flush=True)
+                print(flush=True)
+            finally:
+                stop(proc)
+    finally:
+        run([REPO / "scripts" / "mariadb.sh", "stop", var], check=False, stderr=subprocess.DEVNULL)
+    first = results["servers"][SERVERS[0]]
+    out = {"machine": results["machine"], "server": first["server"], "keys": KEYS,
+           "targets": first["targets"], "ratios": first["ratios"], "rss_kib": first["rss_kib"],
+           "rss_anon_kib": first["rss_anon_kib"],
+           "servers": results["servers"]}
+    (OUT / "results.json").write_text(json.dumps(out, indent=2) + "\n")
+    log(f"results in {OUT / 'results.json'}")
+
+
+if __name__ == "__main__":
+    main()
