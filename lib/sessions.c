@@ -19,6 +19,11 @@ static const char SQL_DELETE[] =
     "DELETE FROM sessions WHERE id = ?";
 static const char SQL_END_USER[] =
     "DELETE FROM sessions WHERE user_id = ? AND id <> ?";
+/* Housekeeping at each login: sessions past either timeout, failure windows long over. */
+static const char SQL_PRUNE_SESSIONS[] =
+    "DELETE FROM sessions WHERE last_seen_at < ? OR created_at < ?";
+static const char SQL_PRUNE_FAILURES[] =
+    "DELETE FROM login_failures WHERE window_start < ?";
 static const char SQL_FAILURES[] =
     "SELECT failures, window_start FROM login_failures WHERE subject = ?";
 static const char SQL_FAIL[] =
@@ -228,6 +233,15 @@ start_work(struct lk_db *db, void *arg)
 	json_t			*changes;
 	enum lk_err		 e;
 
+	const struct lk_param	 old[] = {
+	    LK_INT(c->req->now - (int64_t)c->req->conf->session_idle_timeout),
+	    LK_INT(c->req->now - (int64_t)c->req->conf->session_absolute_timeout) };
+	const struct lk_param	 stale[] = {
+	    LK_INT(c->req->now - (int64_t)c->req->conf->login_throttle_window) };
+
+	if ((e = lk_db_exec(db, SQL_PRUNE_SESSIONS, old, 2, NULL, NULL, NULL)) != LK_OK ||
+	    (e = lk_db_exec(db, SQL_PRUNE_FAILURES, stale, 1, NULL, NULL, NULL)) != LK_OK)
+		return e;
 	if ((e = lk_db_exec(db, SQL_INSERT, p, LK_NELEM(p), NULL, NULL, NULL)) != LK_OK)
 		return e;
 	c->id = lk_db_insert_id(db);

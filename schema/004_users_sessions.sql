@@ -27,6 +27,7 @@ CREATE TABLE IF NOT EXISTS sessions (
   last_seen_at  BIGINT NOT NULL,
   UNIQUE KEY sessions_digest (digest),
   KEY sessions_user (user_id),
+  KEY sessions_seen (last_seen_at),
   CONSTRAINT sessions_user_fk FOREIGN KEY (user_id) REFERENCES users (id) ON DELETE CASCADE
 ) ENGINE=InnoDB;
 
@@ -45,5 +46,6 @@ CREATE TABLE IF NOT EXISTS form_tokens (
 CREATE TABLE IF NOT EXISTS login_failures (
   subject       VARCHAR(300) NOT NULL PRIMARY KEY,
   failures      INT UNSIGNED NOT NULL,
-  window_start  BIGINT NOT NULL
+  window_start  BIGINT NOT NULL,
+  KEY login_failures_window (window_start)
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;

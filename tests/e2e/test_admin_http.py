@@ -550,3 +550,20 @@ def test_audit_page_shows_whether_the_chain_verifies(server):
     # only owners of the root account see the chain (it spans every account)
     email, pw, _ = make_user(stack, "owner", account=sub_account(stack))
     assert "Audit chain" not in Console(server, email, pw).get("/admin/audit?verify=1").text
+
+
+def test_logins_prune_expired_sessions_and_old_failures(server):
+    stack = server.stack
+    email, pw, _ = make_user(stack, "viewer")
+    Console(server, email, pw)                      # a session that is then left alone
+    db_exec(stack, "UPDATE sessions s JOIN users u ON u.id = s.user_id SET s.last_seen_at ="
+            " s.last_seen_at - 1801 WHERE u.email = %s", email)
+    ghost = f"{uid('old')}@example.com"
+    requests.post(server.url("/admin/login"), data={"email": ghost, "password": "x" * 12},
+                  headers={"Origin": server.base_url}, allow_redirects=False)
+    db_exec(stack, "UPDATE login_failures SET window_start = window_start - 901 WHERE subject = %s",
+            "email:" + ghost)
+    owner(server)                                    # any login tidies up
+    assert count(stack, "SELECT COUNT(*) FROM sessions s JOIN users u ON u.id = s.user_id"
+                 " WHERE u.email = %s", email) == 0
+    assert count(stack, "SELECT COUNT(*) FROM login_failures WHERE subject = %s", "email:" + ghost) == 0
