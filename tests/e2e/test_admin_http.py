@@ -567,3 +567,30 @@ def test_logins_prune_expired_sessions_and_old_failures(server):
     assert count(stack, "SELECT COUNT(*) FROM sessions s JOIN users u ON u.id = s.user_id"
                  " WHERE u.email = %s", email) == 0
     assert count(stack, "SELECT COUNT(*) FROM login_failures WHERE subject = %s", "email:" + ghost) == 0
+
+
+def test_keys_list_filters_paging_and_expiry_banner(server):
+    stack = server.stack
+    acct = sub_account(stack)
+    for i in range(22):
+        CREATED_KEYS.append(stack.cli("key", "create", "--account", acct, "--label", f"page-{i:02d}").stdout.strip())
+    soon = stack.cli("key", "create", "--account", acct, "--label", "soon", "--expires-in", "3d",
+                     "--env", "test").stdout.strip()
+    CREATED_KEYS.append(soon)
+    c = owner(server)
+    r = c.get(f"/admin/keys?account_id={acct}")
+    rows = re.findall(r'<tr><td><a href="/admin/keys/(key_[0-9A-Za-z]+)">', r.text)
+    assert len(rows) == 20
+    assert "1 active key of this account expires within 7 days" in r.text
+    nxt = re.search(r'<a href="([^"]+)">Next page</a>', r.text).group(1).replace("&amp;", "&")
+    r2 = c.get(nxt)
+    rows2 = re.findall(r'<tr><td><a href="/admin/keys/(key_[0-9A-Za-z]+)">', r2.text)
+    assert len(rows2) == 3 and not set(rows) & set(rows2) and "Next page" not in r2.text
+    # filters: env, label, expiring within 7 days, status
+    for query, labels in ((f"env=test", {"soon"}), (f"q=page-0", {f"page-0{i}" for i in range(10)}),
+                          ("expiring=7d", {"soon"})):
+        t = c.get(f"/admin/keys?account_id={acct}&{query}").text
+        assert set(re.findall(r'<tr><td><a href="/admin/keys/key_[0-9A-Za-z]+">([^<]+)</a>', t)) == labels, query
+    assert "No keys match." in c.get(f"/admin/keys?account_id={acct}&status=revoked").text
+    r = c.get(f"/admin/keys?account_id={acct}&status=bogus")
+    assert r.status_code == 400 and "status" in r.text
