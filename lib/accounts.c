@@ -32,7 +32,8 @@ static const char SQL_UPDATE[] =
     " updated_at = ? WHERE id = ?";
 static const char SQL_IN_USE[] =
     "SELECT (SELECT COUNT(*) FROM accounts WHERE parent_id = ?),"
-    " (SELECT COUNT(*) FROM api_keys WHERE account_id = ?)";
+    " (SELECT COUNT(*) FROM api_keys WHERE account_id = ?),"
+    " (SELECT COUNT(*) FROM users WHERE account_id = ?)";
 static const char SQL_DELETE[] =
     "DELETE FROM accounts WHERE id = ?";
 static const char SQL_LIST[] =
@@ -295,7 +296,7 @@ struct delete_ctx {
 	const struct lk_actor	*actor;
 	const struct lk_account	*a;
 	int64_t			 now;
-	int64_t			 children, keys;
+	int64_t			 children, keys, users;
 };
 
 static enum lk_err
@@ -305,6 +306,7 @@ in_use_row(const struct lk_row *r, void *arg)
 
 	c->children = strtoll(r->v[0], NULL, 10);
 	c->keys = strtoll(r->v[1], NULL, 10);
+	c->users = strtoll(r->v[2], NULL, 10);
 	return LK_OK;
 }
 
@@ -312,14 +314,14 @@ static enum lk_err
 delete_work(struct lk_db *db, void *arg)
 {
 	struct delete_ctx	*c = arg;
-	const struct lk_param	 p[] = { LK_INT(c->a->id), LK_INT(c->a->id) };
+	const struct lk_param	 p[] = { LK_INT(c->a->id), LK_INT(c->a->id), LK_INT(c->a->id) };
 	enum lk_err		 e;
 	uint64_t		 n = 0;
 	json_t			*changes;
 
-	if ((e = lk_db_exec(db, SQL_IN_USE, p, 2, in_use_row, c, NULL)) != LK_OK)
+	if ((e = lk_db_exec(db, SQL_IN_USE, p, 3, in_use_row, c, NULL)) != LK_OK)
 		return e;
-	if (c->children > 0 || c->keys > 0)
+	if (c->children > 0 || c->keys > 0 || c->users > 0)
 		return LK_ERR_CONFLICT;
 	if ((e = lk_db_exec(db, SQL_DELETE, p, 1, NULL, NULL, &n)) != LK_OK)
 		return e;
@@ -336,7 +338,7 @@ enum lk_err
 lk_accounts_delete(struct lk_db *db, const struct lk_actor *actor,
     const struct lk_account *a, int64_t now)
 {
-	struct delete_ctx c = { actor, a, now, 0, 0 };
+	struct delete_ctx c = { actor, a, now, 0, 0, 0 };
 
 	return lk_db_txn(db, delete_work, &c);
 }

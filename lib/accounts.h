@@ -61,7 +61,7 @@ enum lk_err	 lk_accounts_create(struct lk_db *db, const struct lk_actor *actor,
 enum lk_err	 lk_accounts_update(struct lk_db *db, const struct lk_actor *actor,
 		    struct lk_account *a, const char *name, const char *plan, int64_t now);
 
-/* Delete a; LK_ERR_CONFLICT while it has keys or child accounts. */
+/* Delete a; LK_ERR_CONFLICT while it has keys, child accounts or users. */
 enum lk_err	 lk_accounts_delete(struct lk_db *db, const struct lk_actor *actor,
 		    const struct lk_account *a, int64_t now);
 

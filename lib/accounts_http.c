@@ -105,7 +105,7 @@ item(struct lk_req *req, struct lk_caller *c, const char *id)
 		e = lk_accounts_delete(req->db, &c->actor, &a, req->now);
 		if (e == LK_ERR_CONFLICT)
 			return lk_req_fail(req, e, NULL,
-			    "An account with keys or sub-accounts cannot be deleted");
+			    "An account with keys, sub-accounts or users cannot be deleted");
 		if (e == LK_OK)
 			lk_resp_json(req, 204, NULL);
 		return e;

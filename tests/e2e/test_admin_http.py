@@ -360,6 +360,16 @@ def test_account_delete_refused_with_reason(server):
     r = c.post(f"/admin/accounts/{parent}/delete", {})
     assert r.status_code == 409 and "cannot be deleted" in r.text
     assert count(stack, "SELECT COUNT(*) FROM accounts WHERE public_id = %s", parent) == 1
+    # a console user keeps its account too (409, not a foreign-key 503)
+    with_user = sub_account(stack)
+    make_user(stack, "viewer", account=with_user)
+    r = c.post(f"/admin/accounts/{with_user}/delete", {})
+    assert r.status_code == 409 and "or users cannot be deleted" in r.text
+    r = requests.delete(server.url(f"/v1/accounts/{with_user}"), headers=auth(stack.admin_key))
+    assert r.status_code == 409
+    empty = sub_account(stack)
+    assert c.post(f"/admin/accounts/{empty}/delete", {}).status_code == 303
+    assert count(stack, "SELECT COUNT(*) FROM accounts WHERE public_id = %s", empty) == 0
 
 
 def test_users_role_disable_reset(server):
