@@ -3,6 +3,7 @@
 MAKEFLAGS += --no-print-directory
 
 PREFIX   ?= /usr/local
+SYSCONFDIR ?= $(PREFIX)/etc
 PORT     ?= 8080
 SERVER   ?= lighttpd
 PYTHON   ?= /usr/bin/python3
@@ -114,13 +115,20 @@ test: deps
 	$(MAKE) BUILD=build/asan SAN=1 unit
 	$(MAKE) e2e
 
+# Samples go to SYSCONFDIR/latchkey (default PREFIX/etc/latchkey; SYSCONFDIR=/etc for /etc/latchkey).
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib/latchkey/cgi-bin \
-	    $(DESTDIR)$(PREFIX)/share/latchkey/apache $(DESTDIR)$(PREFIX)/share/latchkey/lighttpd
+	    $(DESTDIR)$(PREFIX)/share/latchkey/apache $(DESTDIR)$(PREFIX)/share/latchkey/lighttpd \
+	    $(DESTDIR)$(SYSCONFDIR)/latchkey
 	install -m 755 $(CLI) $(DESTDIR)$(PREFIX)/bin/latchkey
+	install -m 755 scripts/render-config $(DESTDIR)$(PREFIX)/bin/latchkey-render-config
 	install -m 755 $(PROGRAMS) $(DESTDIR)$(PREFIX)/lib/latchkey/cgi-bin/
 	install -m 644 apache/*.in $(DESTDIR)$(PREFIX)/share/latchkey/apache/
 	install -m 644 lighttpd/*.in $(DESTDIR)$(PREFIX)/share/latchkey/lighttpd/
+	install -m 644 etc/latchkey.conf.sample $(DESTDIR)$(SYSCONFDIR)/latchkey/
+	sh scripts/render-config -o $(DESTDIR)$(SYSCONFDIR)/latchkey/web.conf.sample \
+	    etc/web.conf.sample.in PREFIX=$(PREFIX) SYSCONFDIR=$(SYSCONFDIR)
+	chmod 644 $(DESTDIR)$(SYSCONFDIR)/latchkey/web.conf.sample
 	install -d $(DESTDIR)$(PREFIX)/share/latchkey/lighttpd/errors
 	install -m 644 lighttpd/errors/* $(DESTDIR)$(PREFIX)/share/latchkey/lighttpd/errors/
 

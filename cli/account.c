@@ -1,4 +1,4 @@
-/* account.c — latchkey account …: sub-accounts from the shell. */
+/* account.c — latchkey account …: list, show and create accounts from the shell. */
 #include <getopt.h>
 #include <stdio.h>
 #include <string.h>
@@ -7,8 +7,110 @@
 #include "cli.h"
 #include "req.h"
 
-int
-cmd_account(int argc, char **argv)
+static const struct option list_opts[] = {
+	{ "json", no_argument, NULL, 'j' },
+	{ "parent", required_argument, NULL, 'p' },
+	{ NULL, 0, NULL, 0 }
+};
+static const struct option show_opts[] = {
+	{ "json", no_argument, NULL, 'j' },
+	{ NULL, 0, NULL, 0 }
+};
+
+static void
+print_row(json_t *a)
+{
+	printf("%-29s  %-29s  %-10s  %-20s  %s\n",
+	    json_string_value(json_object_get(a, "id")),
+	    json_is_string(json_object_get(a, "parent_id")) ?
+	    json_string_value(json_object_get(a, "parent_id")) : "-",
+	    json_string_value(json_object_get(a, "plan")),
+	    json_string_value(json_object_get(a, "created_at")),
+	    json_string_value(json_object_get(a, "name")));
+}
+
+/* account list [--parent ACCT_ID|me] [--json] */
+static int
+account_list(int argc, char **argv)
+{
+	struct lk_account	 root;
+	struct lk_page		 page;
+	const char		*parent = "me";
+	json_t			*all, *a;
+	bool			 json = false;
+	enum lk_err		 e;
+	size_t			 i;
+	int			 c, rc;
+
+	optind = 2;
+	while ((c = getopt_long(argc, argv, "", list_opts, NULL)) != -1) {
+		if (c == 'j')
+			json = true;
+		else if (c == 'p')
+			parent = optarg;
+		else
+			return cli_usage(NULL);
+	}
+	if (optind != argc)
+		return cli_usage("account list takes no arguments besides its options");
+	if ((rc = cli_account(parent, &root)) != 0)
+		return rc;
+	all = json_array();
+	lk_page_init(&page, LK_PAGE_MAX);
+	do {
+		if ((e = lk_accounts_list(cli_db, &root, &page)) != LK_OK)
+			break;
+		json_array_extend(all, page.data);
+	} while (lk_page_next(&page));
+	lk_page_free(&page);
+	if (e != LK_OK) {
+		json_decref(all);
+		return cli_failed(e, "account list");
+	}
+	if (json)
+		return cli_print_json(all);
+	printf("%-29s  %-29s  %-10s  %-20s  %s\n", "ID", "PARENT", "PLAN", "CREATED", "NAME");
+	json_array_foreach(all, i, a)
+		print_row(a);
+	json_decref(all);
+	return 0;
+}
+
+/* account show ACCT_ID|me [--json] */
+static int
+account_show(int argc, char **argv)
+{
+	struct lk_account	 a;
+	json_t			*o;
+	bool			 json = false;
+	int			 c, rc;
+
+	optind = 2;
+	while ((c = getopt_long(argc, argv, "", show_opts, NULL)) != -1) {
+		if (c == 'j')
+			json = true;
+		else
+			return cli_usage(NULL);
+	}
+	if (optind != argc - 1)
+		return cli_usage("account show: give exactly one ACCT_ID (or me)");
+	if ((rc = cli_account(argv[optind], &a)) != 0)
+		return rc;
+	o = lk_account_json(&a);
+	if (json)
+		return cli_print_json(o);
+	printf("id:         %s\n", json_string_value(json_object_get(o, "id")));
+	printf("name:       %s\n", json_string_value(json_object_get(o, "name")));
+	printf("parent_id:  %s\n", a.parent_public[0] ? a.parent_public : "- (the root account)");
+	printf("plan:       %s\n", json_string_value(json_object_get(o, "plan")));
+	printf("created_at: %s\n", json_string_value(json_object_get(o, "created_at")));
+	json_decref(o);
+	return 0;
+}
+
+/* account create NAME [--parent ACCT_ID|me] [--plan free|pro|enterprise] */
+static int
+account_create(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "parent", required_argument, NULL, 'p' },
@@ -16,14 +118,10 @@ cmd_account(int argc, char **argv)
 		{ NULL, 0, NULL, 0 }
 	};
 	struct lk_account	 parent, a;
-	const char		*parent_id = NULL, *plan = "free";
+	const char		*parent_id = "me", *plan = "free";
 	enum lk_err		 e;
-	int			 c;
+	int			 c, rc;
 
-	if (argc >= 2 && strcmp(argv[1], "usage") == 0)
-		return cli_account_usage(argc, argv);
-	if (argc < 2 || strcmp(argv[1], "create") != 0)
-		return cli_usage("account: expected 'account create NAME'");
 	optind = 2;
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		if (c == 'p')
@@ -39,13 +137,25 @@ cmd_account(int argc, char **argv)
 		return cli_usage("account create: NAME must be 1-100 characters without control characters");
 	if (lk_plan_rate(plan) == 0)
 		return cli_usage("--plan must be free, pro or enterprise");
-	e = parent_id != NULL ? lk_accounts_get(cli_db, parent_id, &parent) :
-	    lk_accounts_root(cli_db, &parent);
-	if (e != LK_OK)
-		return cli_failed(e, parent_id != NULL ? parent_id : "root account (run 'latchkey init')");
+	if ((rc = cli_account(parent_id, &parent)) != 0)
+		return rc;
 	if ((e = lk_accounts_create(cli_db, &cli_actor, &parent, argv[optind], plan,
 	    cli_conf.max_children_per_account, time(NULL), &a)) != LK_OK)
 		return cli_failed(e, "account create");
 	printf("%s\n", a.public_id);
 	return 0;
+}
+
+int
+cmd_account(int argc, char **argv)
+{
+	if (argc >= 2 && strcmp(argv[1], "list") == 0)
+		return account_list(argc, argv);
+	if (argc >= 2 && strcmp(argv[1], "show") == 0)
+		return account_show(argc, argv);
+	if (argc >= 2 && strcmp(argv[1], "create") == 0)
+		return account_create(argc, argv);
+	if (argc >= 2 && strcmp(argv[1], "usage") == 0)
+		return cli_account_usage(argc, argv);
+	return cli_usage("account: expected list, show, create or usage");
 }

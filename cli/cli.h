@@ -1,4 +1,15 @@
-/* cli.h — what the latchkey command's files share: the config, the database, the actor. */
+/*
+ * cli.h — what the latchkey command's files share: the config, the database, the actor.
+ *
+ * Adding a command group: a new file cli/NAME.c with int cmd_NAME(int argc, char **argv),
+ * its prototype below, one line { "NAME", cmd_NAME, "help text" } in commands[] of
+ * cli/latchkey.c, and its synopsis lines ("  NAME SUB ARGS") in usage_text there. Help is then
+ * automatic and needs no config file: `latchkey help NAME`, `latchkey NAME --help` and
+ * `latchkey NAME SUB -h` print NAME's (or "NAME SUB"'s) lines of usage_text and the help text.
+ * Parse options with getopt_long and answer '?' with `return cli_usage(NULL)`: getopt has then
+ * named the bad option ("latchkey NAME: unrecognized option '--x'") and cli_usage points to
+ * --help.
+ */
 #ifndef LK_CLI_H
 #define LK_CLI_H
 
@@ -14,14 +25,23 @@ extern struct lk_conf		 cli_conf;
 extern struct lk_db		*cli_db;	/* NULL in migrate and init (setup.c opens its own) */
 extern const struct lk_actor	 cli_actor;	/* "cli": full rights, audited */
 
-/* Print why (if any) and the usage to stderr; returns CLI_EXIT_USAGE. */
+/*
+ * Print why (if any) and the running command's usage lines (or the whole
+ * usage) to stderr, with a pointer to --help; returns CLI_EXIT_USAGE.
+ */
 int	cli_usage(const char *why);
 
 /* Print the outcome of a library call about what; returns the exit status (0 if e is LK_OK). */
 int	cli_failed(enum lk_err e, const char *what);
 
+/* The account with public id id, or the root account for "me"; prints why not and returns 1. */
+int	cli_account(const char *id, struct lk_account *out);
+
+/* Print v (stolen) as indented JSON and a newline on stdout; returns the exit status. */
+int	cli_print_json(json_t *v);
+
 /*
- * One command per file of cli/: argv[0] is the command's name, argc >= 1.
+ * One command per file of cli/: argv[0] is "latchkey NAME", argc >= 1.
  * Each returns the process exit status.
  */
 int	cmd_migrate(int argc, char **argv);	/* setup.c */

@@ -1,6 +1,7 @@
 /* key.c — latchkey key …: create, list and change keys from the shell. */
 #include <getopt.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -45,8 +46,7 @@ key_create(int argc, char **argv)
 	char			 norm[LK_SCOPES_BUF];
 	const char		*why;
 	int64_t			 expires_in = 0;
-	enum lk_err		 e;
-	int			 c;
+	int			 c, rc;
 
 	optind = 2;
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
@@ -73,42 +73,154 @@ key_create(int argc, char **argv)
 		fprintf(stderr, "latchkey: --scopes %s\n", why);
 		return CLI_EXIT_USAGE;
 	}
-	if ((e = lk_accounts_get(cli_db, account, &acct)) != LK_OK)
-		return cli_failed(e, account);
+	if ((rc = cli_account(account, &acct)) != 0)
+		return rc;
 	nk = (struct lk_key_new){ &acct, label, norm, env,
 	    expires_in ? time(NULL) + expires_in : 0, 0, 0, "{}" };
 	return create_key(&nk);
 }
 
+/* A time field of a key object, or "-" when null. */
+static const char *
+time_or_dash(json_t *k, const char *name)
+{
+	const char *v = json_string_value(json_object_get(k, name));
+
+	return v != NULL ? v : "-";
+}
+
+/* The scopes of a key object as one space-separated string (caller frees). */
+static char *
+scopes_text(json_t *k)
+{
+	json_t	*s;
+	size_t	 i, n = 1;
+	char	*out;
+
+	json_array_foreach(json_object_get(k, "scopes"), i, s)
+		n += json_string_length(s) + 1;
+	if ((out = calloc(1, n)) == NULL)
+		return NULL;
+	json_array_foreach(json_object_get(k, "scopes"), i, s) {
+		if (i > 0)
+			strcat(out, " ");
+		strcat(out, json_string_value(s));
+	}
+	return out;
+}
+
+/* key list --account ACCT_ID|me [--json] */
 static int
 key_list(int argc, char **argv)
 {
+	static const struct option opts[] = {
+		{ "account", required_argument, NULL, 'a' },
+		{ "json", no_argument, NULL, 'j' },
+		{ NULL, 0, NULL, 0 }
+	};
 	struct lk_account	 acct;
 	struct lk_page		 page;
 	struct lk_key_filter	 none = { .status = NULL };
-	json_t			*k;
+	const char		*account = NULL;
+	json_t			*all, *k;
+	bool			 json = false;
 	enum lk_err		 e;
 	size_t			 i;
+	int			 c, rc;
 
-	if (argc != 4 || strcmp(argv[2], "--account") != 0)
-		return cli_usage("key list needs --account ACCT_ID");
-	if ((e = lk_accounts_get(cli_db, argv[3], &acct)) != LK_OK)
-		return cli_failed(e, argv[3]);
-	printf("%-28s  %-20s  %-4s  %-7s  %s\n", "ID", "START", "ENV", "STATUS", "LABEL");
+	optind = 2;
+	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		if (c == 'a')
+			account = optarg;
+		else if (c == 'j')
+			json = true;
+		else
+			return cli_usage(NULL);
+	}
+	if (optind != argc || account == NULL)
+		return cli_usage("key list needs --account ACCT_ID (or --account me)");
+	if ((rc = cli_account(account, &acct)) != 0)
+		return rc;
+	all = json_array();
 	lk_page_init(&page, LK_PAGE_MAX);
 	do {
 		if ((e = lk_keys_list(cli_db, &acct, &none, time(NULL), &page)) != LK_OK)
 			break;
-		json_array_foreach(page.data, i, k)
-			printf("%-28s  %-20s  %-4s  %-7s  %s\n",
-			    json_string_value(json_object_get(k, "id")),
-			    json_string_value(json_object_get(k, "start")),
-			    json_string_value(json_object_get(k, "env")),
-			    json_string_value(json_object_get(k, "status")),
-			    json_string_value(json_object_get(k, "label")));
+		json_array_extend(all, page.data);
 	} while (lk_page_next(&page));
 	lk_page_free(&page);
-	return cli_failed(e, "key list");
+	if (e != LK_OK) {
+		json_decref(all);
+		return cli_failed(e, "key list");
+	}
+	if (json)
+		return cli_print_json(all);
+	printf("%-28s  %-20s  %-4s  %-7s  %-24s  %-20s  %-20s  %s\n", "ID", "START", "ENV",
+	    "STATUS", "SCOPES", "EXPIRES", "LAST USED", "LABEL");
+	json_array_foreach(all, i, k) {
+		char *scopes = scopes_text(k);
+
+		printf("%-28s  %-20s  %-4s  %-7s  %-24s  %-20s  %-20s  %s\n",
+		    json_string_value(json_object_get(k, "id")),
+		    json_string_value(json_object_get(k, "start")),
+		    json_string_value(json_object_get(k, "env")),
+		    json_string_value(json_object_get(k, "status")),
+		    scopes != NULL && *scopes != '\0' ? scopes : "-",
+		    time_or_dash(k, "expires_at"), time_or_dash(k, "last_used_at"),
+		    json_string_value(json_object_get(k, "label")));
+		free(scopes);
+	}
+	json_decref(all);
+	return 0;
+}
+
+/* key show KEY_ID [--json] */
+static int
+key_show(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "json", no_argument, NULL, 'j' },
+		{ NULL, 0, NULL, 0 }
+	};
+	static const char *const fields[] = { "id", "account_id", "label", "start", "env",
+	    "status", "created_at", "expires_at", "revoked_at", "last_used_at",
+	    "rotated_from", NULL };
+	struct lk_key	 key;
+	json_t		*o;
+	char		*text;
+	bool		 json = false;
+	enum lk_err	 e;
+	size_t		 i;
+	int		 c;
+
+	optind = 2;
+	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		if (c == 'j')
+			json = true;
+		else
+			return cli_usage(NULL);
+	}
+	if (optind != argc - 1)
+		return cli_usage("key show: give exactly one KEY_ID");
+	if ((e = lk_keys_get(cli_db, argv[optind], &key)) != LK_OK)
+		return cli_failed(e, argv[optind]);
+	o = lk_key_json(&key, time(NULL));
+	if (json)
+		return cli_print_json(o);
+	for (i = 0; fields[i] != NULL; i++)
+		printf("%-13s %s\n", fields[i], json_is_string(json_object_get(o, fields[i])) ?
+		    json_string_value(json_object_get(o, fields[i])) : "-");
+	text = scopes_text(o);
+	printf("%-13s %s\n", "scopes", text != NULL && *text != '\0' ? text : "-");
+	free(text);
+	text = json_dumps(json_object_get(o, "ratelimit"), JSON_COMPACT | JSON_ENCODE_ANY);
+	printf("%-13s %s\n", "ratelimit", text != NULL ? text : "-");
+	free(text);
+	text = json_dumps(json_object_get(o, "meta"), JSON_COMPACT);
+	printf("%-13s %s\n", "meta", text != NULL ? text : "{}");
+	free(text);
+	json_decref(o);
+	return 0;
 }
 
 static int
@@ -162,6 +274,8 @@ cmd_key(int argc, char **argv)
 		return key_create(argc, argv);
 	if (strcmp(argv[1], "list") == 0)
 		return key_list(argc, argv);
+	if (strcmp(argv[1], "show") == 0)
+		return key_show(argc, argv);
 	if (strcmp(argv[1], "usage") == 0)
 		return cli_key_usage(argc, argv);
 	if (strcmp(argv[1], "revoke") == 0 || strcmp(argv[1], "reactivate") == 0 ||

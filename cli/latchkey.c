@@ -11,57 +11,157 @@
 
 #include "cli.h"
 
+/*
+ * The overview (`latchkey --help`). Each command's lines start with two
+ * spaces and its name; continuation lines are indented further. `latchkey
+ * help CMD` and `latchkey CMD [SUB] --help` print the lines of CMD (or of
+ * "CMD SUB") from here, then CMD's help from the commands[] table.
+ */
 static const char usage_text[] =
 "usage: latchkey [--config FILE] COMMAND [ARGS]\n"
+"       latchkey help [COMMAND]     (or COMMAND --help): usage, no config needed\n"
 "\n"
 "  migrate                          apply pending schema migrations\n"
 "  init                             migrate, create the root account and an admin key\n"
-"  account create NAME [--parent ACCT_ID] [--plan free|pro|enterprise]\n"
-"  key create --account ACCT_ID --label LABEL [--scopes \"a b\"] [--env live|test]\n"
+"  account list [--parent ACCT_ID|me] [--json]\n"
+"  account show ACCT_ID|me [--json]\n"
+"  account create NAME [--parent ACCT_ID|me] [--plan free|pro|enterprise]\n"
+"  account usage ACCT_ID [--days N] daily uses by outcome, summed over the subtree\n"
+"  key create --account ACCT_ID|me --label LABEL [--scopes \"a b\"] [--env live|test]\n"
 "             [--expires-in 90d]\n"
-"  key list --account ACCT_ID\n"
+"  key list --account ACCT_ID|me [--json]\n"
+"  key show KEY_ID [--json]\n"
 "  key revoke|reactivate|delete KEY_ID\n"
 "  key rotate KEY_ID [--grace 1h]\n"
 "  user create EMAIL --account ACCT_ID --role owner|developer|viewer [--password-stdin]\n"
 "  user passwd EMAIL|USER_ID [--password-stdin]\n"
 "  user disable|enable EMAIL|USER_ID\n"
 "  user list [--account ACCT_ID]\n"
+"  key usage KEY_ID [--days N]      daily uses by outcome (default 30 days, max 400)\n"
 "  audit verify [--since-checkpoint FILE]   check the signed audit chain\n"
 "  audit checkpoint                 print and log the chain's head (row id + MAC)\n"
 "  audit rotate-key                 start a new epoch under a new audit secret\n"
-"  key usage KEY_ID [--days N]      daily uses by outcome (default 30 days, max 400)\n"
-"  account usage ACCT_ID [--days N] the same, summed over the account's subtree\n"
 "  gc                               remove daily usage older than usage_retention_days\n"
 "\n"
-"The config file is --config FILE or $LATCHKEY_CONF. A new key's plaintext is\n"
-"printed once, alone on its line on stdout; nothing else goes to stdout with it.\n"
-"A user's password is asked on the terminal (twice, not echoed) or read as one\n"
-"line from stdin with --password-stdin.\n";
+"The config file is --config FILE or $LATCHKEY_CONF. 'me' is the root account.\n"
+"A new key's plaintext is printed once, alone on its line on stdout; nothing\n"
+"else goes to stdout with it. A user's password is asked on the terminal (twice,\n"
+"not echoed) or read as one line from stdin with --password-stdin.\n";
 
 struct lk_conf		 cli_conf;
 struct lk_db		*cli_db;
 const struct lk_actor	 cli_actor = { "cli", "", "" };
 
-/* The commands; each lives in its own file of cli/ (see cli.h). */
+/*
+ * The commands; each lives in its own file of cli/ (see cli.h). help is
+ * printed under the command's lines of usage_text by `latchkey help NAME`.
+ */
 static const struct command {
 	const char	*name;
 	int		(*run)(int, char **);
+	const char	*help;
 } commands[] = {
-	{ "migrate", cmd_migrate },
-	{ "init", cmd_init },
-	{ "account", cmd_account },
-	{ "key", cmd_key },
-	{ "user", cmd_user },
-	{ "audit", cmd_audit },
-	{ "gc", cmd_gc },
+	{ "migrate", cmd_migrate,
+	  "Applies the migrations compiled into this binary that the database has not\n"
+	  "recorded yet, as db_admin_user when the config names one (else db_user):\n"
+	  "a user that may change the schema (CREATE, ALTER, INDEX, REFERENCES).\n" },
+	{ "init", cmd_init,
+	  "Runs migrate, then, once, creates the root account, an admin key and the\n"
+	  "console login owner@localhost, and prints account_id=, key_id=, the key\n"
+	  "itself, login: and password:. Later runs print no key.\n" },
+	{ "account", cmd_account,
+	  "list: the accounts below --parent (default: below the root), newest first.\n"
+	  "show: one account. create: prints the new account's id; --parent defaults\n"
+	  "to the root account, --plan to free. --json prints the API's JSON objects.\n"
+	  "usage: daily counts by outcome of the account's subtree.\n" },
+	{ "key", cmd_key,
+	  "list: ID, START, ENV, STATUS, SCOPES, EXPIRES, LAST USED and LABEL of the\n"
+	  "account's keys (newest first); --json prints the API's key objects.\n"
+	  "show: every field of one key. create and rotate print the new plaintext\n"
+	  "alone on stdout, once. Durations: seconds or 30m, 12h, 90d.\n"
+	  "usage: daily counts by outcome (valid, rate_limited, ...) of one key.\n" },
+	{ "user", cmd_user,
+	  "People who log in to the admin console (/admin). create: prints the new\n"
+	  "user's id; --role owner (admin), developer or viewer. The password is asked\n"
+	  "twice on the terminal without echo, or read as one line from stdin with\n"
+	  "--password-stdin. passwd, disable: end the user's sessions. list: the users\n"
+	  "of an account's subtree (default: the root's).\n" },
+	{ "audit", cmd_audit,
+	  "verify: recompute the signed hash chain of the audit log (exit 1 on a\n"
+	  "break); checkpoint: print and log the chain's head; rotate-key: start a new\n"
+	  "epoch under a new secret (see docs/operations.md, The audit log).\n" },
+	{ "gc", cmd_gc,
+	  "Deletes the daily usage counts older than usage_retention_days (config).\n"
+	  "Run it daily, e.g. from cron or a systemd timer.\n" },
 };
+
+static const char	*current = "";	/* "key" while running `latchkey key ...` */
+
+/* Print the lines of usage_text for topic ("key" or "key create") to f; false if none. */
+static bool
+topic_lines(FILE *f, const char *topic)
+{
+	const char	*p = usage_text;
+	size_t		 tlen = strlen(topic);
+	bool		 in = false, any = false;
+
+	while (*p != '\0') {
+		size_t n = strcspn(p, "\n");
+
+		if (strncmp(p, "  ", 2) == 0 && p[2] != ' ')
+			in = strncmp(p + 2, topic, tlen) == 0 &&
+			    (p[2 + tlen] == ' ' || p[2 + tlen] == '\n' || p[2 + tlen] == '|');
+		else if (strncmp(p, "   ", 3) != 0)
+			in = false;	/* a blank or unindented line ends a command */
+		if (in) {
+			fprintf(f, "%.*s\n", (int)n, p);
+			any = true;
+		}
+		p += n + (p[n] == '\n');
+	}
+	return any;
+}
+
+static const struct command *
+find_command(const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < LK_NELEM(commands); i++)
+		if (strcmp(commands[i].name, name) == 0)
+			return &commands[i];
+	return NULL;
+}
+
+/* latchkey help CMD [SUB]: the command's lines (or the subcommand's) and its help. */
+static int
+help(const char *name, const char *sub)
+{
+	const struct command	*cmd = find_command(name);
+	char			 topic[128];
+
+	if (cmd == NULL) {
+		fprintf(stderr, "latchkey: no command '%s'; run 'latchkey --help'\n", name);
+		return CLI_EXIT_USAGE;
+	}
+	printf("usage: latchkey [--config FILE] %s ...\n\n", name);
+	snprintf(topic, sizeof(topic), "%s %s", name, sub != NULL ? sub : "");
+	if (sub == NULL || !topic_lines(stdout, topic))
+		topic_lines(stdout, name);
+	if (cmd->help != NULL)
+		printf("\n%s", cmd->help);
+	return 0;
+}
 
 int
 cli_usage(const char *why)
 {
 	if (why != NULL)
-		fprintf(stderr, "latchkey: %s\n\n", why);
-	fputs(usage_text, stderr);
+		fprintf(stderr, "latchkey: %s\n", why);
+	if (*current != '\0' && topic_lines(stderr, current))
+		fprintf(stderr, "Run 'latchkey %s --help' for more.\n", current);
+	else
+		fputs(usage_text, stderr);
 	return CLI_EXIT_USAGE;
 }
 
@@ -90,12 +190,48 @@ cli_failed(enum lk_err e, const char *what)
 }
 
 int
+cli_account(const char *id, struct lk_account *out)
+{
+	enum lk_err e;
+
+	if (strcmp(id, "me") == 0) {
+		if ((e = lk_accounts_root(cli_db, out)) == LK_ERR_NOT_FOUND) {
+			fprintf(stderr, "latchkey: no root account yet: run 'latchkey init'\n");
+			return 1;
+		}
+		return cli_failed(e, "root account");
+	}
+	return cli_failed(lk_accounts_get(cli_db, id, out), id);
+}
+
+int
+cli_print_json(json_t *v)
+{
+	int rc = json_dumpf(v, stdout, JSON_INDENT(2) | JSON_ENCODE_ANY) == 0 ? 0 : 1;
+
+	json_decref(v);
+	putchar('\n');
+	return rc;
+}
+
+/* True if args (up to a "--") ask for help. */
+static bool
+wants_help(int argc, char **argv)
+{
+	int i;
+
+	for (i = 1; i < argc && strcmp(argv[i], "--") != 0; i++)
+		if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0)
+			return true;
+	return false;
+}
+
+int
 main(int argc, char **argv)
 {
-	const struct command	*cmd = NULL;
+	const struct command	*cmd;
 	const char		*path = getenv("LATCHKEY_CONF");
-	char			 err[512];
-	size_t			 n;
+	char			 err[512], name[64];
 	int			 i = 1, rc;
 
 	if (argc > 1 && (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0)) {
@@ -113,11 +249,28 @@ main(int argc, char **argv)
 		return cli_usage("no command given");
 	argc -= i;
 	argv += i;
-	for (n = 0; n < sizeof(commands) / sizeof(commands[0]); n++)
-		if (strcmp(argv[0], commands[n].name) == 0)
-			cmd = &commands[n];
-	if (cmd == NULL)
-		return cli_usage("unknown command");
+	if (strcmp(argv[0], "help") == 0) {
+		if (argc == 1) {
+			fputs(usage_text, stdout);
+			return 0;
+		}
+		return help(argv[1], argc > 2 ? argv[2] : NULL);
+	}
+	if (argv[0][0] == '-') {
+		fprintf(stderr, "latchkey: unknown option '%s'; options before the command "
+		    "are --config FILE and --help\n", argv[0]);
+		return cli_usage(NULL);
+	}
+	if ((cmd = find_command(argv[0])) == NULL) {
+		fprintf(stderr, "latchkey: unknown command '%s'\n", argv[0]);
+		return cli_usage(NULL);
+	}
+	if (wants_help(argc, argv))
+		return help(cmd->name, argc > 1 && argv[1][0] != '-' ? argv[1] : NULL);
+	current = cmd->name;
+	/* getopt's messages name the program by argv[0]: "latchkey key: unrecognized option" */
+	snprintf(name, sizeof(name), "latchkey %s", cmd->name);
+	argv[0] = name;
 	if (path == NULL)
 		return cli_usage("no config file: give --config FILE or set LATCHKEY_CONF");
 	if (lk_conf_load(&cli_conf, path, err, sizeof(err)) != LK_OK) {

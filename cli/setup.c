@@ -12,6 +12,9 @@
 /* The owner connection's config: cli_conf with db_admin_user and its password. */
 static struct lk_conf	admin_conf;
 
+/* DDL on a big table can run for minutes: migrations wait longer than requests do. */
+#define MIGRATE_TIMEOUT	3600
+
 static void
 progress(const char *name)
 {
@@ -28,9 +31,11 @@ admin_open(void)
 {
 	const char *pw = cli_conf.db_admin_password_file;
 
-	if (cli_conf.db_admin_user[0] == '\0')
-		return lk_db_open(&cli_conf);
 	admin_conf = cli_conf;
+	if (admin_conf.db_read_timeout < MIGRATE_TIMEOUT)
+		admin_conf.db_read_timeout = admin_conf.db_write_timeout = MIGRATE_TIMEOUT;
+	if (cli_conf.db_admin_user[0] == '\0')
+		return lk_db_open(&admin_conf);
 	snprintf(admin_conf.db_user, sizeof(admin_conf.db_user), "%s", cli_conf.db_admin_user);
 	admin_conf.db_password[0] = '\0';
 	if (pw[0] != '\0' &&
@@ -55,7 +60,17 @@ migrate_on(struct lk_db *db)
 	enum lk_err	 e;
 
 	e = lk_migrate(db, lk_migrations, progress, &n);
-
+	if (e != LK_OK && lk_db_denied(lk_db_errno(db))) {
+		fprintf(stderr, "latchkey: migrate: the database user '%s' may not change the "
+		    "schema of '%s' (error %u above).\n"
+		    "Migrations (and init) need the owner user, with the schema rights (CREATE, "
+		    "ALTER, INDEX, REFERENCES, DROP) on %s.*; the programs' runtime user has "
+		    "fewer rights on purpose.\n"
+		    "Name it in the config: db_admin_user = ... and db_admin_password_file = ... "
+		    "(see docs/operations.md, 'Database and DB user').\n",
+		    admin_conf.db_user, admin_conf.db_name, lk_db_errno(db), admin_conf.db_name);
+		return 1;
+	}
 	if (e != LK_OK)
 		return cli_failed(e, "migrate");
 	fprintf(stderr, n == 0 ? "schema is up to date\n" :

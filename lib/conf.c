@@ -11,7 +11,7 @@
 
 #define LK_CONF_FILE_MAX	65536
 
-enum ctype { C_STR, C_UINT, C_SIZE, C_PASSFILE, C_BOOL };
+enum ctype { C_STR, C_UINT, C_SIZE, C_PASSFILE, C_BOOL, C_CIDRS };
 
 static const struct setting {
 	const char	*name;
@@ -44,6 +44,7 @@ static const struct setting {
 	{ "login_throttle_window", C_UINT, S(login_throttle_window), 1, 86400 },
 	{ "admin_insecure_cookie", C_BOOL, S(admin_insecure_cookie), 0, 0 },
 	{ "admin_trust_remote_user", C_BOOL, S(admin_trust_remote_user), 0, 0 },
+	{ "trusted_proxies", C_CIDRS, S(trusted_proxies), 0, 0 },
 	{ "max_keys_per_account", C_UINT, S(max_keys_per_account), 1, 10000000 },
 	{ "max_children_per_account", C_UINT, S(max_children_per_account), 1, 1000000 },
 	{ "db_admin_user", C_STR, S(db_admin_user), 0, 0 },
@@ -64,9 +65,10 @@ lk_conf_defaults(struct lk_conf *c)
 	c->db_port = 3306;
 	snprintf(c->db_name, sizeof(c->db_name), "latchkey");
 	snprintf(c->db_user, sizeof(c->db_user), "latchkey");
-	c->db_connect_timeout = 3;
-	c->db_read_timeout = 10;
-	c->db_write_timeout = 10;
+	/* Low, so a hung database gives clients a 503 in seconds (docs/operations.md). */
+	c->db_connect_timeout = 2;
+	c->db_read_timeout = 3;
+	c->db_write_timeout = 3;
 	snprintf(c->key_prefix, sizeof(c->key_prefix), "lk");
 	snprintf(c->base_path, sizeof(c->base_path), "/v1");
 	c->max_body = 65536;
@@ -149,6 +151,9 @@ set_value(struct lk_conf *c, const struct setting *s, const char *v,
 		c->password_from_file = true;
 		lk_crypto_wipe(pass, sizeof(pass));
 		return true;
+	case C_CIDRS:
+		return lk_net_cidrs_parse(v, c->trusted_proxies, LK_NET_CIDRS_MAX,
+		    &c->ntrusted_proxies, why, whysz);
 	case C_UINT:
 	case C_SIZE:
 		errno = 0;
@@ -220,6 +225,14 @@ lk_conf_parse(struct lk_conf *c, const char *text, char *err, size_t errsz)
 		*eq = '\0';
 		k = trim(k);
 		v = trim(eq + 1);
+		/* "db_port = 3306  # note" would silently become part of a text value. */
+		if (strcmp(k, "db_password") != 0 &&
+		    (strstr(v, " #") != NULL || strstr(v, "\t#") != NULL || *v == '#')) {
+			snprintf(err, errsz, "line %d: inline comments are not allowed "
+			    "(put '# ...' on a line of its own)", lineno);
+			lk_crypto_wipe(line, sizeof(line));
+			return LK_ERR_VALIDATION;
+		}
 		for (i = 0; i < sizeof(settings) / sizeof(settings[0]); i++)
 			if (strcmp(settings[i].name, k) == 0)
 				break;
@@ -257,12 +270,15 @@ lk_conf_load(struct lk_conf *c, const char *path, char *err, size_t errsz)
 	static char	 text[LK_CONF_FILE_MAX];
 	enum lk_err	 e;
 
+	char		 why[512];
+
 	lk_conf_defaults(c);
 	if (!read_file(path, text, sizeof(text))) {
 		snprintf(err, errsz, "cannot read config file %s", path);
 		return LK_ERR_VALIDATION;
 	}
-	e = lk_conf_parse(c, text, err, errsz);
+	if ((e = lk_conf_parse(c, text, why, sizeof(why))) != LK_OK)
+		snprintf(err, errsz, "%s: %s", path, why);
 	lk_crypto_wipe(text, sizeof(text));
 	return e;
 }

@@ -6,6 +6,7 @@
 #include <stddef.h>
 
 #include "err.h"
+#include "net.h"
 
 struct lk_conf {
 	char		 db_host[256];
@@ -20,6 +21,8 @@ struct lk_conf {
 	char		 key_prefix[11];
 	char		 base_path[128];
 	size_t		 max_body;		/* bytes */
+	struct lk_cidr	 trusted_proxies[LK_NET_CIDRS_MAX];	/* see lk_net_client_ip */
+	size_t		 ntrusted_proxies;
 	unsigned int	 max_keys_per_account;	/* key rows one account may hold */
 	unsigned int	 max_children_per_account;	/* direct sub-accounts */
 	char		 db_admin_user[81];	/* migrate/init connect as this user when set */
@@ -49,12 +52,14 @@ void		lk_conf_defaults(struct lk_conf *c);
 
 /*
  * Parse the text of a config file (NUL-terminated) into c, which holds the
- * defaults or earlier values. db_password_file is read here. On error writes
- * "line N: why" to err and returns LK_ERR_VALIDATION.
+ * defaults or earlier values. db_password_file is read here. Comments are
+ * whole lines starting with '#'; a '#' after blanks in a value (an inline
+ * comment) is refused, except in db_password. On error writes "line N: why"
+ * to err and returns LK_ERR_VALIDATION.
  */
 enum lk_err	lk_conf_parse(struct lk_conf *c, const char *text, char *err, size_t errsz);
 
-/* lk_conf_defaults + read + lk_conf_parse of the file at path. */
+/* lk_conf_defaults + read + lk_conf_parse of the file at path; err is "PATH: line N: why". */
 enum lk_err	lk_conf_load(struct lk_conf *c, const char *path, char *err, size_t errsz);
 
 /*

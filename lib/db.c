@@ -368,3 +368,17 @@ lk_db_exec_ddl(struct lk_db *db, const char *sql)
 	}
 	return LK_OK;
 }
+
+unsigned int
+lk_db_errno(const struct lk_db *db)
+{
+	return db->last_errno;
+}
+
+bool
+lk_db_denied(unsigned int e)
+{
+	return e == ER_DBACCESS_DENIED_ERROR || e == ER_TABLEACCESS_DENIED_ERROR ||
+	    e == ER_COLUMNACCESS_DENIED_ERROR || e == ER_SPECIFIC_ACCESS_DENIED_ERROR ||
+	    e == ER_PROCACCESS_DENIED_ERROR;
+}

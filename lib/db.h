@@ -80,6 +80,12 @@ enum lk_err	 lk_db_read(struct lk_db *db, lk_db_work_fn work, void *arg);
  */
 enum lk_err	 lk_db_txn(struct lk_db *db, lk_db_work_fn work, void *arg);
 
+/* The server's or client library's error number of the last failed call (0 if none). */
+unsigned int	 lk_db_errno(const struct lk_db *db);
+
+/* True if e is a MySQL/MariaDB "access denied" error for a statement or database (1044, 1142, 1227, ...). */
+bool		 lk_db_denied(unsigned int e);
+
 /* Run one SQL text outside the statement cache (migrations, DDL). */
 enum lk_err	 lk_db_exec_ddl(struct lk_db *db, const char *sql);
 

@@ -21,6 +21,8 @@ static const struct {
 	[LK_ERR_RATE_LIMITED] = { 429, "RATE_LIMITED", "Too many requests" },
 	[LK_ERR_INTERNAL] = { 500, "INTERNAL_ERROR", "Internal error" },
 	[LK_ERR_UNAVAILABLE] = { 503, "SERVICE_UNAVAILABLE", "The service is temporarily unavailable" },
+	[LK_ERR_LENGTH_REQUIRED] = { 411, "LENGTH_REQUIRED",
+	    "A POST or PATCH needs a Content-Length header (Content-Length: 0 for no body)" },
 };
 
 int
@@ -39,4 +41,17 @@ const char *
 lk_err_message(enum lk_err e)
 {
 	return (unsigned)e < LK_ERR__MAX ? errs[e].message : "Internal error";
+}
+
+enum lk_err
+lk_err_from_status(int status)
+{
+	int e;
+
+	if (status == 502 || status == 504)
+		return LK_ERR_UNAVAILABLE;
+	for (e = LK_ERR_VALIDATION; e < LK_ERR__MAX; e++)
+		if (errs[e].status == status && status != 401 && status != 403)
+			return (enum lk_err)e;
+	return status >= 500 ? LK_ERR_INTERNAL : LK_ERR_VALIDATION;
 }

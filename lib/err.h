@@ -18,6 +18,7 @@ enum lk_err {
 	LK_ERR_RATE_LIMITED,	/* 429 */
 	LK_ERR_INTERNAL,	/* 500 */
 	LK_ERR_UNAVAILABLE,	/* 503: database unreachable or transaction failed */
+	LK_ERR_LENGTH_REQUIRED,	/* 411: a body without Content-Length (web server's own check) */
 	LK_ERR__MAX
 };
 
@@ -25,5 +26,12 @@ enum lk_err {
 int		 lk_err_status(enum lk_err e);
 const char	*lk_err_code(enum lk_err e);
 const char	*lk_err_message(enum lk_err e);
+
+/*
+ * The error to answer with for an HTTP error status a web server produced
+ * itself (REDIRECT_STATUS of an error handler): its own code where the API
+ * has one, else 400 for 4xx and 500 for 5xx (502/504 are 503).
+ */
+enum lk_err	 lk_err_from_status(int status);
 
 #endif

@@ -90,6 +90,21 @@ head_len(const char *s, size_t len, char env[5])
 	return i + 6;
 }
 
+bool
+lk_keyfmt_start_ok(const char *s)
+{
+	char	 env[5];
+	size_t	 head, i, len = strlen(s);
+
+	if ((head = head_len(s, len, env)) == 0 || len <= head ||
+	    len > head + LK_KEY_START_BODY)
+		return false;
+	for (i = head; i < len; i++)
+		if (!isbase62((unsigned char)s[i]))
+			return false;
+	return true;
+}
+
 enum lk_err
 lk_keyfmt_parse(const char *s, size_t len, const char *prefix,
     struct lk_keyparts *parts)

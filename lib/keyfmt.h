@@ -48,6 +48,12 @@ enum lk_err	lk_keyfmt_generate(const char *prefix, const char *env, char *out,
 enum lk_err	lk_keyfmt_parse(const char *s, size_t len, const char *prefix,
 		    struct lk_keyparts *parts);
 
+/*
+ * True if s is a displayed start or its beginning: "prefix_env_" and 1 to 8
+ * base62 chars (any well-shaped prefix) — what GET /v1/keys?start= takes.
+ */
+bool		lk_keyfmt_start_ok(const char *s);
+
 /* True if s has the key shape (any prefix, live/test, 38 base62) — for refusing keys in URLs. */
 bool		lk_keyfmt_looks_like_key(const char *s);
 

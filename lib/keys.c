@@ -12,11 +12,12 @@
     "GREATEST(COALESCE(k.last_used_at, 0), COALESCE((SELECT u.last_valid_at" \
     " FROM key_usage u WHERE u.key_id = k.id AND u.last_valid_at IS NOT NULL" \
     " ORDER BY u.day DESC LIMIT 1), 0))"
-#define KEY_SELECT \
+#define KEY_COLUMNS(last_used) \
     "SELECT k.id, k.public_id, k.account_id, a.public_id, a.path, a.plan," \
     " k.start, k.env, k.label, k.scopes, k.created_at, k.expires_at," \
-    " k.revoked_at, " LAST_USED ", k.rotated_from, k.rl_limit, k.rl_window," \
+    " k.revoked_at, " last_used ", k.rotated_from, k.rl_limit, k.rl_window," \
     " k.meta"
+#define KEY_SELECT KEY_COLUMNS(LAST_USED)
 #define KEY_FROM " FROM api_keys k JOIN accounts a ON a.id = k.account_id"
 
 static const char SQL_GET[] =
@@ -34,8 +35,12 @@ static const char SQL_BY_DIGESTS[] =
     " k.scopes, k.expires_at, k.revoked_at, k.rl_limit, k.rl_window, k.meta, k.digest"
     " FROM api_keys k STRAIGHT_JOIN accounts a ON a.id = k.account_id"
     " WHERE k.digest IN (?, ?)";
+/*
+ * The presenting key with its account (GET /v1/me). last_used_at is not
+ * derived here: the caller sets it to now once this use is counted valid.
+ */
 static const char SQL_WITH_ACCOUNT[] =
-    KEY_SELECT ", a.name, a.created_at, p.public_id"
+    KEY_COLUMNS("k.last_used_at") ", a.name, a.created_at, p.public_id"
     " FROM api_keys k STRAIGHT_JOIN accounts a ON a.id = k.account_id"
     " LEFT JOIN accounts p ON p.id = a.parent_id WHERE k.digest = ?";
 static const char SQL_LOCK_ACCOUNT[] =
@@ -63,6 +68,7 @@ static const char SQL_LIST[] =
     "  OR (? = 'active' AND k.revoked_at IS NULL"
     "   AND (k.expires_at IS NULL OR k.expires_at > ?)))"
     " AND (? IS NULL OR k.label LIKE ?)"
+    " AND (? IS NULL OR k.start LIKE ?)"
     " AND (? IS NULL OR (k.expires_at > ? AND k.expires_at <= ?))"
     " AND (? IS NULL OR k.created_at < ? OR (k.created_at = ? AND k.public_id < ?))"
     " ORDER BY k.created_at DESC, k.public_id DESC LIMIT ?";
@@ -703,13 +709,14 @@ list_row(const struct lk_row *r, void *arg)
 	return LK_OK;
 }
 
-/* "%q%" with LIKE's wildcards in q escaped. */
+/* "%q%" (or "q%" when prefix) with LIKE's wildcards in q escaped. */
 static void
-like_pattern(const char *q, char *out, size_t size)
+like_pattern(const char *q, bool prefix, char *out, size_t size)
 {
 	size_t o = 0;
 
-	out[o++] = '%';
+	if (!prefix)
+		out[o++] = '%';
 	for (; *q != '\0' && o + 3 < size; q++) {
 		if (*q == '%' || *q == '_' || *q == '\\')
 			out[o++] = '\\';
@@ -726,15 +733,20 @@ list_work(struct lk_db *db, void *arg)
 	const struct lk_key_filter	*f = c->f;
 	const struct lk_cursor		*cur = &c->page->after;
 	char				 like[LK_LABEL_MAX * 8 + 3];
+	char				 slike[LK_KEY_START_MAX * 2 + 2];
 
 	if (f->q != NULL)
-		like_pattern(f->q, like, sizeof(like));
+		like_pattern(f->q, false, like, sizeof(like));
+	if (f->start != NULL)
+		like_pattern(f->start, true, slike, sizeof(slike));
 	const struct lk_param p[] = {
 		LK_INT(c->account->id),
 		LK_STR0(f->env), LK_STR0(f->env), LK_STR0(f->only_env), LK_STR0(f->only_env),
 		LK_STR0(f->status), LK_STR0(f->status), LK_STR0(f->status),
 		LK_INT(c->now), LK_STR0(f->status), LK_INT(c->now),
 		f->q != NULL ? LK_STR(like) : LK_NULL, f->q != NULL ? LK_STR(like) : LK_NULL,
+		f->start != NULL ? LK_STR(slike) : LK_NULL,
+		f->start != NULL ? LK_STR(slike) : LK_NULL,
 		LK_INT0(f->expiring_within), LK_INT(c->now),
 		LK_INT(c->now + f->expiring_within),
 		cur->set ? LK_INT(cur->created_at) : LK_NULL,

@@ -60,7 +60,9 @@ struct lk_key_patch {
 
 /* Filters of a list; NULL / 0 means not filtered. */
 struct lk_key_filter {
-	const char	*status, *env, *q;
+	const char	*status, *env;
+	const char	*q;		/* label substring */
+	const char	*start;		/* beginning of the displayed start */
 	int64_t		 expiring_within;
 	const char	*only_env;	/* what the caller may see: NULL (all) or "test" */
 };
@@ -89,7 +91,10 @@ enum lk_err	 lk_keys_by_digests(struct lk_db *db,
 		    const unsigned char *a, struct lk_key *ka, bool *found_a,
 		    const unsigned char *b, struct lk_key *kb, bool *found_b);
 
-/* The key whose digest is given, with its whole account, in one indexed read. */
+/*
+ * The key whose digest is given, with its whole account, in one indexed read.
+ * last_used_at is only the stored column (for a caller about to be counted).
+ */
 enum lk_err	 lk_keys_with_account(struct lk_db *db, const unsigned char *digest,
 		    struct lk_key *k, struct lk_account *a, bool *found);
 

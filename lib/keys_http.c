@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "auth.h"
+#include "keyfmt.h"
 #include "keys_http.h"
 #include "resp.h"
 #include "timefmt.h"
@@ -18,7 +19,8 @@ static const char *const acct_prefix[] = { "acct_", NULL };
 static const struct lk_field list_fields[] = {
 	{ "status", LK_FT_ENUM, 0, 0, statuses },
 	{ "env", LK_FT_ENUM, 0, 0, envs },
-	{ "q", LK_FT_TEXT, 0, LK_LABEL_MAX, NULL },
+	{ "q", LK_FT_TEXT, 0, LK_LABEL_MAX, NULL },	/* label substring */
+	{ "start", LK_FT_TEXT, 0, LK_KEY_START_MAX, NULL },	/* see start_filter */
 	{ "expiring_within", LK_FT_DURATION, 0, YEARS_100, NULL },
 	LK_PAGE_FIELDS,
 	{ NULL, 0, 0, 0, NULL }
@@ -138,6 +140,36 @@ respond_new_key(struct lk_req *req, const struct lk_key *k, char *plaintext, siz
 	return LK_OK;
 }
 
+/*
+ * ?start=: the displayed start of a key ("lk_live_a1B2c3D4") or its
+ * beginning, for finding a leaked key; a trailing "…" or "..." as shown in a
+ * truncated display is dropped. Sets *start (within f) or fails with 400.
+ */
+static enum lk_err
+start_filter(struct lk_req *req, json_t *f, const char **start)
+{
+	json_t	*v = json_object_get(f, "start");
+	char	 s[LK_KEY_START_MAX + 8];
+	size_t	 n;
+
+	*start = NULL;
+	if (v == NULL)
+		return LK_OK;
+	snprintf(s, sizeof(s), "%s", json_string_value(v));
+	n = strlen(s);
+	if (n >= 3 && strcmp(s + n - 3, "\xe2\x80\xa6") == 0)	/* U+2026 */
+		s[n - 3] = '\0';
+	else if (n >= 3 && strcmp(s + n - 3, "...") == 0)
+		s[n - 3] = '\0';
+	if (!lk_keyfmt_start_ok(s))
+		return lk_req_fail(req, LK_ERR_VALIDATION, "start",
+		    "start must be a key's displayed start such as lk_live_a1B2c3D4 "
+		    "(prefix, env and 1 to 8 characters)");
+	json_object_set_new(f, "start", json_string(s));
+	*start = json_string_value(json_object_get(f, "start"));
+	return LK_OK;
+}
+
 static enum lk_err
 list(struct lk_req *req, struct lk_caller *c, const char *account_id)
 {
@@ -147,8 +179,17 @@ list(struct lk_req *req, struct lk_caller *c, const char *account_id)
 	json_t			*f;
 	enum lk_err		 e;
 
-	if ((e = lk_auth_require(req, c, "keys:read")) != LK_OK ||
-	    (e = lk_req_fields(req, req->query, list_fields, &f)) != LK_OK)
+	if ((e = lk_auth_require(req, c, "keys:read")) != LK_OK)
+		return e;
+	/* A common guess; the account is chosen by the header or the path. */
+	if (json_object_get(req->query, "account_id") != NULL) {
+		lk_req_detail(req, "hint", json_string("Send the header X-Account-Id: "
+		    "acct_… or GET /v1/accounts/{account_id}/keys"));
+		return lk_req_fail(req, LK_ERR_VALIDATION, "account_id",
+		    "account_id is not a list filter: choose the account with the "
+		    "X-Account-Id header or the path /v1/accounts/{account_id}/keys");
+	}
+	if ((e = lk_req_fields(req, req->query, list_fields, &f)) != LK_OK)
 		return e;
 	filter.status = json_string_value(json_object_get(f, "status"));
 	filter.env = json_string_value(json_object_get(f, "env"));
@@ -156,6 +197,7 @@ list(struct lk_req *req, struct lk_caller *c, const char *account_id)
 	filter.expiring_within = json_integer_value(json_object_get(f, "expiring_within"));
 	filter.only_env = lk_auth_env_ok(c, "live") ? NULL : "test";
 	if ((e = lk_page_parse(req, f, &page)) == LK_OK &&
+	    (e = start_filter(req, f, &filter.start)) == LK_OK &&
 	    (e = lk_auth_account(req, c, account_id, &acct)) == LK_OK &&
 	    (e = lk_keys_list(req->db, &acct, &filter, req->now, &page)) == LK_OK)
 		lk_resp_json(req, 200, lk_page_json(&page));

@@ -249,7 +249,8 @@ lk_req_init_at(struct lk_req *req, FCGX_Request *fcgx, const struct lk_conf *con
 		lk_crypto_public_id("req_", req->request_id, sizeof(req->request_id));
 	lk_log_set_request(req->request_id);
 	ip = lk_req_param(req, "REMOTE_ADDR");
-	snprintf(req->ip, sizeof(req->ip), "%s", ip != NULL ? ip : "");
+	lk_net_client_ip(conf->trusted_proxies, conf->ntrusted_proxies, ip,
+	    lk_req_param(req, "HTTP_X_FORWARDED_FOR"), req->ip, sizeof(req->ip));
 
 	m = lk_req_param(req, "REQUEST_METHOD");
 	req->method = LK_OTHER;
@@ -374,7 +375,8 @@ lk_req_read_body(struct lk_req *req)
 		free(buf);
 		return lk_req_fail(req, LK_ERR_VALIDATION, bad[0] ? bad : NULL,
 		    "The form body is not valid UTF-8 form encoding");
-	}
+	} else
+		req->body_form = true;
 	free(buf);
 	return LK_OK;
 }
@@ -424,15 +426,23 @@ lk_text_ok(const char *s, int64_t max)
 	return chars >= 1 && chars <= max;
 }
 
-/* A JSON array of scopes, or one "a b,c" string (forms), as the normalised scope string. */
+/*
+ * A JSON array of scopes, or (when text is true: query strings and forms) one
+ * "a b,c" string, as the normalised scope string.
+ */
 static bool
-scopes_value(json_t *v, char *out, size_t size, const char **why)
+scopes_value(json_t *v, bool text, char *out, size_t size, const char **why)
 {
 	json_t	*e;
 	size_t	 i;
 
 	out[0] = '\0';
 	*why = "must be a list of scopes";
+	if (json_is_string(v) && !text) {
+		*why = "must be a JSON array of scope strings, such as [\"keys:read\", \"verify\"]"
+		    " (one space or comma separated string is for form bodies only)";
+		return false;
+	}
 	if (json_is_string(v))
 		return lk_scopes_add_text(out, size, json_string_value(v), why);
 	if (!json_is_array(v))
@@ -486,7 +496,8 @@ object_value(json_t *v)
 
 /* Validate one value; on success set *out to a new reference. why says what is wrong. */
 static bool
-field_value(const struct lk_field *f, json_t *v, json_t **out, const char **why)
+field_value(const struct lk_field *f, json_t *v, bool text, json_t **out,
+    const char **why)
 {
 	char	 scopes[LK_SCOPES_BUF];
 	int64_t	 n;
@@ -518,7 +529,7 @@ field_value(const struct lk_field *f, json_t *v, json_t **out, const char **why)
 		*out = json_incref(v);
 		return true;
 	case LK_FT_SCOPES:
-		if (!scopes_value(v, scopes, sizeof(scopes), why))
+		if (!scopes_value(v, text, scopes, sizeof(scopes), why))
 			return false;
 		*out = json_string(scopes);
 		return true;
@@ -591,6 +602,7 @@ lk_req_fields(struct lk_req *req, json_t *in, const struct lk_field *table,
 	const char		*name, *why;
 	json_t			*v, *nv;
 	const struct lk_field	*f;
+	bool			 text = in != req->body || req->body_form;
 
 	*out = json_object();
 	json_object_foreach(in, name, v) {
@@ -614,7 +626,7 @@ lk_req_fields(struct lk_req *req, json_t *in, const struct lk_field *table,
 			return lk_req_fail(req, LK_ERR_VALIDATION, name,
 			    "Field '%s' is given more than once", name);
 		}
-		if (!field_value(f, v, &nv, &why)) {
+		if (!field_value(f, v, text, &nv, &why)) {
 			json_decref(*out);
 			*out = NULL;
 			return lk_req_fail(req, LK_ERR_VALIDATION, name,

@@ -27,7 +27,8 @@ enum lk_ftype {
 	LK_FT_TEXT,	/* string of 1..max characters, no control characters */
 	LK_FT_ENUM,	/* one of choices */
 	LK_FT_ID,	/* public id: choices[0] is its prefix ("acct_") */
-	LK_FT_SCOPES,	/* list -> one space-separated string of valid scopes */
+	LK_FT_SCOPES,	/* list -> one space-separated string of valid scopes; one
+			   space/comma separated string only from a query or form */
 	LK_FT_DURATION,	/* seconds or 30m/12h/90d, <= max -> integer seconds */
 	LK_FT_TIME,	/* RFC 3339 -> integer Unix seconds */
 	LK_FT_INT,	/* integer 1..max (strings of digits accepted) */
@@ -60,6 +61,7 @@ struct lk_req {
 	int64_t			 now;
 	json_t			*query;		/* raw query fields (strings / arrays of strings) */
 	json_t			*body;		/* raw body fields, NULL if none */
+	bool			 body_form;	/* body was urlencoded (not JSON) */
 	/* What the response carries: set by lk_req_fail and friends. */
 	char			 err_message[256];
 	json_t			*err_details;	/* object or NULL */
@@ -111,6 +113,8 @@ enum lk_err	 lk_req_read_body(struct lk_req *req);
  * Validate the raw fields in (req->body or req->query) against table: unknown
  * fields and bad values are 400 with details.field. On LK_OK *out is a new
  * object of normalised values (see enum lk_ftype) that the caller decrefs.
+ * A list given as one string is split only when in is not a JSON body
+ * (in != req->body, or req->body_form): JSON must give an array.
  */
 enum lk_err	 lk_req_fields(struct lk_req *req, json_t *in,
 		    const struct lk_field *table, json_t **out);

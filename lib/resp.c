@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "crypto.h"
+#include "log.h"
 #include "resp.h"
 
 static const char *
@@ -20,6 +21,7 @@ reason(int status)
 	case 404: return "Not Found";
 	case 405: return "Method Not Allowed";
 	case 409: return "Conflict";
+	case 411: return "Length Required";
 	case 413: return "Payload Too Large";
 	case 415: return "Unsupported Media Type";
 	case 429: return "Too Many Requests";
@@ -78,6 +80,15 @@ lk_resp_json(struct lk_req *req, int status, json_t *body)
 	}
 }
 
+/* The program's path (SCRIPT_NAME: no query string, no id below it) for log lines. */
+static const char *
+script_name(const struct lk_req *req)
+{
+	const char *s = lk_req_param(req, "SCRIPT_NAME");
+
+	return s != NULL && *s != '\0' ? s : "-";
+}
+
 void
 lk_resp_body(struct lk_req *req, int status, const char *content_type,
     const char *body, size_t len)
@@ -117,6 +128,10 @@ lk_resp_error(struct lk_req *req, enum lk_err e)
 	    "request_id", req->request_id);
 	if (req->err_details != NULL)
 		json_object_set(err, "details", req->err_details);
+	/* Every 5xx has a log line under its request id (the cause is logged above it). */
+	if (lk_err_status(e) >= 500)
+		lk_log_err("answered %d %s to %s %s", lk_err_status(e), lk_err_code(e),
+		    req->method_name[0] ? req->method_name : "-", script_name(req));
 	lk_resp_json(req, lk_err_status(e), json_pack("{s:o}", "error", err));
 }
 

@@ -13,6 +13,7 @@
 #include "serve.h"
 
 static bool	conf_ok;
+static char	conf_err[512];	/* why the config did not load, for every request's log */
 
 /*
  * Jansson's free: wipe before freeing, so a plaintext key that passed
@@ -34,10 +35,16 @@ handle(FCGX_Request *fcgx, const struct lk_conf *conf, struct lk_db *db,
 	struct lk_req	 req;
 	enum lk_err	 e;
 
-	/* A broken config still answers (503), so clients never see a dead backend. */
+	/*
+	 * A broken config still answers (503), so clients never see a dead
+	 * backend; the reason is logged again under this request's id.
+	 */
 	if ((e = lk_req_init_at(&req, fcgx, conf, db,
-	    base != NULL ? base : conf->base_path)) == LK_OK)
-		e = conf_ok ? handler(&req) : LK_ERR_UNAVAILABLE;
+	    base != NULL ? base : conf->base_path)) == LK_OK && !conf_ok) {
+		lk_log_err("configuration: %s", conf_err);
+		e = LK_ERR_UNAVAILABLE;
+	} else if (e == LK_OK)
+		e = handler(&req);
 	if (e != LK_OK)
 		lk_resp_error(&req, e);
 	else if (!req.responded)
@@ -57,13 +64,12 @@ lk_serve_at(lk_handler_fn handler, const char *base)
 	static struct lk_conf	 conf;
 	struct lk_db		*db;
 	FCGX_Request		 fcgx;
-	char			 err[512];
 
 	signal(SIGPIPE, SIG_IGN);
 	json_set_alloc_funcs(malloc, wiping_free);
-	conf_ok = lk_conf_load_env(&conf, err, sizeof(err)) == LK_OK;
+	conf_ok = lk_conf_load_env(&conf, conf_err, sizeof(conf_err)) == LK_OK;
 	if (!conf_ok)
-		lk_log_err("configuration: %s", err);
+		lk_log_err("configuration: %s", conf_err);
 	if ((db = lk_db_open(conf_ok ? &conf : NULL)) == NULL)
 		return 1;
 	if (FCGX_IsCGI()) {

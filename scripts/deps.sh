@@ -8,7 +8,8 @@ set -eu
 PKGS="build-essential pkg-config libfcgi-dev libfcgi-bin libmariadb-dev libssl-dev
 libjansson-dev liburiparser-dev zlib1g-dev libargon2-dev libcmocka-dev mariadb-server mariadb-client
 lighttpd apache2 libapache2-mod-fcgid python3-pytest python3-requests python3-pymysql wrk curl
-chromium chromium-driver python3-selenium apache2-utils"
+chromium chromium-driver python3-selenium apache2-utils
+tmux util-linux"
 
 missing=""
 for p in $PKGS; do

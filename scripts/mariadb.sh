@@ -24,9 +24,11 @@
 # those listed in docs/operations.md.
 #
 # Settings written into a NEW latchkey.conf can be set with the environment variables
-# LATCHKEY_DB_CONNECT_TIMEOUT (3), LATCHKEY_DB_READ_TIMEOUT (10), LATCHKEY_DB_WRITE_TIMEOUT (10),
+# LATCHKEY_DB_CONNECT_TIMEOUT (2), LATCHKEY_DB_READ_TIMEOUT (3), LATCHKEY_DB_WRITE_TIMEOUT (3),
 # LATCHKEY_AUDIT_CHECKPOINT_EVERY (100).
 # LATCHKEY_DB_BUFFER_POOL sizes the InnoDB buffer pool (default 64M; `make bench` uses more).
+# A bash script: `sh scripts/NAME.sh ...` (as the docs and the Makefile run scripts) re-runs it with bash.
+if [ -z "${BASH_VERSION:-}" ]; then exec bash "$0" "$@"; fi
 set -euo pipefail
 
 usage() { echo "usage: $0 start|stop|status VARDIR PORT | grant VARDIR" >&2; exit 2; }
@@ -60,15 +62,22 @@ fi
 ADMIN=(mariadb-admin --no-defaults --socket="$SOCK" --user=root --connect-timeout=2)
 CLIENT=(mariadb --no-defaults --socket="$SOCK" --user=root --batch --skip-column-names)
 
-# pid of the running server, or nothing
+# pid of the running server, or nothing: from the pid file, else (a server interrupted while
+# starting has not written it yet) the mariadbd whose command line names this DATADIR
 server_pid() {
-    local pid
-    [ -f "$PIDFILE" ] || return 0
+    local pid p
     pid=$(cat "$PIDFILE" 2>/dev/null || true)
-    [[ $pid =~ ^[0-9]+$ ]] || return 0
-    if [ -r "/proc/$pid/comm" ] && grep -qE '^(mariadbd|mysqld)$' "/proc/$pid/comm"; then
+    if [[ $pid =~ ^[0-9]+$ ]] && [ -r "/proc/$pid/comm" ] && grep -qE '^(mariadbd|mysqld)$' "/proc/$pid/comm"; then
         echo "$pid"
+        return 0
     fi
+    for p in /proc/[0-9]*; do
+        grep -qE '^(mariadbd|mysqld)$' "$p/comm" 2>/dev/null || continue
+        if tr '\0' '\n' < "$p/cmdline" 2>/dev/null | grep -qxF -- "--datadir=$DATADIR"; then
+            echo "${p#/proc/}"
+            return 0
+        fi
+    done
 }
 
 wait_gone() { # pid seconds
@@ -100,9 +109,9 @@ db_admin_password_file = $ADMIN_PWFILE
 audit_key_file = $VARDIR/audit.key
 audit_old_keys_file = $VARDIR/audit-old.keys
 audit_checkpoint_every = ${LATCHKEY_AUDIT_CHECKPOINT_EVERY:-100}
-db_connect_timeout = ${LATCHKEY_DB_CONNECT_TIMEOUT:-3}
-db_read_timeout = ${LATCHKEY_DB_READ_TIMEOUT:-10}
-db_write_timeout = ${LATCHKEY_DB_WRITE_TIMEOUT:-10}
+db_connect_timeout = ${LATCHKEY_DB_CONNECT_TIMEOUT:-2}
+db_read_timeout = ${LATCHKEY_DB_READ_TIMEOUT:-3}
+db_write_timeout = ${LATCHKEY_DB_WRITE_TIMEOUT:-3}
 key_prefix = lk
 base_path = /v1
 max_body = 65536

@@ -6,7 +6,18 @@
 # First run: creates VAR (database, passwords, latchkey.conf) and runs `latchkey init` (which creates
 # the audit key VAR/audit.key, mode 0600), whose output
 # (root account, admin key id, the admin key itself and the console's owner login and password) is
-# printed to the terminal ONCE and stored nowhere. Later runs reuse VAR. Ctrl-C stops the web server and MariaDB cleanly.
+# printed to the terminal ONCE and stored nowhere. Later runs reuse VAR.
+#
+# Lifecycle: start-up and shutdown are one supervised unit.
+# - A lock on VAR/run.lock (flock) is taken before anything is touched: a second instance on the
+#   same VAR refuses and leaves the first alone.
+# - Ctrl-C (INT), TERM and HUP (terminal closed) at any time, start-up included, stop the web
+#   server (and its FastCGI programs) and MariaDB. Each start-up step runs in its own session
+#   (setsid -w), so a Ctrl-C reaches only this script, which lets the step finish (a server is
+#   never left half-started and unknown) and then shuts everything down. Once shutdown has
+#   begun, further signals are ignored by it and by the stop scripts it runs, so a second
+#   Ctrl-C cannot leave MariaDB behind.
+# - After a HUP the terminal is gone: shutdown messages go to VAR/log/run.log.
 set -eu
 
 REPO=$(cd "$(dirname "$0")/.." && pwd -P)
@@ -24,20 +35,43 @@ mkdir -p "$VAR"
 VAR=$(cd "$VAR" && pwd -P)
 BINDIR=$(cd "$BINDIR" && pwd -P)
 
-web_started=0
+# One instance per VAR. fd 9 holds the lock for as long as this shell lives; the servers started
+# below do not inherit it (9>&-), so a leftover server can never keep a stale lock.
+exec 9>>"$VAR/run.lock"
+if ! flock -n 9; then
+    echo "run: another 'make run' is using $VAR (lock $VAR/run.lock held); stop it first" >&2
+    exit 1
+fi
+
+stopping=0
+hungup=0
 tail_pid=""
 cleanup() {
-    trap - INT TERM EXIT
+    status=$?
+    trap '' HUP INT TERM        # ignored here and, inherited, in the stop scripts below
+    trap - EXIT
+    set +e
+    [ $stopping = 0 ] || return
+    stopping=1
+    if [ $hungup = 1 ]; then
+        mkdir -p "$VAR/log"
+        exec >>"$VAR/log/run.log" 2>&1 </dev/null
+        echo "run: terminal closed (SIGHUP) at $(date -u +%FT%TZ): stopping"
+    fi
     echo >&2
-    [ -z "$tail_pid" ] || kill "$tail_pid" 2>/dev/null || true
-    [ $web_started = 0 ] || "$REPO/scripts/webserver.sh" stop "$SERVER" "$VAR" || true
-    "$REPO/scripts/mariadb.sh" stop "$VAR" "$DB_PORT" || true
+    [ -z "$tail_pid" ] || kill "$tail_pid" 2>/dev/null
+    # Stop both, whatever start-up reached: the stop scripts find servers that are still starting.
+    "$REPO/scripts/webserver.sh" stop "$SERVER" "$VAR" 9>&-
+    "$REPO/scripts/mariadb.sh" stop "$VAR" "$DB_PORT" 9>&-
+    echo "run: stopped" >&2
+    exit "$status"
 }
 trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
+trap 'hungup=1; exit 129' HUP
 
-"$REPO/scripts/mariadb.sh" start "$VAR" "$DB_PORT"
+setsid -w "$REPO/scripts/mariadb.sh" start "$VAR" "$DB_PORT" 9>&-
 
 # make run serves plain http on 127.0.0.1: the console's session cookie cannot be Secure there.
 grep -q '^admin_insecure_cookie' "$VAR/latchkey.conf" ||
@@ -46,7 +80,7 @@ grep -q '^admin_insecure_cookie' "$VAR/latchkey.conf" ||
 if [ ! -f "$VAR/.initialised" ]; then
     echo "run: first run: latchkey init (the admin key and the console login below are shown only this once; store them now)" >&2
     echo "----------------------------------------------------------------------" >&2
-    "$BINDIR/latchkey" --config "$VAR/latchkey.conf" init
+    setsid -w "$BINDIR/latchkey" --config "$VAR/latchkey.conf" init 9>&-
     echo "----------------------------------------------------------------------" >&2
     touch "$VAR/.initialised"
 elif [ ! -f "$VAR/audit.key" ]; then
@@ -55,13 +89,12 @@ elif [ ! -f "$VAR/audit.key" ]; then
     "$BINDIR/latchkey" --config "$VAR/latchkey.conf" init
 else
     # apply migrations added since the last run (safe to re-run)
-    "$BINDIR/latchkey" --config "$VAR/latchkey.conf" migrate
+    setsid -w "$BINDIR/latchkey" --config "$VAR/latchkey.conf" migrate 9>&-
 fi
 # the runtime DB user's table rights (tables a migration added need them too)
-"$REPO/scripts/mariadb.sh" grant "$VAR"
+setsid -w "$REPO/scripts/mariadb.sh" grant "$VAR" 9>&-
 
-"$REPO/scripts/webserver.sh" start "$SERVER" "$VAR" "$PORT" "$BINDIR"
-web_started=1
+setsid -w "$REPO/scripts/webserver.sh" start "$SERVER" "$VAR" "$PORT" "$BINDIR" 9>&-
 
 cat >&2 <<MSG
 
@@ -72,6 +105,6 @@ latchkey is running ($SERVER, MariaDB on 127.0.0.1:$DB_PORT, data in $VAR)
   logs:      $VAR/log/$SERVER-error.log  $VAR/log/$SERVER-access.log
 Ctrl-C stops it. Error log follows:
 MSG
-tail -n 0 -F "$VAR/log/$SERVER-error.log" &
+tail -n 0 -F "$VAR/log/$SERVER-error.log" 9>&- &
 tail_pid=$!
 wait "$tail_pid" || true

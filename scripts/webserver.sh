@@ -29,6 +29,8 @@
 # ASAN_OPTIONS, UBSAN_OPTIONS and LSAN_OPTIONS, when set, are passed to the programs.
 # ADMIN_HTPASSWD (apache only), when set, names an htpasswd file: /admin then needs HTTP Basic auth
 # against it (the template's "#ADMIN_AUTH" lines), for latchkey's admin_trust_remote_user mode.
+# A bash script: `sh scripts/NAME.sh ...` (as the docs and the Makefile run scripts) re-runs it with bash.
+if [ -z "${BASH_VERSION:-}" ]; then exec bash "$0" "$@"; fi
 set -euo pipefail
 
 usage() {
@@ -57,15 +59,29 @@ PROGRAMS="keys key verify me accounts audit admin"
 log() { echo "webserver($KIND): $*" >&2; }
 die() { log "$*"; exit 1; }
 
-# pid from the pid file if that process is still a lighttpd/apache2
+# pid from the pid file if that process is still a lighttpd/apache2; else (a server interrupted
+# while starting may not have written it yet) the oldest server started with this instance's config
 server_pid() {
-    local pid
-    [ -f "$PIDFILE" ] || return 0
+    local pid p conf
     pid=$(cat "$PIDFILE" 2>/dev/null || true)
-    [[ $pid =~ ^[0-9]+$ ]] || return 0
-    if [ -r "/proc/$pid/comm" ] && grep -qE '^(lighttpd|apache2|httpd)$' "/proc/$pid/comm"; then
+    if [[ $pid =~ ^[0-9]+$ ]] && [ -r "/proc/$pid/comm" ] && grep -qE '^(lighttpd|apache2|httpd)$' "/proc/$pid/comm"; then
         echo "$pid"
+        return 0
     fi
+    if [ "$KIND" = apache ]; then
+        conf=$(cat "$STAGEFILE" 2>/dev/null || true)
+        [ -n "$conf" ] || return 0
+        conf=$conf/httpd.conf
+    else
+        conf=$RUNDIR/$KIND.conf
+    fi
+    for p in $(ls -d /proc/[0-9]* 2>/dev/null | sed 's|/proc/||' | sort -n); do
+        grep -qE '^(lighttpd|apache2|httpd)$' "/proc/$p/comm" 2>/dev/null || continue
+        if tr '\0' '\n' < "/proc/$p/cmdline" 2>/dev/null | grep -qxF -- "$conf"; then
+            echo "$p"
+            return 0
+        fi
+    done
 }
 
 # all descendants of a pid (fcgi programs, Apache children, mod_fcgid's process manager ...)
@@ -118,13 +134,12 @@ extra_env() {
     printf '%s' "$out"
 }
 
-render() { # template output + sed args
+render() { # template output NAME=VALUE... (scripts/render-config, plus the sanitizer hook)
     local tpl=$1 out=$2
     shift 2
-    sed "$@" -e "s|^#@EXTRA_ENV@\$|$(extra_env)# (end of sanitizer environment)|" "$tpl" > "$out.tmp"
-    if grep -n '@[A-Z_]*@' "$out.tmp" | grep -v '^[0-9]*:#' >&2; then
-        die "unreplaced placeholders in $out"
-    fi
+    sh "$REPO/scripts/render-config" "$tpl" "$@" |
+        sed -e "s|^#@EXTRA_ENV@\$|$(extra_env)# (end of sanitizer environment)|" > "$out.tmp" ||
+        die "cannot render $tpl"
     mv "$out.tmp" "$out"
 }
 
@@ -142,9 +157,8 @@ start_lighttpd() {
     rm -rf "$sockdir"
     [ "$KIND" = lighttpd-cgi ] || mkdir -p -m 0700 "$sockdir"
     mkdir -p -m 0755 "$docroot"
-    render "$tpl" "$conf" -e "s|@PORT@|$PORT|g; s|@BINDIR@|$BINDIR|g; s|@CONF@|$VARDIR/latchkey.conf|g" \
-        -e "s|@RUNDIR@|$RUNDIR|g; s|@LOGDIR@|$LOGDIR|g; s|@DOCROOT@|$docroot|g; s|@NAME@|$KIND|g" \
-        -e "s|@ERRORDIR@|$REPO/lighttpd/errors|g"
+    render "$tpl" "$conf" PORT="$PORT" BINDIR="$BINDIR" CONF="$VARDIR/latchkey.conf" \
+        RUNDIR="$RUNDIR" LOGDIR="$LOGDIR" DOCROOT="$docroot" NAME="$KIND" ERRORDIR="$REPO/lighttpd/errors"
     lighttpd -tt -f "$conf" > "$LOGDIR/$KIND-stderr.log" 2>&1 || { cat "$LOGDIR/$KIND-stderr.log" >&2; die "bad config $conf"; }
     rm -f "$PIDFILE"
     # -D: stay in the foreground (of our background subshell); in -D mode lighttpd does not apply
@@ -184,16 +198,14 @@ start_apache() {
     chmod 0644 "$stage/latchkey.conf"
     stage_secret db_password_file db.password "$stage"
     stage_secret audit_key_file audit.key "$stage"
-    local auth=()
-    if [ -n "${ADMIN_HTPASSWD-}" ]; then
+    render "$REPO/apache/latchkey.conf.in" "$stage/httpd.conf" PORT="$PORT" BINDIR="$stage/bin" \
+        CONF="$stage/latchkey.conf" SERVERROOT="$stage" RUNDIR="$stage/run" LOGDIR="$LOGDIR" \
+        DOCROOT="$stage/docroot" MODDIR="$moddir" USER=nobody GROUP=nogroup
+    if [ -n "${ADMIN_HTPASSWD-}" ]; then   # /admin behind Basic auth (the "#ADMIN_AUTH" lines)
         cp "$ADMIN_HTPASSWD" "$stage/admin.htpasswd"
         chmod 0644 "$stage/admin.htpasswd"
-        auth=(-e "s|^#ADMIN_AUTH ||; s|@ADMIN_HTPASSWD@|$stage/admin.htpasswd|g")
+        sed -i -e "s|^#ADMIN_AUTH ||" -e "s|@ADMIN_HTPASSWD@|$stage/admin.htpasswd|g" "$stage/httpd.conf"
     fi
-    render "$REPO/apache/latchkey.conf.in" "$stage/httpd.conf" "${auth[@]}" \
-        -e "s|@PORT@|$PORT|g; s|@BINDIR@|$stage/bin|g; s|@CONF@|$stage/latchkey.conf|g; s|@SERVERROOT@|$stage|g" \
-        -e "s|@RUNDIR@|$stage/run|g; s|@LOGDIR@|$LOGDIR|g; s|@DOCROOT@|$stage/docroot|g; s|@MODDIR@|$moddir|g" \
-        -e "s|@USER@|nobody|g; s|@GROUP@|nogroup|g"
     cp "$stage/httpd.conf" "$RUNDIR/apache.conf"   # for reference; the one in use is in the stage dir
     apache2 -t -f "$stage/httpd.conf" > "$LOGDIR/apache-stderr.log" 2>&1 || { cat "$LOGDIR/apache-stderr.log" >&2; die "bad config $stage/httpd.conf"; }
     rm -f "$PIDFILE"

@@ -76,10 +76,8 @@ def run(cmd, **kw):
     return subprocess.run([str(c) for c in cmd], **kw)
 
 
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+sys.path.insert(0, str(REPO / "tests" / "e2e"))
+from harness import free_port  # noqa: E402  (below the ephemeral range: see its comment)
 
 
 # ------------------------------------------------------------------ build and database
@@ -104,10 +102,17 @@ def conf_value(conf, name):
     return m.group(1) if m else None
 
 
+def buffer_pool_mib(keys):
+    """docs/operations.md, MariaDB for production: 1.25 x 640 B per key (api_keys 460 B measured
+    + today's key_usage row 175 B) + 64 MiB, so verify stays in memory at any BENCH_KEYS."""
+    return 64 + -(-int(1.25 * 640 * keys) // (1 << 20))
+
+
 def start_db(var):
     port = free_port()
-    env = dict(os.environ, LATCHKEY_DB_BUFFER_POOL="2G" if KEYS > 200000 else "512M")
-    run([REPO / "scripts" / "mariadb.sh", "start", var, port], env=env, stderr=subprocess.DEVNULL)
+    env = dict(os.environ, LATCHKEY_DB_BUFFER_POOL=f"{buffer_pool_mib(KEYS)}M")
+    run([REPO / "scripts" / "mariadb.sh", "start", var, port], env=env, stderr=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL)
     return port
 
 
@@ -146,6 +151,8 @@ def seed(var, port):
     root = next(l.split("=", 1)[1] for l in out if l.startswith("account_id="))
     admin_id = next(l.split("=", 1)[1] for l in out if l.startswith("key_id="))
     caller = out[-1].strip()
+    # init ran as the owner user; the runtime user gets its table rights now
+    run([REPO / "scripts" / "mariadb.sh", "grant", var], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     acct = cli(var, "account", "create", "bench", "--parent", root, "--plan", "enterprise").strip()
     conn = db(var, port)
     with conn.cursor() as c:
@@ -397,27 +404,28 @@ def parse_ms(s):
 PERF = os.environ.get("BENCH_PERF") == "1"
 
 
-def perf_start(target, pids):
-    if not PERF or not pids or target not in ("verify_hot", "me"):
-        return None
-    data = OUT / f"perf-{SERVER}-{target}.data"
-    return subprocess.Popen(["perf", "record", "-g", "-o", str(data), "-p", ",".join(map(str, pids)),
-                             "--", "sleep", str(max(1, SECONDS - 1))],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL), data
+def perf_start(target, pids, db_pid):
+    """perf record -g of the target's programs and of mariadbd, for the first round of a few targets."""
+    if not PERF or not pids or target not in ("verify_hot", "me", "ref_counter"):
+        return []
+    out = []
+    for what, ps in (("program", pids), ("mariadbd", db_pid)):
+        data = OUT / f"perf-{SERVER}-{target}-{what}.data"
+        out.append((subprocess.Popen(["perf", "record", "-g", "-o", str(data), "-p", ",".join(map(str, ps)),
+                                      "--", "sleep", str(max(1, SECONDS - 1))],
+                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL), data))
+    return out
 
 
-def perf_finish(p):
-    if p is None:
-        return
-    proc, data = p
-    proc.wait()
-    with open(data.with_suffix(".txt"), "w") as f:
-        subprocess.run(["perf", "report", "-i", str(data), "--stdio", "--no-children",
-                        "--sort", "dso,symbol", "--percent-limit", "0.7", "-g", "none"],
-                       stdout=f, stderr=subprocess.DEVNULL)
-        subprocess.run(["perf", "report", "-i", str(data), "--stdio", "--children",
-                        "--sort", "symbol", "--percent-limit", "3", "-g", "none"],
-                       stdout=f, stderr=subprocess.DEVNULL)
+def perf_finish(started):
+    for proc, data in started:
+        proc.wait()
+        with open(data.with_suffix(".txt"), "w") as f:
+            for args in (["--no-children", "--sort", "dso", "--percent-limit", "1"],
+                         ["--no-children", "--sort", "dso,symbol", "--percent-limit", "0.5"],
+                         ["--children", "--sort", "symbol", "--percent-limit", "4"]):
+                subprocess.run(["perf", "report", "-i", str(data), "--stdio", "-g", "none", *args],
+                               stdout=f, stderr=subprocess.DEVNULL)
 
 
 def wrk(http_port, target, var, caller, first=False):
@@ -426,7 +434,7 @@ def wrk(http_port, target, var, caller, first=False):
     progs = pids_named(prog)
     db_pid = [int((var / "run" / "mysqld.pid").read_text())]
     before = (cpu_ticks(progs), cpu_ticks(db_pid), cpu_ticks(web_pids(SERVER)))
-    perf = perf_start(target, progs) if first else None
+    perf = perf_start(target, progs, db_pid) if first else []
     r = run(["wrk", "-t2", f"-c{CONNS}", f"-d{SECONDS}s", "--latency", "-s", BENCH / "rotate.lua",
              f"http://127.0.0.1:{http_port}{path}", "--", keys, mode, caller, 0],
             capture_output=True, text=True)

@@ -12,7 +12,7 @@ from helpers import (KEY_RE, assert_error, audit_by_target, call, create_key, db
 def conf_timeouts(stack):
     text = open(stack.conf_path).read()
     vals = {}
-    for name, default in (("db_connect_timeout", 3), ("db_read_timeout", 10), ("db_write_timeout", 10)):
+    for name, default in (("db_connect_timeout", 2), ("db_read_timeout", 3), ("db_write_timeout", 3)):
         m = re.search(rf"^\s*{name}\s*=\s*(\d+)", text, re.M)
         vals[name] = int(m.group(1)) if m else default
     return vals

@@ -110,18 +110,18 @@ def test_slow_clients_do_not_starve_others(server):
         assert loris.closed_by_server["header"] > 0, loris.closed_by_server
 
 
-def raw_oversize(server, length):
-    """POST with a declared Content-Length of `length`, sending only the first 64 KiB of it."""
+def raw_oversize(server, length, send_body):
+    """POST with a declared Content-Length of `length`; the body itself only if send_body (a
+    server that refuses on the header alone must answer without it; one that reads the body
+    first, like lighttpd below its own limit, needs it)."""
     s = socket.create_connection(("127.0.0.1", server.port), timeout=10)
     try:
         s.sendall(b"POST /v1/keys HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n"
                   b"Authorization: Bearer " + server.admin_key.encode() + b"\r\n"
                   b"Content-Type: application/json\r\nContent-Length: " + str(length).encode() +
                   b"\r\n\r\n")
-        try:
-            s.sendall(b"{" + b" " * 65535)
-        except OSError:
-            pass  # the server may answer and close before taking the body
+        if send_body:
+            s.sendall(b"{" + b" " * (length - 1))
         data = b""
         while True:
             try:
@@ -149,21 +149,33 @@ def raw_oversize(server, length):
     return status, headers, body
 
 
-@pytest.mark.parametrize("length", [2_000_000, 1_040_000, 10**12])
-def test_oversize_body_is_json_413(server, length):
-    """Above the web server's limit (1 MiB lighttpd, 1,000,000 bytes Apache): its own 413, as JSON."""
-    only_lighttpd_and_apache(server)
-    status, headers, body = raw_oversize(server, length)
+def assert_web_server_413(server, length):
+    status, headers, body = raw_oversize(server, length, send_body=False)
     assert status == 413, (status, headers, body[:300])
     assert headers.get("content-type", "").startswith("application/json"), headers
     err = json.loads(body)["error"]
     assert err["code"] == "PAYLOAD_TOO_LARGE" and err["status"] == 413, err
+    assert "request_id" not in err, "the web server answered, not latchkey"
+
+
+@pytest.mark.parametrize("length", [1_048_577, 2_000_000, 10**12])
+def test_oversize_body_is_json_413(server, length):
+    """Above the web server's limit (1 MiB lighttpd, 1,000,000 bytes Apache): its own 413, as JSON."""
+    only_lighttpd_and_apache(server)
+    assert_web_server_413(server, length)
+
+
+def test_apache_413_below_fcgid_max_request_len(server):
+    """Between LimitRequestBody and FcgidMaxRequestLen mod_fcgid would hand latchkey an empty body."""
+    if server.name != "apache":
+        pytest.skip("Apache's own limit")
+    assert_web_server_413(server, 1_040_000)
 
 
 def test_body_over_max_body_is_latchkeys_413(server):
     """Between max_body and the web server's limit latchkey answers (with a request id)."""
     only_lighttpd_and_apache(server)
-    status, headers, body = raw_oversize(server, 100_000)
+    status, headers, body = raw_oversize(server, 100_000, send_body=True)
     assert status == 413
     assert headers.get("content-type", "").startswith("application/json"), headers
     err = json.loads(body)["error"]

@@ -51,9 +51,9 @@ test_defaults(void **state)
 	assert_string_equal(c.db_name, "latchkey");
 	assert_string_equal(c.db_user, "latchkey");
 	assert_string_equal(c.db_password, "");
-	assert_int_equal(c.db_connect_timeout, 3);
-	assert_int_equal(c.db_read_timeout, 10);
-	assert_int_equal(c.db_write_timeout, 10);
+	assert_int_equal(c.db_connect_timeout, 2);
+	assert_int_equal(c.db_read_timeout, 3);
+	assert_int_equal(c.db_write_timeout, 3);
 	assert_string_equal(c.key_prefix, "lk");
 	assert_string_equal(c.base_path, "/v1");
 	assert_int_equal(c.max_body, 65536);
@@ -189,6 +189,12 @@ test_errors_name_the_line(void **state)
 		{ "db_port = 1\ndb_port = 0\n", "line 2: db_port must be a number from 1 to 65535" },
 		{ "db_name = 12345678901234567890123456789012345678901234567890123456789012345\n",
 		    "line 1: db_name is too long" },
+		{ "db_port = 3306  # the default\n",
+		    "line 1: inline comments are not allowed (put '# ...' on a line of its own)" },
+		{ "\ndb_host = localhost\t# socket\n",
+		    "line 2: inline comments are not allowed (put '# ...' on a line of its own)" },
+		{ "key_prefix = #lk\n",
+		    "line 1: inline comments are not allowed (put '# ...' on a line of its own)" },
 	};
 	struct lk_conf	 c;
 	char		 err[256];
@@ -373,6 +379,31 @@ test_load_file(void **state)
 	assert_int_equal(lk_conf_load(&c, "/nonexistent/latchkey.conf", err, sizeof(err)),
 	    LK_ERR_VALIDATION);
 	assert_string_equal(err, "cannot read config file /nonexistent/latchkey.conf");
+	/* an error in the file names the file and the line */
+	temp_file(path, "# x\nmax_body = 1\n", 17);
+	assert_int_equal(lk_conf_load(&c, path, err, sizeof(err)), LK_ERR_VALIDATION);
+	{
+		char want[256];
+
+		snprintf(want, sizeof(want), "%s: line 2: max_body must be a number from 1024 to 16777216",
+		    path);
+		assert_string_equal(err, want);
+	}
+	unlink(path);
+}
+
+/* The sample config that make install ships parses as it stands (run from the repo root). */
+static void
+test_sample_config_parses(void **state)
+{
+	struct lk_conf	 c;
+	char		 err[256];
+
+	(void)state;
+	if (lk_conf_load(&c, "etc/latchkey.conf.sample", err, sizeof(err)) != LK_OK)
+		fail_msg("etc/latchkey.conf.sample: %s", err);
+	assert_string_equal(c.db_host, "localhost");
+	assert_int_equal(c.db_read_timeout, 3);
 }
 
 int
@@ -381,6 +412,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_defaults),
 		cmocka_unit_test(test_empty_and_comments_keep_defaults),
+		cmocka_unit_test(test_sample_config_parses),
 		cmocka_unit_test(test_values_and_spacing),
 		cmocka_unit_test(test_later_line_wins),
 		cmocka_unit_test(test_number_bounds),

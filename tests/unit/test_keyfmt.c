@@ -431,6 +431,32 @@ test_parse_refusals_literal(void **state)
 }
 
 static void
+test_start_ok_table(void **state)
+{
+	static const struct { const char *s; bool ok; } cases[] = {
+		{ "lk_live_a1B2c3D4", true },
+		{ "lk_live_a", true },
+		{ "lk_test_aYqO", true },
+		{ "acme_live_00000000", true },
+		{ "lk_live_", false },			/* no body char */
+		{ "lk_live_a1B2c3D4e", false },		/* 9 body chars: more than a start */
+		{ "lk_prod_a1B2", false },
+		{ "LK_live_a1B2", false },
+		{ "lk_live_a1B2-", false },
+		{ "lk_live_a1B2%", false },
+		{ "lk_live_a_B2", false },
+		{ "l_live_a1B2", false },
+		{ "", false },
+	};
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+		if (lk_keyfmt_start_ok(cases[i].s) != cases[i].ok)
+			fail_msg("start_ok(\"%s\") != %d", cases[i].s, cases[i].ok);
+}
+
+static void
 test_looks_like_key_table(void **state)
 {
 	static const struct { const char *pre, *post; bool random_ok; bool want; const char *why; } cases[] = {
@@ -489,6 +515,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_base62_alphabet_table),
+		cmocka_unit_test(test_start_ok_table),
 		cmocka_unit_test(test_base62_output_alphabet_and_length),
 		cmocka_unit_test(test_base62_uniformity),
 		cmocka_unit_test(test_public_id_shape),

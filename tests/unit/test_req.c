@@ -340,6 +340,38 @@ test_fields_scopes(void **state)
 	run_field_cases(cases, NELEM(cases));
 }
 
+/* A JSON body must give a list as an array; one separated string is for forms and query strings. */
+static void
+test_fields_scopes_json_string(void **state)
+{
+	struct lk_req	 req;
+	json_t		*out;
+
+	(void)state;
+	req_init(&req);
+	req.body = load("{\"scopes\":\"a b\"}");
+	assert_int_equal(lk_req_fields(&req, req.body, fields, &out), LK_ERR_VALIDATION);
+	assert_null(out);
+	assert_string_equal(err_field(&req), "scopes");
+	assert_non_null(strstr(req.err_message, "JSON array"));
+	lk_req_free(&req);
+
+	req_init(&req);
+	req.body = load("{\"scopes\":\"a b\"}");
+	req.body_form = true;
+	assert_int_equal(lk_req_fields(&req, req.body, fields, &out), LK_OK);
+	assert_json(json_object_get(out, "scopes"), "\"a b\"", "form body");
+	json_decref(out);
+	lk_req_free(&req);
+
+	req_init(&req);
+	req.body = load("{\"scopes\":[\"a\",\"b\"]}");
+	assert_int_equal(lk_req_fields(&req, req.body, fields, &out), LK_OK);
+	assert_json(json_object_get(out, "scopes"), "\"a b\"", "JSON array");
+	json_decref(out);
+	lk_req_free(&req);
+}
+
 static void
 test_fields_scopes_count(void **state)
 {
@@ -674,6 +706,7 @@ test_fields_from_form(void **state)
 		in = lk_req_decode_form(cases[i].form, strlen(cases[i].form), bad, sizeof(bad));
 		assert_non_null(in);
 		req.body = in;		/* owned by req: lk_req_free decrefs it */
+		req.body_form = true;	/* as lk_req_read_body sets it for a form */
 		e = lk_req_fields(&req, req.body, fields, &out);
 		if (cases[i].want != NULL) {
 			if (e != LK_OK)
@@ -780,6 +813,7 @@ main(void)
 		cmocka_unit_test(test_fields_text),
 		cmocka_unit_test(test_fields_enum_and_id),
 		cmocka_unit_test(test_fields_scopes),
+		cmocka_unit_test(test_fields_scopes_json_string),
 		cmocka_unit_test(test_fields_scopes_count),
 		cmocka_unit_test(test_fields_duration_time),
 		cmocka_unit_test(test_fields_int),

@@ -1,0 +1,209 @@
+"""`make run` as one supervised unit, driven in a real terminal (tmux): Ctrl-C once, twice, during
+start-up, the terminal closed (SIGHUP), and a second instance on the same VAR. After each, no
+MariaDB, web server, FastCGI program or helper of that VAR may remain.
+
+Runs scripts/run.sh (what `make run` runs) with a private VAR, ports and tmux server."""
+import os
+import shutil
+import signal
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+
+import pytest
+import requests
+
+import harness
+
+REPO = Path(__file__).resolve().parents[2]
+BINDIR = os.environ.get("LATCHKEY_BIN_DIR") or str(REPO / "build/asan/bin")
+SOCKET = f"lk-run-test-{os.getpid()}"
+WAIT = 180          # generous bounds for a loaded machine: these are not speed assertions
+
+pytestmark = pytest.mark.skipif(not shutil.which("tmux"), reason="tmux is not installed (scripts/deps.sh)")
+
+
+def tmux(*args, check=True):
+    return subprocess.run(["tmux", "-L", SOCKET, *args], capture_output=True, text=True, check=check)
+
+
+def until(cond, what, timeout=WAIT):
+    end = time.time() + timeout
+    while time.time() < end:
+        v = cond()
+        if v:
+            return v
+        time.sleep(0.1)
+    raise AssertionError(f"gave up waiting for {what}")
+
+
+def procs_of(var):
+    """pid -> command of every process whose command line or environment names VAR."""
+    out = {}
+    needle = str(var).encode()
+    for p in Path("/proc").iterdir():
+        if not p.name.isdigit() or int(p.name) == os.getpid():
+            continue
+        try:
+            cmd = (p / "cmdline").read_bytes()
+            env = (p / "environ").read_bytes()
+        except OSError:
+            continue
+        if needle in cmd or needle in env:
+            out[int(p.name)] = cmd.replace(b"\0", b" ").decode(errors="replace").strip()
+    return out
+
+
+def comm_of(pid):
+    try:
+        return Path(f"/proc/{pid}/comm").read_text().strip()
+    except OSError:
+        return ""
+
+
+def by_comm(var, *names):
+    return [p for p in procs_of(var) if comm_of(p) in names]
+
+
+class Run:
+    """One `scripts/run.sh` in its own tmux session."""
+
+    def __init__(self, var, name):
+        self.var, self.name = Path(var), name
+        self.port, self.db_port = harness.free_port(), harness.free_port()
+        self.status_file = self.var.parent / f"{name}.status"
+
+    def start(self, db_port=None):
+        if db_port:
+            self.db_port = db_port
+        self.status_file.unlink(missing_ok=True)
+        env = (f"VAR={self.var} PORT={self.port} DB_PORT={self.db_port} BINDIR={BINDIR} SERVER=lighttpd "
+               f"ASAN_OPTIONS=detect_leaks=0")
+        cmd = f"cd {REPO} && env {env} sh scripts/run.sh; echo $? > {self.status_file}"
+        tmux("new-session", "-d", "-s", self.name, "-x", "200", "-y", "50", cmd)
+        return self
+
+    def serving(self):
+        try:
+            r = requests.get(f"http://127.0.0.1:{self.port}/v1/me", timeout=5)
+            return r.status_code == 401 and r.json()["error"]["code"] == "MISSING_API_KEY"
+        except (requests.RequestException, ValueError):
+            return False
+
+    def wait_serving(self):
+        until(self.serving, f"{self.name} to serve on {self.port}:\n{self.screen()}")
+
+    def screen(self):
+        return tmux("capture-pane", "-p", "-t", self.name, check=False).stdout
+
+    def ctrl_c(self):
+        tmux("send-keys", "-t", self.name, "C-c")
+
+    def alive(self):
+        return tmux("has-session", "-t", self.name, check=False).returncode == 0
+
+    def wait_exit(self):
+        until(lambda: not self.alive(), f"{self.name} to exit")
+        return int(self.status_file.read_text().strip()) if self.status_file.exists() else None
+
+
+def assert_all_gone(var):
+    left = until(lambda: not procs_of(var) and "gone", f"every process of {var} to exit: {procs_of(var)}")
+    assert left == "gone"
+    # and the lock is free again
+    with open(Path(var) / "run.lock", "a") as f:
+        import fcntl
+        fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+
+
+@pytest.fixture(scope="module")
+def var():
+    d = Path(tempfile.mkdtemp(prefix="lk-run-", dir="/tmp"))
+    os.chmod(d, 0o755)
+    v = d / "var"
+    # the first run initialises the database (slow); the cases below reuse it
+    r = Run(v, "init").start()
+    r.wait_serving()
+    assert "admin key below is shown only this once" in r.screen() or (v / ".initialised").exists()
+    r.ctrl_c()
+    assert r.wait_exit() == 130
+    assert_all_gone(v)
+    yield v
+    tmux("kill-server", check=False)
+    for pid in procs_of(v):
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+    shutil.rmtree(d, ignore_errors=True)
+
+
+def test_ctrl_c_once_stops_everything(var):
+    r = Run(var, "once").start()
+    r.wait_serving()
+    assert by_comm(var, "mariadbd") and by_comm(var, "lighttpd")
+    assert any(comm_of(p).endswith(".fcgi") or "fcgi" in c for p, c in procs_of(var).items())
+    r.ctrl_c()
+    assert r.wait_exit() == 130
+    assert_all_gone(var)
+
+
+def test_ctrl_c_twice_still_stops_mariadb(var):
+    r = Run(var, "twice").start()
+    r.wait_serving()
+    r.ctrl_c()
+    # second Ctrl-C while shutdown is under way: the web server is gone, MariaDB is being stopped
+    until(lambda: not by_comm(var, "lighttpd"), "lighttpd to stop")
+    r.ctrl_c()
+    r.ctrl_c()
+    r.wait_exit()
+    assert_all_gone(var)
+
+
+def test_ctrl_c_during_start_up_cleans_up(var):
+    r = Run(var, "startup").start()
+    until(lambda: by_comm(var, "mariadbd"), "mariadbd to start")
+    r.ctrl_c()                      # MariaDB is up or starting; the web server is not up yet
+    assert r.wait_exit() == 130
+    assert_all_gone(var)
+    assert not r.serving()
+
+
+def test_terminal_closed_sighup_cleans_up(var):
+    r = Run(var, "hup").start()
+    r.wait_serving()
+    tmux("kill-session", "-t", r.name)          # the terminal goes away: SIGHUP
+    assert_all_gone(var)
+    log = (var / "log" / "run.log").read_text()
+    assert "SIGHUP" in log and "run: stopped" in log, log[-2000:]
+
+
+def test_second_instance_refuses_and_leaves_the_first_alone(var):
+    a = Run(var, "first").start()
+    a.wait_serving()
+    db = by_comm(var, "mariadbd")
+    web = by_comm(var, "lighttpd")
+    b = Run(var, "second").start(db_port=a.db_port)
+    assert b.wait_exit() == 1
+    assert by_comm(var, "mariadbd") == db and by_comm(var, "lighttpd") == web
+    assert a.serving()
+    assert not b.serving()
+    a.ctrl_c()
+    assert a.wait_exit() == 130
+    assert_all_gone(var)
+
+
+def test_second_instance_message(var, tmp_path):
+    """The refusal names the lock, and nothing was touched (run outside tmux to read its stderr)."""
+    a = Run(var, "holder").start()
+    a.wait_serving()
+    before = sorted(p.name for p in (var / "log").iterdir())
+    env = dict(os.environ, VAR=str(var), PORT=str(harness.free_port()), DB_PORT=str(a.db_port), BINDIR=BINDIR)
+    p = subprocess.run(["sh", "scripts/run.sh"], cwd=REPO, env=env, capture_output=True, text=True, timeout=60)
+    assert p.returncode == 1 and "another 'make run' is using" in p.stderr and "run.lock" in p.stderr, p.stderr
+    assert sorted(p.name for p in (var / "log").iterdir()) == before
+    assert a.serving()
+    a.ctrl_c()
+    a.wait_exit()
+    assert_all_gone(var)
