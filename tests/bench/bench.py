@@ -164,7 +164,7 @@ def seed(var, port):
     out = cli(var, "init").splitlines()
     root = next(l.split("=", 1)[1] for l in out if l.startswith("account_id="))
     admin_id = next(l.split("=", 1)[1] for l in out if l.startswith("key_id="))
-    caller = out[-1].strip()
+    caller = next(l.strip() for l in out if re.fullmatch(r"[a-z]{2,10}_(live|test)_[0-9A-Za-z]{38}", l.strip()))
     # the runtime DB user gets its table rights only from `grant` (after init/migrate)
     run([REPO / "scripts" / "mariadb.sh", "grant", var], stdout=subprocess.DEVNULL)
     acct = cli(var, "account", "create", "bench", "--parent", root, "--plan", "enterprise").strip()
@@ -504,6 +504,7 @@ def wrk(http_port, target, var, caller, first=False):
 
 def check_answers(http_port, var, caller):
     """One request per target before measuring: every target must really answer 200."""
+    import urllib.error
     import urllib.request
     hot = (var / "hot.txt").read_text().split()[0]
     for name, (path, mode, _, _) in TARGETS.items():
@@ -515,7 +516,11 @@ def check_answers(http_port, var, caller):
         else:
             req = urllib.request.Request(f"http://127.0.0.1:{http_port}{path}",
                                          headers={"Authorization": f"Bearer {hot}"})
-        with urllib.request.urlopen(req, timeout=30) as r:
+        try:
+            r = urllib.request.urlopen(req, timeout=30)
+        except urllib.error.HTTPError as e:
+            sys.exit(f"bench: {name} answered {e.code}: {e.read().decode(errors='replace')[:300]}")
+        with r:
             body = r.read().decode()
             assert r.status == 200, (name, r.status, body)
             if mode == "verify" and name != "hello":
