@@ -219,15 +219,8 @@ struct create_ctx {
 	const char		*email, *role, *hash;
 	int64_t			 now;
 	struct lk_user		*out;
-	long			 taken;
+	int64_t			 taken;
 };
-
-static enum lk_err
-count_row(const struct lk_row *r, void *arg)
-{
-	*(long *)arg = strtol(r->v[0], NULL, 10);
-	return LK_OK;
-}
 
 static enum lk_err
 create_work(struct lk_db *db, void *arg)
@@ -239,7 +232,7 @@ create_work(struct lk_db *db, void *arg)
 	{
 		const struct lk_param p[] = { LK_STR(c->email) };
 
-		if ((e = lk_db_exec(db, SQL_EMAIL_TAKEN, p, 1, count_row, &c->taken,
+		if ((e = lk_db_exec(db, SQL_EMAIL_TAKEN, p, 1, lk_db_row_int, &c->taken,
 		    NULL)) != LK_OK)
 			return e;
 		if (c->taken > 0)
