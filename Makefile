@@ -10,7 +10,7 @@ PYTHON   ?= /usr/bin/python3
 BUILD    ?= build
 SAN      ?=
 
-PKGS      = jansson liburiparser openssl zlib libmariadb
+PKGS      = jansson liburiparser openssl zlib libmariadb libargon2
 CC        = gcc
 WARN      = -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wno-format-nonliteral -Wno-format-truncation
 ifeq ($(SAN),1)
@@ -114,7 +114,12 @@ run: deps
 unit: $(UNIT)
 	@set -e; for t in $(UNIT); do $$t; done
 
-e2e: asan
+# axe-core for the admin console's accessibility checks (tests/e2e/test_admin_browser.py).
+AXE = build/npm/node_modules/axe-core/axe.min.js
+$(AXE):
+	npm install --prefix build/npm --no-audit --no-fund axe-core@4
+
+e2e: asan $(AXE)
 	$(PYTHON) -m pytest -q tests/e2e
 
 test: deps

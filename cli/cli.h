@@ -48,6 +48,7 @@ int	cmd_migrate(int argc, char **argv);	/* setup.c */
 int	cmd_init(int argc, char **argv);	/* setup.c */
 int	cmd_account(int argc, char **argv);	/* account.c */
 int	cmd_key(int argc, char **argv);		/* key.c */
+int	cmd_user(int argc, char **argv);	/* user.c */
 int	cmd_audit(int argc, char **argv);	/* audit.c */
 int	cmd_gc(int argc, char **argv);		/* usage.c */
 

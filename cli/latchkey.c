@@ -1,5 +1,5 @@
 /*
- * latchkey — the operator's command: migrate, init, accounts and keys.
+ * latchkey — the operator's command: migrate, init, accounts, keys and users.
  * Acts with full rights as actor "cli"; every change is audited like an API call.
  */
 #include <getopt.h>
@@ -33,6 +33,10 @@ static const char usage_text[] =
 "  key show KEY_ID [--json]\n"
 "  key revoke|reactivate|delete KEY_ID\n"
 "  key rotate KEY_ID [--grace 1h]\n"
+"  user create EMAIL --account ACCT_ID --role owner|developer|viewer [--password-stdin]\n"
+"  user passwd EMAIL|USER_ID [--password-stdin]\n"
+"  user disable|enable EMAIL|USER_ID\n"
+"  user list [--account ACCT_ID]\n"
 "  key usage KEY_ID [--days N]      daily uses by outcome (default 30 days, max 400)\n"
 "  audit verify [--since-checkpoint FILE]   check the signed audit chain\n"
 "  audit checkpoint                 print and log the chain's head (row id + MAC)\n"
@@ -41,7 +45,8 @@ static const char usage_text[] =
 "\n"
 "The config file is --config FILE or $LATCHKEY_CONF. 'me' is the root account.\n"
 "A new key's plaintext is printed once, alone on its line on stdout; nothing\n"
-"else goes to stdout with it.\n";
+"else goes to stdout with it. A user's password is asked on the terminal (twice,\n"
+"not echoed) or read as one line from stdin with --password-stdin.\n";
 
 struct lk_conf		 cli_conf;
 struct lk_db		*cli_db;
@@ -61,8 +66,9 @@ static const struct command {
 	  "recorded yet, as db_admin_user when the config names one (else db_user):\n"
 	  "a user that may change the schema (CREATE, ALTER, INDEX, REFERENCES).\n" },
 	{ "init", cmd_init,
-	  "Runs migrate, then, once, creates the root account and an admin key and\n"
-	  "prints account_id=, key_id= and the key itself. Later runs print no key.\n" },
+	  "Runs migrate, then, once, creates the root account, an admin key and the\n"
+	  "console login owner@localhost, and prints account_id=, key_id=, the key\n"
+	  "itself, login: and password:. Later runs print no key.\n" },
 	{ "account", cmd_account,
 	  "list: the accounts below --parent (default: below the root), newest first.\n"
 	  "show: one account. create: prints the new account's id; --parent defaults\n"
@@ -74,6 +80,12 @@ static const struct command {
 	  "show: every field of one key. create and rotate print the new plaintext\n"
 	  "alone on stdout, once. Durations: seconds or 30m, 12h, 90d.\n"
 	  "usage: daily counts by outcome (valid, rate_limited, ...) of one key.\n" },
+	{ "user", cmd_user,
+	  "People who log in to the admin console (/admin). create: prints the new\n"
+	  "user's id; --role owner (admin), developer or viewer. The password is asked\n"
+	  "twice on the terminal without echo, or read as one line from stdin with\n"
+	  "--password-stdin. passwd, disable: end the user's sessions. list: the users\n"
+	  "of an account's subtree (default: the root's).\n" },
 	{ "audit", cmd_audit,
 	  "verify: recompute the signed hash chain of the audit log (exit 1 on a\n"
 	  "break); checkpoint: print and log the chain's head; rotate-key: start a new\n"

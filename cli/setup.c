@@ -5,6 +5,9 @@
 #include "audit.h"
 #include "cli.h"
 #include "migrate.h"
+#include "users.h"
+
+#define INIT_LOGIN	"owner@localhost"
 
 /* The owner connection's config: cli_conf with db_admin_user and its password. */
 static struct lk_conf	admin_conf;
@@ -142,7 +145,8 @@ init_on(struct lk_db *db)
 	struct lk_account	 root;
 	struct lk_key		 k;
 	struct lk_key_new	 nk;
-	char			 plaintext[LK_KEY_MAX + 1];
+	struct lk_user		 owner;
+	char			 plaintext[LK_KEY_MAX + 1], password[LK_PASSWORD_GEN + 1];
 	enum lk_err		 e;
 	int			 rc;
 
@@ -166,8 +170,19 @@ init_on(struct lk_db *db)
 	printf("account_id=%s\nkey_id=%s\n%s\n", root.public_id, k.public_id, plaintext);
 	fflush(stdout);
 	lk_crypto_wipe(plaintext, sizeof(plaintext));
-	fprintf(stderr, "initialised: root account %s, admin key %s "
-	    "(its plaintext above is shown only this once)\n", root.public_id, k.public_id);
+	/* The console's first login: an owner of the root account. */
+	if (!lk_password_generate(password, sizeof(password)))
+		return cli_failed(LK_ERR_INTERNAL, "init: owner password");
+	e = lk_users_create(db, &cli_conf, &cli_actor, &root, INIT_LOGIN, "owner",
+	    password, time(NULL), &owner);
+	if (e != LK_OK)
+		return cli_failed(e, "init: owner login");
+	printf("login: %s\npassword: %s\n", owner.email, password);
+	fflush(stdout);
+	lk_crypto_wipe(password, sizeof(password));
+	fprintf(stderr, "initialised: root account %s, admin key %s, console login %s "
+	    "(the key and password above are shown only this once)\n", root.public_id,
+	    k.public_id, owner.email);
 	return 0;
 }
 

@@ -6,6 +6,10 @@
 #include "accounts.h"
 #include "timefmt.h"
 
+#define ACCOUNT_COLS_TREE \
+    "a.id, a.public_id, p.public_id, a.name, a.plan, a.path, a.created_at," \
+    " (SELECT COUNT(*) FROM api_keys k WHERE k.account_id = a.id)" \
+    " FROM accounts a LEFT JOIN accounts p ON p.id = a.parent_id"
 #define ACCOUNT_COLS \
     "a.id, a.public_id, p.public_id, a.name, a.plan, a.path, a.created_at" \
     " FROM accounts a LEFT JOIN accounts p ON p.id = a.parent_id"
@@ -28,13 +32,18 @@ static const char SQL_UPDATE[] =
     " updated_at = ? WHERE id = ?";
 static const char SQL_IN_USE[] =
     "SELECT (SELECT COUNT(*) FROM accounts WHERE parent_id = ?),"
-    " (SELECT COUNT(*) FROM api_keys WHERE account_id = ?)";
+    " (SELECT COUNT(*) FROM api_keys WHERE account_id = ?),"
+    " (SELECT COUNT(*) FROM users WHERE account_id = ?)";
 static const char SQL_DELETE[] =
     "DELETE FROM accounts WHERE id = ?";
 static const char SQL_LIST[] =
     "SELECT " ACCOUNT_COLS " WHERE a.path LIKE ? AND a.id <> ?"
     " AND (? IS NULL OR a.created_at < ? OR (a.created_at = ? AND a.public_id < ?))"
     " ORDER BY a.created_at DESC, a.public_id DESC LIMIT ?";
+
+/* Ordered by path: every account comes right after its parent's subtree begins. */
+static const char SQL_TREE[] =
+    "SELECT " ACCOUNT_COLS_TREE " WHERE a.path LIKE ? ORDER BY a.path LIMIT ?";
 
 /* In rank order: lk_plan_rank is the index. */
 static const struct { const char *name; int64_t rate; } plans[] = {
@@ -287,7 +296,7 @@ struct delete_ctx {
 	const struct lk_actor	*actor;
 	const struct lk_account	*a;
 	int64_t			 now;
-	int64_t			 children, keys;
+	int64_t			 children, keys, users;
 };
 
 static enum lk_err
@@ -297,6 +306,7 @@ in_use_row(const struct lk_row *r, void *arg)
 
 	c->children = strtoll(r->v[0], NULL, 10);
 	c->keys = strtoll(r->v[1], NULL, 10);
+	c->users = strtoll(r->v[2], NULL, 10);
 	return LK_OK;
 }
 
@@ -304,14 +314,14 @@ static enum lk_err
 delete_work(struct lk_db *db, void *arg)
 {
 	struct delete_ctx	*c = arg;
-	const struct lk_param	 p[] = { LK_INT(c->a->id), LK_INT(c->a->id) };
+	const struct lk_param	 p[] = { LK_INT(c->a->id), LK_INT(c->a->id), LK_INT(c->a->id) };
 	enum lk_err		 e;
 	uint64_t		 n = 0;
 	json_t			*changes;
 
-	if ((e = lk_db_exec(db, SQL_IN_USE, p, 2, in_use_row, c, NULL)) != LK_OK)
+	if ((e = lk_db_exec(db, SQL_IN_USE, p, 3, in_use_row, c, NULL)) != LK_OK)
 		return e;
-	if (c->children > 0 || c->keys > 0)
+	if (c->children > 0 || c->keys > 0 || c->users > 0)
 		return LK_ERR_CONFLICT;
 	if ((e = lk_db_exec(db, SQL_DELETE, p, 1, NULL, NULL, &n)) != LK_OK)
 		return e;
@@ -328,7 +338,7 @@ enum lk_err
 lk_accounts_delete(struct lk_db *db, const struct lk_actor *actor,
     const struct lk_account *a, int64_t now)
 {
-	struct delete_ctx c = { actor, a, now, 0, 0 };
+	struct delete_ctx c = { actor, a, now, 0, 0, 0 };
 
 	return lk_db_txn(db, delete_work, &c);
 }
@@ -376,4 +386,56 @@ lk_accounts_list(struct lk_db *db, const struct lk_account *root, struct lk_page
 	struct list_ctx c = { root, page };
 
 	return lk_db_read(db, list_work, &c);
+}
+
+struct tree_ctx {
+	const struct lk_account	*root;
+	int			 max;
+	json_t			*out;
+};
+
+static enum lk_err
+tree_row(const struct lk_row *r, void *arg)
+{
+	struct tree_ctx		*c = arg;
+	struct lk_account	 a;
+	json_t			*o;
+	const char		*p;
+	int			 depth = 0;
+
+	from_row(r, &a);
+	for (p = a.path + strlen(c->root->path); *p != '\0'; p++)
+		depth += *p == '/';
+	o = lk_account_json(&a);
+	json_object_set_new(o, "depth", json_integer(depth));
+	json_object_set_new(o, "key_count", json_integer(strtoll(r->v[7], NULL, 10)));
+	json_array_append_new(c->out, o);
+	return LK_OK;
+}
+
+static enum lk_err
+tree_work(struct lk_db *db, void *arg)
+{
+	struct tree_ctx	*c = arg;
+	char		 like[LK_ACCOUNT_PATH_MAX + 2];
+
+	snprintf(like, sizeof(like), "%s%%", c->root->path);
+	const struct lk_param p[] = { LK_STR(like), LK_INT(c->max) };
+
+	json_array_clear(c->out);
+	return lk_db_exec(db, SQL_TREE, p, LK_NELEM(p), tree_row, c, NULL);
+}
+
+enum lk_err
+lk_accounts_tree(struct lk_db *db, const struct lk_account *root, int max, json_t **out)
+{
+	struct tree_ctx	c = { root, max, json_array() };
+	enum lk_err	e;
+
+	if ((e = lk_db_read(db, tree_work, &c)) != LK_OK) {
+		json_decref(c.out);
+		c.out = NULL;
+	}
+	*out = c.out;
+	return e;
 }

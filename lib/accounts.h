@@ -61,13 +61,21 @@ enum lk_err	 lk_accounts_create(struct lk_db *db, const struct lk_actor *actor,
 enum lk_err	 lk_accounts_update(struct lk_db *db, const struct lk_actor *actor,
 		    struct lk_account *a, const char *name, const char *plan, int64_t now);
 
-/* Delete a; LK_ERR_CONFLICT while it has keys or child accounts. */
+/* Delete a; LK_ERR_CONFLICT while it has keys, child accounts or users. */
 enum lk_err	 lk_accounts_delete(struct lk_db *db, const struct lk_actor *actor,
 		    const struct lk_account *a, int64_t now);
 
 /* Fill page with the accounts strictly below root, newest first. */
 enum lk_err	 lk_accounts_list(struct lk_db *db, const struct lk_account *root,
 		    struct lk_page *page);
+
+/*
+ * The subtree of root (root included) in tree order, at most max accounts:
+ * *out is a new array of account objects with "depth" (0 for root) and
+ * "key_count" added (the admin console's tree).
+ */
+enum lk_err	 lk_accounts_tree(struct lk_db *db, const struct lk_account *root,
+		    int max, json_t **out);
 
 /* The root account (no parent) if one exists: LK_ERR_NOT_FOUND otherwise. */
 enum lk_err	 lk_accounts_root(struct lk_db *db, struct lk_account *out);

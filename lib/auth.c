@@ -78,6 +78,11 @@ lk_auth_caller_account(struct lk_req *req, struct lk_caller *c,
 	bool			 found, unused;
 	enum lk_err		 e;
 
+	if (req->caller != NULL) {	/* a console user, authenticated by its session */
+		*c = *req->caller;
+		lk_auth_actor(req, c);
+		return acct != NULL ? lk_accounts_get(req->db, c->key.account_public, acct) : LK_OK;
+	}
 	if ((e = lk_auth_credential(req, &parts)) != LK_OK)
 		return e;
 	if (acct != NULL)

@@ -11,7 +11,7 @@
 
 #define LK_CONF_FILE_MAX	65536
 
-enum ctype { C_STR, C_UINT, C_SIZE, C_PASSFILE, C_CIDRS, C_AUTHZ_RULE, C_AUTHZ_DEFAULT };
+enum ctype { C_STR, C_UINT, C_SIZE, C_PASSFILE, C_BOOL, C_CIDRS, C_AUTHZ_RULE, C_AUTHZ_DEFAULT };
 
 static const struct setting {
 	const char	*name;
@@ -34,6 +34,16 @@ static const struct setting {
 	{ "key_prefix", C_STR, S(key_prefix), 0, 0 },
 	{ "base_path", C_STR, S(base_path), 0, 0 },
 	{ "max_body", C_SIZE, S(max_body), 1024, 16 * 1024 * 1024 },
+	{ "argon2_t_cost", C_UINT, S(argon2_t_cost), 1, 100 },
+	{ "argon2_m_cost", C_UINT, S(argon2_m_cost), 1024, 4 * 1024 * 1024 },
+	{ "argon2_parallelism", C_UINT, S(argon2_parallelism), 1, 64 },
+	{ "session_idle_timeout", C_UINT, S(session_idle_timeout), 1, 7 * 86400 },
+	{ "session_absolute_timeout", C_UINT, S(session_absolute_timeout), 1, 30 * 86400 },
+	{ "login_max_failures", C_UINT, S(login_max_failures), 1, 1000 },
+	{ "login_max_failures_ip", C_UINT, S(login_max_failures_ip), 1, 100000 },
+	{ "login_throttle_window", C_UINT, S(login_throttle_window), 1, 86400 },
+	{ "admin_insecure_cookie", C_BOOL, S(admin_insecure_cookie), 0, 0 },
+	{ "admin_trust_remote_user", C_BOOL, S(admin_trust_remote_user), 0, 0 },
 	{ "trusted_proxies", C_CIDRS, S(trusted_proxies), 0, 0 },
 	{ "max_keys_per_account", C_UINT, S(max_keys_per_account), 1, 10000000 },
 	{ "max_children_per_account", C_UINT, S(max_children_per_account), 1, 1000000 },
@@ -64,6 +74,14 @@ lk_conf_defaults(struct lk_conf *c)
 	snprintf(c->key_prefix, sizeof(c->key_prefix), "lk");
 	snprintf(c->base_path, sizeof(c->base_path), "/v1");
 	c->max_body = 65536;
+	c->argon2_t_cost = 2;		/* OWASP's argon2id minimum: 19 MiB, 2 passes, 1 lane */
+	c->argon2_m_cost = 19456;
+	c->argon2_parallelism = 1;
+	c->session_idle_timeout = 1800;
+	c->session_absolute_timeout = 43200;
+	c->login_max_failures = 5;
+	c->login_max_failures_ip = 50;
+	c->login_throttle_window = 900;
 	c->max_keys_per_account = 10000;
 	c->max_children_per_account = 1000;
 	c->audit_checkpoint_every = 100;
@@ -156,6 +174,13 @@ set_value(struct lk_conf *c, const struct setting *s, const char *v,
 			*(unsigned int *)(void *)field = (unsigned int)n;
 		else
 			*(size_t *)(void *)field = (size_t)n;
+		return true;
+	case C_BOOL:
+		if (strcmp(v, "yes") != 0 && strcmp(v, "no") != 0) {
+			snprintf(why, whysz, "%s must be yes or no", s->name);
+			return false;
+		}
+		*(bool *)(void *)field = strcmp(v, "yes") == 0;
 		return true;
 	}
 	return false;

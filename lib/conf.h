@@ -36,6 +36,17 @@ struct lk_conf {
 	bool		 ratelimit_open;		/* ratelimit_on_db_error = open */
 	unsigned int	 usage_retention_days;	/* daily usage kept this long */
 	struct lk_authz	 authz;			/* authz_rule lines, authz_default */
+	/* Users and the admin console (docs/operations.md, "Admin console"). */
+	unsigned int	 argon2_t_cost;		/* passes */
+	unsigned int	 argon2_m_cost;		/* KiB */
+	unsigned int	 argon2_parallelism;	/* lanes */
+	unsigned int	 session_idle_timeout;	/* seconds */
+	unsigned int	 session_absolute_timeout;
+	unsigned int	 login_max_failures;	/* per email within login_throttle_window */
+	unsigned int	 login_max_failures_ip;	/* per client IP within the window */
+	unsigned int	 login_throttle_window;	/* seconds */
+	bool		 admin_insecure_cookie;	/* plain-http dev mode: no Secure, no __Host- */
+	bool		 admin_trust_remote_user; /* the web server authenticates; REMOTE_USER names the user */
 };
 
 /* Fill c with the defaults. */

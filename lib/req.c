@@ -293,6 +293,7 @@ lk_req_free(struct lk_req *req)
 	json_decref(req->query);
 	json_decref(req->body);
 	json_decref(req->err_details);
+	json_decref(req->captured);
 	lk_log_set_request(NULL);
 	memset(req, 0, sizeof(*req));
 }
@@ -337,6 +338,8 @@ lk_req_read_body(struct lk_req *req)
 	int		 mt;
 	json_error_t	 jerr;
 
+	if (req->body != NULL)
+		return LK_OK;
 	if (cl != NULL && *cl != '\0') {
 		len = strtoull(cl, &end, 10);
 		if (!isdigit((unsigned char)*cl) || *end != '\0')

@@ -18,6 +18,8 @@
 #define LK_SEGS_MAX	6
 #define LK_REQUEST_ID_MAX 80
 
+struct lk_caller;
+
 enum lk_method { LK_GET, LK_POST, LK_PATCH, LK_DELETE, LK_OTHER };
 
 /* A declared request field: body and query fields are only reachable through a table of these. */
@@ -63,15 +65,26 @@ struct lk_req {
 	/* What the response carries: set by lk_req_fail and friends. */
 	char			 err_message[256];
 	json_t			*err_details;	/* object or NULL */
-	char			 extra_headers[512];
+	char			 extra_headers[1024];
 	bool			 responded;
+	/*
+	 * The admin console runs the API's handlers for a signed-in user:
+	 * caller (when set) is who lk_auth_caller returns instead of reading a
+	 * key, and with capture set lk_resp_json keeps the response in
+	 * captured / captured_status instead of sending it.
+	 */
+	const struct lk_caller	*caller;
+	bool			 capture;
+	int			 captured_status;
+	json_t			*captured;
 };
 
 /* Fill req from the CGI environment / FastCGI params. Returns LK_OK or the error to answer with. */
 enum lk_err	 lk_req_init(struct lk_req *req, FCGX_Request *fcgx,
 		    const struct lk_conf *conf, struct lk_db *db);
 /*
- * lk_req_init with the routes below base instead of the config's base_path;
+ * lk_req_init with the routes below base instead of the config's base_path
+ * ("/admin": the admin console);
  * NULL: no routing (the authorizer guards any path; query left unread).
  */
 enum lk_err	lk_req_init_at(struct lk_req *req, FCGX_Request *fcgx,
@@ -94,7 +107,10 @@ void		 lk_req_write(struct lk_req *req, const char *buf, size_t len);
 json_t		*lk_req_decode_form(const char *text, size_t len, char *badname,
 		    size_t badsz);
 
-/* Read and decode the body (JSON or urlencoded) into req->body. 413/415/400 on bad input. */
+/*
+ * Read and decode the body (JSON or urlencoded) into req->body. 413/415/400 on
+ * bad input. A body already decoded (req->body set) is kept.
+ */
 enum lk_err	 lk_req_read_body(struct lk_req *req);
 
 /*

@@ -14,6 +14,7 @@ reason(int status)
 	case 200: return "OK";
 	case 201: return "Created";
 	case 204: return "No Content";
+	case 303: return "See Other";
 	case 400: return "Bad Request";
 	case 401: return "Unauthorized";
 	case 403: return "Forbidden";
@@ -60,6 +61,11 @@ lk_resp_json(struct lk_req *req, int status, json_t *body)
 		return;
 	}
 	req->responded = true;
+	if (req->capture) {	/* the admin console keeps the answer (req.h) */
+		req->captured_status = status;
+		req->captured = body;
+		return;
+	}
 	if (body != NULL)
 		text = json_dumps(body, JSON_COMPACT);
 	json_decref(body);
@@ -81,6 +87,30 @@ script_name(const struct lk_req *req)
 	const char *s = lk_req_param(req, "SCRIPT_NAME");
 
 	return s != NULL && *s != '\0' ? s : "-";
+}
+
+void
+lk_resp_body(struct lk_req *req, int status, const char *content_type,
+    const char *body, size_t len)
+{
+	char	 head[2048];
+	int	 n;
+
+	if (req->responded)
+		return;
+	req->responded = true;
+	n = snprintf(head, sizeof(head),
+	    "Status: %d %s\r\n"
+	    "Content-Type: %s\r\n"
+	    "X-Request-Id: %s\r\n"
+	    "Cache-Control: no-store\r\n"
+	    "X-Content-Type-Options: nosniff\r\n"
+	    "%s"
+	    "\r\n",
+	    status, reason(status), content_type, req->request_id, req->extra_headers);
+	lk_req_write(req, head, n < (int)sizeof(head) ? (size_t)n : sizeof(head) - 1);
+	if (body != NULL)
+		lk_req_write(req, body, len);
 }
 
 void

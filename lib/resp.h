@@ -36,6 +36,13 @@ void	lk_resp_out(struct lk_req *req, int status, const struct lk_out *o);
 /* Send status with body (a reference is stolen; NULL sends no body, e.g. 204). */
 void	lk_resp_json(struct lk_req *req, int status, json_t *body);
 
+/*
+ * Send status with a body of len bytes of content_type (body NULL: none), with
+ * the standard headers and req->extra_headers (the admin console's pages).
+ */
+void	lk_resp_body(struct lk_req *req, int status, const char *content_type,
+	    const char *body, size_t len);
+
 /* Send the error shape of API.md for e, with req->err_message / err_details. */
 void	lk_resp_error(struct lk_req *req, enum lk_err e);
 

@@ -19,7 +19,7 @@ typedef enum lk_err (*lk_handler_fn)(struct lk_req *req);
 int	lk_serve(lk_handler_fn handler);
 
 /*
- * lk_serve for routes below base instead of the config's base_path ("": that
+ * lk_serve for routes below base ("/admin") instead of the config's base_path ("": that
  * one); NULL: no routing (authorize guards any path).
  */
 int	lk_serve_at(lk_handler_fn handler, const char *base);

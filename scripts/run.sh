@@ -5,8 +5,8 @@
 #              DB_PORT (3307)  BINDIR (build/bin)
 # First run: creates VAR (database, passwords, latchkey.conf) and runs `latchkey init` (which creates
 # the audit key VAR/audit.key, mode 0600), whose output
-# (root account, admin key id and the admin key itself) is printed to the terminal ONCE and stored
-# nowhere. Later runs reuse VAR.
+# (root account, admin key id, the admin key itself and the console's owner login and password) is
+# printed to the terminal ONCE and stored nowhere. Later runs reuse VAR.
 #
 # Lifecycle: start-up and shutdown are one supervised unit.
 # - A lock on VAR/run.lock (flock) is taken before anything is touched: a second instance on the
@@ -73,8 +73,12 @@ trap 'hungup=1; exit 129' HUP
 
 setsid -w "$REPO/scripts/mariadb.sh" start "$VAR" "$DB_PORT" 9>&-
 
+# make run serves plain http on 127.0.0.1: the console's session cookie cannot be Secure there.
+grep -q '^admin_insecure_cookie' "$VAR/latchkey.conf" ||
+    printf '# plain-http demo on 127.0.0.1 (make run): cookie without Secure/__Host-\nadmin_insecure_cookie = yes\n' >> "$VAR/latchkey.conf"
+
 if [ ! -f "$VAR/.initialised" ]; then
-    echo "run: first run: latchkey init (the admin key below is shown only this once; store it now)" >&2
+    echo "run: first run: latchkey init (the admin key and the console login below are shown only this once; store them now)" >&2
     echo "----------------------------------------------------------------------" >&2
     setsid -w "$BINDIR/latchkey" --config "$VAR/latchkey.conf" init 9>&-
     echo "----------------------------------------------------------------------" >&2
@@ -101,6 +105,7 @@ cat >&2 <<MSG
 
 latchkey is running ($SERVER, MariaDB on 127.0.0.1:$DB_PORT, data in $VAR)
   base URL:  http://127.0.0.1:$PORT/v1
+  console:   http://127.0.0.1:$PORT/admin/  (log in with the login/password printed on the first run)
   try:       curl -H "Authorization: Bearer \$KEY" http://127.0.0.1:$PORT/v1/me
   demo app:  http://127.0.0.1:$PORT/demo/ behind the authorizer (not with lighttpd-cgi); needs a key
              with the scope demo:read (README.md, "The authorizer")

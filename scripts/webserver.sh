@@ -37,6 +37,8 @@
 # programs get the new audit key.
 #
 # ASAN_OPTIONS, UBSAN_OPTIONS and LSAN_OPTIONS, when set, are passed to the programs.
+# ADMIN_HTPASSWD (apache only), when set, names an htpasswd file: /admin then needs HTTP Basic auth
+# against it (the template's "#ADMIN_AUTH" lines), for latchkey's admin_trust_remote_user mode.
 # A bash script: `sh scripts/NAME.sh ...` (as the docs and the Makefile run scripts) re-runs it with bash.
 if [ -z "${BASH_VERSION:-}" ]; then exec bash "$0" "$@"; fi
 set -euo pipefail
@@ -63,7 +65,7 @@ RUNDIR=$VARDIR/run
 LOGDIR=$VARDIR/log
 PIDFILE=$RUNDIR/$KIND.pid
 STAGEFILE=$RUNDIR/$KIND.stage
-PROGRAMS="keys key verify me accounts"
+PROGRAMS="keys key verify me accounts audit admin"
 POOL_WORKERS=${POOL_WORKERS:-2}
 DEMOLOG=""
 [ -z "${LATCHKEY_DEMO_LOG:-}" ] || DEMOLOG=$LOGDIR/$KIND-demo.log
@@ -278,6 +280,11 @@ start_apache() {
         CONF="$stage/latchkey.conf" SERVERROOT="$stage" RUNDIR="$stage/run" LOGDIR="$LOGDIR" \
         DOCROOT="$stage/docroot" MODDIR="$moddir" USER=nobody GROUP=nogroup AUTHZ_PORT="$AUTHZ_PORT" \
         DEMODIR="$stage/demo" DEMOLOG="$DEMOLOG"
+    if [ -n "${ADMIN_HTPASSWD-}" ]; then   # /admin behind Basic auth (the "#ADMIN_AUTH" lines)
+        cp "$ADMIN_HTPASSWD" "$stage/admin.htpasswd"
+        chmod 0644 "$stage/admin.htpasswd"
+        sed -i -e "s|^#ADMIN_AUTH ||" -e "s|@ADMIN_HTPASSWD@|$stage/admin.htpasswd|g" "$stage/httpd.conf"
+    fi
     cp "$stage/httpd.conf" "$RUNDIR/$KIND.conf"   # for reference; the one in use is in the stage dir
     apache2 -t -f "$stage/httpd.conf" > "$LOGDIR/$KIND-stderr.log" 2>&1 || { cat "$LOGDIR/$KIND-stderr.log" >&2; die "bad config $stage/httpd.conf"; }
     if port_open "$AUTHZ_PORT"; then die "authorizer port $AUTHZ_PORT is already in use"; fi

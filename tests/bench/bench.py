@@ -24,7 +24,8 @@ CPU µs per request of the program, mariadbd and the web server come from /proc/
 RSS is the largest VmRSS of a verify process at the end. Results: build/bench/results.json.
 
 Environment: BENCH_KEYS (100000), BENCH_SECONDS (5 per run), BENCH_SERVER (lighttpd,apache,apache-proxy),
-BENCH_ROUNDS (3), BENCH_CONNECTIONS (16), BENCH_BIN (programs to measure, default build/bin),
+BENCH_ROUNDS (3), BENCH_CONNECTIONS (16), BENCH_BUFFER_POOL (InnoDB pool, default sized for
+BENCH_KEYS by the formula in docs/operations.md), BENCH_BIN (programs to measure, default build/bin),
 BENCH_PERF=1 (`perf record -g` the verify and me programs during their first-round runs; reports in
 build/bench/perf-<server>-<target>.txt).
 """
@@ -122,7 +123,8 @@ def buffer_pool_mib(keys):
 
 def start_db(var):
     port = free_port()
-    env = dict(os.environ, LATCHKEY_DB_BUFFER_POOL=f"{buffer_pool_mib(KEYS)}M")
+    env = dict(os.environ, LATCHKEY_DB_BUFFER_POOL=os.environ.get("BENCH_BUFFER_POOL")
+               or f"{buffer_pool_mib(KEYS)}M")
     run([REPO / "scripts" / "mariadb.sh", "start", var, port], env=env, stderr=subprocess.DEVNULL,
         stdout=subprocess.DEVNULL)
     return port
@@ -163,8 +165,6 @@ def seed(var, port):
     root = next(l.split("=", 1)[1] for l in out if l.startswith("account_id="))
     admin_id = next(l.split("=", 1)[1] for l in out if l.startswith("key_id="))
     caller = out[-1].strip()
-    # init ran as the owner user; the runtime user gets its table rights now
-    run([REPO / "scripts" / "mariadb.sh", "grant", var], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     acct = cli(var, "account", "create", "bench", "--parent", root, "--plan", "enterprise").strip()
     conn = db(var, port)
     with conn.cursor() as c:

@@ -225,6 +225,7 @@ class Stack:
         self.db_socket = StrPath(self.vardir / "run" / "mysqld.sock")
         self.db_port = None
         self.admin_key = self.admin_key_id = self.root_account = None
+        self.owner_login = self.owner_password = None
         self.init_output = None
         self.servers = {}
         self.cli_sanitizer_reports = []
@@ -250,7 +251,7 @@ class Stack:
 
     def _check_binaries(self):
         missing = [p for p in ["latchkey", "latchkey-pool"] +
-                   [f"{n}.fcgi" for n in ("keys", "key", "verify", "me", "accounts", "authorize")]
+                   [f"{n}.fcgi" for n in ("keys", "key", "verify", "me", "accounts", "authorize", "audit", "admin")]
                    if not os.access(self.bin_dir / p, os.X_OK)]
         if missing:
             raise RuntimeError(f"missing programs in {self.bin_dir}: {missing} "
@@ -263,6 +264,7 @@ class Stack:
         atexit.register(self.stop)
         self.db_port = free_port()
         self.db_start()
+        self._configure()
         with open(self.conf_path, "a") as f:
             f.write(AUTHZ_RULES)
         self._init()
@@ -271,6 +273,18 @@ class Stack:
             self.servers[name] = srv
             srv.start()
         return self
+
+    # Settings the tests need on top of what scripts/mariadb.sh writes: the servers speak plain
+    # http on 127.0.0.1, so the admin console runs in its plain-http dev mode (as under make run).
+    # The login IP limit is lowered so test_admin_http can reach it quickly.
+    EXTRA_CONF = ("admin_insecure_cookie = yes\n", "login_max_failures_ip = 30\n")
+
+    def _configure(self):
+        text = Path(self.conf_path).read_text()
+        with open(self.conf_path, "a") as f:
+            for line in self.EXTRA_CONF:
+                if line.split("=")[0].strip() not in text:
+                    f.write(line)
 
     def _init(self):
         r = self.cli("init")
@@ -281,6 +295,10 @@ class Stack:
                 self.root_account = line.split("=", 1)[1]
             elif line.startswith("key_id="):
                 self.admin_key_id = line.split("=", 1)[1]
+            elif line.startswith("login: "):
+                self.owner_login = line.split(": ", 1)[1]
+            elif line.startswith("password: "):
+                self.owner_password = line.split(": ", 1)[1]
             elif line and "=" not in line:
                 self.admin_key = line
         if not (self.root_account and self.admin_key):

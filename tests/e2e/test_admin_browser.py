@@ -1,0 +1,229 @@
+"""The admin console in a real browser: Selenium driving Debian's headless chromium against
+lighttpd and Apache. Every page visited is checked with axe-core (WCAG 2.1 A/AA) and saved as a
+screenshot under build/screenshots/. The login and create-key forms are driven with the
+keyboard alone."""
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+import pytest
+import requests
+from selenium import webdriver
+from selenium.webdriver.common.by import By
+from selenium.webdriver.chrome.service import Service
+from selenium.webdriver.common.keys import Keys
+
+import harness
+from admin_util import db_one
+from helpers import CREATED_KEYS, uid
+
+AXE = harness.REPO / "build" / "npm" / "node_modules" / "axe-core" / "axe.min.js"
+SHOTS = harness.REPO / "build" / "screenshots"
+WCAG = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
+SERVERS = [n for n in ("lighttpd", "apache") if n in harness.server_names_from_env()]
+
+
+@pytest.fixture(scope="module")
+def browser():
+    assert AXE.is_file(), f"{AXE} missing: the Makefile installs it (make e2e)"
+    profile = tempfile.mkdtemp(prefix="lk-chromium-")
+    opts = webdriver.ChromeOptions()
+    opts.binary_location = "/usr/bin/chromium"
+    for flag in ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
+                 "--no-first-run", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--window-size=1280,1000",
+                 f"--user-data-dir={profile}"):
+        opts.add_argument(flag)
+    service = Service(executable_path="/usr/bin/chromedriver")
+    drv = webdriver.Chrome(options=opts, service=service)
+    drv.set_page_load_timeout(60)
+    drv.set_script_timeout(60)
+    yield drv
+    drv.quit()
+    shutil.rmtree(profile, ignore_errors=True)
+
+
+class Visit:
+    """Checks every page: axe-core WCAG 2.1 A/AA, a screenshot, no server error."""
+
+    def __init__(self, drv, server):
+        self.drv, self.server, self.n = drv, server, 0
+        self.axe = AXE.read_text()
+        SHOTS.mkdir(parents=True, exist_ok=True)
+
+    def check(self, name):
+        self.n += 1
+        # the whole page in one picture
+        height = self.drv.execute_script("return document.documentElement.scrollHeight")
+        self.drv.set_window_size(1280, min(max(height + 140, 700), 4000))
+        self.drv.save_screenshot(str(SHOTS / f"{self.server.name}-{self.n:02d}-{name}.png"))
+        self.drv.execute_script(self.axe)
+        violations = self.drv.execute_async_script(
+            "const done = arguments[arguments.length - 1];"
+            "axe.run(document, {runOnly: {type: 'tag', values: arguments[0]}})"
+            ".then(r => done(r.violations.map(v => [v.id, v.help, v.nodes.map(n => n.html)])))"
+            ".catch(e => done([['axe-error', String(e), []]]));", WCAG)
+        assert violations == [], f"{name}: accessibility violations: {violations}"
+        assert "Internal error" not in self.drv.page_source
+
+    def go(self, path, name):
+        self.drv.get(self.server.url(path))
+        self.check(name)
+
+    def css(self, sel):
+        return self.drv.find_element(By.CSS_SELECTOR, sel)
+
+    def all(self, sel):
+        return self.drv.find_elements(By.CSS_SELECTOR, sel)
+
+    def submit(self, form_sel, name):
+        self.css(form_sel + " button[type=submit]").click()
+        self.check(name)
+
+
+def keys_with_label(stack, label):
+    return db_one(stack, "SELECT COUNT(*) FROM api_keys WHERE label = %s", label)[0]
+
+
+@pytest.mark.parametrize("name", SERVERS)
+def test_console_in_a_browser(stack, browser, name):
+    server = stack.servers[name]
+    v = Visit(browser, server)
+    drv = browser
+    drv.delete_all_cookies()
+
+    # Log in with the keyboard alone: type, Tab, type, Enter.
+    v.go("/admin/keys", "login")
+    assert "/admin/login" in drv.current_url
+    assert "Plain-HTTP development mode" in drv.page_source
+    email = v.css("#f-email")
+    email.click()
+    email.send_keys(stack.owner_login)
+    drv.switch_to.active_element.send_keys(Keys.TAB)
+    active = drv.switch_to.active_element
+    assert active.get_attribute("id") == "f-password"
+    active.send_keys(stack.owner_password)
+    active.send_keys(Keys.ENTER)
+    v.check("keys-list")
+    assert drv.current_url.endswith("/admin/keys")
+    assert stack.owner_login in drv.page_source
+
+    # Create a key with the keyboard alone; read its plaintext once.
+    label = uid("browser")
+    v.go("/admin/keys/new", "create-form")
+    field = v.css("#f-label")
+    field.click()
+    field.send_keys(label)
+    # Tab to the first scope checkbox (admin) and on to keys:read, tick it with Space.
+    for _ in range(2):
+        drv.switch_to.active_element.send_keys(Keys.TAB)
+    assert drv.switch_to.active_element.get_attribute("value") == "keys:read"
+    drv.switch_to.active_element.send_keys(Keys.SPACE)
+    drv.switch_to.active_element.send_keys(Keys.TAB)  # -> verify ... keep tabbing to app scopes
+    while drv.switch_to.active_element.get_attribute("id") != "f-scopes":
+        drv.switch_to.active_element.send_keys(Keys.TAB)
+    drv.switch_to.active_element.send_keys("tasks:read")
+    drv.switch_to.active_element.send_keys(Keys.ENTER)   # Enter in a text field submits
+    v.check("key-created")
+    plaintext = v.css("#new-key").text
+    CREATED_KEYS.append(plaintext)
+    assert "shown only this once" in drv.page_source
+    r = requests.post(server.url("/v1/verify"), json={"key": plaintext},
+                      headers={"Authorization": f"Bearer {stack.admin_key}"})
+    assert r.json()["valid"] is True
+    assert r.json()["key"]["scopes"] == ["keys:read", "tasks:read"]
+    assert keys_with_label(stack, label) == 1
+
+    # Reload the result page: the form is sent again, no second key, no plaintext.
+    drv.refresh()
+    v.check("key-resubmitted")
+    assert "already submitted" in drv.page_source
+    assert plaintext not in drv.page_source
+    assert keys_with_label(stack, label) == 1
+
+    # Filter the list by label.
+    v.go("/admin/keys", "keys-list-2")
+    v.css("#f-q").send_keys(label)
+    v.submit("form[role=search]", "keys-filtered")
+    rows = v.all("#keys tbody tr")
+    assert len(rows) == 1 and label in rows[0].text and "active" in rows[0].text
+    rows[0].find_element(By.LINK_TEXT, label).click()
+    v.check("key-detail")
+    key_url = drv.current_url
+
+    # The usage chart (today's bar: the one valid verify above) and the key's audit rows.
+    assert v.css("svg.chart").get_attribute("role") == "img"
+    bars = [t.get_attribute("textContent") for t in v.all("svg.chart rect title")]
+    assert bars == ["valid: 1"], bars
+    audit_rows = v.all("table.audit tbody tr")
+    assert any("key.create" in r.text for r in audit_rows)
+
+    # Edit the label.
+    new_label = label + "-edited"
+    f = v.css("form[action$='/edit'] #f-label")
+    f.clear()
+    f.send_keys(new_label)
+    v.submit("form[action$='/edit']", "key-edited")
+    assert "Your changes were saved." in drv.page_source
+    assert v.css("h1").text == new_label
+
+    # Revoke, then reactivate.
+    v.submit("form[action$='/revoke']", "key-revoked")
+    assert v.css("#key-fields .status-revoked").text == "revoked"
+    v.submit("form[action$='/reactivate']", "key-reactivated")
+    assert v.css("#key-fields .status-active").text == "active"
+
+    # Rotate with a grace period: the new plaintext once.
+    g = v.css("form[action$='/rotate'] input[name=grace_period]")
+    g.clear()
+    g.send_keys("1h")
+    v.submit("form[action$='/rotate']", "key-rotated")
+    new_plain = v.css("#new-key").text
+    CREATED_KEYS.append(new_plain)
+    assert new_plain != plaintext
+    drv.find_element(By.LINK_TEXT, "Go to the new key").click()
+    v.check("rotated-key-detail")
+    new_key_url = drv.current_url
+    assert key_url.rsplit("/", 1)[1] in v.css("#key-fields").text   # rotated_from
+
+    # Delete it, through the confirmation page that names it.
+    v.css("#delete-link").click()
+    v.check("delete-confirm")
+    assert new_label in v.css("main").text
+    v.submit("main form", "key-deleted")
+    assert "The key was deleted." in drv.page_source
+    r = requests.post(server.url("/v1/verify"), json={"key": new_plain},
+                      headers={"Authorization": f"Bearer {stack.admin_key}"})
+    assert r.json()["code"] == "INVALID_API_KEY"
+
+    # A sub-account.
+    acct = uid("Browser Co")
+    v.go("/admin/accounts", "accounts")
+    v.css("form[action$='/accounts/new'] #f-name").send_keys(acct)
+    v.submit("form[action$='/accounts/new']", "account-created")
+    assert "The account was created." in drv.page_source
+    assert acct in v.css("#accounts").text
+
+    # A user, with a generated password shown once.
+    email = f"{uid('browser')}@example.com"
+    v.go("/admin/users", "users")
+    v.css("form[action$='/users/new'] #f-email").send_keys(email)
+    v.submit("form[action$='/users/new']", "user-created")
+    assert email in v.css("#users").text
+    assert len(v.css("#new-password").text) == 20
+
+    # The audit log shows what happened, with changed fields.
+    v.go("/admin/audit?action=key.update", "audit")
+    assert new_label in v.css("table.audit").text
+    drv.get(new_key_url)
+    v.check("deleted-key-gone")
+    assert "Not found" in drv.page_source
+
+    # Own password page, then log out: the session is gone.
+    v.go("/admin/password", "password")
+    v.css("header form[action$='/logout'] button").click()
+    v.check("logged-out")
+    assert "/admin/login" in drv.current_url
+    drv.get(server.url("/admin/keys"))
+    assert "/admin/login" in drv.current_url
