@@ -10,6 +10,7 @@ import time
 import pytest
 import requests
 
+import harness
 from helpers import auth
 
 SLOW_SOCKETS = 400        # half send their headers a byte at a time, half their body
@@ -17,9 +18,20 @@ ATTACK_SECONDS = 14       # bounded: the attack stops after this
 APACHE_HEADER_TIMEOUT = 10  # RequestReadTimeout header=10-20,MinRate=500 in apache/latchkey.conf.in
 
 
-def only_lighttpd_and_apache(server):
-    if server.name not in ("lighttpd", "apache"):
-        pytest.skip("slow-client behaviour is a property of the FastCGI servers (lighttpd, apache)")
+# Slow clients and request size are properties of the web server in front, so these tests run on
+# each web server once: lighttpd (its CGI mode is the same server) and both Apache modes.
+WEB_SERVERS = [n for n in harness.server_names_from_env() if n in ("lighttpd", "apache", "apache-proxy")]
+APACHE_SERVERS = [n for n in WEB_SERVERS if n.startswith("apache")]
+
+
+@pytest.fixture(params=WEB_SERVERS, ids=WEB_SERVERS)
+def web_server(request, stack):
+    return stack.servers[request.param]
+
+
+@pytest.fixture(params=APACHE_SERVERS, ids=APACHE_SERVERS)
+def apache_server(request, stack):
+    return stack.servers[request.param]
 
 
 class Slowloris:
@@ -79,8 +91,14 @@ class Slowloris:
             s.close()
 
 
-def test_slow_clients_do_not_starve_others(server):
-    only_lighttpd_and_apache(server)
+def test_slow_clients_do_not_starve_others(web_server, request):
+    server = web_server
+    if server.name == "apache-proxy":
+        # Known gap, written in docs/operations.md ("Slow clients"): mod_proxy_fcgi streams a request
+        # body with a Content-Length into the pool, so each slow body holds a latchkey worker until
+        # RequestReadTimeout's body limit. Strict: the day this passes, the marker must go.
+        request.applymarker(pytest.mark.xfail(strict=True, reason="mod_proxy_fcgi streams slow "
+                                              "bodies into the pool's few workers"))
     loris = Slowloris(server.port, SLOW_SOCKETS)
     answers, failures = [], []
     try:
@@ -104,7 +122,7 @@ def test_slow_clients_do_not_starve_others(server):
     assert answers == [200] * len(answers), answers
     print(f"{server.name}: {len(answers)} requests answered 200 during the attack; "
           f"slow connections closed by the server: {loris.closed_by_server}")
-    if server.name == "apache":
+    if server.name.startswith("apache"):
         # mod_reqtimeout is in force: slow-header connections are dropped (10 s after they are
         # accepted); with only `Timeout 40` none would be within the attack
         assert loris.closed_by_server["header"] > 0, loris.closed_by_server
@@ -159,22 +177,20 @@ def assert_web_server_413(server, length):
 
 
 @pytest.mark.parametrize("length", [1_048_577, 2_000_000, 10**12])
-def test_oversize_body_is_json_413(server, length):
+def test_oversize_body_is_json_413(web_server, length):
     """Above the web server's limit (1 MiB lighttpd, 1,000,000 bytes Apache): its own 413, as JSON."""
-    only_lighttpd_and_apache(server)
-    assert_web_server_413(server, length)
+    assert_web_server_413(web_server, length)
 
 
-def test_apache_413_below_fcgid_max_request_len(server):
-    """Between LimitRequestBody and FcgidMaxRequestLen mod_fcgid would hand latchkey an empty body."""
-    if server.name != "apache":
-        pytest.skip("Apache's own limit")
-    assert_web_server_413(server, 1_040_000)
+def test_apache_413_below_fcgid_max_request_len(apache_server):
+    """Between LimitRequestBody and FcgidMaxRequestLen mod_fcgid would hand latchkey an empty body
+    (and behind mod_proxy_fcgi the same Apache limit applies)."""
+    assert_web_server_413(apache_server, 1_040_000)
 
 
-def test_body_over_max_body_is_latchkeys_413(server):
+def test_body_over_max_body_is_latchkeys_413(web_server):
     """Between max_body and the web server's limit latchkey answers (with a request id)."""
-    only_lighttpd_and_apache(server)
+    server = web_server
     status, headers, body = raw_oversize(server, 100_000, send_body=True)
     assert status == 413
     assert headers.get("content-type", "").startswith("application/json"), headers
