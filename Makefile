@@ -120,7 +120,7 @@ $(AXE):
 	npm install --prefix build/npm --no-audit --no-fund axe-core@4
 
 e2e: asan $(AXE)
-	$(PYTHON) -m pytest -q tests/e2e
+	$(PYTHON) -m pytest -q -rs tests/e2e
 
 test: deps
 	$(MAKE) all

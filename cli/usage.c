@@ -6,7 +6,6 @@
 #include <time.h>
 
 #include "cli.h"
-#include "ratelimit.h"
 #include "usage.h"
 
 /* Print a usage object ({"data": […], "totals": {…}}) as a plain table. */

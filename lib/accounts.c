@@ -166,13 +166,6 @@ struct create_ctx {
 	struct lk_account	*out;
 };
 
-static enum lk_err
-first_int(const struct lk_row *r, void *arg)
-{
-	*(int64_t *)arg = strtoll(r->v[0], NULL, 10);
-	return LK_OK;
-}
-
 /*
  * Lock the parent's row and count its children: creates under one parent
  * queue on its row, so the count is exact (it is the transaction's first
@@ -185,11 +178,11 @@ room_for_child(struct lk_db *db, const struct lk_account *parent, int64_t max)
 	int64_t			 n = -1;
 	enum lk_err		 e;
 
-	if ((e = lk_db_exec(db, SQL_LOCK_PARENT, p, 1, first_int, &n, NULL)) != LK_OK)
+	if ((e = lk_db_exec(db, SQL_LOCK_PARENT, p, 1, lk_db_row_int, &n, NULL)) != LK_OK)
 		return e;
 	if (n < 0)
 		return LK_ERR_NOT_FOUND;
-	if ((e = lk_db_exec(db, SQL_CHILDREN, p, 1, first_int, &n, NULL)) != LK_OK)
+	if ((e = lk_db_exec(db, SQL_CHILDREN, p, 1, lk_db_row_int, &n, NULL)) != LK_OK)
 		return e;
 	return n >= max ? LK_ERR_CONFLICT : LK_OK;
 }

@@ -1,6 +1,6 @@
 /*
  * admin.h — the HTML admin console (cgi-bin/admin routes here). One file per
- * area: admin_layout.c (frame, stylesheet, form helpers, error pages, the
+ * area: admin.c (frame, stylesheet, form helpers, error pages, the
  * bridge to the API handlers), admin_login.c, admin_keys.c,
  * admin_accounts.c, admin_audit.c, admin_users.c.
  *
@@ -30,7 +30,7 @@ struct lk_admin {
 	enum lk_method		 method;	/* the request's own, kept across API calls */
 };
 
-/* ---- admin_layout.c ---- */
+/* ---- admin.c ---- */
 
 /* Open the page frame: head, header with navigation (area marks the current one), main. */
 void		 lk_admin_begin(struct lk_admin *a, const char *title, const char *area);

@@ -5,7 +5,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "authz.h"
+#include "authz_rules.h"
 #include "err.h"
 #include "net.h"
 

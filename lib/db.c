@@ -382,3 +382,10 @@ lk_db_denied(unsigned int e)
 	    e == ER_COLUMNACCESS_DENIED_ERROR || e == ER_SPECIFIC_ACCESS_DENIED_ERROR ||
 	    e == ER_PROCACCESS_DENIED_ERROR;
 }
+
+enum lk_err
+lk_db_row_int(const struct lk_row *row, void *arg)
+{
+	*(int64_t *)arg = strtoll(row->v[0], NULL, 10);
+	return LK_OK;
+}

@@ -47,6 +47,9 @@ struct lk_row {
 typedef enum lk_err (*lk_db_row_fn)(const struct lk_row *row, void *arg);
 typedef enum lk_err (*lk_db_work_fn)(struct lk_db *db, void *arg);
 
+/* A row callback: *(int64_t *)arg = the first column as an integer (COUNT(*), an id). */
+enum lk_err	 lk_db_row_int(const struct lk_row *row, void *arg);
+
 /* Allocate the handle and try to connect (a failed connect is retried by the next unit of work). */
 struct lk_db	*lk_db_open(const struct lk_conf *conf);
 void		 lk_db_close(struct lk_db *db);

@@ -409,13 +409,6 @@ struct change_ctx {
 };
 
 static enum lk_err
-first_int(const struct lk_row *r, void *arg)
-{
-	*(int64_t *)arg = strtoll(r->v[0], NULL, 10);
-	return LK_OK;
-}
-
-static enum lk_err
 create_work(struct lk_db *db, void *arg)
 {
 	struct change_ctx	*c = arg;
@@ -430,11 +423,11 @@ create_work(struct lk_db *db, void *arg)
 	 * either finds this key (its DELETE fails: conflict) or has removed the
 	 * row (not found).
 	 */
-	if ((e = lk_db_exec(db, SQL_LOCK_ACCOUNT, p, 1, first_int, &n, NULL)) != LK_OK)
+	if ((e = lk_db_exec(db, SQL_LOCK_ACCOUNT, p, 1, lk_db_row_int, &n, NULL)) != LK_OK)
 		return e;
 	if (n < 0)
 		return LK_ERR_NOT_FOUND;
-	if ((e = lk_db_exec(db, SQL_COUNT, p, 1, first_int, &n, NULL)) != LK_OK)
+	if ((e = lk_db_exec(db, SQL_COUNT, p, 1, lk_db_row_int, &n, NULL)) != LK_OK)
 		return e;
 	if (n >= c->max)
 		return LK_ERR_CONFLICT;

@@ -15,13 +15,6 @@ static const char SQL_APPLIED[] =
 static const char SQL_RECORD[] =
     "INSERT INTO schema_migrations (name, applied_at) VALUES (?, ?)";
 
-static enum lk_err
-count_row(const struct lk_row *r, void *arg)
-{
-	*(long *)arg = strtol(r->v[0], NULL, 10);
-	return LK_OK;
-}
-
 /* Run each statement of sql: they end with ';' at the end of a line. */
 static enum lk_err
 run_statements(struct lk_db *db, const char *sql)
@@ -58,7 +51,7 @@ lk_migrate(struct lk_db *db, const struct lk_migration *list,
 {
 	const struct lk_migration	*m;
 	enum lk_err			 e;
-	long				 n;
+	int64_t				 n;
 
 	*applied = 0;
 	if ((e = lk_db_exec_ddl(db, SQL_CREATE)) != LK_OK)
@@ -67,7 +60,7 @@ lk_migrate(struct lk_db *db, const struct lk_migration *list,
 		const struct lk_param p[] = { LK_STR(m->name), LK_INT(time(NULL)) };
 
 		n = 0;
-		if ((e = lk_db_exec(db, SQL_APPLIED, p, 1, count_row, &n, NULL)) != LK_OK)
+		if ((e = lk_db_exec(db, SQL_APPLIED, p, 1, lk_db_row_int, &n, NULL)) != LK_OK)
 			return e;
 		if (n > 0)
 			continue;

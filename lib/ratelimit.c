@@ -31,20 +31,6 @@ static const char SQL_HIT[] =
     " insufficient_scope = insufficient_scope + VALUES(insufficient_scope),"
     " last_valid_at = IF(VALUES(valid) AND n <= ?, VALUES(last_valid_at), last_valid_at)";
 
-static const char *const outcome_names[LK_OUTCOME__MAX] = {
-	[LK_OUTCOME_VALID] = "valid",
-	[LK_OUTCOME_RATE_LIMITED] = "rate_limited",
-	[LK_OUTCOME_REVOKED] = "revoked",
-	[LK_OUTCOME_EXPIRED] = "expired",
-	[LK_OUTCOME_INSUFFICIENT_SCOPE] = "insufficient_scope",
-};
-
-const char *
-lk_outcome_name(enum lk_outcome o)
-{
-	return (unsigned)o < LK_OUTCOME__MAX ? outcome_names[o] : "valid";
-}
-
 void
 lk_ratelimit_policy(const struct lk_key *k, int64_t *limit, int64_t *window)
 {

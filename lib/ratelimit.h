@@ -18,16 +18,7 @@
 #include "db.h"
 #include "keys.h"
 #include "req.h"
-
-/* How a use ended: the usage history's columns. */
-enum lk_outcome {
-	LK_OUTCOME_VALID,
-	LK_OUTCOME_RATE_LIMITED,
-	LK_OUTCOME_REVOKED,
-	LK_OUTCOME_EXPIRED,
-	LK_OUTCOME_INSUFFICIENT_SCOPE,
-	LK_OUTCOME__MAX
-};
+#include "usage.h"
 
 /* A key's limit and the state of its window after a counted use. */
 struct lk_rl_state {
@@ -61,8 +52,5 @@ enum lk_err	lk_ratelimit_hit(struct lk_db *db, const struct lk_conf *conf,
  * RateLimit-Reset, and Retry-After when the use was rate limited.
  */
 void		lk_ratelimit_headers(struct lk_req *req, const struct lk_rl_state *st);
-
-/* The usage column / API name of o ("valid", "rate_limited", …). */
-const char	*lk_outcome_name(enum lk_outcome o);
 
 #endif

@@ -17,8 +17,6 @@ static const char SQL_SEEN[] =
     "UPDATE sessions SET last_seen_at = ? WHERE id = ?";
 static const char SQL_DELETE[] =
     "DELETE FROM sessions WHERE id = ?";
-static const char SQL_END_USER[] =
-    "DELETE FROM sessions WHERE user_id = ? AND id <> ?";
 /* Housekeeping at each login: sessions past either timeout, failure windows long over. */
 static const char SQL_PRUNE_SESSIONS[] =
     "DELETE FROM sessions WHERE last_seen_at < ? OR created_at < ?";
@@ -415,15 +413,7 @@ lk_sessions_login(struct lk_req *req, const char *email, const char *password,
 	return LK_ERR_INVALID_KEY;
 }
 
-/* ---- ending sessions ---- */
-
-enum lk_err
-lk_sessions_end_user(struct lk_db *db, uint64_t user_id, uint64_t keep)
-{
-	const struct lk_param p[] = { LK_INT(user_id), LK_INT(keep) };
-
-	return lk_db_exec(db, SQL_END_USER, p, 2, NULL, NULL, NULL);
-}
+/* ---- logout (ending a user's sessions lives in users.c) ---- */
 
 struct logout_ctx {
 	struct lk_req			*req;
@@ -438,7 +428,7 @@ logout_work(struct lk_db *db, void *arg)
 	struct lk_actor		 actor = { u->public_id, c->req->ip, c->req->request_id };
 	enum lk_err		 e;
 
-	if ((e = lk_sessions_end_user(db, u->id, 0)) != LK_OK)
+	if ((e = lk_users_end_sessions(db, u->id, 0)) != LK_OK)
 		return e;
 	return lk_audit_write(db, &(struct lk_audit_event){ &actor, u->account_public,
 	    u->account_path, "user.logout", u->public_id, NULL }, c->req->now);

@@ -58,9 +58,6 @@ enum lk_err	 lk_sessions_start(struct lk_req *req, const struct lk_user *u,
 /* Log out: end every session of s's user, audited. */
 enum lk_err	 lk_sessions_logout(struct lk_req *req, const struct lk_session *s);
 
-/* End user_id's sessions except keep (0: all). Runs inside the caller's transaction. */
-enum lk_err	 lk_sessions_end_user(struct lk_db *db, uint64_t user_id, uint64_t keep);
-
 /* True if token is s's CSRF token (constant-time). */
 bool		 lk_sessions_csrf_ok(const struct lk_session *s, const char *token);
 

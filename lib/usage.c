@@ -5,7 +5,6 @@
 
 #include "crypto.h"
 #include "log.h"
-#include "ratelimit.h"
 #include "resp.h"
 #include "timefmt.h"
 #include "usage.h"
@@ -29,6 +28,20 @@ static const char SQL_KEEP_LAST_USED[] =
     " SET k.last_used_at = GREATEST(COALESCE(k.last_used_at, 0), u.m)";
 static const char SQL_EXPIRE[] =
     "DELETE FROM key_usage WHERE day < ?";
+
+static const char *const outcome_names[LK_OUTCOME__MAX] = {
+	[LK_OUTCOME_VALID] = "valid",
+	[LK_OUTCOME_RATE_LIMITED] = "rate_limited",
+	[LK_OUTCOME_REVOKED] = "revoked",
+	[LK_OUTCOME_EXPIRED] = "expired",
+	[LK_OUTCOME_INSUFFICIENT_SCOPE] = "insufficient_scope",
+};
+
+const char *
+lk_outcome_name(enum lk_outcome o)
+{
+	return (unsigned)o < LK_OUTCOME__MAX ? outcome_names[o] : "valid";
+}
 
 static const struct lk_field days_fields[] = {
 	{ "days", LK_FT_INT, 0, LK_USAGE_DAYS_MAX, NULL },

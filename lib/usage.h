@@ -1,6 +1,7 @@
 /*
- * usage.h — daily usage by outcome, read from the rows lib/ratelimit.c
- * writes (one per key and UTC day), and their retention.
+ * usage.h — the outcomes of a use, daily usage by outcome read from the rows
+ * lib/ratelimit.c writes (one per key and UTC day), and their retention.
+ * Below ratelimit: ratelimit includes this header, never the reverse.
  */
 #ifndef LK_USAGE_H
 #define LK_USAGE_H
@@ -10,7 +11,6 @@
 #include <jansson.h>
 
 #include "accounts.h"
-#include "auth.h"
 #include "conf.h"
 #include "db.h"
 #include "keys.h"
@@ -19,6 +19,19 @@
 #define LK_USAGE_DAYS_DEFAULT	30
 #define LK_USAGE_DAYS_MAX	400
 #define LK_USAGE_SWEEP_EVERY	3600	/* seconds between a program's retention sweeps */
+
+/* How a use ended: the usage history's columns. */
+enum lk_outcome {
+	LK_OUTCOME_VALID,
+	LK_OUTCOME_RATE_LIMITED,
+	LK_OUTCOME_REVOKED,
+	LK_OUTCOME_EXPIRED,
+	LK_OUTCOME_INSUFFICIENT_SCOPE,
+	LK_OUTCOME__MAX
+};
+
+/* The usage column / API name of o ("valid", "rate_limited", …). */
+const char	*lk_outcome_name(enum lk_outcome o);
 
 /*
  * The last `days` UTC days up to now's, oldest first, as the API object

@@ -8,7 +8,6 @@
 #include "log.h"
 #include "req.h"
 #include "scopes.h"
-#include "sessions.h"
 #include "timefmt.h"
 #include "users.h"
 
@@ -220,15 +219,8 @@ struct create_ctx {
 	const char		*email, *role, *hash;
 	int64_t			 now;
 	struct lk_user		*out;
-	long			 taken;
+	int64_t			 taken;
 };
-
-static enum lk_err
-count_row(const struct lk_row *r, void *arg)
-{
-	*(long *)arg = strtol(r->v[0], NULL, 10);
-	return LK_OK;
-}
 
 static enum lk_err
 create_work(struct lk_db *db, void *arg)
@@ -240,7 +232,7 @@ create_work(struct lk_db *db, void *arg)
 	{
 		const struct lk_param p[] = { LK_STR(c->email) };
 
-		if ((e = lk_db_exec(db, SQL_EMAIL_TAKEN, p, 1, count_row, &c->taken,
+		if ((e = lk_db_exec(db, SQL_EMAIL_TAKEN, p, 1, lk_db_row_int, &c->taken,
 		    NULL)) != LK_OK)
 			return e;
 		if (c->taken > 0)
@@ -288,6 +280,17 @@ lk_users_create(struct lk_db *db, const struct lk_conf *conf,
 	return lk_db_txn(db, create_work, &c);
 }
 
+static const char SQL_END_SESSIONS[] =
+    "DELETE FROM sessions WHERE user_id = ? AND id <> ?";
+
+enum lk_err
+lk_users_end_sessions(struct lk_db *db, uint64_t user_id, uint64_t keep)
+{
+	const struct lk_param p[] = { LK_INT(user_id), LK_INT(keep) };
+
+	return lk_db_exec(db, SQL_END_SESSIONS, p, LK_NELEM(p), NULL, NULL, NULL);
+}
+
 struct change_ctx {
 	const struct lk_actor	*actor;
 	struct lk_user		*u;
@@ -309,7 +312,7 @@ change_work(struct lk_db *db, void *arg)
 	if ((e = lk_db_exec(db, c->sql, p, LK_NELEM(p), NULL, NULL, NULL)) != LK_OK)
 		return e;
 	if (c->end_sessions &&
-	    (e = lk_sessions_end_user(db, c->u->id, c->keep_session)) != LK_OK)
+	    (e = lk_users_end_sessions(db, c->u->id, c->keep_session)) != LK_OK)
 		return e;
 	return audit(db, c->actor, c->u, c->action, json_incref(c->changes), c->now);
 }

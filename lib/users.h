@@ -84,6 +84,12 @@ enum lk_err	 lk_users_create(struct lk_db *db, const struct lk_conf *conf,
 		    int64_t now, struct lk_user *out);
 
 /*
+ * End user_id's console sessions except keep (0: all): on logout, password
+ * change and disable. Runs inside the caller's transaction.
+ */
+enum lk_err	 lk_users_end_sessions(struct lk_db *db, uint64_t user_id, uint64_t keep);
+
+/*
  * Set a new password and end the user's sessions except keep_session (0: all).
  * Audited as "user.password".
  */

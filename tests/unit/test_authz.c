@@ -9,7 +9,7 @@
 
 #include <cmocka.h>
 
-#include "authz.h"
+#include "authz_rules.h"
 #include "conf.h"
 #include "pool.h"
 

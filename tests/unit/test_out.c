@@ -1,4 +1,4 @@
-/* test_out.c — the direct JSON writer (lib/resp.c) and the rate-limit policy (lib/ratelimit.c). */
+/* test_out.c — the direct JSON writer (lib/resp.c), the rate-limit policy (lib/ratelimit.c) and the outcome names (lib/usage.c). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -12,6 +12,7 @@
 
 #include "ratelimit.h"
 #include "resp.h"
+#include "usage.h"
 
 #define NELEM(a)	(sizeof(a) / sizeof((a)[0]))
 

@@ -1,4 +1,4 @@
-/* admin_layout.c — the console's frame, stylesheet, form helpers, error pages and API bridge. */
+/* admin.c — the console's frame, stylesheet, form helpers, error pages and API bridge. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
