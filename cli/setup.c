@@ -67,7 +67,7 @@ migrate_on(struct lk_db *db)
 		    "ALTER, INDEX, REFERENCES, DROP) on %s.*; the programs' runtime user has "
 		    "fewer rights on purpose.\n"
 		    "Name it in the config: db_admin_user = ... and db_admin_password_file = ... "
-		    "(see docs/operations.md, 'Database and DB user').\n",
+		    "(see docs/operations.md, 'Database and DB users').\n",
 		    admin_conf.db_user, admin_conf.db_name, lk_db_errno(db), admin_conf.db_name);
 		return 1;
 	}

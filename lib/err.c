@@ -50,6 +50,8 @@ lk_err_from_status(int status)
 
 	if (status == 502 || status == 504)
 		return LK_ERR_UNAVAILABLE;
+	if (status == 501)		/* a method the server does not know */
+		return LK_ERR_METHOD;
 	for (e = LK_ERR_VALIDATION; e < LK_ERR__MAX; e++)
 		if (errs[e].status == status && status != 401 && status != 403)
 			return (enum lk_err)e;

@@ -30,7 +30,8 @@ const char	*lk_err_message(enum lk_err e);
 /*
  * The error to answer with for an HTTP error status a web server produced
  * itself (REDIRECT_STATUS of an error handler): its own code where the API
- * has one, else 400 for 4xx and 500 for 5xx (502/504 are 503).
+ * has one, else 400 for 4xx and 500 for 5xx (502/504 are 503; 501, an
+ * unknown method, is 405).
  */
 enum lk_err	 lk_err_from_status(int status);
 

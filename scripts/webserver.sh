@@ -26,7 +26,8 @@
 #        VARDIR/log/KIND-stderr.log (config check output; Apache: its own startup stdout/stderr).
 # The latchkey-pool processes (Apache kinds) append their and their programs' stderr to
 # KIND-error.log too, next to Apache's own lines: one log holds every latchkey message.
-# lighttpd runs in the foreground (-D) with stdout/stderr appended to KIND-error.log, because the
+# lighttpd runs as the invoking user (the templates' USER/GROUP rendered empty; an installation
+# sets an unprivileged one) in the foreground (-D) with stdout/stderr appended to KIND-error.log, because the
 # programs inherit its stderr; Apache hands its ErrorLog to the programs itself.
 # Apache runs as nobody/nogroup (it refuses to serve as root) and the repo may be in a 0700 home, so
 # `start apache` STAGES the programs, the rendered config (httpd.conf), a copy of latchkey.conf
@@ -65,7 +66,7 @@ RUNDIR=$VARDIR/run
 LOGDIR=$VARDIR/log
 PIDFILE=$RUNDIR/$KIND.pid
 STAGEFILE=$RUNDIR/$KIND.stage
-PROGRAMS="keys key verify me accounts audit admin"
+PROGRAMS="keys key verify me accounts audit admin notfound"
 POOL_WORKERS=${POOL_WORKERS:-2}
 DEMOLOG=""
 [ -z "${LATCHKEY_DEMO_LOG:-}" ] || DEMOLOG=$LOGDIR/$KIND-demo.log
@@ -175,12 +176,11 @@ start_lighttpd() {
     sockdir=$RUNDIR/$KIND-fcgi
     docroot=$RUNDIR/$KIND-docroot
     [ $(( ${#sockdir} + 20 )) -lt 108 ] || die "VARDIR path too long for FastCGI unix sockets: $sockdir"
-    rm -rf "$sockdir"
-    [ "$KIND" = lighttpd-cgi ] || mkdir -p -m 0700 "$sockdir"
+    rm -rf "$sockdir"   # the template's include_shell makes it again (0700)
     mkdir -p -m 0755 "$docroot"
     render "$tpl" "$conf" PORT="$PORT" BINDIR="$BINDIR" CONF="$VARDIR/latchkey.conf" \
         RUNDIR="$RUNDIR" LOGDIR="$LOGDIR" DOCROOT="$docroot" NAME="$KIND" ERRORDIR="$REPO/lighttpd/errors" \
-        DEMODIR="$REPO/demo" DEMOLOG="$DEMOLOG"
+        DEMODIR="$REPO/demo" DEMOLOG="$DEMOLOG" USER= GROUP=
     lighttpd -tt -f "$conf" > "$LOGDIR/$KIND-stderr.log" 2>&1 || { cat "$LOGDIR/$KIND-stderr.log" >&2; die "bad config $conf"; }
     rm -f "$PIDFILE"
     # -D: stay in the foreground (of our background subshell); in -D mode lighttpd does not apply
@@ -274,16 +274,25 @@ start_apache() {
     stage_secret db_password_file db.password "$stage"
     stage_secret audit_key_file audit.key "$stage"
     # the API (mod_fcgid, or mod_proxy_fcgi to the pools), then the authorizer in front of the demo app
-    if [ "$KIND" = apache ]; then tpl=$REPO/apache/latchkey.conf.in; else tpl=$REPO/apache/latchkey-proxy.conf.in; fi
+    # apache: the standalone server includes latchkey itself from the snippet an existing server uses
+    if [ "$KIND" = apache ]; then
+        tpl=$REPO/apache/latchkey.conf.in
+        render "$REPO/apache/latchkey-include.conf.in" "$stage/latchkey-include.conf" \
+            BINDIR="$stage/bin" CONF="$stage/latchkey.conf"
+    else
+        tpl=$REPO/apache/latchkey-proxy.conf.in
+    fi
     cat "$tpl" "$REPO/apache/latchkey-authz.conf.in" > "$stage/httpd.conf.in"
     render "$stage/httpd.conf.in" "$stage/httpd.conf" PORT="$PORT" BINDIR="$stage/bin" \
         CONF="$stage/latchkey.conf" SERVERROOT="$stage" RUNDIR="$stage/run" LOGDIR="$LOGDIR" \
         DOCROOT="$stage/docroot" MODDIR="$moddir" USER=nobody GROUP=nogroup AUTHZ_PORT="$AUTHZ_PORT" \
-        DEMODIR="$stage/demo" DEMOLOG="$DEMOLOG"
+        DEMODIR="$stage/demo" DEMOLOG="$DEMOLOG" INCLUDE="$stage/latchkey-include.conf"
     if [ -n "${ADMIN_HTPASSWD-}" ]; then   # /admin behind Basic auth (the "#ADMIN_AUTH" lines)
         cp "$ADMIN_HTPASSWD" "$stage/admin.htpasswd"
         chmod 0644 "$stage/admin.htpasswd"
-        sed -i -e "s|^#ADMIN_AUTH ||" -e "s|@ADMIN_HTPASSWD@|$stage/admin.htpasswd|g" "$stage/httpd.conf"
+        for f in "$stage/httpd.conf" "$stage/latchkey-include.conf"; do
+            [ ! -f "$f" ] || sed -i -e "s|^#ADMIN_AUTH ||" -e "s|@ADMIN_HTPASSWD@|$stage/admin.htpasswd|g" "$f"
+        done
     fi
     cp "$stage/httpd.conf" "$RUNDIR/$KIND.conf"   # for reference; the one in use is in the stage dir
     apache2 -t -f "$stage/httpd.conf" > "$LOGDIR/$KIND-stderr.log" 2>&1 || { cat "$LOGDIR/$KIND-stderr.log" >&2; die "bad config $stage/httpd.conf"; }

@@ -251,7 +251,7 @@ class Stack:
 
     def _check_binaries(self):
         missing = [p for p in ["latchkey", "latchkey-pool"] +
-                   [f"{n}.fcgi" for n in ("keys", "key", "verify", "me", "accounts", "authorize", "audit", "admin")]
+                   [f"{n}.fcgi" for n in ("keys", "key", "verify", "me", "accounts", "authorize", "audit", "admin", "notfound")]
                    if not os.access(self.bin_dir / p, os.X_OK)]
         if missing:
             raise RuntimeError(f"missing programs in {self.bin_dir}: {missing} "

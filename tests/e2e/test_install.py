@@ -2,6 +2,7 @@
 rendered from the installed sample values, pass the servers' own config checks."""
 import os
 import shutil
+import tempfile
 import subprocess
 from pathlib import Path
 
@@ -11,22 +12,34 @@ REPO = Path(__file__).resolve().parents[2]
 PROGRAMS = ["keys", "key", "verify", "me", "accounts"]
 
 
+@pytest.fixture
+def pub_path():
+    """A temporary directory every user can search (servers below run as nobody)."""
+    d = Path(tempfile.mkdtemp(prefix="lk-install-", dir="/tmp"))
+    os.chmod(d, 0o755)
+    yield d
+    shutil.rmtree(d, ignore_errors=True)
+
+
 @pytest.fixture(scope="module")
-def installed(tmp_path_factory):
-    dest = tmp_path_factory.mktemp("destdir")
+def installed():
+    dest = Path(tempfile.mkdtemp(prefix="lk-destdir-", dir="/tmp"))
+    os.chmod(dest, 0o755)
     r = subprocess.run(["make", "-s", "install", f"DESTDIR={dest}", "PREFIX=/opt/latchkey", "SYSCONFDIR=/etc"],
                        cwd=REPO, capture_output=True, text=True, timeout=600)
     assert r.returncode == 0, r.stdout + r.stderr
-    return dest
+    yield dest
+    shutil.rmtree(dest, ignore_errors=True)
 
 
 def test_install_layout(installed):
     root = installed
     assert os.access(root / "opt/latchkey/bin/latchkey", os.X_OK)
     assert os.access(root / "opt/latchkey/bin/latchkey-render-config", os.X_OK)
-    for p in PROGRAMS:
+    for p in PROGRAMS + ["notfound"]:
         assert os.access(root / f"opt/latchkey/lib/latchkey/cgi-bin/{p}.fcgi", os.X_OK), p
-    for t in ("apache/latchkey.conf.in", "lighttpd/latchkey.conf.in", "lighttpd/latchkey-cgi.conf.in"):
+    for t in ("apache/latchkey.conf.in", "apache/latchkey-include.conf.in", "lighttpd/latchkey.conf.in",
+              "lighttpd/latchkey-cgi.conf.in"):
         assert (root / "opt/latchkey/share/latchkey" / t).is_file(), t
     sample = (root / "etc/latchkey/latchkey.conf.sample").read_text()
     assert sample.count("\n#") > 10, "the sample config is commented"
@@ -71,8 +84,11 @@ def test_rendered_lighttpd_config_passes_lighttpd_tt(installed, tmp_path, templa
 def test_rendered_apache_config_passes_apache2_t(installed, tmp_path):
     if not shutil.which("apache2"):
         pytest.skip("apache2 not installed")
+    snippet = tmp_path / "latchkey-include.conf"
+    r = render(installed, "apache/latchkey-include.conf.in", *site(installed, tmp_path), out=snippet)
+    assert r.returncode == 0, r.stderr
     out = tmp_path / "httpd.conf"
-    r = render(installed, "apache/latchkey.conf.in", *site(installed, tmp_path), out=out)
+    r = render(installed, "apache/latchkey.conf.in", *site(installed, tmp_path), f"INCLUDE={snippet}", out=out)
     assert r.returncode == 0, r.stderr
     chk = subprocess.run(["apache2", "-t", "-f", str(out)], capture_output=True, text=True, timeout=60)
     assert chk.returncode == 0, chk.stdout + chk.stderr
@@ -89,3 +105,148 @@ def test_render_refuses_a_missing_value_and_writes_nothing(installed, tmp_path):
                         str(installed / "etc/latchkey/web.conf.sample"), r"BINDIR=/a&b\1|c"],
                        capture_output=True, text=True)
     assert r.returncode == 0 and r'"/a&b\1|c/key.fcgi"' in r.stdout, r.stderr
+
+
+def _wait_port(port, proc, log):
+    import socket
+    import time
+    for _ in range(300):
+        if proc.poll() is not None:
+            raise AssertionError(f"server exited {proc.returncode}:\n{log.read_text() if log.exists() else ''}")
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return
+        except OSError:
+            time.sleep(0.1)
+    raise AssertionError(f"port {port} never opened:\n{log.read_text() if log.exists() else ''}")
+
+
+def _uid_of(pid):
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("Uid:"):
+            return int(line.split()[1])
+    return None
+
+
+def _children(pid):
+    out = []
+    for p in Path("/proc").iterdir():
+        if p.name.isdigit():
+            try:
+                if int((p / "stat").read_text().rsplit(")", 1)[1].split()[1]) == pid:
+                    out.append(int(p.name))
+            except (OSError, IndexError, ValueError):
+                pass
+    return out
+
+
+def test_lighttpd_template_runs_programs_unprivileged_and_makes_its_socket_dir(installed, pub_path):
+    """The standalone lighttpd template as an operator renders it: the socket directory is created
+    (0700, owned by USER), lighttpd and its FastCGI programs run as USER, /v1 answers JSON."""
+    import harness
+    import pwd
+    import requests
+    nobody = pwd.getpwnam("nobody")
+    port = harness.free_port()
+    overrides = site(installed, pub_path) + [f"PORT={port}", "USER=nobody", "GROUP=nogroup", "NAME=lk"]
+    os.chmod(pub_path / "log", 0o777)
+    for p in (pub_path, installed, *installed.rglob("*")):
+        if p.is_dir():
+            os.chmod(p, 0o755)
+    os.chmod(pub_path / "latchkey.conf", 0o644)
+    out = pub_path / "lighttpd.conf"
+    r = render(installed, "lighttpd/latchkey.conf.in", *overrides, out=out)
+    assert r.returncode == 0, r.stderr
+    sockdir = pub_path / "run" / "lk-fcgi"
+    assert not sockdir.exists()
+    log = pub_path / "log" / "stderr.log"
+    with open(log, "ab") as err:
+        proc = subprocess.Popen(["lighttpd", "-D", "-f", str(out)], stdin=subprocess.DEVNULL, stdout=err,
+                                stderr=err, start_new_session=True)
+    try:
+        _wait_port(port, proc, log)
+        st = os.stat(sockdir)
+        assert st.st_uid == nobody.pw_uid and (st.st_mode & 0o777) == 0o700, oct(st.st_mode)
+        resp = requests.get(f"http://127.0.0.1:{port}/v1/no-such-thing", timeout=30)
+        assert resp.status_code == 404 and resp.json()["error"]["code"] == "NOT_FOUND", resp.text
+        assert _uid_of(proc.pid) == nobody.pw_uid
+        kids = _children(proc.pid)
+        assert kids and all(_uid_of(k) == nobody.pw_uid for k in kids), kids
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+
+
+def test_apache_snippet_includes_into_an_existing_server(installed, pub_path):
+    """The Apache snippet inside a <VirtualHost> of a server that has its own pages: /v1 is
+    latchkey's (JSON, also for unknown paths), the rest stays the server's."""
+    if not shutil.which("apache2"):
+        pytest.skip("apache2 not installed")
+    import harness
+    import requests
+    port = harness.free_port()
+    for p in (pub_path, installed, *installed.rglob("*")):
+        if p.is_dir():
+            os.chmod(p, 0o755)
+    os.chmod(pub_path / "latchkey.conf", 0o644) if (pub_path / "latchkey.conf").exists() else None
+    snippet = pub_path / "latchkey-apache.conf"
+    r = render(installed, "apache/latchkey-include.conf.in", *site(installed, pub_path), out=snippet)
+    assert r.returncode == 0, r.stderr
+    os.chmod(pub_path / "latchkey.conf", 0o644)
+    www = pub_path / "www"
+    www.mkdir()
+    (www / "index.html").write_text("the existing site\n")
+    run = pub_path / "arun"
+    run.mkdir()
+    mods = "/usr/lib/apache2/modules"
+    conf = pub_path / "httpd.conf"
+    conf.write_text(f"""
+ServerRoot "{pub_path}"
+Listen 127.0.0.1:{port}
+PidFile "{run}/httpd.pid"
+DefaultRuntimeDir "{run}"
+Mutex file:{run} default
+ErrorLog "{pub_path}/log/apache-error.log"
+User nobody
+Group nogroup
+LoadModule mpm_event_module {mods}/mod_mpm_event.so
+LoadModule authz_core_module {mods}/mod_authz_core.so
+LoadModule dir_module {mods}/mod_dir.so
+LoadModule mime_module {mods}/mod_mime.so
+TypesConfig /etc/mime.types
+LoadModule alias_module {mods}/mod_alias.so
+LoadModule rewrite_module {mods}/mod_rewrite.so
+LoadModule headers_module {mods}/mod_headers.so
+LoadModule fcgid_module {mods}/mod_fcgid.so
+FcgidIPCDir "{run}/fcgid"
+FcgidProcessTableFile "{run}/fcgid_shm"
+<VirtualHost *:{port}>
+    ServerName site.test
+    DocumentRoot "{www}"
+    <Directory "{www}">
+        Require all granted
+    </Directory>
+    DirectoryIndex index.html
+    Include "{snippet}"
+</VirtualHost>
+""")
+    chk = subprocess.run(["apache2", "-t", "-f", str(conf)], capture_output=True, text=True, timeout=60)
+    assert chk.returncode == 0, chk.stdout + chk.stderr
+    log = pub_path / "log" / "apache-stderr.log"
+    with open(log, "ab") as err:
+        proc = subprocess.Popen(["apache2", "-f", str(conf), "-DFOREGROUND"], stdin=subprocess.DEVNULL,
+                                stdout=err, stderr=err, start_new_session=True, env={"PATH": os.environ["PATH"]})
+    try:
+        _wait_port(port, proc, log)
+        resp = requests.get(f"http://127.0.0.1:{port}/", timeout=30)
+        assert resp.status_code == 200 and "existing site" in resp.text
+        resp = requests.get(f"http://127.0.0.1:{port}/v1/no-such-thing", timeout=60)
+        assert resp.status_code == 404 and resp.json()["error"]["code"] == "NOT_FOUND", resp.text
+        resp = requests.get(f"http://127.0.0.1:{port}/v1/keys", headers={"Authorization": "Bearer lk_live_x"},
+                            timeout=60)
+        assert resp.status_code == 401 and resp.json()["error"]["code"] == "INVALID_API_KEY", resp.text
+        resp = requests.get(f"http://127.0.0.1:{port}/missing.html", timeout=30)
+        assert resp.status_code == 404 and not resp.headers.get("Content-Type", "").startswith("application/json")
+    finally:
+        proc.terminate()
+        proc.wait(timeout=60)
