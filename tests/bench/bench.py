@@ -307,6 +307,8 @@ Group nogroup
 StartServers 2
 ThreadsPerChild 32
 MaxRequestWorkers 64
+MinSpareThreads 16
+MaxSpareThreads 64
 DocumentRoot "{stage}/docroot"
 FcgidIPCDir "{stage}/run/fcgid"
 FcgidProcessTableFile "{stage}/run/fcgid_shm"
@@ -597,11 +599,14 @@ def main():
             try:
                 check_answers(http_port, var, caller)
                 runs = {t: [] for t in TARGETS}
-                # warm-up: every process spawned and connected. mod_fcgid grows a class only after
-                # parking a request for a second, so it gets longer to reach its size
-                warm = 3 if SERVER == "apache" else 1
+                # warm-up: every process spawned and connected. mod_fcgid spawns a process only
+                # for a request that is still without one after being parked for a second, so a
+                # fast program's class stops growing below wrk's connection count (a process frees
+                # up during the second) and keeps parking requests: its warm-up runs more
+                # connections than the measurement, for longer, so each class reaches its size
+                warm, wconns = (4, CONNS + 4) if SERVER == "apache" else (1, CONNS)
                 for t in TARGETS:
-                    run(["wrk", "-t2", f"-c{CONNS}", f"-d{warm}s", "-s", BENCH / "rotate.lua",
+                    run(["wrk", "-t2", f"-c{wconns}", f"-d{warm}s", "-s", BENCH / "rotate.lua",
                          f"http://127.0.0.1:{http_port}{TARGETS[t][0]}", "--",
                          var / "hot.txt", TARGETS[t][1], caller, 0], capture_output=True)
                 for rnd in range(ROUNDS):
