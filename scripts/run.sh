@@ -48,17 +48,27 @@ hungup=0
 tail_pid=""
 cleanup() {
     status=$?
-    trap '' HUP INT TERM        # ignored here and, inherited, in the stop scripts below
+    # Ignored here and, inherited, in the stop scripts below. PIPE too: a reader of our output
+    # (`make run 2>&1 | tee run.log`) dies with the same Ctrl-C, and a write to its pipe must
+    # fail, not kill a stop script half-way.
+    trap '' HUP INT TERM PIPE
     trap - EXIT
     set +e
     [ $stopping = 0 ] || return
     stopping=1
+    why=""
     if [ $hungup = 1 ]; then
+        why="terminal closed (SIGHUP)"
+    elif ! echo >&2 2>/dev/null || ! printf '\n' 2>/dev/null; then
+        # the reader is already gone: keep the stop messages in the log (if it dies later, the
+        # stop scripts' messages are lost, but the stopping goes on)
+        why="output closed (whatever read it has gone)"
+    fi
+    if [ -n "$why" ]; then
         mkdir -p "$VAR/log"
         exec >>"$VAR/log/run.log" 2>&1 </dev/null
-        echo "run: terminal closed (SIGHUP) at $(date -u +%FT%TZ): stopping"
+        echo "run: $why at $(date -u +%FT%TZ): stopping"
     fi
-    echo >&2
     [ -z "$tail_pid" ] || kill "$tail_pid" 2>/dev/null
     # Stop both, whatever start-up reached: the stop scripts find servers that are still starting.
     "$REPO/scripts/webserver.sh" stop "$SERVER" "$VAR" 9>&-

@@ -71,7 +71,8 @@ POOL_WORKERS=${POOL_WORKERS:-2}
 DEMOLOG=""
 [ -z "${LATCHKEY_DEMO_LOG:-}" ] || DEMOLOG=$LOGDIR/$KIND-demo.log
 
-log() { echo "webserver($KIND): $*" >&2; }
+# || true: stopping must go on when the output is a broken pipe (`make run | tee` and Ctrl-C)
+log() { echo "webserver($KIND): $*" >&2 || true; }
 die() { log "$*"; exit 1; }
 
 # pid from the pid file if that process is still a lighttpd/apache2; else (a server interrupted
@@ -309,6 +310,9 @@ start_apache() {
     (cd / && exec setsid env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin LANG=C \
         apache2 -f "$stage/httpd.conf" -DFOREGROUND < /dev/null >> "$LOGDIR/$KIND-stderr.log" 2>&1) &
     child=$!
+    # from here a start that fails or is interrupted (Ctrl-C) stops Apache too, before the stage
+    # dir that identifies it is removed
+    trap 'do_stop' EXIT
     # PIDFILE points at Apache's own pid file
     ln -sf "$stage/run/apache.pid" "$PIDFILE"
     wait_port "$child"

@@ -4,6 +4,7 @@ MariaDB, web server, FastCGI program or helper of that VAR may remain.
 
 Runs scripts/run.sh (what `make run` runs) with a private VAR, ports and tmux server."""
 import os
+import shlex
 import shutil
 import signal
 import subprocess
@@ -69,8 +70,9 @@ def by_comm(var, *names):
 class Run:
     """One `scripts/run.sh` in its own tmux session."""
 
-    def __init__(self, var, name):
+    def __init__(self, var, name, server="lighttpd", pipe_to=None):
         self.var, self.name = Path(var), name
+        self.server, self.pipe_to = server, pipe_to     # pipe_to: run.sh's output piped into `tee FILE`
         self.port, self.db_port = harness.free_port(), harness.free_port()
         self.status_file = self.var.parent / f"{name}.status"
 
@@ -78,9 +80,13 @@ class Run:
         if db_port:
             self.db_port = db_port
         self.status_file.unlink(missing_ok=True)
-        env = (f"VAR={self.var} PORT={self.port} DB_PORT={self.db_port} BINDIR={BINDIR} SERVER=lighttpd "
+        env = (f"VAR={self.var} PORT={self.port} DB_PORT={self.db_port} BINDIR={BINDIR} SERVER={self.server} "
                f"ASAN_OPTIONS=detect_leaks=0")
-        cmd = f"cd {REPO} && env {env} sh scripts/run.sh; echo $? > {self.status_file}"
+        if self.pipe_to:    # the Ctrl-C reaches tee as well: run.sh's output pipe breaks while it stops
+            cmd = "bash -c " + shlex.quote(f"cd {REPO} && env {env} sh scripts/run.sh 2>&1 | tee {self.pipe_to};"
+                                           f" echo ${{PIPESTATUS[0]}} > {self.status_file}")
+        else:
+            cmd = f"cd {REPO} && env {env} sh scripts/run.sh; echo $? > {self.status_file}"
         tmux("new-session", "-d", "-s", self.name, "-x", "200", "-y", "50", cmd)
         return self
 
@@ -168,6 +174,20 @@ def test_ctrl_c_during_start_up_cleans_up(var):
     assert r.wait_exit() == 130
     assert_all_gone(var)
     assert not r.serving()
+
+
+def test_ctrl_c_with_the_output_piped_to_tee_stops_everything(var, tmp_path):
+    """`make run 2>&1 | tee log` and Ctrl-C: tee dies first, and stopping must not die of the broken
+    pipe. Under Apache, whose stop also ends the authorizer's latchkey-pool after Apache itself."""
+    r = Run(var, "piped", server="apache", pipe_to=tmp_path / "run-output.log").start()
+    r.wait_serving()
+    stage = (var / "run" / "apache.stage").read_text().strip()   # Apache's files and the pools' programs
+    pools = [p for p in procs_of(stage) if comm_of(p) == "latchkey-pool"]
+    assert pools, procs_of(stage)
+    r.ctrl_c()
+    assert r.wait_exit() == 130
+    assert_all_gone(var)
+    until(lambda: not procs_of(stage), f"every process of the Apache stage {stage} to exit: {procs_of(stage)}")
 
 
 def test_terminal_closed_sighup_cleans_up(var):
