@@ -1,12 +1,12 @@
 /* serve.c — config and database once, then accept → parse → handle → respond → free. */
+#define _GNU_SOURCE	/* ppoll */
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/epoll.h>
-#include <unistd.h>
 
 #include <fcgiapp.h>
 #include <jansson.h>
@@ -32,28 +32,15 @@ on_stop(int sig)
  * Wait for a connection on the FastCGI listen socket (fd 0). The stop signals
  * (SIGTERM, SIGINT, SIGHUP) are blocked everywhere else, so a worker asked to
  * stop finishes the request it is serving and leaves here, never mid-request.
- * Several processes may share the socket (latchkey-pool): EPOLLEXCLUSIVE
- * wakes one idle worker per connection instead of every worker.
  * False once asked to stop.
  */
 static bool
 wait_for_connection(const sigset_t *open)
 {
-	static int		 ep = -1;
-	struct epoll_event	 ev = { .events = EPOLLIN | EPOLLEXCLUSIVE };
+	struct pollfd p = { .fd = 0, .events = POLLIN };
 
-	if (ep < 0) {
-		if ((ep = epoll_create1(EPOLL_CLOEXEC)) < 0 ||
-		    epoll_ctl(ep, EPOLL_CTL_ADD, 0, &ev) != 0) {
-			lk_log_err("epoll on the FastCGI socket: %s", strerror(errno));
-			if (ep >= 0)
-				close(ep);
-			ep = -1;
-			return false;
-		}
-	}
 	while (!stopping)
-		if (epoll_pwait(ep, &ev, 1, -1, open) > 0)
+		if (ppoll(&p, 1, NULL, open) > 0)
 			return true;
 	return false;
 }
@@ -151,8 +138,8 @@ lk_serve_at(lk_handler_fn handler, const char *base)
 		return 1;
 	}
 	/*
-	 * Several processes may share the listen socket (latchkey-pool): one that
-	 * loses the race for a connection sees EAGAIN and waits again.
+	 * Several processes may share the listen socket (latchkey-pool): all wake
+	 * up, one gets the connection, the others see EAGAIN and wait again.
 	 */
 	fcntl(0, F_SETFL, fcntl(0, F_GETFL) | O_NONBLOCK);
 	stop_signals(&open);
