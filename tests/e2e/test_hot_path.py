@@ -11,6 +11,8 @@ once an hour per process at a random time; they are recognised by their text and
 CGI starts a process per request, so it connects and prepares every time by design and is not
 measured here.
 """
+from concurrent.futures import ThreadPoolExecutor
+
 import pytest
 
 from harness import server_names_from_env
@@ -20,6 +22,20 @@ N = 20
 # the FastCGI server modes among those running
 FASTCGI = [n for n in ("lighttpd", "apache", "apache-proxy") if n in server_names_from_env()]
 SWEEP = ("UPDATE api_keys k JOIN (SELECT key_id, MAX(last_valid_at)", "DELETE FROM key_usage WHERE day <")
+
+
+def _warm_up(server, use):
+    """Run use() until every process that may serve the measured uses has served one. Sequential
+    uses can all land on one latchkey-pool worker (the one that just finished wins the race for
+    the next connection), so under apache-proxy a burst of concurrent uses follows, more of them
+    at once than the pool has workers. mod_fcgid and lighttpd are left to sequential uses: a burst
+    would make mod_fcgid spawn processes that may stay cold."""
+    for _ in range(N):
+        use()
+    if server.name == "apache-proxy":
+        with ThreadPoolExecutor(max_workers=8) as ex:
+            for f in [ex.submit(use) for _ in range(4 * N)]:
+                f.result()
 
 
 def _latchkey_commands(stack, fn):
@@ -85,9 +101,11 @@ def test_verify_is_one_read_and_one_write(server, stack):
     t = make_tenant(server, scopes=("verify",))
     target = create_key(server, server.admin_key, account_id=t.account_id, scopes=("tasks:read",),
                         ratelimit={"limit": 1000000, "window": 86400})
-    # Warm up: every process this server runs for verify connects and prepares now.
-    for _ in range(N):
+    def use():
         assert verify(server, t.key, target["key"])["code"] == "VALID"
+
+    # Warm up: every process this server runs for verify connects and prepares now.
+    _warm_up(server, use)
 
     def measured():
         for _ in range(N):
@@ -99,14 +117,14 @@ def test_verify_is_one_read_and_one_write(server, stack):
     n = {r["public_id"]: r["n"] for r in db_query(
         stack, "SELECT k.public_id, SUM(u.n) AS n FROM key_usage u JOIN api_keys k ON k.id = u.key_id"
                " WHERE k.public_id IN (%s, %s) GROUP BY k.public_id", (target["id"], t.key_id))}
-    assert n == {target["id"]: 2 * N}, n
+    warm = 5 * N if server.name == "apache-proxy" else N
+    assert n == {target["id"]: warm + N}, n
 
 
 @pytest.mark.parametrize("server", FASTCGI, indirect=True)
 def test_me_is_one_read_and_one_write(server, stack):
     t = make_tenant(server, scopes=("keys:read",))
-    for _ in range(N):
-        expect(call(server, "GET", "/v1/me", t.key), 200)
+    _warm_up(server, lambda: expect(call(server, "GET", "/v1/me", t.key), 200))
 
     def measured():
         for _ in range(N):
@@ -118,8 +136,8 @@ def test_me_is_one_read_and_one_write(server, stack):
 @pytest.mark.parametrize("server", FASTCGI, indirect=True)
 def test_bad_checksum_is_refused_before_any_query(server, stack):
     t = make_tenant(server, scopes=("verify",))
-    for _ in range(N):  # warm up: the `me` processes are running and connected
-        expect(call(server, "GET", "/v1/me", t.key), 200)
+    # warm up: the `me` processes are running and connected
+    _warm_up(server, lambda: expect(call(server, "GET", "/v1/me", t.key), 200))
     last = t.key[-1]
     bad = t.key[:-1] + ("A" if last != "A" else "B")  # same shape, checksum no longer matches
 
