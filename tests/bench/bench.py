@@ -2,10 +2,10 @@
 """make bench — latchkey's hot paths against references, on a private MariaDB and web server.
 
 Starts its own MariaDB (scripts/mariadb.sh, buffer pool sized for the keys), seeds BENCH_KEYS keys,
-then for each server in BENCH_SERVER (lighttpd, then Apache + mod_fcgid) runs wrk (c=16, 2 threads,
+then for each server in BENCH_SERVER (default lighttpd, Apache + mod_fcgid, apache-proxy) runs wrk (c=16, 2 threads,
 a Lua script rotating keys) against every target in interleaved rounds (A B C … A B C …, 3 rounds)
-and reports medians. BENCH_SERVER may also name apache-proxy: Apache + mod_proxy_fcgi in front of
-one latchkey-pool (4 workers) per program, the PHP reference still under mod_fcgid.
+and reports medians. apache-proxy is Apache + mod_proxy_fcgi in front of one latchkey-pool
+(4 workers) per program, the PHP reference still under mod_fcgid.
 
   hello           FastCGI hello world (the stack's ceiling)
   ref             C: SHA-256 + one prepared read by digest

@@ -50,6 +50,18 @@ def test_install_layout(installed):
     assert {p.name for p in root.iterdir()} == {"opt", "etc"}
 
 
+def test_sample_config_names_every_setting(installed):
+    """Every key the config parser knows (lib/conf.c's table) is in the installed sample, as a
+    setting or a commented-out default, so an operator can find each one there."""
+    import re
+    known = set(re.findall(r'^\s*\{ "([a-z0-9_]+)", C_', (REPO / "lib/conf.c").read_text(), re.M))
+    assert len(known) > 30, known
+    sample = (installed / "etc/latchkey/latchkey.conf.sample").read_text()
+    named = set(re.findall(r"^#? ?([a-z0-9_]+) =", sample, re.M))
+    assert known - named == set(), f"settings missing from the sample: {sorted(known - named)}"
+    assert named - known == set(), f"the sample names unknown settings: {sorted(named - known)}"
+
+
 def render(installed, template, *overrides, out):
     r = subprocess.run(["sh", str(installed / "opt/latchkey/bin/latchkey-render-config"), "-o", str(out),
                         str(installed / "opt/latchkey/share/latchkey" / template),
