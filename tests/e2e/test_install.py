@@ -36,10 +36,17 @@ def test_install_layout(installed):
     root = installed
     assert os.access(root / "opt/latchkey/bin/latchkey", os.X_OK)
     assert os.access(root / "opt/latchkey/bin/latchkey-render-config", os.X_OK)
-    for p in PROGRAMS + ["notfound"]:
+    assert os.access(root / "opt/latchkey/bin/latchkey-pool", os.X_OK)
+    authorize = root / "opt/latchkey/bin/latchkey-authorize"
+    assert os.access(authorize, os.X_OK)
+    # the installed wrapper runs the installed pool on the installed authorizer
+    text = authorize.read_text()
+    assert "/opt/latchkey/bin/latchkey-pool" in text and "/opt/latchkey/lib/latchkey/cgi-bin/authorize.fcgi" in text, text
+    for p in PROGRAMS + ["audit", "admin", "authorize", "notfound"]:
         assert os.access(root / f"opt/latchkey/lib/latchkey/cgi-bin/{p}.fcgi", os.X_OK), p
     for t in ("apache/latchkey.conf.in", "apache/latchkey-include.conf.in", "lighttpd/latchkey.conf.in",
-              "lighttpd/latchkey-cgi.conf.in"):
+              "lighttpd/latchkey-cgi.conf.in", "apache/latchkey-proxy.conf.in", "apache/latchkey-authz.conf.in",
+              "lighttpd/latchkey-authz.conf.in"):
         assert (root / "opt/latchkey/share/latchkey" / t).is_file(), t
     sample = (root / "etc/latchkey/latchkey.conf.sample").read_text()
     assert sample.count("\n#") > 10, "the sample config is commented"
