@@ -306,6 +306,37 @@ lk_admin_select(struct lk_admin *a, const char *label, const char *name,
 }
 
 void
+lk_admin_account_select(struct lk_admin *a, const char *label, const char *name, json_t *tree,
+    const char *selected)
+{
+	/* "· " is three bytes in UTF-8: indent by whole steps only */
+	static const char	 indent[] = "· · · · · · · · · · · · ";
+	struct lk_html		*h = &a->h;
+	char			 id[80], text[600];
+	json_t			*o;
+	size_t			 i;
+
+	snprintf(id, sizeof(id), "f-%s", name);
+	lk_html_elem(h, LK_E_DIV, LK_A_CLASS, "field", LK_A__MAX);
+	lk_html_leaf(h, LK_E_LABEL, label, LK_A_FOR, id, LK_A__MAX);
+	lk_html_elem(h, LK_E_SELECT, LK_A_ID, id, LK_A_NAME, name, LK_A__MAX);
+	json_array_foreach(tree, i, o) {
+		const char	*acct = json_string_value(json_object_get(o, "id"));
+		const char	*aname = json_string_value(json_object_get(o, "name"));
+		int		 d = (int)json_integer_value(json_object_get(o, "depth"));
+		int		 steps = sizeof(indent) - 1 < (size_t)d * 3 ? (int)sizeof(indent) - 1 : d * 3;
+
+		if (acct == NULL)
+			continue;
+		snprintf(text, sizeof(text), "%.*s%s", steps, indent, aname != NULL ? aname : "");
+		lk_html_leaf(h, LK_E_OPTION, text, LK_A_VALUE, acct, LK_A_SELECTED,
+		    selected != NULL && strcmp(selected, acct) == 0 ? "" : NULL, LK_A__MAX);
+	}
+	lk_html_close(h);
+	lk_html_close(h);
+}
+
+void
 lk_admin_button(struct lk_admin *a, const char *text, const char *cls)
 {
 	lk_html_leaf(&a->h, LK_E_BUTTON, text, LK_A_TYPE, "submit", LK_A_CLASS, cls, LK_A__MAX);

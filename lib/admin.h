@@ -62,6 +62,9 @@ void		 lk_admin_input(struct lk_admin *a, const char *label, const char *name,
 void		 lk_admin_select(struct lk_admin *a, const char *label, const char *name,
 		    const char *const *choices, const char *value);
 void		 lk_admin_button(struct lk_admin *a, const char *text, const char *cls);
+/* A select of accounts from lk_accounts_tree() (objects with id, name, depth), indented by depth. */
+void		 lk_admin_account_select(struct lk_admin *a, const char *label, const char *name,
+		    json_t *tree, const char *selected);
 
 /* The raw POSTed value of name as text ("" if absent). */
 const char	*lk_admin_value(const struct lk_admin *a, const char *name);

@@ -106,19 +106,7 @@ tree_page(struct lk_admin *a, int status, const char *err_id, const char *err_fi
 		lk_admin_form(a, LK_ADMIN_BASE "/accounts/new", "stack");
 		lk_admin_input(a, "Name", "name", "text", "", "1 to 100 characters.",
 		    err_id != NULL && strcmp(err_id, "new") == 0 ? err_field : NULL, err);
-		lk_html_elem(h, LK_E_DIV, LK_A_CLASS, "field", LK_A__MAX);
-		lk_html_leaf(h, LK_E_LABEL, "Parent account", LK_A_FOR, "f-parent_id", LK_A__MAX);
-		lk_html_elem(h, LK_E_SELECT, LK_A_ID, "f-parent_id", LK_A_NAME, "parent_id", LK_A__MAX);
-		json_array_foreach(tree, i, o) {
-			char text[600];
-			int d = (int)json_integer_value(json_object_get(o, "depth"));
-
-			snprintf(text, sizeof(text), "%.*s%s", d * 2, "· · · · · · · · · · · · ",
-			    str(o, "name"));
-			lk_html_leaf(h, LK_E_OPTION, text, LK_A_VALUE, str(o, "id"), LK_A__MAX);
-		}
-		lk_html_close(h);
-		lk_html_close(h);
+		lk_admin_account_select(a, "Parent account", "parent_id", tree, NULL);
 		lk_admin_select(a, "Plan", "plan", plans, "free");
 		lk_admin_button(a, "Create account", NULL);
 		lk_html_close(h);

@@ -207,27 +207,12 @@ static void
 account_select(struct lk_admin *a, const char *label, const char *name, const char *selected)
 {
 	struct lk_account	 root;
-	json_t			*tree = NULL, *o;
-	size_t			 i;
-	char			 text[600];
+	json_t			*tree = NULL;
 
 	if (lk_accounts_get(a->req->db, a->caller.key.account_public, &root) != LK_OK ||
 	    lk_accounts_tree(a->req->db, &root, 500, &tree) != LK_OK)
 		return;
-	lk_html_elem(&a->h, LK_E_DIV, LK_A_CLASS, "field", LK_A__MAX);
-	lk_html_leaf(&a->h, LK_E_LABEL, label, LK_A_FOR, "f-account_id", LK_A__MAX);
-	lk_html_elem(&a->h, LK_E_SELECT, LK_A_ID, "f-account_id", LK_A_NAME, name, LK_A__MAX);
-	json_array_foreach(tree, i, o) {
-		int d = (int)json_integer_value(json_object_get(o, "depth"));
-
-		snprintf(text, sizeof(text), "%.*s%s", d * 2, "· · · · · · · · · · · · ",
-		    str(o, "name"));
-		lk_html_leaf(&a->h, LK_E_OPTION, text, LK_A_VALUE, str(o, "id"),
-		    LK_A_SELECTED, selected != NULL && strcmp(selected, str(o, "id")) == 0 ?
-		    "" : NULL, LK_A__MAX);
-	}
-	lk_html_close(&a->h);
-	lk_html_close(&a->h);
+	lk_admin_account_select(a, label, name, tree, selected);
 	json_decref(tree);
 }
 

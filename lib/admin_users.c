@@ -121,19 +121,7 @@ users_page(struct lk_admin *a, int status, const char *err_id, const char *err_f
 		err_field = NULL;
 	lk_admin_input(a, "Email", "email", "email", "", NULL, err_field, err);
 	lk_admin_select(a, "Role", "role", lk_roles, "viewer");
-	lk_html_elem(h, LK_E_DIV, LK_A_CLASS, "field", LK_A__MAX);
-	lk_html_leaf(h, LK_E_LABEL, "Account", LK_A_FOR, "f-account_id", LK_A__MAX);
-	lk_html_elem(h, LK_E_SELECT, LK_A_ID, "f-account_id", LK_A_NAME, "account_id", LK_A__MAX);
-	json_array_foreach(tree, i, o) {
-		char text[600];
-		int d = (int)json_integer_value(json_object_get(o, "depth"));
-
-		snprintf(text, sizeof(text), "%.*s%s", d * 2, "· · · · · · · · · · · · ",
-		    str(o, "name"));
-		lk_html_leaf(h, LK_E_OPTION, text, LK_A_VALUE, str(o, "id"), LK_A__MAX);
-	}
-	lk_html_close(h);
-	lk_html_close(h);
+	lk_admin_account_select(a, "Account", "account_id", tree, NULL);
 	lk_admin_input(a, "Password", "password", "password", "",
 	    "Leave empty to generate one (shown once).", err_field, err);
 	lk_admin_button(a, "Add user", NULL);
