@@ -12,7 +12,7 @@
 static const char SQL_LIST[] =
     "SELECT id, public_id, at, actor, account_id, action, target_id, ip, request_id,"
     " changes FROM audit_log WHERE account_path LIKE ?"
-    " AND (? IS NULL OR target_id = ?) AND (? IS NULL OR action = ?)"
+    " AND (? IS NULL OR target_id = ?) AND (? IS NULL OR action COLLATE ascii_bin = ?)"
     " AND (? IS NULL OR actor = ?) AND (? IS NULL OR at >= ?) AND (? IS NULL OR at < ?)"
     " AND (? IS NULL OR id < ?)"
     " ORDER BY id DESC LIMIT ?";
@@ -24,7 +24,9 @@ lk_audit_filter_of(json_t *fields, struct lk_audit_filter *f)
 	f->target_id = json_string_value(json_object_get(fields, "target_id"));
 	f->action = json_string_value(json_object_get(fields, "action"));
 	f->actor = json_string_value(json_object_get(fields, "actor"));
+	f->has_since = json_is_integer(json_object_get(fields, "since"));
 	f->since = json_integer_value(json_object_get(fields, "since"));
+	f->has_until = json_is_integer(json_object_get(fields, "until"));
 	f->until = json_integer_value(json_object_get(fields, "until"));
 }
 
@@ -67,8 +69,8 @@ list_work(struct lk_db *db, void *arg)
 		LK_STR0(f->target_id), LK_STR0(f->target_id),
 		LK_STR0(f->action), LK_STR0(f->action),
 		LK_STR0(f->actor), LK_STR0(f->actor),
-		LK_INT0(f->since), LK_INT(f->since),
-		LK_INT0(f->until), LK_INT(f->until),
+		f->has_since ? LK_INT(f->since) : LK_NULL, LK_INT(f->since),
+		f->has_until ? LK_INT(f->until) : LK_NULL, LK_INT(f->until),
 		cur->set ? LK_INT(cur->created_at) : LK_NULL, LK_INT(cur->created_at),
 		LK_INT(c->page->limit + 1),
 	};
@@ -84,6 +86,31 @@ lk_audit_list(struct lk_db *db, const char *root_path, const struct lk_audit_fil
 	struct list_ctx c = { root_path, f, page };
 
 	return lk_db_read(db, list_work, &c);
+}
+
+/*
+ * Ids and actions are visible ASCII: anything else matches no row (and must not
+ * reach the ASCII columns, nor their space-padding comparison), so it is a bad value.
+ * A window that ends before it starts is one too.
+ */
+static enum lk_err
+check_filter(struct lk_req *req, json_t *fields, const struct lk_audit_filter *f)
+{
+	static const char *const names[] = { "target_id", "action", "actor" };
+	const unsigned char	*p;
+	size_t			 i;
+
+	for (i = 0; i < LK_NELEM(names); i++) {
+		p = (const unsigned char *)json_string_value(json_object_get(fields, names[i]));
+		for (; p != NULL && *p != '\0'; p++)
+			if (*p <= 0x20 || *p >= 0x7f)
+				return lk_req_fail(req, LK_ERR_VALIDATION, names[i],
+				    "Field '%s' must be visible ASCII text", names[i]);
+	}
+	if (f->has_since && f->has_until && f->until < f->since)
+		return lk_req_fail(req, LK_ERR_VALIDATION, "until",
+		    "Field 'until' must not be before 'since'");
+	return LK_OK;
 }
 
 static const struct lk_field list_fields[] = {
@@ -109,6 +136,7 @@ lk_audit_http_list(struct lk_req *req)
 		return e;
 	lk_audit_filter_of(f, &filter);
 	if ((e = lk_page_parse(req, f, &page)) == LK_OK &&
+	    (e = check_filter(req, f, &filter)) == LK_OK &&
 	    (e = lk_auth_account(req, &c, NULL, &acct)) == LK_OK &&
 	    (e = lk_audit_list(req->db, acct.path, &filter, &page)) == LK_OK)
 		lk_resp_json(req, 200, lk_page_json(&page));

@@ -6,6 +6,7 @@
 #ifndef LK_AUDIT_LIST_H
 #define LK_AUDIT_LIST_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "db.h"
@@ -14,10 +15,14 @@
 
 #define LK_ACTION_MAX	40
 
-/* Filters; NULL / 0 means not filtered. since/until bound the row's time (inclusive/exclusive). */
+/*
+ * Filters; NULL means not filtered. since/until bound the row's time
+ * (inclusive/exclusive) when has_since/has_until (0 is a time: the epoch).
+ */
 struct lk_audit_filter {
 	const char	*target_id, *action, *actor;
 	int64_t		 since, until;
+	bool		 has_since, has_until;
 };
 
 /* The query fields of a listing (filters + paging), for field tables. */
