@@ -139,9 +139,17 @@ def var():
     # the first run prints the admin key and the console login once (README: make run)
     out = r.history()
     assert "shown only this once" in out, out
-    assert re.search(r"^lk_live_[A-Za-z0-9]+\s*$", out, re.M), out
+    key = re.search(r"^(lk_live_[A-Za-z0-9]+)\s*$", out, re.M)
+    assert key, out
     assert re.search(r"^login: owner@localhost\s*$", out, re.M), out
     assert re.search(r"^password: \S{12,}\s*$", out, re.M), out
+    # the README's demo: /demo/ behind the authorizer (the admin key holds every scope)
+    base = f"http://127.0.0.1:{r.port}"
+    assert requests.get(f"{base}/demo/", timeout=10).status_code == 401
+    me = requests.get(f"{base}/v1/me", headers={"Authorization": f"Bearer {key.group(1)}"}, timeout=10).json()
+    demo = requests.get(f"{base}/demo/", headers={"X-API-Key": key.group(1)}, timeout=10)
+    assert demo.status_code == 200, demo.text
+    assert demo.json()["LATCHKEY_KEY_ID"] == me["key"]["id"], demo.text
     r.ctrl_c()
     assert r.wait_exit() == 130
     assert_all_gone(v)
