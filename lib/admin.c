@@ -309,7 +309,7 @@ void
 lk_admin_account_select(struct lk_admin *a, const char *label, const char *name, json_t *tree,
     const char *selected)
 {
-	/* "· " is three bytes in UTF-8: indent by whole steps only */
+	/* "· " is three bytes in UTF-8: indent by whole steps (deeper than 12 stays at 12) */
 	static const char	 indent[] = "· · · · · · · · · · · · ";
 	struct lk_html		*h = &a->h;
 	char			 id[80], text[600];
@@ -324,11 +324,10 @@ lk_admin_account_select(struct lk_admin *a, const char *label, const char *name,
 		const char	*acct = json_string_value(json_object_get(o, "id"));
 		const char	*aname = json_string_value(json_object_get(o, "name"));
 		int		 d = (int)json_integer_value(json_object_get(o, "depth"));
-		int		 steps = sizeof(indent) - 1 < (size_t)d * 3 ? (int)sizeof(indent) - 1 : d * 3;
 
 		if (acct == NULL)
 			continue;
-		snprintf(text, sizeof(text), "%.*s%s", steps, indent, aname != NULL ? aname : "");
+		snprintf(text, sizeof(text), "%.*s%s", d * 3, indent, aname != NULL ? aname : "");
 		lk_html_leaf(h, LK_E_OPTION, text, LK_A_VALUE, acct, LK_A_SELECTED,
 		    selected != NULL && strcmp(selected, acct) == 0 ? "" : NULL, LK_A__MAX);
 	}

@@ -27,9 +27,9 @@ struct lk_audit_filter {
 
 /* The query fields of a listing (filters + paging), for field tables. */
 #define LK_AUDIT_FIELDS \
-	{ "target_id", LK_FT_TEXT, 0, LK_PUBLIC_ID_MAX - 1, NULL }, \
-	{ "action", LK_FT_TEXT, 0, LK_ACTION_MAX, NULL }, \
-	{ "actor", LK_FT_TEXT, 0, LK_PUBLIC_ID_MAX - 1, NULL }, \
+	{ "target_id", LK_FT_WORD, 0, LK_PUBLIC_ID_MAX - 1, NULL }, \
+	{ "action", LK_FT_WORD, 0, LK_ACTION_MAX, NULL }, \
+	{ "actor", LK_FT_WORD, 0, LK_PUBLIC_ID_MAX - 1, NULL }, \
 	{ "since", LK_FT_TIME, 0, 0, NULL }, \
 	{ "until", LK_FT_TIME, 0, 0, NULL }, \
 	LK_PAGE_FIELDS

@@ -430,6 +430,18 @@ lk_text_ok(const char *s, int64_t max)
 	return chars >= 1 && chars <= max;
 }
 
+/* 1..max bytes of visible ASCII (0x21..0x7e). */
+static bool
+word_ok(const char *s, int64_t max)
+{
+	const unsigned char	*p = (const unsigned char *)s;
+
+	for (; *p != '\0'; p++)
+		if (*p <= 0x20 || *p >= 0x7f)
+			return false;
+	return p != (const unsigned char *)s && p - (const unsigned char *)s <= max;
+}
+
 /*
  * A JSON array of scopes, or (when text is true: query strings and forms) one
  * "a b,c" string, as the normalised scope string.
@@ -512,6 +524,12 @@ field_value(const struct lk_field *f, json_t *v, bool text, json_t **out,
 	case LK_FT_TEXT:
 		*why = "must be text of the allowed length, without control characters";
 		if (!json_is_string(v) || !lk_text_ok(json_string_value(v), f->max))
+			return false;
+		*out = json_incref(v);
+		return true;
+	case LK_FT_WORD:
+		*why = "must be visible ASCII of the allowed length, without spaces";
+		if (!json_is_string(v) || !word_ok(json_string_value(v), f->max))
 			return false;
 		*out = json_incref(v);
 		return true;

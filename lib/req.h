@@ -25,6 +25,7 @@ enum lk_method { LK_GET, LK_POST, LK_PATCH, LK_DELETE, LK_OTHER };
 /* A declared request field: body and query fields are only reachable through a table of these. */
 enum lk_ftype {
 	LK_FT_TEXT,	/* string of 1..max characters, no control characters */
+	LK_FT_WORD,	/* 1..max visible ASCII characters, no spaces (ids, action names) */
 	LK_FT_ENUM,	/* one of choices */
 	LK_FT_ID,	/* public id: choices[0] is its prefix ("acct_") */
 	LK_FT_SCOPES,	/* list -> one space-separated string of valid scopes; one

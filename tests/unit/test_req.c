@@ -25,6 +25,7 @@ static const char *const acct[] = { "acct_", NULL };
 /* One field of each type; "note" and "grace" are nullable, "grace" may be 0. */
 static const struct lk_field fields[] = {
 	{ "label", LK_FT_TEXT, 0, 10, NULL },
+	{ "word", LK_FT_WORD, 0, 8, NULL },
 	{ "kind", LK_FT_ENUM, 0, 0, kinds },
 	{ "account_id", LK_FT_ID, 0, 0, acct },
 	{ "scopes", LK_FT_SCOPES, 0, 0, NULL },
@@ -272,6 +273,27 @@ test_fields_text(void **state)
 		{ "label", "[\"a\"]", NULL },				/* given twice */
 		{ "note", "\"x\"", "\"x\"" },
 		{ "note", "\"a\\u0090\"", NULL },
+	};
+
+	(void)state;
+	run_field_cases(cases, NELEM(cases));
+}
+
+static void
+test_fields_word(void **state)
+{
+	static const struct field_case cases[] = {
+		{ "word", "\"key.make\"", "\"key.make\"" },		/* max 8 */
+		{ "word", "\"!~\"", "\"!~\"" },				/* 0x21 and 0x7e */
+		{ "word", "\"key.make1\"", NULL },			/* 9 */
+		{ "word", "\"\"", NULL },
+		{ "word", "\"a b\"", NULL },
+		{ "word", "\"ab \"", NULL },
+		{ "word", "\"a\\tb\"", NULL },
+		{ "word", "\"a\\u007f\"", NULL },
+		{ "word", "\"k\\u00e9y\"", NULL },
+		{ "word", "\"a\\u00a0\"", NULL },
+		{ "word", "1", NULL },
 	};
 
 	(void)state;
@@ -811,6 +833,7 @@ main(void)
 		cmocka_unit_test(test_decode_form_refused),
 		cmocka_unit_test(test_decode_form_badname_truncated),
 		cmocka_unit_test(test_fields_text),
+		cmocka_unit_test(test_fields_word),
 		cmocka_unit_test(test_fields_enum_and_id),
 		cmocka_unit_test(test_fields_scopes),
 		cmocka_unit_test(test_fields_scopes_json_string),
