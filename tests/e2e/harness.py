@@ -26,6 +26,8 @@ import tempfile
 import time
 from pathlib import Path
 
+import procs
+
 REPO = Path(__file__).resolve().parents[2]
 SCRIPTS = REPO / "scripts"
 
@@ -185,12 +187,9 @@ class Server:
 
     def flush_logs(self):
         """lighttpd may buffer its access log; SIGHUP makes it reopen (and flush) its logs."""
-        if self.kind.startswith("lighttpd") and self.pid():
-            try:
-                os.kill(self.pid(), signal.SIGHUP)
-                time.sleep(0.2)
-            except ProcessLookupError:
-                pass
+        pid = self.pid() if self.kind.startswith("lighttpd") else None
+        if pid and procs.signal_quietly(pid, signal.SIGHUP):
+            time.sleep(0.2)
 
     def start(self):
         self.stack._script("webserver.sh", "start", self.kind, self.stack.vardir, self.port,
@@ -383,10 +382,7 @@ class Stack:
         if self._paused:
             pid = self.db_pid()
             if pid:
-                try:
-                    os.kill(pid, signal.SIGCONT)
-                except ProcessLookupError:
-                    pass
+                procs.signal_quietly(pid, signal.SIGCONT)
             self._paused = False
 
     def mariadb_dump(self, databases=None):

@@ -22,6 +22,7 @@ import pytest
 
 import harness
 from helpers import call, create_key, db_query, expect, make_tenant, new_rid, raw_request
+from procs import children, read, signal_quietly, wait_gone
 
 NAMES = [n for n in harness.AUTHORIZER_SERVERS if n in harness.server_names_from_env()]
 BASE62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
@@ -262,9 +263,7 @@ def authorizer_pids(srv):
         parent = srv.pool_pid("authorize")
     else:
         parent = srv.pid()
-    out = subprocess.run(["ps", "-e", "-o", "pid=,ppid=,comm="], capture_output=True, text=True).stdout
-    return [int(p) for p, pp, comm in (l.split(None, 2) for l in out.splitlines())
-            if int(pp) == parent and comm.startswith("authorize")]
+    return children(parent, comm_prefix="authorize") if parent else []
 
 
 def test_authorizer_killed(srv):
@@ -275,7 +274,7 @@ def test_authorizer_killed(srv):
     old = authorizer_pids(srv)
     assert old, "no authorize process found"
     for pid in old:
-        os.kill(pid, signal.SIGKILL)
+        signal_quietly(pid, signal.SIGKILL)
     # until it is back: every answer is a refusal or an error, and the app runs only for good keys
     deadline = time.time() + 60
     while True:
@@ -300,12 +299,10 @@ def test_authorizer_down_is_500_on_apache(stack, name):
     srv = stack.servers[name]
     k = create_key(srv, srv.admin_key, scopes=["demo:read"])["key"]
     pid = srv.pool_pid("authorize")
-    cmd = open(f"/proc/{pid}/cmdline", "rb").read().split(b"\0")[:-1]
-    env = dict(e.split(b"=", 1) for e in open(f"/proc/{pid}/environ", "rb").read().split(b"\0") if b"=" in e)
-    os.kill(pid, signal.SIGTERM)
-    deadline = time.time() + 30
-    while os.path.exists(f"/proc/{pid}") and time.time() < deadline:
-        time.sleep(0.1)
+    cmd = read(pid, "cmdline", binary=True).split(b"\0")[:-1]
+    env = dict(e.split(b"=", 1) for e in read(pid, "environ", binary=True).split(b"\0") if b"=" in e)
+    signal_quietly(pid, signal.SIGTERM)
+    assert wait_gone(pid, 30), "the authorizer pool did not stop"
     try:
         for key in (k, None):
             r, rid = app_call(srv, key)

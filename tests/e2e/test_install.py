@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from procs import children, uid_of
+
 REPO = Path(__file__).resolve().parents[2]
 PROGRAMS = ["keys", "key", "verify", "me", "accounts"]
 
@@ -140,25 +142,6 @@ def _wait_port(port, proc, log):
     raise AssertionError(f"port {port} never opened:\n{log.read_text() if log.exists() else ''}")
 
 
-def _uid_of(pid):
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("Uid:"):
-            return int(line.split()[1])
-    return None
-
-
-def _children(pid):
-    out = []
-    for p in Path("/proc").iterdir():
-        if p.name.isdigit():
-            try:
-                if int((p / "stat").read_text().rsplit(")", 1)[1].split()[1]) == pid:
-                    out.append(int(p.name))
-            except (OSError, IndexError, ValueError):
-                pass
-    return out
-
-
 def test_lighttpd_template_runs_programs_unprivileged_and_makes_its_socket_dir(installed, pub_path):
     """The standalone lighttpd template as an operator renders it: the socket directory is created
     (0700, owned by USER), lighttpd and its FastCGI programs run as USER, /v1 answers JSON."""
@@ -188,9 +171,9 @@ def test_lighttpd_template_runs_programs_unprivileged_and_makes_its_socket_dir(i
         assert st.st_uid == nobody.pw_uid and (st.st_mode & 0o777) == 0o700, oct(st.st_mode)
         resp = requests.get(f"http://127.0.0.1:{port}/v1/no-such-thing", timeout=30)
         assert resp.status_code == 404 and resp.json()["error"]["code"] == "NOT_FOUND", resp.text
-        assert _uid_of(proc.pid) == nobody.pw_uid
-        kids = _children(proc.pid)
-        assert kids and all(_uid_of(k) == nobody.pw_uid for k in kids), kids
+        assert uid_of(proc.pid) == nobody.pw_uid
+        kids = children(proc.pid)
+        assert kids and all(uid_of(k) == nobody.pw_uid for k in kids), kids
     finally:
         proc.terminate()
         proc.wait(timeout=30)

@@ -15,23 +15,11 @@ import pytest
 
 import harness
 from helpers import call, expect, make_tenant
+from procs import alive, children, signal_quietly
 
 PROXY = "apache-proxy"
 needs_proxy = pytest.mark.skipif(PROXY not in harness.server_names_from_env(),
                                  reason="apache-proxy is not among LATCHKEY_E2E_SERVERS")
-
-
-def children(pid):
-    out = subprocess.run(["ps", "-e", "-o", "pid=,ppid="], capture_output=True, text=True).stdout
-    return sorted(int(p) for p, pp in (l.split() for l in out.splitlines()) if int(pp) == pid)
-
-
-def alive(pid):
-    try:
-        with open(f"/proc/{pid}/status") as f:
-            return "\nState:\tZ" not in f.read()
-    except FileNotFoundError:
-        return False
 
 
 def wait_for(cond, what, secs=30):
@@ -111,7 +99,7 @@ def own_pool(stack):
     finally:
         if proc.poll() is None:
             for p in children(proc.pid):
-                os.kill(p, signal.SIGKILL)
+                signal_quietly(p, signal.SIGKILL)
             proc.kill()
             proc.wait()
         text = open(log).read()

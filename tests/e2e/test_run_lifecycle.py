@@ -17,6 +17,7 @@ import pytest
 import requests
 
 import harness
+import procs
 
 REPO = Path(__file__).resolve().parents[2]
 BINDIR = os.environ.get("LATCHKEY_BIN_DIR") or str(REPO / "build/asan/bin")
@@ -44,24 +45,19 @@ def procs_of(var):
     """pid -> command of every process whose command line or environment names VAR."""
     out = {}
     needle = str(var).encode()
-    for p in Path("/proc").iterdir():
-        if not p.name.isdigit() or int(p.name) == os.getpid():
+    for pid in procs.pids():
+        if pid == os.getpid():
             continue
-        try:
-            cmd = (p / "cmdline").read_bytes()
-            env = (p / "environ").read_bytes()
-        except OSError:
+        cmd, env = procs.read(pid, "cmdline", binary=True), procs.read(pid, "environ", binary=True)
+        if cmd is None or env is None:
             continue
         if needle in cmd or needle in env:
-            out[int(p.name)] = cmd.replace(b"\0", b" ").decode(errors="replace").strip()
+            out[pid] = cmd.replace(b"\0", b" ").decode(errors="replace").strip()
     return out
 
 
 def comm_of(pid):
-    try:
-        return Path(f"/proc/{pid}/comm").read_text().strip()
-    except OSError:
-        return ""
+    return (procs.read(pid, "comm") or "").strip()
 
 
 def by_comm(var, *names):
@@ -156,10 +152,7 @@ def var():
     yield v
     tmux("kill-server", check=False)
     for pid in procs_of(v):
-        try:
-            os.kill(pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
+        procs.signal_quietly(pid, signal.SIGKILL)
     shutil.rmtree(d, ignore_errors=True)
 
 
