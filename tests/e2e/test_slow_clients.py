@@ -1,6 +1,8 @@
 """Slow clients (bounded slowloris on loopback) do not starve others; oversize bodies are a JSON 413.
 
-Both on lighttpd and on Apache (mod_reqtimeout, sized event MPM, LimitRequestBody + ErrorDocument).
+Both on lighttpd and on Apache (mod_reqtimeout, mod_qos's per-address limit, sized event MPM,
+LimitRequestBody + ErrorDocument). The attackers connect from 127.0.0.1, the clients that must
+still be served from 127.0.0.2 (another address: a per-address limit must not refuse them).
 """
 import json
 import socket
@@ -12,6 +14,7 @@ import requests
 
 import harness
 from helpers import auth
+from slowloris import Probe, ReconnectingLoris
 
 SLOW_SOCKETS = 400        # half send their headers a byte at a time, half their body
 ATTACK_SECONDS = 14       # bounded: the attack stops after this
@@ -32,6 +35,18 @@ def web_server(request, stack):
 @pytest.fixture(params=APACHE_SERVERS, ids=APACHE_SERVERS)
 def apache_server(request, stack):
     return stack.servers[request.param]
+
+
+class SourceAddressAdapter(requests.adapters.HTTPAdapter):
+    """requests from another loopback source address (the whole 127/8 is loopback)."""
+
+    def __init__(self, source):
+        self.source = source
+        super().__init__()
+
+    def init_poolmanager(self, *args, **kwargs):
+        kwargs["source_address"] = (self.source, 0)
+        super().init_poolmanager(*args, **kwargs)
 
 
 class Slowloris:
@@ -106,6 +121,7 @@ def test_slow_clients_do_not_starve_others(web_server, request):
         assert loris.connected == SLOW_SOCKETS
         end = time.monotonic() + ATTACK_SECONDS
         s = requests.Session()
+        s.mount("http://", SourceAddressAdapter("127.0.0.2"))
         while time.monotonic() < end:
             try:
                 # liveness, not speed: without the fix a request waited ~20 s for a worker
@@ -126,6 +142,36 @@ def test_slow_clients_do_not_starve_others(web_server, request):
         # mod_reqtimeout is in force: slow-header connections are dropped (10 s after they are
         # accepted); with only `Timeout 40` none would be within the attack
         assert loris.closed_by_server["header"] > 0, loris.closed_by_server
+
+
+RECONNECTING = 800          # slow-header connections that reconnect as soon as they are closed
+RECONNECT_SECONDS = 30
+
+
+def test_reconnecting_slow_headers_do_not_starve_apache(apache_server):
+    """800 connections from 127.0.0.1 that send a header line every 5 s and reconnect when closed
+    (RequestReadTimeout alone only recycles them: every worker stays held, and before mod_qos's
+    per-address limit a request from elsewhere waited ~9 s); meanwhile GET /v1/me from 127.0.0.2
+    answers 200 within 1 s, every time."""
+    server = apache_server
+    loris = ReconnectingLoris(server.port, RECONNECTING, interval=5.0)
+    probe = Probe(server.port, server.admin_key, source="127.0.0.2", timeout=15.0, pause=0.2)
+    loris.start()
+    try:
+        time.sleep(3)                    # the attack is in place before the first probe
+        probe.start()
+        time.sleep(RECONNECT_SECONDS - 3)
+    finally:
+        probe.stop()
+        loris.stop()
+    print(f"{server.name}: loris {loris.connects} connects, {loris.closed} closed by the server; "
+          f"probe from 127.0.0.2: {probe.summary()}")
+    # the attack was real: it held connections and the server kept closing them
+    assert loris.connects >= RECONNECTING and loris.closed >= RECONNECTING, (loris.connects, loris.closed)
+    assert not probe.failures, probe.failures[:5]
+    assert len(probe.times) >= 20, probe.summary()
+    slow = [round(t, 2) for t in probe.times if t >= 1.0]
+    assert not slow, f"answers that took 1 s or more: {slow[:10]} ({probe.summary()})"
 
 
 def raw_oversize(server, length, send_body):
