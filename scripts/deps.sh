@@ -33,3 +33,15 @@ export DEBIAN_FRONTEND=noninteractive
 $SUDO apt-get update -qq
 # shellcheck disable=SC2086
 $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $missing
+
+# Debian 12's libapache2-mod-qos enables itself in the system Apache on install, but was built
+# against the old PCRE library that Apache 2.4.71 no longer loads: the system Apache's config then
+# fails ("undefined symbol: pcre_free"). latchkey's own Apache configs load that library first
+# (LoadFile libpcre.so.3); the system Apache is put back as it was before this install.
+case " $missing " in *" libapache2-mod-qos "*)
+    if [ -e /etc/apache2/mods-enabled/qos.load ] &&
+        apache2ctl -t 2>&1 | grep -q 'mod_qos.so.*pcre_free'; then
+        echo "deps: disabling mod_qos in the system Apache again (it breaks its config on Debian 12)" >&2
+        $SUDO a2dismod -q qos >/dev/null
+    fi ;;
+esac
