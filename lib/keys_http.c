@@ -195,7 +195,7 @@ list(struct lk_req *req, struct lk_caller *c, const char *account_id)
 	filter.env = json_string_value(json_object_get(f, "env"));
 	filter.q = json_string_value(json_object_get(f, "q"));
 	filter.expiring_within = json_integer_value(json_object_get(f, "expiring_within"));
-	filter.only_env = lk_auth_env_ok(c, "live") ? NULL : "test";
+	filter.only_env = lk_auth_only_env(c);
 	if ((e = lk_page_parse(req, f, &page)) == LK_OK &&
 	    (e = start_filter(req, f, &filter.start)) == LK_OK &&
 	    (e = lk_auth_account(req, c, account_id, &acct)) == LK_OK &&
@@ -439,7 +439,7 @@ lk_keys_http_item(struct lk_req *req, const char *account_id, const char *key_id
 	if (account_id != NULL && strcmp(k.account_public, acct.public_id) != 0)
 		return lk_req_fail(req, LK_ERR_NOT_FOUND, NULL, "No such key");
 	if (usage)
-		return lk_usage_http_key(req, &k);
+		return lk_usage_http_key(req, &k, lk_auth_only_env(&c));
 	/* Reading needs keys:read; every change also needs dominance over the key. */
 	if (req->method != LK_GET && (e = lk_auth_dominates(req, &c, k.scopes)) != LK_OK)
 		return e;
