@@ -521,12 +521,15 @@ object_value(json_t *v)
 	return NULL;
 }
 
-/* Validate one value; on success set *out to a new reference. why says what is wrong. */
+/*
+ * Validate one value; on success set *out to a new reference. why says what
+ * is wrong; it may point into buf (size bytes).
+ */
 static bool
 field_value(const struct lk_field *f, json_t *v, bool text, json_t **out,
-    const char **why)
+    const char **why, char *buf, size_t size)
 {
-	char	 scopes[LK_SCOPES_BUF];
+	char	 scopes[LK_SCOPES_BUF], max[24];
 	int64_t	 n;
 	json_t	*o;
 	size_t	 i;
@@ -567,7 +570,10 @@ field_value(const struct lk_field *f, json_t *v, bool text, json_t **out,
 		*out = json_string(scopes);
 		return true;
 	case LK_FT_DURATION:
-		*why = "must be a duration: seconds, or a number with s, m, h or d";
+		lk_duration_format(f->max, max, sizeof(max));
+		snprintf(buf, size, "must be a duration (seconds, or a number with s, m, h "
+		    "or d) of at most %s", max);
+		*why = buf;
 		if (json_is_integer(v))
 			n = json_integer_value(v);
 		else if (json_is_string(v) && strcmp(json_string_value(v), "0") == 0)
@@ -633,6 +639,7 @@ lk_req_fields(struct lk_req *req, json_t *in, const struct lk_field *table,
     json_t **out)
 {
 	const char		*name, *why;
+	char			 whybuf[128];
 	json_t			*v, *nv;
 	const struct lk_field	*f;
 	bool			 text = in != req->body || req->body_form;
@@ -659,7 +666,7 @@ lk_req_fields(struct lk_req *req, json_t *in, const struct lk_field *table,
 			return lk_req_fail(req, LK_ERR_VALIDATION, name,
 			    "Field '%s' is given more than once", name);
 		}
-		if (!field_value(f, v, text, &nv, &why)) {
+		if (!field_value(f, v, text, &nv, &why, whybuf, sizeof(whybuf))) {
 			json_decref(*out);
 			*out = NULL;
 			return lk_req_fail(req, LK_ERR_VALIDATION, name,
