@@ -93,16 +93,30 @@ check_expiry(struct lk_req *req, const char *field, json_t *expires_at)
 	    "%s must be at most %s (100 years) from now", field, max);
 }
 
-/* Only admin may give a key a rate above its account's plan. */
+/*
+ * The ceilings of a key's rate limit override (limit uses per window s; 0:
+ * none, the plan applies), compared per minute: only admin may set one above
+ * the plan of the key's account, and only a caller on the root account one
+ * above ratelimit_max_override. 403 (details.field "ratelimit") otherwise.
+ */
 static enum lk_err
 check_rate(struct lk_req *req, const struct lk_caller *c, const char *plan,
     int64_t limit, int64_t window)
 {
-	if (limit == 0 || lk_auth_is_admin(c) ||
-	    limit * 60 <= lk_plan_rate(plan) * window)
+	int64_t max = req->conf->ratelimit_max_override;
+
+	if (limit == 0)
 		return LK_OK;
-	return lk_req_fail(req, LK_ERR_FORBIDDEN, "ratelimit",
-	    "Only an admin key may set a rate limit above the account's plan (%s)", plan);
+	if (!lk_auth_is_admin(c) && limit * 60 > lk_plan_rate(plan) * window)
+		return lk_req_fail(req, LK_ERR_FORBIDDEN, "ratelimit",
+		    "Only an admin key may set a rate limit above the account's plan (%s)", plan);
+	if (!lk_path_is_root(c->key.account_path) && limit * 60 > max * window) {
+		lk_req_detail(req, "max_per_minute", json_integer(max));
+		return lk_req_fail(req, LK_ERR_FORBIDDEN, "ratelimit",
+		    "A rate limit above %lld requests per minute (ratelimit_max_override) "
+		    "can only be set from the root account", (long long)max);
+	}
+	return LK_OK;
 }
 
 /*
