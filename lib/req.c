@@ -205,7 +205,7 @@ check_query_credentials(struct lk_req *req, bool by_name)
 
 		/* details.field must not echo the key itself */
 		if (lk_keyfmt_looks_like_key(name))
-			return lk_req_fail(req, LK_ERR_VALIDATION, NULL, msg);
+			return lk_req_fail(req, LK_ERR_VALIDATION, NULL, "%s", msg);
 		for (j = 0; name[j] != '\0' && j + 1 < sizeof(lname); j++)
 			lname[j] = (char)tolower((unsigned char)name[j]);
 		lname[j] = '\0';
@@ -219,7 +219,7 @@ check_query_credentials(struct lk_req *req, bool by_name)
 				goto refuse;
 		continue;
 refuse:
-		return lk_req_fail(req, LK_ERR_VALIDATION, name, msg);
+		return lk_req_fail(req, LK_ERR_VALIDATION, name, "%s", msg);
 	}
 	return LK_OK;
 }
