@@ -43,7 +43,7 @@ key_create(int argc, char **argv)
 	struct lk_account	 acct;
 	struct lk_key_new	 nk;
 	const char		*account = NULL, *label = NULL, *scopes = "", *env = "live";
-	char			 norm[LK_SCOPES_BUF];
+	char			 norm[LK_SCOPES_BUF], max[24], why_buf[128];
 	const char		*why;
 	int64_t			 expires_in = 0;
 	int			 c, rc;
@@ -56,8 +56,12 @@ key_create(int argc, char **argv)
 		case 's': scopes = optarg; break;
 		case 'e': env = optarg; break;
 		case 'x':
-			if (!lk_duration_parse(optarg, 100LL * 366 * 86400, &expires_in))
-				return cli_usage("--expires-in must be a duration such as 3600, 30m, 12h or 90d");
+			if (!lk_duration_parse(optarg, LK_EXPIRY_MAX, &expires_in)) {
+				lk_duration_format(LK_EXPIRY_MAX, max, sizeof(max));
+				snprintf(why_buf, sizeof(why_buf), "--expires-in must be a duration up "
+				    "to %s (100 years), such as 3600, 30m, 12h or 90d", max);
+				return cli_usage(why_buf);
+			}
 			break;
 		default: return cli_usage(NULL);
 		}

@@ -66,7 +66,7 @@ cli_key_usage(int argc, char **argv)
 		return cli_usage("expected: key usage KEY_ID [--days 1..400]");
 	if ((e = lk_keys_get(cli_db, argv[2], &k)) != LK_OK)
 		return cli_failed(e, argv[2]);
-	if ((e = lk_usage_key(cli_db, &k, days, time(NULL), &u)) != LK_OK)
+	if ((e = lk_usage_key(cli_db, &k, NULL, days, time(NULL), &u)) != LK_OK)
 		return cli_failed(e, "key usage");
 	print_usage(u);
 	json_decref(u);
@@ -85,7 +85,7 @@ cli_account_usage(int argc, char **argv)
 		return cli_usage("expected: account usage ACCT_ID [--days 1..400]");
 	if ((e = lk_accounts_get(cli_db, argv[2], &a)) != LK_OK)
 		return cli_failed(e, argv[2]);
-	if ((e = lk_usage_account(cli_db, &a, days, time(NULL), &u)) != LK_OK)
+	if ((e = lk_usage_account(cli_db, &a, NULL, days, time(NULL), &u)) != LK_OK)
 		return cli_failed(e, "account usage");
 	print_usage(u);
 	json_decref(u);

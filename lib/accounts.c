@@ -85,6 +85,14 @@ lk_path_within(const char *path, const char *root)
 	return strncmp(path, root, strlen(root)) == 0;
 }
 
+bool
+lk_path_is_root(const char *path)
+{
+	const char *end = path[0] == '/' ? strchr(path + 1, '/') : NULL;
+
+	return end != NULL && end > path + 1 && end[1] == '\0';
+}
+
 json_t *
 lk_account_json(const struct lk_account *a)
 {

@@ -37,6 +37,9 @@ int		 lk_plan_rank(const char *plan);
 /* True if the account at path is in the subtree rooted at root (root itself included). */
 bool		 lk_path_within(const char *path, const char *root);
 
+/* True if the account at path is the root account (no parent: "/N/"). */
+bool		 lk_path_is_root(const char *path);
+
 /* The API object {"id","parent_id","name","plan","created_at"}. */
 json_t		*lk_account_json(const struct lk_account *a);
 

@@ -171,5 +171,5 @@ lk_accounts_http_usage(struct lk_req *req, const char *id)
 	    (e = lk_auth_require(req, &c, "accounts:read")) != LK_OK ||
 	    (e = lk_auth_account(req, &c, id, &a)) != LK_OK)
 		return e;
-	return lk_usage_http_account(req, &a);
+	return lk_usage_http_account(req, &a, lk_auth_only_env(&c));
 }

@@ -8,14 +8,26 @@
 #include "resp.h"
 #include "timefmt.h"
 
+/*
+ * The env of the key a row is about: the key's own, or for a deleted key the
+ * one its key.delete row recorded (every deletion writes one). NULL for rows
+ * about anything else.
+ */
+#define ROW_KEY_ENV \
+    "CASE WHEN LEFT(l.target_id, 4) = 'key_' THEN COALESCE(" \
+    "(SELECT k.env FROM api_keys k WHERE k.public_id = l.target_id)," \
+    " (SELECT JSON_VALUE(d.changes, '$.env') FROM audit_log d" \
+    "  WHERE d.target_id = l.target_id AND d.action = 'key.delete' LIMIT 1)) END"
+
 /* The cursor's number is the row's internal id: the log's own order, newest first. */
 static const char SQL_LIST[] =
-    "SELECT id, public_id, at, actor, account_id, action, target_id, ip, request_id,"
-    " changes FROM audit_log WHERE account_path LIKE ?"
-    " AND (? IS NULL OR target_id = ?) AND (? IS NULL OR action COLLATE ascii_bin = ?)"
-    " AND (? IS NULL OR actor = ?) AND (? IS NULL OR at >= ?) AND (? IS NULL OR at < ?)"
-    " AND (? IS NULL OR id < ?)"
-    " ORDER BY id DESC LIMIT ?";
+    "SELECT l.id, l.public_id, l.at, l.actor, l.account_id, l.action, l.target_id, l.ip,"
+    " l.request_id, l.changes FROM audit_log l WHERE l.account_path LIKE ?"
+    " AND (? IS NULL OR l.target_id = ?) AND (? IS NULL OR l.action COLLATE ascii_bin = ?)"
+    " AND (? IS NULL OR l.actor = ?) AND (? IS NULL OR l.at >= ?) AND (? IS NULL OR l.at < ?)"
+    " AND (? IS NULL OR l.id < ?)"
+    " AND (? IS NULL OR " ROW_KEY_ENV " = ?)"
+    " ORDER BY l.id DESC LIMIT ?";
 
 void
 lk_audit_filter_of(json_t *fields, struct lk_audit_filter *f)
@@ -72,6 +84,7 @@ list_work(struct lk_db *db, void *arg)
 		f->has_since ? LK_INT(f->since) : LK_NULL, LK_INT(f->since),
 		f->has_until ? LK_INT(f->until) : LK_NULL, LK_INT(f->until),
 		cur->set ? LK_INT(cur->created_at) : LK_NULL, LK_INT(cur->created_at),
+		LK_STR0(f->only_env), LK_STR0(f->only_env),
 		LK_INT(c->page->limit + 1),
 	};
 
@@ -120,6 +133,7 @@ lk_audit_http_list(struct lk_req *req)
 	    (e = lk_req_fields(req, req->query, list_fields, &f)) != LK_OK)
 		return e;
 	lk_audit_filter_of(f, &filter);
+	filter.only_env = lk_auth_only_env(&c);
 	if ((e = lk_page_parse(req, f, &page)) == LK_OK &&
 	    (e = check_window(req, &filter)) == LK_OK &&
 	    (e = lk_auth_account(req, &c, NULL, &acct)) == LK_OK &&

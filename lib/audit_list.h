@@ -18,11 +18,13 @@
 /*
  * Filters; NULL means not filtered. since/until bound the row's time
  * (inclusive/exclusive) when has_since/has_until (0 is a time: the epoch).
+ * only_env "test" keeps only the rows about test keys (lk_auth_only_env).
  */
 struct lk_audit_filter {
 	const char	*target_id, *action, *actor;
 	int64_t		 since, until;
 	bool		 has_since, has_until;
+	const char	*only_env;
 };
 
 /* The query fields of a listing (filters + paging), for field tables. */
@@ -47,7 +49,8 @@ enum lk_err	lk_audit_list(struct lk_db *db, const char *root_path,
 
 /*
  * GET /v1/audit: caller with audit:read; the rows of the context account's
- * subtree (X-Account-Id or the caller's own) that pass the query's filters.
+ * subtree (X-Account-Id or the caller's own) that pass the query's filters;
+ * for a test key only the rows about test keys.
  */
 enum lk_err	lk_audit_http_list(struct lk_req *req);
 

@@ -177,6 +177,12 @@ lk_auth_env_ok(const struct lk_caller *c, const char *env)
 	return strcmp(c->key.env, "test") != 0 || strcmp(env, "test") == 0;
 }
 
+const char *
+lk_auth_only_env(const struct lk_caller *c)
+{
+	return lk_auth_env_ok(c, "live") ? NULL : "test";
+}
+
 bool
 lk_auth_sees(const struct lk_caller *c, const struct lk_key *k)
 {

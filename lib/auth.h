@@ -66,6 +66,12 @@ enum lk_err	lk_auth_account(struct lk_req *req, const struct lk_caller *c,
 bool		lk_auth_env_ok(const struct lk_caller *c, const char *env);
 
 /*
+ * The test/live rule as a filter for lists and sums (keys, audit rows,
+ * usage): NULL if the caller sees every env, "test" if it sees test keys only.
+ */
+const char	*lk_auth_only_env(const struct lk_caller *c);
+
+/*
  * True if the caller may see key k at all: k is in the caller's account
  * subtree and lk_auth_env_ok(c, k->env). Anything else is "no such key" (404,
  * or INVALID_API_KEY on verify).

@@ -53,6 +53,7 @@ static const struct setting {
 	{ "audit_old_keys_file", C_STR, S(audit_old_keys_file), 0, 0 },
 	{ "audit_checkpoint_every", C_UINT, S(audit_checkpoint_every), 1, 1000000 },
 	{ "ratelimit_on_db_error", C_STR, S(ratelimit_on_db_error), 0, 0 },
+	{ "ratelimit_max_override", C_UINT, S(ratelimit_max_override), 1, 1000000000 },
 	{ "usage_retention_days", C_UINT, S(usage_retention_days), 1, 36600 },
 	{ "authz_rule", C_AUTHZ_RULE, S(authz), 0, 0 },		/* repeated: one rule a line */
 	{ "authz_default", C_AUTHZ_DEFAULT, S(authz), 0, 0 },
@@ -86,6 +87,7 @@ lk_conf_defaults(struct lk_conf *c)
 	c->max_children_per_account = 1000;
 	c->audit_checkpoint_every = 100;
 	snprintf(c->ratelimit_on_db_error, sizeof(c->ratelimit_on_db_error), "closed");
+	c->ratelimit_max_override = 60000;	/* 10 x enterprise: 1000 a second */
 	c->usage_retention_days = 400;
 }
 

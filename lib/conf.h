@@ -34,6 +34,7 @@ struct lk_conf {
 	bool		 password_from_file;	/* db_password_file was read */
 	char		 ratelimit_on_db_error[8];	/* "closed" (503) or "open" */
 	bool		 ratelimit_open;		/* ratelimit_on_db_error = open */
+	unsigned int	 ratelimit_max_override;	/* per minute; above it only the root account */
 	unsigned int	 usage_retention_days;	/* daily usage kept this long */
 	struct lk_authz	 authz;			/* authz_rule lines, authz_default */
 	/* Users and the admin console (docs/operations.md, "Admin console"). */

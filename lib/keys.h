@@ -17,6 +17,8 @@
 #define LK_LABEL_MAX		100	/* characters */
 #define LK_META_MAX		4096	/* bytes of compact JSON */
 #define LK_GRACE_MAX		(30 * 86400)
+/* The latest expiry a key can be given (expires_at, expires_in): 100 years of 365 days from now. */
+#define LK_EXPIRY_MAX		(36500LL * 86400)
 
 struct lk_key {
 	uint64_t	 id;

@@ -10,8 +10,6 @@
 #include "timefmt.h"
 #include "usage.h"
 
-#define YEARS_100	(100LL * 366 * 86400)
-
 static const char *const envs[] = { "live", "test", NULL };
 static const char *const statuses[] = { "active", "revoked", "expired", NULL };
 static const char *const acct_prefix[] = { "acct_", NULL };
@@ -21,7 +19,7 @@ static const struct lk_field list_fields[] = {
 	{ "env", LK_FT_ENUM, 0, 0, envs },
 	{ "q", LK_FT_TEXT, 0, LK_LABEL_MAX, NULL },	/* label substring */
 	{ "start", LK_FT_TEXT, 0, LK_KEY_START_MAX, NULL },	/* see start_filter */
-	{ "expiring_within", LK_FT_DURATION, 0, YEARS_100, NULL },
+	{ "expiring_within", LK_FT_DURATION, 0, LK_EXPIRY_MAX, NULL },
 	LK_PAGE_FIELDS,
 	{ NULL, 0, 0, 0, NULL }
 };
@@ -31,7 +29,7 @@ static const struct lk_field create_fields[] = {
 	{ "scopes", LK_FT_SCOPES, 0, 0, NULL },
 	{ "env", LK_FT_ENUM, 0, 0, envs },
 	{ "expires_at", LK_FT_TIME, LK_FF_NULLABLE, 0, NULL },
-	{ "expires_in", LK_FT_DURATION, 0, YEARS_100, NULL },
+	{ "expires_in", LK_FT_DURATION, 0, LK_EXPIRY_MAX, NULL },
 	{ "account_id", LK_FT_ID, 0, 0, acct_prefix },
 	{ "ratelimit", LK_FT_RATELIMIT, LK_FF_NULLABLE, 0, NULL },
 	{ "meta", LK_FT_OBJECT, 0, LK_META_MAX, NULL },
@@ -72,29 +70,53 @@ check_grant(struct lk_req *req, const struct lk_caller *c, const char *scopes)
 }
 
 /*
- * 400 unless expires_at (a validated field: absent, null or Unix seconds) is
- * absent, null or in the future. 1970-01-01T00:00:00Z is 0 seconds, a time
- * like any other: only null means "never".
+ * The expiry rule, for expires_at and expires_in alike: 400 naming field
+ * unless expires_at (a validated field: absent, null or Unix seconds) is
+ * absent, null, or in the future and at most LK_EXPIRY_MAX from now.
+ * 1970-01-01T00:00:00Z is 0 seconds, a time like any other: only null means
+ * "never".
  */
 static enum lk_err
-check_future(struct lk_req *req, json_t *expires_at)
+check_expiry(struct lk_req *req, const char *field, json_t *expires_at)
 {
-	if (!json_is_integer(expires_at) || json_integer_value(expires_at) > req->now)
+	char max[24];
+
+	if (!json_is_integer(expires_at))
 		return LK_OK;
-	return lk_req_fail(req, LK_ERR_VALIDATION, "expires_at",
-	    "expires_at must be in the future (revoke a key to stop it now)");
+	if (json_integer_value(expires_at) <= req->now)
+		return lk_req_fail(req, LK_ERR_VALIDATION, field,
+		    "%s must be in the future (revoke a key to stop it now)", field);
+	if (json_integer_value(expires_at) - req->now <= LK_EXPIRY_MAX)
+		return LK_OK;
+	lk_duration_format(LK_EXPIRY_MAX, max, sizeof(max));
+	return lk_req_fail(req, LK_ERR_VALIDATION, field,
+	    "%s must be at most %s (100 years) from now", field, max);
 }
 
-/* Only admin may give a key a rate above its account's plan. */
+/*
+ * The ceilings of a key's rate limit override (limit uses per window s; 0:
+ * none, the plan applies), compared per minute: only admin may set one above
+ * the plan of the key's account, and only a caller on the root account one
+ * above ratelimit_max_override. 403 (details.field "ratelimit") otherwise.
+ */
 static enum lk_err
 check_rate(struct lk_req *req, const struct lk_caller *c, const char *plan,
     int64_t limit, int64_t window)
 {
-	if (limit == 0 || lk_auth_is_admin(c) ||
-	    limit * 60 <= lk_plan_rate(plan) * window)
+	int64_t max = req->conf->ratelimit_max_override;
+
+	if (limit == 0)
 		return LK_OK;
-	return lk_req_fail(req, LK_ERR_FORBIDDEN, "ratelimit",
-	    "Only an admin key may set a rate limit above the account's plan (%s)", plan);
+	if (!lk_auth_is_admin(c) && limit * 60 > lk_plan_rate(plan) * window)
+		return lk_req_fail(req, LK_ERR_FORBIDDEN, "ratelimit",
+		    "Only an admin key may set a rate limit above the account's plan (%s)", plan);
+	if (!lk_path_is_root(c->key.account_path) && limit * 60 > max * window) {
+		lk_req_detail(req, "max_per_minute", json_integer(max));
+		return lk_req_fail(req, LK_ERR_FORBIDDEN, "ratelimit",
+		    "A rate limit above %lld requests per minute (ratelimit_max_override) "
+		    "can only be set from the root account", (long long)max);
+	}
+	return LK_OK;
 }
 
 /*
@@ -195,7 +217,7 @@ list(struct lk_req *req, struct lk_caller *c, const char *account_id)
 	filter.env = json_string_value(json_object_get(f, "env"));
 	filter.q = json_string_value(json_object_get(f, "q"));
 	filter.expiring_within = json_integer_value(json_object_get(f, "expiring_within"));
-	filter.only_env = lk_auth_env_ok(c, "live") ? NULL : "test";
+	filter.only_env = lk_auth_only_env(c);
 	if ((e = lk_page_parse(req, f, &page)) == LK_OK &&
 	    (e = start_filter(req, f, &filter.start)) == LK_OK &&
 	    (e = lk_auth_account(req, c, account_id, &acct)) == LK_OK &&
@@ -228,7 +250,7 @@ create(struct lk_req *req, struct lk_caller *c, const char *account_id)
 		    "Give expires_at or expires_in, not both");
 		goto out;
 	}
-	if ((e = check_future(req, exp_at)) != LK_OK)
+	if ((e = check_expiry(req, "expires_at", exp_at)) != LK_OK)
 		goto out;
 	body_acct = json_string_value(json_object_get(f, "account_id"));
 	if (body_acct != NULL && account_id != NULL && strcmp(body_acct, account_id) != 0) {
@@ -325,7 +347,7 @@ patch(struct lk_req *req, struct lk_caller *c, struct lk_key *k)
 	if ((v = json_object_get(f, "expires_at")) != NULL) {
 		pt.has_expires = true;
 		pt.expires_at = json_integer_value(v);
-		if ((e = check_future(req, v)) != LK_OK)
+		if ((e = check_expiry(req, "expires_at", v)) != LK_OK)
 			goto out;
 	}
 	if ((v = json_object_get(f, "scopes")) != NULL) {
@@ -439,7 +461,7 @@ lk_keys_http_item(struct lk_req *req, const char *account_id, const char *key_id
 	if (account_id != NULL && strcmp(k.account_public, acct.public_id) != 0)
 		return lk_req_fail(req, LK_ERR_NOT_FOUND, NULL, "No such key");
 	if (usage)
-		return lk_usage_http_key(req, &k);
+		return lk_usage_http_key(req, &k, lk_auth_only_env(&c));
 	/* Reading needs keys:read; every change also needs dominance over the key. */
 	if (req->method != LK_GET && (e = lk_auth_dominates(req, &c, k.scopes)) != LK_OK)
 		return e;

@@ -150,7 +150,8 @@ lk_pool_run(const struct lk_pool *p)
 	unsigned int		 gen = 0, live, cur;
 	time_t			 now, stop_at = 0, last_death = 0;
 	bool			 stopping = false, killed = false, retire = false;
-	int			 fd, sig, status, i;
+	int			 fd, err, sig, status, i;
+	mode_t			 mask;
 	pid_t			 pid;
 
 	if (access(p->argv[0], X_OK) != 0) {
@@ -161,12 +162,20 @@ lk_pool_run(const struct lk_pool *p)
 		lk_log_err("pool: %s is in use by a running server", p->bind);
 		return 1;
 	}
-	if (FCGX_Init() != 0 || (fd = FCGX_OpenSocket(p->bind, 128)) < 0) {
-		lk_log_err("pool: cannot listen on %s: %s", p->bind, strerror(errno));
+	/*
+	 * bind() creates a unix socket with mode 0777 & ~umask: with the umask
+	 * the mode asks for, the socket never exists with more permissions
+	 * (no window between bind and a chmod). The workers get the old umask.
+	 */
+	mask = umask(0);
+	umask(p->is_unix && p->socket_mode >= 0 ? (mode_t)(0777 & ~p->socket_mode) : mask);
+	fd = FCGX_Init() == 0 ? FCGX_OpenSocket(p->bind, 128) : -1;
+	err = errno;
+	umask(mask);
+	if (fd < 0) {
+		lk_log_err("pool: cannot listen on %s: %s", p->bind, strerror(err));
 		return 1;
 	}
-	if (p->is_unix && p->socket_mode >= 0 && chmod(p->bind, (mode_t)p->socket_mode) != 0)
-		lk_log_err("pool: chmod %s: %s", p->bind, strerror(errno));
 	write_pid_file(p->pid_file);
 
 	sigemptyset(&set);

@@ -16,7 +16,7 @@ struct lk_pool {
 	char		  bind[256];	/* what FCGX_OpenSocket gets: "127.0.0.1:9000" or a path */
 	bool		  is_unix;
 	unsigned int	  workers;
-	int		  socket_mode;	/* chmod of a unix socket; -1: leave it to the umask */
+	int		  socket_mode;	/* mode a unix socket is created with; -1: the umask's */
 	const char	 *pid_file;	/* NULL: none */
 	char *const	 *argv;		/* the program and its arguments, NULL-terminated */
 };

@@ -15,9 +15,9 @@
 #define DAY	86400
 
 static const char SQL_HIT[] =
-    "INSERT INTO key_usage (key_id, day, account_id, win_start, win_len, n, valid,"
+    "INSERT INTO key_usage (key_id, day, account_id, env, win_start, win_len, n, valid,"
     " rate_limited, revoked, expired, insufficient_scope, last_valid_at)"
-    " VALUES (?, ?, ?, ?, ?, LAST_INSERT_ID(1), ?, 0, ?, ?, ?, ?)"
+    " VALUES (?, ?, ?, ?, ?, ?, LAST_INSERT_ID(1), ?, 0, ?, ?, ?, ?)"
     " ON DUPLICATE KEY UPDATE"
     " n = LAST_INSERT_ID(IF(win_len = VALUES(win_len) AND win_start >= VALUES(win_start),"
     "  n + 1, 1)),"
@@ -58,7 +58,7 @@ hit_work(struct lk_db *db, void *arg)
 	struct hit_ctx		*c = arg;
 	const struct lk_param	 p[] = {
 		LK_INT(c->k->id), LK_INT(c->day), LK_INT(c->k->account_id),
-		LK_INT(c->win_start), LK_INT(c->window),
+		LK_STR(c->k->env), LK_INT(c->win_start), LK_INT(c->window),
 		LK_INT(c->pre == LK_OUTCOME_VALID),
 		LK_INT(c->pre == LK_OUTCOME_REVOKED),
 		LK_INT(c->pre == LK_OUTCOME_EXPIRED),

@@ -188,23 +188,28 @@ lk_req_decode_form(const char *text, size_t len, char *badname, size_t badsz)
 	return obj;
 }
 
-/* Refuse credentials in the query string: by parameter name or by value shape. */
+/* Refuse credentials in req->query: by shape in a name or value, and with by_name by parameter name. */
 static enum lk_err
-check_query_credentials(struct lk_req *req)
+check_query_credentials(struct lk_req *req, bool by_name)
 {
-	const char	*name;
-	json_t		*v;
-	int		 i;
+	static const char	 msg[] = "API keys must not be sent in the URL; use the "
+				     "Authorization or X-API-Key header";
+	const char		*name;
+	json_t			*v;
+	int			 i;
 
 	json_object_foreach(req->query, name, v) {
 		char lname[64];
 		size_t j, idx;
 		json_t *e;
 
+		/* details.field must not echo the key itself */
+		if (lk_keyfmt_looks_like_key(name))
+			return lk_req_fail(req, LK_ERR_VALIDATION, NULL, "%s", msg);
 		for (j = 0; name[j] != '\0' && j + 1 < sizeof(lname); j++)
 			lname[j] = (char)tolower((unsigned char)name[j]);
 		lname[j] = '\0';
-		for (i = 0; credential_names[i] != NULL; i++)
+		for (i = 0; by_name && credential_names[i] != NULL; i++)
 			if (strcmp(lname, credential_names[i]) == 0)
 				goto refuse;
 		if (json_is_string(v) && lk_keyfmt_looks_like_key(json_string_value(v)))
@@ -214,10 +219,22 @@ check_query_credentials(struct lk_req *req)
 				goto refuse;
 		continue;
 refuse:
-		return lk_req_fail(req, LK_ERR_VALIDATION, name,
-		    "API keys must not be sent in the URL; use the Authorization or X-API-Key header");
+		return lk_req_fail(req, LK_ERR_VALIDATION, name, "%s", msg);
 	}
 	return LK_OK;
+}
+
+enum lk_err
+lk_req_read_query(struct lk_req *req, const char *qs, size_t len, bool by_name)
+{
+	char bad[128];
+
+	if ((req->query = lk_req_decode_form(qs, len, bad, sizeof(bad))) == NULL) {
+		req->query = json_object();
+		return lk_req_fail(req, LK_ERR_VALIDATION, bad[0] ? bad : NULL,
+		    "The query string is not valid UTF-8 form encoding");
+	}
+	return check_query_credentials(req, by_name);
 }
 
 enum lk_err
@@ -233,7 +250,7 @@ lk_req_init_at(struct lk_req *req, FCGX_Request *fcgx, const struct lk_conf *con
 {
 	static const char *const methods[] = { "GET", "POST", "PATCH", "DELETE" };
 	const char	*m, *rid, *qs, *ip;
-	char		 path[1024], bad[128];
+	char		 path[1024];
 	unsigned int	 i;
 
 	memset(req, 0, sizeof(*req));
@@ -265,14 +282,8 @@ lk_req_init_at(struct lk_req *req, FCGX_Request *fcgx, const struct lk_conf *con
 		return LK_OK;
 
 	qs = lk_req_param(req, "QUERY_STRING");
-	req->query = lk_req_decode_form(qs != NULL ? qs : "",
-	    qs != NULL ? strlen(qs) : 0, bad, sizeof(bad));
-	if (req->query == NULL) {
-		req->query = json_object();
-		return lk_req_fail(req, LK_ERR_VALIDATION, bad[0] ? bad : NULL,
-		    "The query string is not valid UTF-8 form encoding");
-	}
-	if (check_query_credentials(req) != LK_OK)
+	if (lk_req_read_query(req, qs != NULL ? qs : "", qs != NULL ? strlen(qs) : 0,
+	    true) != LK_OK)
 		return LK_ERR_VALIDATION;
 
 	snprintf(path, sizeof(path), "%s%s",
@@ -510,12 +521,15 @@ object_value(json_t *v)
 	return NULL;
 }
 
-/* Validate one value; on success set *out to a new reference. why says what is wrong. */
+/*
+ * Validate one value; on success set *out to a new reference. why says what
+ * is wrong; it may point into buf (size bytes).
+ */
 static bool
 field_value(const struct lk_field *f, json_t *v, bool text, json_t **out,
-    const char **why)
+    const char **why, char *buf, size_t size)
 {
-	char	 scopes[LK_SCOPES_BUF];
+	char	 scopes[LK_SCOPES_BUF], max[24];
 	int64_t	 n;
 	json_t	*o;
 	size_t	 i;
@@ -556,7 +570,10 @@ field_value(const struct lk_field *f, json_t *v, bool text, json_t **out,
 		*out = json_string(scopes);
 		return true;
 	case LK_FT_DURATION:
-		*why = "must be a duration: seconds, or a number with s, m, h or d";
+		lk_duration_format(f->max, max, sizeof(max));
+		snprintf(buf, size, "must be a duration (seconds, or a number with s, m, h "
+		    "or d) of at most %s", max);
+		*why = buf;
 		if (json_is_integer(v))
 			n = json_integer_value(v);
 		else if (json_is_string(v) && strcmp(json_string_value(v), "0") == 0)
@@ -622,6 +639,7 @@ lk_req_fields(struct lk_req *req, json_t *in, const struct lk_field *table,
     json_t **out)
 {
 	const char		*name, *why;
+	char			 whybuf[128];
 	json_t			*v, *nv;
 	const struct lk_field	*f;
 	bool			 text = in != req->body || req->body_form;
@@ -648,7 +666,7 @@ lk_req_fields(struct lk_req *req, json_t *in, const struct lk_field *table,
 			return lk_req_fail(req, LK_ERR_VALIDATION, name,
 			    "Field '%s' is given more than once", name);
 		}
-		if (!field_value(f, v, text, &nv, &why)) {
+		if (!field_value(f, v, text, &nv, &why, whybuf, sizeof(whybuf))) {
 			json_decref(*out);
 			*out = NULL;
 			return lk_req_fail(req, LK_ERR_VALIDATION, name,

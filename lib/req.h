@@ -86,12 +86,23 @@ enum lk_err	 lk_req_init(struct lk_req *req, FCGX_Request *fcgx,
 /*
  * lk_req_init with the routes below base instead of the config's base_path
  * ("/admin": the admin console);
- * NULL: no routing (the authorizer guards any path; query left unread).
+ * NULL: no routing (the authorizer guards any path and reads the query
+ * itself, lk_req_read_query).
  */
 enum lk_err	lk_req_init_at(struct lk_req *req, FCGX_Request *fcgx,
 		    const struct lk_conf *conf, struct lk_db *db, const char *base);
 /* Free everything req owns. */
 void		 lk_req_free(struct lk_req *req);
+
+/*
+ * Decode the query string qs (len bytes, still %-encoded) into req->query and
+ * refuse a credential in it: 400 for any parameter name or value containing
+ * something shaped like a key (lk_keyfmt_looks_like_key), and with by_name
+ * for a parameter named like one (key, api_key, apikey, access_token, token,
+ * x-api-key; any case). 400 too when it is not UTF-8 form encoding.
+ */
+enum lk_err	 lk_req_read_query(struct lk_req *req, const char *qs, size_t len,
+		    bool by_name);
 
 /* A CGI variable or FastCGI param ("HTTP_X_API_KEY", "REMOTE_ADDR"), NULL if absent. */
 const char	*lk_req_param(const struct lk_req *req, const char *name);

@@ -65,7 +65,7 @@ lk_time_parse(const char *s, int64_t *out)
 	} else
 		return false;
 	if (*s != '\0' || y < 1970 || mo < 1 || mo > 12 || d < 1 ||
-	    d > mdays[mo - 1] || h > 23 || mi > 59 || sec > 60)
+	    d > mdays[mo - 1] || h > 23 || mi > 59 || sec > 59)
 		return false;
 	if (mo == 2 && d == 29 && !(y % 4 == 0 && (y % 100 != 0 || y % 400 == 0)))
 		return false;
@@ -75,7 +75,7 @@ lk_time_parse(const char *s, int64_t *out)
 	tm.tm_mday = d;
 	tm.tm_hour = h;
 	tm.tm_min = mi;
-	tm.tm_sec = sec == 60 ? 59 : sec;
+	tm.tm_sec = sec;
 	if ((t = timegm(&tm)) == (time_t)-1)
 		return false;
 	*out = (int64_t)t - sign * (oh * 3600 + om * 60);
@@ -108,4 +108,17 @@ lk_duration_parse(const char *s, int64_t max, int64_t *out)
 		return false;
 	*out = v * mult;
 	return true;
+}
+
+void
+lk_duration_format(int64_t s, char *out, size_t size)
+{
+	if (s > 0 && s % 86400 == 0)
+		snprintf(out, size, "%lldd", (long long)(s / 86400));
+	else if (s > 0 && s % 3600 == 0)
+		snprintf(out, size, "%lldh", (long long)(s / 3600));
+	else if (s > 0 && s % 60 == 0)
+		snprintf(out, size, "%lldm", (long long)(s / 60));
+	else
+		snprintf(out, size, "%llds", (long long)s);
 }

@@ -17,11 +17,11 @@
 
 static const char SQL_KEY[] =
     "SELECT u.day, " USAGE_SUMS " FROM key_usage u"
-    " WHERE u.key_id = ? AND u.day >= ? GROUP BY u.day";
+    " WHERE u.key_id = ? AND u.day >= ? AND (? IS NULL OR u.env = ?) GROUP BY u.day";
 static const char SQL_ACCOUNT[] =
     "SELECT u.day, " USAGE_SUMS " FROM key_usage u"
     " JOIN accounts a ON a.id = u.account_id"
-    " WHERE a.path LIKE ? AND u.day >= ? GROUP BY u.day";
+    " WHERE a.path LIKE ? AND u.day >= ? AND (? IS NULL OR u.env = ?) GROUP BY u.day";
 static const char SQL_KEEP_LAST_USED[] =
     "UPDATE api_keys k JOIN (SELECT key_id, MAX(last_valid_at) AS m FROM key_usage"
     " WHERE day < ? AND last_valid_at IS NOT NULL GROUP BY key_id) u ON u.key_id = k.id"
@@ -68,9 +68,10 @@ series_row(const struct lk_row *r, void *arg)
 	return LK_OK;
 }
 
+/* sql's parameters: what (a key id, or an account path pattern), the first day, the env twice. */
 struct query_ctx {
 	const char	*sql;
-	struct lk_param	 p[2];
+	struct lk_param	 p[4];
 	struct series	*s;
 };
 
@@ -80,7 +81,7 @@ query_work(struct lk_db *db, void *arg)
 	struct query_ctx *c = arg;
 
 	memset(c->s->counts, 0, sizeof(*c->s->counts) * c->s->days);
-	return lk_db_exec(db, c->sql, c->p, 2, series_row, c->s, NULL);
+	return lk_db_exec(db, c->sql, c->p, LK_NELEM(c->p), series_row, c->s, NULL);
 }
 
 static json_t *
@@ -114,13 +115,15 @@ series_json(const struct series *s)
 	return json_pack("{s:o,s:o}", "data", data, "totals", counts_json(totals));
 }
 
+/* only_env: NULL (every key), or the env whose keys alone are summed. */
 static enum lk_err
-run_series(struct lk_db *db, const char *sql, struct lk_param what, int days,
-    int64_t now, json_t **out)
+run_series(struct lk_db *db, const char *sql, struct lk_param what,
+    const char *only_env, int days, int64_t now, json_t **out)
 {
 	int64_t			 counts[LK_USAGE_DAYS_MAX][LK_OUTCOME__MAX];
 	struct series		 s = { now / DAY - days + 1, days, counts };
-	struct query_ctx	 c = { sql, { what, LK_INT(s.first) }, &s };
+	struct query_ctx	 c = { sql, { what, LK_INT(s.first), LK_STR0(only_env),
+				    LK_STR0(only_env) }, &s };
 	enum lk_err		 e;
 
 	if (days < 1 || days > LK_USAGE_DAYS_MAX)
@@ -132,20 +135,20 @@ run_series(struct lk_db *db, const char *sql, struct lk_param what, int days,
 }
 
 enum lk_err
-lk_usage_key(struct lk_db *db, const struct lk_key *k, int days, int64_t now,
-    json_t **out)
+lk_usage_key(struct lk_db *db, const struct lk_key *k, const char *only_env, int days,
+    int64_t now, json_t **out)
 {
-	return run_series(db, SQL_KEY, LK_INT(k->id), days, now, out);
+	return run_series(db, SQL_KEY, LK_INT(k->id), only_env, days, now, out);
 }
 
 enum lk_err
-lk_usage_account(struct lk_db *db, const struct lk_account *a, int days,
-    int64_t now, json_t **out)
+lk_usage_account(struct lk_db *db, const struct lk_account *a, const char *only_env,
+    int days, int64_t now, json_t **out)
 {
 	char	like[LK_ACCOUNT_PATH_MAX + 2];
 
 	snprintf(like, sizeof(like), "%s%%", a->path);	/* paths are digits and '/' */
-	return run_series(db, SQL_ACCOUNT, LK_STR(like), days, now, out);
+	return run_series(db, SQL_ACCOUNT, LK_STR(like), only_env, days, now, out);
 }
 
 struct gc_ctx {
@@ -217,28 +220,29 @@ days_param(struct lk_req *req, int *days)
 }
 
 enum lk_err
-lk_usage_http_key(struct lk_req *req, const struct lk_key *k)
+lk_usage_http_key(struct lk_req *req, const struct lk_key *k, const char *only_env)
 {
 	json_t		*o;
 	int		 days;
 	enum lk_err	 e;
 
 	if ((e = days_param(req, &days)) != LK_OK ||
-	    (e = lk_usage_key(req->db, k, days, req->now, &o)) != LK_OK)
+	    (e = lk_usage_key(req->db, k, only_env, days, req->now, &o)) != LK_OK)
 		return e;
 	lk_resp_json(req, 200, o);
 	return LK_OK;
 }
 
 enum lk_err
-lk_usage_http_account(struct lk_req *req, const struct lk_account *a)
+lk_usage_http_account(struct lk_req *req, const struct lk_account *a,
+    const char *only_env)
 {
 	json_t		*o;
 	int		 days;
 	enum lk_err	 e;
 
 	if ((e = days_param(req, &days)) != LK_OK ||
-	    (e = lk_usage_account(req->db, a, days, req->now, &o)) != LK_OK)
+	    (e = lk_usage_account(req->db, a, only_env, days, req->now, &o)) != LK_OK)
 		return e;
 	lk_resp_json(req, 200, o);
 	return LK_OK;

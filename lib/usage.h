@@ -37,12 +37,14 @@ const char	*lk_outcome_name(enum lk_outcome o);
  * The last `days` UTC days up to now's, oldest first, as the API object
  * {"data": [{"date", "valid", "rate_limited", "revoked", "expired",
  * "insufficient_scope"}…], "totals": {…}}, days without use as zeros.
- * Of one key, or summed over every key of account's subtree. *out is new.
+ * Of one key, or summed over every key of account's subtree (deleted keys
+ * included); only_env "test" counts test keys alone (NULL: every key). *out
+ * is new.
  */
-enum lk_err	lk_usage_key(struct lk_db *db, const struct lk_key *k, int days,
-		    int64_t now, json_t **out);
+enum lk_err	lk_usage_key(struct lk_db *db, const struct lk_key *k,
+		    const char *only_env, int days, int64_t now, json_t **out);
 enum lk_err	lk_usage_account(struct lk_db *db, const struct lk_account *a,
-		    int days, int64_t now, json_t **out);
+		    const char *only_env, int days, int64_t now, json_t **out);
 
 /*
  * Retention: remove usage rows older than conf->usage_retention_days, after
@@ -61,8 +63,14 @@ enum lk_err	lk_usage_gc(struct lk_db *db, const struct lk_conf *conf, int64_t no
 void		lk_usage_maybe_sweep(struct lk_db *db, const struct lk_conf *conf,
 		    int64_t now);
 
-/* GET …/keys/{id}/usage and GET /v1/accounts/{id}/usage: ?days=, then respond. */
-enum lk_err	lk_usage_http_key(struct lk_req *req, const struct lk_key *k);
-enum lk_err	lk_usage_http_account(struct lk_req *req, const struct lk_account *a);
+/*
+ * GET …/keys/{id}/usage and GET /v1/accounts/{id}/usage: ?days=, then
+ * respond. only_env: what the caller sees (lk_auth_only_env); a key it does
+ * not see is 404 before this (lk_auth_key).
+ */
+enum lk_err	lk_usage_http_key(struct lk_req *req, const struct lk_key *k,
+		    const char *only_env);
+enum lk_err	lk_usage_http_account(struct lk_req *req, const struct lk_account *a,
+		    const char *only_env);
 
 #endif

@@ -36,6 +36,10 @@
 # /tmp/latchkey-apache.XXXXXX (path recorded in VARDIR/run/apache.stage; removed by `stop`). Logs
 # still go to VARDIR/log (opened as root). After `latchkey audit rotate-key`, restart Apache so the
 # programs get the new audit key.
+# The latchkey-pool processes (apache: the authorizer; apache-proxy: every program) run as the same
+# user as Apache (started as root: nobody/nogroup, through setpriv; else the invoking user). Their
+# unix sockets (apache-proxy) are mode 0600 in the stage's run/ directory, mode 0700 and owned by
+# that user: no other local user can speak FastCGI to a program (and choose its REMOTE_ADDR).
 #
 # ASAN_OPTIONS, UBSAN_OPTIONS and LSAN_OPTIONS, when set, are passed to the programs.
 # ADMIN_HTPASSWD (apache only), when set, names an htpasswd file: /admin then needs HTTP Basic auth
@@ -191,6 +195,14 @@ start_lighttpd() {
     wait_port "$child"
 }
 
+# Apache kinds: the user Apache and the pools run as. Started as root: nobody/nogroup (Apache
+# switches itself, the pools are started through setpriv); otherwise the invoking user, for both.
+AS_SERVER_USER=()
+[ "$(id -u)" != 0 ] || AS_SERVER_USER=(setpriv --reuid=nobody --regid=nogroup --clear-groups)
+give_to_server_user() { # path...
+    [ "$(id -u)" != 0 ] || chown nobody:nogroup "$@"
+}
+
 # Copy the secret file a config setting names into the stage dir, readable by the server user only
 # (0600, owned by it), and point the staged config at the copy.
 stage_secret() { # setting name stage
@@ -199,7 +211,7 @@ stage_secret() { # setting name stage
     [ -n "$src" ] || return 0
     [ -f "$src" ] || die "$1: no such file $src (run latchkey init first)"
     install -m 0600 "$src" "$3/$2"
-    [ "$(id -u)" != 0 ] || chown nobody:nogroup "$3/$2"
+    give_to_server_user "$3/$2"
     sed -i -E "s|^([[:space:]]*$1[[:space:]]*=[[:space:]]*).*\$|\\1$3/$2|" "$3/latchkey.conf"
 }
 
@@ -209,14 +221,15 @@ demo_log_file() {
     [ -z "$DEMOLOG" ] || { : > "$DEMOLOG"; chmod 0666 "$DEMOLOG"; }
 }
 
-# start_pool NAME LISTEN PROGRAM [OPTIONS]: a latchkey-pool of a staged program (Apache kinds)
+# start_pool NAME LISTEN PROGRAM [OPTIONS]: a latchkey-pool of a staged program (Apache kinds), run
+# as the server user
 start_pool() {
     local name=$1 listen=$2 program=$3 stage i
     shift 3
     stage=$(cat "$STAGEFILE")
     (cd / && exec setsid env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin LANG=C LATCHKEY_CONF="$stage/latchkey.conf" \
         ${ASAN_OPTIONS:+ASAN_OPTIONS="$ASAN_OPTIONS"} ${UBSAN_OPTIONS:+UBSAN_OPTIONS="$UBSAN_OPTIONS"} \
-        ${LSAN_OPTIONS:+LSAN_OPTIONS="$LSAN_OPTIONS"} \
+        ${LSAN_OPTIONS:+LSAN_OPTIONS="$LSAN_OPTIONS"} "${AS_SERVER_USER[@]}" \
         "$stage/bin/latchkey-pool" --listen "$listen" --workers "$POOL_WORKERS" \
         --pid-file "$stage/run/pool-$name.pid" "$@" -- "$program" \
         < /dev/null >> "$LOGDIR/$KIND-error.log" 2>&1) &
@@ -259,7 +272,10 @@ start_apache() {
     stage=$(mktemp -d /tmp/latchkey-apache.XXXXXX)
     chmod 0755 "$stage"
     echo "$stage" > "$STAGEFILE"
-    mkdir -m 0755 "$stage/bin" "$stage/run" "$stage/docroot"
+    mkdir -m 0755 "$stage/bin" "$stage/docroot"
+    # pid files, mutexes and the pools' sockets: only the server user may enter
+    mkdir -m 0700 "$stage/run"
+    give_to_server_user "$stage/run"
     for p in $PROGRAMS authorize; do
         cp "$BINDIR/$p.fcgi" "$stage/bin/$p.fcgi"
         chmod 0755 "$stage/bin/$p.fcgi"
@@ -303,7 +319,7 @@ start_apache() {
     start_pool authorize "127.0.0.1:$AUTHZ_PORT" "$stage/bin/authorize.fcgi"
     if [ "$KIND" = apache-proxy ]; then
         for p in $PROGRAMS; do
-            start_pool "$p" "unix:$stage/run/$p.sock" "$stage/bin/$p.fcgi" --socket-mode 0666
+            start_pool "$p" "unix:$stage/run/$p.sock" "$stage/bin/$p.fcgi" --socket-mode 0600
         done
     fi
     rm -f "$PIDFILE"

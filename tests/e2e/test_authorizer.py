@@ -217,6 +217,29 @@ def test_paths_are_normalised_before_matching(srv):
         assert not ran(srv, rid), path
 
 
+def test_key_in_the_query_string_is_refused(srv):
+    """As on the API: a key in the URL is 400 and the app does not run, even with a good key in
+    the header; by shape only (parameter names are the app's), in any name or value."""
+    t = make_tenant(srv, scopes=["admin"])
+    good = create_key(srv, t.key, scopes=["demo:read"])
+    other = create_key(srv, t.key, scopes=["demo:read"], env="test")["key"]
+    shaped = "lk_live_" + "Q" * 38                  # key-shaped, never issued
+    encoded = "lk%5Flive%5F" + good["key"][8:]     # the key, %-escaped
+    for path in (f"/demo/?x={good['key']}", f"{APP}?x={other}", f"{APP}?{good['key']}",
+                 f"{APP}?a=1&b=%20{shaped}", f"{APP}?x={encoded}", f"{APP}?{shaped}=1",
+                 f"/demo/hello.txt?x={other}", f"/demo/admin/?k={shaped}"):
+        err = refused(srv, good["key"], 400, "VALIDATION_ERROR", path=path)
+        assert "API keys must not be sent in the URL" in err["message"], err
+        assert good["key"] not in json.dumps(err) and shaped not in json.dumps(err), err
+    refused(srv, good["key"], 400, "VALIDATION_ERROR", path=f"{APP}?x=%FF")   # cannot be checked
+    # none of those used the header's key
+    assert expect(call(srv, "GET", f"/v1/keys/{good['id']}", t.key), 200)["last_used_at"] is None
+    # other queries go through, the app's parameter names included
+    for query in ("x=hello", "api_key=not-a-key", "token=abc&page=2", "q=lk_live_short"):
+        seen, _ = allowed(srv, good["key"], path=f"{APP}?{query}")
+        assert seen.get("LATCHKEY_KEY_ID") == good["id"], seen
+
+
 def raw_socket(srv, head):
     """Send a raw request head (bytes) and return the status code (0 if the server just closed)."""
     with socket.create_connection(("127.0.0.1", srv.port), timeout=30) as s:

@@ -1,6 +1,7 @@
-"""Test/live separation: a test key sees and acts on test keys only; a live key acts on both."""
+"""Test/live separation: a test key sees and acts on test keys only (their audit rows and usage
+included); a live key acts on both."""
 from helpers import (assert_error, assert_verify, audit_by_rid, call, create_key, expect, key_count, key_row,
-                     list_all, make_tenant, new_rid)
+                     list_all, make_account, make_tenant, new_rid, uid)
 
 SCOPES = ["keys:read", "keys:write", "verify"]
 
@@ -88,3 +89,86 @@ def test_me_and_own_key_for_a_test_key(server):
     t, tk, live, test = two_envs(server)
     me = expect(call(server, "GET", "/v1/me", tk["key"]), 200)
     assert me["key"]["id"] == tk["id"] and me["key"]["env"] == "test"
+
+
+def audit_and_usage_tenant(server):
+    """A tenant whose live and test keys may read keys, accounts and the audit log."""
+    scopes = ["keys:read", "keys:write", "accounts:read", "audit:read", "verify"]
+    t = make_tenant(server, scopes=scopes)
+    tk = create_key(server, server.admin_key, account_id=t.account_id, scopes=scopes, env="test")
+    return t, tk
+
+
+def test_audit_shows_a_test_key_only_rows_about_test_keys(server):
+    t, tk = audit_and_usage_tenant(server)
+    admin = server.admin_key
+    live = create_key(server, admin, account_id=t.account_id, env="live")
+    expect(call(server, "PATCH", f"/v1/keys/{live['id']}", admin, body={"label": "live renamed"}), 200)
+    live_gone = create_key(server, admin, account_id=t.account_id, env="live")
+    expect(call(server, "PATCH", f"/v1/keys/{live_gone['id']}", admin, body={"label": "x"}), 200)
+    expect(call(server, "DELETE", f"/v1/keys/{live_gone['id']}", admin), 204)
+    test = create_key(server, admin, account_id=t.account_id, env="test")
+    expect(call(server, "POST", f"/v1/keys/{test['id']}/revoke", admin), 200)
+    # a deleted test key's rows stay visible (its env is known from its key.delete row)
+    test_gone = create_key(server, admin, account_id=t.account_id, env="test")
+    expect(call(server, "PATCH", f"/v1/keys/{test_gone['id']}", admin, body={"label": "y"}), 200)
+    expect(call(server, "DELETE", f"/v1/keys/{test_gone['id']}", admin), 204)
+    rotated = create_key(server, admin, account_id=t.account_id, env="test")
+    expect(call(server, "POST", f"/v1/keys/{rotated['id']}/rotate", admin, body={}), 201)
+    sub = make_account(server, admin, name=uid("sub"), parent_id=t.account_id)   # an account row
+
+    test_ids = {tk["id"], test["id"], test_gone["id"], rotated["id"]}
+    live_ids = {t.key_id, live["id"], live_gone["id"]}
+    seen = list_all(server, tk["key"], "/v1/audit")
+    assert seen, seen
+    assert {r["target_id"] for r in seen} == test_ids, seen
+    actions = {(r["target_id"], r["action"]) for r in seen}
+    assert {(test_gone["id"], "key.create"), (test_gone["id"], "key.update"),
+            (test_gone["id"], "key.delete"), (test["id"], "key.revoke"),
+            (rotated["id"], "key.rotate")} <= actions, actions
+    # filters cannot reach the hidden rows
+    for params in ({"target_id": live["id"]}, {"target_id": live_gone["id"]}, {"target_id": sub["id"]},
+                   {"action": "account.create"}, {"target_id": t.account_id}):
+        assert list_all(server, tk["key"], "/v1/audit", params=params) == [], params
+    assert {r["action"] for r in list_all(server, tk["key"], "/v1/audit",
+                                          params={"target_id": test_gone["id"]})} == \
+        {"key.create", "key.update", "key.delete"}
+    # the live key sees everything: both envs and the account rows
+    every = list_all(server, t.key, "/v1/audit")
+    targets = {r["target_id"] for r in every}
+    assert test_ids | live_ids | {sub["id"]} <= targets, targets
+    assert len(every) > len(seen)
+
+
+def usage_totals(server, key, path):
+    return expect(call(server, "GET", path, key), 200)["totals"]
+
+
+def test_usage_for_a_test_key(server):
+    t, tk = audit_and_usage_tenant(server)
+    admin = server.admin_key
+    live = create_key(server, admin, account_id=t.account_id, env="live")
+    test = create_key(server, admin, account_id=t.account_id, env="test")
+    live_gone = create_key(server, admin, account_id=t.account_id, env="live")
+    test_gone = create_key(server, admin, account_id=t.account_id, env="test")
+    # uses counted against the verified keys (the admin key lives in the root account)
+    for k, n in ((live, 3), (test, 2), (live_gone, 5), (test_gone, 4)):
+        for _ in range(n):
+            assert_verify(server, admin, k["key"], "VALID")
+    for k in (live_gone, test_gone):
+        expect(call(server, "DELETE", f"/v1/keys/{k['id']}", admin), 204)
+
+    # a live key's usage is 404 to a test key, like every other live-key route
+    for path in (f"/v1/keys/{live['id']}/usage", f"/v1/accounts/{t.account_id}/keys/{live['id']}/usage"):
+        assert_error(call(server, "GET", path, tk["key"]), 404, "NOT_FOUND")
+    assert usage_totals(server, tk["key"], f"/v1/keys/{test['id']}/usage")["valid"] == 2
+    # the test keys only (the deleted one included), and tk itself: its calls are uses of a test
+    # key (3 so far, this one the 4th; 404s after authentication count too)
+    totals = usage_totals(server, tk["key"], f"/v1/accounts/{t.account_id}/usage")
+    assert totals["valid"] == 2 + 4 + 4, totals
+    assert usage_totals(server, tk["key"], "/v1/accounts/me/usage")["valid"] == 2 + 4 + 5
+    # the live key sums every key of the account: both envs, deleted keys included, tk's 5 uses
+    # and its own one
+    totals = usage_totals(server, t.key, f"/v1/accounts/{t.account_id}/usage")
+    assert totals["valid"] == 3 + 2 + 5 + 4 + 5 + 1, totals
+    assert usage_totals(server, t.key, f"/v1/keys/{live['id']}/usage")["valid"] == 3

@@ -202,6 +202,11 @@ def test_key_in_query_string_is_refused_and_not_logged(server, stack):
     assert_error(r, 400, "VALIDATION_ERROR", field="key")
     r = call(server, "GET", "/v1/keys", t.key, params={"note": shaped})
     assert_error(r, 400, "VALIDATION_ERROR", field="note")
+    # a key as a parameter name: refused too, and details.field does not echo it
+    for qs in (plain, f"{plain}=1", f"x=1&{shaped}", f"lk%5Flive%5F{plain[8:]}"):
+        r = call(server, "GET", f"/v1/me?{qs}", t.key)
+        assert_error(r, 400, "VALIDATION_ERROR")
+        assert "details" not in r.json()["error"] and plain not in r.text and shaped not in r.text, r.text
     # the key was not used by those requests
     assert expect(call(server, "GET", f"/v1/keys/{secret['id']}", t.key), 200)["last_used_at"] is None
     time.sleep(1.5)  # let the servers flush their logs

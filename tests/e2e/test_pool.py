@@ -1,12 +1,16 @@
 """latchkey-pool: the prefork pool that runs a latchkey program outside the web server.
 
-On the apache-proxy server every API program runs in a pool (one per program); these tests kill a
-worker, reload with SIGHUP while clients keep calling, and run a pool of their own to check that
-SIGTERM leaves nothing running (even with a request in flight) and that public addresses are refused.
+On the apache-proxy server every API program runs in a pool (one per program); these tests check
+that only the server's user can reach the pools' sockets, kill a worker, reload with SIGHUP while
+clients keep calling, and run a pool of their own to check that SIGTERM leaves nothing running
+(even with a request in flight) and that public addresses are refused.
 """
 import os
+import pwd
 import signal
+import stat
 import subprocess
+import sys
 import tempfile
 import threading
 import time
@@ -27,6 +31,49 @@ def wait_for(cond, what, secs=30):
     while not cond():
         assert time.time() < deadline, f"timed out waiting for {what}"
         time.sleep(0.05)
+
+
+PROGRAMS = ("keys", "key", "verify", "me", "accounts", "audit", "admin", "notfound")
+
+
+def connect_as(uid, gid, path):
+    """Try to connect to the unix socket path as uid/gid (no groups); returns the errno name or "ok"."""
+    code = ("import socket, sys, errno\n"
+            "s = socket.socket(socket.AF_UNIX)\n"
+            "try:\n    s.connect(sys.argv[1])\nexcept OSError as e:\n    print(errno.errorcode[e.errno])\n"
+            "else:\n    print('ok')\n")
+    r = subprocess.run(["setpriv", f"--reuid={uid}", f"--regid={gid}", "--clear-groups",
+                        sys.executable, "-c", code, path], capture_output=True, text=True, timeout=30)
+    assert r.returncode == 0, r
+    return r.stdout.strip()
+
+
+@needs_proxy
+def test_sockets_are_only_for_the_server_user(stack):
+    """The pools' sockets: 0600, owned by the user Apache and the pools run as, in a 0700
+    directory of that user; another local user cannot connect (and so cannot pick REMOTE_ADDR)."""
+    srv = stack.servers[PROXY]
+    root = os.geteuid() == 0
+    user = pwd.getpwnam("nobody") if root else pwd.getpwuid(os.geteuid())   # scripts/webserver.sh
+    run = srv.stage_dir() / "run"
+    st = os.stat(run)
+    assert stat.S_IMODE(st.st_mode) == 0o700 and st.st_uid == user.pw_uid, (oct(st.st_mode), st.st_uid)
+    for p in PROGRAMS:
+        sock = run / f"{p}.sock"
+        st = os.stat(sock)
+        assert stat.S_ISSOCK(st.st_mode), sock
+        assert stat.S_IMODE(st.st_mode) == 0o600 and st.st_uid == user.pw_uid, (p, oct(st.st_mode), st.st_uid)
+        with open(f"/proc/{srv.pool_pid(p)}/status") as f:
+            uids = next(line for line in f if line.startswith("Uid:")).split()[1:]
+        assert set(uids) == {str(user.pw_uid)}, (p, uids)
+    # Apache (that user) reaches every program
+    t = make_tenant(srv, scopes=["keys:read"])
+    assert expect(call(srv, "GET", "/v1/me", t.key), 200)["key"]["id"] == t.key_id
+    if not root:
+        pytest.skip("connecting as another user needs root (setpriv)")
+    other = 64999   # no such user: neither nobody nor in nogroup
+    for p in ("admin", "verify"):
+        assert connect_as(other, other, str(run / f"{p}.sock")) == "EACCES", p
 
 
 @needs_proxy

@@ -4,14 +4,17 @@ Limits are fixed windows aligned to UTC midnight. Tests that must stay inside on
 day-long window (86400 s) and repeat once if a burst happened to straddle midnight.
 """
 import concurrent.futures
+import json
 import os
+import re
 import subprocess
 import time
 
 import pytest
 
-from helpers import (assert_error, call, create_key, db_query, expect, make_account, make_tenant,
-                     verify)
+from admin_util import KEY_LINK_RE, Console, make_user
+from helpers import (CREATED_KEYS, assert_error, audit_by_rid, call, create_key, db_query, expect, key_count,
+                     key_row, make_account, make_tenant, new_rid, stable, uid, verify)
 
 DAY = 86400
 IETF_POLICY = '"default";q={q};w={w}'
@@ -221,6 +224,69 @@ def test_only_admin_sets_override_above_plan(server):
     r = call(server, "GET", "/v1/me", fast["key"])
     expect(r, 200)
     assert r.headers["RateLimit-Limit"] == "1000"
+
+
+MAX_OVERRIDE = 60000    # ratelimit_max_override's default, per minute (the tests' config keeps it)
+
+
+def test_override_cap_outside_the_root_account(server, stack):
+    """A sub-account's admin may raise a key above its plan, but not above ratelimit_max_override;
+    the root account's admin may, on create and PATCH, from the API and the console."""
+    t = make_tenant(server, scopes=("admin",))          # enterprise plan: 6000/min
+    at_cap = [{"limit": MAX_OVERRIDE, "window": 60}, {"limit": MAX_OVERRIDE // 60, "window": 1},
+              {"limit": MAX_OVERRIDE * 1440, "window": DAY}]
+    above = [{"limit": MAX_OVERRIDE + 1, "window": 60}, {"limit": MAX_OVERRIDE // 60 + 1, "window": 1},
+             {"limit": 1000000000, "window": 1}, {"limit": MAX_OVERRIDE * 1440 + 1, "window": DAY}]
+    n = key_count(stack, t.account_id)
+    for rl in above:
+        for kw in ({"body": {"label": "fast", "ratelimit": rl}},
+                   {"data": {"label": "fast", "ratelimit": json.dumps(rl)}}):
+            rid = new_rid()
+            err = assert_error(call(server, "POST", "/v1/keys", t.key, rid=rid, **kw), 403, "FORBIDDEN",
+                               field="ratelimit")
+            assert err["details"]["max_per_minute"] == MAX_OVERRIDE and "60000" in err["message"], err
+            assert audit_by_rid(stack, rid) == []
+    assert key_count(stack, t.account_id) == n
+    for rl in at_cap:
+        assert create_key(server, t.key, scopes=(), ratelimit=rl)["ratelimit"] == rl
+    k = create_key(server, t.key, scopes=())
+    before = stable(key_row(stack, k["id"]))
+    for rl in above:
+        rid = new_rid()
+        assert_error(call(server, "PATCH", f"/v1/keys/{k['id']}", t.key, body={"ratelimit": rl}, rid=rid),
+                     403, "FORBIDDEN", field="ratelimit")
+        assert audit_by_rid(stack, rid) == []
+    assert stable(key_row(stack, k["id"])) == before
+    for rl in at_cap:
+        assert expect(call(server, "PATCH", f"/v1/keys/{k['id']}", t.key, body={"ratelimit": rl}),
+                      200)["ratelimit"] == rl
+    # a grandchild account's admin is held to it too
+    g = make_tenant(server, scopes=("admin",), parent_id=t.account_id)
+    assert_error(call(server, "POST", "/v1/keys", g.key, body={"label": "fast", "ratelimit": above[0]}),
+                 403, "FORBIDDEN", field="ratelimit")
+    # the root account's admin is not, in any account
+    for rl in above:
+        assert create_key(server, server.admin_key, account_id=t.account_id, scopes=(),
+                          ratelimit=rl)["ratelimit"] == rl
+        assert expect(call(server, "PATCH", f"/v1/keys/{k['id']}", server.admin_key, body={"ratelimit": rl}),
+                      200)["ratelimit"] == rl
+
+    # the console goes through the same handlers: a sub-account owner is refused, the root owner not
+    email, pw, _ = make_user(stack, "owner", account=t.account_id)
+    sub = Console(server, email, pw)
+    fast = {"ratelimit.limit": str(MAX_OVERRIDE + 1), "ratelimit.window": "60"}
+    n = key_count(stack, t.account_id)
+    r, _ = sub.create_key(uid("fast"), account_id=t.account_id, **fast)
+    assert r.status_code == 403 and "ratelimit_max_override" in r.text, (r.status_code, r.text[:500])
+    assert key_count(stack, t.account_id) == n
+    r = sub.post(f"/admin/keys/{k['id']}/edit", {"label": k["label"], "scopes": [""], "meta": "{}", **fast})
+    assert r.status_code == 403 and "ratelimit_max_override" in r.text, (r.status_code, r.text[:500])
+    root = Console(server, stack.owner_login, stack.owner_password)
+    r, _ = root.create_key(uid("fast"), account_id=t.account_id, **fast)
+    assert r.status_code == 201, r.text[:500]
+    CREATED_KEYS.append(re.search(r'id="new-key">([^<]+)<', r.text).group(1))
+    kid = KEY_LINK_RE.search(r.text).group(1)
+    assert key_row(stack, kid)["rl_limit"] == MAX_OVERRIDE + 1
 
 
 def test_verify_counts_the_verified_key_not_the_caller(server, stack):

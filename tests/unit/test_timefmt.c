@@ -93,7 +93,6 @@ test_time_parse_accepted(void **state)
 		{ "2026-11-23T01:00:00+13:30", T0 },		/* crosses the date */
 		{ "2026-11-22T12:30:00.25+01:00", T0 },
 		{ "2026-11-22T11:30:59Z", T0 + 59 },
-		{ "2026-11-22T11:30:60Z", T0 + 59 },		/* leap second clamps to :59 */
 		{ "1970-01-01T00:00:00Z", 0 },
 		{ "1970-01-01T00:00:00-01:00", 3600 },
 		{ "1970-01-01T01:00:00+01:00", 0 },
@@ -133,6 +132,11 @@ test_time_parse_refused(void **state)
 		"2026-01-01T24:00:00Z",
 		"2026-01-01T00:60:00Z",
 		"2026-01-01T00:00:61Z",
+		"2026-11-22T11:30:60Z",		/* a leap second: Unix time has none */
+		"2030-01-01T23:59:60Z",
+		"2016-12-31T23:59:60Z",		/* even a real one */
+		"2016-12-31T23:59:60.5Z",
+		"2017-01-01T00:59:60+01:00",
 		"2026-11-22 11:30:00Z",		/* missing T */
 		"2026-11-2211:30:00Z",
 		"2026-11-22",
@@ -166,6 +170,28 @@ test_time_parse_refused(void **state)
 	for (i = 0; i < NELEM(cases); i++)
 		if (lk_time_parse(cases[i], &out))
 			fail_msg("time \"%s\" accepted as %lld", cases[i], (long long)out);
+}
+
+static void
+test_duration_format(void **state)
+{
+	static const struct { int64_t s; const char *want; } cases[] = {
+		{ 36500 * DAY, "36500d" }, { 30 * DAY, "30d" }, { DAY, "1d" },
+		{ DAY + 3600, "25h" }, { 3600, "1h" }, { 1800, "30m" }, { 60, "1m" },
+		{ 61, "61s" }, { 1, "1s" }, { 0, "0s" },
+	};
+	char	 out[24];
+	int64_t	 back;
+	size_t	 i;
+
+	(void)state;
+	for (i = 0; i < NELEM(cases); i++) {
+		lk_duration_format(cases[i].s, out, sizeof(out));
+		assert_string_equal(out, cases[i].want);
+		/* what it writes reads back as the same duration */
+		if (cases[i].s > 0 && (!lk_duration_parse(out, cases[i].s, &back) || back != cases[i].s))
+			fail_msg("\"%s\" does not read back as %lld", out, (long long)cases[i].s);
+	}
 }
 
 static void
@@ -216,6 +242,7 @@ main(void)
 		cmocka_unit_test(test_duration_refused),
 		cmocka_unit_test(test_time_parse_accepted),
 		cmocka_unit_test(test_time_parse_refused),
+		cmocka_unit_test(test_duration_format),
 		cmocka_unit_test(test_time_format_table),
 		cmocka_unit_test(test_time_round_trip),
 	};
