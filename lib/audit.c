@@ -167,36 +167,111 @@ lk_audit_key_load(const char *path, struct lk_audit_key *key)
 	return ok ? LK_OK : LK_ERR_VALIDATION;
 }
 
-enum lk_err
-lk_audit_key_create(const char *path, struct lk_audit_key *key)
+/* Write text to a NEW file at path: mode 0600, flushed to disk; removed again if that fails. */
+static enum lk_err
+create_file(const char *path, const char *text)
 {
-	unsigned char	 k[LK_AUDIT_KEY_MIN];
-	char		 hex[2 * LK_AUDIT_KEY_MIN + 2];
-	int		 fd;
-	bool		 ok;
+	size_t	 n = strlen(text);
+	int	 fd;
+	bool	 ok;
 
 	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
 	if (fd < 0) {
 		if (errno == EEXIST)
 			return LK_ERR_CONFLICT;
-		lk_log_err("cannot create audit key file %s: %s", path, strerror(errno));
+		lk_log_err("cannot create %s: %s", path, strerror(errno));
 		return LK_ERR_INTERNAL;
 	}
-	ok = lk_crypto_random(k, sizeof(k));
-	OPENSSL_buf2hexstr_ex(hex, sizeof(hex), NULL, k, sizeof(k), '\0');
-	lk_crypto_wipe(k, sizeof(k));
-	strcat(hex, "\n");
-	ok = ok && fchmod(fd, 0600) == 0 &&
-	    write(fd, hex, strlen(hex)) == (ssize_t)strlen(hex) && fsync(fd) == 0;
+	ok = fchmod(fd, 0600) == 0 && write(fd, text, n) == (ssize_t)n && fsync(fd) == 0;
 	ok = close(fd) == 0 && ok;
-	ok = ok && lk_audit_key_parse(hex, key);
-	lk_crypto_wipe(hex, sizeof(hex));
 	if (!ok) {
-		lk_log_err("cannot write audit key file %s", path);
+		lk_log_err("cannot write %s", path);
 		unlink(path);
 		return LK_ERR_INTERNAL;
 	}
 	return LK_OK;
+}
+
+enum lk_err
+lk_audit_key_create(const char *path, struct lk_audit_key *key)
+{
+	unsigned char	 k[LK_AUDIT_KEY_MIN];
+	char		 hex[2 * LK_AUDIT_KEY_MIN + 2];
+	enum lk_err	 e = LK_ERR_INTERNAL;
+
+	if (lk_crypto_random(k, sizeof(k))) {
+		OPENSSL_buf2hexstr_ex(hex, sizeof(hex), NULL, k, sizeof(k), '\0');
+		strcat(hex, "\n");
+		if (lk_audit_key_parse(hex, key))
+			e = create_file(path, hex);
+		lk_crypto_wipe(hex, sizeof(hex));
+	}
+	lk_crypto_wipe(k, sizeof(k));
+	if (e != LK_OK)
+		lk_crypto_wipe(key, sizeof(*key));
+	return e;
+}
+
+void
+lk_audit_anchor_path(const char *key_file, char out[LK_AUDIT_ANCHOR_PATH_MAX])
+{
+	snprintf(out, LK_AUDIT_ANCHOR_PATH_MAX, "%s%s", key_file, LK_AUDIT_ANCHOR_SUFFIX);
+}
+
+bool
+lk_audit_anchor_parse(const char *line, struct lk_audit_anchor *a)
+{
+	static const char	 tag[] = "audit anchor id=";
+	static const char	 upper_hex[] = "0123456789ABCDEF";
+	const char		*p = line;
+	char			*end, hex[2 * LK_AUDIT_MAC_LEN + 1];
+
+	memset(a, 0, sizeof(*a));
+	if (strncmp(p, tag, sizeof(tag) - 1) != 0)
+		return false;
+	p += sizeof(tag) - 1;
+	if (*p < '1' || *p > '9')
+		return false;
+	errno = 0;
+	a->id = strtoull(p, &end, 10);
+	if (errno != 0 || strncmp(end, " key_id=", 8) != 0)
+		return false;
+	p = end + 8;
+	if (strspn(p, upper_hex) != LK_AUDIT_KEY_ID_LEN ||
+	    strncmp(p + LK_AUDIT_KEY_ID_LEN, " mac=", 5) != 0)
+		return false;
+	memcpy(a->key_id, p, LK_AUDIT_KEY_ID_LEN);
+	p += LK_AUDIT_KEY_ID_LEN + 5;
+	if (strspn(p, upper_hex) != 2 * LK_AUDIT_MAC_LEN ||
+	    strspn(p + 2 * LK_AUDIT_MAC_LEN, "\r\n") != strlen(p + 2 * LK_AUDIT_MAC_LEN))
+		return false;
+	memcpy(hex, p, 2 * LK_AUDIT_MAC_LEN);
+	hex[2 * LK_AUDIT_MAC_LEN] = '\0';
+	return unhex(hex, a->mac, LK_AUDIT_MAC_LEN);
+}
+
+enum lk_err
+lk_audit_anchor_load(const char *path, struct lk_audit_anchor *a)
+{
+	char line[256];
+
+	memset(a, 0, sizeof(*a));
+	if (access(path, F_OK) != 0 && errno == ENOENT)
+		return LK_ERR_NOT_FOUND;
+	if (!lk_conf_read_secret(path, line, sizeof(line)) || !lk_audit_anchor_parse(line, a))
+		return LK_ERR_VALIDATION;
+	return LK_OK;
+}
+
+enum lk_err
+lk_audit_anchor_create(const char *path, const struct lk_audit_anchor *a)
+{
+	char hex[2 * LK_AUDIT_MAC_LEN + 1], line[256];
+
+	lk_audit_hex(a->mac, hex);
+	snprintf(line, sizeof(line), "audit anchor id=%" PRIu64 " key_id=%s mac=%s\n", a->id,
+	    a->key_id, hex);
+	return create_file(path, line);
 }
 
 enum lk_err
