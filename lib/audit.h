@@ -149,13 +149,15 @@ enum lk_err	lk_audit_write(struct lk_db *db, const struct lk_audit_event *ev, in
 
 /*
  * Start a new epoch: append an "audit.epoch" row signed with key, naming the
- * previous head and key id. With if_unsigned, do nothing unless the head is
- * unsigned (epoch 0). event_id (LK_PUBLIC_ID_MAX bytes, may be NULL) gets the
- * row's public id, or "" if none was written. Must run inside lk_db_txn.
+ * previous head and key id, in a transaction of its own. With if_unsigned, do
+ * nothing unless the head is unsigned (epoch 0), and refuse (LK_ERR_CONFLICT,
+ * logged) if any row is signed: the first epoch follows unsigned rows only.
+ * event_id (LK_PUBLIC_ID_MAX bytes) gets the row's public id and row its id,
+ * key id and MAC ("" and id 0 if no row was written); either may be NULL.
  */
 enum lk_err	lk_audit_epoch(struct lk_db *db, const struct lk_actor *a,
 		    const struct lk_audit_key *key, bool if_unsigned, int64_t now,
-		    char *event_id);
+		    char *event_id, struct lk_audit_anchor *row);
 
 /* Read the committed head into cp and log "audit checkpoint id=N mac=HEX". */
 enum lk_err	lk_audit_checkpoint(struct lk_db *db, struct lk_audit_checkpoint *cp);
@@ -171,21 +173,27 @@ struct lk_audit_verify {
 	const struct lk_audit_key	*keys;		/* every key that may have signed a row */
 	size_t				 nkeys;
 	const struct lk_audit_checkpoint *checkpoint;	/* NULL: none */
+	const struct lk_audit_anchor	*anchor;	/* NULL: not checked */
 	/* out */
 	uint64_t			 rows;
 	uint64_t			 last_id;
 	unsigned char			 head[LK_AUDIT_MAC_LEN];
+	struct lk_audit_anchor		 start;		/* the first signed row */
+	char				 start_public_id[LK_PUBLIC_ID_MAX];
 	bool				 ok;
 	char				 bad_public_id[LK_PUBLIC_ID_MAX];	/* "" if no row */
 	uint64_t			 bad_id;
-	char				 why[256];
+	char				 why[384];
 };
 
 /*
  * Walk the whole chain in one read snapshot, streaming rows in id order, and
  * check each link, MAC (legacy rows: SHA-256), epoch and seq, then the head
- * and the checkpoint. v->ok tells; if false, bad_* name the first bad row and
- * why says what is wrong. Returns LK_OK when the walk ran (whatever it found).
+ * and the checkpoint. With an anchor, the row it names must be there with its
+ * key id and MAC, and only rows before it may be unsigned. v->ok tells; if
+ * false, bad_* name the first bad row and why says what is wrong. start is
+ * the first signed row the walk passed (id 0: none). Returns LK_OK when the
+ * walk ran (whatever it found).
  */
 enum lk_err	lk_audit_verify(struct lk_db *db, struct lk_audit_verify *v);
 
