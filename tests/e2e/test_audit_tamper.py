@@ -497,7 +497,7 @@ def test_secret_files_are_0600(stack):
     stage = v / "run" / "apache.stage"
     if stage.exists():  # Apache's copies: readable by the server user only
         d = stage.read_text().strip()
-        for name in ("db.password", "audit.key"):
+        for name in ("db.password", "audit.key", "audit.key.anchor"):
             st = os.stat(os.path.join(d, name))
             assert stat.S_IMODE(st.st_mode) == 0o600, (name, oct(st.st_mode))
 
