@@ -297,6 +297,8 @@ def test_emptied_log_is_caught_by_the_anchor(stack, busy_chain, api):
         # no change is signed over it, from the web or by a key rotation
         r = call(api, "POST", "/v1/keys", api.admin_key, body={"label": uid("after-reset")})
         assert r.status_code == 503, r.text
+        logged = "".join(open(p, errors="replace").read() for p in api.error_logs if os.path.exists(p))
+        assert "the audit chain's newest row is unsigned: changes are refused" in logged
         before = key_files(stack), chain_state(stack)
         p = stack.cli("audit", "rotate-key", check=False)
         assert p.returncode != 0 and "refused, nothing written" in p.stderr, p.stderr
@@ -352,12 +354,14 @@ def test_unsigned_rows_after_the_anchored_start_are_named(stack, busy_chain):
         assert_bad(stack, victim, "unsigned (epoch 0) row after signed rows")
 
 
-def test_unanchored_install_is_told_and_audit_anchor_fixes_it(stack, busy_chain):
+def test_unanchored_install_is_told_and_audit_anchor_fixes_it(stack, busy_chain, api):
     """A key file from before the anchor existed: verify says the chain is not anchored and how to
-    anchor it; rotate-key waits for it; `audit anchor` verifies, then records the first signed row."""
+    anchor it; rotate-key waits for it; `audit anchor` verifies, then records the first signed row.
+    The programs sign changes without the anchor."""
     first = rows(stack)[0]
     original = anchor_path(stack).read_text()
     with aside(anchor_path(stack)):
+        expect(call(api, "POST", "/v1/keys", api.admin_key, body={"label": uid("unanchored")}), 201)
         rc, out = verify(stack)
         assert rc != 0, out
         assert "audit chain NOT ANCHORED" in out and "audit.key.anchor does not exist" in out, out
@@ -437,6 +441,17 @@ def test_upgrade_from_unsigned_rows_is_anchored_by_init(stack, busy_chain):
         # a second init changes nothing
         stack.cli("init")
         assert rows(stack)[-1]["id"] == epoch["id"]
+        # the old rows are vouched for by the anchored row: re-hashed consistently, an edit shows
+        edited = [dict(r) for r in old]
+        edited[1]["changes"] = '{"label":"nothing happened"}'
+        rewrite_unsigned(cur, edited)
+        cur.execute("UPDATE audit_head SET hash = %s, seq = %s, last_id = %s, key_id = %s WHERE id = 1",
+                    (epoch["hash"], epoch["seq"], epoch["id"], epoch["key_id"]))
+        assert_bad(stack, epoch, "broken link")
+        rewrite_unsigned(cur, old)
+        cur.execute("UPDATE audit_head SET hash = %s, seq = %s, last_id = %s, key_id = %s WHERE id = 1",
+                    (epoch["hash"], epoch["seq"], epoch["id"], epoch["key_id"]))
+        assert_ok(stack)
         # the signed part cut off, the head moved back to the old rows
         cur.execute("DELETE FROM audit_log WHERE id >= %s", (epoch["id"],))
         cur.execute("UPDATE audit_head SET hash = %s, seq = %s, last_id = %s, key_id = '' WHERE id = 1",
