@@ -1,4 +1,4 @@
-/* audit.c — latchkey audit verify|checkpoint|rotate-key: check the signed chain, publish its head, change its secret. */
+/* audit.c — latchkey audit verify|anchor|checkpoint|rotate-key: check the signed chain, record its start, publish its head, change its secret. */
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -16,6 +16,9 @@
 
 /* The current key and the retired ones: every key verify may need. */
 static struct lk_audit_key	keys[1 + LK_AUDIT_OLD_KEYS_MAX];
+
+/* The anchor file: audit_key_file LK_AUDIT_ANCHOR_SUFFIX. */
+static char			anchor_path[LK_AUDIT_ANCHOR_PATH_MAX];
 
 static int
 load_current(struct lk_audit_key *key)
@@ -63,14 +66,76 @@ last_checkpoint(const char *path, struct lk_audit_checkpoint *cp)
 	return 0;
 }
 
+/*
+ * Read the anchor file into a; *found tells whether it exists. Non-zero (after
+ * printing why) if audit_key_file is not set or the anchor is unreadable.
+ */
+static int
+load_anchor(struct lk_audit_anchor *a, bool *found)
+{
+	enum lk_err e;
+
+	*found = false;
+	if (cli_conf.audit_key_file[0] == '\0') {
+		fprintf(stderr, "latchkey: audit_key_file is not set in the config\n");
+		return 1;
+	}
+	lk_audit_anchor_path(cli_conf.audit_key_file, anchor_path);
+	if ((e = lk_audit_anchor_load(anchor_path, a)) == LK_ERR_NOT_FOUND)
+		return 0;
+	if (e != LK_OK) {
+		fprintf(stderr, "latchkey: audit anchor file %s: unreadable, or not one line "
+		    "\"audit anchor id=N key_id=HEX mac=HEX\"\n", anchor_path);
+		return 1;
+	}
+	*found = true;
+	return 0;
+}
+
+/* Walk the chain with every key (v's checkpoint and anchor set by the caller). */
+static int
+walk(struct lk_audit_verify *v)
+{
+	size_t		 nold = 0;
+	enum lk_err	 e;
+	int		 rc;
+
+	if ((rc = load_current(&keys[0])) != 0)
+		return rc;
+	if (cli_conf.audit_old_keys_file[0] != '\0' &&
+	    lk_audit_keys_load_old(cli_conf.audit_old_keys_file, keys + 1,
+	    LK_AUDIT_OLD_KEYS_MAX, &nold) != LK_OK) {
+		OPENSSL_cleanse(keys, sizeof(keys));
+		fprintf(stderr, "latchkey: cannot use audit_old_keys_file %s\n",
+		    cli_conf.audit_old_keys_file);
+		return 1;
+	}
+	v->keys = keys;
+	v->nkeys = 1 + nold;
+	e = lk_audit_verify(cli_db, v);
+	OPENSSL_cleanse(keys, sizeof(keys));
+	return e == LK_OK ? 0 : cli_failed(e, "audit verify");
+}
+
+/* "audit chain BROKEN ..." on f, for a walk that found a bad row. */
+static void
+print_broken(FILE *f, const struct lk_audit_verify *v)
+{
+	if (v->bad_public_id[0] != '\0')
+		fprintf(f, "audit chain BROKEN at row %s (id %" PRIu64 "): %s\n",
+		    v->bad_public_id, v->bad_id, v->why);
+	else
+		fprintf(f, "audit chain BROKEN: %s\n", v->why);
+}
+
 static int
 verify(int argc, char **argv)
 {
 	struct lk_audit_checkpoint	 cp;
+	struct lk_audit_anchor		 anchor;
 	struct lk_audit_verify		 v;
 	char				 hex[2 * LK_AUDIT_MAC_LEN + 1];
-	size_t				 nold = 0;
-	enum lk_err			 e;
+	bool				 anchored;
 	int				 rc;
 
 	memset(&v, 0, sizeof(v));
@@ -80,34 +145,80 @@ verify(int argc, char **argv)
 		v.checkpoint = &cp;
 	} else if (argc != 2)
 		return cli_usage("audit verify takes only --since-checkpoint FILE");
-	if ((rc = load_current(&keys[0])) != 0)
+	if ((rc = load_anchor(&anchor, &anchored)) != 0)
 		return rc;
-	if (cli_conf.audit_old_keys_file[0] != '\0' &&
-	    lk_audit_keys_load_old(cli_conf.audit_old_keys_file, keys + 1,
-	    LK_AUDIT_OLD_KEYS_MAX, &nold) != LK_OK) {
-		fprintf(stderr, "latchkey: cannot use audit_old_keys_file %s\n",
-		    cli_conf.audit_old_keys_file);
+	v.anchor = anchored ? &anchor : NULL;
+	if ((rc = walk(&v)) != 0)
+		return rc;
+	if (!v.ok) {
+		print_broken(stdout, &v);
 		return 1;
 	}
-	v.keys = keys;
-	v.nkeys = 1 + nold;
-	e = lk_audit_verify(cli_db, &v);
-	OPENSSL_cleanse(keys, sizeof(keys));
-	if (e != LK_OK)
-		return cli_failed(e, "audit verify");
-	if (!v.ok) {
-		if (v.bad_public_id[0] != '\0')
-			printf("audit chain BROKEN at row %s (id %" PRIu64 "): %s\n",
-			    v.bad_public_id, v.bad_id, v.why);
-		else
-			printf("audit chain BROKEN: %s\n", v.why);
+	if (!anchored && v.start.id == 0) {
+		printf("audit chain NOT ANCHORED: the log has no signed row and %s does not exist: "
+		    "`latchkey init` signs the chain and writes the anchor\n", anchor_path);
+		return 1;
+	}
+	if (!anchored) {
+		printf("audit chain NOT ANCHORED: %" PRIu64 " rows verify up to id %" PRIu64 ", but "
+		    "%s does not exist, so nothing outside the database records where the signed "
+		    "chain starts (a log emptied, or rewritten from its start, would verify too). "
+		    "If these rows are the log you expect, run `latchkey audit anchor` to record "
+		    "its start, row %s (id %" PRIu64 ")\n", v.rows, v.last_id, anchor_path,
+		    v.start_public_id, v.start.id);
 		return 1;
 	}
 	lk_audit_hex(v.head, hex);
 	printf("audit chain ok: %" PRIu64 " rows, head id=%" PRIu64 " mac=%s\n",
 	    v.rows, v.last_id, hex);
+	printf("anchored start id=%" PRIu64 " key_id=%s is in the chain with its MAC\n",
+	    anchor.id, anchor.key_id);
 	if (v.checkpoint != NULL)
 		printf("checkpoint id=%" PRIu64 " is in the chain with its MAC\n", cp.id);
+	return 0;
+}
+
+/* Record where the signed chain starts, once, after it verifies. */
+static int
+anchor(int argc)
+{
+	struct lk_audit_anchor	 a;
+	struct lk_audit_verify	 v;
+	bool			 anchored;
+	enum lk_err		 e;
+	int			 rc;
+
+	if (argc != 2)
+		return cli_usage("audit anchor takes no arguments");
+	if ((rc = load_anchor(&a, &anchored)) != 0)
+		return rc;
+	if (anchored) {
+		fprintf(stderr, "latchkey: %s already anchors the audit chain at row id=%" PRIu64
+		    " (key id %s); an anchor is never replaced\n", anchor_path, a.id, a.key_id);
+		return 1;
+	}
+	memset(&v, 0, sizeof(v));
+	if ((rc = walk(&v)) != 0)
+		return rc;
+	if (!v.ok) {
+		print_broken(stdout, &v);
+		fprintf(stderr, "latchkey: audit anchor: refused, nothing written: the chain does "
+		    "not verify\n");
+		return 1;
+	}
+	if (v.start.id == 0) {
+		fprintf(stderr, "latchkey: audit anchor: the log has no signed row: `latchkey init` "
+		    "signs the chain and writes the anchor\n");
+		return 1;
+	}
+	if ((e = lk_audit_anchor_create(anchor_path, &v.start)) != LK_OK) {
+		fprintf(stderr, "latchkey: cannot create %s%s\n", anchor_path,
+		    e == LK_ERR_CONFLICT ? ": it exists" : "");
+		return 1;
+	}
+	fprintf(stderr, "anchored the audit chain at its first signed row %s (id %" PRIu64
+	    ", key id %s) in %s (mode 0600): back it up with the audit key\n",
+	    v.start_public_id, v.start.id, v.start.key_id, anchor_path);
 	return 0;
 }
 
@@ -158,8 +269,11 @@ static int
 rotate_key(int argc)
 {
 	struct lk_audit_key	 old, nk;
+	struct lk_audit_anchor	 a;
+	struct lk_audit_verify	 v;
 	char			 newpath[sizeof(cli_conf.audit_key_file) + 8];
 	char			 evt[LK_PUBLIC_ID_MAX];
+	bool			 anchored;
 	enum lk_err		 e;
 	int			 rc;
 
@@ -168,6 +282,26 @@ rotate_key(int argc)
 	if (cli_conf.audit_old_keys_file[0] == '\0') {
 		fprintf(stderr, "latchkey: set audit_old_keys_file in the config first: the "
 		    "retired key goes there, and verify needs it for the older rows\n");
+		return 1;
+	}
+	/* A new epoch row signs over the chain as it is: only over one that verifies. */
+	if ((rc = load_anchor(&a, &anchored)) != 0)
+		return rc;
+	if (!anchored) {
+		fprintf(stderr, "latchkey: audit rotate-key: refused, nothing written: the audit "
+		    "chain is not anchored (%s does not exist): run `latchkey audit verify`, then "
+		    "`latchkey audit anchor`\n", anchor_path);
+		return 1;
+	}
+	memset(&v, 0, sizeof(v));
+	v.anchor = &a;
+	if ((rc = walk(&v)) != 0)
+		return rc;
+	if (!v.ok) {
+		print_broken(stderr, &v);
+		fprintf(stderr, "latchkey: audit rotate-key: refused, nothing written: the audit "
+		    "chain does not verify, and a new epoch would sign over it; restore audit_log "
+		    "and audit_head from a backup (docs/operations.md)\n");
 		return 1;
 	}
 	if ((rc = load_current(&old)) != 0)
@@ -183,7 +317,7 @@ rotate_key(int argc)
 		return rc;
 	}
 	/* The new epoch's row is signed with the new key; then the new key takes the file's place. */
-	if ((e = lk_audit_epoch(cli_db, &cli_actor, &nk, false, time(NULL), evt)) != LK_OK) {
+	if ((e = lk_audit_epoch(cli_db, &cli_actor, &nk, false, time(NULL), evt, NULL)) != LK_OK) {
 		unlink(newpath);
 		return cli_failed(e, "audit rotate-key");
 	}
@@ -204,9 +338,11 @@ int
 cmd_audit(int argc, char **argv)
 {
 	if (argc < 2)
-		return cli_usage("audit needs verify, checkpoint or rotate-key");
+		return cli_usage("audit needs verify, anchor, checkpoint or rotate-key");
 	if (strcmp(argv[1], "verify") == 0)
 		return verify(argc, argv);
+	if (strcmp(argv[1], "anchor") == 0)
+		return anchor(argc);
 	if (strcmp(argv[1], "checkpoint") == 0)
 		return checkpoint(argc);
 	if (strcmp(argv[1], "rotate-key") == 0)

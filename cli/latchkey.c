@@ -39,6 +39,7 @@ static const char usage_text[] =
 "  user list [--account ACCT_ID]\n"
 "  key usage KEY_ID [--days N]      daily uses by outcome (default 30 days, max 400)\n"
 "  audit verify [--since-checkpoint FILE]   check the signed audit chain\n"
+"  audit anchor                     record where the signed chain starts (once)\n"
 "  audit checkpoint                 print and log the chain's head (row id + MAC)\n"
 "  audit rotate-key                 start a new epoch under a new audit secret\n"
 "  gc                               remove daily usage older than usage_retention_days\n"
@@ -87,9 +88,12 @@ static const struct command {
 	  "--password-stdin. passwd, disable: end the user's sessions. list: the users\n"
 	  "of an account's subtree (default: the root's).\n" },
 	{ "audit", cmd_audit,
-	  "verify: recompute the signed hash chain of the audit log (exit 1 on a\n"
-	  "break); checkpoint: print and log the chain's head; rotate-key: start a new\n"
-	  "epoch under a new secret (see docs/operations.md, The audit log).\n" },
+	  "verify: recompute the signed hash chain of the audit log and check its start\n"
+	  "against the anchor file (exit 1 on a break, or if not anchored); anchor: after\n"
+	  "a verify, record the chain's first signed row in <audit_key_file>.anchor\n"
+	  "(for installs from before the anchor; init writes it); checkpoint: print and\n"
+	  "log the chain's head; rotate-key: start a new epoch under a new secret, only\n"
+	  "over a chain that verifies (see docs/operations.md, The audit log).\n" },
 	{ "gc", cmd_gc,
 	  "Deletes the daily usage counts older than usage_retention_days (config).\n"
 	  "Run it daily, e.g. from cron or a systemd timer.\n" },

@@ -1,4 +1,5 @@
 /* setup.c — latchkey migrate and latchkey init (as db_admin_user when the config names one). */
+#include <inttypes.h>
 #include <stdio.h>
 #include <time.h>
 
@@ -94,17 +95,21 @@ cmd_migrate(int argc, char **argv __attribute__((unused)))
 }
 
 /*
- * The audit secret: created (0600) if missing, and then the chain's first
- * epoch starts (if its head is unsigned: a new database, or rows from before
- * migration 002). An existing key is only checked: a head found unsigned then
- * is not signed over (see lk_audit_write); `audit rotate-key` does that.
+ * The audit secret and the anchor. A missing key is created (0600), unless an
+ * anchor names a chain an earlier key signed. Without an anchor, an unsigned
+ * head (a new database, rows from before migration 002, or an init
+ * interrupted before the first signed row) gets the first epoch row, and the
+ * anchor then records it; a signed head is left for `audit anchor`, which
+ * verifies it first. With an anchor, an existing key is only checked.
  */
 static int
 audit_setup(struct lk_db *db)
 {
 	struct lk_audit_key	 key;
-	char			 evt[LK_PUBLIC_ID_MAX];
+	struct lk_audit_anchor	 anchor, start;
+	char			 evt[LK_PUBLIC_ID_MAX], apath[LK_AUDIT_ANCHOR_PATH_MAX];
 	const char		*path = cli_conf.audit_key_file;
+	bool			 anchored, created = false;
 	enum lk_err		 e;
 
 	if (path[0] == '\0') {
@@ -112,30 +117,63 @@ audit_setup(struct lk_db *db)
 		    "the audit chain's secret (init creates it)\n");
 		return 1;
 	}
-	if ((e = lk_audit_key_create(path, &key)) == LK_ERR_CONFLICT) {
-		/* An existing key: the chain was signed when it was made. */
-		if (lk_audit_key_load(path, &key) != LK_OK) {
-			fprintf(stderr, "latchkey: audit key file %s is unusable (32 to 64 bytes "
-			    "as hex, first line)\n", path);
-			return 1;
-		}
+	lk_audit_anchor_path(path, apath);
+	if ((e = lk_audit_anchor_load(apath, &anchor)) != LK_OK && e != LK_ERR_NOT_FOUND) {
+		fprintf(stderr, "latchkey: audit anchor file %s is unusable (one line \"audit "
+		    "anchor id=N key_id=HEX mac=HEX\")\n", apath);
+		return 1;
+	}
+	anchored = e == LK_OK;
+	if ((e = lk_audit_key_load(path, &key)) == LK_ERR_NOT_FOUND && anchored) {
+		fprintf(stderr, "latchkey: the audit key file %s is missing, but %s anchors a "
+		    "chain signed from row id=%" PRIu64 " on (key id %s): restore the key files "
+		    "from the backup (a new key cannot continue that chain)\n", path, apath,
+		    anchor.id, anchor.key_id);
+		return 1;
+	}
+	if (e == LK_ERR_NOT_FOUND) {
+		if ((e = lk_audit_key_create(path, &key)) != LK_OK)
+			return cli_failed(e, "init: audit key file");
+		created = true;
+		fprintf(stderr, "created the audit key file %s (mode 0600, key id %s); back it "
+		    "up: verifying the audit log needs it\n", path, key.id);
+	} else if (e != LK_OK) {
+		fprintf(stderr, "latchkey: audit key file %s is unusable (32 to 64 bytes "
+		    "as hex, first line)\n", path);
+		return 1;
+	}
+	if (anchored) {
 		lk_crypto_wipe(&key, sizeof(key));
 		return 0;
 	}
-	if (e != LK_OK)
-		return cli_failed(e, "init: audit key file");
-	fprintf(stderr, "created the audit key file %s (mode 0600, key id %s); back it up: "
-	    "verifying the audit log needs it\n", path, key.id);
-	e = lk_audit_epoch(db, &cli_actor, &key, true, time(NULL), evt);
+	e = lk_audit_epoch(db, &cli_actor, &key, true, time(NULL), evt, &start);
 	lk_crypto_wipe(&key, sizeof(key));
+	if (e == LK_ERR_CONFLICT) {
+		fprintf(stderr, "latchkey: init: refused to sign the audit chain: its newest row is "
+		    "unsigned but signed rows come before it (the log was rewritten); run `latchkey "
+		    "audit verify` and restore audit_log and audit_head from a backup\n");
+		return 1;
+	}
 	if (e != LK_OK)
 		return cli_failed(e, "init: audit epoch");
-	if (evt[0] == '\0') {
+	if (evt[0] == '\0' && created) {
 		fprintf(stderr, "latchkey: the audit chain is already signed with another key: "
 		    "restore that key's file to %s (the new one cannot continue the chain)\n", path);
 		return 1;
 	}
+	if (evt[0] == '\0') {
+		fprintf(stderr, "the audit chain is signed but not anchored (%s does not exist): "
+		    "run `latchkey audit verify`, then `latchkey audit anchor`\n", apath);
+		return 0;
+	}
 	fprintf(stderr, "the audit chain is signed from row %s on\n", evt);
+	if ((e = lk_audit_anchor_create(apath, &start)) != LK_OK) {
+		fprintf(stderr, "latchkey: cannot create the audit anchor file %s: once it can "
+		    "be written, run `latchkey audit anchor`\n", apath);
+		return 1;
+	}
+	fprintf(stderr, "its start is anchored in %s (mode 0600); back it up with the key\n",
+	    apath);
 	return 0;
 }
 

@@ -71,8 +71,8 @@ rows_table(struct lk_admin *a, json_t *rows)
 
 /*
  * The whole chain's check (lk_audit_verify, as `latchkey audit verify` does),
- * with the keys this program can read. Only for owners of the root account:
- * the chain spans every account.
+ * with the keys and the anchor this program can read. Only for owners of the
+ * root account: the chain spans every account.
  */
 static void
 chain_check(struct lk_admin *a)
@@ -81,7 +81,9 @@ chain_check(struct lk_admin *a)
 	const struct lk_conf		*conf = a->req->conf;
 	struct lk_html			*h = &a->h;
 	struct lk_audit_verify		 v;
+	struct lk_audit_anchor		 anchor;
 	struct lk_account		 root;
+	char				 apath[LK_AUDIT_ANCHOR_PATH_MAX];
 	size_t				 nold = 0;
 	enum lk_err			 e;
 
@@ -107,6 +109,9 @@ chain_check(struct lk_admin *a)
 		    LK_AUDIT_OLD_KEYS_MAX, &nold);
 	v.keys = keys;
 	v.nkeys = 1 + nold;
+	lk_audit_anchor_path(conf->audit_key_file, apath);
+	if (lk_audit_anchor_load(apath, &anchor) == LK_OK)
+		v.anchor = &anchor;
 	if (e == LK_OK)
 		e = lk_audit_verify(a->req->db, &v);
 	lk_crypto_wipe(keys, sizeof(keys));
@@ -115,9 +120,16 @@ chain_check(struct lk_admin *a)
 	if (e != LK_OK)
 		lk_html_text(h, "The chain could not be checked here (the audit key is not "
 		    "readable by this program). Run `latchkey audit verify`.");
+	else if (v.ok && v.anchor != NULL)
+		lk_html_textf(h, "The audit chain verifies: %" PRIu64 " rows, each signed and "
+		    "linked to the one before, from its anchored start (row %" PRIu64 ") up to "
+		    "row %" PRIu64 ".", v.rows, anchor.id, v.last_id);
 	else if (v.ok)
 		lk_html_textf(h, "The audit chain verifies: %" PRIu64 " rows, each signed and "
-		    "linked to the one before, up to row %" PRIu64 ".", v.rows, v.last_id);
+		    "linked to the one before, up to row %" PRIu64 ". Its start is not checked: "
+		    "this program cannot read the anchor file (audit_key_file" LK_AUDIT_ANCHOR_SUFFIX
+		    "), so a log emptied or rewritten from its start would pass here. Run "
+		    "`latchkey audit verify`.", v.rows, v.last_id);
 	else
 		lk_html_textf(h, "The audit chain does NOT verify at row %s (id %" PRIu64 "): %s. "
 		    "`latchkey audit verify` (with audit_old_keys_file) is the authoritative check.",

@@ -32,6 +32,8 @@ static const char SQL_INSERT[] =
     " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
 static const char SQL_MOVE_HEAD[] =
     "UPDATE audit_head SET hash = ?, seq = ?, last_id = ?, key_id = ? WHERE id = 1";
+static const char SQL_ANY_SIGNED[] =
+    "SELECT id FROM audit_log WHERE key_id <> '' LIMIT 1";
 static const char SQL_ROWS[] =
     "SELECT id, public_id, at, actor, account_id, account_path, action, target_id,"
     " ip, request_id, changes, HEX(prev_hash), HEX(hash), seq, key_id"
@@ -167,36 +169,111 @@ lk_audit_key_load(const char *path, struct lk_audit_key *key)
 	return ok ? LK_OK : LK_ERR_VALIDATION;
 }
 
-enum lk_err
-lk_audit_key_create(const char *path, struct lk_audit_key *key)
+/* Write text to a NEW file at path: mode 0600, flushed to disk; removed again if that fails. */
+static enum lk_err
+create_file(const char *path, const char *text)
 {
-	unsigned char	 k[LK_AUDIT_KEY_MIN];
-	char		 hex[2 * LK_AUDIT_KEY_MIN + 2];
-	int		 fd;
-	bool		 ok;
+	size_t	 n = strlen(text);
+	int	 fd;
+	bool	 ok;
 
 	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
 	if (fd < 0) {
 		if (errno == EEXIST)
 			return LK_ERR_CONFLICT;
-		lk_log_err("cannot create audit key file %s: %s", path, strerror(errno));
+		lk_log_err("cannot create %s: %s", path, strerror(errno));
 		return LK_ERR_INTERNAL;
 	}
-	ok = lk_crypto_random(k, sizeof(k));
-	OPENSSL_buf2hexstr_ex(hex, sizeof(hex), NULL, k, sizeof(k), '\0');
-	lk_crypto_wipe(k, sizeof(k));
-	strcat(hex, "\n");
-	ok = ok && fchmod(fd, 0600) == 0 &&
-	    write(fd, hex, strlen(hex)) == (ssize_t)strlen(hex) && fsync(fd) == 0;
+	ok = fchmod(fd, 0600) == 0 && write(fd, text, n) == (ssize_t)n && fsync(fd) == 0;
 	ok = close(fd) == 0 && ok;
-	ok = ok && lk_audit_key_parse(hex, key);
-	lk_crypto_wipe(hex, sizeof(hex));
 	if (!ok) {
-		lk_log_err("cannot write audit key file %s", path);
+		lk_log_err("cannot write %s", path);
 		unlink(path);
 		return LK_ERR_INTERNAL;
 	}
 	return LK_OK;
+}
+
+enum lk_err
+lk_audit_key_create(const char *path, struct lk_audit_key *key)
+{
+	unsigned char	 k[LK_AUDIT_KEY_MIN];
+	char		 hex[2 * LK_AUDIT_KEY_MIN + 2];
+	enum lk_err	 e = LK_ERR_INTERNAL;
+
+	if (lk_crypto_random(k, sizeof(k))) {
+		OPENSSL_buf2hexstr_ex(hex, sizeof(hex), NULL, k, sizeof(k), '\0');
+		strcat(hex, "\n");
+		if (lk_audit_key_parse(hex, key))
+			e = create_file(path, hex);
+		lk_crypto_wipe(hex, sizeof(hex));
+	}
+	lk_crypto_wipe(k, sizeof(k));
+	if (e != LK_OK)
+		lk_crypto_wipe(key, sizeof(*key));
+	return e;
+}
+
+void
+lk_audit_anchor_path(const char *key_file, char out[LK_AUDIT_ANCHOR_PATH_MAX])
+{
+	snprintf(out, LK_AUDIT_ANCHOR_PATH_MAX, "%s%s", key_file, LK_AUDIT_ANCHOR_SUFFIX);
+}
+
+bool
+lk_audit_anchor_parse(const char *line, struct lk_audit_anchor *a)
+{
+	static const char	 tag[] = "audit anchor id=";
+	static const char	 upper_hex[] = "0123456789ABCDEF";
+	const char		*p = line;
+	char			*end, hex[2 * LK_AUDIT_MAC_LEN + 1];
+
+	memset(a, 0, sizeof(*a));
+	if (strncmp(p, tag, sizeof(tag) - 1) != 0)
+		return false;
+	p += sizeof(tag) - 1;
+	if (*p < '1' || *p > '9')
+		return false;
+	errno = 0;
+	a->id = strtoull(p, &end, 10);
+	if (errno != 0 || strncmp(end, " key_id=", 8) != 0)
+		return false;
+	p = end + 8;
+	if (strspn(p, upper_hex) != LK_AUDIT_KEY_ID_LEN ||
+	    strncmp(p + LK_AUDIT_KEY_ID_LEN, " mac=", 5) != 0)
+		return false;
+	memcpy(a->key_id, p, LK_AUDIT_KEY_ID_LEN);
+	p += LK_AUDIT_KEY_ID_LEN + 5;
+	if (strspn(p, upper_hex) != 2 * LK_AUDIT_MAC_LEN ||
+	    strspn(p + 2 * LK_AUDIT_MAC_LEN, "\r\n") != strlen(p + 2 * LK_AUDIT_MAC_LEN))
+		return false;
+	memcpy(hex, p, 2 * LK_AUDIT_MAC_LEN);
+	hex[2 * LK_AUDIT_MAC_LEN] = '\0';
+	return unhex(hex, a->mac, LK_AUDIT_MAC_LEN);
+}
+
+enum lk_err
+lk_audit_anchor_load(const char *path, struct lk_audit_anchor *a)
+{
+	char line[256];
+
+	memset(a, 0, sizeof(*a));
+	if (access(path, F_OK) != 0 && errno == ENOENT)
+		return LK_ERR_NOT_FOUND;
+	if (!lk_conf_read_secret(path, line, sizeof(line)) || !lk_audit_anchor_parse(line, a))
+		return LK_ERR_VALIDATION;
+	return LK_OK;
+}
+
+enum lk_err
+lk_audit_anchor_create(const char *path, const struct lk_audit_anchor *a)
+{
+	char hex[2 * LK_AUDIT_MAC_LEN + 1], line[256];
+
+	lk_audit_hex(a->mac, hex);
+	snprintf(line, sizeof(line), "audit anchor id=%" PRIu64 " key_id=%s mac=%s\n", a->id,
+	    a->key_id, hex);
+	return create_file(path, line);
 }
 
 enum lk_err
@@ -382,8 +459,8 @@ lk_audit_write(struct lk_db *db, const struct lk_audit_event *ev, int64_t now)
 		return e;
 	if (h.key_id[0] == '\0') {
 		/* Never start an epoch here: an unsigned head after signed rows is a rewrite. */
-		lk_log_err("the audit chain is not signed yet: changes are refused (run "
-		    "latchkey init once after upgrading)");
+		lk_log_err("the audit chain's newest row is unsigned: changes are refused "
+		    "(`latchkey audit verify` says why and what to do)");
 		return LK_ERR_UNAVAILABLE;
 	}
 	if (strcmp(h.key_id, cur_key.id) != 0) {
@@ -426,6 +503,7 @@ struct epoch_arg {
 	bool				 if_unsigned;
 	int64_t				 now;
 	char				*event_id;
+	struct lk_audit_anchor		*row;
 };
 
 static enum lk_err
@@ -433,24 +511,43 @@ epoch_work(struct lk_db *db, void *arg)
 {
 	struct epoch_arg	*p = arg;
 	struct head		 h;
+	int64_t			 signed_id = 0;
 	enum lk_err		 e;
 
 	if (p->event_id != NULL)
 		p->event_id[0] = '\0';
+	if (p->row != NULL)
+		memset(p->row, 0, sizeof(*p->row));
 	if ((e = read_head(db, SQL_HEAD_LOCK, &h)) != LK_OK)
 		return e;
 	if (p->if_unsigned && h.key_id[0] != '\0')
 		return LK_OK;
-	if ((e = epoch_row(db, p->a, p->key, &h, p->now, p->event_id)) != LK_OK)
+	/* The first epoch follows unsigned rows only: an unsigned head after signed rows is a rewrite. */
+	if (p->if_unsigned &&
+	    (e = lk_db_exec(db, SQL_ANY_SIGNED, NULL, 0, lk_db_row_int, &signed_id, NULL)) != LK_OK)
 		return e;
-	return move_head(db, &h);
+	if (signed_id != 0) {
+		lk_log_err("the audit chain's newest row is unsigned, but signed rows come before "
+		    "it: the log was rewritten, and no epoch is started over it (run `latchkey "
+		    "audit verify`)");
+		return LK_ERR_CONFLICT;
+	}
+	if ((e = epoch_row(db, p->a, p->key, &h, p->now, p->event_id)) != LK_OK ||
+	    (e = move_head(db, &h)) != LK_OK)
+		return e;
+	if (p->row != NULL) {
+		p->row->id = h.last_id;
+		snprintf(p->row->key_id, sizeof(p->row->key_id), "%s", h.key_id);
+		memcpy(p->row->mac, h.mac, LK_AUDIT_MAC_LEN);
+	}
+	return LK_OK;
 }
 
 enum lk_err
 lk_audit_epoch(struct lk_db *db, const struct lk_actor *a, const struct lk_audit_key *key,
-    bool if_unsigned, int64_t now, char *event_id)
+    bool if_unsigned, int64_t now, char *event_id, struct lk_audit_anchor *row)
 {
-	struct epoch_arg p = { a, key, if_unsigned, now, event_id };
+	struct epoch_arg p = { a, key, if_unsigned, now, event_id, row };
 
 	return lk_db_txn(db, epoch_work, &p);
 }
@@ -544,7 +641,7 @@ struct walk {
 	char				 kid[LK_AUDIT_KEY_ID_LEN + 1];	/* epoch in force; "" = 0 */
 	const struct lk_audit_key	*key;
 	uint64_t			 pos;
-	bool				 signed_seen, last_signed, cp_found;
+	bool				 signed_seen, last_signed, cp_found, anchor_found;
 	char				 last_public_id[LK_PUBLIC_ID_MAX];
 };
 
@@ -620,6 +717,21 @@ walk_row(const struct lk_row *row, void *arg)
 	if (v->checkpoint != NULL && !w->cp_found && id > v->checkpoint->id)
 		return bad(w, pid, id, "the checkpoint's row id=%" PRIu64 " is missing before "
 		    "this row: rows were deleted", v->checkpoint->id);
+	if (v->anchor != NULL && !w->anchor_found && id >= v->anchor->id) {
+		if (id > v->anchor->id)
+			return bad(w, pid, id, "the anchored start of the signed chain, row id=%"
+			    PRIu64 ", is missing before this row: the log was rewritten or rows "
+			    "were deleted", v->anchor->id);
+		if (kid[0] == '\0')
+			return bad(w, pid, id, "the anchored start of the signed chain (key id %s) is "
+			    "this row, but it is unsigned: the log was rewritten", v->anchor->key_id);
+		if (strcmp(kid, v->anchor->key_id) != 0 ||
+		    CRYPTO_memcmp(mac, v->anchor->mac, LK_AUDIT_MAC_LEN) != 0)
+			return bad(w, pid, id, "the anchored start of the signed chain is this row, but "
+			    "its key id or MAC is not the anchor file's (key id %s): the row was "
+			    "changed or the log rewritten", v->anchor->key_id);
+		w->anchor_found = true;
+	}
 	if (CRYPTO_memcmp(prev, w->prev, LK_AUDIT_MAC_LEN) != 0) {
 		if (kid[0] != '\0' && r.seq > w->pos)
 			return bad(w, pid, id, "missing rows: seq %" PRIu64 " follows row %" PRIu64
@@ -656,6 +768,12 @@ walk_row(const struct lk_row *row, void *arg)
 			w->key = key;
 			snprintf(w->kid, sizeof(w->kid), "%s", kid);
 		}
+		if (!w->signed_seen) {
+			w->v->start.id = id;
+			snprintf(w->v->start.key_id, sizeof(w->v->start.key_id), "%s", kid);
+			memcpy(w->v->start.mac, mac, LK_AUDIT_MAC_LEN);
+			snprintf(w->v->start_public_id, sizeof(w->v->start_public_id), "%s", pid);
+		}
 		w->signed_seen = true;
 	}
 	if (v->checkpoint != NULL && id == v->checkpoint->id) {
@@ -683,7 +801,8 @@ verify_work(struct lk_db *db, void *arg)
 	w->v = v;
 	v->ok = true;
 	v->rows = v->last_id = 0;
-	v->bad_public_id[0] = v->why[0] = '\0';
+	memset(&v->start, 0, sizeof(v->start));
+	v->bad_public_id[0] = v->start_public_id[0] = v->why[0] = '\0';
 	v->bad_id = 0;
 	if ((e = read_head(db, SQL_HEAD, &w->h)) != LK_OK)
 		return e;
@@ -693,9 +812,17 @@ verify_work(struct lk_db *db, void *arg)
 	if (e != LK_OK)
 		return e;
 	memcpy(v->head, w->prev, LK_AUDIT_MAC_LEN);
-	if (w->pos > 0 && !w->last_signed)
-		bad(w, w->last_public_id, v->last_id, "the newest row is unsigned (epoch 0 rows "
-		    "can be forged): run `latchkey init` or make any change to start a signed epoch");
+	if (v->anchor != NULL && !w->anchor_found)
+		bad(w, w->last_public_id, v->last_id, w->pos == 0 ? "the log is empty, but the "
+		    "anchor file records a signed chain starting at row id=%" PRIu64 ": the log was "
+		    "reset; restore audit_log and audit_head from a backup" : "the chain ends before "
+		    "its anchored start, row id=%" PRIu64 ": the log was rewritten or cut; restore "
+		    "audit_log and audit_head from a backup", v->anchor->id);
+	else if (w->pos > 0 && !w->last_signed)
+		bad(w, w->last_public_id, v->last_id, "the newest row is unsigned and no signed row "
+		    "vouches for the log (epoch 0 rows can be forged): if this installation never "
+		    "signed its chain, `latchkey init` signs it and writes the anchor; if it did, the "
+		    "log was rewritten: restore audit_log and audit_head from a backup");
 	else if (CRYPTO_memcmp(w->h.mac, w->prev, LK_AUDIT_MAC_LEN) != 0 ||
 	    w->h.last_id != v->last_id || (w->signed_seen && w->h.seq != w->pos))
 		bad(w, w->last_public_id, v->last_id, "audit_head (id=%" PRIu64 ", seq=%" PRIu64

@@ -32,7 +32,7 @@
 # Apache runs as nobody/nogroup (it refuses to serve as root) and the repo may be in a 0700 home, so
 # `start apache` STAGES the programs, the rendered config (httpd.conf), a copy of latchkey.conf
 # (without the CLI-only settings db_admin_* and audit_old_keys_file) and of the secret files it names
-# (DB password, audit key: mode 0600, owned by nobody) into a fresh 0755 directory
+# (DB password, audit key and its anchor: mode 0600, owned by nobody) into a fresh 0755 directory
 # /tmp/latchkey-apache.XXXXXX (path recorded in VARDIR/run/apache.stage; removed by `stop`). Logs
 # still go to VARDIR/log (opened as root). After `latchkey audit rotate-key`, restart Apache so the
 # programs get the new audit key.
@@ -266,7 +266,7 @@ stop_pools() {
 }
 
 start_apache() {
-    local stage child moddir tpl p
+    local stage child moddir tpl p keyfile
     moddir=/usr/lib/apache2/modules
     [ -f "$moddir/mod_fcgid.so" ] || die "mod_fcgid not found in $moddir (apt-get install libapache2-mod-fcgid)"
     stage=$(mktemp -d /tmp/latchkey-apache.XXXXXX)
@@ -290,6 +290,12 @@ start_apache() {
     chmod 0644 "$stage/latchkey.conf"
     stage_secret db_password_file db.password "$stage"
     stage_secret audit_key_file audit.key "$stage"
+    # the audit chain's anchor, next to the key (<audit_key_file>.anchor): the console checks it
+    keyfile=$(conf_value audit_key_file "$VARDIR/latchkey.conf")
+    if [ -n "$keyfile" ] && [ -f "$keyfile.anchor" ]; then
+        install -m 0600 "$keyfile.anchor" "$stage/audit.key.anchor"
+        [ "$(id -u)" != 0 ] || chown nobody:nogroup "$stage/audit.key.anchor"
+    fi
     # the API (mod_fcgid, or mod_proxy_fcgi to the pools), then the authorizer in front of the demo app
     # apache: the standalone server includes latchkey itself from the snippet an existing server uses
     if [ "$KIND" = apache ]; then

@@ -541,6 +541,9 @@ def test_audit_page_shows_whether_the_chain_verifies(server):
     r = c.get("/admin/audit?verify=1")
     assert r.status_code == 200
     assert re.search(r'id="chain-result"[^>]*>The audit chain verifies: \d+ rows', r.text), r.text[-2000:]
+    # from the start the anchor file records (Apache's programs read the copy staged with the key)
+    anchored = re.match(r"audit anchor id=(\d+) ", (Path(stack.vardir) / "audit.key.anchor").read_text())
+    assert f"from its anchored start (row {anchored.group(1)})" in r.text, r.text[-2000:]
     # an edited row is found (the DB's root edits it; the runtime user could not), then put back
     root = stack.db_connect(root=True, database="latchkey")
     try:
@@ -557,6 +560,35 @@ def test_audit_page_shows_whether_the_chain_verifies(server):
     finally:
         root.close()
     assert "The audit chain verifies" in c.get("/admin/audit?verify=1").text
+    # an emptied log: the anchor says a signed chain began, so it does not verify
+    root = stack.db_connect(root=True, database="latchkey")
+    try:
+        with root.cursor() as cur:
+            for t in ("audit_log", "audit_head"):
+                cur.execute(f"CREATE TABLE {t}_console_saved LIKE {t}")
+                cur.execute(f"INSERT INTO {t}_console_saved SELECT * FROM {t}")
+            try:
+                cur.execute("DELETE FROM audit_log")
+                cur.execute("UPDATE audit_head SET hash = REPEAT(CHAR(0), 32), seq = 0, last_id = 0, key_id = ''")
+                r = c.get("/admin/audit?verify=1")
+                assert "does NOT verify" in r.text and "the log is empty, but the anchor file" in r.text, r.text[-2000:]
+            finally:
+                for t in ("audit_log", "audit_head"):
+                    cur.execute(f"DELETE FROM {t}")
+                    cur.execute(f"INSERT INTO {t} SELECT * FROM {t}_console_saved")
+                    cur.execute(f"DROP TABLE {t}_console_saved")
+    finally:
+        root.close()
+    if not server.name.startswith("apache"):  # (Apache's programs read a staged copy)
+        # an anchor this program cannot read: the start is not checked, and the page says so
+        anchor = Path(stack.vardir) / "audit.key.anchor"
+        os.rename(anchor, f"{anchor}.away")
+        try:
+            text = c.get("/admin/audit?verify=1").text
+        finally:
+            os.rename(f"{anchor}.away", anchor)
+        assert "The audit chain verifies" in text and "Its start is not checked" in text, text[-2000:]
+    assert "from its anchored start" in c.get("/admin/audit?verify=1").text
     # only owners of the root account see the chain (it spans every account)
     email, pw, _ = make_user(stack, "owner", account=sub_account(stack))
     assert "Audit chain" not in Console(server, email, pw).get("/admin/audit?verify=1").text

@@ -1,11 +1,15 @@
 """The audit chain resists someone with database write access.
 
 As the DB root user: edit a row, delete a row, truncate the newest rows, re-hash the whole chain
-with plain SHA-256 (the attack that worked before the HMAC): `latchkey audit verify` exits
-non-zero and names the first bad row each time; a truncation with a consistent head is caught
-against a checkpoint. The runtime DB user cannot UPDATE/DELETE/ALTER audit_log at all. Secret
-files are 0600. Checkpoint lines reach the server logs. Key rotation keeps the chain verifiable.
-Each tampering case runs on the live table and restores it afterwards.
+with plain SHA-256 (the attack that worked before the HMAC), empty the log, rewrite it as unsigned
+"epoch 0" rows and have `rotate-key` sign over it, add unsigned rows after the signed start:
+`latchkey audit verify` exits non-zero and names the first bad row (or the missing start) each
+time; a truncation with a consistent head is caught against a checkpoint; the anchor file
+(<audit_key_file>.anchor, written by init) records where the signed chain starts. rotate-key
+signs only over a chain that verifies. An install without an anchor is told so, and `audit
+anchor` records it. The runtime DB user cannot UPDATE/DELETE/ALTER audit_log at all. Secret files
+are 0600. Checkpoint lines reach the server logs. Key rotation keeps the chain verifiable.
+Each tampering case runs on the live table (and key files) and restores them afterwards.
 """
 import contextlib
 import hashlib
@@ -13,6 +17,7 @@ import json
 import os
 import re
 import stat
+from pathlib import Path
 
 import pymysql
 import pytest
@@ -24,6 +29,7 @@ import harness
 OK_RE = re.compile(r"^audit chain ok: (\d+) rows, head id=(\d+) mac=([0-9A-F]{64})$", re.M)
 BAD_RE = re.compile(r"^audit chain BROKEN at row (evt_[0-9A-Za-z]+) \(id (\d+)\): (.+)$", re.M)
 CP_RE = re.compile(r"audit checkpoint id=(\d+) mac=([0-9A-F]{64})")
+ANCHOR_RE = re.compile(r"^audit anchor id=(\d+) key_id=([0-9A-F]{16}) mac=([0-9A-F]{64})\n$")
 
 
 @pytest.fixture(scope="module")
@@ -73,6 +79,42 @@ def assert_bad(stack, row, why, *args):
     return out
 
 
+def anchor_path(stack):
+    return Path(stack.vardir) / "audit.key.anchor"
+
+
+def key_files(stack):
+    """The audit key files as they are now (None: absent), to show that a refusal wrote nothing."""
+    v = Path(stack.vardir)
+    return {p.name: p.read_bytes() if p.exists() else None
+            for p in (v / "audit.key", v / "audit.key.new", v / "audit-old.keys", anchor_path(stack))}
+
+
+def chain_state(stack):
+    with contextlib.closing(root(stack)) as c, c.cursor() as cur:
+        cur.execute("SELECT COUNT(*), COALESCE(MAX(id), 0) FROM audit_log")
+        n = cur.fetchone()
+        cur.execute("SELECT HEX(hash), seq, last_id, key_id FROM audit_head")
+        return n, cur.fetchone()
+
+
+@contextlib.contextmanager
+def aside(*paths):
+    """The files are moved away for the block and put back afterwards (whatever the block left at
+    their place is removed)."""
+    moved = []
+    try:
+        for p in map(Path, paths):
+            os.rename(p, p.with_name(p.name + ".aside"))
+            moved.append(p)
+        yield
+    finally:
+        for p in moved:
+            if p.exists():
+                os.unlink(p)
+            os.rename(p.with_name(p.name + ".aside"), p)
+
+
 @contextlib.contextmanager
 def tampering(stack):
     """A root connection to tamper with; audit_log and audit_head are put back afterwards."""
@@ -90,12 +132,50 @@ def tampering(stack):
             cur.execute(f"INSERT INTO {t} SELECT * FROM {t}_saved")
             cur.execute(f"DROP TABLE {t}_saved")
         c.close()
+        assert_intact(stack)
+
+
+def assert_intact(stack):
+    """The chain verifies; while a test has moved the anchor file away, that reads NOT ANCHORED."""
+    if anchor_path(stack).exists():
         assert_ok(stack)
+    else:
+        rc, out = verify(stack)
+        assert "audit chain NOT ANCHORED" in out and "BROKEN" not in out, out
 
 
 def set_head_to(cur, row):
     cur.execute("UPDATE audit_head SET hash = %s, seq = %s, last_id = %s, key_id = %s WHERE id = 1",
                 (row["hash"], row["seq"], row["id"], row["key_id"]))
+
+
+def rewrite_unsigned(cur, rws):
+    """Re-hash rws (dicts, maybe edited) as unsigned epoch-0 rows, chained with plain SHA-256 (no
+    key needed) from 32 zero bytes, and point audit_head at the last, as migration 002 leaves it."""
+    prev = bytes(32)
+    for r in rws:
+        h = legacy_hash(prev, r)
+        cur.execute("UPDATE audit_log SET prev_hash = %s, hash = %s, key_id = '', seq = 0, changes = %s,"
+                    " account_id = %s WHERE id = %s", (prev, h, r["changes"], r["account_id"], r["id"]))
+        prev = h
+    cur.execute("UPDATE audit_head SET hash = %s, seq = %s, last_id = %s, key_id = '' WHERE id = 1",
+                (prev, len(rws), rws[-1]["id"] if rws else 0))
+
+
+def append_unsigned(cur, after, **fields):
+    """Insert one unsigned row chained (plain SHA-256) after row `after`, and move the head to it."""
+    r = dict(after, public_id="evt_" + uid("forged").replace("-", ""), action="key.delete",
+             changes="{}", **fields)
+    r["hash"] = legacy_hash(after["hash"], r)
+    cur.execute("INSERT INTO audit_log (public_id, at, actor, account_id, account_path, action, target_id,"
+                " ip, request_id, changes, prev_hash, hash, seq, key_id)"
+                " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, 0, '')",
+                (r["public_id"], r["at"], r["actor"], r["account_id"], r["account_path"], r["action"],
+                 r["target_id"], r["ip"], r["request_id"], r["changes"], after["hash"], r["hash"]))
+    r["id"] = cur.lastrowid
+    cur.execute("UPDATE audit_head SET hash = %s, seq = seq + 1, last_id = %s, key_id = '' WHERE id = 1",
+                (r["hash"], r["id"]))
+    return r
 
 
 def legacy_hash(prev, r):
@@ -114,6 +194,29 @@ def test_clean_chain_verifies(stack, busy_chain):
     assert mac == all_rows[-1]["hash"].hex().upper()
     assert all(r["key_id"] for r in all_rows), "every row is signed"
     assert all_rows[0]["action"] == "audit.epoch", all_rows[0]
+
+
+def test_init_anchored_the_first_signed_row(stack, busy_chain):
+    """init wrote <audit_key_file>.anchor (0600): the first row's id, key id and MAC; verify checks it."""
+    first = rows(stack)[0]
+    text = anchor_path(stack).read_text()
+    m = ANCHOR_RE.match(text)
+    assert m, text
+    assert (int(m.group(1)), m.group(2), m.group(3)) == (
+        first["id"], first["key_id"], first["hash"].hex().upper()), (text, first)
+    assert stat.S_IMODE(os.stat(anchor_path(stack)).st_mode) == 0o600
+    rc, out = verify(stack)
+    assert rc == 0 and f"anchored start id={first['id']} key_id={first['key_id']} is in the chain" in out, out
+    # the check is real: an anchor naming another MAC fails the untouched chain
+    with aside(anchor_path(stack)):
+        anchor_path(stack).write_text(text.replace(m.group(3), "00" * 32))
+        assert_bad(stack, first, "its key id or MAC is not the anchor file's")
+        # a damaged anchor is an error, not "no anchor"
+        anchor_path(stack).write_text(text[:40])
+        for cmd in (("audit", "verify"), ("audit", "rotate-key"), ("init",)):
+            p = stack.cli(*cmd, check=False)
+            assert p.returncode != 0 and "audit.key.anchor" in p.stderr and "anchor id=N" in p.stderr, (cmd, p.stderr)
+            assert "audit chain ok" not in p.stdout
 
 
 def test_updated_row_is_named(stack, busy_chain):
@@ -174,10 +277,203 @@ def test_rehash_with_plain_sha256_is_caught(stack, busy_chain):
                 prev = h
             set_head_to(cur, r)
             if clear_key_ids:
-                # every row now passes as an old unsigned one, but the chain must end signed
-                assert_bad(stack, keep[-1], "newest row is unsigned")
+                # every row now passes as an old unsigned one, but the anchor names the first as signed
+                assert_bad(stack, keep[0], "anchored start of the signed chain (key id")
             else:
-                assert_bad(stack, keep[0], "MAC mismatch")
+                # the first row's MAC is not the anchored one (the others would not verify either)
+                assert_bad(stack, keep[0], "its key id or MAC is not the anchor file's")
+
+
+def test_emptied_log_is_caught_by_the_anchor(stack, busy_chain, api):
+    """DELETE FROM audit_log and a zeroed head used to verify as "0 rows"."""
+    first = rows(stack)[0]
+    with tampering(stack) as cur:
+        cur.execute("DELETE FROM audit_log")
+        cur.execute("UPDATE audit_head SET hash = REPEAT(CHAR(0), 32), seq = 0, last_id = 0, key_id = ''")
+        rc, out = verify(stack)
+        assert rc != 0, out
+        assert re.search(r"^audit chain BROKEN: the log is empty, but the anchor file records a signed "
+                         rf"chain starting at row id={first['id']}: the log was reset", out, re.M), out
+        # no change is signed over it, from the web or by a key rotation
+        r = call(api, "POST", "/v1/keys", api.admin_key, body={"label": uid("after-reset")})
+        assert r.status_code == 503, r.text
+        logged = "".join(open(p, errors="replace").read() for p in api.error_logs if os.path.exists(p))
+        assert "the audit chain's newest row is unsigned: changes are refused" in logged
+        before = key_files(stack), chain_state(stack)
+        p = stack.cli("audit", "rotate-key", check=False)
+        assert p.returncode != 0 and "refused, nothing written" in p.stderr, p.stderr
+        assert "the log is empty" in p.stderr, p.stderr
+        assert (key_files(stack), chain_state(stack)) == before
+
+
+def test_log_rewritten_unsigned_then_rotated_is_caught(stack, busy_chain):
+    """The whole log rewritten as unsigned epoch-0 rows (plain SHA-256, no key needed), rows dropped
+    and an account renamed, then `rotate-key` asked to sign over it: it refuses, and verify names
+    the anchored start as forged."""
+    all_rows = rows(stack)
+    created = next(r for r in all_rows if r["action"] == "account.create")
+    changes = json.loads(created["changes"])
+    forged = [dict(r) for r in all_rows if r["action"] != "key.create"]   # the keys never existed
+    assert len(forged) < len(all_rows)
+    for r in forged:
+        if r["id"] == created["id"]:
+            r["changes"] = json.dumps(dict(changes, name="renamed"), sort_keys=True, separators=(",", ":"))
+    with tampering(stack) as cur:
+        cur.execute("DELETE FROM audit_log WHERE action = 'key.create'")
+        rewrite_unsigned(cur, forged)
+        before = key_files(stack), chain_state(stack)
+        p = stack.cli("audit", "rotate-key", check=False)
+        assert p.returncode != 0, p.stdout + p.stderr
+        assert "refused, nothing written: the audit chain does not verify" in p.stderr, p.stderr
+        assert f"BROKEN at row {forged[0]['public_id']}" in p.stderr, p.stderr
+        assert (key_files(stack), chain_state(stack)) == before, "rotate-key wrote something"
+        assert_bad(stack, forged[0], "is this row, but it is unsigned: the log was rewritten")
+    # the same log under new ids (all rows re-inserted): the anchored row is missing
+    with tampering(stack) as cur:
+        cur.execute("SELECT MAX(id) FROM audit_log")
+        shift = cur.fetchone()[0]
+        cur.execute("DELETE FROM audit_log WHERE action = 'key.create'")
+        cur.execute("UPDATE audit_log SET id = id + %s ORDER BY id DESC", (shift,))
+        moved = [dict(r, id=r["id"] + shift) for r in forged]
+        rewrite_unsigned(cur, moved)
+        assert_bad(stack, moved[0], f"the anchored start of the signed chain, row id={forged[0]['id']}, "
+                                    "is missing before this row")
+
+
+def test_unsigned_rows_after_the_anchored_start_are_named(stack, busy_chain):
+    all_rows = rows(stack)
+    with tampering(stack) as cur:
+        forged = append_unsigned(cur, all_rows[-1])
+        assert_bad(stack, forged, "unsigned (epoch 0) row after signed rows")
+    # a row in the middle turned into an unsigned one, linked to the row before it
+    with tampering(stack) as cur:
+        i = len(all_rows) // 2
+        victim = dict(all_rows[i], changes='{"label":"nothing happened"}')
+        cur.execute("UPDATE audit_log SET hash = %s, key_id = '', changes = %s WHERE id = %s",
+                    (legacy_hash(all_rows[i - 1]["hash"], victim), victim["changes"], victim["id"]))
+        assert_bad(stack, victim, "unsigned (epoch 0) row after signed rows")
+
+
+def test_unanchored_install_is_told_and_audit_anchor_fixes_it(stack, busy_chain, api):
+    """A key file from before the anchor existed: verify says the chain is not anchored and how to
+    anchor it; rotate-key waits for it; `audit anchor` verifies, then records the first signed row.
+    The programs sign changes without the anchor."""
+    first = rows(stack)[0]
+    original = anchor_path(stack).read_text()
+    with aside(anchor_path(stack)):
+        expect(call(api, "POST", "/v1/keys", api.admin_key, body={"label": uid("unanchored")}), 201)
+        rc, out = verify(stack)
+        assert rc != 0, out
+        assert "audit chain NOT ANCHORED" in out and "audit.key.anchor does not exist" in out, out
+        assert f"run `latchkey audit anchor` to record its start, row {first['public_id']} (id {first['id']})" in out, out
+        assert not OK_RE.search(out), out
+        before = key_files(stack), chain_state(stack)
+        p = stack.cli("audit", "rotate-key", check=False)
+        assert p.returncode != 0 and "refused, nothing written: the audit chain is not anchored" in p.stderr, p.stderr
+        assert (key_files(stack), chain_state(stack)) == before
+        # init does not anchor a signed chain unchecked: it says what to run
+        p = stack.cli("init")
+        assert "the audit chain is signed but not anchored" in p.stderr and "latchkey audit anchor" in p.stderr, p.stderr
+        assert (key_files(stack), chain_state(stack)) == before
+        # a chain that does not verify is not anchored
+        victim = rows(stack)[2]
+        with tampering(stack) as cur:
+            cur.execute("UPDATE audit_log SET actor = 'someone' WHERE id = %s", (victim["id"],))
+            p = stack.cli("audit", "anchor", check=False)
+            assert p.returncode != 0 and "refused, nothing written" in p.stderr, p.stderr
+            assert f"BROKEN at row {victim['public_id']}" in p.stdout, p.stdout
+            assert not anchor_path(stack).exists()
+        p = stack.cli("audit", "anchor")
+        assert f"first signed row {first['public_id']} (id {first['id']}" in p.stderr, p.stderr
+        assert anchor_path(stack).read_text() == original
+        assert stat.S_IMODE(os.stat(anchor_path(stack)).st_mode) == 0o600
+        assert_ok(stack)
+        # once there, it is never replaced
+        p = stack.cli("audit", "anchor", check=False)
+        assert p.returncode != 0 and "already anchors the audit chain" in p.stderr, p.stderr
+        assert anchor_path(stack).read_text() == original
+
+
+def test_unanchored_unsigned_or_empty_log(stack, busy_chain):
+    """Without an anchor nothing vouches for an unsigned or empty log: verify says what to do, and
+    init signs over unsigned rows only if no row was ever signed."""
+    all_rows = rows(stack)
+    with aside(anchor_path(stack)):
+        with tampering(stack) as cur:
+            rewrite_unsigned(cur, all_rows)
+            out = assert_bad(stack, all_rows[-1], "the newest row is unsigned and no signed row vouches")
+            assert "`latchkey init` signs it and writes the anchor" in out, out
+            p = stack.cli("audit", "anchor", check=False)
+            assert p.returncode != 0 and "refused, nothing written" in p.stderr, p.stderr
+        with tampering(stack) as cur:
+            cur.execute("DELETE FROM audit_log")
+            cur.execute("UPDATE audit_head SET hash = REPEAT(CHAR(0), 32), seq = 0, last_id = 0, key_id = ''")
+            rc, out = verify(stack)
+            assert rc != 0 and "audit chain NOT ANCHORED: the log has no signed row" in out, out
+            p = stack.cli("audit", "anchor", check=False)
+            assert p.returncode != 0 and "the log has no signed row" in p.stderr, p.stderr
+            assert not anchor_path(stack).exists()
+        # unsigned rows after signed ones: a rewrite, which init does not sign over
+        with tampering(stack) as cur:
+            append_unsigned(cur, all_rows[-1])
+            before = key_files(stack), chain_state(stack)
+            p = stack.cli("init", check=False)
+            assert p.returncode != 0 and "refused to sign the audit chain" in p.stderr, p.stderr
+            assert (key_files(stack), chain_state(stack)) == before
+
+
+def test_upgrade_from_unsigned_rows_is_anchored_by_init(stack, busy_chain):
+    """A log from before migration 002 (unsigned rows, no key): init creates the key, signs the
+    first epoch after the old rows and anchors it there. The old rows stay valid before the anchor;
+    the chain cut back to them is caught."""
+    v = Path(stack.vardir)
+    old = rows(stack)
+    with tampering(stack) as cur, aside(v / "audit.key", anchor_path(stack)):
+        rewrite_unsigned(cur, old)
+        p = stack.cli("init")
+        assert "created the audit key file" in p.stderr and "anchored in" in p.stderr, p.stderr
+        epoch = rows(stack)[-1]
+        assert epoch["action"] == "audit.epoch" and epoch["id"] > old[-1]["id"], epoch
+        m = ANCHOR_RE.match(anchor_path(stack).read_text())
+        assert m and int(m.group(1)) == epoch["id"], anchor_path(stack).read_text()
+        n, head_id, _ = assert_ok(stack)
+        assert (n, head_id) == (len(old) + 1, epoch["id"])
+        # a second init changes nothing
+        stack.cli("init")
+        assert rows(stack)[-1]["id"] == epoch["id"]
+        # the old rows are vouched for by the anchored row: re-hashed consistently, an edit shows
+        edited = [dict(r) for r in old]
+        edited[1]["changes"] = '{"label":"nothing happened"}'
+        rewrite_unsigned(cur, edited)
+        cur.execute("UPDATE audit_head SET hash = %s, seq = %s, last_id = %s, key_id = %s WHERE id = 1",
+                    (epoch["hash"], epoch["seq"], epoch["id"], epoch["key_id"]))
+        assert_bad(stack, epoch, "broken link")
+        rewrite_unsigned(cur, old)
+        cur.execute("UPDATE audit_head SET hash = %s, seq = %s, last_id = %s, key_id = %s WHERE id = 1",
+                    (epoch["hash"], epoch["seq"], epoch["id"], epoch["key_id"]))
+        assert_ok(stack)
+        # the signed part cut off, the head moved back to the old rows
+        cur.execute("DELETE FROM audit_log WHERE id >= %s", (epoch["id"],))
+        cur.execute("UPDATE audit_head SET hash = %s, seq = %s, last_id = %s, key_id = '' WHERE id = 1",
+                    (legacy_hash_chain(old), len(old), old[-1]["id"]))
+        assert_bad(stack, old[-1], f"the chain ends before its anchored start, row id={epoch['id']}")
+
+
+def legacy_hash_chain(rws):
+    prev = bytes(32)
+    for r in rws:
+        prev = legacy_hash(prev, r)
+    return prev
+
+
+def test_init_refuses_a_new_key_for_an_anchored_chain(stack, busy_chain):
+    v = Path(stack.vardir)
+    with aside(v / "audit.key"):
+        before = chain_state(stack)
+        p = stack.cli("init", check=False)
+        assert p.returncode != 0 and "is missing, but" in p.stderr and "anchors a chain" in p.stderr, p.stderr
+        assert not (v / "audit.key").exists(), "init made a key that cannot continue the chain"
+        assert chain_state(stack) == before
 
 
 def test_runtime_user_cannot_change_or_delete_audit_rows(stack, busy_chain):
@@ -205,7 +501,7 @@ def test_runtime_user_cannot_change_or_delete_audit_rows(stack, busy_chain):
 
 def test_secret_files_are_0600(stack):
     v = stack.vardir
-    secrets = [v / "db.password", v / "db_admin.password", v / "audit.key"]
+    secrets = [v / "db.password", v / "db_admin.password", v / "audit.key", v / "audit.key.anchor"]
     for p in secrets:
         mode = stat.S_IMODE(os.stat(p).st_mode)
         assert mode == 0o600, f"{p}: {oct(mode)}"
@@ -216,7 +512,7 @@ def test_secret_files_are_0600(stack):
     stage = v / "run" / "apache.stage"
     if stage.exists():  # Apache's copies: readable by the server user only
         d = stage.read_text().strip()
-        for name in ("db.password", "audit.key"):
+        for name in ("db.password", "audit.key", "audit.key.anchor"):
             st = os.stat(os.path.join(d, name))
             assert stat.S_IMODE(st.st_mode) == 0o600, (name, oct(st.st_mode))
 
@@ -248,6 +544,7 @@ def test_checkpoint_lines_reach_the_server_log(server, stack):
 def test_rotate_key_starts_a_new_epoch(stack, busy_chain, api):
     v = stack.vardir
     old_key = (v / "audit.key").read_text()
+    anchor = anchor_path(stack).read_text()
     p = stack.cli("audit", "rotate-key")
     assert "rotated" in p.stderr, p.stderr
     assert (v / "audit.key").read_text() != old_key
@@ -256,6 +553,9 @@ def test_rotate_key_starts_a_new_epoch(stack, busy_chain, api):
     assert stat.S_IMODE(os.stat(v / "audit-old.keys").st_mode) == 0o600
     epoch = rows(stack)[-1]
     assert epoch["action"] == "audit.epoch" and json.loads(epoch["changes"])["previous_key_id"]
+    # the anchor stays at the start of the signed chain
+    assert anchor_path(stack).read_text() == anchor
+    assert f"anchored start id={rows(stack)[0]['id']} " in verify(stack)[1]
     for name, srv in stack.servers.items():
         if name.startswith("apache"):
             # Apache's programs (mod_fcgid, or the pools of apache-proxy) read a staged copy of

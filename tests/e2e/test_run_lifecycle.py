@@ -139,6 +139,10 @@ def var():
     assert key, out
     assert re.search(r"^login: owner@localhost\s*$", out, re.M), out
     assert re.search(r"^password: \S{12,}\s*$", out, re.M), out
+    # and the audit key and the anchor of its signed chain, both 0600 (README: make run)
+    for name in ("audit.key", "audit.key.anchor"):
+        assert (v / name).stat().st_mode & 0o7777 == 0o600, name
+    assert re.match(r"audit anchor id=1 key_id=[0-9A-F]{16} mac=[0-9A-F]{64}\n$", (v / "audit.key.anchor").read_text())
     # the README's demo: /demo/ behind the authorizer (the admin key holds every scope)
     base = f"http://127.0.0.1:{r.port}"
     assert requests.get(f"{base}/demo/", timeout=10).status_code == 401

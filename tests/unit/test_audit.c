@@ -1,4 +1,4 @@
-/* test_audit.c — the audit chain's canonical MAC, key files and checkpoint lines. */
+/* test_audit.c — the audit chain's canonical MAC, key files, checkpoint lines and anchor files. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -219,6 +219,105 @@ test_checkpoint_parse(void **state)
 	assert_false(lk_audit_checkpoint_parse("nothing here", &cp));
 }
 
+static void
+test_anchor_parse(void **state)
+{
+	static const char mac[] =
+	    "0A6B91FBE895914A99F0A823CC2EB5306C5A7797874A5B94142E7FA49EB91EDB";
+	static const char *const bad[] = {
+		"",
+		"audit anchor id=0 key_id=BA29B338A1FD40AF mac=%s",		/* no row 0 */
+		"audit anchor id=01 key_id=BA29B338A1FD40AF mac=%s",
+		"audit anchor id=-1 key_id=BA29B338A1FD40AF mac=%s",
+		"audit anchor id=18446744073709551616 key_id=BA29B338A1FD40AF mac=%s",
+		"audit anchor id= key_id=BA29B338A1FD40AF mac=%s",
+		"audit anchor id=7 key_id=ba29b338a1fd40af mac=%s",		/* key ids are upper case */
+		"audit anchor id=7 key_id=BA29B338A1FD40A mac=%s",
+		"audit anchor id=7 key_id=BA29B338A1FD40AF0 mac=%s",
+		"audit anchor id=7 mac=%s",
+		"audit anchor id=7 key_id=BA29B338A1FD40AF mac=%s0",
+		"audit anchor id=7 key_id=BA29B338A1FD40AF mac=%s x",
+		"audit anchor id=7 key_id=BA29B338A1FD40AF mac=%.62s",
+		" audit anchor id=7 key_id=BA29B338A1FD40AF mac=%s",
+		"audit checkpoint id=7 mac=%s",
+		"x audit anchor id=7 key_id=BA29B338A1FD40AF mac=%s",
+	};
+	struct lk_audit_anchor	 a;
+	char			 line[300], hex[65];
+	size_t			 i;
+
+	(void)state;
+	snprintf(line, sizeof(line), "audit anchor id=7 key_id=BA29B338A1FD40AF mac=%s\n", mac);
+	assert_true(lk_audit_anchor_parse(line, &a));
+	assert_true(a.id == 7);
+	assert_string_equal(a.key_id, "BA29B338A1FD40AF");
+	lk_audit_hex(a.mac, hex);
+	assert_string_equal(hex, mac);
+	snprintf(line, sizeof(line), "audit anchor id=18446744073709551615 key_id=BA29B338A1FD40AF "
+	    "mac=%s", mac);
+	assert_true(lk_audit_anchor_parse(line, &a));
+	assert_true(a.id == UINT64_MAX);
+	for (i = 0; i < NELEM(bad); i++) {
+		snprintf(line, sizeof(line), bad[i], mac);
+		if (lk_audit_anchor_parse(line, &a))
+			fail_msg("case %zu accepted: \"%s\"", i, line);
+	}
+	/* a lower-case MAC is not what latchkey writes */
+	snprintf(line, sizeof(line), "audit anchor id=7 key_id=BA29B338A1FD40AF mac=%s",
+	    "0a6b91fbe895914a99f0a823cc2eb5306c5a7797874a5b94142e7fa49eb91edb");
+	assert_false(lk_audit_anchor_parse(line, &a));
+}
+
+/* The anchor file: its path, written once (0600, the line parse reads), never replaced. */
+static void
+test_anchor_file(void **state)
+{
+	struct lk_audit_anchor	 a, b;
+	struct stat		 st;
+	char			 dir[] = "/tmp/latchkey-test-anchor-XXXXXX", key[128];
+	char			 path[LK_AUDIT_ANCHOR_PATH_MAX], text[256];
+	FILE			*f;
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	snprintf(key, sizeof(key), "%s/audit.key", dir);
+	lk_audit_anchor_path(key, path);
+	snprintf(text, sizeof(text), "%s.anchor", key);
+	assert_string_equal(path, text);
+	assert_int_equal(lk_audit_anchor_load(path, &b), LK_ERR_NOT_FOUND);
+
+	memset(&a, 0, sizeof(a));
+	a.id = 12345;
+	snprintf(a.key_id, sizeof(a.key_id), "BA29B338A1FD40AF");
+	memset(a.mac, 0xc3, sizeof(a.mac));
+	assert_int_equal(lk_audit_anchor_create(path, &a), LK_OK);
+	assert_int_equal(stat(path, &st), 0);
+	assert_int_equal(st.st_mode & 07777, 0600);
+	assert_non_null(f = fopen(path, "r"));
+	assert_non_null(fgets(text, sizeof(text), f));
+	fclose(f);
+	assert_string_equal(text, "audit anchor id=12345 key_id=BA29B338A1FD40AF mac="
+	    "C3C3C3C3C3C3C3C3C3C3C3C3C3C3C3C3C3C3C3C3C3C3C3C3C3C3C3C3C3C3C3C3\n");
+	assert_int_equal(lk_audit_anchor_load(path, &b), LK_OK);
+	assert_true(b.id == a.id);
+	assert_string_equal(b.key_id, a.key_id);
+	assert_memory_equal(b.mac, a.mac, LK_AUDIT_MAC_LEN);
+
+	/* never replaced: the first anchor stays */
+	a.id = 1;
+	assert_int_equal(lk_audit_anchor_create(path, &a), LK_ERR_CONFLICT);
+	assert_int_equal(lk_audit_anchor_load(path, &b), LK_OK);
+	assert_true(b.id == 12345);
+
+	/* a damaged file is refused, not taken as "no anchor" */
+	assert_non_null(f = fopen(path, "w"));
+	fprintf(f, "audit anchor id=12345\n");
+	fclose(f);
+	assert_int_equal(lk_audit_anchor_load(path, &b), LK_ERR_VALIDATION);
+	unlink(path);
+	rmdir(dir);
+}
+
 /* The settings the audit chain and the owner DB user add to the config file. */
 static void
 test_conf_settings(void **state)
@@ -253,6 +352,8 @@ main(void)
 		cmocka_unit_test(test_key_parse),
 		cmocka_unit_test(test_key_file_create_and_load),
 		cmocka_unit_test(test_checkpoint_parse),
+		cmocka_unit_test(test_anchor_parse),
+		cmocka_unit_test(test_anchor_file),
 		cmocka_unit_test(test_conf_settings),
 	};
 
