@@ -162,6 +162,7 @@ enum lk_err
 lk_admin_password(struct lk_admin *a)
 {
 	struct lk_actor	 actor = { a->s.user.public_id, a->req->ip, a->req->request_id };
+	int64_t		 retry_after;
 	enum lk_err	 e;
 
 	if (a->req->conf->admin_trust_remote_user)
@@ -169,9 +170,19 @@ lk_admin_password(struct lk_admin *a)
 		    "Passwords are managed by the web server here.");
 	if (a->method == LK_GET)
 		return password_page(a, 200, NULL, NULL);
-	if (!lk_users_password_check(a->req->conf, &a->s.user,
-	    lk_admin_value(a, "current_password")))
+	e = lk_sessions_password_check(a->req, &a->s, lk_admin_value(a, "current_password"),
+	    &retry_after);
+	if (e == LK_ERR_INVALID_KEY)
 		return password_page(a, 400, "current_password", "This is not your password.");
+	if (e == LK_ERR_RATE_LIMITED) {
+		/* The check ended this session: as after a logout, the user must log in again. */
+		memset(&a->s, 0, sizeof(a->s));
+		set_cookie(a->req, NULL);
+		return throttled_page(a, "Too many wrong passwords: you were logged out.",
+		    retry_after);
+	}
+	if (e != LK_OK)
+		return e;
 	if (!lk_password_ok(lk_admin_value(a, "password")))
 		return password_page(a, 400, "password",
 		    "A password is 10 to 128 characters without control characters.");
