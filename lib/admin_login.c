@@ -74,12 +74,25 @@ login_page(struct lk_admin *a, int status, const char *err)
 	return lk_admin_end(a, status);
 }
 
+/* 429: the login page saying why (what) and how long to wait, with Retry-After. */
+static enum lk_err
+throttled_page(struct lk_admin *a, const char *what, int64_t retry_after)
+{
+	char retry[32], msg[160];
+
+	snprintf(retry, sizeof(retry), "%lld", (long long)retry_after);
+	lk_req_header(a->req, "Retry-After", retry);
+	snprintf(msg, sizeof(msg), "%s Try again in %lld minute(s).", what,
+	    (long long)(retry_after + 59) / 60);
+	return login_page(a, 429, msg);
+}
+
 enum lk_err
 lk_admin_login(struct lk_req *req)
 {
 	struct lk_admin		 a;
 	struct lk_session	 s;
-	char			 sid[LK_SESSION_ID_LEN + 1], retry[32], msg[160];
+	char			 sid[LK_SESSION_ID_LEN + 1];
 	const char		*email, *password;
 	int64_t			 retry_after;
 	enum lk_err		 e;
@@ -105,13 +118,8 @@ lk_admin_login(struct lk_req *req)
 	e = lk_sessions_login(req, email, password, sid, &s, &retry_after);
 	if (e == LK_ERR_INVALID_KEY)
 		return login_page(&a, 401, "Wrong email or password.");
-	if (e == LK_ERR_RATE_LIMITED) {
-		snprintf(retry, sizeof(retry), "%lld", (long long)retry_after);
-		lk_req_header(req, "Retry-After", retry);
-		snprintf(msg, sizeof(msg), "Too many failed logins. Try again in %lld minute(s).",
-		    (long long)(retry_after + 59) / 60);
-		return login_page(&a, 429, msg);
-	}
+	if (e == LK_ERR_RATE_LIMITED)
+		return throttled_page(&a, "Too many failed logins.", retry_after);
 	if (e != LK_OK)
 		return e;
 	set_cookie(req, sid);
@@ -154,6 +162,7 @@ enum lk_err
 lk_admin_password(struct lk_admin *a)
 {
 	struct lk_actor	 actor = { a->s.user.public_id, a->req->ip, a->req->request_id };
+	int64_t		 retry_after;
 	enum lk_err	 e;
 
 	if (a->req->conf->admin_trust_remote_user)
@@ -161,9 +170,19 @@ lk_admin_password(struct lk_admin *a)
 		    "Passwords are managed by the web server here.");
 	if (a->method == LK_GET)
 		return password_page(a, 200, NULL, NULL);
-	if (!lk_users_password_check(a->req->conf, &a->s.user,
-	    lk_admin_value(a, "current_password")))
+	e = lk_sessions_password_check(a->req, &a->s, lk_admin_value(a, "current_password"),
+	    &retry_after);
+	if (e == LK_ERR_INVALID_KEY)
 		return password_page(a, 400, "current_password", "This is not your password.");
+	if (e == LK_ERR_RATE_LIMITED) {
+		/* The check ended this session: as after a logout, the user must log in again. */
+		memset(&a->s, 0, sizeof(a->s));
+		set_cookie(a->req, NULL);
+		return throttled_page(a, "Too many wrong passwords: you were logged out.",
+		    retry_after);
+	}
+	if (e != LK_OK)
+		return e;
 	if (!lk_password_ok(lk_admin_value(a, "password")))
 		return password_page(a, 400, "password",
 		    "A password is 10 to 128 characters without control characters.");

@@ -213,6 +213,15 @@ lk_sessions_check(struct lk_req *req, const char *sid, struct lk_session *out)
 
 /* ---- starting a session ---- */
 
+/* A success clears subject's failures (the email's: its address may hold others' failures). */
+static enum lk_err
+forgive(struct lk_db *db, const char *subject)
+{
+	const struct lk_param p[] = { LK_STR(subject) };
+
+	return lk_db_exec(db, SQL_FORGIVE, p, 1, NULL, NULL, NULL);
+}
+
 struct start_ctx {
 	struct lk_req		*req;
 	struct lk_user		*u;
@@ -245,12 +254,8 @@ start_work(struct lk_db *db, void *arg)
 	c->id = lk_db_insert_id(db);
 	if ((e = lk_users_touch_login(db, c->u, c->req->now)) != LK_OK)
 		return e;
-	if (c->forgive != NULL) {
-		const struct lk_param f[] = { LK_STR(c->forgive) };
-
-		if ((e = lk_db_exec(db, SQL_FORGIVE, f, 1, NULL, NULL, NULL)) != LK_OK)
-			return e;
-	}
+	if (c->forgive != NULL && (e = forgive(db, c->forgive)) != LK_OK)
+		return e;
 	changes = json_pack("{s:s}", "method", c->method);
 	e = lk_audit_write(db, &(struct lk_audit_event){ &actor, c->u->account_public,
 	    c->u->account_path, "user.login", c->u->public_id, changes }, c->req->now);
@@ -289,7 +294,24 @@ lk_sessions_start(struct lk_req *req, const struct lk_user *u, const char *metho
 	return start(req, u, method, NULL, sid, out);
 }
 
-/* ---- password login and throttling ---- */
+/* ---- password login, the password page's check, and throttling ---- */
+
+/* What a failed password counts against: one email (in lower case) and one client address. */
+struct subjects {
+	char	email[LK_EMAIL_MAX * 4 + 8];	/* "email:…" */
+	char	ip[80];				/* "ip:…" */
+};
+
+static void
+subjects_of(const struct lk_req *req, const char *email, struct subjects *sub)
+{
+	size_t i;
+
+	snprintf(sub->email, sizeof(sub->email), "email:%s", email);
+	for (i = 6; sub->email[i] != '\0'; i++)
+		sub->email[i] = (char)tolower((unsigned char)sub->email[i]);
+	snprintf(sub->ip, sizeof(sub->ip), "ip:%s", req->ip);
+}
 
 struct fail_row {
 	int64_t	failures, window_start;
@@ -331,83 +353,133 @@ throttle_work(struct lk_db *db, void *arg)
 	return LK_OK;
 }
 
+/*
+ * LK_ERR_RATE_LIMITED, with *retry_after the seconds until the later window
+ * ends, while the email or the address holds its limit of failures; else LK_OK.
+ */
+static enum lk_err
+throttled(struct lk_req *req, const struct subjects *sub, int64_t *retry_after)
+{
+	const struct lk_conf	*conf = req->conf;
+	struct throttle_ctx	 t = { { sub->email, sub->ip },
+	    { conf->login_max_failures, conf->login_max_failures_ip },
+	    conf->login_throttle_window, req->now, 0 };
+	enum lk_err		 e;
+
+	*retry_after = 0;
+	if ((e = lk_db_read(req->db, throttle_work, &t)) != LK_OK)
+		return e;
+	*retry_after = t.retry_after;
+	return t.retry_after > 0 ? LK_ERR_RATE_LIMITED : LK_OK;
+}
+
+/* A refused password: counted (unless count is NULL), a session ended with it, audited. */
 struct fail_ctx {
 	struct lk_req		*req;
+	const char		*actor;		/* "anonymous" at login, the user on the password page */
 	const struct lk_user	*u;		/* NULL: unknown email */
 	const struct lk_account	*root;		/* where an unknown email's failure is audited */
-	const char		*subject[2], *reason;
-	int64_t			 window;
+	const struct subjects	*count;
+	const char		*action, *reason;
+	uint64_t		 end_session;	/* 0: none */
 };
 
 static enum lk_err
 fail_work(struct lk_db *db, void *arg)
 {
 	struct fail_ctx		*c = arg;
-	struct lk_actor		 actor = { "anonymous", c->req->ip, c->req->request_id };
-	int64_t			 now = c->req->now;
+	struct lk_actor		 actor = { c->actor, c->req->ip, c->req->request_id };
+	int64_t			 now = c->req->now, window = c->req->conf->login_throttle_window;
 	json_t			*changes;
 	int			 i;
 	enum lk_err		 e;
 
-	for (i = 0; i < 2; i++) {
-		const struct lk_param p[] = { LK_STR(c->subject[i]), LK_INT(now),
-		    LK_INT(c->window), LK_INT(now), LK_INT(c->window), LK_INT(now),
-		    LK_INT(now) };
+	for (i = 0; c->count != NULL && i < 2; i++) {
+		const struct lk_param p[] = {
+		    LK_STR(i == 0 ? c->count->email : c->count->ip), LK_INT(now),
+		    LK_INT(window), LK_INT(now), LK_INT(window), LK_INT(now), LK_INT(now) };
 
 		if ((e = lk_db_exec(db, SQL_FAIL, p, LK_NELEM(p), NULL, NULL, NULL)) != LK_OK)
+			return e;
+	}
+	if (c->end_session != 0) {
+		const struct lk_param d[] = { LK_INT(c->end_session) };
+
+		if ((e = lk_db_exec(db, SQL_DELETE, d, 1, NULL, NULL, NULL)) != LK_OK)
 			return e;
 	}
 	changes = json_pack("{s:s}", "reason", c->reason);
 	if (c->u != NULL)
 		e = lk_audit_write(db, &(struct lk_audit_event){ &actor, c->u->account_public,
-		    c->u->account_path, "user.login_failed", c->u->public_id, changes }, now);
+		    c->u->account_path, c->action, c->u->public_id, changes }, now);
 	else
 		e = lk_audit_write(db, &(struct lk_audit_event){ &actor, c->root->public_id,
-		    c->root->path, "user.login_failed", "", changes }, now);
+		    c->root->path, c->action, "", changes }, now);
 	json_decref(changes);
 	return e;
+}
+
+static enum lk_err
+forgive_work(struct lk_db *db, void *arg)
+{
+	const struct subjects *sub = arg;
+
+	return forgive(db, sub->email);
 }
 
 enum lk_err
 lk_sessions_login(struct lk_req *req, const char *email, const char *password,
     char *sid, struct lk_session *out, int64_t *retry_after)
 {
-	const struct lk_conf	*conf = req->conf;
-	char			 esub[LK_EMAIL_MAX * 4 + 8], isub[80];
+	struct subjects		 sub;
 	struct lk_user		 u;
 	struct lk_account	 root;
-	struct throttle_ctx	 t;
 	struct fail_ctx		 f;
 	enum lk_err		 e;
-	bool			 known, ok;
-	size_t			 i;
+	bool			 known;
 
-	*retry_after = 0;
-	snprintf(esub, sizeof(esub), "email:%s", email);
-	for (i = 6; esub[i] != '\0'; i++)
-		esub[i] = (char)tolower((unsigned char)esub[i]);
-	snprintf(isub, sizeof(isub), "ip:%s", req->ip);
-	t = (struct throttle_ctx){ { esub, isub },
-	    { conf->login_max_failures, conf->login_max_failures_ip },
-	    conf->login_throttle_window, req->now, 0 };
-	if ((e = lk_db_read(req->db, throttle_work, &t)) != LK_OK)
+	subjects_of(req, email, &sub);
+	if ((e = throttled(req, &sub, retry_after)) != LK_OK)
 		return e;
-	if (t.retry_after > 0) {
-		*retry_after = t.retry_after;
-		return LK_ERR_RATE_LIMITED;
-	}
 	e = lk_users_by_email(req->db, email, &u);
 	if (e != LK_OK && e != LK_ERR_NOT_FOUND)
 		return e;
 	known = e == LK_OK;
-	ok = lk_users_password_check(conf, known ? &u : NULL, password);
-	if (ok)
-		return start(req, &u, "password", esub, sid, out);
+	if (lk_users_password_check(req->conf, known ? &u : NULL, password))
+		return start(req, &u, "password", sub.email, sid, out);
 	if (!known && (e = lk_accounts_root(req->db, &root)) != LK_OK)
 		return e;
-	f = (struct fail_ctx){ req, known ? &u : NULL, &root, { esub, isub },
-	    !known ? "unknown user" : u.disabled_at != 0 ? "disabled" : "wrong password",
-	    conf->login_throttle_window };
+	f = (struct fail_ctx){ req, "anonymous", known ? &u : NULL, &root, &sub,
+	    "user.login_failed",
+	    !known ? "unknown user" : u.disabled_at != 0 ? "disabled" : "wrong password", 0 };
+	if ((e = lk_db_txn(req->db, fail_work, &f)) != LK_OK)
+		return e;
+	return LK_ERR_INVALID_KEY;
+}
+
+enum lk_err
+lk_sessions_password_check(struct lk_req *req, const struct lk_session *s,
+    const char *password, int64_t *retry_after)
+{
+	const struct lk_user	*u = &s->user;
+	struct subjects		 sub;
+	struct fail_ctx		 f;
+	enum lk_err		 e;
+
+	subjects_of(req, u->email, &sub);
+	if ((e = throttled(req, &sub, retry_after)) == LK_ERR_RATE_LIMITED) {
+		f = (struct fail_ctx){ req, u->public_id, u, NULL, NULL,
+		    "user.password_failed", "throttled", s->id };
+		if ((e = lk_db_txn(req->db, fail_work, &f)) != LK_OK)
+			return e;
+		return LK_ERR_RATE_LIMITED;
+	}
+	if (e != LK_OK)
+		return e;
+	if (lk_users_password_check(req->conf, u, password))
+		return lk_db_txn(req->db, forgive_work, &sub);
+	f = (struct fail_ctx){ req, u->public_id, u, NULL, &sub,
+	    "user.password_failed", "wrong password", 0 };
 	if ((e = lk_db_txn(req->db, fail_work, &f)) != LK_OK)
 		return e;
 	return LK_ERR_INVALID_KEY;

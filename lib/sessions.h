@@ -51,6 +51,17 @@ enum lk_err	 lk_sessions_login(struct lk_req *req, const char *email,
 		    const char *password, char *sid, struct lk_session *out,
 		    int64_t *retry_after);
 
+/*
+ * The password page's check of the current password of s's user, throttled
+ * as a login of that email from this address (same counts, same limits).
+ * LK_OK: right; the email's failures are cleared as by a login.
+ * LK_ERR_INVALID_KEY: wrong; counted and audited "user.password_failed".
+ * LK_ERR_RATE_LIMITED (*retry_after set): not checked, even a right password
+ * is refused; session s is ended and the refusal audited (reason "throttled").
+ */
+enum lk_err	 lk_sessions_password_check(struct lk_req *req, const struct lk_session *s,
+		    const char *password, int64_t *retry_after);
+
 /* A new session for u, already authenticated (REMOTE_USER); audited as a login. */
 enum lk_err	 lk_sessions_start(struct lk_req *req, const struct lk_user *u,
 		    const char *method, char *sid, struct lk_session *out);
