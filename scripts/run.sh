@@ -73,7 +73,10 @@ cleanup() {
     # Stop both, whatever start-up reached: the stop scripts find servers that are still starting.
     "$REPO/scripts/webserver.sh" stop "$SERVER" "$VAR" 9>&-
     "$REPO/scripts/mariadb.sh" stop "$VAR" "$DB_PORT" 9>&-
-    echo "run: stopped" >&2
+    # the terminal (or the pipe) may be gone by now: VAR/log/run.log always has the last word
+    echo "run: stopped" >&2 2>/dev/null
+    mkdir -p "$VAR/log" 2>/dev/null
+    [ -n "$why" ] || echo "run: stopped at $(date -u +%FT%TZ) (${SERVER})" >> "$VAR/log/run.log" 2>/dev/null
     exit "$status"
 }
 trap cleanup EXIT

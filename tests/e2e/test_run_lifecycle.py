@@ -67,9 +67,10 @@ def by_comm(var, *names):
 class Run:
     """One `scripts/run.sh` in its own tmux session."""
 
-    def __init__(self, var, name, server="lighttpd", pipe_to=None):
+    def __init__(self, var, name, server="lighttpd", pipe_to=None, pipe_stderr=True):
         self.var, self.name = Path(var), name
         self.server, self.pipe_to = server, pipe_to     # pipe_to: run.sh's output piped into `tee FILE`
+        self.pipe_stderr = pipe_stderr                  # False: `make run | tee` (stderr on the terminal)
         self.port, self.db_port = harness.free_port(), harness.free_port()
         self.status_file = self.var.parent / f"{name}.status"
 
@@ -80,7 +81,8 @@ class Run:
         env = (f"VAR={self.var} PORT={self.port} DB_PORT={self.db_port} BINDIR={BINDIR} SERVER={self.server} "
                f"ASAN_OPTIONS=detect_leaks=0")
         if self.pipe_to:    # the Ctrl-C reaches tee as well: run.sh's output pipe breaks while it stops
-            cmd = "bash -c " + shlex.quote(f"cd {REPO} && env {env} sh scripts/run.sh 2>&1 | tee {self.pipe_to};"
+            both = " 2>&1" if self.pipe_stderr else ""
+            cmd = "bash -c " + shlex.quote(f"cd {REPO} && env {env} sh scripts/run.sh{both} | tee {self.pipe_to};"
                                            f" echo ${{PIPESTATUS[0]}} > {self.status_file}")
         else:
             cmd = f"cd {REPO} && env {env} sh scripts/run.sh; echo $? > {self.status_file}"
@@ -191,18 +193,30 @@ def test_ctrl_c_during_start_up_cleans_up(var):
     assert not r.serving()
 
 
-def test_ctrl_c_with_the_output_piped_to_tee_stops_everything(var, tmp_path):
-    """`make run 2>&1 | tee log` and Ctrl-C: tee dies first, and stopping must not die of the broken
-    pipe. Under Apache, whose stop also ends the authorizer's latchkey-pool after Apache itself."""
-    r = Run(var, "piped", server="apache", pipe_to=tmp_path / "run-output.log").start()
+@pytest.mark.parametrize("server,pipe_stderr", [("lighttpd", False), ("lighttpd", True), ("apache", True)])
+def test_ctrl_c_with_the_output_piped_to_tee_stops_everything(var, tmp_path, server, pipe_stderr):
+    """`make run | tee log` (or `2>&1 | tee log`) and Ctrl-C: tee dies first, and stopping must not
+    die of the broken pipe. Under Apache, whose stop also ends the authorizer's latchkey-pool after
+    Apache itself. Whether or not the pipe still took it, "run: stopped" is in VAR/log/run.log."""
+    run_log = var / "log" / "run.log"
+    before = run_log.stat().st_size if run_log.exists() else 0
+    r = Run(var, f"piped-{server}-{int(pipe_stderr)}", server=server, pipe_to=tmp_path / "run-output.log",
+            pipe_stderr=pipe_stderr).start()
     r.wait_serving()
-    stage = (var / "run" / "apache.stage").read_text().strip()   # Apache's files and the pools' programs
-    pools = [p for p in procs_of(stage) if comm_of(p) == "latchkey-pool"]
-    assert pools, procs_of(stage)
+    stage = None
+    if server == "apache":
+        stage = (var / "run" / "apache.stage").read_text().strip()   # Apache's files and the pools' programs
+        pools = [p for p in procs_of(stage) if comm_of(p) == "latchkey-pool"]
+        assert pools, procs_of(stage)
     r.ctrl_c()
     assert r.wait_exit() == 130
     assert_all_gone(var)
-    until(lambda: not procs_of(stage), f"every process of the Apache stage {stage} to exit: {procs_of(stage)}")
+    if stage:
+        until(lambda: not procs_of(stage), f"every process of the Apache stage {stage} to exit: {procs_of(stage)}")
+    with open(run_log, "rb") as f:
+        f.seek(before)
+        added = f.read().decode(errors="replace")
+    assert "run: stopped" in added, added[-2000:]
 
 
 def test_terminal_closed_sighup_cleans_up(var):
