@@ -51,8 +51,8 @@ account_list(int argc, char **argv)
 		else
 			return cli_usage(NULL);
 	}
-	if (optind != argc)
-		return cli_usage("account list takes no arguments besides its options");
+	if ((rc = cli_operands(argc, argv, 0, NULL)) != 0)
+		return rc;
 	if ((rc = cli_account(parent, &root)) != 0)
 		return rc;
 	all = json_array();
@@ -92,8 +92,8 @@ account_show(int argc, char **argv)
 		else
 			return cli_usage(NULL);
 	}
-	if (optind != argc - 1)
-		return cli_usage("account show: give exactly one ACCT_ID (or me)");
+	if ((rc = cli_operands(argc, argv, 1, "account show: give one ACCT_ID (or me)")) != 0)
+		return rc;
 	if ((rc = cli_account(argv[optind], &a)) != 0)
 		return rc;
 	o = lk_account_json(&a);
@@ -131,8 +131,8 @@ account_create(int argc, char **argv)
 		else
 			return cli_usage(NULL);
 	}
-	if (optind != argc - 1)
-		return cli_usage("account create: give exactly one NAME");
+	if ((rc = cli_operands(argc, argv, 1, "account create: give one NAME")) != 0)
+		return rc;
 	if (!lk_text_ok(argv[optind], LK_ACCOUNT_NAME_MAX))
 		return cli_usage("account create: NAME must be 1-100 characters without control characters");
 	if (lk_plan_rate(plan) == 0)

@@ -31,6 +31,13 @@ extern const struct lk_actor	 cli_actor;	/* "cli": full rights, audited */
  */
 int	cli_usage(const char *why);
 
+/*
+ * After getopt_long: exactly want operands must be left. One too many is named
+ * ("unexpected argument 'weeks'": an option's value with a space, say); too few
+ * prints missing. Returns 0, or cli_usage's status.
+ */
+int	cli_operands(int argc, char **argv, int want, const char *missing);
+
 /* Print the outcome of a library call about what; returns the exit status (0 if e is LK_OK). */
 int	cli_failed(enum lk_err e, const char *what);
 

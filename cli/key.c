@@ -66,7 +66,9 @@ key_create(int argc, char **argv)
 		default: return cli_usage(NULL);
 		}
 	}
-	if (optind != argc || account == NULL || label == NULL)
+	if ((rc = cli_operands(argc, argv, 0, NULL)) != 0)
+		return rc;
+	if (account == NULL || label == NULL)
 		return cli_usage("key create needs --account and --label");
 	if (!lk_text_ok(label, LK_LABEL_MAX))
 		return cli_usage("--label must be 1-100 characters without control characters");
@@ -141,7 +143,9 @@ key_list(int argc, char **argv)
 		else
 			return cli_usage(NULL);
 	}
-	if (optind != argc || account == NULL)
+	if ((rc = cli_operands(argc, argv, 0, NULL)) != 0)
+		return rc;
+	if (account == NULL)
 		return cli_usage("key list needs --account ACCT_ID (or --account me)");
 	if ((rc = cli_account(account, &acct)) != 0)
 		return rc;
@@ -195,7 +199,7 @@ key_show(int argc, char **argv)
 	bool		 json = false;
 	enum lk_err	 e;
 	size_t		 i;
-	int		 c;
+	int		 c, rc;
 
 	optind = 2;
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
@@ -204,8 +208,8 @@ key_show(int argc, char **argv)
 		else
 			return cli_usage(NULL);
 	}
-	if (optind != argc - 1)
-		return cli_usage("key show: give exactly one KEY_ID");
+	if ((rc = cli_operands(argc, argv, 1, "key show: give one KEY_ID")) != 0)
+		return rc;
 	if ((e = lk_keys_get(cli_db, argv[optind], &key)) != LK_OK)
 		return cli_failed(e, argv[optind]);
 	o = lk_key_json(&key, time(NULL));

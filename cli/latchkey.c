@@ -169,6 +169,19 @@ cli_usage(const char *why)
 	return CLI_EXIT_USAGE;
 }
 
+int
+cli_operands(int argc, char **argv, int want, const char *missing)
+{
+	char	why[512];
+
+	if (argc - optind > want) {
+		snprintf(why, sizeof(why), "unexpected argument '%s' (quote an option's value "
+		    "that has spaces)", argv[optind + want]);
+		return cli_usage(why);
+	}
+	return argc - optind < want ? cli_usage(missing) : 0;
+}
+
 /* Print the outcome of a library call; returns the exit status. */
 int
 cli_failed(enum lk_err e, const char *what)

@@ -109,7 +109,9 @@ user_create(int argc, char **argv)
 		default: return cli_usage(NULL);
 		}
 	}
-	if (optind != argc - 1 || account == NULL || role == NULL)
+	if ((rc = cli_operands(argc, argv, 1, "user create: give EMAIL, --account and --role")) != 0)
+		return rc;
+	if (account == NULL || role == NULL)
 		return cli_usage("user create: give EMAIL, --account and --role");
 	if (!lk_email_ok(argv[optind]))
 		return cli_usage("user create: EMAIL must look like name@domain (at most 254 characters)");

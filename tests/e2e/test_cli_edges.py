@@ -85,6 +85,25 @@ def test_unknown_option_names_itself_and_points_to_help(stack, args):
     assert not KEY_RE.search(r.stdout)
 
 
+@pytest.mark.parametrize("args,stray", [
+    (("key", "create", "--account", "me", "--label", "x", "--expires-in", "3", "weeks"), "weeks"),
+    (("key", "list", "--account", "me", "extra"), "extra"),
+    (("key", "show", "key_a", "key_b"), "key_b"),
+    (("account", "list", "me"), "me"),
+    (("account", "show", "me", "again"), "again"),
+    (("account", "create", "two", "words"), "words"),
+    (("user", "create", "a@example.com", "b@example.com", "--account", "me", "--role", "viewer"),
+     "b@example.com"),
+], ids=lambda v: " ".join(v) if isinstance(v, tuple) else v)
+def test_stray_argument_is_named(stack, args, stray):
+    """A value with a space left unquoted ("--expires-in 3 weeks") leaves a stray argument: the
+    message names it instead of saying a required option is missing; nothing is created."""
+    r = run(stack, *args)
+    assert r.returncode == 2, (r.returncode, r.stdout, r.stderr)
+    assert f"unexpected argument '{stray}'" in r.stderr, r.stderr
+    assert "needs --account" not in r.stderr and not KEY_RE.search(r.stdout), r.stderr
+
+
 def test_unknown_command_and_global_option(stack):
     r = run(stack, "frobnicate")
     assert r.returncode == 2 and "unknown command 'frobnicate'" in r.stderr
