@@ -71,6 +71,19 @@ def test_sample_config_names_every_setting(installed):
     assert named - known == set(), f"the sample names unknown settings: {sorted(named - known)}"
 
 
+def test_readme_starts_a_pool_for_every_proxy_route():
+    """README's apache-proxy step enables one latchkey-pool@ unit per socket the proxy template
+    routes to: a missing one leaves its routes without a backend (the console, /v1/audit, ...)."""
+    import re
+    routed = set(re.findall(r'"unix:@RUNDIR@/([a-z]+)\.sock\|', (REPO / "apache/latchkey-proxy.conf.in").read_text()))
+    assert {"keys", "verify", "admin", "notfound"} <= routed, routed
+    readme = (REPO / "README.md").read_text()
+    step = readme[readme.index("### Apache 2.4 + mod_proxy_fcgi + latchkey-pool"):]
+    step = step[:step.index("\n### ", 10)]
+    enabled = set(re.findall(r"latchkey-pool@([a-z]+)\b", step))
+    assert enabled == routed, f"README enables {sorted(enabled)}, the template routes {sorted(routed)}"
+
+
 def render(installed, template, *overrides, out):
     r = subprocess.run(["sh", str(installed / "opt/latchkey/bin/latchkey-render-config"), "-o", str(out),
                         str(installed / "opt/latchkey/share/latchkey" / template),
