@@ -10,6 +10,7 @@ PYTHON   ?= /usr/bin/python3
 BUILD    ?= build
 SAN      ?=
 
+VERSION  := $(shell cat VERSION)
 PKGS      = jansson liburiparser openssl zlib libmariadb libargon2
 CC        = gcc
 WARN      = -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wno-format-nonliteral -Wno-format-truncation
@@ -64,6 +65,10 @@ $(BUILD)/bin/latchkey-authorize: tools/latchkey-authorize.in
 $(BUILD)/gen/migrations.c: $(MIGRATIONS) scripts/embed-sql.sh
 	@mkdir -p $(dir $@)
 	sh scripts/embed-sql.sh $(MIGRATIONS) > $@
+
+# The version, from the one file that holds it (VERSION), is compiled into the CLI.
+$(BUILD)/obj/cli/latchkey.o: CFLAGS += -DLK_VERSION='"$(VERSION)"'
+$(BUILD)/obj/cli/latchkey.o: VERSION
 
 $(CLI): $(CLI_SRC:%.c=$(BUILD)/obj/%.o) $(BUILD)/gen/migrations.o $(BUILD)/liblatchkey.a
 	@mkdir -p $(dir $@)

@@ -20,6 +20,7 @@
 static const char usage_text[] =
 "usage: latchkey [--config FILE] COMMAND [ARGS]\n"
 "       latchkey help [COMMAND]     (or COMMAND --help): usage, no config needed\n"
+"       latchkey --version          the version of this latchkey\n"
 "\n"
 "  migrate                          apply pending schema migrations\n"
 "  init                             migrate, create the root account and an admin key\n"
@@ -253,6 +254,10 @@ main(int argc, char **argv)
 
 	if (argc > 1 && (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0)) {
 		fputs(usage_text, stdout);
+		return 0;
+	}
+	if (argc == 2 && strcmp(argv[1], "--version") == 0) {
+		puts("latchkey " LK_VERSION);
 		return 0;
 	}
 	if (argc > 2 && strcmp(argv[1], "--config") == 0) {

@@ -104,6 +104,16 @@ def test_stray_argument_is_named(stack, args, stray):
     assert "needs --account" not in r.stderr and not KEY_RE.search(r.stdout), r.stderr
 
 
+def test_version_needs_no_config(stack):
+    """--version prints the one version the tree has (the VERSION file), without a config."""
+    from pathlib import Path
+    version = (Path(__file__).resolve().parents[2] / "VERSION").read_text().strip()
+    assert re.fullmatch(r"\d+\.\d+\.\d+", version), version
+    r = run(stack, "--version", config=False)
+    assert r.returncode == 0 and r.stdout == f"latchkey {version}\n", (r.stdout, r.stderr)
+    assert "--version" in run(stack, "--help", config=False).stdout
+
+
 def test_unknown_command_and_global_option(stack):
     r = run(stack, "frobnicate")
     assert r.returncode == 2 and "unknown command 'frobnicate'" in r.stderr

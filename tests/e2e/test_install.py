@@ -46,6 +46,9 @@ def test_install_layout(installed):
     assert "/opt/latchkey/bin/latchkey-pool" in text and "/opt/latchkey/lib/latchkey/cgi-bin/authorize.fcgi" in text, text
     for p in PROGRAMS + ["audit", "admin", "authorize", "notfound"]:
         assert os.access(root / f"opt/latchkey/lib/latchkey/cgi-bin/{p}.fcgi", os.X_OK), p
+    version = (REPO / "VERSION").read_text().strip()
+    r = subprocess.run([str(root / "opt/latchkey/bin/latchkey"), "--version"], capture_output=True, text=True)
+    assert r.returncode == 0 and r.stdout == f"latchkey {version}\n", (r.stdout, r.stderr)
     for t in ("apache/latchkey.conf.in", "apache/latchkey-include.conf.in", "lighttpd/latchkey.conf.in",
               "lighttpd/latchkey-cgi.conf.in", "apache/latchkey-proxy.conf.in", "apache/latchkey-authz.conf.in",
               "lighttpd/latchkey-authz.conf.in"):
