@@ -5,9 +5,9 @@
  */
 #include <string.h>
 
-#include "accounts_http.h"
-#include "keys_http.h"
-#include "serve.h"
+#include "api/accounts.h"
+#include "api/keys.h"
+#include "http/serve.h"
 
 static enum lk_err
 handle(struct lk_req *req)

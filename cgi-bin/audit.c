@@ -1,8 +1,8 @@
 /* audit — GET /v1/audit: the audit rows of the caller's (or X-Account-Id's) subtree. */
 #include <string.h>
 
-#include "audit_list.h"
-#include "serve.h"
+#include "model/audit_list.h"
+#include "http/serve.h"
 
 static enum lk_err
 handle(struct lk_req *req)

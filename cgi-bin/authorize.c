@@ -6,8 +6,8 @@
  */
 #include <string.h>
 
-#include "authz.h"
-#include "serve.h"
+#include "api/authorize.h"
+#include "http/serve.h"
 
 static enum lk_err
 handle(struct lk_req *req)

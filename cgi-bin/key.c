@@ -1,8 +1,8 @@
 /* key — /v1/keys/{id}: GET, PATCH, DELETE; POST /v1/keys/{id}/revoke|reactivate|rotate. */
 #include <string.h>
 
-#include "keys_http.h"
-#include "serve.h"
+#include "api/keys.h"
+#include "http/serve.h"
 
 static enum lk_err
 handle(struct lk_req *req)

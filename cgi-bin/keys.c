@@ -1,8 +1,8 @@
 /* keys — /v1/keys: GET lists the context account's keys, POST creates one. */
 #include <string.h>
 
-#include "keys_http.h"
-#include "serve.h"
+#include "api/keys.h"
+#include "http/serve.h"
 
 static enum lk_err
 handle(struct lk_req *req)

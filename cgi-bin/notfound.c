@@ -7,8 +7,8 @@
  */
 #include <stdlib.h>
 
-#include "resp.h"
-#include "serve.h"
+#include "http/resp.h"
+#include "http/serve.h"
 
 static enum lk_err
 handle(struct lk_req *req)

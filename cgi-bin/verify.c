@@ -7,11 +7,11 @@
  */
 #include <string.h>
 
-#include "auth.h"
-#include "ratelimit.h"
-#include "resp.h"
-#include "serve.h"
-#include "timefmt.h"
+#include "api/auth.h"
+#include "model/ratelimit.h"
+#include "http/resp.h"
+#include "http/serve.h"
+#include "base/timefmt.h"
 
 static const struct lk_field fields[] = {
 	{ "key", LK_FT_TEXT, LK_FF_REQUIRED, 512, NULL },

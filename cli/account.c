@@ -5,7 +5,7 @@
 #include <time.h>
 
 #include "cli.h"
-#include "req.h"
+#include "http/req.h"
 
 static const struct option list_opts[] = {
 	{ "json", no_argument, NULL, 'j' },

@@ -11,7 +11,7 @@
 
 #include <openssl/crypto.h>
 
-#include "audit.h"
+#include "model/audit.h"
 #include "cli.h"
 
 /* The current key and the retired ones: every key verify may need. */

@@ -6,8 +6,8 @@
 #include <time.h>
 
 #include "cli.h"
-#include "req.h"
-#include "timefmt.h"
+#include "http/req.h"
+#include "base/timefmt.h"
 
 /* Create a key and print its plaintext alone on stdout. */
 static int

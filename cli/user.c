@@ -7,9 +7,9 @@
 #include <unistd.h>
 
 #include "cli.h"
-#include "req.h"
-#include "timefmt.h"
-#include "users.h"
+#include "http/req.h"
+#include "base/timefmt.h"
+#include "model/users.h"
 
 /* Read one line into buf (newline removed); false on end of input or a line too long. */
 static bool

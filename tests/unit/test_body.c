@@ -14,7 +14,7 @@
 
 #include <cmocka.h>
 
-#include "req.h"
+#include "http/req.h"
 
 #define NELEM(a) (sizeof(a) / sizeof((a)[0]))
 

@@ -8,9 +8,9 @@
 
 #include <cmocka.h>
 
-#include "html.h"
-#include "sessions.h"
-#include "users.h"
+#include "http/html.h"
+#include "console/sessions.h"
+#include "model/users.h"
 
 #define NELEM(a)	(sizeof(a) / sizeof((a)[0]))
 

@@ -10,9 +10,9 @@
 #include <cmocka.h>
 #include <jansson.h>
 
-#include "ratelimit.h"
-#include "resp.h"
-#include "usage.h"
+#include "model/ratelimit.h"
+#include "http/resp.h"
+#include "model/usage.h"
 
 #define NELEM(a)	(sizeof(a) / sizeof((a)[0]))
 

@@ -11,8 +11,8 @@
 #include <cmocka.h>
 #include <jansson.h>
 
-#include "conf.h"
-#include "req.h"
+#include "base/conf.h"
+#include "http/req.h"
 
 #define NELEM(a)	(sizeof(a) / sizeof((a)[0]))
 #define ID24		"abcdefghijABCDEFGHIJ0123"	/* 24 base62 characters */

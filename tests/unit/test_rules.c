@@ -8,7 +8,7 @@
 
 #include <cmocka.h>
 
-#include "auth.h"
+#include "api/auth.h"
 
 #define NELEM(a)	(sizeof(a) / sizeof((a)[0]))
 

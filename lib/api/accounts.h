@@ -1,0 +1,19 @@
+/*
+ * accounts_http.h — the HTTP side of /v1/accounts and /v1/accounts/{id}
+ * (cgi-bin/accounts routes here; the admin console runs the same functions).
+ */
+#ifndef LK_ACCOUNTS_HTTP_H
+#define LK_ACCOUNTS_HTTP_H
+
+#include "http/req.h"
+
+/* GET (list the context account's sub-accounts) and POST (create) on /v1/accounts. */
+enum lk_err	lk_accounts_http_collection(struct lk_req *req);
+
+/* GET, PATCH (name, plan) and DELETE of one account in the caller's subtree. */
+enum lk_err	lk_accounts_http_item(struct lk_req *req, const char *id);
+
+/* GET /v1/accounts/{id}/usage: daily usage summed over the account's subtree. */
+enum lk_err	lk_accounts_http_usage(struct lk_req *req, const char *id);
+
+#endif

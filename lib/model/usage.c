@@ -1,0 +1,249 @@
+/* usage.c — daily usage by outcome (the key_usage rows) and its retention; SQL lives here. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/crypto.h"
+#include "base/log.h"
+#include "http/resp.h"
+#include "base/timefmt.h"
+#include "model/usage.h"
+
+#define DAY	86400
+
+#define USAGE_SUMS \
+    "SUM(u.valid), SUM(u.rate_limited), SUM(u.revoked), SUM(u.expired)," \
+    " SUM(u.insufficient_scope)"
+
+static const char SQL_KEY[] =
+    "SELECT u.day, " USAGE_SUMS " FROM key_usage u"
+    " WHERE u.key_id = ? AND u.day >= ? AND (? IS NULL OR u.env = ?) GROUP BY u.day";
+static const char SQL_ACCOUNT[] =
+    "SELECT u.day, " USAGE_SUMS " FROM key_usage u"
+    " JOIN accounts a ON a.id = u.account_id"
+    " WHERE a.path LIKE ? AND u.day >= ? AND (? IS NULL OR u.env = ?) GROUP BY u.day";
+static const char SQL_KEEP_LAST_USED[] =
+    "UPDATE api_keys k JOIN (SELECT key_id, MAX(last_valid_at) AS m FROM key_usage"
+    " WHERE day < ? AND last_valid_at IS NOT NULL GROUP BY key_id) u ON u.key_id = k.id"
+    " SET k.last_used_at = GREATEST(COALESCE(k.last_used_at, 0), u.m)";
+static const char SQL_EXPIRE[] =
+    "DELETE FROM key_usage WHERE day < ?";
+
+static const char *const outcome_names[LK_OUTCOME__MAX] = {
+	[LK_OUTCOME_VALID] = "valid",
+	[LK_OUTCOME_RATE_LIMITED] = "rate_limited",
+	[LK_OUTCOME_REVOKED] = "revoked",
+	[LK_OUTCOME_EXPIRED] = "expired",
+	[LK_OUTCOME_INSUFFICIENT_SCOPE] = "insufficient_scope",
+};
+
+const char *
+lk_outcome_name(enum lk_outcome o)
+{
+	return (unsigned)o < LK_OUTCOME__MAX ? outcome_names[o] : "valid";
+}
+
+static const struct lk_field days_fields[] = {
+	{ "days", LK_FT_INT, 0, LK_USAGE_DAYS_MAX, NULL },
+	{ NULL, 0, 0, 0, NULL }
+};
+
+struct series {
+	int64_t		 first;		/* day number of counts[0] */
+	int		 days;
+	int64_t		 (*counts)[LK_OUTCOME__MAX];
+};
+
+static enum lk_err
+series_row(const struct lk_row *r, void *arg)
+{
+	struct series	*s = arg;
+	int64_t		 i = strtoll(r->v[0], NULL, 10) - s->first;
+	int		 o;
+
+	if (i < 0 || i >= s->days)
+		return LK_OK;	/* a day after now's (another server's clock) */
+	for (o = 0; o < LK_OUTCOME__MAX; o++)
+		s->counts[i][o] += r->null[o + 1] ? 0 : strtoll(r->v[o + 1], NULL, 10);
+	return LK_OK;
+}
+
+/* sql's parameters: what (a key id, or an account path pattern), the first day, the env twice. */
+struct query_ctx {
+	const char	*sql;
+	struct lk_param	 p[4];
+	struct series	*s;
+};
+
+static enum lk_err
+query_work(struct lk_db *db, void *arg)
+{
+	struct query_ctx *c = arg;
+
+	memset(c->s->counts, 0, sizeof(*c->s->counts) * c->s->days);
+	return lk_db_exec(db, c->sql, c->p, LK_NELEM(c->p), series_row, c->s, NULL);
+}
+
+static json_t *
+counts_json(const int64_t counts[LK_OUTCOME__MAX])
+{
+	json_t	*o = json_object();
+	int	 i;
+
+	for (i = 0; i < LK_OUTCOME__MAX; i++)
+		json_object_set_new(o, lk_outcome_name(i), json_integer(counts[i]));
+	return o;
+}
+
+static json_t *
+series_json(const struct series *s)
+{
+	json_t	*data = json_array(), *o;
+	int64_t	 totals[LK_OUTCOME__MAX] = { 0 };
+	char	 t[LK_TIME_MAX];
+	int	 d, i;
+
+	for (d = 0; d < s->days; d++) {
+		lk_time_format((s->first + d) * DAY, t);
+		t[10] = '\0';
+		o = counts_json(s->counts[d]);
+		json_object_set_new(o, "date", json_string(t));
+		json_array_append_new(data, o);
+		for (i = 0; i < LK_OUTCOME__MAX; i++)
+			totals[i] += s->counts[d][i];
+	}
+	return json_pack("{s:o,s:o}", "data", data, "totals", counts_json(totals));
+}
+
+/* only_env: NULL (every key), or the env whose keys alone are summed. */
+static enum lk_err
+run_series(struct lk_db *db, const char *sql, struct lk_param what,
+    const char *only_env, int days, int64_t now, json_t **out)
+{
+	int64_t			 counts[LK_USAGE_DAYS_MAX][LK_OUTCOME__MAX];
+	struct series		 s = { now / DAY - days + 1, days, counts };
+	struct query_ctx	 c = { sql, { what, LK_INT(s.first), LK_STR0(only_env),
+				    LK_STR0(only_env) }, &s };
+	enum lk_err		 e;
+
+	if (days < 1 || days > LK_USAGE_DAYS_MAX)
+		return LK_ERR_VALIDATION;
+	if ((e = lk_db_read(db, query_work, &c)) != LK_OK)
+		return e;
+	*out = series_json(&s);
+	return LK_OK;
+}
+
+enum lk_err
+lk_usage_key(struct lk_db *db, const struct lk_key *k, const char *only_env, int days,
+    int64_t now, json_t **out)
+{
+	return run_series(db, SQL_KEY, LK_INT(k->id), only_env, days, now, out);
+}
+
+enum lk_err
+lk_usage_account(struct lk_db *db, const struct lk_account *a, const char *only_env,
+    int days, int64_t now, json_t **out)
+{
+	char	like[LK_ACCOUNT_PATH_MAX + 2];
+
+	snprintf(like, sizeof(like), "%s%%", a->path);	/* paths are digits and '/' */
+	return run_series(db, SQL_ACCOUNT, LK_STR(like), only_env, days, now, out);
+}
+
+struct gc_ctx {
+	int64_t		 cutoff;	/* first day kept */
+	uint64_t	 removed;
+};
+
+static enum lk_err
+gc_work(struct lk_db *db, void *arg)
+{
+	struct gc_ctx		*c = arg;
+	const struct lk_param	 p[] = { LK_INT(c->cutoff) };
+	enum lk_err		 e;
+
+	c->removed = 0;
+	if ((e = lk_db_exec(db, SQL_KEEP_LAST_USED, p, 1, NULL, NULL, NULL)) != LK_OK)
+		return e;
+	return lk_db_exec(db, SQL_EXPIRE, p, 1, NULL, NULL, &c->removed);
+}
+
+enum lk_err
+lk_usage_gc(struct lk_db *db, const struct lk_conf *conf, int64_t now,
+    uint64_t *removed)
+{
+	struct gc_ctx	c = { now / DAY - (int64_t)conf->usage_retention_days + 1, 0 };
+	enum lk_err	e;
+
+	e = lk_db_txn(db, gc_work, &c);
+	if (removed != NULL)
+		*removed = e == LK_OK ? c.removed : 0;
+	return e;
+}
+
+void
+lk_usage_maybe_sweep(struct lk_db *db, const struct lk_conf *conf, int64_t now)
+{
+	static int64_t	next;	/* this process's next sweep; 0: not yet chosen */
+	uint16_t	r = 0;
+
+	/*
+	 * The first sweep comes at a random point of the first interval, so
+	 * programs started together do not sweep together and a CGI process
+	 * (one request) sweeps with probability 1/LK_USAGE_SWEEP_EVERY.
+	 */
+	if (next == 0) {
+		lk_crypto_random(&r, sizeof(r));
+		next = now + r % LK_USAGE_SWEEP_EVERY;
+	}
+	if (now < next)
+		return;
+	next = now + LK_USAGE_SWEEP_EVERY;
+	if (lk_usage_gc(db, conf, now, NULL) != LK_OK)
+		lk_log_err("usage retention sweep failed; the next one retries");
+}
+
+/* ?days= (default LK_USAGE_DAYS_DEFAULT) into *days. */
+static enum lk_err
+days_param(struct lk_req *req, int *days)
+{
+	json_t		*f;
+	enum lk_err	 e;
+
+	if ((e = lk_req_fields(req, req->query, days_fields, &f)) != LK_OK)
+		return e;
+	*days = json_object_get(f, "days") != NULL ?
+	    (int)json_integer_value(json_object_get(f, "days")) : LK_USAGE_DAYS_DEFAULT;
+	json_decref(f);
+	return LK_OK;
+}
+
+enum lk_err
+lk_usage_http_key(struct lk_req *req, const struct lk_key *k, const char *only_env)
+{
+	json_t		*o;
+	int		 days;
+	enum lk_err	 e;
+
+	if ((e = days_param(req, &days)) != LK_OK ||
+	    (e = lk_usage_key(req->db, k, only_env, days, req->now, &o)) != LK_OK)
+		return e;
+	lk_resp_json(req, 200, o);
+	return LK_OK;
+}
+
+enum lk_err
+lk_usage_http_account(struct lk_req *req, const struct lk_account *a,
+    const char *only_env)
+{
+	json_t		*o;
+	int		 days;
+	enum lk_err	 e;
+
+	if ((e = days_param(req, &days)) != LK_OK ||
+	    (e = lk_usage_account(req->db, a, only_env, days, req->now, &o)) != LK_OK)
+		return e;
+	lk_resp_json(req, 200, o);
+	return LK_OK;
+}

@@ -1,0 +1,76 @@
+/*
+ * usage.h — the outcomes of a use, daily usage by outcome read from the rows
+ * lib/ratelimit.c writes (one per key and UTC day), and their retention.
+ * Below ratelimit: ratelimit includes this header, never the reverse.
+ */
+#ifndef LK_USAGE_H
+#define LK_USAGE_H
+
+#include <stdint.h>
+
+#include <jansson.h>
+
+#include "model/accounts.h"
+#include "base/conf.h"
+#include "base/db.h"
+#include "model/keys.h"
+#include "http/req.h"
+
+#define LK_USAGE_DAYS_DEFAULT	30
+#define LK_USAGE_DAYS_MAX	400
+#define LK_USAGE_SWEEP_EVERY	3600	/* seconds between a program's retention sweeps */
+
+/* How a use ended: the usage history's columns. */
+enum lk_outcome {
+	LK_OUTCOME_VALID,
+	LK_OUTCOME_RATE_LIMITED,
+	LK_OUTCOME_REVOKED,
+	LK_OUTCOME_EXPIRED,
+	LK_OUTCOME_INSUFFICIENT_SCOPE,
+	LK_OUTCOME__MAX
+};
+
+/* The usage column / API name of o ("valid", "rate_limited", …). */
+const char	*lk_outcome_name(enum lk_outcome o);
+
+/*
+ * The last `days` UTC days up to now's, oldest first, as the API object
+ * {"data": [{"date", "valid", "rate_limited", "revoked", "expired",
+ * "insufficient_scope"}…], "totals": {…}}, days without use as zeros.
+ * Of one key, or summed over every key of account's subtree (deleted keys
+ * included); only_env "test" counts test keys alone (NULL: every key). *out
+ * is new.
+ */
+enum lk_err	lk_usage_key(struct lk_db *db, const struct lk_key *k,
+		    const char *only_env, int days, int64_t now, json_t **out);
+enum lk_err	lk_usage_account(struct lk_db *db, const struct lk_account *a,
+		    const char *only_env, int days, int64_t now, json_t **out);
+
+/*
+ * Retention: remove usage rows older than conf->usage_retention_days, after
+ * carrying their last valid use into api_keys.last_used_at. *removed (may
+ * be NULL) gets the number of rows removed.
+ */
+enum lk_err	lk_usage_gc(struct lk_db *db, const struct lk_conf *conf, int64_t now,
+		    uint64_t *removed);
+
+/*
+ * Run lk_usage_gc at a random time within a program's first
+ * LK_USAGE_SWEEP_EVERY seconds and then every LK_USAGE_SWEEP_EVERY seconds,
+ * so storage stays bounded without cron.
+ * Failures are logged and otherwise ignored (the next sweep retries).
+ */
+void		lk_usage_maybe_sweep(struct lk_db *db, const struct lk_conf *conf,
+		    int64_t now);
+
+/*
+ * GET …/keys/{id}/usage and GET /v1/accounts/{id}/usage: ?days=, then
+ * respond. only_env: what the caller sees (lk_auth_only_env); a key it does
+ * not see is 404 before this (lk_auth_key).
+ */
+enum lk_err	lk_usage_http_key(struct lk_req *req, const struct lk_key *k,
+		    const char *only_env);
+enum lk_err	lk_usage_http_account(struct lk_req *req, const struct lk_account *a,
+		    const char *only_env);
+
+#endif
