@@ -35,8 +35,12 @@ MIGRATIONS = $(sort $(wildcard schema/*.sql))
 FUZZERS   = $(patsubst tests/fuzz/%.c,build/fuzz/%,$(wildcard tests/fuzz/fuzz_*.c))
 FUZZ_SECONDS ?= 30
 
-.PHONY: all asan deps run test unit e2e fuzz bench install clean
-all: $(BUILD)/liblatchkey.a $(PROGRAMS) $(CLI) $(POOL)
+.PHONY: all layers asan deps run test unit e2e fuzz bench install clean
+all: layers $(BUILD)/liblatchkey.a $(PROGRAMS) $(CLI) $(POOL)
+
+# Includes point down the layers of lib/ only (docs/design.md, "The house").
+layers:
+	@sh scripts/check-layers.sh
 
 $(BUILD)/obj/%.o: %.c $(wildcard lib/*/*.h cli/*.h tools/*.h)
 	@mkdir -p $(dir $@)
@@ -132,6 +136,7 @@ e2e: asan $(AXE)
 	$(PYTHON) -m pytest -q -rs tests/e2e
 
 test: deps
+	$(MAKE) layers
 	$(MAKE) all
 	$(MAKE) asan
 	$(MAKE) BUILD=build/asan SAN=1 unit

@@ -1,7 +1,7 @@
 /* audit — GET /v1/audit: the audit rows of the caller's (or X-Account-Id's) subtree. */
 #include <string.h>
 
-#include "model/audit_list.h"
+#include "api/audit.h"
 #include "http/serve.h"
 
 static enum lk_err

@@ -4,10 +4,10 @@
  */
 #include <string.h>
 
-#include "model/accounts.h"
 #include "api/auth.h"
 #include "http/resp.h"
 #include "http/serve.h"
+#include "model/accounts.h"
 
 static enum lk_err
 handle(struct lk_req *req)

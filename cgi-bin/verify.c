@@ -8,10 +8,10 @@
 #include <string.h>
 
 #include "api/auth.h"
-#include "model/ratelimit.h"
+#include "base/timefmt.h"
 #include "http/resp.h"
 #include "http/serve.h"
-#include "base/timefmt.h"
+#include "model/ratelimit.h"
 
 static const struct lk_field fields[] = {
 	{ "key", LK_FT_TEXT, LK_FF_REQUIRED, 512, NULL },

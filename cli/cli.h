@@ -13,10 +13,10 @@
 #ifndef LK_CLI_H
 #define LK_CLI_H
 
-#include "model/accounts.h"
 #include "base/conf.h"
 #include "base/db.h"
 #include "base/err.h"
+#include "model/accounts.h"
 #include "model/keys.h"
 
 #define CLI_EXIT_USAGE	2

@@ -3,9 +3,9 @@
 #include <stdio.h>
 #include <time.h>
 
-#include "model/audit.h"
-#include "cli.h"
 #include "base/migrate.h"
+#include "cli.h"
+#include "model/audit.h"
 #include "model/users.h"
 
 #define INIT_LOGIN	"owner@localhost"

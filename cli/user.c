@@ -6,9 +6,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "cli.h"
-#include "http/req.h"
+#include "base/fields.h"
 #include "base/timefmt.h"
+#include "cli.h"
 #include "model/users.h"
 
 /* Read one line into buf (newline removed); false on end of input or a line too long. */

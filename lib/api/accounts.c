@@ -3,9 +3,9 @@
 
 #include "api/accounts.h"
 #include "api/auth.h"
+#include "api/usage.h"
 #include "base/page.h"
 #include "http/resp.h"
-#include "model/usage.h"
 
 static const char *const plans[] = { "free", "pro", "enterprise", NULL };
 static const char *const acct_prefix[] = { "acct_", NULL };
@@ -36,7 +36,7 @@ list(struct lk_req *req, struct lk_caller *c)
 
 	if ((e = lk_req_fields(req, req->query, list_fields, &f)) != LK_OK)
 		return e;
-	if ((e = lk_page_parse(req, f, &page)) == LK_OK &&
+	if ((e = lk_req_page(req, f, &page)) == LK_OK &&
 	    (e = lk_auth_account(req, c, NULL, &root)) == LK_OK &&
 	    (e = lk_accounts_list(req->db, &root, &page)) == LK_OK)
 		lk_resp_json(req, 200, lk_page_json(&page));

@@ -97,6 +97,34 @@ lk_auth_caller_account(struct lk_req *req, struct lk_caller *c,
 	return lk_auth_count(req, c);
 }
 
+/*
+ * The rate-limit headers of st (nothing if st was not counted):
+ * RateLimit-Policy, RateLimit, RateLimit-Limit, RateLimit-Remaining,
+ * RateLimit-Reset, and Retry-After when the use was rate limited.
+ */
+static void
+ratelimit_headers(struct lk_req *req, const struct lk_rl_state *st)
+{
+	char v[96];
+
+	if (!st->counted)
+		return;
+	snprintf(v, sizeof(v), "\"default\";q=%lld;w=%lld",
+	    (long long)st->limit, (long long)st->window);
+	lk_req_header(req, "RateLimit-Policy", v);
+	snprintf(v, sizeof(v), "\"default\";r=%lld;t=%lld",
+	    (long long)st->remaining, (long long)st->reset);
+	lk_req_header(req, "RateLimit", v);
+	snprintf(v, sizeof(v), "%lld", (long long)st->limit);
+	lk_req_header(req, "RateLimit-Limit", v);
+	snprintf(v, sizeof(v), "%lld", (long long)st->remaining);
+	lk_req_header(req, "RateLimit-Remaining", v);
+	snprintf(v, sizeof(v), "%lld", (long long)st->reset);
+	lk_req_header(req, "RateLimit-Reset", v);
+	if (st->outcome == LK_OUTCOME_RATE_LIMITED)
+		lk_req_header(req, "Retry-After", v);
+}
+
 enum lk_err
 lk_auth_count(struct lk_req *req, struct lk_caller *c)
 {
@@ -108,7 +136,7 @@ lk_auth_count(struct lk_req *req, struct lk_caller *c)
 	    st == LK_KEY_EXPIRED ? LK_OUTCOME_EXPIRED : LK_OUTCOME_VALID, &c->rl);
 	if (e != LK_OK)
 		return e;
-	lk_ratelimit_headers(req, &c->rl);
+	ratelimit_headers(req, &c->rl);
 	if ((e = lk_auth_status(req, &c->key)) != LK_OK)
 		return e;
 	if (c->rl.outcome == LK_OUTCOME_RATE_LIMITED) {

@@ -2,10 +2,10 @@
 #ifndef LK_AUTH_H
 #define LK_AUTH_H
 
+#include "http/req.h"
 #include "model/accounts.h"
 #include "model/keys.h"
 #include "model/ratelimit.h"
-#include "http/req.h"
 
 struct lk_caller {
 	struct lk_key		 key;	/* the presenting key (account_* fields included) */

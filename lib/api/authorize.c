@@ -7,8 +7,8 @@
 #include "api/authorize.h"
 #include "base/authz_rules.h"
 #include "base/log.h"
-#include "http/req.h"
 #include "base/scopes.h"
+#include "http/req.h"
 
 /* The rule of this request: LATCHKEY_AUTHZ_SCOPES (environment) overrides the config's rules. */
 static enum lk_err

@@ -4,11 +4,11 @@
 #include <string.h>
 
 #include "api/auth.h"
-#include "base/keyfmt.h"
 #include "api/keys.h"
-#include "http/resp.h"
+#include "api/usage.h"
+#include "base/keyfmt.h"
 #include "base/timefmt.h"
-#include "model/usage.h"
+#include "http/resp.h"
 
 static const char *const envs[] = { "live", "test", NULL };
 static const char *const statuses[] = { "active", "revoked", "expired", NULL };
@@ -218,7 +218,7 @@ list(struct lk_req *req, struct lk_caller *c, const char *account_id)
 	filter.q = json_string_value(json_object_get(f, "q"));
 	filter.expiring_within = json_integer_value(json_object_get(f, "expiring_within"));
 	filter.only_env = lk_auth_only_env(c);
-	if ((e = lk_page_parse(req, f, &page)) == LK_OK &&
+	if ((e = lk_req_page(req, f, &page)) == LK_OK &&
 	    (e = start_filter(req, f, &filter.start)) == LK_OK &&
 	    (e = lk_auth_account(req, c, account_id, &acct)) == LK_OK &&
 	    (e = lk_keys_list(req->db, &acct, &filter, req->now, &page)) == LK_OK)

@@ -6,8 +6,8 @@
 
 #include "base/page.h"
 
-enum lk_err
-lk_page_parse(struct lk_req *req, json_t *fields, struct lk_page *p)
+bool
+lk_page_parse(json_t *fields, struct lk_page *p)
 {
 	struct lk_cursor *cur = &p->after;
 	json_t		*l = json_object_get(fields, "limit");
@@ -18,22 +18,20 @@ lk_page_parse(struct lk_req *req, json_t *fields, struct lk_page *p)
 
 	lk_page_init(p, l != NULL ? (int)json_integer_value(l) : LK_PAGE_DEFAULT);
 	if (c == NULL)
-		return LK_OK;
+		return true;
 	dot = strchr(c, '.');
 	if (dot == NULL || !isdigit((unsigned char)c[0]) || dot - c > 18 ||
 	    strlen(dot + 1) >= sizeof(cur->id) || dot[1] == '\0')
-		goto bad;
+		return false;
 	cur->created_at = strtoll(c, &end, 10);
 	if (end != dot)
-		goto bad;
+		return false;
 	for (i = 1; dot[i] != '\0'; i++)
 		if (!isalnum((unsigned char)dot[i]) && dot[i] != '_')
-			goto bad;
+			return false;
 	snprintf(cur->id, sizeof(cur->id), "%s", dot + 1);
 	cur->set = true;
-	return LK_OK;
-bad:
-	return lk_req_fail(req, LK_ERR_VALIDATION, "cursor", "The cursor is not valid");
+	return true;
 }
 
 void

@@ -12,7 +12,7 @@
 #include <jansson.h>
 
 #include "base/crypto.h"
-#include "http/req.h"
+#include "base/fields.h"
 
 #define LK_PAGE_DEFAULT	20
 #define LK_PAGE_MAX	100
@@ -40,8 +40,8 @@ struct lk_page {
 	struct lk_cursor last;		/* position of the last item taken */
 };
 
-/* Fill p from validated query fields (limit, cursor); 400 on a malformed cursor. */
-enum lk_err	 lk_page_parse(struct lk_req *req, json_t *fields, struct lk_page *p);
+/* Fill p from validated query fields (limit, cursor); false if the cursor is malformed. */
+bool		 lk_page_parse(json_t *fields, struct lk_page *p);
 
 /* An empty first page of limit items (the CLI's way in). */
 void		 lk_page_init(struct lk_page *p, int limit);

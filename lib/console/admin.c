@@ -3,10 +3,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "console/admin.h"
-#include "http/resp.h"
 #include "base/scopes.h"
 #include "base/timefmt.h"
+#include "console/admin.h"
+#include "http/resp.h"
 
 /* Every console response carries these (plus no-store, nosniff and X-Request-Id from resp.c). */
 static void

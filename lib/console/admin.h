@@ -14,9 +14,9 @@
 #include <stdbool.h>
 
 #include "api/auth.h"
+#include "console/sessions.h"
 #include "http/html.h"
 #include "http/req.h"
-#include "console/sessions.h"
 
 #define LK_ADMIN_BASE	"/admin"
 

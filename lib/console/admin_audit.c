@@ -5,9 +5,9 @@
 
 #include <inttypes.h>
 
+#include "api/audit.h"
 #include "console/admin.h"
 #include "model/audit.h"
-#include "model/audit_list.h"
 
 static const char *
 str(json_t *o, const char *name)

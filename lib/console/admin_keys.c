@@ -3,9 +3,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "console/admin.h"
 #include "api/keys.h"
 #include "base/timefmt.h"
+#include "console/admin.h"
 
 #define WEEK	(7 * 86400)
 #define DAYS	30	/* of the usage chart */

@@ -113,7 +113,7 @@ lk_admin_login(struct lk_req *req)
 	a.form = req->body;
 	email = lk_admin_value(&a, "email");
 	password = lk_admin_value(&a, "password");
-	if (!lk_text_ok(email, LK_EMAIL_MAX) || strlen(password) > LK_PASSWORD_MAX)
+	if (!lk_fields_text_ok(email, LK_EMAIL_MAX) || strlen(password) > LK_PASSWORD_MAX)
 		return login_page(&a, 401, "Wrong email or password.");
 	e = lk_sessions_login(req, email, password, sid, &s, &retry_after);
 	if (e == LK_ERR_INVALID_KEY)

@@ -14,6 +14,8 @@
 #include "base/conf.h"
 #include "base/db.h"
 #include "base/err.h"
+#include "base/fields.h"
+#include "base/page.h"
 
 #define LK_SEGS_MAX	6
 #define LK_REQUEST_ID_MAX 80
@@ -21,33 +23,6 @@
 struct lk_caller;
 
 enum lk_method { LK_GET, LK_POST, LK_PATCH, LK_DELETE, LK_OTHER };
-
-/* A declared request field: body and query fields are only reachable through a table of these. */
-enum lk_ftype {
-	LK_FT_TEXT,	/* string of 1..max characters, no control characters */
-	LK_FT_WORD,	/* 1..max visible ASCII characters, no spaces (ids, action names) */
-	LK_FT_ENUM,	/* one of choices */
-	LK_FT_ID,	/* public id: choices[0] is its prefix ("acct_") */
-	LK_FT_SCOPES,	/* list -> one space-separated string of valid scopes; one
-			   space/comma separated string only from a query or form */
-	LK_FT_DURATION,	/* seconds or 30m/12h/90d, <= max -> integer seconds */
-	LK_FT_TIME,	/* RFC 3339 -> integer Unix seconds */
-	LK_FT_INT,	/* integer 1..max (strings of digits accepted) */
-	LK_FT_OBJECT,	/* JSON object, serialised <= max bytes */
-	LK_FT_RATELIMIT	/* {"limit": 1..1000000000, "window": 1..86400} */
-};
-
-#define LK_FF_REQUIRED	0x1
-#define LK_FF_NULLABLE	0x2	/* JSON null (or an empty form value) is kept as null */
-#define LK_FF_ZERO	0x4	/* a DURATION may be 0 */
-
-struct lk_field {
-	const char		*name;
-	enum lk_ftype		 type;
-	unsigned int		 flags;
-	int64_t			 max;
-	const char *const	*choices;	/* NULL-terminated */
-};
 
 struct lk_req {
 	FCGX_Request		*fcgx;		/* NULL under CGI */
@@ -128,19 +103,19 @@ enum lk_err	 lk_req_read_body(struct lk_req *req);
 /*
  * Validate the raw fields in (req->body or req->query) against table: unknown
  * fields and bad values are 400 with details.field. On LK_OK *out is a new
- * object of normalised values (see enum lk_ftype) that the caller decrefs.
+ * object of normalised values (lk_fields_value) that the caller decrefs.
  * A list given as one string is split only when in is not a JSON body
  * (in != req->body, or req->body_form): JSON must give an array.
  */
 enum lk_err	 lk_req_fields(struct lk_req *req, json_t *in,
 		    const struct lk_field *table, json_t **out);
 
-/* True if s is 1..max characters of UTF-8 text without control characters (C0, DEL, C1). */
-bool		 lk_text_ok(const char *s, int64_t max);
-
 /* lk_req_read_body, then lk_req_fields on it (a missing body counts as {}). */
 enum lk_err	 lk_req_body_fields(struct lk_req *req, const struct lk_field *table,
 		    json_t **out);
+
+/* lk_page_parse on a list's validated query fields; 400 on a malformed cursor. */
+enum lk_err	 lk_req_page(struct lk_req *req, json_t *fields, struct lk_page *p);
 
 /* 400 if the request has any query parameter: for routes that take none. */
 enum lk_err	 lk_req_no_query(struct lk_req *req);

@@ -3,8 +3,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "model/accounts.h"
 #include "base/timefmt.h"
+#include "model/accounts.h"
 
 #define ACCOUNT_COLS_TREE \
     "a.id, a.public_id, p.public_id, a.name, a.plan, a.path, a.created_at," \

@@ -10,10 +10,10 @@
 
 #include <jansson.h>
 
-#include "model/audit.h"
 #include "base/crypto.h"
 #include "base/db.h"
 #include "base/page.h"
+#include "model/audit.h"
 
 #define LK_ACCOUNT_PATH_MAX	256
 #define LK_ACCOUNT_NAME_MAX	100	/* characters */

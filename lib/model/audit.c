@@ -15,9 +15,9 @@
 #include <openssl/evp.h>
 #include <openssl/params.h>
 
-#include "model/audit.h"
 #include "base/conf.h"
 #include "base/log.h"
+#include "model/audit.h"
 
 /* Longest `changes` text: what the database layer's column buffer holds when reading it back. */
 #define CHANGES_MAX	8191

@@ -1,7 +1,7 @@
 /*
- * audit_list.h — reading the audit log: GET /v1/audit and the console's audit
- * pages list the same rows through this one query. Rows are listed newest
- * first; the page cursor carries the row's position in the log.
+ * audit_list.h — reading the audit log: GET /v1/audit (api/audit) and the
+ * console's audit pages list the same rows through this one query. Rows are
+ * listed newest first; the page cursor carries the row's position in the log.
  */
 #ifndef LK_AUDIT_LIST_H
 #define LK_AUDIT_LIST_H
@@ -11,7 +11,6 @@
 
 #include "base/db.h"
 #include "base/page.h"
-#include "http/req.h"
 
 #define LK_ACTION_MAX	40
 
@@ -46,12 +45,5 @@ void		lk_audit_filter_of(json_t *fields, struct lk_audit_filter *f);
  */
 enum lk_err	lk_audit_list(struct lk_db *db, const char *root_path,
 		    const struct lk_audit_filter *f, struct lk_page *page);
-
-/*
- * GET /v1/audit: caller with audit:read; the rows of the context account's
- * subtree (X-Account-Id or the caller's own) that pass the query's filters;
- * for a test key only the rows about test keys.
- */
-enum lk_err	lk_audit_http_list(struct lk_req *req);
 
 #endif

@@ -3,9 +3,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "model/keys.h"
 #include "base/log.h"
 #include "base/timefmt.h"
+#include "model/keys.h"
 
 /* last_used_at: the newest valid use counted in key_usage (lib/ratelimit.c), else the column. */
 #define LAST_USED \

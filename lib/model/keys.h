@@ -7,12 +7,12 @@
 
 #include <jansson.h>
 
-#include "model/accounts.h"
-#include "model/audit.h"
 #include "base/db.h"
 #include "base/keyfmt.h"
 #include "base/page.h"
 #include "base/scopes.h"
+#include "model/accounts.h"
+#include "model/audit.h"
 
 #define LK_LABEL_MAX		100	/* characters */
 #define LK_META_MAX		4096	/* bytes of compact JSON */

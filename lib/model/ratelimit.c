@@ -120,26 +120,3 @@ lk_ratelimit_hit(struct lk_db *db, const struct lk_conf *conf,
 		out->outcome = LK_OUTCOME_RATE_LIMITED;
 	return LK_OK;
 }
-
-void
-lk_ratelimit_headers(struct lk_req *req, const struct lk_rl_state *st)
-{
-	char v[96];
-
-	if (!st->counted)
-		return;
-	snprintf(v, sizeof(v), "\"default\";q=%lld;w=%lld",
-	    (long long)st->limit, (long long)st->window);
-	lk_req_header(req, "RateLimit-Policy", v);
-	snprintf(v, sizeof(v), "\"default\";r=%lld;t=%lld",
-	    (long long)st->remaining, (long long)st->reset);
-	lk_req_header(req, "RateLimit", v);
-	snprintf(v, sizeof(v), "%lld", (long long)st->limit);
-	lk_req_header(req, "RateLimit-Limit", v);
-	snprintf(v, sizeof(v), "%lld", (long long)st->remaining);
-	lk_req_header(req, "RateLimit-Remaining", v);
-	snprintf(v, sizeof(v), "%lld", (long long)st->reset);
-	lk_req_header(req, "RateLimit-Reset", v);
-	if (st->outcome == LK_OUTCOME_RATE_LIMITED)
-		lk_req_header(req, "Retry-After", v);
-}

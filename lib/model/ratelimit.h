@@ -17,7 +17,6 @@
 #include "base/conf.h"
 #include "base/db.h"
 #include "model/keys.h"
-#include "http/req.h"
 #include "model/usage.h"
 
 /* A key's limit and the state of its window after a counted use. */
@@ -45,12 +44,5 @@ void		lk_ratelimit_policy(const struct lk_key *k, int64_t *limit, int64_t *windo
 enum lk_err	lk_ratelimit_hit(struct lk_db *db, const struct lk_conf *conf,
 		    const struct lk_key *k, int64_t now, enum lk_outcome pre,
 		    struct lk_rl_state *out);
-
-/*
- * Add the rate-limit headers of st to the response (nothing if st was not
- * counted): RateLimit-Policy, RateLimit, RateLimit-Limit, RateLimit-Remaining,
- * RateLimit-Reset, and Retry-After when the use was rate limited.
- */
-void		lk_ratelimit_headers(struct lk_req *req, const struct lk_rl_state *st);
 
 #endif

@@ -1,6 +1,6 @@
 /*
  * usage.h — the outcomes of a use, daily usage by outcome read from the rows
- * lib/ratelimit.c writes (one per key and UTC day), and their retention.
+ * model/ratelimit.c writes (one per key and UTC day), and their retention.
  * Below ratelimit: ratelimit includes this header, never the reverse.
  */
 #ifndef LK_USAGE_H
@@ -10,11 +10,10 @@
 
 #include <jansson.h>
 
-#include "model/accounts.h"
 #include "base/conf.h"
 #include "base/db.h"
+#include "model/accounts.h"
 #include "model/keys.h"
-#include "http/req.h"
 
 #define LK_USAGE_DAYS_DEFAULT	30
 #define LK_USAGE_DAYS_MAX	400
@@ -62,15 +61,5 @@ enum lk_err	lk_usage_gc(struct lk_db *db, const struct lk_conf *conf, int64_t no
  */
 void		lk_usage_maybe_sweep(struct lk_db *db, const struct lk_conf *conf,
 		    int64_t now);
-
-/*
- * GET …/keys/{id}/usage and GET /v1/accounts/{id}/usage: ?days=, then
- * respond. only_env: what the caller sees (lk_auth_only_env); a key it does
- * not see is 404 before this (lk_auth_key).
- */
-enum lk_err	lk_usage_http_key(struct lk_req *req, const struct lk_key *k,
-		    const char *only_env);
-enum lk_err	lk_usage_http_account(struct lk_req *req, const struct lk_account *a,
-		    const char *only_env);
 
 #endif

@@ -5,8 +5,8 @@
 
 #include <argon2.h>
 
+#include "base/fields.h"
 #include "base/log.h"
-#include "http/req.h"
 #include "base/scopes.h"
 #include "base/timefmt.h"
 #include "model/users.h"
@@ -63,7 +63,7 @@ lk_email_ok(const char *email)
 {
 	const char *at = strchr(email, '@');
 
-	if (!lk_text_ok(email, LK_EMAIL_MAX) || strchr(email, ' ') != NULL)
+	if (!lk_fields_text_ok(email, LK_EMAIL_MAX) || strchr(email, ' ') != NULL)
 		return false;
 	return at != NULL && at != email && at[1] != '\0' && strchr(at + 1, '@') == NULL;
 }
@@ -72,8 +72,8 @@ bool
 lk_password_ok(const char *password)
 {
 	/* 1..MAX characters of text, but not 1..MIN-1 of them. */
-	return strlen(password) <= LK_PASSWORD_MAX && lk_text_ok(password, LK_PASSWORD_MAX) &&
-	    !lk_text_ok(password, LK_PASSWORD_MIN - 1);
+	return strlen(password) <= LK_PASSWORD_MAX && lk_fields_text_ok(password, LK_PASSWORD_MAX) &&
+	    !lk_fields_text_ok(password, LK_PASSWORD_MIN - 1);
 }
 
 bool

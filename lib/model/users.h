@@ -12,11 +12,11 @@
 
 #include <jansson.h>
 
-#include "model/accounts.h"
-#include "model/audit.h"
 #include "base/conf.h"
 #include "base/db.h"
 #include "base/page.h"
+#include "model/accounts.h"
+#include "model/audit.h"
 
 #define LK_EMAIL_MAX		254	/* characters */
 #define LK_PASSWORD_MIN		10	/* characters */

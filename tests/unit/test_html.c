@@ -8,8 +8,8 @@
 
 #include <cmocka.h>
 
-#include "http/html.h"
 #include "console/sessions.h"
+#include "http/html.h"
 #include "model/users.h"
 
 #define NELEM(a)	(sizeof(a) / sizeof((a)[0]))

@@ -10,8 +10,8 @@
 #include <cmocka.h>
 #include <jansson.h>
 
-#include "model/ratelimit.h"
 #include "http/resp.h"
+#include "model/ratelimit.h"
 #include "model/usage.h"
 
 #define NELEM(a)	(sizeof(a) / sizeof((a)[0]))
