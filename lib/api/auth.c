@@ -128,12 +128,10 @@ ratelimit_headers(struct lk_req *req, const struct lk_rl_state *st)
 enum lk_err
 lk_auth_count(struct lk_req *req, struct lk_caller *c)
 {
-	enum lk_key_status	 st = lk_key_status(&c->key, req->now);
-	enum lk_err		 e;
+	enum lk_err e;
 
 	e = lk_ratelimit_hit(req->db, req->conf, &c->key, req->now,
-	    st == LK_KEY_REVOKED ? LK_OUTCOME_REVOKED :
-	    st == LK_KEY_EXPIRED ? LK_OUTCOME_EXPIRED : LK_OUTCOME_VALID, &c->rl);
+	    lk_outcome_of(&c->key, req->now), &c->rl);
 	if (e != LK_OK)
 		return e;
 	ratelimit_headers(req, &c->rl);

@@ -55,9 +55,8 @@ lk_scope_covers(const char *held, const char *wanted)
 	return covers(held, strlen(held), wanted, strlen(wanted));
 }
 
-/* Advance *p over spaces; set *len to the next word's length. NULL at the end. */
-static const char *
-next_word(const char **p, size_t *len)
+const char *
+lk_scopes_next(const char **p, size_t *len)
 {
 	const char *w = *p;
 
@@ -76,7 +75,7 @@ allow(const char *held, const char *w, size_t wn)
 	const char	*p = held, *h;
 	size_t		 hn;
 
-	while ((h = next_word(&p, &hn)) != NULL)
+	while ((h = lk_scopes_next(&p, &hn)) != NULL)
 		if ((hn == 5 && memcmp(h, "admin", 5) == 0) || covers(h, hn, w, wn))
 			return true;
 	return false;
@@ -98,7 +97,7 @@ lk_scopes_add(char *out, size_t size, const char *scope, const char **why)
 		*why = "contains an invalid scope (allowed: [a-z0-9][a-z0-9:._-]{0,63} with an optional trailing *)";
 		return false;
 	}
-	while ((w = next_word(&p, &wn)) != NULL) {
+	while ((w = lk_scopes_next(&p, &wn)) != NULL) {
 		if (wn == n && memcmp(w, scope, n) == 0)
 			return true;
 		count++;
@@ -143,7 +142,7 @@ lk_scopes_grantable(const char *held, const char *wanted, const char **bad,
 	const char	*p = wanted, *w;
 	size_t		 wn;
 
-	while ((w = next_word(&p, &wn)) != NULL)
+	while ((w = lk_scopes_next(&p, &wn)) != NULL)
 		if (!allow(held, w, wn)) {
 			if (bad != NULL) {
 				*bad = w;

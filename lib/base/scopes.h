@@ -36,6 +36,13 @@ bool	lk_scopes_add(char *out, size_t size, const char *scope, const char **why);
 bool	lk_scopes_add_text(char *out, size_t size, const char *text, const char **why);
 
 /*
+ * The words of a space-separated list: the next scope at or after *p (length
+ * *len), *p advanced past it; NULL at the end.
+ *	for (p = list; (w = lk_scopes_next(&p, &n)) != NULL;) …
+ */
+const char *lk_scopes_next(const char **p, size_t *len);
+
+/*
  * The grant rule: true if every scope of the space-separated list wanted is
  * allowed by held. On false, *bad (if not NULL) points at the first refused
  * scope inside wanted and *badlen is its length.

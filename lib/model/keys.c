@@ -98,15 +98,11 @@ json_t *
 lk_scopes_json(const char *scopes)
 {
 	json_t		*a = json_array();
-	const char	*p = scopes;
+	const char	*p = scopes, *w;
+	size_t		 n;
 
-	while (*p != '\0') {
-		size_t n = strcspn(p, " ");
-
-		if (n > 0)
-			json_array_append_new(a, json_stringn(p, n));
-		p += n + (p[n] == ' ');
-	}
+	while ((w = lk_scopes_next(&p, &n)) != NULL)
+		json_array_append_new(a, json_stringn(w, n));
 	return a;
 }
 
@@ -142,18 +138,6 @@ lk_key_json(const struct lk_key *k, int64_t now)
 	    json_pack("{s:I,s:I}", "limit", (json_int_t)k->rl_limit,
 	    "window", (json_int_t)k->rl_window));
 	return o;
-}
-
-json_t *
-lk_key_verify_json(const struct lk_key *k)
-{
-	json_t *meta = json_loads(k->meta, 0, NULL);
-
-	return json_pack("{s:s,s:s,s:s,s:o,s:o,s:o}", "id", k->public_id,
-	    "account_id", k->account_public, "env", k->env,
-	    "scopes", lk_scopes_json(k->scopes),
-	    "expires_at", time_json(k->expires_at),
-	    "meta", meta != NULL ? meta : json_object());
 }
 
 static int64_t

@@ -75,9 +75,6 @@ const char	*lk_key_status_name(enum lk_key_status s);
 /* The API key object. */
 json_t		*lk_key_json(const struct lk_key *k, int64_t now);
 
-/* What verify tells about a key: {id, account_id, env, scopes, expires_at, meta}. */
-json_t		*lk_key_verify_json(const struct lk_key *k);
-
 /* The scopes string as a JSON array. */
 json_t		*lk_scopes_json(const char *scopes);
 

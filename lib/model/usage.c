@@ -36,6 +36,20 @@ static const char *const outcome_names[LK_OUTCOME__MAX] = {
 	[LK_OUTCOME_INSUFFICIENT_SCOPE] = "insufficient_scope",
 };
 
+enum lk_outcome
+lk_outcome_of(const struct lk_key *k, int64_t now)
+{
+	switch (lk_key_status(k, now)) {
+	case LK_KEY_REVOKED:
+		return LK_OUTCOME_REVOKED;
+	case LK_KEY_EXPIRED:
+		return LK_OUTCOME_EXPIRED;
+	case LK_KEY_ACTIVE:
+		break;
+	}
+	return LK_OUTCOME_VALID;
+}
+
 const char *
 lk_outcome_name(enum lk_outcome o)
 {

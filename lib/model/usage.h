@@ -29,6 +29,12 @@ enum lk_outcome {
 	LK_OUTCOME__MAX
 };
 
+/*
+ * The outcome of a use of k at now as its status gives it, before the count
+ * (and before any scope check): REVOKED, EXPIRED or VALID.
+ */
+enum lk_outcome	 lk_outcome_of(const struct lk_key *k, int64_t now);
+
 /* The usage column / API name of o ("valid", "rate_limited", …). */
 const char	*lk_outcome_name(enum lk_outcome o);
 
