@@ -1,4 +1,4 @@
-/* admin — /admin/…: the HTML admin console (lib/admin*.c). */
+/* admin — /admin/…: the HTML admin console (lib/console/). */
 #include "console/admin.h"
 #include "http/serve.h"
 

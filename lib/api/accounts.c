@@ -3,6 +3,7 @@
 
 #include "api/accounts.h"
 #include "api/auth.h"
+#include "api/keys.h"
 #include "api/usage.h"
 #include "base/page.h"
 #include "http/resp.h"
@@ -172,4 +173,25 @@ lk_accounts_http_usage(struct lk_req *req, const char *id)
 	    (e = lk_auth_account(req, &c, id, &a)) != LK_OK)
 		return e;
 	return lk_usage_http_account(req, &a, lk_auth_only_env(&c));
+}
+
+enum lk_err
+lk_accounts_http(struct lk_req *req)
+{
+	if (req->nsegs < 1 || strcmp(req->segs[0], "accounts") != 0)
+		return lk_req_no_route(req);
+	if (req->nsegs >= 3 && strcmp(req->segs[2], "keys") == 0) {
+		if (req->nsegs == 3)
+			return lk_keys_http_collection(req, req->segs[1]);
+		if (req->nsegs <= 5)
+			return lk_keys_http_item(req, req->segs[1], req->segs[3],
+			    req->nsegs == 5 ? req->segs[4] : NULL);
+	}
+	if (req->nsegs == 3 && strcmp(req->segs[2], "usage") == 0)
+		return lk_accounts_http_usage(req, req->segs[1]);
+	if (req->nsegs > 2)
+		return lk_req_no_route(req);
+	if (req->nsegs == 1)
+		return lk_accounts_http_collection(req);
+	return lk_accounts_http_item(req, req->segs[1]);
 }

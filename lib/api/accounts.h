@@ -1,11 +1,18 @@
 /*
- * accounts_http.h — the HTTP side of /v1/accounts and /v1/accounts/{id}
+ * accounts.h — the HTTP side of /v1/accounts and /v1/accounts/{id}
  * (cgi-bin/accounts routes here; the admin console runs the same functions).
  */
 #ifndef LK_ACCOUNTS_HTTP_H
 #define LK_ACCOUNTS_HTTP_H
 
 #include "http/req.h"
+
+/*
+ * The routes /accounts, /accounts/{id}, /accounts/{id}/usage and
+ * /accounts/{id}/keys… (which behave like /keys… with that account as
+ * context): cgi-bin/accounts.
+ */
+enum lk_err	lk_accounts_http(struct lk_req *req);
 
 /* GET (list the context account's sub-accounts) and POST (create) on /v1/accounts. */
 enum lk_err	lk_accounts_http_collection(struct lk_req *req);

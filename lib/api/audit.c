@@ -1,4 +1,6 @@
 /* audit.c — GET /v1/audit (the query is model/audit_list's). */
+#include <string.h>
+
 #include "api/audit.h"
 #include "api/auth.h"
 #include "http/resp.h"
@@ -44,4 +46,12 @@ lk_audit_http_list(struct lk_req *req)
 	lk_page_free(&page);
 	json_decref(f);
 	return e;
+}
+
+enum lk_err
+lk_audit_http(struct lk_req *req)
+{
+	if (req->nsegs != 1 || strcmp(req->segs[0], "audit") != 0)
+		return lk_req_no_route(req);
+	return lk_audit_http_list(req);
 }

@@ -5,6 +5,9 @@
 #include "http/req.h"
 #include "model/audit_list.h"
 
+/* The route /audit (cgi-bin/audit): lk_audit_http_list. */
+enum lk_err	lk_audit_http(struct lk_req *req);
+
 /*
  * GET /v1/audit: caller with audit:read; the rows of the context account's
  * subtree (X-Account-Id or the caller's own) that pass the query's filters;

@@ -107,8 +107,15 @@ lk_authz_handle(struct lk_req *req)
 	const char		*bad;
 	size_t			 badlen;
 	char			 scope[LK_SCOPE_MAX_LEN + 2];
+	const char		*role = lk_req_param(req, "FCGI_ROLE");
 	enum lk_err		 e;
 
+	if (role == NULL || strcmp(role, "AUTHORIZER") != 0)
+		return lk_req_fail(req, LK_ERR_INTERNAL, NULL,
+		    "Server misconfiguration: authorize was called in the %s role; it only "
+		    "answers in the FastCGI AUTHORIZER role (lighttpd: \"mode\" => "
+		    "\"authorizer\"; Apache: AuthnzFcgiDefineProvider + "
+		    "AuthnzFcgiCheckAuthnProvider)", role != NULL ? role : "CGI");
 	if ((e = check_query(req)) != LK_OK || (e = rule_for(req, &rule)) != LK_OK)
 		return e;
 	if (rule.action == LK_AUTHZ_DENY)

@@ -1,6 +1,6 @@
 /*
- * authz.h — the authorizer: the decision for one request, by the rule its URL
- * needs (lib/authz_rules.h) and the key it brings (lib/auth.h).
+ * authorize.h — the authorizer: the decision for one request, by the rule its
+ * URL needs (base/authz_rules.h) and the key it brings (api/auth.h).
  */
 #ifndef LK_AUTHZ_H
 #define LK_AUTHZ_H
@@ -10,7 +10,8 @@
 struct lk_req;
 
 /*
- * The authorizer's answer to one request (FCGI_ROLE=AUTHORIZER): pick the rule
+ * The authorizer's answer to one request (FCGI_ROLE=AUTHORIZER; 500 with a
+ * configuration hint in any other role): pick the rule
  * for its method and path (or the one LATCHKEY_AUTHZ_SCOPES imposes), check
  * the key (credential, one indexed read, one counted use against its rate
  * limit, status, scopes) and answer: 200 with the Variable-LATCHKEY_* headers,

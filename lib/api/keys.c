@@ -440,7 +440,7 @@ lk_keys_http_item(struct lk_req *req, const char *account_id, const char *key_id
 
 	if (action != NULL && !usage && strcmp(action, "revoke") != 0 &&
 	    strcmp(action, "reactivate") != 0 && strcmp(action, "rotate") != 0)
-		return lk_req_fail(req, LK_ERR_NOT_FOUND, NULL, "No such endpoint");
+		return lk_req_no_route(req);
 	if (usage && req->method != LK_GET)
 		return lk_req_method_not_allowed(req, "GET");
 	if (action != NULL && !usage && req->method != LK_POST)
@@ -481,4 +481,21 @@ lk_keys_http_item(struct lk_req *req, const char *account_id, const char *key_id
 			lk_resp_json(req, 204, NULL);
 		return refused(req, &c, &k, e);
 	}
+}
+
+enum lk_err
+lk_keys_http_keys(struct lk_req *req)
+{
+	if (req->nsegs != 1 || strcmp(req->segs[0], "keys") != 0)
+		return lk_req_no_route(req);
+	return lk_keys_http_collection(req, NULL);
+}
+
+enum lk_err
+lk_keys_http_key(struct lk_req *req)
+{
+	if (req->nsegs < 2 || req->nsegs > 3 || strcmp(req->segs[0], "keys") != 0)
+		return lk_req_no_route(req);
+	return lk_keys_http_item(req, NULL, req->segs[1],
+	    req->nsegs == 3 ? req->segs[2] : NULL);
 }

@@ -17,7 +17,7 @@ lk_me_http(struct lk_req *req)
 	enum lk_err		 e;
 
 	if (req->nsegs != 1 || strcmp(req->segs[0], "me") != 0)
-		return lk_req_fail(req, LK_ERR_NOT_FOUND, NULL, "No such endpoint");
+		return lk_req_no_route(req);
 	if (req->method != LK_GET)
 		return lk_req_method_not_allowed(req, "GET");
 	if ((e = lk_auth_caller_account(req, &c, &acct)) != LK_OK ||

@@ -102,7 +102,7 @@ lk_verify_http(struct lk_req *req)
 	enum lk_err		 e;
 
 	if (req->nsegs != 1 || strcmp(req->segs[0], "verify") != 0)
-		return lk_req_fail(req, LK_ERR_NOT_FOUND, NULL, "No such endpoint");
+		return lk_req_no_route(req);
 	if (req->method != LK_POST)
 		return lk_req_method_not_allowed(req, "POST");
 	if ((e = lk_auth_credential(req, &cparts)) != LK_OK ||

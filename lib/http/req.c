@@ -288,7 +288,7 @@ lk_req_init_at(struct lk_req *req, FCGX_Request *fcgx, const struct lk_conf *con
 	    lk_req_param(req, "SCRIPT_NAME") ? lk_req_param(req, "SCRIPT_NAME") : "",
 	    lk_req_param(req, "PATH_INFO") ? lk_req_param(req, "PATH_INFO") : "");
 	if (!split_path(req, base, path))
-		return lk_req_fail(req, LK_ERR_NOT_FOUND, NULL, "No such endpoint");
+		return lk_req_no_route(req);
 	return LK_OK;
 }
 
@@ -405,6 +405,12 @@ lk_req_body_fields(struct lk_req *req, const struct lk_field *table, json_t **ou
 	if (req->body == NULL)
 		req->body = json_object();	/* no body: as if "{}" */
 	return lk_req_fields(req, req->body, table, out);
+}
+
+enum lk_err
+lk_req_no_route(struct lk_req *req)
+{
+	return lk_req_fail(req, LK_ERR_NOT_FOUND, NULL, "No such endpoint");
 }
 
 enum lk_err

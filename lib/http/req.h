@@ -127,6 +127,9 @@ enum lk_err	 lk_req_fail(struct lk_req *req, enum lk_err e, const char *field,
 /* Add details[name] = value (stolen) to the error response. */
 void		 lk_req_detail(struct lk_req *req, const char *name, json_t *value);
 
+/* Answer 404 NOT_FOUND "No such endpoint": a path no route takes. */
+enum lk_err	 lk_req_no_route(struct lk_req *req);
+
 /* Answer 405 with "Allow: allow". */
 enum lk_err	 lk_req_method_not_allowed(struct lk_req *req, const char *allow);
 
