@@ -1,4 +1,4 @@
-/* test_req.c — form decoding and the declared field tables of lib/req.c. */
+/* test_req.c — form decoding, and field tables run over a request (lib/http/req.c, lib/base/fields.c). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stdbool.h>

@@ -1,4 +1,4 @@
-/* test_authz.c — the authorizer's rules: syntax, longest prefix, methods, default, path normalisation. */
+/* test_authz_rules.c — the authorizer's rules: syntax, longest prefix, methods, default, path normalisation. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stdbool.h>

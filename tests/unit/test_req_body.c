@@ -1,5 +1,5 @@
 /*
- * test_body.c — request body decoding through lk_req_read_body as a CGI
+ * test_req_body.c — request body decoding through lk_req_read_body as a CGI
  * program sees it: CONTENT_TYPE and CONTENT_LENGTH in the environment, the
  * body on stdin. JSON via Jansson, forms via uriparser, size and type limits.
  */

@@ -1,4 +1,4 @@
-/* test_rules.c — the authorization rules of lib/auth.c: dominance, test/live, plans (and plan ranks). */
+/* test_auth.c — the authorization rules of lib/api/auth.c: dominance, test/live, plans (and plan ranks). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
