@@ -236,6 +236,28 @@ lk_admin_form(struct lk_admin *a, const char *action, const char *cls)
 }
 
 const char *
+lk_admin_str(json_t *o, const char *name)
+{
+	const char *s = json_string_value(json_object_get(o, name));
+
+	return s != NULL ? s : "";
+}
+
+enum lk_err
+lk_admin_tree(struct lk_admin *a, struct lk_account *root, json_t **tree)
+{
+	struct lk_account	 mine;
+	enum lk_err		 e;
+
+	if (root == NULL)
+		root = &mine;
+	*tree = NULL;
+	if ((e = lk_accounts_get(a->req->db, a->caller.key.account_public, root)) != LK_OK)
+		return e;
+	return lk_accounts_tree(a->req->db, root, LK_ADMIN_TREE_MAX, tree);
+}
+
+const char *
 lk_admin_value(const struct lk_admin *a, const char *name)
 {
 	json_t *v = json_object_get(a->form, name);

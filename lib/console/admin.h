@@ -66,6 +66,17 @@ void		 lk_admin_button(struct lk_admin *a, const char *text, const char *cls);
 void		 lk_admin_account_select(struct lk_admin *a, const char *label, const char *name,
 		    json_t *tree, const char *selected);
 
+/* The string member name of o, "" if absent (API answers shown on pages). */
+const char	*lk_admin_str(json_t *o, const char *name);
+
+/*
+ * The signed-in user's account and its subtree as lk_accounts_tree objects
+ * (at most LK_ADMIN_TREE_MAX): the accounts page and every account picker.
+ * *tree is new; root (if not NULL) gets the user's account.
+ */
+#define LK_ADMIN_TREE_MAX	1000
+enum lk_err	 lk_admin_tree(struct lk_admin *a, struct lk_account *root, json_t **tree);
+
 /* The raw POSTed value of name as text ("" if absent). */
 const char	*lk_admin_value(const struct lk_admin *a, const char *name);
 

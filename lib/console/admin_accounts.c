@@ -7,28 +7,18 @@
 
 static const char *const plans[] = { "free", "pro", "enterprise", NULL };
 
-static const char *
-str(json_t *o, const char *name)
-{
-	const char *s = json_string_value(json_object_get(o, name));
-
-	return s != NULL ? s : "";
-}
-
 static enum lk_err
 tree_page(struct lk_admin *a, int status, const char *err_id, const char *err_field,
     const char *err)
 {
 	struct lk_html		*h = &a->h;
-	struct lk_account	 root;
 	json_t			*tree, *o;
 	size_t			 i;
 	char			 href[200], cls[16], fid[80];
 	bool			 write = lk_admin_can(a, "accounts:write");
 	enum lk_err		 e;
 
-	if ((e = lk_accounts_get(a->req->db, a->caller.key.account_public, &root)) != LK_OK ||
-	    (e = lk_accounts_tree(a->req->db, &root, 1000, &tree)) != LK_OK)
+	if ((e = lk_admin_tree(a, NULL, &tree)) != LK_OK)
 		return e;
 	lk_admin_begin(a, "Accounts", "accounts");
 	if (err != NULL && err_id == NULL)
@@ -49,7 +39,7 @@ tree_page(struct lk_admin *a, int status, const char *err_id, const char *err_fi
 	lk_html_close(h);
 	lk_html_elem(h, LK_E_TBODY, LK_A__MAX);
 	json_array_foreach(tree, i, o) {
-		const char *id = str(o, "id");
+		const char *id = lk_admin_str(o, "id");
 		int depth = (int)json_integer_value(json_object_get(o, "depth"));
 		bool bad = err_id != NULL && strcmp(err_id, id) == 0;
 
@@ -57,9 +47,9 @@ tree_page(struct lk_admin *a, int status, const char *err_id, const char *err_fi
 		lk_html_elem(h, LK_E_TR, LK_A__MAX);
 		lk_html_elem(h, LK_E_TD, LK_A_CLASS, cls, LK_A__MAX);
 		snprintf(href, sizeof(href), LK_ADMIN_BASE "/keys?account_id=%s", id);
-		lk_html_leaf(h, LK_E_A, str(o, "name"), LK_A_HREF, href, LK_A__MAX);
+		lk_html_leaf(h, LK_E_A, lk_admin_str(o, "name"), LK_A_HREF, href, LK_A__MAX);
 		lk_html_close(h);
-		lk_html_leaf(h, LK_E_TD, str(o, "plan"), LK_A__MAX);
+		lk_html_leaf(h, LK_E_TD, lk_admin_str(o, "plan"), LK_A__MAX);
 		lk_html_elem(h, LK_E_TD, LK_A__MAX);
 		lk_html_textf(h, "%lld", (long long)json_integer_value(json_object_get(o, "key_count")));
 		lk_html_close(h);
@@ -76,14 +66,14 @@ tree_page(struct lk_admin *a, int status, const char *err_id, const char *err_fi
 			snprintf(fid, sizeof(fid), "name-%s", id);
 			lk_html_leaf(h, LK_E_LABEL, "Name", LK_A_FOR, fid, LK_A__MAX);
 			lk_html_elem(h, LK_E_INPUT, LK_A_TYPE, "text", LK_A_ID, fid, LK_A_NAME, "name",
-			    LK_A_VALUE, bad && a->form ? lk_admin_value(a, "name") : str(o, "name"),
+			    LK_A_VALUE, bad && a->form ? lk_admin_value(a, "name") : lk_admin_str(o, "name"),
 			    LK_A__MAX);
 			snprintf(fid, sizeof(fid), "plan-%s", id);
 			lk_html_leaf(h, LK_E_LABEL, "Plan", LK_A_FOR, fid, LK_A__MAX);
 			lk_html_elem(h, LK_E_SELECT, LK_A_ID, fid, LK_A_NAME, "plan", LK_A__MAX);
 			for (size_t p = 0; plans[p] != NULL; p++)
 				lk_html_leaf(h, LK_E_OPTION, plans[p], LK_A_VALUE, plans[p],
-				    LK_A_SELECTED, strcmp(plans[p], str(o, "plan")) == 0 ? "" : NULL,
+				    LK_A_SELECTED, strcmp(plans[p], lk_admin_str(o, "plan")) == 0 ? "" : NULL,
 				    LK_A__MAX);
 			lk_html_close(h);
 			lk_admin_button(a, "Save", "plain");
@@ -158,9 +148,9 @@ lk_admin_accounts(struct lk_admin *a)
 		cur = json_incref(req->captured);
 		body = json_object();
 		if (req->nsegs == 2) {
-			if (strcmp(lk_admin_value(a, "name"), str(cur, "name")) != 0)
+			if (strcmp(lk_admin_value(a, "name"), lk_admin_str(cur, "name")) != 0)
 				json_object_set_new(body, "name", json_string(lk_admin_value(a, "name")));
-			if (strcmp(lk_admin_value(a, "plan"), str(cur, "plan")) != 0)
+			if (strcmp(lk_admin_value(a, "plan"), lk_admin_str(cur, "plan")) != 0)
 				json_object_set_new(body, "plan", json_string(lk_admin_value(a, "plan")));
 		}
 		json_decref(cur);

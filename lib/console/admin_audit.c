@@ -9,14 +9,6 @@
 #include "console/admin.h"
 #include "model/audit.h"
 
-static const char *
-str(json_t *o, const char *name)
-{
-	const char *s = json_string_value(json_object_get(o, name));
-
-	return s != NULL ? s : "";
-}
-
 static void
 rows_table(struct lk_admin *a, json_t *rows)
 {
@@ -41,20 +33,20 @@ rows_table(struct lk_admin *a, json_t *rows)
 		char *changes = json_dumps(json_object_get(o, "changes"), JSON_INDENT(1) | JSON_SORT_KEYS);
 
 		lk_html_elem(h, LK_E_TR, LK_A__MAX);
-		lk_html_leaf(h, LK_E_TD, str(o, "at"), LK_A__MAX);
-		lk_html_leaf(h, LK_E_TD, str(o, "action"), LK_A__MAX);
+		lk_html_leaf(h, LK_E_TD, lk_admin_str(o, "at"), LK_A__MAX);
+		lk_html_leaf(h, LK_E_TD, lk_admin_str(o, "action"), LK_A__MAX);
 		lk_html_elem(h, LK_E_TD, LK_A__MAX);
-		lk_html_leaf(h, LK_E_CODE, str(o, "target_id"), LK_A__MAX);
+		lk_html_leaf(h, LK_E_CODE, lk_admin_str(o, "target_id"), LK_A__MAX);
 		lk_html_close(h);
 		lk_html_elem(h, LK_E_TD, LK_A__MAX);
-		lk_html_leaf(h, LK_E_CODE, str(o, "actor"), LK_A__MAX);
+		lk_html_leaf(h, LK_E_CODE, lk_admin_str(o, "actor"), LK_A__MAX);
 		lk_html_close(h);
 		lk_html_elem(h, LK_E_TD, LK_A__MAX);
-		lk_html_leaf(h, LK_E_CODE, str(o, "account_id"), LK_A__MAX);
+		lk_html_leaf(h, LK_E_CODE, lk_admin_str(o, "account_id"), LK_A__MAX);
 		lk_html_close(h);
-		lk_html_leaf(h, LK_E_TD, str(o, "ip"), LK_A__MAX);
+		lk_html_leaf(h, LK_E_TD, lk_admin_str(o, "ip"), LK_A__MAX);
 		lk_html_elem(h, LK_E_TD, LK_A__MAX);
-		lk_html_leaf(h, LK_E_CODE, str(o, "request_id"), LK_A__MAX);
+		lk_html_leaf(h, LK_E_CODE, lk_admin_str(o, "request_id"), LK_A__MAX);
 		lk_html_close(h);
 		lk_html_elem(h, LK_E_TD, LK_A__MAX);
 		lk_html_leaf(h, LK_E_PRE, changes != NULL ? changes : "{}", LK_A__MAX);
@@ -187,14 +179,14 @@ lk_admin_audit(struct lk_admin *a)
 	if ((e = lk_admin_require(a, "audit:read")) != LK_OK)
 		return e;
 	for (i = 0; i < 3; i++)
-		if (*str(q, fields[i]))
-			json_object_set_new(api_q, fields[i], json_string(str(q, fields[i])));
-	if (*str(q, "since")) {
-		snprintf(since, sizeof(since), "%.10sT00:00:00Z", str(q, "since"));
+		if (*lk_admin_str(q, fields[i]))
+			json_object_set_new(api_q, fields[i], json_string(lk_admin_str(q, fields[i])));
+	if (*lk_admin_str(q, "since")) {
+		snprintf(since, sizeof(since), "%.10sT00:00:00Z", lk_admin_str(q, "since"));
 		json_object_set_new(api_q, "since", json_string(since));
 	}
-	if (*str(q, "cursor"))
-		json_object_set_new(api_q, "cursor", json_string(str(q, "cursor")));
+	if (*lk_admin_str(q, "cursor"))
+		json_object_set_new(api_q, "cursor", json_string(lk_admin_str(q, "cursor")));
 	e = fetch(a, api_q, &page);
 	if (e != LK_OK && e != LK_ERR_VALIDATION)
 		return e;
@@ -209,7 +201,7 @@ lk_admin_audit(struct lk_admin *a)
 		lk_html_elem(h, LK_E_DIV, LK_A_CLASS, "field", LK_A__MAX);
 		lk_html_leaf(h, LK_E_LABEL, labels[i], LK_A_FOR, id, LK_A__MAX);
 		lk_html_elem(h, LK_E_INPUT, LK_A_ID, id, LK_A_NAME, fields[i],
-		    LK_A_TYPE, i == 3 ? "date" : "text", LK_A_VALUE, str(q, fields[i]), LK_A__MAX);
+		    LK_A_TYPE, i == 3 ? "date" : "text", LK_A_VALUE, lk_admin_str(q, fields[i]), LK_A__MAX);
 		lk_html_close(h);
 	}
 	lk_admin_button(a, "Filter", NULL);
@@ -222,16 +214,16 @@ lk_admin_audit(struct lk_admin *a)
 	chain_check(a);
 	rows_table(a, json_object_get(page, "data"));
 	lk_html_elem(h, LK_E_P, LK_A_CLASS, "pager", LK_A__MAX);
-	if (*str(q, "cursor"))
+	if (*lk_admin_str(q, "cursor"))
 		lk_html_leaf(h, LK_E_A, "Newest rows", LK_A_HREF, LK_ADMIN_BASE "/audit", LK_A__MAX);
 	if (json_is_string(json_object_get(page, "next_cursor"))) {
 		snprintf(more, sizeof(more), LK_ADMIN_BASE "/audit?cursor=");
-		lk_html_urlencode(more, sizeof(more), str(page, "next_cursor"));
+		lk_html_urlencode(more, sizeof(more), lk_admin_str(page, "next_cursor"));
 		for (i = 0; i < LK_NELEM(fields); i++) {
 			size_t n = strlen(more);
 
 			snprintf(more + n, sizeof(more) - n, "&%s=", fields[i]);
-			lk_html_urlencode(more, sizeof(more), str(q, fields[i]));
+			lk_html_urlencode(more, sizeof(more), lk_admin_str(q, fields[i]));
 		}
 		lk_html_leaf(h, LK_E_A, "Older rows", LK_A_HREF, more, LK_A__MAX);
 	}

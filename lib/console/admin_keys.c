@@ -16,21 +16,13 @@ static const char *const builtin_scopes[] = {
 };
 static const char *const envs[] = { "live", "test", NULL };
 
-static const char *
-str(json_t *o, const char *name)
-{
-	const char *s = json_string_value(json_object_get(o, name));
-
-	return s != NULL ? s : "";
-}
-
 static int64_t
 time_of(json_t *o, const char *name)
 {
 	int64_t t = 0;
 
 	if (json_is_string(json_object_get(o, name)))
-		lk_time_parse(str(o, name), &t);
+		lk_time_parse(lk_admin_str(o, name), &t);
 	return t;
 }
 
@@ -206,11 +198,9 @@ ratelimit_fields(struct lk_admin *a, json_t *rl, const char *err_field, const ch
 static void
 account_select(struct lk_admin *a, const char *label, const char *name, const char *selected)
 {
-	struct lk_account	 root;
-	json_t			*tree = NULL;
+	json_t *tree;
 
-	if (lk_accounts_get(a->req->db, a->caller.key.account_public, &root) != LK_OK ||
-	    lk_accounts_tree(a->req->db, &root, 500, &tree) != LK_OK)
+	if (lk_admin_tree(a, NULL, &tree) != LK_OK)
 		return;
 	lk_admin_account_select(a, label, name, tree, selected);
 	json_decref(tree);
@@ -227,7 +217,7 @@ show_secret(struct lk_admin *a, json_t *k)
 	lk_html_leaf(h, LK_E_P, "Copy this key now. It is shown only this once and "
 	    "cannot be shown again.", LK_A__MAX);
 	lk_html_elem(h, LK_E_P, LK_A__MAX);
-	lk_html_leaf(h, LK_E_CODE, str(k, "key"), LK_A_ID, "new-key", LK_A__MAX);
+	lk_html_leaf(h, LK_E_CODE, lk_admin_str(k, "key"), LK_A_ID, "new-key", LK_A__MAX);
 	lk_html_close(h);
 	lk_html_leaf(h, LK_E_P, "Select it (a click selects it all) and copy it with Ctrl+C "
 	    "or your device's copy command.", LK_A_CLASS, "hint", LK_A__MAX);
@@ -349,9 +339,9 @@ list_page(struct lk_admin *a)
 	struct lk_req	*req = a->req;
 	struct lk_html	*h = &a->h;
 	json_t		*q = req->query, *page, *api_q, *o;
-	const char	*account = str(q, "account_id"), *notice;
-	const char	*status = str(q, "status"), *env = str(q, "env"), *label = str(q, "q");
-	bool		 expiring = strcmp(str(q, "expiring"), "7d") == 0;
+	const char	*account = lk_admin_str(q, "account_id"), *notice;
+	const char	*status = lk_admin_str(q, "status"), *env = lk_admin_str(q, "env"), *label = lk_admin_str(q, "q");
+	bool		 expiring = strcmp(lk_admin_str(q, "expiring"), "7d") == 0;
 	char		 more[1200], href[200];
 	size_t		 i, expiring_n = 0;
 	enum lk_err	 e;
@@ -368,8 +358,8 @@ list_page(struct lk_admin *a)
 		json_object_set_new(api_q, "q", json_string(label));
 	if (expiring)
 		json_object_set_new(api_q, "expiring_within", json_string("7d"));
-	if (*str(q, "cursor"))
-		json_object_set_new(api_q, "cursor", json_string(str(q, "cursor")));
+	if (*lk_admin_str(q, "cursor"))
+		json_object_set_new(api_q, "cursor", json_string(lk_admin_str(q, "cursor")));
 	json_incref(q);
 	lk_admin_api_begin(a, LK_GET, NULL, api_q);
 	e = lk_admin_api_end(a, lk_keys_http_collection(req, *account ? account : NULL));
@@ -477,16 +467,16 @@ list_page(struct lk_admin *a)
 		size_t	 j;
 
 		lk_html_elem(h, LK_E_TR, LK_A__MAX);
-		key_href(href, sizeof(href), str(o, "id"), NULL);
+		key_href(href, sizeof(href), lk_admin_str(o, "id"), NULL);
 		lk_html_elem(h, LK_E_TD, LK_A__MAX);
-		lk_html_leaf(h, LK_E_A, str(o, "label"), LK_A_HREF, href, LK_A__MAX);
+		lk_html_leaf(h, LK_E_A, lk_admin_str(o, "label"), LK_A_HREF, href, LK_A__MAX);
 		lk_html_close(h);
 		lk_html_elem(h, LK_E_TD, LK_A__MAX);
-		lk_html_leaf(h, LK_E_CODE, str(o, "start"), LK_A__MAX);
+		lk_html_leaf(h, LK_E_CODE, lk_admin_str(o, "start"), LK_A__MAX);
 		lk_html_close(h);
-		lk_html_leaf(h, LK_E_TD, str(o, "env"), LK_A__MAX);
+		lk_html_leaf(h, LK_E_TD, lk_admin_str(o, "env"), LK_A__MAX);
 		lk_html_elem(h, LK_E_TD, LK_A__MAX);
-		status_word(a, str(o, "status"));
+		status_word(a, lk_admin_str(o, "status"));
 		lk_html_close(h);
 		lk_html_elem(h, LK_E_TD, LK_A__MAX);
 		json_array_foreach(sc, j, s1) {
@@ -512,7 +502,7 @@ list_page(struct lk_admin *a)
 	if (json_array_size(json_object_get(page, "data")) == 0)
 		lk_html_leaf(h, LK_E_P, "No keys match.", LK_A__MAX);
 	lk_html_elem(h, LK_E_P, LK_A_CLASS, "pager", LK_A__MAX);
-	if (*str(q, "cursor"))
+	if (*lk_admin_str(q, "cursor"))
 		lk_html_leaf(h, LK_E_A, "First page", LK_A_HREF, LK_ADMIN_BASE "/keys", LK_A__MAX);
 	if (json_is_string(json_object_get(page, "next_cursor"))) {
 		snprintf(more, sizeof(more), LK_ADMIN_BASE "/keys?account_id=");
@@ -526,7 +516,7 @@ list_page(struct lk_admin *a)
 		if (expiring)
 			strncat(more, "&expiring=7d", sizeof(more) - strlen(more) - 1);
 		strncat(more, "&cursor=", sizeof(more) - strlen(more) - 1);
-		lk_html_urlencode(more, sizeof(more), str(page, "next_cursor"));
+		lk_html_urlencode(more, sizeof(more), lk_admin_str(page, "next_cursor"));
 		lk_html_leaf(h, LK_E_A, "Next page", LK_A_HREF, more, LK_A__MAX);
 	}
 	lk_html_close(h);
@@ -616,12 +606,12 @@ create(struct lk_admin *a)
 	if (e != LK_OK)
 		return e;
 	k = req->captured;
-	lk_sessions_form_result(req, token, str(k, "id"));
+	lk_sessions_form_result(req, token, lk_admin_str(k, "id"));
 	lk_admin_begin(a, "Key created", "keys");
 	show_secret(a, k);
-	key_href(href, sizeof(href), str(k, "id"), NULL);
+	key_href(href, sizeof(href), lk_admin_str(k, "id"), NULL);
 	lk_html_elem(&a->h, LK_E_P, LK_A__MAX);
-	lk_html_textf(&a->h, "Key “%s” (%s) was created. ", str(k, "label"), str(k, "start"));
+	lk_html_textf(&a->h, "Key “%s” (%s) was created. ", lk_admin_str(k, "label"), lk_admin_str(k, "start"));
 	lk_html_leaf(&a->h, LK_E_A, "Go to the key", LK_A_HREF, href, LK_A__MAX);
 	lk_html_close(&a->h);
 	return lk_admin_end(a, 201);
@@ -686,7 +676,7 @@ detail_page(struct lk_admin *a, json_t *k, int status, const char *err_field_in,
 	char		 err_field[64], err_buf[sizeof(a->req->err_message)];
 	const char	*err = err_in != NULL ? err_buf : NULL;
 	json_t		*usage;
-	const char	*id = str(k, "id"), *st = str(k, "status");
+	const char	*id = lk_admin_str(k, "id"), *st = lk_admin_str(k, "status");
 	char		 href[200], scopes[LK_SCOPES_BUF] = "", date[16] = "", *meta;
 	json_t		*s1;
 	size_t		 i;
@@ -701,24 +691,24 @@ detail_page(struct lk_admin *a, json_t *k, int status, const char *err_field_in,
 		    json_string_value(s1));
 	}
 	if (time_of(k, "expires_at") != 0)
-		snprintf(date, sizeof(date), "%.10s", str(k, "expires_at"));
+		snprintf(date, sizeof(date), "%.10s", lk_admin_str(k, "expires_at"));
 	meta = json_dumps(json_object_get(k, "meta"), JSON_COMPACT);
-	lk_admin_begin(a, str(k, "label"), "keys");
+	lk_admin_begin(a, lk_admin_str(k, "label"), "keys");
 	lk_html_elem(h, LK_E_DL, LK_A_CLASS, "fields", LK_A_ID, "key-fields", LK_A__MAX);
 	field_row(a, "Id", id, true);
-	field_row(a, "Start", str(k, "start"), true);
+	field_row(a, "Start", lk_admin_str(k, "start"), true);
 	lk_html_leaf(h, LK_E_DT, "Status", LK_A__MAX);
 	lk_html_elem(h, LK_E_DD, LK_A__MAX);
 	status_word(a, st);
 	lk_html_close(h);
-	field_row(a, "Environment", str(k, "env"), false);
-	field_row(a, "Account", str(k, "account_id"), true);
+	field_row(a, "Environment", lk_admin_str(k, "env"), false);
+	field_row(a, "Account", lk_admin_str(k, "account_id"), true);
 	field_row(a, "Scopes", scopes[0] ? scopes : "(none)", true);
 	time_row(a, "Created", k, "created_at", "");
 	time_row(a, "Expires", k, "expires_at", "never");
 	time_row(a, "Revoked", k, "revoked_at", "no");
 	time_row(a, "Last used", k, "last_used_at", "never");
-	field_row(a, "Rotated from", *str(k, "rotated_from") ? str(k, "rotated_from") : "—",
+	field_row(a, "Rotated from", *lk_admin_str(k, "rotated_from") ? lk_admin_str(k, "rotated_from") : "—",
 	    true);
 	{
 		json_t *rl = json_object_get(k, "ratelimit");
@@ -764,7 +754,7 @@ detail_page(struct lk_admin *a, json_t *k, int status, const char *err_field_in,
 		lk_html_leaf(h, LK_E_H2, "Edit", LK_A__MAX);
 		key_href(href, sizeof(href), id, "edit");
 		lk_admin_form(a, href, "stack");
-		lk_admin_input(a, "Label", "label", "text", str(k, "label"), NULL, err_field, err);
+		lk_admin_input(a, "Label", "label", "text", lk_admin_str(k, "label"), NULL, err_field, err);
 		scopes_fields(a, scopes, err_field, err);
 		lk_admin_input(a, "Expires on (UTC, end of day)", "expires_at", "date", date,
 		    "Empty: never expires.", err_field, err);
@@ -794,10 +784,10 @@ edit_body(struct lk_admin *a, json_t *k, const char *cur_scopes)
 	char		 norm[LK_SCOPES_BUF], date[16] = "";
 	const char	*why;
 
-	if (strcmp(label, str(k, "label")) != 0)
+	if (strcmp(label, lk_admin_str(k, "label")) != 0)
 		json_object_set_new(body, "label", json_string(label));
 	if (time_of(k, "expires_at") != 0)
-		snprintf(date, sizeof(date), "%.10s", str(k, "expires_at"));
+		snprintf(date, sizeof(date), "%.10s", lk_admin_str(k, "expires_at"));
 	if (strcmp(exp, date) != 0)
 		json_object_set_new(body, "expires_at", *exp ? form_expiry(exp) : json_null());
 	v = form_scopes(a);
@@ -814,8 +804,8 @@ edit_body(struct lk_admin *a, json_t *k, const char *cur_scopes)
 
 		snprintf(l, sizeof(l), "%lld", (long long)json_integer_value(json_object_get(cur_rl, "limit")));
 		snprintf(w, sizeof(w), "%lld", (long long)json_integer_value(json_object_get(cur_rl, "window")));
-		if (!json_is_object(cur_rl) || strcmp(l, str(rl, "limit")) != 0 ||
-		    strcmp(w, str(rl, "window")) != 0)
+		if (!json_is_object(cur_rl) || strcmp(l, lk_admin_str(rl, "limit")) != 0 ||
+		    strcmp(w, lk_admin_str(rl, "window")) != 0)
 			json_object_set(body, "ratelimit", rl);
 		json_decref(rl);
 	}
@@ -838,18 +828,18 @@ delete_page(struct lk_admin *a, json_t *k)
 	lk_admin_begin(a, "Delete this key?", "keys");
 	lk_html_elem(&a->h, LK_E_P, LK_A__MAX);
 	lk_html_text(&a->h, "You are about to delete the key ");
-	lk_html_leaf(&a->h, LK_E_STRONG, str(k, "label"), LK_A__MAX);
+	lk_html_leaf(&a->h, LK_E_STRONG, lk_admin_str(k, "label"), LK_A__MAX);
 	lk_html_text(&a->h, " (");
-	lk_html_leaf(&a->h, LK_E_CODE, str(k, "start"), LK_A__MAX);
+	lk_html_leaf(&a->h, LK_E_CODE, lk_admin_str(k, "start"), LK_A__MAX);
 	lk_html_text(&a->h, "). Programs using it stop working at once; this cannot be undone. "
 	    "The audit log keeps its record.");
 	lk_html_close(&a->h);
 	lk_html_elem(&a->h, LK_E_DIV, LK_A_CLASS, "actions", LK_A__MAX);
-	key_href(href, sizeof(href), str(k, "id"), "delete");
+	key_href(href, sizeof(href), lk_admin_str(k, "id"), "delete");
 	lk_admin_form(a, href, "inline");
 	lk_admin_button(a, "Delete the key", "danger");
 	lk_html_close(&a->h);
-	key_href(href, sizeof(href), str(k, "id"), NULL);
+	key_href(href, sizeof(href), lk_admin_str(k, "id"), NULL);
 	lk_html_leaf(&a->h, LK_E_A, "Cancel", LK_A_HREF, href, LK_A__MAX);
 	lk_html_close(&a->h);
 	return lk_admin_end(a, 200);
@@ -946,7 +936,7 @@ item(struct lk_admin *a, const char *id, const char *action)
 
 		lk_admin_begin(a, "Key rotated", "keys");
 		show_secret(a, nk);
-		key_href(href, sizeof(href), str(nk, "id"), NULL);
+		key_href(href, sizeof(href), lk_admin_str(nk, "id"), NULL);
 		lk_html_elem(&a->h, LK_E_P, LK_A__MAX);
 		lk_html_text(&a->h, "The new key replaces the old one. ");
 		lk_html_leaf(&a->h, LK_E_A, "Go to the new key", LK_A_HREF, href, LK_A__MAX);

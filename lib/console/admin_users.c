@@ -9,14 +9,6 @@
 #include "console/admin.h"
 #include "model/users.h"
 
-static const char *
-str(json_t *o, const char *name)
-{
-	const char *s = json_string_value(json_object_get(o, name));
-
-	return s != NULL ? s : "";
-}
-
 static void
 password_once(struct lk_admin *a, const char *email, const char *password)
 {
@@ -43,8 +35,7 @@ users_page(struct lk_admin *a, int status, const char *err_id, const char *err_f
 	char			 href[200], fid[80];
 	enum lk_err		 e;
 
-	if ((e = lk_accounts_get(a->req->db, a->caller.key.account_public, &root)) != LK_OK ||
-	    (e = lk_accounts_tree(a->req->db, &root, 500, &tree)) != LK_OK)
+	if ((e = lk_admin_tree(a, &root, &tree)) != LK_OK)
 		return e;
 	lk_page_init(&page, LK_PAGE_MAX);
 	if ((e = lk_users_list(a->req->db, &root, &page)) != LK_OK) {
@@ -71,19 +62,19 @@ users_page(struct lk_admin *a, int status, const char *err_id, const char *err_f
 	lk_html_close(h);
 	lk_html_elem(h, LK_E_TBODY, LK_A__MAX);
 	json_array_foreach(page.data, i, o) {
-		const char *id = str(o, "id");
+		const char *id = lk_admin_str(o, "id");
 		bool disabled = json_is_true(json_object_get(o, "disabled"));
 		bool self = strcmp(id, a->s.user.public_id) == 0;
 
 		lk_html_elem(h, LK_E_TR, LK_A__MAX);
-		lk_html_leaf(h, LK_E_TD, str(o, "email"), LK_A__MAX);
-		lk_html_leaf(h, LK_E_TD, str(o, "role"), LK_A__MAX);
+		lk_html_leaf(h, LK_E_TD, lk_admin_str(o, "email"), LK_A__MAX);
+		lk_html_leaf(h, LK_E_TD, lk_admin_str(o, "role"), LK_A__MAX);
 		lk_html_elem(h, LK_E_TD, LK_A__MAX);
-		lk_html_leaf(h, LK_E_CODE, str(o, "account_id"), LK_A__MAX);
+		lk_html_leaf(h, LK_E_CODE, lk_admin_str(o, "account_id"), LK_A__MAX);
 		lk_html_close(h);
 		lk_html_leaf(h, LK_E_TD, disabled ? "disabled" : "active", LK_A__MAX);
 		lk_html_elem(h, LK_E_TD, LK_A__MAX);
-		if (!self && lk_users_may_manage(a->caller.key.scopes, str(o, "role"))) {
+		if (!self && lk_users_may_manage(a->caller.key.scopes, lk_admin_str(o, "role"))) {
 			snprintf(href, sizeof(href), LK_ADMIN_BASE "/users/%s/role", id);
 			lk_admin_form(a, href, "inline");
 			snprintf(fid, sizeof(fid), "role-%s", id);
@@ -91,7 +82,7 @@ users_page(struct lk_admin *a, int status, const char *err_id, const char *err_f
 			lk_html_elem(h, LK_E_SELECT, LK_A_ID, fid, LK_A_NAME, "role", LK_A__MAX);
 			for (size_t r = 0; lk_roles[r] != NULL; r++)
 				lk_html_leaf(h, LK_E_OPTION, lk_roles[r], LK_A_VALUE, lk_roles[r],
-				    LK_A_SELECTED, strcmp(lk_roles[r], str(o, "role")) == 0 ? "" : NULL,
+				    LK_A_SELECTED, strcmp(lk_roles[r], lk_admin_str(o, "role")) == 0 ? "" : NULL,
 				    LK_A__MAX);
 			lk_html_close(h);
 			lk_admin_button(a, "Set role", "plain");
