@@ -383,6 +383,35 @@ lk_db_denied(unsigned int e)
 	    e == ER_PROCACCESS_DENIED_ERROR;
 }
 
+void
+lk_db_map(const struct lk_row *r, const struct lk_col *cols, size_t n, void *out,
+    size_t size)
+{
+	char	*base = out;
+	size_t	 i, len;
+
+	memset(out, 0, size);
+	for (i = 0; i < n && i < r->n; i++) {
+		void *m = base + cols[i].off;
+
+		switch (cols[i].type) {
+		case LK_CT_ID:
+			*(uint64_t *)m = strtoull(r->v[i], NULL, 10);
+			break;
+		case LK_CT_INT:
+			*(int64_t *)m = r->null[i] ? 0 : strtoll(r->v[i], NULL, 10);
+			break;
+		case LK_CT_TEXT:
+			len = strlen(r->v[i]);
+			if (len >= cols[i].size)
+				len = cols[i].size - 1;
+			memcpy(m, r->v[i], len);
+			((char *)m)[len] = '\0';
+			break;
+		}
+	}
+}
+
 enum lk_err
 lk_db_row_int(const struct lk_row *row, void *arg)
 {

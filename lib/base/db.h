@@ -9,6 +9,7 @@
 #define LK_DB_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <string.h>
 
@@ -46,6 +47,24 @@ struct lk_row {
 
 typedef enum lk_err (*lk_db_row_fn)(const struct lk_row *row, void *arg);
 typedef enum lk_err (*lk_db_work_fn)(struct lk_db *db, void *arg);
+
+/*
+ * A struct member filled from a column of a row (lk_db_map): the i-th entry of
+ * a table maps column i. ID: uint64_t; INT: int64_t, NULL as 0; TEXT: char[],
+ * truncated to fit and NUL-terminated.
+ */
+enum lk_coltype { LK_CT_ID, LK_CT_INT, LK_CT_TEXT };
+struct lk_col {
+	enum lk_coltype	 type;
+	size_t		 off, size;
+};
+#define LK_COL_ID(s, m)		{ LK_CT_ID, offsetof(struct s, m), 0 }
+#define LK_COL_INT(s, m)	{ LK_CT_INT, offsetof(struct s, m), 0 }
+#define LK_COL_TEXT(s, m)	{ LK_CT_TEXT, offsetof(struct s, m), sizeof(((struct s *)0)->m) }
+
+/* Zero out (size bytes), then fill it from the first n columns of r by cols. */
+void		 lk_db_map(const struct lk_row *r, const struct lk_col *cols, size_t n,
+		    void *out, size_t size);
 
 /* A row callback: *(int64_t *)arg = the first column as an integer (COUNT(*), an id). */
 enum lk_err	 lk_db_row_int(const struct lk_row *row, void *arg);

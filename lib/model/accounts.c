@@ -107,14 +107,14 @@ lk_account_json(const struct lk_account *a)
 static void
 from_row(const struct lk_row *r, struct lk_account *a)
 {
-	memset(a, 0, sizeof(*a));
-	a->id = strtoull(r->v[0], NULL, 10);
-	snprintf(a->public_id, sizeof(a->public_id), "%s", r->v[1]);
-	snprintf(a->parent_public, sizeof(a->parent_public), "%s", r->v[2]);
-	snprintf(a->name, sizeof(a->name), "%s", r->v[3]);
-	snprintf(a->plan, sizeof(a->plan), "%s", r->v[4]);
-	snprintf(a->path, sizeof(a->path), "%s", r->v[5]);
-	a->created_at = strtoll(r->v[6], NULL, 10);
+	static const struct lk_col cols[] = {
+		LK_COL_ID(lk_account, id), LK_COL_TEXT(lk_account, public_id),
+		LK_COL_TEXT(lk_account, parent_public), LK_COL_TEXT(lk_account, name),
+		LK_COL_TEXT(lk_account, plan), LK_COL_TEXT(lk_account, path),
+		LK_COL_INT(lk_account, created_at),
+	};
+
+	lk_db_map(r, cols, LK_NELEM(cols), a, sizeof(*a));
 }
 
 static enum lk_err

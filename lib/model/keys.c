@@ -149,25 +149,19 @@ int_col(const struct lk_row *r, unsigned int i)
 static void
 from_row(const struct lk_row *r, struct lk_key *k)
 {
-	memset(k, 0, sizeof(*k));
-	k->id = strtoull(r->v[0], NULL, 10);
-	snprintf(k->public_id, sizeof(k->public_id), "%s", r->v[1]);
-	k->account_id = strtoull(r->v[2], NULL, 10);
-	snprintf(k->account_public, sizeof(k->account_public), "%s", r->v[3]);
-	snprintf(k->account_path, sizeof(k->account_path), "%s", r->v[4]);
-	snprintf(k->account_plan, sizeof(k->account_plan), "%s", r->v[5]);
-	snprintf(k->start, sizeof(k->start), "%s", r->v[6]);
-	snprintf(k->env, sizeof(k->env), "%s", r->v[7]);
-	snprintf(k->label, sizeof(k->label), "%s", r->v[8]);
-	snprintf(k->scopes, sizeof(k->scopes), "%s", r->v[9]);
-	k->created_at = int_col(r, 10);
-	k->expires_at = int_col(r, 11);
-	k->revoked_at = int_col(r, 12);
-	k->last_used_at = int_col(r, 13);
-	snprintf(k->rotated_from, sizeof(k->rotated_from), "%s", r->v[14]);
-	k->rl_limit = int_col(r, 15);
-	k->rl_window = int_col(r, 16);
-	snprintf(k->meta, sizeof(k->meta), "%s", r->v[17]);
+	static const struct lk_col cols[] = {
+		LK_COL_ID(lk_key, id), LK_COL_TEXT(lk_key, public_id),
+		LK_COL_ID(lk_key, account_id), LK_COL_TEXT(lk_key, account_public),
+		LK_COL_TEXT(lk_key, account_path), LK_COL_TEXT(lk_key, account_plan),
+		LK_COL_TEXT(lk_key, start), LK_COL_TEXT(lk_key, env),
+		LK_COL_TEXT(lk_key, label), LK_COL_TEXT(lk_key, scopes),
+		LK_COL_INT(lk_key, created_at), LK_COL_INT(lk_key, expires_at),
+		LK_COL_INT(lk_key, revoked_at), LK_COL_INT(lk_key, last_used_at),
+		LK_COL_TEXT(lk_key, rotated_from), LK_COL_INT(lk_key, rl_limit),
+		LK_COL_INT(lk_key, rl_window), LK_COL_TEXT(lk_key, meta),
+	};
+
+	lk_db_map(r, cols, LK_NELEM(cols), k, sizeof(*k));
 }
 
 static enum lk_err

@@ -108,19 +108,16 @@ lk_user_json(const struct lk_user *u)
 static void
 from_row(const struct lk_row *r, struct lk_user *u)
 {
-	memset(u, 0, sizeof(*u));
-	u->id = strtoull(r->v[0], NULL, 10);
-	snprintf(u->public_id, sizeof(u->public_id), "%s", r->v[1]);
-	u->account_id = strtoull(r->v[2], NULL, 10);
-	snprintf(u->account_public, sizeof(u->account_public), "%s", r->v[3]);
-	snprintf(u->account_path, sizeof(u->account_path), "%s", r->v[4]);
-	snprintf(u->account_plan, sizeof(u->account_plan), "%s", r->v[5]);
-	snprintf(u->email, sizeof(u->email), "%s", r->v[6]);
-	snprintf(u->role, sizeof(u->role), "%s", r->v[7]);
-	snprintf(u->password_hash, sizeof(u->password_hash), "%s", r->v[8]);
-	u->disabled_at = r->null[9] ? 0 : strtoll(r->v[9], NULL, 10);
-	u->created_at = strtoll(r->v[10], NULL, 10);
-	u->last_login_at = r->null[11] ? 0 : strtoll(r->v[11], NULL, 10);
+	static const struct lk_col cols[] = {
+		LK_COL_ID(lk_user, id), LK_COL_TEXT(lk_user, public_id),
+		LK_COL_ID(lk_user, account_id), LK_COL_TEXT(lk_user, account_public),
+		LK_COL_TEXT(lk_user, account_path), LK_COL_TEXT(lk_user, account_plan),
+		LK_COL_TEXT(lk_user, email), LK_COL_TEXT(lk_user, role),
+		LK_COL_TEXT(lk_user, password_hash), LK_COL_INT(lk_user, disabled_at),
+		LK_COL_INT(lk_user, created_at), LK_COL_INT(lk_user, last_login_at),
+	};
+
+	lk_db_map(r, cols, LK_NELEM(cols), u, sizeof(*u));
 }
 
 static enum lk_err
