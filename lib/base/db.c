@@ -413,6 +413,50 @@ lk_db_map(const struct lk_row *r, const struct lk_col *cols, size_t n, void *out
 }
 
 enum lk_err
+lk_db_row_map(const struct lk_row *r, void *arg)
+{
+	const struct lk_db_map *m = arg;
+
+	lk_db_map(r, m->cols, m->ncols, m->out, m->size);
+	return LK_OK;
+}
+
+struct get_ctx {
+	const char		*sql, *value;
+	const struct lk_db_map	*m;
+	bool			 found;
+};
+
+static enum lk_err
+get_row(const struct lk_row *r, void *arg)
+{
+	struct get_ctx *c = arg;
+
+	c->found = true;
+	return lk_db_row_map(r, (void *)c->m);
+}
+
+static enum lk_err
+get_work(struct lk_db *db, void *arg)
+{
+	struct get_ctx		*c = arg;
+	const struct lk_param	 p[] = { c->value != NULL ? LK_STR(c->value) : LK_NULL };
+	enum lk_err		 e;
+
+	c->found = false;
+	e = lk_db_exec(db, c->sql, p, c->value != NULL ? 1 : 0, get_row, c, NULL);
+	return e == LK_OK && !c->found ? LK_ERR_NOT_FOUND : e;
+}
+
+enum lk_err
+lk_db_get(struct lk_db *db, const char *sql, const char *value, const struct lk_db_map *m)
+{
+	struct get_ctx c = { sql, value, m, false };
+
+	return lk_db_read(db, get_work, &c);
+}
+
+enum lk_err
 lk_db_row_int(const struct lk_row *row, void *arg)
 {
 	*(int64_t *)arg = strtoll(row->v[0], NULL, 10);

@@ -66,6 +66,24 @@ struct lk_col {
 void		 lk_db_map(const struct lk_row *r, const struct lk_col *cols, size_t n,
 		    void *out, size_t size);
 
+/* How one row fills one struct: for lk_db_get and lk_db_row_map. */
+struct lk_db_map {
+	const struct lk_col	*cols;
+	size_t			 ncols;
+	void			*out;
+	size_t			 size;
+};
+
+/* A row callback: lk_db_map the row into arg's out (arg: a struct lk_db_map). */
+enum lk_err	 lk_db_row_map(const struct lk_row *r, void *arg);
+
+/*
+ * One row of sql, with one string parameter value (NULL: none), into m->out,
+ * in a unit of work of its own (lk_db_read): LK_ERR_NOT_FOUND if no row.
+ */
+enum lk_err	 lk_db_get(struct lk_db *db, const char *sql, const char *value,
+		    const struct lk_db_map *m);
+
 /* A row callback: *(int64_t *)arg = the first column as an integer (COUNT(*), an id). */
 enum lk_err	 lk_db_row_int(const struct lk_row *row, void *arg);
 

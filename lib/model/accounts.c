@@ -104,66 +104,34 @@ lk_account_json(const struct lk_account *a)
 	    "name", a->name, "plan", a->plan, "created_at", created);
 }
 
+/* The columns of an account row, in the order the SELECTs name them. */
+static const struct lk_col cols[] = {
+	LK_COL_ID(lk_account, id), LK_COL_TEXT(lk_account, public_id),
+	LK_COL_TEXT(lk_account, parent_public), LK_COL_TEXT(lk_account, name),
+	LK_COL_TEXT(lk_account, plan), LK_COL_TEXT(lk_account, path),
+	LK_COL_INT(lk_account, created_at),
+};
+
 static void
 from_row(const struct lk_row *r, struct lk_account *a)
 {
-	static const struct lk_col cols[] = {
-		LK_COL_ID(lk_account, id), LK_COL_TEXT(lk_account, public_id),
-		LK_COL_TEXT(lk_account, parent_public), LK_COL_TEXT(lk_account, name),
-		LK_COL_TEXT(lk_account, plan), LK_COL_TEXT(lk_account, path),
-		LK_COL_INT(lk_account, created_at),
-	};
-
 	lk_db_map(r, cols, LK_NELEM(cols), a, sizeof(*a));
-}
-
-static enum lk_err
-one_row(const struct lk_row *r, void *arg)
-{
-	struct lk_account *a = arg;
-
-	from_row(r, a);
-	return LK_OK;
-}
-
-struct get_ctx {
-	const char		*public_id;
-	struct lk_account	*out;
-};
-
-static enum lk_err
-get_work(struct lk_db *db, void *arg)
-{
-	struct get_ctx		*c = arg;
-	enum lk_err		 e;
-
-	c->out->id = 0;
-	if (c->public_id == NULL)
-		e = lk_db_exec(db, SQL_ROOT, NULL, 0, one_row, c->out, NULL);
-	else {
-		const struct lk_param p[] = { LK_STR(c->public_id) };
-
-		e = lk_db_exec(db, SQL_GET, p, 1, one_row, c->out, NULL);
-	}
-	if (e == LK_OK && c->out->id == 0)
-		return LK_ERR_NOT_FOUND;
-	return e;
 }
 
 enum lk_err
 lk_accounts_get(struct lk_db *db, const char *public_id, struct lk_account *out)
 {
-	struct get_ctx c = { public_id, out };
+	const struct lk_db_map m = { cols, LK_NELEM(cols), out, sizeof(*out) };
 
-	return lk_db_read(db, get_work, &c);
+	return lk_db_get(db, SQL_GET, public_id, &m);
 }
 
 enum lk_err
 lk_accounts_root(struct lk_db *db, struct lk_account *out)
 {
-	struct get_ctx c = { NULL, out };
+	const struct lk_db_map m = { cols, LK_NELEM(cols), out, sizeof(*out) };
 
-	return lk_db_read(db, get_work, &c);
+	return lk_db_get(db, SQL_ROOT, NULL, &m);
 }
 
 struct create_ctx {

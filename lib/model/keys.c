@@ -146,54 +146,31 @@ int_col(const struct lk_row *r, unsigned int i)
 	return r->null[i] ? 0 : strtoll(r->v[i], NULL, 10);
 }
 
+/* The columns of KEY_COLUMNS, in order. */
+static const struct lk_col cols[] = {
+	LK_COL_ID(lk_key, id), LK_COL_TEXT(lk_key, public_id),
+	LK_COL_ID(lk_key, account_id), LK_COL_TEXT(lk_key, account_public),
+	LK_COL_TEXT(lk_key, account_path), LK_COL_TEXT(lk_key, account_plan),
+	LK_COL_TEXT(lk_key, start), LK_COL_TEXT(lk_key, env),
+	LK_COL_TEXT(lk_key, label), LK_COL_TEXT(lk_key, scopes),
+	LK_COL_INT(lk_key, created_at), LK_COL_INT(lk_key, expires_at),
+	LK_COL_INT(lk_key, revoked_at), LK_COL_INT(lk_key, last_used_at),
+	LK_COL_TEXT(lk_key, rotated_from), LK_COL_INT(lk_key, rl_limit),
+	LK_COL_INT(lk_key, rl_window), LK_COL_TEXT(lk_key, meta),
+};
+
 static void
 from_row(const struct lk_row *r, struct lk_key *k)
 {
-	static const struct lk_col cols[] = {
-		LK_COL_ID(lk_key, id), LK_COL_TEXT(lk_key, public_id),
-		LK_COL_ID(lk_key, account_id), LK_COL_TEXT(lk_key, account_public),
-		LK_COL_TEXT(lk_key, account_path), LK_COL_TEXT(lk_key, account_plan),
-		LK_COL_TEXT(lk_key, start), LK_COL_TEXT(lk_key, env),
-		LK_COL_TEXT(lk_key, label), LK_COL_TEXT(lk_key, scopes),
-		LK_COL_INT(lk_key, created_at), LK_COL_INT(lk_key, expires_at),
-		LK_COL_INT(lk_key, revoked_at), LK_COL_INT(lk_key, last_used_at),
-		LK_COL_TEXT(lk_key, rotated_from), LK_COL_INT(lk_key, rl_limit),
-		LK_COL_INT(lk_key, rl_window), LK_COL_TEXT(lk_key, meta),
-	};
-
 	lk_db_map(r, cols, LK_NELEM(cols), k, sizeof(*k));
-}
-
-static enum lk_err
-one_row(const struct lk_row *r, void *arg)
-{
-	from_row(r, arg);
-	return LK_OK;
-}
-
-struct get_ctx {
-	const char	*public_id;
-	struct lk_key	*out;
-};
-
-static enum lk_err
-get_work(struct lk_db *db, void *arg)
-{
-	struct get_ctx		*c = arg;
-	const struct lk_param	 p[] = { LK_STR(c->public_id) };
-	enum lk_err		 e;
-
-	c->out->id = 0;
-	e = lk_db_exec(db, SQL_GET, p, 1, one_row, c->out, NULL);
-	return e == LK_OK && c->out->id == 0 ? LK_ERR_NOT_FOUND : e;
 }
 
 enum lk_err
 lk_keys_get(struct lk_db *db, const char *public_id, struct lk_key *out)
 {
-	struct get_ctx c = { public_id, out };
+	const struct lk_db_map m = { cols, LK_NELEM(cols), out, sizeof(*out) };
 
-	return lk_db_read(db, get_work, &c);
+	return lk_db_get(db, SQL_GET, public_id, &m);
 }
 
 struct pair_ctx {
@@ -438,11 +415,12 @@ static enum lk_err
 lock_key(struct lk_db *db, struct lk_key *k)
 {
 	const struct lk_param	 p[] = { LK_INT(k->id) };
+	struct lk_db_map	 m = { cols, LK_NELEM(cols), k, sizeof(*k) };
 	enum lk_err		 e;
 	uint64_t		 id = k->id;
 
 	k->id = 0;
-	e = lk_db_exec(db, SQL_LOCK, p, 1, one_row, k, NULL);
+	e = lk_db_exec(db, SQL_LOCK, p, 1, lk_db_row_map, &m, NULL);
 	if (k->id == 0) {
 		k->id = id;	/* a retried transaction locks the same row */
 		return e == LK_OK ? LK_ERR_NOT_FOUND : e;

@@ -105,61 +105,36 @@ lk_user_json(const struct lk_user *u)
 	    "last_login_at", u->last_login_at != 0 ? login : NULL);
 }
 
+/* The columns of a user row, in the order the SELECTs name them. */
+static const struct lk_col cols[] = {
+	LK_COL_ID(lk_user, id), LK_COL_TEXT(lk_user, public_id),
+	LK_COL_ID(lk_user, account_id), LK_COL_TEXT(lk_user, account_public),
+	LK_COL_TEXT(lk_user, account_path), LK_COL_TEXT(lk_user, account_plan),
+	LK_COL_TEXT(lk_user, email), LK_COL_TEXT(lk_user, role),
+	LK_COL_TEXT(lk_user, password_hash), LK_COL_INT(lk_user, disabled_at),
+	LK_COL_INT(lk_user, created_at), LK_COL_INT(lk_user, last_login_at),
+};
+
 static void
 from_row(const struct lk_row *r, struct lk_user *u)
 {
-	static const struct lk_col cols[] = {
-		LK_COL_ID(lk_user, id), LK_COL_TEXT(lk_user, public_id),
-		LK_COL_ID(lk_user, account_id), LK_COL_TEXT(lk_user, account_public),
-		LK_COL_TEXT(lk_user, account_path), LK_COL_TEXT(lk_user, account_plan),
-		LK_COL_TEXT(lk_user, email), LK_COL_TEXT(lk_user, role),
-		LK_COL_TEXT(lk_user, password_hash), LK_COL_INT(lk_user, disabled_at),
-		LK_COL_INT(lk_user, created_at), LK_COL_INT(lk_user, last_login_at),
-	};
-
 	lk_db_map(r, cols, LK_NELEM(cols), u, sizeof(*u));
-}
-
-static enum lk_err
-one_row(const struct lk_row *r, void *arg)
-{
-	from_row(r, arg);
-	return LK_OK;
-}
-
-struct get_ctx {
-	const char	*sql, *value;
-	struct lk_user	*out;
-};
-
-static enum lk_err
-get_work(struct lk_db *db, void *arg)
-{
-	struct get_ctx		*c = arg;
-	const struct lk_param	 p[] = { LK_STR(c->value) };
-	enum lk_err		 e;
-
-	c->out->id = 0;
-	e = lk_db_exec(db, c->sql, p, 1, one_row, c->out, NULL);
-	if (e == LK_OK && c->out->id == 0)
-		return LK_ERR_NOT_FOUND;
-	return e;
 }
 
 enum lk_err
 lk_users_get(struct lk_db *db, const char *public_id, struct lk_user *out)
 {
-	struct get_ctx c = { SQL_GET, public_id, out };
+	const struct lk_db_map m = { cols, LK_NELEM(cols), out, sizeof(*out) };
 
-	return lk_db_read(db, get_work, &c);
+	return lk_db_get(db, SQL_GET, public_id, &m);
 }
 
 enum lk_err
 lk_users_by_email(struct lk_db *db, const char *email, struct lk_user *out)
 {
-	struct get_ctx c = { SQL_BY_EMAIL, email, out };
+	const struct lk_db_map m = { cols, LK_NELEM(cols), out, sizeof(*out) };
 
-	return lk_db_read(db, get_work, &c);
+	return lk_db_get(db, SQL_BY_EMAIL, email, &m);
 }
 
 /* argon2id of password with a fresh salt, in the encoded "$argon2id$v=19$…" form. */
