@@ -6,18 +6,14 @@
 #include "base/log.h"
 #include "base/timefmt.h"
 #include "model/keys.h"
+#include "model/usage.h"
 
-/* last_used_at: the newest valid use counted in key_usage (lib/ratelimit.c), else the column. */
-#define LAST_USED \
-    "GREATEST(COALESCE(k.last_used_at, 0), COALESCE((SELECT u.last_valid_at" \
-    " FROM key_usage u WHERE u.key_id = k.id AND u.last_valid_at IS NOT NULL" \
-    " ORDER BY u.day DESC LIMIT 1), 0))"
 #define KEY_COLUMNS(last_used) \
     "SELECT k.id, k.public_id, k.account_id, a.public_id, a.path, a.plan," \
     " k.start, k.env, k.label, k.scopes, k.created_at, k.expires_at," \
     " k.revoked_at, " last_used ", k.rotated_from, k.rl_limit, k.rl_window," \
     " k.meta"
-#define KEY_SELECT KEY_COLUMNS(LAST_USED)
+#define KEY_SELECT KEY_COLUMNS(LK_USAGE_LAST_USED)
 #define KEY_FROM " FROM api_keys k JOIN accounts a ON a.id = k.account_id"
 
 static const char SQL_GET[] =

@@ -1,4 +1,4 @@
-/* usage.c — daily usage by outcome (the key_usage rows) and its retention; SQL lives here. */
+/* usage.c — the key_usage rows: each use counted, daily usage by outcome, retention; their SQL. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,6 +9,31 @@
 #include "model/usage.h"
 
 #define DAY	86400
+
+/*
+ * The count of a use: MariaDB evaluates the assignments of ON DUPLICATE KEY
+ * UPDATE left to right, each seeing the ones before it, so the outcome columns
+ * are decided on the new count inside the same row lock; LAST_INSERT_ID(expr)
+ * hands that count back to the client. A use stamped with an older window of
+ * the same length (another server's clock a little behind) counts in the
+ * newer one, so counts never flap back at a boundary.
+ */
+static const char SQL_HIT[] =
+    "INSERT INTO key_usage (key_id, day, account_id, env, win_start, win_len, n, valid,"
+    " rate_limited, revoked, expired, insufficient_scope, last_valid_at)"
+    " VALUES (?, ?, ?, ?, ?, ?, LAST_INSERT_ID(1), ?, 0, ?, ?, ?, ?)"
+    " ON DUPLICATE KEY UPDATE"
+    " n = LAST_INSERT_ID(IF(win_len = VALUES(win_len) AND win_start >= VALUES(win_start),"
+    "  n + 1, 1)),"
+    " win_start = IF(win_len = VALUES(win_len), GREATEST(win_start, VALUES(win_start)),"
+    "  VALUES(win_start)),"
+    " win_len = VALUES(win_len),"
+    " valid = valid + (VALUES(valid) AND n <= ?),"
+    " rate_limited = rate_limited + (VALUES(valid) AND n > ?),"
+    " revoked = revoked + VALUES(revoked),"
+    " expired = expired + VALUES(expired),"
+    " insufficient_scope = insufficient_scope + VALUES(insufficient_scope),"
+    " last_valid_at = IF(VALUES(valid) AND n <= ?, VALUES(last_valid_at), last_valid_at)";
 
 #define USAGE_SUMS \
     "SUM(u.valid), SUM(u.rate_limited), SUM(u.revoked), SUM(u.expired)," \
@@ -35,6 +60,30 @@ static const char *const outcome_names[LK_OUTCOME__MAX] = {
 	[LK_OUTCOME_EXPIRED] = "expired",
 	[LK_OUTCOME_INSUFFICIENT_SCOPE] = "insufficient_scope",
 };
+
+enum lk_err
+lk_usage_count(struct lk_db *db, const struct lk_usage_use *c, uint64_t *n)
+{
+	const struct lk_param	 p[] = {
+		LK_INT(c->k->id), LK_INT(c->day), LK_INT(c->k->account_id),
+		LK_STR(c->k->env), LK_INT(c->win_start), LK_INT(c->window),
+		LK_INT(c->pre == LK_OUTCOME_VALID),
+		LK_INT(c->pre == LK_OUTCOME_REVOKED),
+		LK_INT(c->pre == LK_OUTCOME_EXPIRED),
+		LK_INT(c->pre == LK_OUTCOME_INSUFFICIENT_SCOPE),
+		c->pre == LK_OUTCOME_VALID ? LK_INT(c->now) : LK_NULL,
+		LK_INT(c->limit), LK_INT(c->limit), LK_INT(c->limit),
+	};
+	uint64_t		 affected = 0;
+	enum lk_err		 e;
+
+	if ((e = lk_db_exec(db, SQL_HIT, p, LK_NELEM(p), NULL, NULL, &affected)) != LK_OK)
+		return e;
+	*n = lk_db_insert_id(db);
+	if (*n == 0 && affected == 1)		/* a new row: the first use of its window */
+		*n = 1;
+	return LK_OK;
+}
 
 enum lk_outcome
 lk_outcome_of(const struct lk_key *k, int64_t now)

@@ -39,6 +39,34 @@ enum lk_outcome	 lk_outcome_of(const struct lk_key *k, int64_t now);
 const char	*lk_outcome_name(enum lk_outcome o);
 
 /*
+ * SQL: a key's last_used_at, for the SELECTs of api_keys AS k: the newest
+ * valid use counted in key_usage, else the column (which the retention sweep
+ * keeps).
+ */
+#define LK_USAGE_LAST_USED \
+    "GREATEST(COALESCE(k.last_used_at, 0), COALESCE((SELECT u.last_valid_at" \
+    " FROM key_usage u WHERE u.key_id = k.id AND u.last_valid_at IS NOT NULL" \
+    " ORDER BY u.day DESC LIMIT 1), 0))"
+
+/* One use of a key to count (lk_usage_count). */
+struct lk_usage_use {
+	const struct lk_key	*k;		/* id, account_id, env */
+	int64_t			 day;		/* UTC day number (now / 86400) */
+	int64_t			 win_start, window;	/* the current window */
+	int64_t			 limit;		/* uses allowed in the window */
+	int64_t			 now;
+	enum lk_outcome		 pre;		/* the outcome found before counting */
+};
+
+/*
+ * Count u in its key's row of the day with one upsert (no read-modify-write):
+ * the window's counter and the day's outcome columns (a VALID use beyond
+ * limit counts as rate_limited). *n is the window's count, this use included.
+ * Runs in the caller's unit of work (lk_db_read).
+ */
+enum lk_err	lk_usage_count(struct lk_db *db, const struct lk_usage_use *u, uint64_t *n);
+
+/*
  * The last `days` UTC days up to now's, oldest first, as the API object
  * {"data": [{"date", "valid", "rate_limited", "revoked", "expired",
  * "insufficient_scope"}…], "totals": {…}}, days without use as zeros.
