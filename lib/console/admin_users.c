@@ -1,11 +1,12 @@
 /*
  * admin_users.c — the console's users page (owners): list, create, change
- * role, disable/enable, reset password. A user may act only on users of its
- * subtree (others are 404) whose role it dominates (lk_users_may_manage).
+ * role, disable/enable, reset password, each through api/users' handlers (the
+ * rules: a user acts only on users of its subtree whose role it dominates).
  */
 #include <stdio.h>
 #include <string.h>
 
+#include "api/users.h"
 #include "console/admin.h"
 #include "model/users.h"
 
@@ -28,21 +29,29 @@ users_page(struct lk_admin *a, int status, const char *err_id, const char *err_f
     const char *err)
 {
 	struct lk_html		*h = &a->h;
-	struct lk_account	 root;
-	struct lk_page		 page;
-	json_t			*o, *tree = NULL;
+	struct lk_req		*req = a->req;
+	json_t			*o, *users, *tree = NULL;
 	size_t			 i;
-	char			 href[200], fid[80];
+	char			 href[200], fid[80], field[64], msg[sizeof(req->err_message)];
 	enum lk_err		 e;
 
-	if ((e = lk_admin_tree(a, &root, &tree)) != LK_OK)
+	/* The error to show may live in the request, which the list's API call resets. */
+	if (err_field != NULL) {
+		snprintf(field, sizeof(field), "%s", err_field);
+		err_field = field;
+	}
+	if (err != NULL) {
+		snprintf(msg, sizeof(msg), "%s", err);
+		err = msg;
+	}
+	if ((e = lk_admin_tree(a, NULL, &tree)) != LK_OK)
 		return e;
-	lk_page_init(&page, LK_PAGE_MAX);
-	if ((e = lk_users_list(a->req->db, &root, &page)) != LK_OK) {
-		lk_page_free(&page);
+	lk_admin_api_begin(a, LK_GET, NULL, json_pack("{s:i}", "limit", LK_PAGE_MAX));
+	if ((e = lk_admin_api_end(a, lk_users_http_collection(req))) != LK_OK) {
 		json_decref(tree);
 		return e;
 	}
+	users = json_incref(json_object_get(req->captured, "data"));
 	if (!a->h.buf)
 		lk_admin_begin(a, "Users", "users");
 	if (err != NULL && err_id != NULL && strcmp(err_id, "new") != 0)
@@ -61,7 +70,7 @@ users_page(struct lk_admin *a, int status, const char *err_id, const char *err_f
 	lk_html_close(h);
 	lk_html_close(h);
 	lk_html_elem(h, LK_E_TBODY, LK_A__MAX);
-	json_array_foreach(page.data, i, o) {
+	json_array_foreach(users, i, o) {
 		const char *id = lk_admin_str(o, "id");
 		bool disabled = json_is_true(json_object_get(o, "disabled"));
 		bool self = strcmp(id, a->s.user.public_id) == 0;
@@ -117,121 +126,61 @@ users_page(struct lk_admin *a, int status, const char *err_id, const char *err_f
 	    "Leave empty to generate one (shown once).", err_field, err);
 	lk_admin_button(a, "Add user", NULL);
 	lk_html_close(h);
-	lk_page_free(&page);
+	json_decref(users);
 	json_decref(tree);
 	return lk_admin_end(a, status);
 }
 
-/* A user the caller may manage: in its subtree (else 404) and dominated (else 403). */
+/* After a change that made a password: show it once, then the page. */
 static enum lk_err
-managed_user(struct lk_admin *a, const char *id, struct lk_user *u)
+with_password(struct lk_admin *a, const char *email, int status)
 {
-	enum lk_err e;
+	json_t *pw = json_object_get(a->req->captured, "password");
 
-	if (!lk_crypto_public_id_ok(id, "usr_") ||
-	    (e = lk_users_get(a->req->db, id, u)) == LK_ERR_NOT_FOUND ||
-	    (e == LK_OK && !lk_path_within(u->account_path, a->caller.key.account_path)))
-		return lk_req_fail(a->req, LK_ERR_NOT_FOUND, NULL, "No such user.");
-	if (e != LK_OK)
-		return e;
-	if (strcmp(u->public_id, a->s.user.public_id) == 0)
-		return lk_req_fail(a->req, LK_ERR_FORBIDDEN, NULL,
-		    "Change your own account under Password; an owner can change your role.");
-	if (!lk_users_may_manage(a->caller.key.scopes, u->role))
-		return lk_req_fail(a->req, LK_ERR_FORBIDDEN, NULL,
-		    "You cannot change a user who holds scopes you do not hold.");
-	return LK_OK;
+	lk_admin_begin(a, "Users", "users");
+	if (status == 201)
+		lk_html_leaf(&a->h, LK_E_P, "The user was added.", LK_A_CLASS, "notice",
+		    LK_A_ROLE, "status", LK_A__MAX);
+	if (pw != NULL)
+		password_once(a, email, json_string_value(pw));
+	json_decref(a->form);
+	a->form = NULL;
+	return users_page(a, status, NULL, NULL, NULL);
 }
 
 static enum lk_err
 create(struct lk_admin *a)
 {
-	struct lk_req		*req = a->req;
-	struct lk_actor		 actor = { a->s.user.public_id, req->ip, req->request_id };
-	struct lk_account	 acct;
-	struct lk_user		 u;
-	char			 gen[LK_PASSWORD_GEN + 1];
-	const char		*email = lk_admin_value(a, "email"), *role = lk_admin_value(a, "role");
-	const char		*pw = lk_admin_value(a, "password");
-	enum lk_err		 e;
+	struct lk_req	*req = a->req;
+	json_t		*body;
+	enum lk_err	 e;
 
-	if (!lk_email_ok(email))
-		return users_page(a, 400, "new", "email", "Enter an email address such as name@example.com.");
-	if (lk_role_scopes(role) == NULL)
-		return users_page(a, 400, "new", "role", "Choose owner, developer or viewer.");
-	if (!lk_users_may_manage(a->caller.key.scopes, role))
-		return users_page(a, 403, "new", "role", "You cannot give a role above your own.");
-	if (*pw != '\0' && !lk_password_ok(pw))
-		return users_page(a, 400, "new", "password",
-		    "A password is 10 to 128 characters without control characters.");
-	if (!lk_crypto_public_id_ok(lk_admin_value(a, "account_id"), "acct_") ||
-	    (e = lk_accounts_get(req->db, lk_admin_value(a, "account_id"), &acct)) ==
-	    LK_ERR_NOT_FOUND || (e == LK_OK && !lk_path_within(acct.path,
-	    a->caller.key.account_path)))
-		return lk_req_fail(req, LK_ERR_NOT_FOUND, NULL, "No such account.");
+	body = json_pack("{s:s,s:s,s:s,s:s}", "email", lk_admin_value(a, "email"),
+	    "role", lk_admin_value(a, "role"), "account_id", lk_admin_value(a, "account_id"),
+	    "password", lk_admin_value(a, "password"));
+	lk_admin_api_begin(a, LK_POST, body, NULL);
+	e = lk_admin_api_end(a, lk_users_http_collection(req));
+	if (e == LK_ERR_VALIDATION || e == LK_ERR_FORBIDDEN || e == LK_ERR_CONFLICT)
+		return users_page(a, lk_err_status(e), "new", lk_admin_err_field(a),
+		    req->err_message);
 	if (e != LK_OK)
 		return e;
-	if (*pw == '\0') {
-		if (!lk_password_generate(gen, sizeof(gen)))
-			return LK_ERR_INTERNAL;
-		pw = gen;
-	}
-	e = lk_users_create(req->db, req->conf, &actor, &acct, email, role, pw, req->now, &u);
-	if (e == LK_ERR_CONFLICT)
-		return users_page(a, 409, "new", "email", "There is already a user with this email.");
-	if (e != LK_OK)
-		return e;
-	lk_admin_begin(a, "Users", "users");
-	lk_html_leaf(&a->h, LK_E_P, "The user was added.", LK_A_CLASS, "notice", LK_A_ROLE,
-	    "status", LK_A__MAX);
-	if (pw == gen)
-		password_once(a, u.email, gen);
-	lk_crypto_wipe(gen, sizeof(gen));
-	json_decref(a->form);
-	a->form = NULL;
-	return users_page(a, 201, NULL, NULL, NULL);
+	return with_password(a, lk_admin_str(req->captured, "email"), 201);
 }
 
 static enum lk_err
 change(struct lk_admin *a, const char *id, const char *action)
 {
 	struct lk_req	*req = a->req;
-	struct lk_actor	 actor = { a->s.user.public_id, req->ip, req->request_id };
-	struct lk_user	 u;
-	char		 gen[LK_PASSWORD_GEN + 1];
+	json_t		*body = strcmp(action, "role") == 0 ?
+			    json_pack("{s:s}", "role", lk_admin_value(a, "role")) : NULL;
 	enum lk_err	 e;
 
-	if ((e = managed_user(a, id, &u)) != LK_OK)
+	lk_admin_api_begin(a, LK_POST, body, NULL);
+	if ((e = lk_admin_api_end(a, lk_users_http_item(req, id, action))) != LK_OK)
 		return e;
-	if (strcmp(action, "role") == 0) {
-		const char *role = lk_admin_value(a, "role");
-
-		if (lk_role_scopes(role) == NULL)
-			return lk_req_fail(req, LK_ERR_VALIDATION, "role",
-			    "Choose owner, developer or viewer.");
-		if (!lk_users_may_manage(a->caller.key.scopes, role))
-			return lk_req_fail(req, LK_ERR_FORBIDDEN, "role",
-			    "You cannot give a role above your own.");
-		e = lk_users_set_role(req->db, &actor, &u, role, req->now);
-	} else if (strcmp(action, "disable") == 0 || strcmp(action, "enable") == 0) {
-		e = lk_users_set_disabled(req->db, &actor, &u, strcmp(action, "disable") == 0,
-		    req->now);
-	} else if (strcmp(action, "password") == 0) {
-		if (!lk_password_generate(gen, sizeof(gen)))
-			return LK_ERR_INTERNAL;
-		e = lk_users_set_password(req->db, req->conf, &actor, &u, gen, 0, req->now);
-		if (e != LK_OK)
-			return e;
-		lk_admin_begin(a, "Users", "users");
-		password_once(a, u.email, gen);
-		lk_crypto_wipe(gen, sizeof(gen));
-		json_decref(a->form);
-		a->form = NULL;
-		return users_page(a, 200, NULL, NULL, NULL);
-	} else
-		return lk_req_fail(req, LK_ERR_NOT_FOUND, NULL, "There is no such page.");
-	if (e != LK_OK)
-		return e;
+	if (strcmp(action, "password") == 0)
+		return with_password(a, lk_admin_str(req->captured, "email"), 200);
 	return lk_admin_redirect(a, LK_ADMIN_BASE "/users?done=saved");
 }
 
@@ -252,7 +201,9 @@ lk_admin_users(struct lk_admin *a)
 		return lk_req_fail(req, LK_ERR_NOT_FOUND, NULL, "There is no such page.");
 	if (req->nsegs == 2 && strcmp(req->segs[1], "new") == 0)
 		return create(a);
-	if (req->nsegs == 3)
+	if (req->nsegs == 3 && (strcmp(req->segs[2], "role") == 0 ||
+	    strcmp(req->segs[2], "disable") == 0 || strcmp(req->segs[2], "enable") == 0 ||
+	    strcmp(req->segs[2], "password") == 0))
 		return change(a, req->segs[1], req->segs[2]);
 	return lk_req_fail(req, LK_ERR_NOT_FOUND, NULL, "There is no such page.");
 }
