@@ -2,8 +2,8 @@
  * accounts.h — the HTTP side of /v1/accounts and /v1/accounts/{id}
  * (cgi-bin/accounts routes here; the admin console runs the same functions).
  */
-#ifndef LK_ACCOUNTS_HTTP_H
-#define LK_ACCOUNTS_HTTP_H
+#ifndef LK_API_ACCOUNTS_H
+#define LK_API_ACCOUNTS_H
 
 #include "http/req.h"
 

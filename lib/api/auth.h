@@ -1,6 +1,6 @@
 /* auth.h — who is calling, what they may do, and which account they act on. */
-#ifndef LK_AUTH_H
-#define LK_AUTH_H
+#ifndef LK_API_AUTH_H
+#define LK_API_AUTH_H
 
 #include "http/req.h"
 #include "model/accounts.h"

@@ -2,8 +2,8 @@
  * authorize.h — the authorizer: the decision for one request, by the rule its
  * URL needs (base/authz_rules.h) and the key it brings (api/auth.h).
  */
-#ifndef LK_AUTHZ_H
-#define LK_AUTHZ_H
+#ifndef LK_API_AUTHORIZE_H
+#define LK_API_AUTHORIZE_H
 
 #include "base/err.h"
 

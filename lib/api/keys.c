@@ -120,7 +120,7 @@ check_rate(struct lk_req *req, const struct lk_caller *c, const char *plan,
 }
 
 /*
- * A change lib/keys.c refused under the row lock with LK_ERR_FORBIDDEN: the
+ * A change model/keys.c refused under the row lock with LK_ERR_FORBIDDEN: the
  * key (k, as re-read) gained a scope the caller lacks since it was checked.
  */
 static enum lk_err

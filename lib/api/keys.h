@@ -3,8 +3,8 @@
  * serve /v1/keys…, cgi-bin/accounts serves /v1/accounts/{id}/keys… with the
  * same functions, so both routes behave identically.
  */
-#ifndef LK_KEYS_HTTP_H
-#define LK_KEYS_HTTP_H
+#ifndef LK_API_KEYS_H
+#define LK_API_KEYS_H
 
 #include "http/req.h"
 

@@ -8,7 +8,7 @@
 #include "console/admin.h"
 #include "http/resp.h"
 
-/* Every console response carries these (plus no-store, nosniff and X-Request-Id from resp.c). */
+/* Every console response carries these (plus no-store, nosniff and X-Request-Id from http/resp.c). */
 static void
 security_headers(struct lk_req *req)
 {

@@ -2,7 +2,7 @@
  * html.h — the one HTML writer (after kcgi's kcgihtml.h). It owns the page
  * buffer and the stack of open elements; every string it is given, text or
  * attribute value, is escaped, and there is no call that writes raw markup.
- * Pages are built in memory and sent whole (lib/admin.c), so an error
+ * Pages are built in memory and sent whole (console/admin.c), so an error
  * half-way can still become an error page.
  */
 #ifndef LK_HTML_H

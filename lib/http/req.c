@@ -275,7 +275,7 @@ lk_req_init_at(struct lk_req *req, FCGX_Request *fcgx, const struct lk_conf *con
 		if (strcmp(m, methods[i]) == 0)
 			req->method = (enum lk_method)i;
 
-	/* No base: the authorizer, which guards any path (lib/authz.c reads it itself). */
+	/* No base: the authorizer, which guards any path (api/authorize.c reads it itself). */
 	if (base == NULL)
 		return LK_OK;
 
