@@ -383,15 +383,16 @@ lk_db_denied(unsigned int e)
 	    e == ER_PROCACCESS_DENIED_ERROR;
 }
 
-void
-lk_db_map(const struct lk_row *r, const struct lk_col *cols, size_t n, void *out,
-    size_t size)
+enum lk_err
+lk_db_row_map(const struct lk_row *r, void *arg)
 {
-	char	*base = out;
-	size_t	 i, len;
+	const struct lk_db_map	*map = arg;
+	const struct lk_col	*cols = map->cols;
+	char			*base = map->out;
+	size_t			 i, len;
 
-	memset(out, 0, size);
-	for (i = 0; i < n && i < r->n; i++) {
+	memset(map->out, 0, map->size);
+	for (i = 0; i < map->ncols && i < r->n; i++) {
 		void *m = base + cols[i].off;
 
 		switch (cols[i].type) {
@@ -410,14 +411,6 @@ lk_db_map(const struct lk_row *r, const struct lk_col *cols, size_t n, void *out
 			break;
 		}
 	}
-}
-
-enum lk_err
-lk_db_row_map(const struct lk_row *r, void *arg)
-{
-	const struct lk_db_map *m = arg;
-
-	lk_db_map(r, m->cols, m->ncols, m->out, m->size);
 	return LK_OK;
 }
 

@@ -49,7 +49,7 @@ typedef enum lk_err (*lk_db_row_fn)(const struct lk_row *row, void *arg);
 typedef enum lk_err (*lk_db_work_fn)(struct lk_db *db, void *arg);
 
 /*
- * A struct member filled from a column of a row (lk_db_map): the i-th entry of
+ * A struct member filled from a column of a row (lk_db_row_map): the i-th entry of
  * a table maps column i. ID: uint64_t; INT: int64_t, NULL as 0; TEXT: char[],
  * truncated to fit and NUL-terminated.
  */
@@ -62,10 +62,6 @@ struct lk_col {
 #define LK_COL_INT(s, m)	{ LK_CT_INT, offsetof(struct s, m), 0 }
 #define LK_COL_TEXT(s, m)	{ LK_CT_TEXT, offsetof(struct s, m), sizeof(((struct s *)0)->m) }
 
-/* Zero out (size bytes), then fill it from the first n columns of r by cols. */
-void		 lk_db_map(const struct lk_row *r, const struct lk_col *cols, size_t n,
-		    void *out, size_t size);
-
 /* How one row fills one struct: for lk_db_get and lk_db_row_map. */
 struct lk_db_map {
 	const struct lk_col	*cols;
@@ -73,8 +69,14 @@ struct lk_db_map {
 	void			*out;
 	size_t			 size;
 };
+/* The map of the column table cols (an array) onto *out. */
+#define LK_DB_MAP(cols, out) \
+	(&(struct lk_db_map){ (cols), LK_NELEM(cols), (out), sizeof(*(out)) })
 
-/* A row callback: lk_db_map the row into arg's out (arg: a struct lk_db_map). */
+/*
+ * A row callback (arg: a struct lk_db_map): zero the map's struct, then fill
+ * it from the row's first columns by the table. Always LK_OK.
+ */
 enum lk_err	 lk_db_row_map(const struct lk_row *r, void *arg);
 
 /*

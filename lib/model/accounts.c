@@ -112,26 +112,16 @@ static const struct lk_col cols[] = {
 	LK_COL_INT(lk_account, created_at),
 };
 
-static void
-from_row(const struct lk_row *r, struct lk_account *a)
-{
-	lk_db_map(r, cols, LK_NELEM(cols), a, sizeof(*a));
-}
-
 enum lk_err
 lk_accounts_get(struct lk_db *db, const char *public_id, struct lk_account *out)
 {
-	const struct lk_db_map m = { cols, LK_NELEM(cols), out, sizeof(*out) };
-
-	return lk_db_get(db, SQL_GET, public_id, &m);
+	return lk_db_get(db, SQL_GET, public_id, LK_DB_MAP(cols, out));
 }
 
 enum lk_err
 lk_accounts_root(struct lk_db *db, struct lk_account *out)
 {
-	const struct lk_db_map m = { cols, LK_NELEM(cols), out, sizeof(*out) };
-
-	return lk_db_get(db, SQL_ROOT, NULL, &m);
+	return lk_db_get(db, SQL_ROOT, NULL, LK_DB_MAP(cols, out));
 }
 
 struct create_ctx {
@@ -325,7 +315,7 @@ list_row(const struct lk_row *r, void *arg)
 
 	if (!lk_page_wants(c->page))
 		return LK_OK;
-	from_row(r, &a);
+	lk_db_row_map(r, LK_DB_MAP(cols, &a));
 	lk_page_add(c->page, lk_account_json(&a), a.created_at, a.public_id);
 	return LK_OK;
 }
@@ -372,7 +362,7 @@ tree_row(const struct lk_row *r, void *arg)
 	const char		*p;
 	int			 depth = 0;
 
-	from_row(r, &a);
+	lk_db_row_map(r, LK_DB_MAP(cols, &a));
 	for (p = a.path + strlen(c->root->path); *p != '\0'; p++)
 		depth += *p == '/';
 	o = lk_account_json(&a);

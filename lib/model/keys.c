@@ -155,18 +155,10 @@ static const struct lk_col cols[] = {
 	LK_COL_INT(lk_key, rl_window), LK_COL_TEXT(lk_key, meta),
 };
 
-static void
-from_row(const struct lk_row *r, struct lk_key *k)
-{
-	lk_db_map(r, cols, LK_NELEM(cols), k, sizeof(*k));
-}
-
 enum lk_err
 lk_keys_get(struct lk_db *db, const char *public_id, struct lk_key *out)
 {
-	const struct lk_db_map m = { cols, LK_NELEM(cols), out, sizeof(*out) };
-
-	return lk_db_get(db, SQL_GET, public_id, &m);
+	return lk_db_get(db, SQL_GET, public_id, LK_DB_MAP(cols, out));
 }
 
 struct pair_ctx {
@@ -258,7 +250,7 @@ with_account_row(const struct lk_row *r, void *arg)
 	struct with_account_ctx	*c = arg;
 	struct lk_account	*a = c->a;
 
-	from_row(r, c->k);
+	lk_db_row_map(r, LK_DB_MAP(cols, c->k));
 	memset(a, 0, sizeof(*a));
 	a->id = c->k->account_id;
 	snprintf(a->public_id, sizeof(a->public_id), "%s", c->k->account_public);
@@ -411,12 +403,11 @@ static enum lk_err
 lock_key(struct lk_db *db, struct lk_key *k)
 {
 	const struct lk_param	 p[] = { LK_INT(k->id) };
-	struct lk_db_map	 m = { cols, LK_NELEM(cols), k, sizeof(*k) };
 	enum lk_err		 e;
 	uint64_t		 id = k->id;
 
 	k->id = 0;
-	e = lk_db_exec(db, SQL_LOCK, p, 1, lk_db_row_map, &m, NULL);
+	e = lk_db_exec(db, SQL_LOCK, p, 1, lk_db_row_map, LK_DB_MAP(cols, k), NULL);
 	if (k->id == 0) {
 		k->id = id;	/* a retried transaction locks the same row */
 		return e == LK_OK ? LK_ERR_NOT_FOUND : e;
@@ -654,7 +645,7 @@ list_row(const struct lk_row *r, void *arg)
 
 	if (!lk_page_wants(c->page))
 		return LK_OK;
-	from_row(r, &k);
+	lk_db_row_map(r, LK_DB_MAP(cols, &k));
 	lk_page_add(c->page, lk_key_json(&k, c->now), k.created_at, k.public_id);
 	return LK_OK;
 }

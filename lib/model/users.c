@@ -115,26 +115,16 @@ static const struct lk_col cols[] = {
 	LK_COL_INT(lk_user, created_at), LK_COL_INT(lk_user, last_login_at),
 };
 
-static void
-from_row(const struct lk_row *r, struct lk_user *u)
-{
-	lk_db_map(r, cols, LK_NELEM(cols), u, sizeof(*u));
-}
-
 enum lk_err
 lk_users_get(struct lk_db *db, const char *public_id, struct lk_user *out)
 {
-	const struct lk_db_map m = { cols, LK_NELEM(cols), out, sizeof(*out) };
-
-	return lk_db_get(db, SQL_GET, public_id, &m);
+	return lk_db_get(db, SQL_GET, public_id, LK_DB_MAP(cols, out));
 }
 
 enum lk_err
 lk_users_by_email(struct lk_db *db, const char *email, struct lk_user *out)
 {
-	const struct lk_db_map m = { cols, LK_NELEM(cols), out, sizeof(*out) };
-
-	return lk_db_get(db, SQL_BY_EMAIL, email, &m);
+	return lk_db_get(db, SQL_BY_EMAIL, email, LK_DB_MAP(cols, out));
 }
 
 /* argon2id of password with a fresh salt, in the encoded "$argon2id$v=19$…" form. */
@@ -370,7 +360,7 @@ list_row(const struct lk_row *r, void *arg)
 
 	if (!lk_page_wants(c->page))
 		return LK_OK;
-	from_row(r, &u);
+	lk_db_row_map(r, LK_DB_MAP(cols, &u));
 	lk_page_add(c->page, lk_user_json(&u), u.created_at, u.public_id);
 	return LK_OK;
 }
