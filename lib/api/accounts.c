@@ -134,8 +134,7 @@ lk_accounts_http_collection(struct lk_req *req)
 
 	if (req->method != LK_GET && req->method != LK_POST)
 		return lk_req_method_not_allowed(req, "GET, POST");
-	if ((e = lk_auth_caller(req, &c)) != LK_OK ||
-	    (e = lk_auth_require(req, &c, req->method == LK_GET ?
+	if ((e = lk_auth_caller_scope(req, &c, req->method == LK_GET ?
 	    "accounts:read" : "accounts:write")) != LK_OK)
 		return e;
 	if (req->method == LK_POST && (e = lk_req_no_query(req)) != LK_OK)
@@ -151,8 +150,7 @@ lk_accounts_http_item(struct lk_req *req, const char *id)
 
 	if (req->method != LK_GET && req->method != LK_PATCH && req->method != LK_DELETE)
 		return lk_req_method_not_allowed(req, "GET, PATCH, DELETE");
-	if ((e = lk_auth_caller(req, &c)) != LK_OK ||
-	    (e = lk_auth_require(req, &c, req->method == LK_GET ?
+	if ((e = lk_auth_caller_scope(req, &c, req->method == LK_GET ?
 	    "accounts:read" : "accounts:write")) != LK_OK ||
 	    (e = lk_req_no_query(req)) != LK_OK)
 		return e;
@@ -168,8 +166,7 @@ lk_accounts_http_usage(struct lk_req *req, const char *id)
 
 	if (req->method != LK_GET)
 		return lk_req_method_not_allowed(req, "GET");
-	if ((e = lk_auth_caller(req, &c)) != LK_OK ||
-	    (e = lk_auth_require(req, &c, "accounts:read")) != LK_OK ||
+	if ((e = lk_auth_caller_scope(req, &c, "accounts:read")) != LK_OK ||
 	    (e = lk_auth_account(req, &c, id, &a)) != LK_OK)
 		return e;
 	return lk_usage_http_account(req, &a, lk_auth_only_env(&c));

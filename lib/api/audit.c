@@ -32,8 +32,7 @@ lk_audit_http_list(struct lk_req *req)
 
 	if (req->method != LK_GET)
 		return lk_req_method_not_allowed(req, "GET");
-	if ((e = lk_auth_caller(req, &c)) != LK_OK ||
-	    (e = lk_auth_require(req, &c, "audit:read")) != LK_OK ||
+	if ((e = lk_auth_caller_scope(req, &c, "audit:read")) != LK_OK ||
 	    (e = lk_req_fields(req, req->query, list_fields, &f)) != LK_OK)
 		return e;
 	lk_audit_filter_of(f, &filter);

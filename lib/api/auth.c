@@ -97,6 +97,16 @@ lk_auth_caller_account(struct lk_req *req, struct lk_caller *c,
 	return lk_auth_count(req, c);
 }
 
+enum lk_err
+lk_auth_caller_scope(struct lk_req *req, struct lk_caller *c, const char *scope)
+{
+	enum lk_err e;
+
+	if ((e = lk_auth_caller(req, c)) != LK_OK)
+		return e;
+	return lk_auth_require(req, c, scope);
+}
+
 /*
  * The rate-limit headers of st (nothing if st was not counted):
  * RateLimit-Policy, RateLimit, RateLimit-Limit, RateLimit-Remaining,

@@ -448,8 +448,7 @@ lk_keys_http_item(struct lk_req *req, const char *account_id, const char *key_id
 	if (action == NULL && req->method != LK_GET && req->method != LK_PATCH &&
 	    req->method != LK_DELETE)
 		return lk_req_method_not_allowed(req, "GET, PATCH, DELETE");
-	if ((e = lk_auth_caller(req, &c)) != LK_OK ||
-	    (e = lk_auth_require(req, &c, req->method == LK_GET ?
+	if ((e = lk_auth_caller_scope(req, &c, req->method == LK_GET ?
 	    "keys:read" : "keys:write")) != LK_OK ||
 	    (!usage && (e = lk_req_no_query(req)) != LK_OK))
 		return e;

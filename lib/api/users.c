@@ -130,8 +130,7 @@ lk_users_http_collection(struct lk_req *req)
 
 	if (req->method != LK_GET && req->method != LK_POST)
 		return lk_req_method_not_allowed(req, "GET, POST");
-	if ((e = lk_auth_caller(req, &c)) != LK_OK ||
-	    (e = lk_auth_require(req, &c, "admin")) != LK_OK)
+	if ((e = lk_auth_caller_scope(req, &c, "admin")) != LK_OK)
 		return e;
 	return req->method == LK_GET ? list(req, &c) : create(req, &c);
 }
@@ -175,8 +174,7 @@ lk_users_http_item(struct lk_req *req, const char *id, const char *action)
 		return lk_req_no_route(req);
 	if (req->method != LK_POST)
 		return lk_req_method_not_allowed(req, "POST");
-	if ((e = lk_auth_caller(req, &c)) != LK_OK ||
-	    (e = lk_auth_require(req, &c, "admin")) != LK_OK ||
+	if ((e = lk_auth_caller_scope(req, &c, "admin")) != LK_OK ||
 	    (e = managed_user(req, &c, id, &u)) != LK_OK ||
 	    (e = lk_req_read_body(req)) != LK_OK ||
 	    (e = body_strings(req, is_role ? role_names : none)) != LK_OK)
