@@ -235,6 +235,32 @@ lk_admin_form(struct lk_admin *a, const char *action, const char *cls)
 	    LK_A_VALUE, a->s.csrf, LK_A__MAX);
 }
 
+void
+lk_admin_alert(struct lk_admin *a, const char *message)
+{
+	lk_html_leaf(&a->h, LK_E_P, message, LK_A_CLASS, "error", LK_A_ROLE, "alert", LK_A__MAX);
+}
+
+void
+lk_admin_table(struct lk_admin *a, const char *label, enum lk_attr attr, const char *value,
+    const char *caption, const char *const *heads, size_t n)
+{
+	struct lk_html	*h = &a->h;
+	size_t		 i;
+
+	lk_html_elem(h, LK_E_DIV, LK_A_CLASS, "scroll", LK_A_TABINDEX, "0", LK_A_ROLE, "region",
+	    LK_A_ARIA_LABEL, label, LK_A__MAX);
+	lk_html_elem(h, LK_E_TABLE, attr, value, LK_A__MAX);
+	lk_html_leaf(h, LK_E_CAPTION, caption, LK_A__MAX);
+	lk_html_elem(h, LK_E_THEAD, LK_A__MAX);
+	lk_html_elem(h, LK_E_TR, LK_A__MAX);
+	for (i = 0; i < n; i++)
+		lk_html_leaf(h, LK_E_TH, heads[i], LK_A_SCOPE, "col", LK_A__MAX);
+	lk_html_close(h);
+	lk_html_close(h);
+	lk_html_elem(h, LK_E_TBODY, LK_A__MAX);
+}
+
 const char *
 lk_admin_str(json_t *o, const char *name)
 {

@@ -66,6 +66,18 @@ void		 lk_admin_button(struct lk_admin *a, const char *text, const char *cls);
 void		 lk_admin_account_select(struct lk_admin *a, const char *label, const char *name,
 		    json_t *tree, const char *selected);
 
+/* An error line (role "alert") above or beside what it is about. */
+void		 lk_admin_alert(struct lk_admin *a, const char *message);
+
+/*
+ * Open a data table in a region that scrolls sideways (named label): the
+ * table (attribute attr = value: its id or class), its caption, a header row
+ * of the n column names heads; the body is left open (close the tbody,
+ * table and region with lk_html_close).
+ */
+void		 lk_admin_table(struct lk_admin *a, const char *label, enum lk_attr attr,
+		    const char *value, const char *caption, const char *const *heads, size_t n);
+
 /* The string member name of o, "" if absent (API answers shown on pages). */
 const char	*lk_admin_str(json_t *o, const char *name);
 

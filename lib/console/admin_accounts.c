@@ -11,6 +11,7 @@ static enum lk_err
 tree_page(struct lk_admin *a, int status, const char *err_id, const char *err_field,
     const char *err)
 {
+	static const char *const heads[] = { "Name", "Plan", "Keys", "Id", "Change" };
 	struct lk_html		*h = &a->h;
 	json_t			*tree, *o;
 	size_t			 i;
@@ -22,22 +23,9 @@ tree_page(struct lk_admin *a, int status, const char *err_id, const char *err_fi
 		return e;
 	lk_admin_begin(a, "Accounts", "accounts");
 	if (err != NULL && err_id == NULL)
-		lk_html_leaf(h, LK_E_P, err, LK_A_CLASS, "error", LK_A_ROLE, "alert", LK_A__MAX);
-	lk_html_elem(h, LK_E_DIV, LK_A_CLASS, "scroll", LK_A_TABINDEX, "0", LK_A_ROLE, "region",
-	    LK_A_ARIA_LABEL, "Accounts (scrolls sideways)", LK_A__MAX);
-	lk_html_elem(h, LK_E_TABLE, LK_A_ID, "accounts", LK_A__MAX);
-	lk_html_leaf(h, LK_E_CAPTION, "Your account and its sub-accounts", LK_A__MAX);
-	lk_html_elem(h, LK_E_THEAD, LK_A__MAX);
-	lk_html_elem(h, LK_E_TR, LK_A__MAX);
-	lk_html_leaf(h, LK_E_TH, "Name", LK_A_SCOPE, "col", LK_A__MAX);
-	lk_html_leaf(h, LK_E_TH, "Plan", LK_A_SCOPE, "col", LK_A__MAX);
-	lk_html_leaf(h, LK_E_TH, "Keys", LK_A_SCOPE, "col", LK_A__MAX);
-	lk_html_leaf(h, LK_E_TH, "Id", LK_A_SCOPE, "col", LK_A__MAX);
-	if (write)
-		lk_html_leaf(h, LK_E_TH, "Change", LK_A_SCOPE, "col", LK_A__MAX);
-	lk_html_close(h);
-	lk_html_close(h);
-	lk_html_elem(h, LK_E_TBODY, LK_A__MAX);
+		lk_admin_alert(a, err);
+	lk_admin_table(a, "Accounts (scrolls sideways)", LK_A_ID, "accounts",
+	    "Your account and its sub-accounts", heads, write ? 5 : 4);
 	json_array_foreach(tree, i, o) {
 		const char *id = lk_admin_str(o, "id");
 		int depth = (int)json_integer_value(json_object_get(o, "depth"));
@@ -59,8 +47,7 @@ tree_page(struct lk_admin *a, int status, const char *err_id, const char *err_fi
 		if (write) {
 			lk_html_elem(h, LK_E_TD, LK_A__MAX);
 			if (bad)
-				lk_html_leaf(h, LK_E_P, err, LK_A_CLASS, "error", LK_A_ROLE, "alert",
-				    LK_A__MAX);
+				lk_admin_alert(a, err);
 			snprintf(href, sizeof(href), LK_ADMIN_BASE "/accounts/%s", id);
 			lk_admin_form(a, href, "inline");
 			snprintf(fid, sizeof(fid), "name-%s", id);
@@ -92,7 +79,7 @@ tree_page(struct lk_admin *a, int status, const char *err_id, const char *err_fi
 	if (write) {
 		lk_html_leaf(h, LK_E_H2, "Create a sub-account", LK_A_ID, "create", LK_A__MAX);
 		if (err_id != NULL && strcmp(err_id, "new") == 0 && err_field == NULL)
-			lk_html_leaf(h, LK_E_P, err, LK_A_CLASS, "error", LK_A_ROLE, "alert", LK_A__MAX);
+			lk_admin_alert(a, err);
 		lk_admin_form(a, LK_ADMIN_BASE "/accounts/new", "stack");
 		lk_admin_input(a, "Name", "name", "text", "", "1 to 100 characters.",
 		    err_id != NULL && strcmp(err_id, "new") == 0 ? err_field : NULL, err);

@@ -18,17 +18,8 @@ rows_table(struct lk_admin *a, json_t *rows)
 	json_t		*o;
 	size_t		 i;
 
-	lk_html_elem(h, LK_E_DIV, LK_A_CLASS, "scroll", LK_A_TABINDEX, "0", LK_A_ROLE, "region",
-	    LK_A_ARIA_LABEL, "Audit rows (scrolls sideways)", LK_A__MAX);
-	lk_html_elem(h, LK_E_TABLE, LK_A_CLASS, "audit", LK_A__MAX);
-	lk_html_leaf(h, LK_E_CAPTION, "Audit rows, newest first", LK_A__MAX);
-	lk_html_elem(h, LK_E_THEAD, LK_A__MAX);
-	lk_html_elem(h, LK_E_TR, LK_A__MAX);
-	for (i = 0; i < LK_NELEM(cols); i++)
-		lk_html_leaf(h, LK_E_TH, cols[i], LK_A_SCOPE, "col", LK_A__MAX);
-	lk_html_close(h);
-	lk_html_close(h);
-	lk_html_elem(h, LK_E_TBODY, LK_A__MAX);
+	lk_admin_table(a, "Audit rows (scrolls sideways)", LK_A_CLASS, "audit",
+	    "Audit rows, newest first", cols, LK_NELEM(cols));
 	json_array_foreach(rows, i, o) {
 		char *changes = json_dumps(json_object_get(o, "changes"), JSON_INDENT(1) | JSON_SORT_KEYS);
 
@@ -207,8 +198,7 @@ lk_admin_audit(struct lk_admin *a)
 	lk_admin_button(a, "Filter", NULL);
 	lk_html_close(h);
 	if (e != LK_OK) {
-		lk_html_leaf(h, LK_E_P, req->err_message, LK_A_CLASS, "error", LK_A_ROLE, "alert",
-		    LK_A__MAX);
+		lk_admin_alert(a, req->err_message);
 		return lk_admin_end(a, 400);
 	}
 	chain_check(a);

@@ -441,27 +441,17 @@ list_page(struct lk_admin *a)
 	lk_html_close(h);
 
 	if (e != LK_OK) {
-		lk_html_leaf(h, LK_E_P, req->err_message, LK_A_CLASS, "error", LK_A_ROLE, "alert",
-		    LK_A__MAX);
+		lk_admin_alert(a, req->err_message);
 		json_decref(page);
 		return lk_admin_end(a, lk_err_status(e));
 	}
-	lk_html_elem(h, LK_E_DIV, LK_A_CLASS, "scroll", LK_A_TABINDEX, "0", LK_A_ROLE, "region",
-	    LK_A_ARIA_LABEL, "Keys (scrolls sideways)", LK_A__MAX);
-	lk_html_elem(h, LK_E_TABLE, LK_A_ID, "keys", LK_A__MAX);
-	lk_html_leaf(h, LK_E_CAPTION, "Keys, newest first", LK_A__MAX);
-	lk_html_elem(h, LK_E_THEAD, LK_A__MAX);
-	lk_html_elem(h, LK_E_TR, LK_A__MAX);
 	{
 		static const char *const cols[] = { "Label", "Start", "Env", "Status", "Scopes",
 		    "Created", "Expires", "Last used" };
 
-		for (i = 0; i < LK_NELEM(cols); i++)
-			lk_html_leaf(h, LK_E_TH, cols[i], LK_A_SCOPE, "col", LK_A__MAX);
+		lk_admin_table(a, "Keys (scrolls sideways)", LK_A_ID, "keys",
+		    "Keys, newest first", cols, LK_NELEM(cols));
 	}
-	lk_html_close(h);
-	lk_html_close(h);
-	lk_html_elem(h, LK_E_TBODY, LK_A__MAX);
 	json_array_foreach(json_object_get(page, "data"), i, o) {
 		json_t	*sc = json_object_get(o, "scopes"), *s1;
 		size_t	 j;
@@ -537,7 +527,7 @@ create_form(struct lk_admin *a, int status, const char *err_field, const char *e
 		return e;
 	lk_admin_begin(a, "Create a key", "keys");
 	if (err != NULL)
-		lk_html_leaf(h, LK_E_P, err, LK_A_CLASS, "error", LK_A_ROLE, "alert", LK_A__MAX);
+		lk_admin_alert(a, err);
 	lk_admin_form(a, LK_ADMIN_BASE "/keys/new", "stack");
 	lk_html_elem(h, LK_E_INPUT, LK_A_TYPE, "hidden", LK_A_NAME, "form_token",
 	    LK_A_VALUE, token, LK_A__MAX);
@@ -740,8 +730,7 @@ detail_page(struct lk_admin *a, json_t *k, int status, const char *err_field_in,
 		lk_html_leaf(h, LK_E_A, "Delete…", LK_A_HREF, href, LK_A_ID, "delete-link", LK_A__MAX);
 		lk_html_close(h);
 		if (err != NULL)
-			lk_html_leaf(h, LK_E_P, err, LK_A_CLASS, "error", LK_A_ROLE, "alert",
-			    LK_A__MAX);
+			lk_admin_alert(a, err);
 		if (strcmp(st, "active") == 0) {
 			lk_html_leaf(h, LK_E_H2, "Rotate", LK_A__MAX);
 			key_href(href, sizeof(href), id, "rotate");

@@ -54,7 +54,7 @@ login_page(struct lk_admin *a, int status, const char *err)
 		    "(admin_insecure_cookie = yes). Use it on 127.0.0.1 only.",
 		    LK_A_CLASS, "banner", LK_A__MAX);
 	if (err != NULL)
-		lk_html_leaf(h, LK_E_P, err, LK_A_CLASS, "error", LK_A_ROLE, "alert", LK_A__MAX);
+		lk_admin_alert(a, err);
 	lk_html_elem(h, LK_E_FORM, LK_A_METHOD, "post", LK_A_ACTION, LK_ADMIN_BASE "/login",
 	    LK_A_CLASS, "stack", LK_A__MAX);
 	lk_html_elem(h, LK_E_DIV, LK_A_CLASS, "field", LK_A__MAX);

@@ -28,6 +28,7 @@ static enum lk_err
 users_page(struct lk_admin *a, int status, const char *err_id, const char *err_field,
     const char *err)
 {
+	static const char *const heads[] = { "Email", "Role", "Account", "State", "Change" };
 	struct lk_html		*h = &a->h;
 	struct lk_req		*req = a->req;
 	json_t			*o, *users, *tree = NULL;
@@ -55,21 +56,9 @@ users_page(struct lk_admin *a, int status, const char *err_id, const char *err_f
 	if (!a->h.buf)
 		lk_admin_begin(a, "Users", "users");
 	if (err != NULL && err_id != NULL && strcmp(err_id, "new") != 0)
-		lk_html_leaf(h, LK_E_P, err, LK_A_CLASS, "error", LK_A_ROLE, "alert", LK_A__MAX);
-	lk_html_elem(h, LK_E_DIV, LK_A_CLASS, "scroll", LK_A_TABINDEX, "0", LK_A_ROLE, "region",
-	    LK_A_ARIA_LABEL, "Users (scrolls sideways)", LK_A__MAX);
-	lk_html_elem(h, LK_E_TABLE, LK_A_ID, "users", LK_A__MAX);
-	lk_html_leaf(h, LK_E_CAPTION, "People who can log in to this console", LK_A__MAX);
-	lk_html_elem(h, LK_E_THEAD, LK_A__MAX);
-	lk_html_elem(h, LK_E_TR, LK_A__MAX);
-	lk_html_leaf(h, LK_E_TH, "Email", LK_A_SCOPE, "col", LK_A__MAX);
-	lk_html_leaf(h, LK_E_TH, "Role", LK_A_SCOPE, "col", LK_A__MAX);
-	lk_html_leaf(h, LK_E_TH, "Account", LK_A_SCOPE, "col", LK_A__MAX);
-	lk_html_leaf(h, LK_E_TH, "State", LK_A_SCOPE, "col", LK_A__MAX);
-	lk_html_leaf(h, LK_E_TH, "Change", LK_A_SCOPE, "col", LK_A__MAX);
-	lk_html_close(h);
-	lk_html_close(h);
-	lk_html_elem(h, LK_E_TBODY, LK_A__MAX);
+		lk_admin_alert(a, err);
+	lk_admin_table(a, "Users (scrolls sideways)", LK_A_ID, "users",
+	    "People who can log in to this console", heads, LK_NELEM(heads));
 	json_array_foreach(users, i, o) {
 		const char *id = lk_admin_str(o, "id");
 		bool disabled = json_is_true(json_object_get(o, "disabled"));
