@@ -25,7 +25,7 @@ LDFLAGS  += $(if $(filter 1,$(SAN)),-fsanitize=address$(,)undefined) -pie -Wl,-z
 LDLIBS    = $(shell pkg-config --libs $(PKGS)) -lfcgi
 ,        := ,
 
-LIB_SRC   = $(wildcard lib/*.c)
+LIB_SRC   = $(wildcard lib/*/*.c)
 LIB_OBJ   = $(LIB_SRC:%.c=$(BUILD)/obj/%.o)
 PROGRAMS  = $(patsubst cgi-bin/%.c,$(BUILD)/bin/%.fcgi,$(wildcard cgi-bin/*.c))
 CLI_SRC   = $(wildcard cli/*.c)
@@ -36,14 +36,21 @@ MIGRATIONS = $(sort $(wildcard schema/*.sql))
 FUZZERS   = $(patsubst tests/fuzz/%.c,build/fuzz/%,$(wildcard tests/fuzz/fuzz_*.c))
 FUZZ_SECONDS ?= 30
 
-.PHONY: all asan deps run test unit e2e fuzz bench install clean
-all: $(BUILD)/liblatchkey.a $(PROGRAMS) $(CLI) $(POOL)
+.PHONY: all layers asan deps run test unit e2e fuzz bench install clean
+all: layers $(BUILD)/liblatchkey.a $(PROGRAMS) $(CLI) $(POOL)
 
-$(BUILD)/obj/%.o: %.c $(wildcard lib/*.h cli/*.h)
+# Includes point down the layers of lib/ only (docs/design.md, "The house").
+layers:
+	@sh scripts/check-layers.sh
+
+$(BUILD)/obj/%.o: %.c $(wildcard lib/*/*.h cli/*.h tools/*.h)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -c -o $@ $<
 
+# Made afresh: modules of two layers may share a name (model/keys.o, api/keys.o), and `ar r`
+# would let the second replace the first in an existing archive.
 $(BUILD)/liblatchkey.a: $(LIB_OBJ)
+	@rm -f $@
 	$(AR) rcs $@ $^
 
 $(BUILD)/bin/%.fcgi: $(BUILD)/obj/cgi-bin/%.o $(BUILD)/liblatchkey.a
@@ -51,7 +58,8 @@ $(BUILD)/bin/%.fcgi: $(BUILD)/obj/cgi-bin/%.o $(BUILD)/liblatchkey.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 # The prefork pool, and latchkey-authorize: the pool running authorize.fcgi (found next to it here).
-$(BUILD)/bin/latchkey-pool: $(BUILD)/obj/tools/latchkey-pool.o $(BUILD)/liblatchkey.a
+$(BUILD)/bin/latchkey-pool: $(BUILD)/obj/tools/latchkey-pool.o $(BUILD)/obj/tools/pool.o \
+    $(BUILD)/liblatchkey.a
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
@@ -81,12 +89,17 @@ $(BUILD)/tests/%: tests/unit/%.c $(BUILD)/liblatchkey.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS) -lcmocka
 
+# The pool lives beside its only program, in tools/.
+$(BUILD)/tests/test_pool: tests/unit/test_pool.c $(BUILD)/obj/tools/pool.o $(BUILD)/liblatchkey.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -Itools $(LDFLAGS) -o $@ $^ $(LDLIBS) -lcmocka
+
 # ASan/UBSan builds of everything, in build/asan/.
 asan:
 	$(MAKE) BUILD=build/asan SAN=1 all
 
 # libFuzzer harnesses (clang), each run FUZZ_SECONDS on its seed corpus in tests/fuzz/corpus/.
-build/fuzz/%: tests/fuzz/%.c $(LIB_SRC) $(wildcard lib/*.h)
+build/fuzz/%: tests/fuzz/%.c $(LIB_SRC) $(wildcard lib/*/*.h)
 	@mkdir -p $(dir $@)
 	clang -std=gnu11 -g -O1 -fsanitize=fuzzer,address,undefined -Ilib \
 	    $(shell pkg-config --cflags $(PKGS)) -o $@ $< $(LIB_SRC) $(LDLIBS)
@@ -128,6 +141,7 @@ e2e: asan $(AXE)
 	$(PYTHON) -m pytest -q -rs tests/e2e
 
 test: deps
+	$(MAKE) layers
 	$(MAKE) all
 	$(MAKE) asan
 	$(MAKE) BUILD=build/asan SAN=1 unit

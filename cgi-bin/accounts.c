@@ -1,37 +1,12 @@
 /*
- * accounts — /v1/accounts (GET list, POST create), /v1/accounts/{id} (GET,
- * PATCH, DELETE), and /v1/accounts/{id}/keys… which behaves like /v1/keys…
- * with that account as context, and GET /v1/accounts/{id}/usage.
+ * accounts — /v1/accounts… (lib/api/accounts.c), with /v1/accounts/{id}/keys… as
+ * /v1/keys… in that account.
  */
-#include <string.h>
-
-#include "accounts_http.h"
-#include "keys_http.h"
-#include "serve.h"
-
-static enum lk_err
-handle(struct lk_req *req)
-{
-	if (req->nsegs < 1 || strcmp(req->segs[0], "accounts") != 0)
-		return lk_req_fail(req, LK_ERR_NOT_FOUND, NULL, "No such endpoint");
-	if (req->nsegs >= 3 && strcmp(req->segs[2], "keys") == 0) {
-		if (req->nsegs == 3)
-			return lk_keys_http_collection(req, req->segs[1]);
-		if (req->nsegs <= 5)
-			return lk_keys_http_item(req, req->segs[1], req->segs[3],
-			    req->nsegs == 5 ? req->segs[4] : NULL);
-	}
-	if (req->nsegs == 3 && strcmp(req->segs[2], "usage") == 0)
-		return lk_accounts_http_usage(req, req->segs[1]);
-	if (req->nsegs > 2)
-		return lk_req_fail(req, LK_ERR_NOT_FOUND, NULL, "No such endpoint");
-	if (req->nsegs == 1)
-		return lk_accounts_http_collection(req);
-	return lk_accounts_http_item(req, req->segs[1]);
-}
+#include "api/accounts.h"
+#include "http/serve.h"
 
 int
 main(void)
 {
-	return lk_serve(handle);
+	return lk_serve(lk_accounts_http);
 }

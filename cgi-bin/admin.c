@@ -1,6 +1,6 @@
-/* admin — /admin/…: the HTML admin console (lib/admin*.c). */
-#include "admin.h"
-#include "serve.h"
+/* admin — /admin/…: the HTML admin console (lib/console/). */
+#include "console/admin.h"
+#include "http/serve.h"
 
 int
 main(void)

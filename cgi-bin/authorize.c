@@ -1,30 +1,13 @@
 /*
  * authorize — the FastCGI authorizer (FCGI_ROLE=AUTHORIZER) for lighttpd
- * ("mode" => "authorizer") and Apache (mod_authnz_fcgi): is the request's key
- * good for this location? 200 + Variable-LATCHKEY_* lets the app run; any
- * other answer goes to the client. Rules: lib/authz.c.
+ * ("mode" => "authorizer") and Apache (mod_authnz_fcgi): lib/api/authorize.c.
+ * No routes of its own: it guards any path.
  */
-#include <string.h>
-
-#include "authz.h"
-#include "serve.h"
-
-static enum lk_err
-handle(struct lk_req *req)
-{
-	const char *role = lk_req_param(req, "FCGI_ROLE");
-
-	if (role == NULL || strcmp(role, "AUTHORIZER") != 0)
-		return lk_req_fail(req, LK_ERR_INTERNAL, NULL,
-		    "Server misconfiguration: authorize was called in the %s role; it only "
-		    "answers in the FastCGI AUTHORIZER role (lighttpd: \"mode\" => "
-		    "\"authorizer\"; Apache: AuthnzFcgiDefineProvider + "
-		    "AuthnzFcgiCheckAuthnProvider)", role != NULL ? role : "CGI");
-	return lk_authz_handle(req);
-}
+#include "api/authorize.h"
+#include "http/serve.h"
 
 int
 main(void)
 {
-	return lk_serve_at(handle, NULL);
+	return lk_serve_at(lk_authz_handle, NULL);
 }

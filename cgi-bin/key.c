@@ -1,20 +1,12 @@
-/* key — /v1/keys/{id}: GET, PATCH, DELETE; POST /v1/keys/{id}/revoke|reactivate|rotate. */
-#include <string.h>
-
-#include "keys_http.h"
-#include "serve.h"
-
-static enum lk_err
-handle(struct lk_req *req)
-{
-	if (req->nsegs < 2 || req->nsegs > 3 || strcmp(req->segs[0], "keys") != 0)
-		return lk_req_fail(req, LK_ERR_NOT_FOUND, NULL, "No such endpoint");
-	return lk_keys_http_item(req, NULL, req->segs[1],
-	    req->nsegs == 3 ? req->segs[2] : NULL);
-}
+/*
+ * key — /v1/keys/{id}: GET, PATCH, DELETE; POST /v1/keys/{id}/revoke|reactivate|rotate;
+ * GET /v1/keys/{id}/usage (lib/api/keys.c).
+ */
+#include "api/keys.h"
+#include "http/serve.h"
 
 int
 main(void)
 {
-	return lk_serve(handle);
+	return lk_serve(lk_keys_http_key);
 }

@@ -1,19 +1,9 @@
-/* keys — /v1/keys: GET lists the context account's keys, POST creates one. */
-#include <string.h>
-
-#include "keys_http.h"
-#include "serve.h"
-
-static enum lk_err
-handle(struct lk_req *req)
-{
-	if (req->nsegs != 1 || strcmp(req->segs[0], "keys") != 0)
-		return lk_req_fail(req, LK_ERR_NOT_FOUND, NULL, "No such endpoint");
-	return lk_keys_http_collection(req, NULL);
-}
+/* keys — /v1/keys: GET lists the context account's keys, POST creates one (lib/api/keys.c). */
+#include "api/keys.h"
+#include "http/serve.h"
 
 int
 main(void)
 {
-	return lk_serve(handle);
+	return lk_serve(lk_keys_http_keys);
 }

@@ -1,32 +1,12 @@
 /*
  * notfound — the catch-all under /v1 and the web servers' error handler, so
- * that every answer below /v1 has the API's JSON error shape. Routed last
- * (after every real endpoint): any other path is 404 NOT_FOUND. Called by
- * lighttpd's server.error-handler or Apache's ErrorDocument, it answers the
- * server's own error (REDIRECT_STATUS: 411, 413, 500, ...) in the same shape.
+ * every answer below /v1 has the API's JSON error shape (lib/api/notfound.c).
  */
-#include <stdlib.h>
-
-#include "resp.h"
-#include "serve.h"
-
-static enum lk_err
-handle(struct lk_req *req)
-{
-	const char	*rs = lk_req_param(req, "REDIRECT_STATUS");
-	int		 status = rs != NULL ? atoi(rs) : 0;
-	enum lk_err	 e;
-
-	if (status < 400 || status > 599)	/* lighttpd's mod_cgi sends 200 */
-		return lk_req_fail(req, LK_ERR_NOT_FOUND, NULL, "No such endpoint");
-	e = lk_err_from_status(status);
-	if (e == LK_ERR_NOT_FOUND)
-		return lk_req_fail(req, e, NULL, "No such endpoint");
-	return lk_req_fail(req, e, NULL, "%s", lk_err_message(e));
-}
+#include "api/notfound.h"
+#include "http/serve.h"
 
 int
 main(void)
 {
-	return lk_serve(handle);
+	return lk_serve(lk_notfound_http);
 }

@@ -4,8 +4,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "base/fields.h"
 #include "cli.h"
-#include "req.h"
 
 static const struct option list_opts[] = {
 	{ "json", no_argument, NULL, 'j' },
@@ -133,7 +133,7 @@ account_create(int argc, char **argv)
 	}
 	if ((rc = cli_operands(argc, argv, 1, "account create: give one NAME")) != 0)
 		return rc;
-	if (!lk_text_ok(argv[optind], LK_ACCOUNT_NAME_MAX))
+	if (!lk_fields_text_ok(argv[optind], LK_ACCOUNT_NAME_MAX))
 		return cli_usage("account create: NAME must be 1-100 characters without control characters");
 	if (lk_plan_rate(plan) == 0)
 		return cli_usage("--plan must be free, pro or enterprise");

@@ -11,8 +11,8 @@
 
 #include <openssl/crypto.h>
 
-#include "audit.h"
 #include "cli.h"
+#include "model/audit.h"
 
 /* The current key and the retired ones: every key verify may need. */
 static struct lk_audit_key	keys[1 + LK_AUDIT_OLD_KEYS_MAX];

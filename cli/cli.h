@@ -13,11 +13,11 @@
 #ifndef LK_CLI_H
 #define LK_CLI_H
 
-#include "accounts.h"
-#include "conf.h"
-#include "db.h"
-#include "err.h"
-#include "keys.h"
+#include "base/conf.h"
+#include "base/db.h"
+#include "base/err.h"
+#include "model/accounts.h"
+#include "model/keys.h"
 
 #define CLI_EXIT_USAGE	2
 

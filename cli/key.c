@@ -5,9 +5,9 @@
 #include <string.h>
 #include <time.h>
 
+#include "base/fields.h"
+#include "base/timefmt.h"
 #include "cli.h"
-#include "req.h"
-#include "timefmt.h"
 
 /* Create a key and print its plaintext alone on stdout. */
 static int
@@ -70,7 +70,7 @@ key_create(int argc, char **argv)
 		return rc;
 	if (account == NULL || label == NULL)
 		return cli_usage("key create needs --account and --label");
-	if (!lk_text_ok(label, LK_LABEL_MAX))
+	if (!lk_fields_text_ok(label, LK_LABEL_MAX))
 		return cli_usage("--label must be 1-100 characters without control characters");
 	if (!lk_keyfmt_env_ok(env))
 		return cli_usage("--env must be live or test");

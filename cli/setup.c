@@ -3,10 +3,10 @@
 #include <stdio.h>
 #include <time.h>
 
-#include "audit.h"
+#include "base/migrate.h"
 #include "cli.h"
-#include "migrate.h"
-#include "users.h"
+#include "model/audit.h"
+#include "model/users.h"
 
 #define INIT_LOGIN	"owner@localhost"
 

@@ -6,7 +6,7 @@
 #include <time.h>
 
 #include "cli.h"
-#include "usage.h"
+#include "model/usage.h"
 
 /* Print a usage object ({"data": […], "totals": {…}}) as a plain table. */
 static void

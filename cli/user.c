@@ -6,10 +6,10 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "base/fields.h"
+#include "base/timefmt.h"
 #include "cli.h"
-#include "req.h"
-#include "timefmt.h"
-#include "users.h"
+#include "model/users.h"
 
 /* Read one line into buf (newline removed); false on end of input or a line too long. */
 static bool

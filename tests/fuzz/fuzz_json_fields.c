@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "req.h"
+#include "http/req.h"
 
 static const char *const envs[] = { "live", "test", NULL };
 static const char *const acct[] = { "acct_", NULL };

@@ -12,8 +12,8 @@
 
 #include <cmocka.h>
 
-#include "audit.h"
-#include "conf.h"
+#include "base/conf.h"
+#include "model/audit.h"
 
 #define NELEM(a)	(sizeof(a) / sizeof((a)[0]))
 

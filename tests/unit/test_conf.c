@@ -11,7 +11,7 @@
 
 #include <cmocka.h>
 
-#include "conf.h"
+#include "base/conf.h"
 
 #define NELEM(a)	(sizeof(a) / sizeof((a)[0]))
 

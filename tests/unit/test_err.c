@@ -7,7 +7,7 @@
 
 #include <cmocka.h>
 
-#include "err.h"
+#include "base/err.h"
 
 static void
 test_from_status_table(void **state)

@@ -11,8 +11,8 @@
 #include <openssl/sha.h>
 #include <zlib.h>
 
-#include "crypto.h"
-#include "keyfmt.h"
+#include "base/crypto.h"
+#include "base/keyfmt.h"
 
 #define NELEM(a)	(sizeof(a) / sizeof((a)[0]))
 

@@ -9,8 +9,8 @@
 
 #include <cmocka.h>
 
-#include "conf.h"
-#include "net.h"
+#include "base/conf.h"
+#include "base/net.h"
 
 #define NELEM(a)	(sizeof(a) / sizeof((a)[0]))
 

@@ -1,4 +1,4 @@
-/* test_req.c — form decoding and the declared field tables of lib/req.c. */
+/* test_req.c — form decoding, and field tables run over a request (lib/http/req.c, lib/base/fields.c). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -11,8 +11,8 @@
 #include <cmocka.h>
 #include <jansson.h>
 
-#include "conf.h"
-#include "req.h"
+#include "base/conf.h"
+#include "http/req.h"
 
 #define NELEM(a)	(sizeof(a) / sizeof((a)[0]))
 #define ID24		"abcdefghijABCDEFGHIJ0123"	/* 24 base62 characters */

@@ -8,7 +8,7 @@
 
 #include <cmocka.h>
 
-#include "scopes.h"
+#include "base/scopes.h"
 
 #define NELEM(a)	(sizeof(a) / sizeof((a)[0]))
 

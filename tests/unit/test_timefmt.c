@@ -9,7 +9,7 @@
 
 #include <cmocka.h>
 
-#include "timefmt.h"
+#include "base/timefmt.h"
 
 #define NELEM(a)	(sizeof(a) / sizeof((a)[0]))
 #define DAY		86400LL

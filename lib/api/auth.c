@@ -1,0 +1,260 @@
+/* auth.c — authentication, scope checks, and the account subtree rule (404, never 403, outside it). */
+#include <ctype.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+
+#include "api/auth.h"
+#include "base/timefmt.h"
+
+enum lk_err
+lk_auth_credential(struct lk_req *req, struct lk_keyparts *parts)
+{
+	const char	*h = lk_req_param(req, "HTTP_AUTHORIZATION");
+	const char	*k = NULL;
+	size_t		 n;
+
+	if (h != NULL) {
+		while (isspace((unsigned char)*h))
+			h++;
+		if (strncasecmp(h, "Bearer", 6) != 0 || !isspace((unsigned char)h[6]))
+			return lk_req_fail(req, LK_ERR_INVALID_KEY, NULL,
+			    "The Authorization header must use the Bearer scheme");
+		k = h + 7;
+	} else if ((k = lk_req_param(req, "HTTP_X_API_KEY")) == NULL)
+		return lk_req_fail(req, LK_ERR_MISSING_KEY, NULL,
+		    "Send the API key as 'Authorization: Bearer <key>' or 'X-API-Key: <key>'");
+	while (isspace((unsigned char)*k))
+		k++;
+	n = strlen(k);
+	while (n > 0 && isspace((unsigned char)k[n - 1]))
+		n--;
+	if (n == 0)
+		return lk_req_fail(req, LK_ERR_MISSING_KEY, NULL, "The API key is empty");
+	if (lk_keyfmt_parse(k, n, req->conf->key_prefix, parts) != LK_OK)
+		return LK_ERR_INVALID_KEY;
+	return LK_OK;
+}
+
+enum lk_err
+lk_auth_status(struct lk_req *req, const struct lk_key *k)
+{
+	char t[LK_TIME_MAX];
+
+	switch (lk_key_status(k, req->now)) {
+	case LK_KEY_REVOKED:
+		lk_time_format(k->revoked_at, t);
+		lk_req_detail(req, "revoked_at", json_string(t));
+		return LK_ERR_REVOKED_KEY;
+	case LK_KEY_EXPIRED:
+		lk_time_format(k->expires_at, t);
+		lk_req_detail(req, "expired_at", json_string(t));
+		return LK_ERR_EXPIRED_KEY;
+	case LK_KEY_ACTIVE:
+		break;
+	}
+	return LK_OK;
+}
+
+void
+lk_auth_actor(struct lk_req *req, struct lk_caller *c)
+{
+	c->actor.id = c->key.public_id;
+	c->actor.ip = req->ip;
+	c->actor.request_id = req->request_id;
+}
+
+enum lk_err
+lk_auth_caller(struct lk_req *req, struct lk_caller *c)
+{
+	return lk_auth_caller_account(req, c, NULL);
+}
+
+enum lk_err
+lk_auth_caller_account(struct lk_req *req, struct lk_caller *c,
+    struct lk_account *acct)
+{
+	struct lk_keyparts	 parts;
+	bool			 found, unused;
+	enum lk_err		 e;
+
+	if (req->caller != NULL) {	/* a console user, authenticated by its session */
+		*c = *req->caller;
+		lk_auth_actor(req, c);
+		return acct != NULL ? lk_accounts_get(req->db, c->key.account_public, acct) : LK_OK;
+	}
+	if ((e = lk_auth_credential(req, &parts)) != LK_OK)
+		return e;
+	if (acct != NULL)
+		e = lk_keys_with_account(req->db, parts.digest, &c->key, acct, &found);
+	else
+		e = lk_keys_by_digests(req->db, parts.digest, &c->key, &found,
+		    parts.digest, &c->key, &unused);
+	if (e != LK_OK)
+		return e;
+	if (!found)
+		return LK_ERR_INVALID_KEY;
+	return lk_auth_count(req, c);
+}
+
+enum lk_err
+lk_auth_caller_scope(struct lk_req *req, struct lk_caller *c, const char *scope)
+{
+	enum lk_err e;
+
+	if ((e = lk_auth_caller(req, c)) != LK_OK)
+		return e;
+	return lk_auth_require(req, c, scope);
+}
+
+/*
+ * The rate-limit headers of st (nothing if st was not counted):
+ * RateLimit-Policy, RateLimit, RateLimit-Limit, RateLimit-Remaining,
+ * RateLimit-Reset, and Retry-After when the use was rate limited.
+ */
+static void
+ratelimit_headers(struct lk_req *req, const struct lk_rl_state *st)
+{
+	char v[96];
+
+	if (!st->counted)
+		return;
+	snprintf(v, sizeof(v), "\"default\";q=%lld;w=%lld",
+	    (long long)st->limit, (long long)st->window);
+	lk_req_header(req, "RateLimit-Policy", v);
+	snprintf(v, sizeof(v), "\"default\";r=%lld;t=%lld",
+	    (long long)st->remaining, (long long)st->reset);
+	lk_req_header(req, "RateLimit", v);
+	snprintf(v, sizeof(v), "%lld", (long long)st->limit);
+	lk_req_header(req, "RateLimit-Limit", v);
+	snprintf(v, sizeof(v), "%lld", (long long)st->remaining);
+	lk_req_header(req, "RateLimit-Remaining", v);
+	snprintf(v, sizeof(v), "%lld", (long long)st->reset);
+	lk_req_header(req, "RateLimit-Reset", v);
+	if (st->outcome == LK_OUTCOME_RATE_LIMITED)
+		lk_req_header(req, "Retry-After", v);
+}
+
+enum lk_err
+lk_auth_count(struct lk_req *req, struct lk_caller *c)
+{
+	enum lk_err e;
+
+	e = lk_ratelimit_hit(req->db, req->conf, &c->key, req->now,
+	    lk_outcome_of(&c->key, req->now), &c->rl);
+	if (e != LK_OK)
+		return e;
+	ratelimit_headers(req, &c->rl);
+	if ((e = lk_auth_status(req, &c->key)) != LK_OK)
+		return e;
+	if (c->rl.outcome == LK_OUTCOME_RATE_LIMITED) {
+		lk_req_detail(req, "retry_after", json_integer(c->rl.reset));
+		return lk_req_fail(req, LK_ERR_RATE_LIMITED, NULL,
+		    "The API key's rate limit of %lld requests per %lld s is used up; "
+		    "retry after %lld s", (long long)c->rl.limit,
+		    (long long)c->rl.window, (long long)c->rl.reset);
+	}
+	c->key.last_used_at = req->now;
+	lk_auth_actor(req, c);
+	return LK_OK;
+}
+
+bool
+lk_auth_is_admin(const struct lk_caller *c)
+{
+	return lk_scopes_allow(c->key.scopes, "admin");
+}
+
+enum lk_err
+lk_auth_require(struct lk_req *req, const struct lk_caller *c, const char *scope)
+{
+	if (lk_scopes_allow(c->key.scopes, scope))
+		return LK_OK;
+	lk_req_detail(req, "required_scope", json_string(scope));
+	return lk_req_fail(req, LK_ERR_FORBIDDEN, NULL,
+	    "The API key lacks the scope '%s'", scope);
+}
+
+enum lk_err
+lk_auth_account(struct lk_req *req, const struct lk_caller *c, const char *id,
+    struct lk_account *out)
+{
+	enum lk_err e;
+
+	if (id == NULL && (id = lk_req_param(req, "HTTP_X_ACCOUNT_ID")) == NULL)
+		id = lk_req_param(req, "HTTP_X_TENANT_ID");
+	if (id == NULL || strcmp(id, "me") == 0)
+		id = c->key.account_public;
+	if (!lk_crypto_public_id_ok(id, "acct_"))
+		return lk_req_fail(req, LK_ERR_NOT_FOUND, NULL, "No such account");
+	if ((e = lk_accounts_get(req->db, id, out)) == LK_ERR_NOT_FOUND ||
+	    (e == LK_OK && !lk_path_within(out->path, c->key.account_path)))
+		return lk_req_fail(req, LK_ERR_NOT_FOUND, NULL, "No such account");
+	return e;
+}
+
+enum lk_err
+lk_auth_key(struct lk_req *req, const struct lk_caller *c, const char *id,
+    struct lk_key *out)
+{
+	enum lk_err e;
+
+	if (!lk_crypto_public_id_ok(id, "key_"))
+		return lk_req_fail(req, LK_ERR_NOT_FOUND, NULL, "No such key");
+	if ((e = lk_keys_get(req->db, id, out)) == LK_ERR_NOT_FOUND ||
+	    (e == LK_OK && !lk_auth_sees(c, out)))
+		return lk_req_fail(req, LK_ERR_NOT_FOUND, NULL, "No such key");
+	return e;
+}
+
+bool
+lk_auth_env_ok(const struct lk_caller *c, const char *env)
+{
+	return strcmp(c->key.env, "test") != 0 || strcmp(env, "test") == 0;
+}
+
+const char *
+lk_auth_only_env(const struct lk_caller *c)
+{
+	return lk_auth_env_ok(c, "live") ? NULL : "test";
+}
+
+bool
+lk_auth_sees(const struct lk_caller *c, const struct lk_key *k)
+{
+	return lk_path_within(k->account_path, c->key.account_path) &&
+	    lk_auth_env_ok(c, k->env);
+}
+
+enum lk_err
+lk_auth_dominates(struct lk_req *req, const struct lk_caller *c,
+    const char *target_scopes)
+{
+	const char	*bad;
+	size_t		 badlen;
+
+	if (lk_scopes_grantable(c->key.scopes, target_scopes, &bad, &badlen))
+		return LK_OK;
+	lk_req_detail(req, "required_scope", json_stringn(bad, badlen));
+	return lk_req_fail(req, LK_ERR_FORBIDDEN, NULL,
+	    "The target holds the scope '%.*s', which the caller lacks: only a "
+	    "caller holding every scope of its target may change it",
+	    (int)badlen, bad);
+}
+
+enum lk_err
+lk_auth_plan(struct lk_req *req, const struct lk_caller *c,
+    const struct lk_account *target, const char *plan)
+{
+	if (plan == NULL)
+		return LK_OK;
+	if (target != NULL && target->id == c->key.account_id &&
+	    strcmp(plan, target->plan) != 0)
+		return lk_req_fail(req, LK_ERR_FORBIDDEN, "plan",
+		    "A caller cannot change its own account's plan");
+	if (lk_plan_rank(plan) > lk_plan_rank(c->key.account_plan))
+		return lk_req_fail(req, LK_ERR_FORBIDDEN, "plan",
+		    "A sub-account's plan cannot be above the caller's own account's (%s)",
+		    c->key.account_plan);
+	return LK_OK;
+}

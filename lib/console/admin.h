@@ -1,0 +1,125 @@
+/*
+ * admin.h — the HTML admin console (cgi-bin/admin routes here). One file per
+ * area: admin.c (frame, stylesheet, form helpers, error pages, the
+ * bridge to the API handlers), admin_login.c, admin_keys.c,
+ * admin_accounts.c, admin_audit.c, admin_users.c.
+ *
+ * Every change goes through the same code as the JSON API: the console turns
+ * a form into the API's body (same field names) and runs the API handler as
+ * the signed-in user (lk_admin_api_*), so no business rule exists twice.
+ */
+#ifndef LK_ADMIN_H
+#define LK_ADMIN_H
+
+#include <stdbool.h>
+
+#include "api/auth.h"
+#include "console/sessions.h"
+#include "http/html.h"
+#include "http/req.h"
+
+#define LK_ADMIN_BASE	"/admin"
+
+struct lk_admin {
+	struct lk_req		*req;
+	struct lk_session	 s;		/* the signed-in session */
+	struct lk_caller	 caller;	/* what the session's user may do */
+	struct lk_html		 h;
+	json_t			*form;		/* the POST form's raw fields, or NULL */
+	char			 notice[200];	/* one line shown above the page's content */
+	enum lk_method		 method;	/* the request's own, kept across API calls */
+};
+
+/* ---- admin.c ---- */
+
+/* Open the page frame: head, header with navigation (area marks the current one), main. */
+void		 lk_admin_begin(struct lk_admin *a, const char *title, const char *area);
+/* Close the frame and send the page with status. Returns LK_OK. */
+enum lk_err	 lk_admin_end(struct lk_admin *a, int status);
+/* 303 See Other to an /admin/… path. */
+enum lk_err	 lk_admin_redirect(struct lk_admin *a, const char *path);
+/* An error page: status, error code, message (req->err_message) and request id. */
+enum lk_err	 lk_admin_error(struct lk_admin *a, enum lk_err e);
+/* GET /admin/style.css */
+enum lk_err	 lk_admin_style(struct lk_req *req);
+
+/* True if the signed-in user holds scope. */
+bool		 lk_admin_can(const struct lk_admin *a, const char *scope);
+/* The 403 page unless the user holds scope (LK_OK then). */
+enum lk_err	 lk_admin_require(struct lk_admin *a, const char *scope);
+
+/* A POST form to action (an /admin/… path) with its CSRF field; close with lk_html_close. */
+void		 lk_admin_form(struct lk_admin *a, const char *action, const char *cls);
+/*
+ * A labelled input (type "text", "email", "password", "date", "number") or
+ * "textarea": its value is the form's raw value when re-rendering (a->form),
+ * else value. When err_field names this field, err is shown next to it.
+ */
+void		 lk_admin_input(struct lk_admin *a, const char *label, const char *name,
+		    const char *type, const char *value, const char *hint,
+		    const char *err_field, const char *err);
+/* A labelled select of choices (NULL-terminated); the selected one is the form's or value. */
+void		 lk_admin_select(struct lk_admin *a, const char *label, const char *name,
+		    const char *const *choices, const char *value);
+void		 lk_admin_button(struct lk_admin *a, const char *text, const char *cls);
+/* A select of accounts from lk_accounts_tree() (objects with id, name, depth), indented by depth. */
+void		 lk_admin_account_select(struct lk_admin *a, const char *label, const char *name,
+		    json_t *tree, const char *selected);
+
+/* An error line (role "alert") above or beside what it is about. */
+void		 lk_admin_alert(struct lk_admin *a, const char *message);
+
+/*
+ * Open a data table in a region that scrolls sideways (named label): the
+ * table (attribute attr = value: its id or class), its caption, a header row
+ * of the n column names heads; the body is left open (close the tbody,
+ * table and region with lk_html_close).
+ */
+void		 lk_admin_table(struct lk_admin *a, const char *label, enum lk_attr attr,
+		    const char *value, const char *caption, const char *const *heads, size_t n);
+
+/* The string member name of o, "" if absent (API answers shown on pages). */
+const char	*lk_admin_str(json_t *o, const char *name);
+
+/*
+ * The signed-in user's account and its subtree as lk_accounts_tree objects
+ * (at most LK_ADMIN_TREE_MAX): the accounts page and every account picker.
+ * *tree is new; root (if not NULL) gets the user's account.
+ */
+#define LK_ADMIN_TREE_MAX	1000
+enum lk_err	 lk_admin_tree(struct lk_admin *a, struct lk_account *root, json_t **tree);
+
+/* The raw POSTed value of name as text ("" if absent). */
+const char	*lk_admin_value(const struct lk_admin *a, const char *name);
+
+/* "in 5 days", "3 h ago", or never when t is 0; the exact time follows when exact, else is its title. */
+void		 lk_admin_reltime(struct lk_admin *a, int64_t t, const char *never, bool exact);
+
+/*
+ * Run an API handler as the signed-in user: begin swaps in method, body
+ * (stolen; NULL for none) and query (stolen; NULL for none) and sets up
+ * capture; the handler's JSON answer is then in a->req->captured. end
+ * restores the request and returns e.
+ */
+void		 lk_admin_api_begin(struct lk_admin *a, enum lk_method m, json_t *body,
+		    json_t *query);
+enum lk_err	 lk_admin_api_end(struct lk_admin *a, enum lk_err e);
+/* The field the last API error named (details.field), or NULL. */
+const char	*lk_admin_err_field(const struct lk_admin *a);
+
+/* ---- one entry per area: route segs[1..] of /admin/<area>/… ---- */
+enum lk_err	 lk_admin_login(struct lk_req *req);		/* /admin/login, no session */
+enum lk_err	 lk_admin_logout(struct lk_admin *a);
+enum lk_err	 lk_admin_password(struct lk_admin *a);	/* the user's own password */
+enum lk_err	 lk_admin_keys(struct lk_admin *a);
+enum lk_err	 lk_admin_accounts(struct lk_admin *a);
+enum lk_err	 lk_admin_audit(struct lk_admin *a);
+enum lk_err	 lk_admin_users(struct lk_admin *a);
+
+/* The audit rows of one target (key detail page), newest first, at most limit. */
+void		 lk_admin_audit_table(struct lk_admin *a, const char *target_id, int limit);
+
+/* Serve one console request (cgi-bin/admin.c). */
+enum lk_err	 lk_admin_serve(struct lk_req *req);
+
+#endif

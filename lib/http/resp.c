@@ -1,0 +1,206 @@
+/* resp.c — every response carries X-Request-Id, Cache-Control: no-store and nosniff. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/crypto.h"
+#include "base/log.h"
+#include "http/resp.h"
+
+static const char *
+reason(int status)
+{
+	switch (status) {
+	case 200: return "OK";
+	case 201: return "Created";
+	case 204: return "No Content";
+	case 303: return "See Other";
+	case 400: return "Bad Request";
+	case 401: return "Unauthorized";
+	case 403: return "Forbidden";
+	case 404: return "Not Found";
+	case 405: return "Method Not Allowed";
+	case 409: return "Conflict";
+	case 411: return "Length Required";
+	case 413: return "Payload Too Large";
+	case 415: return "Unsupported Media Type";
+	case 429: return "Too Many Requests";
+	case 503: return "Service Unavailable";
+	default: return "Internal Server Error";
+	}
+}
+
+/* The status line and headers; has_body adds the JSON Content-Type. */
+static void
+send_head(struct lk_req *req, int status, bool has_body)
+{
+	char	 head[1024];
+	int	 n;
+
+	n = snprintf(head, sizeof(head),
+	    "Status: %d %s\r\n"
+	    "%s"
+	    "X-Request-Id: %s\r\n"
+	    "Cache-Control: no-store\r\n"
+	    "X-Content-Type-Options: nosniff\r\n"
+	    "%s"
+	    "\r\n",
+	    status, reason(status),
+	    has_body ? "Content-Type: application/json; charset=utf-8\r\n" : "",
+	    req->request_id, req->extra_headers);
+	lk_req_write(req, head, n < (int)sizeof(head) ? (size_t)n : sizeof(head) - 1);
+}
+
+void
+lk_resp_json(struct lk_req *req, int status, json_t *body)
+{
+	char	*text = NULL;
+
+	if (req->responded) {
+		json_decref(body);
+		return;
+	}
+	req->responded = true;
+	if (req->capture) {	/* the admin console keeps the answer (req.h) */
+		req->captured_status = status;
+		req->captured = body;
+		return;
+	}
+	if (body != NULL)
+		text = json_dumps(body, JSON_COMPACT);
+	json_decref(body);
+	send_head(req, status, text != NULL);
+	if (text != NULL) {
+		size_t len = strlen(text);
+
+		lk_req_write(req, text, len);
+		lk_req_write(req, "\n", 1);
+		lk_crypto_wipe(text, len);	/* it may hold a new key's plaintext */
+		free(text);
+	}
+}
+
+/* The program's path (SCRIPT_NAME: no query string, no id below it) for log lines. */
+static const char *
+script_name(const struct lk_req *req)
+{
+	const char *s = lk_req_param(req, "SCRIPT_NAME");
+
+	return s != NULL && *s != '\0' ? s : "-";
+}
+
+void
+lk_resp_body(struct lk_req *req, int status, const char *content_type,
+    const char *body, size_t len)
+{
+	char	 head[2048];
+	int	 n;
+
+	if (req->responded)
+		return;
+	req->responded = true;
+	n = snprintf(head, sizeof(head),
+	    "Status: %d %s\r\n"
+	    "Content-Type: %s\r\n"
+	    "X-Request-Id: %s\r\n"
+	    "Cache-Control: no-store\r\n"
+	    "X-Content-Type-Options: nosniff\r\n"
+	    "%s"
+	    "\r\n",
+	    status, reason(status), content_type, req->request_id, req->extra_headers);
+	lk_req_write(req, head, n < (int)sizeof(head) ? (size_t)n : sizeof(head) - 1);
+	if (body != NULL)
+		lk_req_write(req, body, len);
+}
+
+void
+lk_resp_error(struct lk_req *req, enum lk_err e)
+{
+	json_t *err;
+
+	if (e == LK_ERR_MISSING_KEY || e == LK_ERR_INVALID_KEY ||
+	    e == LK_ERR_EXPIRED_KEY || e == LK_ERR_REVOKED_KEY)
+		lk_req_header(req, "WWW-Authenticate", "Bearer realm=\"latchkey\"");
+	err = json_pack("{s:s,s:s,s:i,s:s}",
+	    "code", lk_err_code(e),
+	    "message", req->err_message[0] ? req->err_message : lk_err_message(e),
+	    "status", lk_err_status(e),
+	    "request_id", req->request_id);
+	if (req->err_details != NULL)
+		json_object_set(err, "details", req->err_details);
+	/* Every 5xx has a log line under its request id (the cause is logged above it). */
+	if (lk_err_status(e) >= 500)
+		lk_log_err("answered %d %s to %s %s", lk_err_status(e), lk_err_code(e),
+		    req->method_name[0] ? req->method_name : "-", script_name(req));
+	lk_resp_json(req, lk_err_status(e), json_pack("{s:o}", "error", err));
+}
+
+void
+lk_out_reset(struct lk_out *o)
+{
+	o->len = 0;
+	o->full = false;
+}
+
+void
+lk_out_raw(struct lk_out *o, const char *s, size_t n)
+{
+	if (o->full || n > sizeof(o->buf) - o->len) {
+		o->full = true;
+		return;
+	}
+	memcpy(o->buf + o->len, s, n);
+	o->len += n;
+}
+
+void
+lk_out_str(struct lk_out *o, const char *s, size_t n)
+{
+	static const char hex[] = "0123456789abcdef";
+	size_t i, run = 0;
+
+	lk_out_lit(o, "\"");
+	for (i = 0; i < n; i++) {
+		unsigned char ch = (unsigned char)s[i];
+
+		if (ch >= 0x20 && ch != '"' && ch != '\\' && ch != 0x7f)
+			continue;
+		lk_out_raw(o, s + run, i - run);
+		run = i + 1;
+		if (ch == '"' || ch == '\\') {
+			char esc[2] = { '\\', (char)ch };
+
+			lk_out_raw(o, esc, 2);
+		} else {
+			char esc[6] = { '\\', 'u', '0', '0', hex[ch >> 4], hex[ch & 15] };
+
+			lk_out_raw(o, esc, 6);
+		}
+	}
+	lk_out_raw(o, s + run, n - run);
+	lk_out_lit(o, "\"");
+}
+
+void
+lk_out_int(struct lk_out *o, int64_t v)
+{
+	char	b[24];
+	int	n = snprintf(b, sizeof(b), "%lld", (long long)v);
+
+	lk_out_raw(o, b, (size_t)n);
+}
+
+void
+lk_resp_out(struct lk_req *req, int status, const struct lk_out *o)
+{
+	if (o->full) {
+		lk_resp_error(req, LK_ERR_INTERNAL);
+		return;
+	}
+	if (req->responded)
+		return;
+	req->responded = true;
+	send_head(req, status, true);
+	lk_req_write(req, o->buf, o->len);
+	lk_req_write(req, "\n", 1);
+}

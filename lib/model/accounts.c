@@ -1,0 +1,400 @@
+/* accounts.c — the account tree; SQL lives here and nowhere else. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/timefmt.h"
+#include "model/accounts.h"
+
+#define ACCOUNT_COLS_TREE \
+    "a.id, a.public_id, p.public_id, a.name, a.plan, a.path, a.created_at," \
+    " (SELECT COUNT(*) FROM api_keys k WHERE k.account_id = a.id)" \
+    " FROM accounts a LEFT JOIN accounts p ON p.id = a.parent_id"
+#define ACCOUNT_COLS \
+    "a.id, a.public_id, p.public_id, a.name, a.plan, a.path, a.created_at" \
+    " FROM accounts a LEFT JOIN accounts p ON p.id = a.parent_id"
+
+static const char SQL_GET[] =
+    "SELECT " ACCOUNT_COLS " WHERE a.public_id = ?";
+static const char SQL_ROOT[] =
+    "SELECT " ACCOUNT_COLS " WHERE a.parent_id IS NULL ORDER BY a.id LIMIT 1";
+static const char SQL_LOCK_PARENT[] =
+    "SELECT id FROM accounts WHERE id = ? FOR UPDATE";
+static const char SQL_CHILDREN[] =
+    "SELECT COUNT(*) FROM accounts WHERE parent_id = ?";
+static const char SQL_INSERT[] =
+    "INSERT INTO accounts (public_id, parent_id, path, name, plan, created_at,"
+    " updated_at) VALUES (?, ?, '', ?, ?, ?, ?)";
+static const char SQL_SET_PATH[] =
+    "UPDATE accounts SET path = ? WHERE id = ?";
+static const char SQL_UPDATE[] =
+    "UPDATE accounts SET name = COALESCE(?, name), plan = COALESCE(?, plan),"
+    " updated_at = ? WHERE id = ?";
+static const char SQL_IN_USE[] =
+    "SELECT (SELECT COUNT(*) FROM accounts WHERE parent_id = ?),"
+    " (SELECT COUNT(*) FROM api_keys WHERE account_id = ?),"
+    " (SELECT COUNT(*) FROM users WHERE account_id = ?)";
+static const char SQL_DELETE[] =
+    "DELETE FROM accounts WHERE id = ?";
+static const char SQL_LIST[] =
+    "SELECT " ACCOUNT_COLS " WHERE a.path LIKE ? AND a.id <> ?"
+    " AND (? IS NULL OR a.created_at < ? OR (a.created_at = ? AND a.public_id < ?))"
+    " ORDER BY a.created_at DESC, a.public_id DESC LIMIT ?";
+
+/* Ordered by path: every account comes right after its parent's subtree begins. */
+static const char SQL_TREE[] =
+    "SELECT " ACCOUNT_COLS_TREE " WHERE a.path LIKE ? ORDER BY a.path LIMIT ?";
+
+/* In rank order: lk_plan_rank is the index. */
+static const struct { const char *name; int64_t rate; } plans[] = {
+	{ "free", 60 }, { "pro", 600 }, { "enterprise", 6000 },
+};
+
+int64_t
+lk_plan_rate(const char *plan)
+{
+	size_t i;
+
+	for (i = 0; i < LK_NELEM(plans); i++)
+		if (strcmp(plans[i].name, plan) == 0)
+			return plans[i].rate;
+	return 0;
+}
+
+int
+lk_plan_rank(const char *plan)
+{
+	size_t i;
+
+	for (i = 0; i < LK_NELEM(plans); i++)
+		if (strcmp(plans[i].name, plan) == 0)
+			return (int)i;
+	return -1;
+}
+
+bool
+lk_accounts_can_nest(const struct lk_account *parent)
+{
+	/* Room for one more "/<20 digits>" in path. */
+	return strlen(parent->path) + 22 <= LK_ACCOUNT_PATH_MAX;
+}
+
+bool
+lk_path_within(const char *path, const char *root)
+{
+	return strncmp(path, root, strlen(root)) == 0;
+}
+
+bool
+lk_path_is_root(const char *path)
+{
+	const char *end = path[0] == '/' ? strchr(path + 1, '/') : NULL;
+
+	return end != NULL && end > path + 1 && end[1] == '\0';
+}
+
+json_t *
+lk_account_json(const struct lk_account *a)
+{
+	char created[LK_TIME_MAX];
+
+	lk_time_format(a->created_at, created);
+	return json_pack("{s:s,s:s?,s:s,s:s,s:s}", "id", a->public_id,
+	    "parent_id", a->parent_public[0] ? a->parent_public : NULL,
+	    "name", a->name, "plan", a->plan, "created_at", created);
+}
+
+/* The columns of an account row, in the order the SELECTs name them. */
+static const struct lk_col cols[] = {
+	LK_COL_ID(lk_account, id), LK_COL_TEXT(lk_account, public_id),
+	LK_COL_TEXT(lk_account, parent_public), LK_COL_TEXT(lk_account, name),
+	LK_COL_TEXT(lk_account, plan), LK_COL_TEXT(lk_account, path),
+	LK_COL_INT(lk_account, created_at),
+};
+
+enum lk_err
+lk_accounts_get(struct lk_db *db, const char *public_id, struct lk_account *out)
+{
+	return lk_db_get(db, SQL_GET, public_id, LK_DB_MAP(cols, out));
+}
+
+enum lk_err
+lk_accounts_root(struct lk_db *db, struct lk_account *out)
+{
+	return lk_db_get(db, SQL_ROOT, NULL, LK_DB_MAP(cols, out));
+}
+
+struct create_ctx {
+	const struct lk_actor	*actor;
+	const struct lk_account	*parent;
+	const char		*name, *plan;
+	int64_t			 max_children, now;
+	struct lk_account	*out;
+};
+
+/*
+ * Lock the parent's row and count its children: creates under one parent
+ * queue on its row, so the count is exact (it is the transaction's first
+ * consistent read). LK_ERR_NOT_FOUND if the parent was deleted meanwhile.
+ */
+static enum lk_err
+room_for_child(struct lk_db *db, const struct lk_account *parent, int64_t max)
+{
+	const struct lk_param	 p[] = { LK_INT(parent->id) };
+	int64_t			 n = -1;
+	enum lk_err		 e;
+
+	if ((e = lk_db_exec(db, SQL_LOCK_PARENT, p, 1, lk_db_row_int, &n, NULL)) != LK_OK)
+		return e;
+	if (n < 0)
+		return LK_ERR_NOT_FOUND;
+	if ((e = lk_db_exec(db, SQL_CHILDREN, p, 1, lk_db_row_int, &n, NULL)) != LK_OK)
+		return e;
+	return n >= max ? LK_ERR_CONFLICT : LK_OK;
+}
+
+static enum lk_err
+create_work(struct lk_db *db, void *arg)
+{
+	struct create_ctx	*c = arg;
+	struct lk_account	*a = c->out;
+	enum lk_err		 e;
+	json_t			*changes;
+
+	if (c->parent != NULL &&
+	    (e = room_for_child(db, c->parent, c->max_children)) != LK_OK)
+		return e;
+	memset(a, 0, sizeof(*a));
+	if (!lk_crypto_public_id("acct_", a->public_id, sizeof(a->public_id)))
+		return LK_ERR_INTERNAL;
+	{
+		const struct lk_param p[] = {
+			LK_STR(a->public_id),
+			c->parent != NULL ? LK_INT(c->parent->id) : LK_NULL,
+			LK_STR(c->name), LK_STR(c->plan), LK_INT(c->now), LK_INT(c->now),
+		};
+		if ((e = lk_db_exec(db, SQL_INSERT, p, LK_NELEM(p), NULL, NULL, NULL)) != LK_OK)
+			return e;
+	}
+	a->id = lk_db_insert_id(db);
+	snprintf(a->path, sizeof(a->path), "%s%llu/",
+	    c->parent != NULL ? c->parent->path : "/", (unsigned long long)a->id);
+	{
+		const struct lk_param p[] = { LK_STR(a->path), LK_INT(a->id) };
+		if ((e = lk_db_exec(db, SQL_SET_PATH, p, 2, NULL, NULL, NULL)) != LK_OK)
+			return e;
+	}
+	snprintf(a->parent_public, sizeof(a->parent_public), "%s",
+	    c->parent != NULL ? c->parent->public_id : "");
+	snprintf(a->name, sizeof(a->name), "%s", c->name);
+	snprintf(a->plan, sizeof(a->plan), "%s", c->plan);
+	a->created_at = c->now;
+	changes = json_pack("{s:s,s:s,s:s?}", "name", c->name, "plan", c->plan,
+	    "parent_id", c->parent != NULL ? c->parent->public_id : NULL);
+	e = lk_audit_write(db, &(struct lk_audit_event){ c->actor, a->public_id,
+	    a->path, "account.create", a->public_id, changes }, c->now);
+	json_decref(changes);
+	return e;
+}
+
+enum lk_err
+lk_accounts_create(struct lk_db *db, const struct lk_actor *actor,
+    const struct lk_account *parent, const char *name, const char *plan,
+    int64_t max_children, int64_t now, struct lk_account *out)
+{
+	struct create_ctx c = { actor, parent, name, plan, max_children, now, out };
+
+	if (parent != NULL && !lk_accounts_can_nest(parent))
+		return LK_ERR_CONFLICT;
+	return lk_db_txn(db, create_work, &c);
+}
+
+struct update_ctx {
+	const struct lk_actor	*actor;
+	struct lk_account	*a;
+	const char		*name, *plan;
+	int64_t			 now;
+};
+
+static enum lk_err
+update_work(struct lk_db *db, void *arg)
+{
+	struct update_ctx	*c = arg;
+	const struct lk_param	 p[] = { c->name ? LK_STR(c->name) : LK_NULL,
+	    c->plan ? LK_STR(c->plan) : LK_NULL, LK_INT(c->now), LK_INT(c->a->id) };
+	uint64_t		 n = 0;
+	json_t			*changes;
+	enum lk_err		 e;
+
+	if ((e = lk_db_exec(db, SQL_UPDATE, p, LK_NELEM(p), NULL, NULL, &n)) != LK_OK)
+		return e;
+	changes = json_pack("{s:s?,s:s?}", "name", c->name, "plan", c->plan);
+	e = lk_audit_write(db, &(struct lk_audit_event){ c->actor, c->a->public_id,
+	    c->a->path, "account.update", c->a->public_id, changes }, c->now);
+	json_decref(changes);
+	return e;
+}
+
+enum lk_err
+lk_accounts_update(struct lk_db *db, const struct lk_actor *actor,
+    struct lk_account *a, const char *name, const char *plan, int64_t now)
+{
+	struct update_ctx	 c = { actor, a, name, plan, now };
+	enum lk_err		 e;
+
+	if ((e = lk_db_txn(db, update_work, &c)) != LK_OK)
+		return e;
+	if (name != NULL)
+		snprintf(a->name, sizeof(a->name), "%s", name);
+	if (plan != NULL)
+		snprintf(a->plan, sizeof(a->plan), "%s", plan);
+	return LK_OK;
+}
+
+struct delete_ctx {
+	const struct lk_actor	*actor;
+	const struct lk_account	*a;
+	int64_t			 now;
+	int64_t			 children, keys, users;
+};
+
+static enum lk_err
+in_use_row(const struct lk_row *r, void *arg)
+{
+	struct delete_ctx *c = arg;
+
+	c->children = strtoll(r->v[0], NULL, 10);
+	c->keys = strtoll(r->v[1], NULL, 10);
+	c->users = strtoll(r->v[2], NULL, 10);
+	return LK_OK;
+}
+
+static enum lk_err
+delete_work(struct lk_db *db, void *arg)
+{
+	struct delete_ctx	*c = arg;
+	const struct lk_param	 p[] = { LK_INT(c->a->id), LK_INT(c->a->id), LK_INT(c->a->id) };
+	enum lk_err		 e;
+	uint64_t		 n = 0;
+	json_t			*changes;
+
+	if ((e = lk_db_exec(db, SQL_IN_USE, p, 3, in_use_row, c, NULL)) != LK_OK)
+		return e;
+	if (c->children > 0 || c->keys > 0 || c->users > 0)
+		return LK_ERR_CONFLICT;
+	if ((e = lk_db_exec(db, SQL_DELETE, p, 1, NULL, NULL, &n)) != LK_OK)
+		return e;
+	if (n == 0)
+		return LK_ERR_NOT_FOUND;
+	changes = json_pack("{s:s,s:s}", "name", c->a->name, "plan", c->a->plan);
+	e = lk_audit_write(db, &(struct lk_audit_event){ c->actor, c->a->public_id,
+	    c->a->path, "account.delete", c->a->public_id, changes }, c->now);
+	json_decref(changes);
+	return e;
+}
+
+enum lk_err
+lk_accounts_delete(struct lk_db *db, const struct lk_actor *actor,
+    const struct lk_account *a, int64_t now)
+{
+	struct delete_ctx c = { actor, a, now, 0, 0, 0 };
+
+	return lk_db_txn(db, delete_work, &c);
+}
+
+struct list_ctx {
+	const struct lk_account	*root;
+	struct lk_page		*page;
+};
+
+static enum lk_err
+list_row(const struct lk_row *r, void *arg)
+{
+	struct list_ctx		*c = arg;
+	struct lk_account	 a;
+
+	if (!lk_page_wants(c->page))
+		return LK_OK;
+	lk_db_row_map(r, LK_DB_MAP(cols, &a));
+	lk_page_add(c->page, lk_account_json(&a), a.created_at, a.public_id);
+	return LK_OK;
+}
+
+static enum lk_err
+list_work(struct lk_db *db, void *arg)
+{
+	struct list_ctx		*c = arg;
+	const struct lk_cursor	*cur = &c->page->after;
+	char			 like[LK_ACCOUNT_PATH_MAX + 2];
+
+	snprintf(like, sizeof(like), "%s%%", c->root->path);
+	const struct lk_param p[] = {
+		LK_STR(like), LK_INT(c->root->id),
+		cur->set ? LK_INT(cur->created_at) : LK_NULL,
+		LK_INT(cur->created_at), LK_INT(cur->created_at), LK_STR(cur->id),
+		LK_INT(c->page->limit + 1),
+	};
+
+	lk_page_begin(c->page);
+	return lk_db_exec(db, SQL_LIST, p, LK_NELEM(p), list_row, c, NULL);
+}
+
+enum lk_err
+lk_accounts_list(struct lk_db *db, const struct lk_account *root, struct lk_page *page)
+{
+	struct list_ctx c = { root, page };
+
+	return lk_db_read(db, list_work, &c);
+}
+
+struct tree_ctx {
+	const struct lk_account	*root;
+	int			 max;
+	json_t			*out;
+};
+
+static enum lk_err
+tree_row(const struct lk_row *r, void *arg)
+{
+	struct tree_ctx		*c = arg;
+	struct lk_account	 a;
+	json_t			*o;
+	const char		*p;
+	int			 depth = 0;
+
+	lk_db_row_map(r, LK_DB_MAP(cols, &a));
+	for (p = a.path + strlen(c->root->path); *p != '\0'; p++)
+		depth += *p == '/';
+	o = lk_account_json(&a);
+	json_object_set_new(o, "depth", json_integer(depth));
+	json_object_set_new(o, "key_count", json_integer(strtoll(r->v[7], NULL, 10)));
+	json_array_append_new(c->out, o);
+	return LK_OK;
+}
+
+static enum lk_err
+tree_work(struct lk_db *db, void *arg)
+{
+	struct tree_ctx	*c = arg;
+	char		 like[LK_ACCOUNT_PATH_MAX + 2];
+
+	snprintf(like, sizeof(like), "%s%%", c->root->path);
+	const struct lk_param p[] = { LK_STR(like), LK_INT(c->max) };
+
+	json_array_clear(c->out);
+	return lk_db_exec(db, SQL_TREE, p, LK_NELEM(p), tree_row, c, NULL);
+}
+
+enum lk_err
+lk_accounts_tree(struct lk_db *db, const struct lk_account *root, int max, json_t **out)
+{
+	struct tree_ctx	c = { root, max, json_array() };
+	enum lk_err	e;
+
+	if ((e = lk_db_read(db, tree_work, &c)) != LK_OK) {
+		json_decref(c.out);
+		c.out = NULL;
+	}
+	*out = c.out;
+	return e;
+}

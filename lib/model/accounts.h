@@ -1,0 +1,86 @@
+/*
+ * accounts.h — the account tree. path is the chain of internal ids from the
+ * root ("/1/7/42/"): X is in Y's subtree iff X.path starts with Y.path.
+ */
+#ifndef LK_ACCOUNTS_H
+#define LK_ACCOUNTS_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <jansson.h>
+
+#include "base/crypto.h"
+#include "base/db.h"
+#include "base/page.h"
+#include "model/audit.h"
+
+#define LK_ACCOUNT_PATH_MAX	256
+#define LK_ACCOUNT_NAME_MAX	100	/* characters */
+
+struct lk_account {
+	uint64_t	 id;
+	char		 public_id[LK_PUBLIC_ID_MAX];
+	char		 parent_public[LK_PUBLIC_ID_MAX];	/* "" for the root */
+	char		 name[LK_ACCOUNT_NAME_MAX * 4 + 1];
+	char		 plan[16];
+	char		 path[LK_ACCOUNT_PATH_MAX];
+	int64_t		 created_at;
+};
+
+/* Requests per minute of plan ("free" 60, "pro" 600, "enterprise" 6000); 0 if unknown. */
+int64_t		 lk_plan_rate(const char *plan);
+
+/* Rank of plan in the order free < pro < enterprise (0, 1, 2); -1 if unknown. */
+int		 lk_plan_rank(const char *plan);
+
+/* True if the account at path is in the subtree rooted at root (root itself included). */
+bool		 lk_path_within(const char *path, const char *root);
+
+/* True if the account at path is the root account (no parent: "/N/"). */
+bool		 lk_path_is_root(const char *path);
+
+/* The API object {"id","parent_id","name","plan","created_at"}. */
+json_t		*lk_account_json(const struct lk_account *a);
+
+/* Look up by public id. LK_ERR_NOT_FOUND if there is none. */
+enum lk_err	 lk_accounts_get(struct lk_db *db, const char *public_id, struct lk_account *out);
+
+/* True if parent may get a child: the tree is not too deep there. */
+bool		 lk_accounts_can_nest(const struct lk_account *parent);
+
+/*
+ * Create a child of parent (NULL: a root account) and write its audit row.
+ * Fills out. LK_ERR_CONFLICT if the tree would be too deep
+ * (!lk_accounts_can_nest) or parent already has max_children children (exact
+ * under concurrency); LK_ERR_NOT_FOUND if parent was deleted meanwhile.
+ */
+enum lk_err	 lk_accounts_create(struct lk_db *db, const struct lk_actor *actor,
+		    const struct lk_account *parent, const char *name,
+		    const char *plan, int64_t max_children, int64_t now,
+		    struct lk_account *out);
+
+/* Change name and/or plan (NULL: unchanged) of a; a is updated in place. */
+enum lk_err	 lk_accounts_update(struct lk_db *db, const struct lk_actor *actor,
+		    struct lk_account *a, const char *name, const char *plan, int64_t now);
+
+/* Delete a; LK_ERR_CONFLICT while it has keys, child accounts or users. */
+enum lk_err	 lk_accounts_delete(struct lk_db *db, const struct lk_actor *actor,
+		    const struct lk_account *a, int64_t now);
+
+/* Fill page with the accounts strictly below root, newest first. */
+enum lk_err	 lk_accounts_list(struct lk_db *db, const struct lk_account *root,
+		    struct lk_page *page);
+
+/*
+ * The subtree of root (root included) in tree order, at most max accounts:
+ * *out is a new array of account objects with "depth" (0 for root) and
+ * "key_count" added (the admin console's tree).
+ */
+enum lk_err	 lk_accounts_tree(struct lk_db *db, const struct lk_account *root,
+		    int max, json_t **out);
+
+/* The root account (no parent) if one exists: LK_ERR_NOT_FOUND otherwise. */
+enum lk_err	 lk_accounts_root(struct lk_db *db, struct lk_account *out);
+
+#endif

@@ -1,0 +1,709 @@
+/* keys.c — API keys in the database; SQL lives here and nowhere else. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/log.h"
+#include "base/timefmt.h"
+#include "model/keys.h"
+#include "model/usage.h"
+
+#define KEY_COLUMNS(last_used) \
+    "SELECT k.id, k.public_id, k.account_id, a.public_id, a.path, a.plan," \
+    " k.start, k.env, k.label, k.scopes, k.created_at, k.expires_at," \
+    " k.revoked_at, " last_used ", k.rotated_from, k.rl_limit, k.rl_window," \
+    " k.meta"
+#define KEY_SELECT KEY_COLUMNS(LK_USAGE_LAST_USED)
+#define KEY_FROM " FROM api_keys k JOIN accounts a ON a.id = k.account_id"
+
+static const char SQL_GET[] =
+    KEY_SELECT KEY_FROM " WHERE k.public_id = ?";
+static const char SQL_LOCK[] =
+    KEY_SELECT KEY_FROM " WHERE k.id = ? FOR UPDATE";
+/*
+ * The hot path's read: only what a decision needs (no times of use, no
+ * subqueries; the label because the authorizer hands it to the app).
+ * STRAIGHT_JOIN keeps the plan "two digest lookups, then their accounts" even
+ * while the statistics are stale (after a bulk load the optimizer was seen
+ * scanning every key of a one-account table instead); FORCE INDEX keeps the
+ * accounts read a primary-key lookup when there are only a few accounts
+ * (MariaDB otherwise scans them through a join buffer on every execution).
+ */
+static const char SQL_BY_DIGESTS[] =
+    "SELECT k.id, k.public_id, k.account_id, a.public_id, a.path, a.plan, k.env,"
+    " k.scopes, k.expires_at, k.revoked_at, k.rl_limit, k.rl_window, k.meta, k.digest,"
+    " k.label"
+    " FROM api_keys k STRAIGHT_JOIN accounts a FORCE INDEX (PRIMARY) ON a.id = k.account_id"
+    " WHERE k.digest IN (?, ?)";
+/*
+ * The presenting key with its account (GET /v1/me). last_used_at is not
+ * derived here: the caller sets it to now once this use is counted valid.
+ */
+static const char SQL_WITH_ACCOUNT[] =
+    KEY_COLUMNS("k.last_used_at") ", a.name, a.created_at, p.public_id"
+    " FROM api_keys k STRAIGHT_JOIN accounts a ON a.id = k.account_id"
+    " LEFT JOIN accounts p ON p.id = a.parent_id WHERE k.digest = ?";
+static const char SQL_LOCK_ACCOUNT[] =
+    "SELECT id FROM accounts WHERE id = ? FOR UPDATE";
+static const char SQL_COUNT[] =
+    "SELECT COUNT(*) FROM api_keys WHERE account_id = ?";
+static const char SQL_INSERT[] =
+    "INSERT INTO api_keys (public_id, account_id, digest, start, env, label,"
+    " scopes, created_at, expires_at, rotated_from, rl_limit, rl_window, meta)"
+    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
+static const char SQL_UPDATE[] =
+    "UPDATE api_keys SET label = ?, scopes = ?, expires_at = ?, rl_limit = ?,"
+    " rl_window = ?, meta = ? WHERE id = ?";
+static const char SQL_SET_REVOKED[] =
+    "UPDATE api_keys SET revoked_at = ? WHERE id = ?";
+static const char SQL_SET_EXPIRY[] =
+    "UPDATE api_keys SET expires_at = ? WHERE id = ?";
+static const char SQL_DELETE[] =
+    "DELETE FROM api_keys WHERE id = ?";
+static const char SQL_LIST[] =
+    KEY_SELECT KEY_FROM " WHERE k.account_id = ?"
+    " AND (? IS NULL OR k.env = ?) AND (? IS NULL OR k.env = ?)"
+    " AND (? IS NULL OR (? = 'revoked' AND k.revoked_at IS NOT NULL)"
+    "  OR (? = 'expired' AND k.revoked_at IS NULL AND k.expires_at <= ?)"
+    "  OR (? = 'active' AND k.revoked_at IS NULL"
+    "   AND (k.expires_at IS NULL OR k.expires_at > ?)))"
+    " AND (? IS NULL OR k.label LIKE ?)"
+    " AND (? IS NULL OR k.start LIKE ?)"
+    " AND (? IS NULL OR (k.expires_at > ? AND k.expires_at <= ?))"
+    " AND (? IS NULL OR k.created_at < ? OR (k.created_at = ? AND k.public_id < ?))"
+    " ORDER BY k.created_at DESC, k.public_id DESC LIMIT ?";
+
+enum lk_key_status
+lk_key_status(const struct lk_key *k, int64_t now)
+{
+	if (k->revoked_at != 0)
+		return LK_KEY_REVOKED;
+	if (k->expires_at != 0 && k->expires_at <= now)
+		return LK_KEY_EXPIRED;
+	return LK_KEY_ACTIVE;
+}
+
+const char *
+lk_key_status_name(enum lk_key_status s)
+{
+	return s == LK_KEY_REVOKED ? "revoked" : s == LK_KEY_EXPIRED ?
+	    "expired" : "active";
+}
+
+json_t *
+lk_scopes_json(const char *scopes)
+{
+	json_t		*a = json_array();
+	const char	*p = scopes, *w;
+	size_t		 n;
+
+	while ((w = lk_scopes_next(&p, &n)) != NULL)
+		json_array_append_new(a, json_stringn(w, n));
+	return a;
+}
+
+/* A time as a JSON string, or null for 0. */
+static json_t *
+time_json(int64_t t)
+{
+	char buf[LK_TIME_MAX];
+
+	if (t == 0)
+		return json_null();
+	lk_time_format(t, buf);
+	return json_string(buf);
+}
+
+json_t *
+lk_key_json(const struct lk_key *k, int64_t now)
+{
+	json_t *o, *meta;
+
+	meta = json_loads(k->meta, 0, NULL);
+	o = json_pack("{s:s,s:s,s:s,s:s,s:s,s:o,s:s,s:o,s:o,s:o,s:o,s:s?,s:o}",
+	    "id", k->public_id, "account_id", k->account_public, "label", k->label,
+	    "start", k->start, "env", k->env, "scopes", lk_scopes_json(k->scopes),
+	    "status", lk_key_status_name(lk_key_status(k, now)),
+	    "created_at", time_json(k->created_at),
+	    "expires_at", time_json(k->expires_at),
+	    "revoked_at", time_json(k->revoked_at),
+	    "last_used_at", time_json(k->last_used_at),
+	    "rotated_from", k->rotated_from[0] ? k->rotated_from : NULL,
+	    "meta", meta != NULL ? meta : json_object());
+	json_object_set_new(o, "ratelimit", k->rl_limit == 0 ? json_null() :
+	    json_pack("{s:I,s:I}", "limit", (json_int_t)k->rl_limit,
+	    "window", (json_int_t)k->rl_window));
+	return o;
+}
+
+static int64_t
+int_col(const struct lk_row *r, unsigned int i)
+{
+	return r->null[i] ? 0 : strtoll(r->v[i], NULL, 10);
+}
+
+/* The columns of KEY_COLUMNS, in order. */
+static const struct lk_col cols[] = {
+	LK_COL_ID(lk_key, id), LK_COL_TEXT(lk_key, public_id),
+	LK_COL_ID(lk_key, account_id), LK_COL_TEXT(lk_key, account_public),
+	LK_COL_TEXT(lk_key, account_path), LK_COL_TEXT(lk_key, account_plan),
+	LK_COL_TEXT(lk_key, start), LK_COL_TEXT(lk_key, env),
+	LK_COL_TEXT(lk_key, label), LK_COL_TEXT(lk_key, scopes),
+	LK_COL_INT(lk_key, created_at), LK_COL_INT(lk_key, expires_at),
+	LK_COL_INT(lk_key, revoked_at), LK_COL_INT(lk_key, last_used_at),
+	LK_COL_TEXT(lk_key, rotated_from), LK_COL_INT(lk_key, rl_limit),
+	LK_COL_INT(lk_key, rl_window), LK_COL_TEXT(lk_key, meta),
+};
+
+enum lk_err
+lk_keys_get(struct lk_db *db, const char *public_id, struct lk_key *out)
+{
+	return lk_db_get(db, SQL_GET, public_id, LK_DB_MAP(cols, out));
+}
+
+struct pair_ctx {
+	const unsigned char	*da, *db;
+	struct lk_key		*ka, *kb;
+	bool			*fa, *fb;
+};
+
+/* Copy column i of r into dst (size bytes), truncated and NUL-terminated. */
+static void
+col_copy(char *dst, size_t size, const struct lk_row *r, unsigned int i)
+{
+	size_t n = strlen(r->v[i]);
+
+	if (n >= size)
+		n = size - 1;
+	memcpy(dst, r->v[i], n);
+	dst[n] = '\0';
+}
+
+/* A row of SQL_BY_DIGESTS into k: the other fields are left empty. */
+static void
+decision_row(const struct lk_row *r, struct lk_key *k)
+{
+	k->id = strtoull(r->v[0], NULL, 10);
+	col_copy(k->public_id, sizeof(k->public_id), r, 1);
+	k->account_id = strtoull(r->v[2], NULL, 10);
+	col_copy(k->account_public, sizeof(k->account_public), r, 3);
+	col_copy(k->account_path, sizeof(k->account_path), r, 4);
+	col_copy(k->account_plan, sizeof(k->account_plan), r, 5);
+	col_copy(k->env, sizeof(k->env), r, 6);
+	col_copy(k->scopes, sizeof(k->scopes), r, 7);
+	k->expires_at = int_col(r, 8);
+	k->revoked_at = int_col(r, 9);
+	k->rl_limit = int_col(r, 10);
+	k->rl_window = int_col(r, 11);
+	col_copy(k->meta, sizeof(k->meta), r, 12);
+	col_copy(k->label, sizeof(k->label), r, 14);
+	k->start[0] = k->rotated_from[0] = '\0';
+	k->created_at = k->last_used_at = 0;
+}
+
+static enum lk_err
+pair_row(const struct lk_row *r, void *arg)
+{
+	struct pair_ctx *c = arg;
+
+	if (memcmp(r->v[13], c->da, LK_SHA256_LEN) == 0) {
+		decision_row(r, c->ka);
+		*c->fa = true;
+	}
+	if (memcmp(r->v[13], c->db, LK_SHA256_LEN) == 0) {
+		decision_row(r, c->kb);
+		*c->fb = true;
+	}
+	return LK_OK;
+}
+
+static enum lk_err
+pair_work(struct lk_db *db, void *arg)
+{
+	struct pair_ctx		*c = arg;
+	const struct lk_param	 p[] = { LK_BLOB(c->da, LK_SHA256_LEN),
+	    LK_BLOB(c->db, LK_SHA256_LEN) };
+
+	*c->fa = *c->fb = false;
+	return lk_db_exec(db, SQL_BY_DIGESTS, p, 2, pair_row, c, NULL);
+}
+
+enum lk_err
+lk_keys_by_digests(struct lk_db *db, const unsigned char *a, struct lk_key *ka,
+    bool *found_a, const unsigned char *b, struct lk_key *kb, bool *found_b)
+{
+	struct pair_ctx c = { a, b, ka, kb, found_a, found_b };
+
+	return lk_db_read(db, pair_work, &c);
+}
+
+struct with_account_ctx {
+	const unsigned char	*digest;
+	struct lk_key		*k;
+	struct lk_account	*a;
+	bool			*found;
+};
+
+static enum lk_err
+with_account_row(const struct lk_row *r, void *arg)
+{
+	struct with_account_ctx	*c = arg;
+	struct lk_account	*a = c->a;
+
+	lk_db_row_map(r, LK_DB_MAP(cols, c->k));
+	memset(a, 0, sizeof(*a));
+	a->id = c->k->account_id;
+	snprintf(a->public_id, sizeof(a->public_id), "%s", c->k->account_public);
+	snprintf(a->parent_public, sizeof(a->parent_public), "%s", r->v[20]);
+	snprintf(a->name, sizeof(a->name), "%s", r->v[18]);
+	snprintf(a->plan, sizeof(a->plan), "%s", c->k->account_plan);
+	snprintf(a->path, sizeof(a->path), "%s", c->k->account_path);
+	a->created_at = strtoll(r->v[19], NULL, 10);
+	*c->found = true;
+	return LK_OK;
+}
+
+static enum lk_err
+with_account_work(struct lk_db *db, void *arg)
+{
+	struct with_account_ctx	*c = arg;
+	const struct lk_param	 p[] = { LK_BLOB(c->digest, LK_SHA256_LEN) };
+
+	*c->found = false;
+	return lk_db_exec(db, SQL_WITH_ACCOUNT, p, 1, with_account_row, c, NULL);
+}
+
+enum lk_err
+lk_keys_with_account(struct lk_db *db, const unsigned char *digest,
+    struct lk_key *k, struct lk_account *a, bool *found)
+{
+	struct with_account_ctx c = { digest, k, a, found };
+
+	return lk_db_read(db, with_account_work, &c);
+}
+
+/* Audit one change of key k. */
+static enum lk_err
+audit(struct lk_db *db, const struct lk_actor *actor, const struct lk_key *k,
+    const char *action, json_t *changes, int64_t now)
+{
+	enum lk_err e;
+
+	e = lk_audit_write(db, &(struct lk_audit_event){ actor, k->account_public,
+	    k->account_path, action, k->public_id, changes }, now);
+	json_decref(changes);
+	return e;
+}
+
+/* Insert a new key row from nk; fills out and plaintext. Runs inside a transaction. */
+static enum lk_err
+insert_key(struct lk_db *db, const char *prefix, const struct lk_key_new *nk,
+    const char *rotated_from, int64_t now, struct lk_key *out, char *plaintext,
+    size_t size)
+{
+	struct lk_keyparts	 parts;
+	enum lk_err		 e;
+
+	memset(out, 0, sizeof(*out));
+	if ((e = lk_keyfmt_generate(prefix, nk->env, plaintext, size, &parts)) != LK_OK)
+		return e;
+	if (!lk_crypto_public_id("key_", out->public_id, sizeof(out->public_id)))
+		return LK_ERR_INTERNAL;
+	{
+		const struct lk_param p[] = {
+			LK_STR(out->public_id), LK_INT(nk->account->id),
+			LK_BLOB(parts.digest, LK_SHA256_LEN), LK_STR(parts.start),
+			LK_STR(nk->env), LK_STR(nk->label), LK_STR(nk->scopes),
+			LK_INT(now), LK_INT0(nk->expires_at), LK_STR0(rotated_from),
+			LK_INT0(nk->rl_limit), LK_INT0(nk->rl_window), LK_STR(nk->meta),
+		};
+		if ((e = lk_db_exec(db, SQL_INSERT, p, LK_NELEM(p), NULL, NULL, NULL)) != LK_OK)
+			return e;
+	}
+	out->id = lk_db_insert_id(db);
+	out->account_id = nk->account->id;
+	snprintf(out->account_public, sizeof(out->account_public), "%s", nk->account->public_id);
+	snprintf(out->account_path, sizeof(out->account_path), "%s", nk->account->path);
+	snprintf(out->account_plan, sizeof(out->account_plan), "%s", nk->account->plan);
+	snprintf(out->start, sizeof(out->start), "%s", parts.start);
+	snprintf(out->env, sizeof(out->env), "%s", nk->env);
+	snprintf(out->label, sizeof(out->label), "%s", nk->label);
+	snprintf(out->scopes, sizeof(out->scopes), "%s", nk->scopes);
+	snprintf(out->rotated_from, sizeof(out->rotated_from), "%s",
+	    rotated_from != NULL ? rotated_from : "");
+	snprintf(out->meta, sizeof(out->meta), "%s", nk->meta);
+	out->created_at = now;
+	out->expires_at = nk->expires_at;
+	out->rl_limit = nk->rl_limit;
+	out->rl_window = nk->rl_window;
+	return LK_OK;
+}
+
+/* The arguments of every change, for the lk_db_txn work functions. */
+struct change_ctx {
+	const struct lk_actor	*actor;
+	const char		*holder;	/* NULL: unlimited */
+	struct lk_key		*k;
+	const struct lk_key_patch *patch;
+	const struct lk_key_new	*nk;
+	int64_t			 now, grace;
+	int64_t			 max;		/* keys the account may hold */
+	const char		*prefix;
+	struct lk_key		*out;
+	char			*plaintext;
+	size_t			 size;
+};
+
+static enum lk_err
+create_work(struct lk_db *db, void *arg)
+{
+	struct change_ctx	*c = arg;
+	const struct lk_param	 p[] = { LK_INT(c->nk->account->id) };
+	int64_t			 n = -1;
+	enum lk_err		 e;
+
+	/*
+	 * Creates in one account queue on its row, so the count is exact. It is
+	 * the transaction's first consistent read, so it sees every key
+	 * committed before the lock was granted; a concurrent account delete
+	 * either finds this key (its DELETE fails: conflict) or has removed the
+	 * row (not found).
+	 */
+	if ((e = lk_db_exec(db, SQL_LOCK_ACCOUNT, p, 1, lk_db_row_int, &n, NULL)) != LK_OK)
+		return e;
+	if (n < 0)
+		return LK_ERR_NOT_FOUND;
+	if ((e = lk_db_exec(db, SQL_COUNT, p, 1, lk_db_row_int, &n, NULL)) != LK_OK)
+		return e;
+	if (n >= c->max)
+		return LK_ERR_CONFLICT;
+	if ((e = insert_key(db, c->prefix, c->nk, NULL, c->now, c->out,
+	    c->plaintext, c->size)) != LK_OK)
+		return e;
+	return audit(db, c->actor, c->out, "key.create",
+	    json_pack("{s:s,s:s,s:s,s:o}", "label", c->out->label, "env",
+	    c->out->env, "start", c->out->start, "scopes",
+	    lk_scopes_json(c->out->scopes)), c->now);
+}
+
+enum lk_err
+lk_keys_create(struct lk_db *db, const struct lk_actor *actor,
+    const char *prefix, const struct lk_key_new *nk, int64_t max_keys,
+    int64_t now, struct lk_key *out, char *plaintext, size_t size)
+{
+	struct change_ctx c = { .actor = actor, .prefix = prefix, .nk = nk,
+	    .now = now, .max = max_keys, .out = out, .plaintext = plaintext,
+	    .size = size };
+
+	return lk_db_txn(db, create_work, &c);
+}
+
+/* Re-read k inside the transaction, locking its row: changes apply to the current state. */
+static enum lk_err
+lock_key(struct lk_db *db, struct lk_key *k)
+{
+	const struct lk_param	 p[] = { LK_INT(k->id) };
+	enum lk_err		 e;
+	uint64_t		 id = k->id;
+
+	k->id = 0;
+	e = lk_db_exec(db, SQL_LOCK, p, 1, lk_db_row_map, LK_DB_MAP(cols, k), NULL);
+	if (k->id == 0) {
+		k->id = id;	/* a retried transaction locks the same row */
+		return e == LK_OK ? LK_ERR_NOT_FOUND : e;
+	}
+	return e;
+}
+
+/* lock_key, then the dominance rule: holder must hold every scope k holds now. */
+static enum lk_err
+lock_dominated(struct lk_db *db, struct lk_key *k, const char *holder)
+{
+	enum lk_err e;
+
+	if ((e = lock_key(db, k)) != LK_OK)
+		return e;
+	if (holder != NULL && !lk_scopes_grantable(holder, k->scopes, NULL, NULL))
+		return LK_ERR_FORBIDDEN;
+	return LK_OK;
+}
+
+static enum lk_err
+update_work(struct lk_db *db, void *arg)
+{
+	struct change_ctx		*c = arg;
+	const struct lk_key_patch	*pt = c->patch;
+	struct lk_key			*k = c->k;
+	json_t				*changes = json_object();
+	enum lk_err			 e;
+
+	if ((e = lock_dominated(db, k, c->holder)) != LK_OK) {
+		json_decref(changes);
+		return e;
+	}
+	if (pt->has_label) {
+		snprintf(k->label, sizeof(k->label), "%s", pt->label);
+		json_object_set_new(changes, "label", json_string(pt->label));
+	}
+	if (pt->has_scopes) {
+		snprintf(k->scopes, sizeof(k->scopes), "%s", pt->scopes);
+		json_object_set_new(changes, "scopes", lk_scopes_json(pt->scopes));
+	}
+	if (pt->has_expires) {
+		k->expires_at = pt->expires_at;
+		json_object_set_new(changes, "expires_at", time_json(pt->expires_at));
+	}
+	if (pt->has_ratelimit) {
+		k->rl_limit = pt->rl_limit;
+		k->rl_window = pt->rl_window;
+		json_object_set_new(changes, "ratelimit", pt->rl_limit == 0 ?
+		    json_null() : json_pack("{s:I,s:I}", "limit",
+		    (json_int_t)pt->rl_limit, "window", (json_int_t)pt->rl_window));
+	}
+	if (pt->has_meta) {
+		snprintf(k->meta, sizeof(k->meta), "%s", pt->meta);
+		json_object_set_new(changes, "meta", json_loads(pt->meta, 0, NULL));
+	}
+	{
+		const struct lk_param p[] = {
+			LK_STR(k->label), LK_STR(k->scopes), LK_INT0(k->expires_at),
+			LK_INT0(k->rl_limit), LK_INT0(k->rl_window), LK_STR(k->meta),
+			LK_INT(k->id),
+		};
+		if ((e = lk_db_exec(db, SQL_UPDATE, p, LK_NELEM(p), NULL, NULL, NULL)) != LK_OK) {
+			json_decref(changes);
+			return e;
+		}
+	}
+	return audit(db, c->actor, k, "key.update", changes, c->now);
+}
+
+enum lk_err
+lk_keys_update(struct lk_db *db, const struct lk_actor *actor, const char *holder,
+    struct lk_key *k, const struct lk_key_patch *patch, int64_t now)
+{
+	struct change_ctx c = { .actor = actor, .holder = holder, .k = k,
+	    .patch = patch, .now = now };
+
+	return lk_db_txn(db, update_work, &c);
+}
+
+static enum lk_err
+revoke_work(struct lk_db *db, void *arg)
+{
+	struct change_ctx	*c = arg;
+	enum lk_err		 e;
+
+	if ((e = lock_dominated(db, c->k, c->holder)) != LK_OK ||
+	    c->k->revoked_at != 0)
+		return e;
+	{
+		const struct lk_param p[] = { LK_INT(c->now), LK_INT(c->k->id) };
+		if ((e = lk_db_exec(db, SQL_SET_REVOKED, p, 2, NULL, NULL, NULL)) != LK_OK)
+			return e;
+	}
+	c->k->revoked_at = c->now;
+	return audit(db, c->actor, c->k, "key.revoke",
+	    json_pack("{s:s}", "status", "revoked"), c->now);
+}
+
+enum lk_err
+lk_keys_revoke(struct lk_db *db, const struct lk_actor *actor, const char *holder,
+    struct lk_key *k, int64_t now)
+{
+	struct change_ctx c = { .actor = actor, .holder = holder, .k = k, .now = now };
+
+	return lk_db_txn(db, revoke_work, &c);
+}
+
+static enum lk_err
+reactivate_work(struct lk_db *db, void *arg)
+{
+	struct change_ctx	*c = arg;
+	enum lk_err		 e;
+
+	if ((e = lock_dominated(db, c->k, c->holder)) != LK_OK)
+		return e;
+	if (c->k->expires_at != 0 && c->k->expires_at <= c->now)
+		return LK_ERR_CONFLICT;
+	if (c->k->revoked_at == 0)
+		return LK_OK;
+	{
+		const struct lk_param p[] = { LK_NULL, LK_INT(c->k->id) };
+		if ((e = lk_db_exec(db, SQL_SET_REVOKED, p, 2, NULL, NULL, NULL)) != LK_OK)
+			return e;
+	}
+	c->k->revoked_at = 0;
+	return audit(db, c->actor, c->k, "key.reactivate",
+	    json_pack("{s:s}", "status", "active"), c->now);
+}
+
+enum lk_err
+lk_keys_reactivate(struct lk_db *db, const struct lk_actor *actor,
+    const char *holder, struct lk_key *k, int64_t now)
+{
+	struct change_ctx c = { .actor = actor, .holder = holder, .k = k, .now = now };
+
+	return lk_db_txn(db, reactivate_work, &c);
+}
+
+static enum lk_err
+delete_work(struct lk_db *db, void *arg)
+{
+	struct change_ctx	*c = arg;
+	const struct lk_param	 p[] = { LK_INT(c->k->id) };
+	uint64_t		 n = 0;
+	enum lk_err		 e;
+
+	if ((e = lock_dominated(db, c->k, c->holder)) != LK_OK ||
+	    (e = lk_db_exec(db, SQL_DELETE, p, 1, NULL, NULL, &n)) != LK_OK)
+		return e;
+	if (n == 0)
+		return LK_ERR_NOT_FOUND;
+	return audit(db, c->actor, c->k, "key.delete",
+	    json_pack("{s:s,s:s,s:s}", "label", c->k->label, "start",
+	    c->k->start, "env", c->k->env), c->now);
+}
+
+enum lk_err
+lk_keys_delete(struct lk_db *db, const struct lk_actor *actor,
+    const char *holder, struct lk_key *k, int64_t now)
+{
+	struct change_ctx c = { .actor = actor, .holder = holder, .k = k, .now = now };
+
+	return lk_db_txn(db, delete_work, &c);
+}
+
+static enum lk_err
+rotate_work(struct lk_db *db, void *arg)
+{
+	struct change_ctx	*c = arg;
+	struct lk_key		*old = c->k;
+	struct lk_account	 acct;
+	struct lk_key_new	 nk;
+	int64_t			 old_expiry;
+	enum lk_err		 e;
+
+	if ((e = lock_dominated(db, old, c->holder)) != LK_OK)
+		return e;
+	if (lk_key_status(old, c->now) != LK_KEY_ACTIVE)
+		return LK_ERR_CONFLICT;
+	memset(&acct, 0, sizeof(acct));
+	acct.id = old->account_id;
+	snprintf(acct.public_id, sizeof(acct.public_id), "%s", old->account_public);
+	snprintf(acct.path, sizeof(acct.path), "%s", old->account_path);
+	snprintf(acct.plan, sizeof(acct.plan), "%s", old->account_plan);
+	nk = (struct lk_key_new){ &acct, old->label, old->scopes, old->env,
+	    old->expires_at != 0 ? c->now + (old->expires_at - old->created_at) : 0,
+	    old->rl_limit, old->rl_window, old->meta };
+	if ((e = insert_key(db, c->prefix, &nk, old->public_id, c->now, c->out,
+	    c->plaintext, c->size)) != LK_OK)
+		return e;
+	if (c->grace == 0) {
+		const struct lk_param p[] = { LK_INT(c->now), LK_INT(old->id) };
+		e = lk_db_exec(db, SQL_SET_REVOKED, p, 2, NULL, NULL, NULL);
+		old->revoked_at = c->now;
+	} else {
+		old_expiry = c->now + c->grace;
+		if (old->expires_at != 0 && old->expires_at < old_expiry)
+			old_expiry = old->expires_at;
+		const struct lk_param p[] = { LK_INT(old_expiry), LK_INT(old->id) };
+		e = lk_db_exec(db, SQL_SET_EXPIRY, p, 2, NULL, NULL, NULL);
+		old->expires_at = old_expiry;
+	}
+	if (e != LK_OK)
+		return e;
+	return audit(db, c->actor, old, "key.rotate",
+	    json_pack("{s:s,s:I}", "new_key_id", c->out->public_id,
+	    "grace_period", (json_int_t)c->grace), c->now);
+}
+
+enum lk_err
+lk_keys_rotate(struct lk_db *db, const struct lk_actor *actor,
+    const char *holder, const char *prefix, struct lk_key *old, int64_t grace,
+    int64_t now, struct lk_key *out, char *plaintext, size_t size)
+{
+	struct change_ctx c = { .actor = actor, .holder = holder, .k = old,
+	    .now = now, .grace = grace,
+	    .prefix = prefix, .out = out, .plaintext = plaintext, .size = size };
+
+	return lk_db_txn(db, rotate_work, &c);
+}
+
+struct list_ctx {
+	const struct lk_account		*account;
+	const struct lk_key_filter	*f;
+	int64_t				 now;
+	struct lk_page			*page;
+};
+
+static enum lk_err
+list_row(const struct lk_row *r, void *arg)
+{
+	struct list_ctx	*c = arg;
+	struct lk_key	 k;
+
+	if (!lk_page_wants(c->page))
+		return LK_OK;
+	lk_db_row_map(r, LK_DB_MAP(cols, &k));
+	lk_page_add(c->page, lk_key_json(&k, c->now), k.created_at, k.public_id);
+	return LK_OK;
+}
+
+/* "%q%" (or "q%" when prefix) with LIKE's wildcards in q escaped. */
+static void
+like_pattern(const char *q, bool prefix, char *out, size_t size)
+{
+	size_t o = 0;
+
+	if (!prefix)
+		out[o++] = '%';
+	for (; *q != '\0' && o + 3 < size; q++) {
+		if (*q == '%' || *q == '_' || *q == '\\')
+			out[o++] = '\\';
+		out[o++] = *q;
+	}
+	out[o++] = '%';
+	out[o] = '\0';
+}
+
+static enum lk_err
+list_work(struct lk_db *db, void *arg)
+{
+	struct list_ctx			*c = arg;
+	const struct lk_key_filter	*f = c->f;
+	const struct lk_cursor		*cur = &c->page->after;
+	char				 like[LK_LABEL_MAX * 8 + 3];
+	char				 slike[LK_KEY_START_MAX * 2 + 2];
+
+	if (f->q != NULL)
+		like_pattern(f->q, false, like, sizeof(like));
+	if (f->start != NULL)
+		like_pattern(f->start, true, slike, sizeof(slike));
+	const struct lk_param p[] = {
+		LK_INT(c->account->id),
+		LK_STR0(f->env), LK_STR0(f->env), LK_STR0(f->only_env), LK_STR0(f->only_env),
+		LK_STR0(f->status), LK_STR0(f->status), LK_STR0(f->status),
+		LK_INT(c->now), LK_STR0(f->status), LK_INT(c->now),
+		f->q != NULL ? LK_STR(like) : LK_NULL, f->q != NULL ? LK_STR(like) : LK_NULL,
+		f->start != NULL ? LK_STR(slike) : LK_NULL,
+		f->start != NULL ? LK_STR(slike) : LK_NULL,
+		LK_INT0(f->expiring_within), LK_INT(c->now),
+		LK_INT(c->now + f->expiring_within),
+		cur->set ? LK_INT(cur->created_at) : LK_NULL,
+		LK_INT(cur->created_at), LK_INT(cur->created_at), LK_STR(cur->id),
+		LK_INT(c->page->limit + 1),
+	};
+
+	lk_page_begin(c->page);
+	return lk_db_exec(db, SQL_LIST, p, LK_NELEM(p), list_row, c, NULL);
+}
+
+enum lk_err
+lk_keys_list(struct lk_db *db, const struct lk_account *account,
+    const struct lk_key_filter *f, int64_t now, struct lk_page *page)
+{
+	struct list_ctx c = { account, f, now, page };
+
+	return lk_db_read(db, list_work, &c);
+}

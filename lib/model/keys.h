@@ -1,0 +1,147 @@
+/* keys.h — API keys: the stored row, its API object, and every change to it. */
+#ifndef LK_KEYS_H
+#define LK_KEYS_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <jansson.h>
+
+#include "base/db.h"
+#include "base/keyfmt.h"
+#include "base/page.h"
+#include "base/scopes.h"
+#include "model/accounts.h"
+#include "model/audit.h"
+
+#define LK_LABEL_MAX		100	/* characters */
+#define LK_META_MAX		4096	/* bytes of compact JSON */
+#define LK_GRACE_MAX		(30 * 86400)
+/* The latest expiry a key can be given (expires_at, expires_in): 100 years of 365 days from now. */
+#define LK_EXPIRY_MAX		(36500LL * 86400)
+
+struct lk_key {
+	uint64_t	 id;
+	char		 public_id[LK_PUBLIC_ID_MAX];
+	uint64_t	 account_id;
+	char		 account_public[LK_PUBLIC_ID_MAX];
+	char		 account_path[LK_ACCOUNT_PATH_MAX];
+	char		 account_plan[16];
+	char		 start[LK_KEY_START_MAX];
+	char		 env[5];
+	char		 label[LK_LABEL_MAX * 4 + 1];
+	char		 scopes[LK_SCOPES_BUF];		/* space-separated */
+	int64_t		 created_at;
+	int64_t		 expires_at;	/* 0: never */
+	int64_t		 revoked_at;	/* 0: not revoked */
+	int64_t		 last_used_at;	/* 0: never */
+	char		 rotated_from[LK_PUBLIC_ID_MAX];
+	int64_t		 rl_limit, rl_window;	/* 0: none */
+	char		 meta[LK_META_MAX + 1];	/* compact JSON object */
+};
+
+enum lk_key_status { LK_KEY_ACTIVE, LK_KEY_REVOKED, LK_KEY_EXPIRED };
+
+/* What a new key gets; rotate copies these from the old key. */
+struct lk_key_new {
+	const struct lk_account	*account;
+	const char		*label;
+	const char		*scopes;	/* normalised, space-separated */
+	const char		*env;
+	int64_t			 expires_at;	/* 0: never */
+	int64_t			 rl_limit, rl_window;
+	const char		*meta;		/* compact JSON object */
+};
+
+/* Changes of a PATCH; has_* says which fields were given. */
+struct lk_key_patch {
+	bool		 has_label, has_expires, has_scopes, has_ratelimit, has_meta;
+	const char	*label, *scopes, *meta;
+	int64_t		 expires_at, rl_limit, rl_window;	/* 0 clears */
+};
+
+/* Filters of a list; NULL / 0 means not filtered. */
+struct lk_key_filter {
+	const char	*status, *env;
+	const char	*q;		/* label substring */
+	const char	*start;		/* beginning of the displayed start */
+	int64_t		 expiring_within;
+	const char	*only_env;	/* what the caller may see: NULL (all) or "test" */
+};
+
+enum lk_key_status lk_key_status(const struct lk_key *k, int64_t now);
+const char	*lk_key_status_name(enum lk_key_status s);
+
+/* The API key object. */
+json_t		*lk_key_json(const struct lk_key *k, int64_t now);
+
+/* The scopes string as a JSON array. */
+json_t		*lk_scopes_json(const char *scopes);
+
+enum lk_err	 lk_keys_get(struct lk_db *db, const char *public_id, struct lk_key *out);
+
+/*
+ * Fetch the keys whose digests are a and b (b may equal a) with one indexed
+ * read. *found_a / *found_b say which exist. Only what an authentication or
+ * verify decision needs is filled: id, public_id, account_id/_public/_path/
+ * _plan, env, scopes, expires_at, revoked_at, rl_limit, rl_window, meta, label.
+ */
+enum lk_err	 lk_keys_by_digests(struct lk_db *db,
+		    const unsigned char *a, struct lk_key *ka, bool *found_a,
+		    const unsigned char *b, struct lk_key *kb, bool *found_b);
+
+/*
+ * The key whose digest is given, with its whole account, in one indexed read.
+ * last_used_at is only the stored column (for a caller about to be counted).
+ */
+enum lk_err	 lk_keys_with_account(struct lk_db *db, const unsigned char *digest,
+		    struct lk_key *k, struct lk_account *a, bool *found);
+
+/*
+ * Create a key: generate it, store its digest, audit. plaintext (>= LK_KEY_MAX
+ * + 1 bytes) receives the key; the caller wipes it after sending.
+ * LK_ERR_CONFLICT if the account already holds max_keys keys (every key row
+ * counts, revoked and expired ones too, until deleted; exact under
+ * concurrency); LK_ERR_NOT_FOUND if the account was deleted meanwhile.
+ */
+enum lk_err	 lk_keys_create(struct lk_db *db, const struct lk_actor *actor,
+		    const char *prefix, const struct lk_key_new *nk,
+		    int64_t max_keys, int64_t now, struct lk_key *out,
+		    char *plaintext, size_t size);
+
+/*
+ * The changes below to an existing key take holder, the acting caller's
+ * scopes (NULL: the operator's CLI, unlimited). Each re-reads k under a row
+ * lock and is refused with LK_ERR_FORBIDDEN, nothing written, unless holder
+ * holds every scope the key holds at that moment (lk_scopes_grantable): a
+ * caller never changes, or rotates into a new key, anything more powerful
+ * than itself. k is left holding the row as read.
+ */
+enum lk_err	 lk_keys_update(struct lk_db *db, const struct lk_actor *actor,
+		    const char *holder, struct lk_key *k,
+		    const struct lk_key_patch *patch, int64_t now);
+/* Revoke: no-op (no audit) if already revoked. */
+enum lk_err	 lk_keys_revoke(struct lk_db *db, const struct lk_actor *actor,
+		    const char *holder, struct lk_key *k, int64_t now);
+/* Reactivate: LK_ERR_CONFLICT if expired; no-op if active. */
+enum lk_err	 lk_keys_reactivate(struct lk_db *db, const struct lk_actor *actor,
+		    const char *holder, struct lk_key *k, int64_t now);
+/* Delete: LK_ERR_NOT_FOUND if it is already gone. */
+enum lk_err	 lk_keys_delete(struct lk_db *db, const struct lk_actor *actor,
+		    const char *holder, struct lk_key *k, int64_t now);
+/*
+ * Rotate old into a new key (out, plaintext). The old key is revoked now
+ * (grace 0) or expires after grace seconds. LK_ERR_CONFLICT if old is not
+ * active. The new key replaces the old one, so it does not count against
+ * max_keys_per_account.
+ */
+enum lk_err	 lk_keys_rotate(struct lk_db *db, const struct lk_actor *actor,
+		    const char *holder, const char *prefix, struct lk_key *old,
+		    int64_t grace, int64_t now, struct lk_key *out, char *plaintext,
+		    size_t size);
+
+/* Fill page with account's keys that pass f, newest first. */
+enum lk_err	 lk_keys_list(struct lk_db *db, const struct lk_account *account,
+		    const struct lk_key_filter *f, int64_t now, struct lk_page *page);
+
+#endif
