@@ -63,7 +63,7 @@ def test_install_layout(installed):
 
 
 def test_sample_config_names_every_setting(installed):
-    """Every key the config parser knows (lib/conf.c's table) is in the installed sample, as a
+    """Every key the config parser knows (lib/base/conf.c's table) is in the installed sample, as a
     setting or a commented-out default, so an operator can find each one there."""
     import re
     known = set(re.findall(r'^\s*\{ "([a-z0-9_]+)", C_', (REPO / "lib/base/conf.c").read_text(), re.M))
