@@ -43,8 +43,7 @@ key_create(int argc, char **argv)
 	struct lk_account	 acct;
 	struct lk_key_new	 nk;
 	const char		*account = NULL, *label = NULL, *scopes = "", *env = "live";
-	char			 norm[LK_SCOPES_BUF], max[24], why_buf[128];
-	const char		*why;
+	char			 norm[LK_SCOPES_BUF], max[24], why_buf[128], why[LK_SCOPES_WHY];
 	int64_t			 expires_in = 0;
 	int			 c, rc;
 
@@ -75,7 +74,7 @@ key_create(int argc, char **argv)
 	if (!lk_keyfmt_env_ok(env))
 		return cli_usage("--env must be live or test");
 	norm[0] = '\0';
-	if (!lk_scopes_add_text(norm, sizeof(norm), scopes, &why)) {
+	if (!lk_scopes_add_text(norm, sizeof(norm), scopes, why)) {
 		fprintf(stderr, "latchkey: --scopes %s\n", why);
 		return CLI_EXIT_USAGE;
 	}

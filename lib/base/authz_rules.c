@@ -47,7 +47,8 @@ bool
 lk_authz_action_parse(const char *text, enum lk_authz_action *action, char *scopes,
     char *why, size_t whysz)
 {
-	const char	*bad, *p;
+	const char	*p;
+	char		 bad[LK_SCOPES_WHY];
 	size_t		 n;
 
 	scopes[0] = '\0';
@@ -64,7 +65,7 @@ lk_authz_action_parse(const char *text, enum lk_authz_action *action, char *scop
 		snprintf(why, whysz, "expected deny, any-key or a list of scopes");
 		return false;
 	}
-	if (!lk_scopes_add_text(scopes, LK_AUTHZ_SCOPES_BUF, text, &bad)) {
+	if (!lk_scopes_add_text(scopes, LK_AUTHZ_SCOPES_BUF, text, bad)) {
 		snprintf(why, whysz, "'%.80s' %s (deny, any-key, or at most %d scopes)",
 		    text, bad, LK_AUTHZ_SCOPES_MAX);
 		return false;

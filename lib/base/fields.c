@@ -43,29 +43,34 @@ word_ok(const char *s, int64_t max)
  * A JSON array of scopes, or (when text is true: query strings and forms) one
  * "a b,c" string, as the normalised scope string.
  */
+#define SCOPES_SHAPE "must be a JSON array of scope strings, such as [\"keys:read\", \"verify\"]"
+
 static bool
-scopes_value(json_t *v, bool text, char *out, size_t size, const char **why)
+scopes_value(json_t *v, bool text, char *out, size_t size, const char **why,
+    char whybuf[LK_SCOPES_WHY])
 {
 	json_t	*e;
 	size_t	 i;
 
 	out[0] = '\0';
-	*why = "must be a list of scopes";
+	*why = SCOPES_SHAPE;
 	if (json_is_string(v) && !text) {
-		*why = "must be a JSON array of scope strings, such as [\"keys:read\", \"verify\"]"
+		*why = SCOPES_SHAPE
 		    " (one space or comma separated string is for form bodies only)";
 		return false;
 	}
+	if (json_is_string(v) || json_is_array(v))
+		*why = whybuf;
 	if (json_is_string(v))
-		return lk_scopes_add_text(out, size, json_string_value(v), why);
+		return lk_scopes_add_text(out, size, json_string_value(v), whybuf);
 	if (!json_is_array(v))
 		return false;
 	json_array_foreach(v, i, e) {
 		if (!json_is_string(e)) {
-			*why = "must be a list of scope strings";
+			*why = SCOPES_SHAPE;
 			return false;
 		}
-		if (!lk_scopes_add(out, size, json_string_value(e), why))
+		if (!lk_scopes_add(out, size, json_string_value(e), whybuf))
 			return false;
 	}
 	return true;
@@ -91,46 +96,75 @@ int_value(json_t *v, int64_t max, int64_t *out)
 	return *out >= 1 && *out <= max;
 }
 
-/* Form values for object fields are JSON text. */
+/*
+ * Form values for object fields are JSON text. NULL if v is not an object,
+ * with why saying so (and where form text stops being JSON).
+ */
 static json_t *
-object_value(json_t *v)
+object_value(json_t *v, const char **why, char *buf, size_t size)
 {
+	json_error_t	 err;
+	json_t		*o;
+
+	*why = "must be a JSON object";
 	if (json_is_object(v))
 		return json_incref(v);
-	if (json_is_string(v)) {
-		json_t *o = json_loads(json_string_value(v), JSON_REJECT_DUPLICATES, NULL);
-
-		if (json_is_object(o))
-			return o;
-		json_decref(o);
+	if (!json_is_string(v))
+		return NULL;
+	if ((o = json_loads(json_string_value(v), JSON_REJECT_DUPLICATES, &err)) == NULL) {
+		snprintf(buf, size, "must be a JSON object: not valid JSON at line %d, "
+		    "column %d (%.80s)", err.line, err.column, err.text);
+		*why = buf;
+		return NULL;
 	}
+	if (json_is_object(o))
+		return o;
+	json_decref(o);
 	return NULL;
+}
+
+/* "a, b or c" */
+static void
+choices_text(const char *const *choices, char *buf, size_t size)
+{
+	size_t i, used = 0;
+
+	buf[0] = '\0';
+	for (i = 0; choices[i] != NULL && used < size; i++)
+		used += (size_t)snprintf(buf + used, size - used, "%s%s",
+		    i == 0 ? "" : choices[i + 1] == NULL ? " or " : ", ", choices[i]);
 }
 
 bool
 lk_fields_value(const struct lk_field *f, json_t *v, bool text, json_t **out,
     const char **why, char *buf, size_t size)
 {
-	char	 scopes[LK_SCOPES_BUF], max[24];
+	char	 scopes[LK_SCOPES_BUF], max[24], list[160];
 	int64_t	 n;
 	json_t	*o;
 	size_t	 i;
 
 	switch (f->type) {
 	case LK_FT_TEXT:
-		*why = "must be text of the allowed length, without control characters";
+		snprintf(buf, size, "must be text of 1 to %lld characters, without control "
+		    "characters", (long long)f->max);
+		*why = buf;
 		if (!json_is_string(v) || !lk_fields_text_ok(json_string_value(v), f->max))
 			return false;
 		*out = json_incref(v);
 		return true;
 	case LK_FT_WORD:
-		*why = "must be visible ASCII of the allowed length, without spaces";
+		snprintf(buf, size, "must be 1 to %lld visible ASCII characters, without spaces",
+		    (long long)f->max);
+		*why = buf;
 		if (!json_is_string(v) || !word_ok(json_string_value(v), f->max))
 			return false;
 		*out = json_incref(v);
 		return true;
 	case LK_FT_ENUM:
-		*why = "is not one of the allowed values";
+		choices_text(f->choices, list, sizeof(list));
+		snprintf(buf, size, "must be one of %s", list);
+		*why = buf;
 		for (i = 0; json_is_string(v) && f->choices[i] != NULL; i++)
 			if (strcmp(json_string_value(v), f->choices[i]) == 0) {
 				*out = json_incref(v);
@@ -138,7 +172,9 @@ lk_fields_value(const struct lk_field *f, json_t *v, bool text, json_t **out,
 			}
 		return false;
 	case LK_FT_ID:
-		*why = "is not a valid id";
+		snprintf(buf, size, "must be an id such as %s... (as the API shows it) or me",
+		    f->choices[0]);
+		*why = buf;
 		if (!json_is_string(v))
 			return false;
 		if (strcmp(json_string_value(v), "me") != 0 &&
@@ -147,7 +183,9 @@ lk_fields_value(const struct lk_field *f, json_t *v, bool text, json_t **out,
 		*out = json_incref(v);
 		return true;
 	case LK_FT_SCOPES:
-		if (!scopes_value(v, text, scopes, sizeof(scopes), why))
+		if (size < LK_SCOPES_WHY)
+			return false;
+		if (!scopes_value(v, text, scopes, sizeof(scopes), why, buf))
 			return false;
 		*out = json_string(scopes);
 		return true;
@@ -174,21 +212,24 @@ lk_fields_value(const struct lk_field *f, json_t *v, bool text, json_t **out,
 		*out = json_integer(n);
 		return true;
 	case LK_FT_INT:
-		*why = "must be a positive whole number in range";
+		snprintf(buf, size, "must be a whole number from 1 to %lld", (long long)f->max);
+		*why = buf;
 		if (!int_value(v, f->max, &n))
 			return false;
 		*out = json_integer(n);
 		return true;
 	case LK_FT_OBJECT:
-		*why = "must be a JSON object of limited size";
-		if ((o = object_value(v)) == NULL)
+		if ((o = object_value(v, why, buf, size)) == NULL)
 			return false;
 		{
 			char *s = json_dumps(o, JSON_COMPACT);
-			bool ok = s != NULL && (int64_t)strlen(s) <= f->max;
+			size_t len = s != NULL ? strlen(s) : SIZE_MAX;
 
 			free(s);
-			if (!ok) {
+			if ((int64_t)len > f->max) {
+				snprintf(buf, size, "must be a JSON object of at most %lld bytes "
+				    "as compact JSON (this one: %zu)", (long long)f->max, len);
+				*why = buf;
 				json_decref(o);
 				return false;
 			}
@@ -196,8 +237,10 @@ lk_fields_value(const struct lk_field *f, json_t *v, bool text, json_t **out,
 		*out = o;
 		return true;
 	case LK_FT_RATELIMIT:
-		*why = "must be {\"limit\": 1..1000000000, \"window\": 1..86400 seconds}";
-		if ((o = object_value(v)) == NULL)
+		o = object_value(v, why, buf, size);
+		if (*why != buf)	/* not a JSON syntax error: state the shape */
+			*why = "must be {\"limit\": 1..1000000000, \"window\": 1..86400 seconds}";
+		if (o == NULL)
 			return false;
 		{
 			int64_t lim, win;

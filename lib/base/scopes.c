@@ -1,4 +1,5 @@
 /* scopes.c — scopes are space-separated words; "admin" holds all, "x*" covers every "x…". */
+#include <stdio.h>
 #include <string.h>
 
 #include "base/scopes.h"
@@ -87,23 +88,36 @@ lk_scopes_allow(const char *held, const char *wanted)
 	return allow(held, wanted, strlen(wanted));
 }
 
+/* The scope grammar, as every refusal states it. */
+#define GRAMMAR "a scope is [a-z0-9][a-z0-9:._-]{0,63} with an optional trailing *"
+
+/*
+ * Names the invalid scope by its first 16 characters at most: enough to find it,
+ * never a whole secret pasted by mistake (a key's first 16 are its public start).
+ */
+static bool
+invalid(char why[LK_SCOPES_WHY], const char *scope, size_t n)
+{
+	snprintf(why, LK_SCOPES_WHY, "contains an invalid scope '%.*s%s' (%s)",
+	    (int)(n > 16 ? 16 : n), scope, n > 16 ? "..." : "", GRAMMAR);
+	return false;
+}
+
 bool
-lk_scopes_add(char *out, size_t size, const char *scope, const char **why)
+lk_scopes_add(char *out, size_t size, const char *scope, char why[LK_SCOPES_WHY])
 {
 	const char	*p = out, *w;
 	size_t		 wn, n = strlen(scope), used = strlen(out), count = 0;
 
-	if (!lk_scope_valid(scope)) {
-		*why = "contains an invalid scope (allowed: [a-z0-9][a-z0-9:._-]{0,63} with an optional trailing *)";
-		return false;
-	}
+	if (!lk_scope_valid(scope))
+		return invalid(why, scope, n);
 	while ((w = lk_scopes_next(&p, &wn)) != NULL) {
 		if (wn == n && memcmp(w, scope, n) == 0)
 			return true;
 		count++;
 	}
 	if (count == LK_SCOPES_MAX || used + n + 2 > size) {
-		*why = "has too many scopes (at most 32)";
+		snprintf(why, LK_SCOPES_WHY, "has too many scopes (at most %d)", LK_SCOPES_MAX);
 		return false;
 	}
 	if (used > 0)
@@ -113,7 +127,7 @@ lk_scopes_add(char *out, size_t size, const char *scope, const char **why)
 }
 
 bool
-lk_scopes_add_text(char *out, size_t size, const char *text, const char **why)
+lk_scopes_add_text(char *out, size_t size, const char *text, char why[LK_SCOPES_WHY])
 {
 	char	 word[LK_SCOPE_MAX_LEN + 2];
 	size_t	 n;
@@ -123,10 +137,8 @@ lk_scopes_add_text(char *out, size_t size, const char *text, const char **why)
 		if (*text == '\0')
 			return true;
 		n = strcspn(text, " ,");
-		if (n >= sizeof(word)) {
-			*why = "contains an invalid scope (allowed: [a-z0-9][a-z0-9:._-]{0,63} with an optional trailing *)";
-			return false;
-		}
+		if (n >= sizeof(word))
+			return invalid(why, text, n);
 		memcpy(word, text, n);
 		word[n] = '\0';
 		if (!lk_scopes_add(out, size, word, why))

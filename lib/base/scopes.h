@@ -25,15 +25,19 @@ bool	lk_scope_covers(const char *held, const char *wanted);
  */
 bool	lk_scopes_allow(const char *held, const char *wanted);
 
+/* Room for why a scope list was refused (names the scope and the grammar). */
+#define LK_SCOPES_WHY	192
+
 /*
  * Add scope to out, a normalised list (space-separated, no duplicates, at
  * most LK_SCOPES_MAX, size bytes): refused if invalid or if the list is full,
- * with *why saying which. A scope already in the list is skipped.
+ * with why saying which (the invalid scope named, then the grammar). A scope
+ * already in the list is skipped.
  */
-bool	lk_scopes_add(char *out, size_t size, const char *scope, const char **why);
+bool	lk_scopes_add(char *out, size_t size, const char *scope, char why[LK_SCOPES_WHY]);
 
 /* lk_scopes_add for each word of text, split on spaces and commas (forms, the CLI). */
-bool	lk_scopes_add_text(char *out, size_t size, const char *text, const char **why);
+bool	lk_scopes_add_text(char *out, size_t size, const char *text, char why[LK_SCOPES_WHY]);
 
 /*
  * The words of a space-separated list: the next scope at or after *p (length

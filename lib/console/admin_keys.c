@@ -770,8 +770,7 @@ edit_body(struct lk_admin *a, json_t *k, const char *cur_scopes)
 {
 	json_t		*body = json_object(), *v, *rl, *cur_rl = json_object_get(k, "ratelimit");
 	const char	*label = lk_admin_value(a, "label"), *exp = lk_admin_value(a, "expires_at");
-	char		 norm[LK_SCOPES_BUF], date[16] = "";
-	const char	*why;
+	char		 norm[LK_SCOPES_BUF], date[16] = "", why[LK_SCOPES_WHY];
 
 	if (strcmp(label, lk_admin_str(k, "label")) != 0)
 		json_object_set_new(body, "label", json_string(label));
@@ -781,7 +780,7 @@ edit_body(struct lk_admin *a, json_t *k, const char *cur_scopes)
 		json_object_set_new(body, "expires_at", *exp ? form_expiry(exp) : json_null());
 	v = form_scopes(a);
 	norm[0] = '\0';
-	if (!lk_scopes_add_text(norm, sizeof(norm), json_string_value(v), &why) ||
+	if (!lk_scopes_add_text(norm, sizeof(norm), json_string_value(v), why) ||
 	    strcmp(norm, cur_scopes) != 0)
 		json_object_set(body, "scopes", v);
 	json_decref(v);

@@ -438,7 +438,7 @@ lk_req_fields(struct lk_req *req, json_t *in, const struct lk_field *table,
     json_t **out)
 {
 	const char		*name, *why;
-	char			 whybuf[128];
+	char			 whybuf[256];
 	json_t			*v, *nv;
 	const struct lk_field	*f;
 	bool			 text = in != req->body || req->body_form;
@@ -451,6 +451,11 @@ lk_req_fields(struct lk_req *req, json_t *in, const struct lk_field *table,
 		if (f->name == NULL) {
 			json_decref(*out);
 			*out = NULL;
+			if (in == req->body && req->body_form && (name[0] == '{' || name[0] == '['))
+				return lk_req_fail(req, LK_ERR_VALIDATION, NULL,
+				    "The body is JSON but was sent as a form: set the header "
+				    "'Content-Type: application/json' (curl: -H 'Content-Type: "
+				    "application/json')");
 			return lk_req_fail(req, LK_ERR_VALIDATION, name,
 			    "Unknown or read-only field '%.64s'", name);
 		}
@@ -459,7 +464,7 @@ lk_req_fields(struct lk_req *req, json_t *in, const struct lk_field *table,
 			json_object_set_new(*out, name, json_null());
 			continue;
 		}
-		if (json_is_array(v) && f->type != LK_FT_SCOPES) {
+		if (json_is_array(v) && f->type != LK_FT_SCOPES && text) {
 			json_decref(*out);
 			*out = NULL;
 			return lk_req_fail(req, LK_ERR_VALIDATION, name,

@@ -179,19 +179,19 @@ test_scopes_grantable_null_bad(void **state)
 static void
 test_scopes_add_text(void **state)
 {
-	static const struct { const char *text, *want; } cases[] = {
-		{ "", "" },
-		{ " , ,", "" },
-		{ "a", "a" },
-		{ "a b,c", "a b c" },
-		{ "a, a  b,a", "a b" },
-		{ "tasks:* verify", "tasks:* verify" },
-		{ "A", NULL },
-		{ "a b!", NULL },
-		{ "*", NULL },
+	/* bad: the scope the refusal names */
+	static const struct { const char *text, *want, *bad; } cases[] = {
+		{ "", "", NULL },
+		{ " , ,", "", NULL },
+		{ "a", "a", NULL },
+		{ "a b,c", "a b c", NULL },
+		{ "a, a  b,a", "a b", NULL },
+		{ "tasks:* verify", "tasks:* verify", NULL },
+		{ "A", NULL, "'A'" },
+		{ "a b!", NULL, "'b!'" },
+		{ "*", NULL, "'*'" },
 	};
-	char		 out[LK_SCOPES_BUF], many[40 * 6];
-	const char	*why;
+	char		 out[LK_SCOPES_BUF], many[40 * 6], why[LK_SCOPES_WHY];
 	size_t		 i, o = 0;
 
 	(void)state;
@@ -199,23 +199,27 @@ test_scopes_add_text(void **state)
 		bool ok;
 
 		out[0] = '\0';
-		why = NULL;
-		ok = lk_scopes_add_text(out, sizeof(out), cases[i].text, &why);
+		why[0] = '\0';
+		ok = lk_scopes_add_text(out, sizeof(out), cases[i].text, why);
 		if (ok != (cases[i].want != NULL))
 			fail_msg("add_text(\"%s\") -> %d", cases[i].text, ok);
 		if (ok)
 			assert_string_equal(out, cases[i].want);
-		else
-			assert_non_null(why);
+		else {
+			/* the refusal names the scope and states the grammar */
+			assert_non_null(strstr(why, cases[i].bad));
+			assert_non_null(strstr(why, "[a-z0-9][a-z0-9:._-]{0,63}"));
+		}
 	}
 	/* 32 distinct scopes fit, the 33rd does not; repeats do not count. */
 	for (i = 0; i < 33; i++)
 		o += (size_t)snprintf(many + o, sizeof(many) - o, "s%zu s0 ", i);
 	out[0] = '\0';
-	assert_false(lk_scopes_add_text(out, sizeof(out), many, &why));
+	assert_false(lk_scopes_add_text(out, sizeof(out), many, why));
+	assert_string_equal(why, "has too many scopes (at most 32)");
 	many[strlen(many) - strlen("s32 s0 ")] = '\0';
 	out[0] = '\0';
-	assert_true(lk_scopes_add_text(out, sizeof(out), many, &why));
+	assert_true(lk_scopes_add_text(out, sizeof(out), many, why));
 }
 
 int
