@@ -17,6 +17,23 @@ lk_time_format(int64_t t, char out[LK_TIME_MAX])
 		snprintf(out, LK_TIME_MAX, "1970-01-01T00:00:00Z");
 }
 
+void
+lk_time_http(int64_t t, char out[LK_HTTP_DATE_MAX])
+{
+	static const char	 days[][4] = { "Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat" };
+	static const char	 months[][4] = { "Jan", "Feb", "Mar", "Apr", "May", "Jun",
+	    "Jul", "Aug", "Sep", "Oct", "Nov", "Dec" };
+	time_t			 tt = (time_t)t;
+	struct tm		 tm;
+
+	if (gmtime_r(&tt, &tm) == NULL)
+		memset(&tm, 0, sizeof(tm));
+	/* names spelled here: strftime's %a/%b follow the locale */
+	snprintf(out, LK_HTTP_DATE_MAX, "%s, %02d %s %04d %02d:%02d:%02d GMT",
+	    days[tm.tm_wday % 7], tm.tm_mday, months[tm.tm_mon % 12], tm.tm_year + 1900,
+	    tm.tm_hour, tm.tm_min, tm.tm_sec);
+}
+
 /* Read exactly n digits from *s. */
 static bool
 digits(const char **s, int n, int *out)

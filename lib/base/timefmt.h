@@ -9,6 +9,11 @@
 
 #define LK_TIME_MAX	21	/* "2026-11-22T11:30:00Z" + NUL */
 
+#define LK_HTTP_DATE_MAX	30	/* "Thu, 03 Dec 2026 10:30:00 GMT" + NUL */
+
+/* Format t (Unix seconds) as an HTTP Date (IMF-fixdate, RFC 9110) into out. */
+void	lk_time_http(int64_t t, char out[LK_HTTP_DATE_MAX]);
+
 /* Format t (Unix seconds) as "YYYY-MM-DDTHH:MM:SSZ" into out. */
 void	lk_time_format(int64_t t, char out[LK_TIME_MAX]);
 

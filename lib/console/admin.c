@@ -414,7 +414,9 @@ lk_admin_reltime(struct lk_admin *a, int64_t t, const char *never, bool exact)
 		n = ad / 86400;
 		unit = "days";
 	}
-	if (d >= 0)
+	if (ad <= 1)	/* this second or the last: a page made right after a change */
+		snprintf(rel, sizeof(rel), "just now");
+	else if (d > 0)
 		snprintf(rel, sizeof(rel), "in %lld %s", (long long)n, unit);
 	else
 		snprintf(rel, sizeof(rel), "%lld %s ago", (long long)n, unit);

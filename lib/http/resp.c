@@ -5,6 +5,7 @@
 
 #include "base/crypto.h"
 #include "base/log.h"
+#include "base/timefmt.h"
 #include "http/resp.h"
 
 static const char *
@@ -30,24 +31,33 @@ reason(int status)
 	}
 }
 
-/* The status line and headers; has_body adds the JSON Content-Type. */
+#define JSON_TYPE "application/json; charset=utf-8"
+
+/*
+ * The status line and headers (content_type NULL: no body). Date is the
+ * request's own clock (req->now), the one every time in the body comes from:
+ * a web server that adds its Date only when none is given (lighttpd, proxies)
+ * then never dates an answer before the times it carries.
+ */
 static void
-send_head(struct lk_req *req, int status, bool has_body)
+send_head(struct lk_req *req, int status, const char *content_type)
 {
-	char	 head[1024];
+	char	 head[2048], date[LK_HTTP_DATE_MAX];
 	int	 n;
 
+	lk_time_http(req->now, date);
 	n = snprintf(head, sizeof(head),
 	    "Status: %d %s\r\n"
-	    "%s"
+	    "%s%s%s"
+	    "Date: %s\r\n"
 	    "X-Request-Id: %s\r\n"
 	    "Cache-Control: no-store\r\n"
 	    "X-Content-Type-Options: nosniff\r\n"
 	    "%s"
 	    "\r\n",
-	    status, reason(status),
-	    has_body ? "Content-Type: application/json; charset=utf-8\r\n" : "",
-	    req->request_id, req->extra_headers);
+	    status, reason(status), content_type != NULL ? "Content-Type: " : "",
+	    content_type != NULL ? content_type : "", content_type != NULL ? "\r\n" : "",
+	    date, req->request_id, req->extra_headers);
 	lk_req_write(req, head, n < (int)sizeof(head) ? (size_t)n : sizeof(head) - 1);
 }
 
@@ -69,7 +79,7 @@ lk_resp_json(struct lk_req *req, int status, json_t *body)
 	if (body != NULL)
 		text = json_dumps(body, JSON_COMPACT);
 	json_decref(body);
-	send_head(req, status, text != NULL);
+	send_head(req, status, text != NULL ? JSON_TYPE : NULL);
 	if (text != NULL) {
 		size_t len = strlen(text);
 
@@ -93,22 +103,10 @@ void
 lk_resp_body(struct lk_req *req, int status, const char *content_type,
     const char *body, size_t len)
 {
-	char	 head[2048];
-	int	 n;
-
 	if (req->responded)
 		return;
 	req->responded = true;
-	n = snprintf(head, sizeof(head),
-	    "Status: %d %s\r\n"
-	    "Content-Type: %s\r\n"
-	    "X-Request-Id: %s\r\n"
-	    "Cache-Control: no-store\r\n"
-	    "X-Content-Type-Options: nosniff\r\n"
-	    "%s"
-	    "\r\n",
-	    status, reason(status), content_type, req->request_id, req->extra_headers);
-	lk_req_write(req, head, n < (int)sizeof(head) ? (size_t)n : sizeof(head) - 1);
+	send_head(req, status, content_type);
 	if (body != NULL)
 		lk_req_write(req, body, len);
 }
@@ -200,7 +198,7 @@ lk_resp_out(struct lk_req *req, int status, const struct lk_out *o)
 	if (req->responded)
 		return;
 	req->responded = true;
-	send_head(req, status, true);
+	send_head(req, status, JSON_TYPE);
 	lk_req_write(req, o->buf, o->len);
 	lk_req_write(req, "\n", 1);
 }
