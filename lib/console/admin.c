@@ -301,7 +301,8 @@ lk_admin_input(struct lk_admin *a, const char *label, const char *name,
 	struct lk_html	*h = &a->h;
 	char		 id[80], hid[90], eid[90], desc[200];
 	bool		 bad = err_field != NULL && strcmp(err_field, name) == 0;
-	const char	*v = a->form != NULL ? lk_admin_value(a, name) : value;
+	/* the posted value when this form was posted; another form of the page keeps the default */
+	const char	*v = json_object_get(a->form, name) != NULL ? lk_admin_value(a, name) : value;
 
 	if (strcmp(type, "password") == 0)
 		v = "";		/* never sent back */

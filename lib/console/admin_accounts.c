@@ -53,7 +53,8 @@ tree_page(struct lk_admin *a, int status, const char *err_id, const char *err_fi
 			snprintf(fid, sizeof(fid), "name-%s", id);
 			lk_html_leaf(h, LK_E_LABEL, "Name", LK_A_FOR, fid, LK_A__MAX);
 			lk_html_elem(h, LK_E_INPUT, LK_A_TYPE, "text", LK_A_ID, fid, LK_A_NAME, "name",
-			    LK_A_VALUE, bad && a->form ? lk_admin_value(a, "name") : lk_admin_str(o, "name"),
+			    LK_A_VALUE, bad && json_object_get(a->form, "name") != NULL ?
+			    lk_admin_value(a, "name") : lk_admin_str(o, "name"),
 			    LK_A__MAX);
 			snprintf(fid, sizeof(fid), "plan-%s", id);
 			lk_html_leaf(h, LK_E_LABEL, "Plan", LK_A_FOR, fid, LK_A__MAX);

@@ -388,9 +388,12 @@ list_page(struct lk_admin *a)
 		lk_html_close(h);
 	}
 	if (lk_admin_can(a, "keys:write")) {
+		/* in the account being viewed (the form preselects it) */
+		snprintf(href, sizeof(href), LK_ADMIN_BASE "/keys/new?account_id=");
+		lk_html_urlencode(href, sizeof(href), account);
 		lk_html_elem(h, LK_E_P, LK_A__MAX);
-		lk_html_leaf(h, LK_E_A, "Create a key", LK_A_HREF, LK_ADMIN_BASE "/keys/new",
-		    LK_A_ID, "create-key", LK_A__MAX);
+		lk_html_leaf(h, LK_E_A, "Create a key", LK_A_HREF,
+		    *account ? href : LK_ADMIN_BASE "/keys/new", LK_A_ID, "create-key", LK_A__MAX);
 		lk_html_close(h);
 	}
 	/* Filters: a GET form. */
@@ -538,8 +541,10 @@ create_form(struct lk_admin *a, int status, const char *err_field, const char *e
 	    "Leave empty for a key that never expires.", err_field, err);
 	if (lk_admin_can(a, "admin"))
 		ratelimit_fields(a, NULL, err_field, err);
+	/* after an error the posted account; else the one the link came from, or the user's own */
 	account_select(a, "Account", "account_id", a->form != NULL ?
-	    lk_admin_value(a, "account_id") : a->caller.key.account_public);
+	    lk_admin_value(a, "account_id") : *lk_admin_str(a->req->query, "account_id") ?
+	    lk_admin_str(a->req->query, "account_id") : a->caller.key.account_public);
 	lk_admin_input(a, "Metadata (JSON object)", "meta", "textarea", "",
 	    "Returned by verify, e.g. {\"team\": \"billing\"}. At most 4 KiB.", err_field, err);
 	lk_admin_button(a, "Create key", NULL);
@@ -736,7 +741,8 @@ detail_page(struct lk_admin *a, json_t *k, int status, const char *err_field_in,
 			key_href(href, sizeof(href), id, "rotate");
 			lk_admin_form(a, href, "inline");
 			lk_admin_input(a, "Grace period for the old key", "grace_period", "text",
-			    "0", "0 revokes it now; or e.g. 1h, 7d (at most 30d).", err_field, err);
+			    "24h", "The old key keeps working this long, so clients can move to the "
+			    "new one; 0 revokes it now; at most 30d.", err_field, err);
 			lk_admin_button(a, "Rotate", NULL);
 			lk_html_close(h);
 		}

@@ -228,6 +228,34 @@ def test_account_with_keys_cannot_be_deleted(server):
     m = re.search(r'<code>' + acct + r'</code></td><td><p class="error" role="alert">([^<]+)</p>', r.text)
     assert m and m.group(1) == "An account with keys, sub-accounts or users cannot be deleted", r.text[-3000:]
     assert [x[4] for x in tree_rows(r.text) if x[1] == acct] == [2]
+    # the refused delete leaves the row's rename form as it was (its name not emptied)
+    name = db_one(stack, "SELECT name FROM accounts WHERE public_id = %s", acct)[0]
+    assert form_dict(parse_forms(r.text).forms[f"/admin/accounts/{acct}"])["name"] == name
+
+
+def test_root_delete_refused_keeps_its_name(server):
+    c = owner(server)
+    root = server.stack.root_account
+    r = c.post(f"/admin/accounts/{root}/delete", {})
+    assert r.status_code in (403, 409), (r.status_code, r.text[:500])
+    name = db_one(server.stack, "SELECT name FROM accounts WHERE public_id = %s", root)[0]
+    assert form_dict(parse_forms(r.text).forms[f"/admin/accounts/{root}"])["name"] == name
+
+
+def test_create_key_link_preselects_the_account_viewed(server):
+    """"Create a key" from an account's key list opens the form in that account."""
+    stack = server.stack
+    acct = new_account(stack)
+    c = owner(server)
+    page = c.get(f"/admin/keys?account_id={acct}").text
+    link = re.search(r'<a href="([^"]+)" id="create-key">', page)
+    assert link and link.group(1) == f"/admin/keys/new?account_id={acct}", link
+    form = c.get(link.group(1))
+    assert form.status_code == 200
+    assert form_dict(parse_forms(form.text).forms["/admin/keys/new"])["account_id"] == acct
+    # without an account in view, the user's own account
+    page = c.get("/admin/keys/new").text
+    assert form_dict(parse_forms(page).forms["/admin/keys/new"])["account_id"] == stack.root_account
 
 
 # ---------------------------------------------------------------- key edit form
@@ -329,6 +357,8 @@ def test_key_edit_bad_meta_keeps_the_input(server):
     for name, value in typed.items():
         assert again[name] == value, (name, again[name])
     assert "<b>" not in r.text and "<label> &" not in r.text
+    # the page's other forms keep their own values: rotate's grace period is still the default
+    assert form_dict(p.forms[f"/admin/keys/{kid}/rotate"])["grace_period"] == "24h"
     # the message is next to the meta field (and only there)
     assert p.attrs["meta"].get("aria-invalid") == "true"
     assert "f-meta-error" in p.attrs["meta"].get("aria-describedby", "")
