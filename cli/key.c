@@ -230,12 +230,27 @@ key_show(int argc, char **argv)
 	return 0;
 }
 
+/* Why the key's state refuses verb (a 409), in words that say what to do; NULL if not known. */
+static const char *
+conflict_why(const char *verb, const struct lk_key *k, int64_t now)
+{
+	enum lk_key_status st = lk_key_status(k, now);
+
+	if (strcmp(verb, "rotate") == 0 && st == LK_KEY_REVOKED)
+		return "revoked keys cannot be rotated; reactivate it first (latchkey key reactivate ID)";
+	if (strcmp(verb, "rotate") == 0 && st == LK_KEY_EXPIRED)
+		return "expired keys cannot be rotated; create a new key instead";
+	if (strcmp(verb, "reactivate") == 0 && st == LK_KEY_EXPIRED)
+		return "an expired key cannot be reactivated; create a new key instead";
+	return NULL;
+}
+
 static int
 key_change(int argc, char **argv)
 {
 	struct lk_key	 k, nk;
 	char		 plaintext[LK_KEY_MAX + 1];
-	const char	*verb = argv[1];
+	const char	*verb = argv[1], *why;
 	int64_t		 grace = 0, now = time(NULL);
 	enum lk_err	 e;
 
@@ -263,6 +278,10 @@ key_change(int argc, char **argv)
 			printf("%s\n", plaintext);
 			lk_crypto_wipe(plaintext, sizeof(plaintext));
 		}
+	}
+	if (e == LK_ERR_CONFLICT && (why = conflict_why(verb, &k, now)) != NULL) {
+		fprintf(stderr, "latchkey: key %s %s: %s\n", verb, k.public_id, why);
+		return 1;
 	}
 	if (e != LK_OK)
 		return cli_failed(e, verb);

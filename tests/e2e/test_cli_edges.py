@@ -104,6 +104,15 @@ def test_stray_argument_is_named(stack, args, stray):
     assert "needs --account" not in r.stderr and not KEY_RE.search(r.stdout), r.stderr
 
 
+def test_rotate_of_a_revoked_key_says_why(stack, api):
+    from helpers import create_key
+    k = create_key(api, stack.admin_key, label=uid("cli-rot"))
+    assert run(stack, "key", "revoke", k["id"]).returncode == 0
+    r = run(stack, "key", "rotate", k["id"])
+    assert r.returncode == 1 and not KEY_RE.search(r.stdout), (r.stdout, r.stderr)
+    assert "revoked keys cannot be rotated; reactivate it first" in r.stderr, r.stderr
+
+
 def test_version_needs_no_config(stack):
     """--version prints the one version the tree has (the VERSION file), without a config."""
     from pathlib import Path
