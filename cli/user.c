@@ -186,16 +186,18 @@ user_list(int argc, char **argv)
 	if (e != LK_OK)
 		return cli_failed(e, "user list");
 	lk_page_init(&page, LK_PAGE_MAX);
+	/* columns as key list has them: a header line, then one user a line */
+	printf("%-28s  %-9s  %-28s  %-8s  %s\n", "ID", "ROLE", "ACCOUNT", "STATUS", "EMAIL");
 	do {
 		if ((e = lk_users_list(cli_db, &root, &page)) != LK_OK)
 			break;
 		json_array_foreach(page.data, i, o)
-			printf("%s\t%s\t%s\t%s\t%s\n",
+			printf("%-28s  %-9s  %-28s  %-8s  %s\n",
 			    json_string_value(json_object_get(o, "id")),
-			    json_string_value(json_object_get(o, "email")),
 			    json_string_value(json_object_get(o, "role")),
 			    json_string_value(json_object_get(o, "account_id")),
-			    json_is_true(json_object_get(o, "disabled")) ? "disabled" : "active");
+			    json_is_true(json_object_get(o, "disabled")) ? "disabled" : "active",
+			    json_string_value(json_object_get(o, "email")));
 	} while (lk_page_next(&page));
 	lk_page_free(&page);
 	return cli_failed(e, "user list");

@@ -22,13 +22,15 @@ def test_user_create_list_passwd_disable(stack, server):
     usr = r.stdout.strip()
     assert re.fullmatch(r"usr_[0-9A-Za-z]{24}", usr)
     listing = stack.cli("user", "list").stdout
-    assert f"{usr}\t{email}\tviewer\t{stack.root_account}\tactive" in listing
+    assert listing.splitlines()[0].split() == ["ID", "ROLE", "ACCOUNT", "STATUS", "EMAIL"], listing
+    assert [usr, "viewer", stack.root_account, "active", email] in [l.split() for l in listing.splitlines()]
     c = Console(server, email, "first password")
     stack.cli("user", "passwd", email, "--password-stdin", input="second password\n")
     assert c.get("/admin/keys").status_code == 303            # sessions ended
     Console(server, email, "second password")
     stack.cli("user", "disable", usr)
-    assert f"{usr}\t{email}\tviewer\t{stack.root_account}\tdisabled" in stack.cli("user", "list").stdout
+    assert [usr, "viewer", stack.root_account, "disabled", email] in \
+        [l.split() for l in stack.cli("user", "list").stdout.splitlines()]
     r = c.login(email, "second password")
     assert r.status_code == 401
     stack.cli("user", "enable", email)
