@@ -340,18 +340,35 @@ lk_admin_select(struct lk_admin *a, const char *label, const char *name,
 	char		 id[80];
 	const char	*v = a->form != NULL && *lk_admin_value(a, name) ?
 	    lk_admin_value(a, name) : value;
-	size_t		 i;
 
 	snprintf(id, sizeof(id), "f-%s", name);
 	lk_html_elem(h, LK_E_DIV, LK_A_CLASS, "field", LK_A__MAX);
+	lk_admin_choices(a, label, id, name, choices, v);
+	lk_html_close(h);
+}
+
+void
+lk_admin_choices(struct lk_admin *a, const char *label, const char *id, const char *name,
+    const char *const *choices, const char *selected)
+{
+	struct lk_html	*h = &a->h;
+	size_t		 i;
+
 	lk_html_leaf(h, LK_E_LABEL, label, LK_A_FOR, id, LK_A__MAX);
 	lk_html_elem(h, LK_E_SELECT, LK_A_ID, id, LK_A_NAME, name, LK_A__MAX);
 	for (i = 0; choices[i] != NULL; i++)
 		lk_html_leaf(h, LK_E_OPTION, choices[i], LK_A_VALUE, choices[i],
-		    LK_A_SELECTED, v != NULL && strcmp(v, choices[i]) == 0 ? "" : NULL,
+		    LK_A_SELECTED, selected != NULL && strcmp(selected, choices[i]) == 0 ? "" : NULL,
 		    LK_A__MAX);
 	lk_html_close(h);
-	lk_html_close(h);
+}
+
+void
+lk_admin_code_cell(struct lk_admin *a, const char *text)
+{
+	lk_html_elem(&a->h, LK_E_TD, LK_A__MAX);
+	lk_html_leaf(&a->h, LK_E_CODE, text, LK_A__MAX);
+	lk_html_close(&a->h);
 }
 
 void

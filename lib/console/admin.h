@@ -61,6 +61,13 @@ void		 lk_admin_input(struct lk_admin *a, const char *label, const char *name,
 /* A labelled select of choices (NULL-terminated); the selected one is the form's or value. */
 void		 lk_admin_select(struct lk_admin *a, const char *label, const char *name,
 		    const char *const *choices, const char *value);
+/*
+ * The label and select of lk_admin_select without its field box: the select
+ * has id id (the label's for) and the option equal to selected (may be NULL)
+ * is selected. For the small forms inside a table row.
+ */
+void		 lk_admin_choices(struct lk_admin *a, const char *label, const char *id,
+		    const char *name, const char *const *choices, const char *selected);
 void		 lk_admin_button(struct lk_admin *a, const char *text, const char *cls);
 /* A select of accounts from lk_accounts_tree() (objects with id, name, depth), indented by depth. */
 void		 lk_admin_account_select(struct lk_admin *a, const char *label, const char *name,
@@ -77,6 +84,9 @@ void		 lk_admin_alert(struct lk_admin *a, const char *message);
  */
 void		 lk_admin_table(struct lk_admin *a, const char *label, enum lk_attr attr,
 		    const char *value, const char *caption, const char *const *heads, size_t n);
+
+/* A table cell holding text as code (ids, key starts). */
+void		 lk_admin_code_cell(struct lk_admin *a, const char *text);
 
 /* The string member name of o, "" if absent (API answers shown on pages). */
 const char	*lk_admin_str(json_t *o, const char *name);

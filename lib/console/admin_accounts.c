@@ -41,9 +41,7 @@ tree_page(struct lk_admin *a, int status, const char *err_id, const char *err_fi
 		lk_html_elem(h, LK_E_TD, LK_A__MAX);
 		lk_html_textf(h, "%lld", (long long)json_integer_value(json_object_get(o, "key_count")));
 		lk_html_close(h);
-		lk_html_elem(h, LK_E_TD, LK_A__MAX);
-		lk_html_leaf(h, LK_E_CODE, id, LK_A__MAX);
-		lk_html_close(h);
+		lk_admin_code_cell(a, id);
 		if (write) {
 			lk_html_elem(h, LK_E_TD, LK_A__MAX);
 			if (bad)
@@ -57,13 +55,7 @@ tree_page(struct lk_admin *a, int status, const char *err_id, const char *err_fi
 			    lk_admin_value(a, "name") : lk_admin_str(o, "name"),
 			    LK_A__MAX);
 			snprintf(fid, sizeof(fid), "plan-%s", id);
-			lk_html_leaf(h, LK_E_LABEL, "Plan", LK_A_FOR, fid, LK_A__MAX);
-			lk_html_elem(h, LK_E_SELECT, LK_A_ID, fid, LK_A_NAME, "plan", LK_A__MAX);
-			for (size_t p = 0; plans[p] != NULL; p++)
-				lk_html_leaf(h, LK_E_OPTION, plans[p], LK_A_VALUE, plans[p],
-				    LK_A_SELECTED, strcmp(plans[p], lk_admin_str(o, "plan")) == 0 ? "" : NULL,
-				    LK_A__MAX);
-			lk_html_close(h);
+			lk_admin_choices(a, "Plan", fid, "plan", plans, lk_admin_str(o, "plan"));
 			lk_admin_button(a, "Save", "plain");
 			lk_html_close(h);
 			snprintf(href, sizeof(href), LK_ADMIN_BASE "/accounts/%s/delete", id);

@@ -464,9 +464,7 @@ list_page(struct lk_admin *a)
 		lk_html_elem(h, LK_E_TD, LK_A__MAX);
 		lk_html_leaf(h, LK_E_A, lk_admin_str(o, "label"), LK_A_HREF, href, LK_A__MAX);
 		lk_html_close(h);
-		lk_html_elem(h, LK_E_TD, LK_A__MAX);
-		lk_html_leaf(h, LK_E_CODE, lk_admin_str(o, "start"), LK_A__MAX);
-		lk_html_close(h);
+		lk_admin_code_cell(a, lk_admin_str(o, "start"));
 		lk_html_leaf(h, LK_E_TD, lk_admin_str(o, "env"), LK_A__MAX);
 		lk_html_elem(h, LK_E_TD, LK_A__MAX);
 		status_word(a, lk_admin_str(o, "status"));

@@ -67,22 +67,14 @@ users_page(struct lk_admin *a, int status, const char *err_id, const char *err_f
 		lk_html_elem(h, LK_E_TR, LK_A__MAX);
 		lk_html_leaf(h, LK_E_TD, lk_admin_str(o, "email"), LK_A__MAX);
 		lk_html_leaf(h, LK_E_TD, lk_admin_str(o, "role"), LK_A__MAX);
-		lk_html_elem(h, LK_E_TD, LK_A__MAX);
-		lk_html_leaf(h, LK_E_CODE, lk_admin_str(o, "account_id"), LK_A__MAX);
-		lk_html_close(h);
+		lk_admin_code_cell(a, lk_admin_str(o, "account_id"));
 		lk_html_leaf(h, LK_E_TD, disabled ? "disabled" : "active", LK_A__MAX);
 		lk_html_elem(h, LK_E_TD, LK_A__MAX);
 		if (!self && lk_users_may_manage(a->caller.key.scopes, lk_admin_str(o, "role"))) {
 			snprintf(href, sizeof(href), LK_ADMIN_BASE "/users/%s/role", id);
 			lk_admin_form(a, href, "inline");
 			snprintf(fid, sizeof(fid), "role-%s", id);
-			lk_html_leaf(h, LK_E_LABEL, "Role", LK_A_FOR, fid, LK_A__MAX);
-			lk_html_elem(h, LK_E_SELECT, LK_A_ID, fid, LK_A_NAME, "role", LK_A__MAX);
-			for (size_t r = 0; lk_roles[r] != NULL; r++)
-				lk_html_leaf(h, LK_E_OPTION, lk_roles[r], LK_A_VALUE, lk_roles[r],
-				    LK_A_SELECTED, strcmp(lk_roles[r], lk_admin_str(o, "role")) == 0 ? "" : NULL,
-				    LK_A__MAX);
-			lk_html_close(h);
+			lk_admin_choices(a, "Role", fid, "role", lk_roles, lk_admin_str(o, "role"));
 			lk_admin_button(a, "Set role", "plain");
 			lk_html_close(h);
 			snprintf(href, sizeof(href), LK_ADMIN_BASE "/users/%s/%s", id,
