@@ -34,11 +34,9 @@ static int
 account_list(int argc, char **argv)
 {
 	struct lk_account	 root;
-	struct lk_page		 page;
 	const char		*parent = "me";
 	json_t			*all, *a;
 	bool			 json = false;
-	enum lk_err		 e;
 	size_t			 i;
 	int			 c, rc;
 
@@ -55,18 +53,8 @@ account_list(int argc, char **argv)
 		return rc;
 	if ((rc = cli_account(parent, &root)) != 0)
 		return rc;
-	all = json_array();
-	lk_page_init(&page, LK_PAGE_MAX);
-	do {
-		if ((e = lk_accounts_list(cli_db, &root, &page)) != LK_OK)
-			break;
-		json_array_extend(all, page.data);
-	} while (lk_page_next(&page));
-	lk_page_free(&page);
-	if (e != LK_OK) {
-		json_decref(all);
-		return cli_failed(e, "account list");
-	}
+	if ((rc = cli_list_all(lk_accounts_list, &root, "account list", &all)) != 0)
+		return rc;
 	if (json)
 		return cli_print_json(all);
 	printf("%-29s  %-29s  %-10s  %-20s  %s\n", "ID", "PARENT", "PLAN", "CREATED", "NAME");

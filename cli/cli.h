@@ -44,6 +44,16 @@ int	cli_failed(enum lk_err e, const char *what);
 /* The account with public id id, or the root account for "me"; prints why not and returns 1. */
 int	cli_account(const char *id, struct lk_account *out);
 
+/* One page of a list of what is in acct (lk_accounts_list's shape). */
+typedef enum lk_err (*cli_lister)(struct lk_db *db, const struct lk_account *acct,
+    struct lk_page *page);
+
+/*
+ * Every page of list(acct) in one new array *all (NULL on failure). Returns 0,
+ * or cli_failed's status about what.
+ */
+int	cli_list_all(cli_lister list, const struct lk_account *acct, const char *what, json_t **all);
+
 /* Print v (stolen) as indented JSON and a newline on stdout; returns the exit status. */
 int	cli_print_json(json_t *v);
 

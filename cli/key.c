@@ -114,6 +114,15 @@ scopes_text(json_t *k)
 	return out;
 }
 
+/* One page of the account's keys, unfiltered (a cli_lister). */
+static enum lk_err
+all_keys(struct lk_db *db, const struct lk_account *acct, struct lk_page *page)
+{
+	static const struct lk_key_filter none = { .status = NULL };
+
+	return lk_keys_list(db, acct, &none, time(NULL), page);
+}
+
 /* key list --account ACCT_ID|me [--json] */
 static int
 key_list(int argc, char **argv)
@@ -124,12 +133,9 @@ key_list(int argc, char **argv)
 		{ NULL, 0, NULL, 0 }
 	};
 	struct lk_account	 acct;
-	struct lk_page		 page;
-	struct lk_key_filter	 none = { .status = NULL };
 	const char		*account = NULL;
 	json_t			*all, *k;
 	bool			 json = false;
-	enum lk_err		 e;
 	size_t			 i;
 	int			 c, rc;
 
@@ -148,18 +154,8 @@ key_list(int argc, char **argv)
 		return cli_usage("key list needs --account ACCT_ID (or --account me)");
 	if ((rc = cli_account(account, &acct)) != 0)
 		return rc;
-	all = json_array();
-	lk_page_init(&page, LK_PAGE_MAX);
-	do {
-		if ((e = lk_keys_list(cli_db, &acct, &none, time(NULL), &page)) != LK_OK)
-			break;
-		json_array_extend(all, page.data);
-	} while (lk_page_next(&page));
-	lk_page_free(&page);
-	if (e != LK_OK) {
-		json_decref(all);
-		return cli_failed(e, "key list");
-	}
+	if ((rc = cli_list_all(all_keys, &acct, "key list", &all)) != 0)
+		return rc;
 	if (json)
 		return cli_print_json(all);
 	printf("%-28s  %-20s  %-4s  %-7s  %-24s  %-20s  %-20s  %s\n", "ID", "START", "ENV",

@@ -223,6 +223,27 @@ cli_account(const char *id, struct lk_account *out)
 }
 
 int
+cli_list_all(cli_lister list, const struct lk_account *acct, const char *what, json_t **all)
+{
+	struct lk_page	page;
+	enum lk_err	e;
+
+	*all = json_array();
+	lk_page_init(&page, LK_PAGE_MAX);
+	do {
+		if ((e = list(cli_db, acct, &page)) != LK_OK)
+			break;
+		json_array_extend(*all, page.data);
+	} while (lk_page_next(&page));
+	lk_page_free(&page);
+	if (e != LK_OK) {
+		json_decref(*all);
+		*all = NULL;
+	}
+	return cli_failed(e, what);
+}
+
+int
 cli_print_json(json_t *v)
 {
 	int rc = json_dumpf(v, stdout, JSON_INDENT(2) | JSON_ENCODE_ANY) == 0 ? 0 : 1;
