@@ -301,6 +301,27 @@ lk_db_exec(struct lk_db *db, const char *sql, const struct lk_param *params,
 	return e;
 }
 
+enum lk_err
+lk_db_page(struct lk_db *db, const char *sql, const struct lk_param *params,
+    unsigned int nparams, struct lk_page *page, lk_db_row_fn fn, void *arg)
+{
+	const struct lk_cursor	*cur = &page->after;
+	struct lk_param		 p[LK_DB_PAGE_PARAMS_MAX + 5];
+
+	if (nparams > LK_DB_PAGE_PARAMS_MAX) {
+		lk_log_err("paged statement given %u parameters", nparams);
+		return LK_ERR_INTERNAL;
+	}
+	memcpy(p, params, nparams * sizeof(*p));
+	p[nparams] = cur->set ? LK_INT(cur->created_at) : LK_NULL;
+	p[nparams + 1] = LK_INT(cur->created_at);
+	p[nparams + 2] = LK_INT(cur->created_at);
+	p[nparams + 3] = LK_STR(cur->id);
+	p[nparams + 4] = LK_INT(page->limit + 1);
+	lk_page_begin(page);
+	return lk_db_exec(db, sql, p, nparams + 5, fn, arg, NULL);
+}
+
 uint64_t
 lk_db_insert_id(struct lk_db *db)
 {

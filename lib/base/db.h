@@ -15,6 +15,7 @@
 
 #include "base/conf.h"
 #include "base/err.h"
+#include "base/page.h"
 
 #define LK_DB_COLS_MAX	24
 #define LK_NELEM(a)	(sizeof(a) / sizeof((a)[0]))
@@ -107,6 +108,24 @@ const struct lk_conf *lk_db_conf(const struct lk_db *db);
 enum lk_err	 lk_db_exec(struct lk_db *db, const char *sql,
 		    const struct lk_param *params, unsigned int nparams,
 		    lk_db_row_fn fn, void *arg, uint64_t *affected);
+
+/*
+ * The end of a paged SELECT over table alias t, newest first: the rows after
+ * the page's cursor, and its limit. lk_db_page gives its parameters.
+ */
+#define LK_DB_PAGE_AFTER(t) \
+    " AND (? IS NULL OR " t ".created_at < ? OR (" t ".created_at = ? AND " t ".public_id < ?))" \
+    " ORDER BY " t ".created_at DESC, " t ".public_id DESC LIMIT ?"
+#define LK_DB_PAGE_PARAMS_MAX	32
+
+/*
+ * One page of a list: sql ends with LK_DB_PAGE_AFTER, params (at most
+ * LK_DB_PAGE_PARAMS_MAX) are those before it; page's cursor and limit + 1
+ * are added. Begins the page, then runs fn on each row as lk_db_exec does.
+ */
+enum lk_err	 lk_db_page(struct lk_db *db, const char *sql,
+		    const struct lk_param *params, unsigned int nparams,
+		    struct lk_page *page, lk_db_row_fn fn, void *arg);
 
 /* AUTO_INCREMENT id of the last INSERT run through lk_db_exec. */
 uint64_t	 lk_db_insert_id(struct lk_db *db);

@@ -38,8 +38,7 @@ static const char SQL_DELETE[] =
     "DELETE FROM accounts WHERE id = ?";
 static const char SQL_LIST[] =
     "SELECT " ACCOUNT_COLS " WHERE a.path LIKE ? AND a.id <> ?"
-    " AND (? IS NULL OR a.created_at < ? OR (a.created_at = ? AND a.public_id < ?))"
-    " ORDER BY a.created_at DESC, a.public_id DESC LIMIT ?";
+    LK_DB_PAGE_AFTER("a");
 
 /* Ordered by path: every account comes right after its parent's subtree begins. */
 static const char SQL_TREE[] =
@@ -324,19 +323,14 @@ static enum lk_err
 list_work(struct lk_db *db, void *arg)
 {
 	struct list_ctx		*c = arg;
-	const struct lk_cursor	*cur = &c->page->after;
 	char			 like[LK_ACCOUNT_PATH_MAX + 2];
 
 	snprintf(like, sizeof(like), "%s%%", c->root->path);
 	const struct lk_param p[] = {
 		LK_STR(like), LK_INT(c->root->id),
-		cur->set ? LK_INT(cur->created_at) : LK_NULL,
-		LK_INT(cur->created_at), LK_INT(cur->created_at), LK_STR(cur->id),
-		LK_INT(c->page->limit + 1),
 	};
 
-	lk_page_begin(c->page);
-	return lk_db_exec(db, SQL_LIST, p, LK_NELEM(p), list_row, c, NULL);
+	return lk_db_page(db, SQL_LIST, p, LK_NELEM(p), c->page, list_row, c);
 }
 
 enum lk_err

@@ -70,8 +70,7 @@ static const char SQL_LIST[] =
     " AND (? IS NULL OR k.label LIKE ?)"
     " AND (? IS NULL OR k.start LIKE ?)"
     " AND (? IS NULL OR (k.expires_at > ? AND k.expires_at <= ?))"
-    " AND (? IS NULL OR k.created_at < ? OR (k.created_at = ? AND k.public_id < ?))"
-    " ORDER BY k.created_at DESC, k.public_id DESC LIMIT ?";
+    LK_DB_PAGE_AFTER("k");
 
 enum lk_key_status
 lk_key_status(const struct lk_key *k, int64_t now)
@@ -672,7 +671,6 @@ list_work(struct lk_db *db, void *arg)
 {
 	struct list_ctx			*c = arg;
 	const struct lk_key_filter	*f = c->f;
-	const struct lk_cursor		*cur = &c->page->after;
 	char				 like[LK_LABEL_MAX * 8 + 3];
 	char				 slike[LK_KEY_START_MAX * 2 + 2];
 
@@ -690,13 +688,9 @@ list_work(struct lk_db *db, void *arg)
 		f->start != NULL ? LK_STR(slike) : LK_NULL,
 		LK_INT0(f->expiring_within), LK_INT(c->now),
 		LK_INT(c->now + f->expiring_within),
-		cur->set ? LK_INT(cur->created_at) : LK_NULL,
-		LK_INT(cur->created_at), LK_INT(cur->created_at), LK_STR(cur->id),
-		LK_INT(c->page->limit + 1),
 	};
 
-	lk_page_begin(c->page);
-	return lk_db_exec(db, SQL_LIST, p, LK_NELEM(p), list_row, c, NULL);
+	return lk_db_page(db, SQL_LIST, p, LK_NELEM(p), c->page, list_row, c);
 }
 
 enum lk_err

@@ -36,8 +36,7 @@ static const char SQL_TOUCH[] =
     "UPDATE users SET last_login_at = ? WHERE id = ?";
 static const char SQL_LIST[] =
     USER_SELECT " WHERE a.path LIKE ?"
-    " AND (? IS NULL OR u.created_at < ? OR (u.created_at = ? AND u.public_id < ?))"
-    " ORDER BY u.created_at DESC, u.public_id DESC LIMIT ?";
+    LK_DB_PAGE_AFTER("u");
 
 const char *const lk_roles[] = { "owner", "developer", "viewer", NULL };
 
@@ -369,19 +368,14 @@ static enum lk_err
 list_work(struct lk_db *db, void *arg)
 {
 	struct list_ctx		*c = arg;
-	const struct lk_cursor	*cur = &c->page->after;
 	char			 like[LK_ACCOUNT_PATH_MAX + 2];
 
 	snprintf(like, sizeof(like), "%s%%", c->root->path);
 	const struct lk_param p[] = {
 		LK_STR(like),
-		cur->set ? LK_INT(cur->created_at) : LK_NULL,
-		LK_INT(cur->created_at), LK_INT(cur->created_at), LK_STR(cur->id),
-		LK_INT(c->page->limit + 1),
 	};
 
-	lk_page_begin(c->page);
-	return lk_db_exec(db, SQL_LIST, p, LK_NELEM(p), list_row, c, NULL);
+	return lk_db_page(db, SQL_LIST, p, LK_NELEM(p), c->page, list_row, c);
 }
 
 enum lk_err
