@@ -22,7 +22,7 @@ create_key(const struct lk_key_new *nk)
 	if (e != LK_OK)
 		return cli_failed(e, "key create");
 	fprintf(stderr, "created %s in %s (the key is shown once)\n",
-	    k.public_id, k.account_public);
+	    k.public_id, k.owner.public_id);
 	printf("%s\n", plaintext);
 	fflush(stdout);
 	lk_crypto_wipe(plaintext, sizeof(plaintext));

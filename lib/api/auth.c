@@ -81,7 +81,7 @@ lk_auth_caller_account(struct lk_req *req, struct lk_caller *c,
 	if (req->caller != NULL) {	/* a console user, authenticated by its session */
 		*c = *req->caller;
 		lk_auth_actor(req, c);
-		return acct != NULL ? lk_accounts_get(req->db, c->key.account_public, acct) : LK_OK;
+		return acct != NULL ? lk_accounts_get(req->db, c->key.owner.public_id, acct) : LK_OK;
 	}
 	if ((e = lk_auth_credential(req, &parts)) != LK_OK)
 		return e;
@@ -184,11 +184,11 @@ lk_auth_account(struct lk_req *req, const struct lk_caller *c, const char *id,
 	if (id == NULL && (id = lk_req_param(req, "HTTP_X_ACCOUNT_ID")) == NULL)
 		id = lk_req_param(req, "HTTP_X_TENANT_ID");
 	if (id == NULL || strcmp(id, "me") == 0)
-		id = c->key.account_public;
+		id = c->key.owner.public_id;
 	if (!lk_crypto_public_id_ok(id, "acct_"))
 		return lk_req_fail(req, LK_ERR_NOT_FOUND, NULL, "No such account");
 	if ((e = lk_accounts_get(req->db, id, out)) == LK_ERR_NOT_FOUND ||
-	    (e == LK_OK && !lk_path_within(out->path, c->key.account_path)))
+	    (e == LK_OK && !lk_path_within(out->path, c->key.owner.path)))
 		return lk_req_fail(req, LK_ERR_NOT_FOUND, NULL, "No such account");
 	return e;
 }
@@ -222,7 +222,7 @@ lk_auth_only_env(const struct lk_caller *c)
 bool
 lk_auth_sees(const struct lk_caller *c, const struct lk_key *k)
 {
-	return lk_path_within(k->account_path, c->key.account_path) &&
+	return lk_path_within(k->owner.path, c->key.owner.path) &&
 	    lk_auth_env_ok(c, k->env);
 }
 
@@ -248,13 +248,13 @@ lk_auth_plan(struct lk_req *req, const struct lk_caller *c,
 {
 	if (plan == NULL)
 		return LK_OK;
-	if (target != NULL && target->id == c->key.account_id &&
+	if (target != NULL && target->id == c->key.owner.id &&
 	    strcmp(plan, target->plan) != 0)
 		return lk_req_fail(req, LK_ERR_FORBIDDEN, "plan",
 		    "A caller cannot change its own account's plan");
-	if (lk_plan_rank(plan) > lk_plan_rank(c->key.account_plan))
+	if (lk_plan_rank(plan) > lk_plan_rank(c->key.owner.plan))
 		return lk_req_fail(req, LK_ERR_FORBIDDEN, "plan",
 		    "A sub-account's plan cannot be above the caller's own account's (%s)",
-		    c->key.account_plan);
+		    c->key.owner.plan);
 	return LK_OK;
 }

@@ -81,7 +81,7 @@ grant(struct lk_req *req, const struct lk_caller *c)
 
 	snprintf(head, sizeof(head), "Status: 200 OK\r\n");
 	variable(head, sizeof(head), "LATCHKEY_KEY_ID", k->public_id);
-	variable(head, sizeof(head), "LATCHKEY_ACCOUNT_ID", k->account_public);
+	variable(head, sizeof(head), "LATCHKEY_ACCOUNT_ID", k->owner.public_id);
 	variable(head, sizeof(head), "LATCHKEY_SCOPES", k->scopes);
 	variable(head, sizeof(head), "LATCHKEY_ENV", k->env);
 	variable(head, sizeof(head), "LATCHKEY_KEY_LABEL", k->label);

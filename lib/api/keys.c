@@ -110,7 +110,7 @@ check_rate(struct lk_req *req, const struct lk_caller *c, const char *plan,
 	if (!lk_auth_is_admin(c) && limit * 60 > lk_plan_rate(plan) * window)
 		return lk_req_fail(req, LK_ERR_FORBIDDEN, "ratelimit",
 		    "Only an admin key may set a rate limit above the account's plan (%s)", plan);
-	if (!lk_path_is_root(c->key.account_path) && limit * 60 > max * window) {
+	if (!lk_path_is_root(c->key.owner.path) && limit * 60 > max * window) {
 		lk_req_detail(req, "max_per_minute", json_integer(max));
 		return lk_req_fail(req, LK_ERR_FORBIDDEN, "ratelimit",
 		    "A rate limit above %lld requests per minute (ratelimit_max_override) "
@@ -359,7 +359,7 @@ patch(struct lk_req *req, struct lk_caller *c, struct lk_key *k)
 	if (json_object_get(f, "ratelimit") != NULL) {
 		pt.has_ratelimit = true;
 		ratelimit_of(f, &pt.rl_limit, &pt.rl_window);
-		if ((e = check_rate(req, c, k->account_plan, pt.rl_limit,
+		if ((e = check_rate(req, c, k->owner.plan, pt.rl_limit,
 		    pt.rl_window)) != LK_OK)
 			goto out;
 	}
@@ -457,7 +457,7 @@ lk_keys_http_item(struct lk_req *req, const char *account_id, const char *key_id
 		return e;
 	if ((e = lk_auth_key(req, &c, key_id, &k)) != LK_OK)
 		return e;
-	if (account_id != NULL && strcmp(k.account_public, acct.public_id) != 0)
+	if (account_id != NULL && strcmp(k.owner.public_id, acct.public_id) != 0)
 		return lk_req_fail(req, LK_ERR_NOT_FOUND, NULL, "No such key");
 	if (usage)
 		return lk_usage_http_key(req, &k, lk_auth_only_env(&c));

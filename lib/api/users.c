@@ -65,7 +65,7 @@ list(struct lk_req *req, const struct lk_caller *c)
 	if ((e = lk_req_fields(req, req->query, list_fields, &f)) != LK_OK)
 		return e;
 	if ((e = lk_req_page(req, f, &page)) == LK_OK &&
-	    (e = lk_accounts_get(req->db, c->key.account_public, &root)) == LK_OK &&
+	    (e = lk_accounts_get(req->db, c->key.owner.public_id, &root)) == LK_OK &&
 	    (e = lk_users_list(req->db, &root, &page)) == LK_OK)
 		lk_resp_json(req, 200, lk_page_json(&page));
 	lk_page_free(&page);
@@ -100,7 +100,7 @@ create(struct lk_req *req, const struct lk_caller *c)
 		    "A password is 10 to 128 characters without control characters.");
 	if (!lk_crypto_public_id_ok(account, "acct_") ||
 	    (e = lk_accounts_get(req->db, account, &acct)) == LK_ERR_NOT_FOUND ||
-	    (e == LK_OK && !lk_path_within(acct.path, c->key.account_path)))
+	    (e == LK_OK && !lk_path_within(acct.path, c->key.owner.path)))
 		return lk_req_fail(req, LK_ERR_NOT_FOUND, NULL, "No such account.");
 	if (e != LK_OK)
 		return e;
@@ -144,7 +144,7 @@ managed_user(struct lk_req *req, const struct lk_caller *c, const char *id,
 
 	if (!lk_crypto_public_id_ok(id, "usr_") ||
 	    (e = lk_users_get(req->db, id, u)) == LK_ERR_NOT_FOUND ||
-	    (e == LK_OK && !lk_path_within(u->account_path, c->key.account_path)))
+	    (e == LK_OK && !lk_path_within(u->owner.path, c->key.owner.path)))
 		return lk_req_fail(req, LK_ERR_NOT_FOUND, NULL, "No such user.");
 	if (e != LK_OK)
 		return e;

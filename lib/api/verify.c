@@ -57,7 +57,7 @@ verdict(struct lk_out *o, const struct lk_key *k, const struct lk_rl_state *rl)
 	lk_out_lit(o, ",\"key\":{\"id\":");
 	lk_out_str(o, k->public_id, strlen(k->public_id));
 	lk_out_lit(o, ",\"account_id\":");
-	lk_out_str(o, k->account_public, strlen(k->account_public));
+	lk_out_str(o, k->owner.public_id, strlen(k->owner.public_id));
 	lk_out_lit(o, ",\"env\":");
 	lk_out_str(o, k->env, strlen(k->env));
 	lk_out_lit(o, ",\"scopes\":[");

@@ -301,12 +301,43 @@ lk_db_exec(struct lk_db *db, const char *sql, const struct lk_param *params,
 	return e;
 }
 
+struct page_ctx {
+	const char			*sql;
+	const struct lk_param		*params;
+	unsigned int			 nparams;
+	struct lk_page			*page;
+	const struct lk_db_items	*items;
+};
+
+static enum lk_err
+page_row(const struct lk_row *r, void *arg)
+{
+	struct page_ctx			*c = arg;
+	const struct lk_db_items	*it = c->items;
+
+	if (!lk_page_wants(c->page))
+		return LK_OK;
+	lk_db_row_map(r, (void *)&it->map);
+	lk_page_add(c->page, it->json(it->map.out, it->arg), *it->created_at, it->public_id);
+	return LK_OK;
+}
+
+static enum lk_err
+page_work(struct lk_db *db, void *arg)
+{
+	struct page_ctx *c = arg;
+
+	lk_page_begin(c->page);
+	return lk_db_exec(db, c->sql, c->params, c->nparams, page_row, c, NULL);
+}
+
 enum lk_err
 lk_db_page(struct lk_db *db, const char *sql, const struct lk_param *params,
-    unsigned int nparams, struct lk_page *page, lk_db_row_fn fn, void *arg)
+    unsigned int nparams, struct lk_page *page, const struct lk_db_items *items)
 {
 	const struct lk_cursor	*cur = &page->after;
 	struct lk_param		 p[LK_DB_PAGE_PARAMS_MAX + 5];
+	struct page_ctx		 c = { sql, p, nparams + 5, page, items };
 
 	if (nparams > LK_DB_PAGE_PARAMS_MAX) {
 		lk_log_err("paged statement given %u parameters", nparams);
@@ -318,8 +349,7 @@ lk_db_page(struct lk_db *db, const char *sql, const struct lk_param *params,
 	p[nparams + 2] = LK_INT(cur->created_at);
 	p[nparams + 3] = LK_STR(cur->id);
 	p[nparams + 4] = LK_INT(page->limit + 1);
-	lk_page_begin(page);
-	return lk_db_exec(db, sql, p, nparams + 5, fn, arg, NULL);
+	return lk_db_read(db, page_work, &c);
 }
 
 uint64_t

@@ -119,13 +119,31 @@ enum lk_err	 lk_db_exec(struct lk_db *db, const char *sql,
 #define LK_DB_PAGE_PARAMS_MAX	32
 
 /*
- * One page of a list: sql ends with LK_DB_PAGE_AFTER, params (at most
- * LK_DB_PAGE_PARAMS_MAX) are those before it; page's cursor and limit + 1
- * are added. Begins the page, then runs fn on each row as lk_db_exec does.
+ * How the rows of a list become a page's items: each row fills the caller's
+ * struct by the map, json makes the item of it (arg: the caller's), and the
+ * struct's created_at and public_id members are the item's cursor.
+ */
+struct lk_db_items {
+	struct lk_db_map	 map;
+	const int64_t		*created_at;
+	const char		*public_id;
+	json_t			*(*json)(const void *out, const void *arg);
+	const void		*arg;
+};
+/* The items of the column table cols read into *out (a struct with created_at, public_id). */
+#define LK_DB_ITEMS(cols, out, json, arg) \
+	(&(struct lk_db_items){ { (cols), LK_NELEM(cols), (out), sizeof(*(out)) }, \
+	    &(out)->created_at, (out)->public_id, (json), (arg) })
+
+/*
+ * One page of a list, in a unit of work of its own (lk_db_read): sql ends with
+ * LK_DB_PAGE_AFTER, params (at most LK_DB_PAGE_PARAMS_MAX) are those before
+ * it; the page's cursor and limit + 1 are added. Begins the page, then adds
+ * an item of each row while the page wants one.
  */
 enum lk_err	 lk_db_page(struct lk_db *db, const char *sql,
 		    const struct lk_param *params, unsigned int nparams,
-		    struct lk_page *page, lk_db_row_fn fn, void *arg);
+		    struct lk_page *page, const struct lk_db_items *items);
 
 /* AUTO_INCREMENT id of the last INSERT run through lk_db_exec. */
 uint64_t	 lk_db_insert_id(struct lk_db *db);

@@ -278,7 +278,7 @@ lk_admin_tree(struct lk_admin *a, struct lk_account *root, json_t **tree)
 	if (root == NULL)
 		root = &mine;
 	*tree = NULL;
-	if ((e = lk_accounts_get(a->req->db, a->caller.key.account_public, root)) != LK_OK)
+	if ((e = lk_accounts_get(a->req->db, a->caller.key.owner.public_id, root)) != LK_OK)
 		return e;
 	return lk_accounts_tree(a->req->db, root, LK_ADMIN_TREE_MAX, tree);
 }

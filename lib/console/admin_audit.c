@@ -63,7 +63,7 @@ chain_check(struct lk_admin *a)
 	enum lk_err			 e;
 
 	if (!lk_admin_can(a, "admin") || lk_accounts_root(a->req->db, &root) != LK_OK ||
-	    strcmp(root.public_id, a->caller.key.account_public) != 0)
+	    strcmp(root.public_id, a->caller.key.owner.public_id) != 0)
 		return;
 	lk_html_elem(h, LK_E_SECTION, LK_A_ARIA_LABELLEDBY, "chain", LK_A__MAX);
 	lk_html_leaf(h, LK_E_H2, "Audit chain", LK_A_ID, "chain", LK_A__MAX);

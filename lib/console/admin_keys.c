@@ -400,7 +400,7 @@ list_page(struct lk_admin *a)
 	lk_html_elem(h, LK_E_FORM, LK_A_METHOD, "get", LK_A_ACTION, LK_ADMIN_BASE "/keys",
 	    LK_A_CLASS, "inline", LK_A_ROLE, "search", LK_A_ARIA_LABEL, "Filter keys", LK_A__MAX);
 	account_select(a, "Account", "account_id", *account ? account :
-	    a->caller.key.account_public);
+	    a->caller.key.owner.public_id);
 	{
 		static const char *const st[] = { "", "active", "revoked", "expired", NULL };
 		static const char *const en[] = { "", "live", "test", NULL };
@@ -542,7 +542,7 @@ create_form(struct lk_admin *a, int status, const char *err_field, const char *e
 	/* after an error the posted account; else the one the link came from, or the user's own */
 	account_select(a, "Account", "account_id", a->form != NULL ?
 	    lk_admin_value(a, "account_id") : *lk_admin_str(a->req->query, "account_id") ?
-	    lk_admin_str(a->req->query, "account_id") : a->caller.key.account_public);
+	    lk_admin_str(a->req->query, "account_id") : a->caller.key.owner.public_id);
 	lk_admin_input(a, "Metadata (JSON object)", "meta", "textarea", "",
 	    "Returned by verify, e.g. {\"team\": \"billing\"}. At most 4 KiB.", err_field, err);
 	lk_admin_button(a, "Create key", NULL);

@@ -128,10 +128,7 @@ lk_sessions_caller(const struct lk_session *s, struct lk_caller *c)
 
 	memset(c, 0, sizeof(*c));
 	snprintf(k->public_id, sizeof(k->public_id), "%s", u->public_id);
-	k->account_id = u->account_id;
-	snprintf(k->account_public, sizeof(k->account_public), "%s", u->account_public);
-	snprintf(k->account_path, sizeof(k->account_path), "%s", u->account_path);
-	snprintf(k->account_plan, sizeof(k->account_plan), "%s", u->account_plan);
+	k->owner = u->owner;
 	snprintf(k->env, sizeof(k->env), "live");
 	snprintf(k->label, sizeof(k->label), "%s", u->email);
 	snprintf(k->scopes, sizeof(k->scopes), "%s", lk_role_scopes(u->role));
@@ -257,8 +254,8 @@ start_work(struct lk_db *db, void *arg)
 	if (c->forgive != NULL && (e = forgive(db, c->forgive)) != LK_OK)
 		return e;
 	changes = json_pack("{s:s}", "method", c->method);
-	e = lk_audit_write(db, &(struct lk_audit_event){ &actor, c->u->account_public,
-	    c->u->account_path, "user.login", c->u->public_id, changes }, c->req->now);
+	e = lk_audit_write(db, &(struct lk_audit_event){ &actor, c->u->owner.public_id,
+	    c->u->owner.path, "user.login", c->u->public_id, changes }, c->req->now);
 	json_decref(changes);
 	return e;
 }
@@ -410,8 +407,8 @@ fail_work(struct lk_db *db, void *arg)
 	}
 	changes = json_pack("{s:s}", "reason", c->reason);
 	if (c->u != NULL)
-		e = lk_audit_write(db, &(struct lk_audit_event){ &actor, c->u->account_public,
-		    c->u->account_path, c->action, c->u->public_id, changes }, now);
+		e = lk_audit_write(db, &(struct lk_audit_event){ &actor, c->u->owner.public_id,
+		    c->u->owner.path, c->action, c->u->public_id, changes }, now);
 	else
 		e = lk_audit_write(db, &(struct lk_audit_event){ &actor, c->root->public_id,
 		    c->root->path, c->action, "", changes }, now);
@@ -502,8 +499,8 @@ logout_work(struct lk_db *db, void *arg)
 
 	if ((e = lk_users_end_sessions(db, u->id, 0)) != LK_OK)
 		return e;
-	return lk_audit_write(db, &(struct lk_audit_event){ &actor, u->account_public,
-	    u->account_path, "user.logout", u->public_id, NULL }, c->req->now);
+	return lk_audit_write(db, &(struct lk_audit_event){ &actor, u->owner.public_id,
+	    u->owner.path, "user.logout", u->public_id, NULL }, c->req->now);
 }
 
 enum lk_err

@@ -84,6 +84,27 @@ lk_path_within(const char *path, const char *root)
 	return strncmp(path, root, strlen(root)) == 0;
 }
 
+struct lk_owner
+lk_account_owner(const struct lk_account *a)
+{
+	struct lk_owner o = { .id = a->id };
+
+	snprintf(o.public_id, sizeof(o.public_id), "%s", a->public_id);
+	snprintf(o.path, sizeof(o.path), "%s", a->path);
+	snprintf(o.plan, sizeof(o.plan), "%s", a->plan);
+	return o;
+}
+
+void
+lk_owner_account(const struct lk_owner *o, struct lk_account *a)
+{
+	memset(a, 0, sizeof(*a));
+	a->id = o->id;
+	snprintf(a->public_id, sizeof(a->public_id), "%s", o->public_id);
+	snprintf(a->path, sizeof(a->path), "%s", o->path);
+	snprintf(a->plan, sizeof(a->plan), "%s", o->plan);
+}
+
 bool
 lk_path_is_root(const char *path)
 {
@@ -301,44 +322,24 @@ lk_accounts_delete(struct lk_db *db, const struct lk_actor *actor,
 	return lk_db_txn(db, delete_work, &c);
 }
 
-struct list_ctx {
-	const struct lk_account	*root;
-	struct lk_page		*page;
-};
-
-static enum lk_err
-list_row(const struct lk_row *r, void *arg)
+static json_t *
+account_item(const void *a, const void *arg)
 {
-	struct list_ctx		*c = arg;
-	struct lk_account	 a;
-
-	if (!lk_page_wants(c->page))
-		return LK_OK;
-	lk_db_row_map(r, LK_DB_MAP(cols, &a));
-	lk_page_add(c->page, lk_account_json(&a), a.created_at, a.public_id);
-	return LK_OK;
-}
-
-static enum lk_err
-list_work(struct lk_db *db, void *arg)
-{
-	struct list_ctx		*c = arg;
-	char			 like[LK_ACCOUNT_PATH_MAX + 2];
-
-	snprintf(like, sizeof(like), "%s%%", c->root->path);
-	const struct lk_param p[] = {
-		LK_STR(like), LK_INT(c->root->id),
-	};
-
-	return lk_db_page(db, SQL_LIST, p, LK_NELEM(p), c->page, list_row, c);
+	(void)arg;
+	return lk_account_json(a);
 }
 
 enum lk_err
 lk_accounts_list(struct lk_db *db, const struct lk_account *root, struct lk_page *page)
 {
-	struct list_ctx c = { root, page };
+	struct lk_account	 a;
+	char			 like[LK_ACCOUNT_PATH_MAX + 2];
 
-	return lk_db_read(db, list_work, &c);
+	snprintf(like, sizeof(like), "%s%%", root->path);
+	const struct lk_param p[] = { LK_STR(like), LK_INT(root->id) };
+
+	return lk_db_page(db, SQL_LIST, p, LK_NELEM(p), page,
+	    LK_DB_ITEMS(cols, &a, account_item, NULL));
 }
 
 struct tree_ctx {

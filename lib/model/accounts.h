@@ -28,6 +28,29 @@ struct lk_account {
 	int64_t		 created_at;
 };
 
+/* The account a key or a user belongs to, as their rows carry it (joined from accounts). */
+struct lk_owner {
+	uint64_t	 id;
+	char		 public_id[LK_PUBLIC_ID_MAX];
+	char		 path[LK_ACCOUNT_PATH_MAX];
+	char		 plan[16];
+};
+
+/*
+ * The column table entries of an owner (lk_db_row_map) for struct s with a
+ * member `owner`, in the order the SELECTs name them: a.id, a.public_id,
+ * a.path, a.plan.
+ */
+#define LK_COLS_OWNER(s) \
+	LK_COL_ID(s, owner.id), LK_COL_TEXT(s, owner.public_id), \
+	LK_COL_TEXT(s, owner.path), LK_COL_TEXT(s, owner.plan)
+
+/* The owner part of an account. */
+struct lk_owner	 lk_account_owner(const struct lk_account *a);
+
+/* Zero *a and fill what an owner knows of its account: id, public_id, path, plan. */
+void		 lk_owner_account(const struct lk_owner *o, struct lk_account *a);
+
 /* Requests per minute of plan ("free" 60, "pro" 600, "enterprise" 6000); 0 if unknown. */
 int64_t		 lk_plan_rate(const char *plan);
 

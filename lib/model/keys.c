@@ -120,7 +120,7 @@ lk_key_json(const struct lk_key *k, int64_t now)
 
 	meta = json_loads(k->meta, 0, NULL);
 	o = json_pack("{s:s,s:s,s:s,s:s,s:s,s:o,s:s,s:o,s:o,s:o,s:o,s:s?,s:o}",
-	    "id", k->public_id, "account_id", k->account_public, "label", k->label,
+	    "id", k->public_id, "account_id", k->owner.public_id, "label", k->label,
 	    "start", k->start, "env", k->env, "scopes", lk_scopes_json(k->scopes),
 	    "status", lk_key_status_name(lk_key_status(k, now)),
 	    "created_at", time_json(k->created_at),
@@ -144,8 +144,7 @@ int_col(const struct lk_row *r, unsigned int i)
 /* The columns of KEY_COLUMNS, in order. */
 static const struct lk_col cols[] = {
 	LK_COL_ID(lk_key, id), LK_COL_TEXT(lk_key, public_id),
-	LK_COL_ID(lk_key, account_id), LK_COL_TEXT(lk_key, account_public),
-	LK_COL_TEXT(lk_key, account_path), LK_COL_TEXT(lk_key, account_plan),
+	LK_COLS_OWNER(lk_key),
 	LK_COL_TEXT(lk_key, start), LK_COL_TEXT(lk_key, env),
 	LK_COL_TEXT(lk_key, label), LK_COL_TEXT(lk_key, scopes),
 	LK_COL_INT(lk_key, created_at), LK_COL_INT(lk_key, expires_at),
@@ -184,10 +183,10 @@ decision_row(const struct lk_row *r, struct lk_key *k)
 {
 	k->id = strtoull(r->v[0], NULL, 10);
 	col_copy(k->public_id, sizeof(k->public_id), r, 1);
-	k->account_id = strtoull(r->v[2], NULL, 10);
-	col_copy(k->account_public, sizeof(k->account_public), r, 3);
-	col_copy(k->account_path, sizeof(k->account_path), r, 4);
-	col_copy(k->account_plan, sizeof(k->account_plan), r, 5);
+	k->owner.id = strtoull(r->v[2], NULL, 10);
+	col_copy(k->owner.public_id, sizeof(k->owner.public_id), r, 3);
+	col_copy(k->owner.path, sizeof(k->owner.path), r, 4);
+	col_copy(k->owner.plan, sizeof(k->owner.plan), r, 5);
 	col_copy(k->env, sizeof(k->env), r, 6);
 	col_copy(k->scopes, sizeof(k->scopes), r, 7);
 	k->expires_at = int_col(r, 8);
@@ -250,13 +249,9 @@ with_account_row(const struct lk_row *r, void *arg)
 	struct lk_account	*a = c->a;
 
 	lk_db_row_map(r, LK_DB_MAP(cols, c->k));
-	memset(a, 0, sizeof(*a));
-	a->id = c->k->account_id;
-	snprintf(a->public_id, sizeof(a->public_id), "%s", c->k->account_public);
+	lk_owner_account(&c->k->owner, a);
 	snprintf(a->parent_public, sizeof(a->parent_public), "%s", r->v[20]);
 	snprintf(a->name, sizeof(a->name), "%s", r->v[18]);
-	snprintf(a->plan, sizeof(a->plan), "%s", c->k->account_plan);
-	snprintf(a->path, sizeof(a->path), "%s", c->k->account_path);
 	a->created_at = strtoll(r->v[19], NULL, 10);
 	*c->found = true;
 	return LK_OK;
@@ -288,8 +283,8 @@ audit(struct lk_db *db, const struct lk_actor *actor, const struct lk_key *k,
 {
 	enum lk_err e;
 
-	e = lk_audit_write(db, &(struct lk_audit_event){ actor, k->account_public,
-	    k->account_path, action, k->public_id, changes }, now);
+	e = lk_audit_write(db, &(struct lk_audit_event){ actor, k->owner.public_id,
+	    k->owner.path, action, k->public_id, changes }, now);
 	json_decref(changes);
 	return e;
 }
@@ -320,10 +315,7 @@ insert_key(struct lk_db *db, const char *prefix, const struct lk_key_new *nk,
 			return e;
 	}
 	out->id = lk_db_insert_id(db);
-	out->account_id = nk->account->id;
-	snprintf(out->account_public, sizeof(out->account_public), "%s", nk->account->public_id);
-	snprintf(out->account_path, sizeof(out->account_path), "%s", nk->account->path);
-	snprintf(out->account_plan, sizeof(out->account_plan), "%s", nk->account->plan);
+	out->owner = lk_account_owner(nk->account);
 	snprintf(out->start, sizeof(out->start), "%s", parts.start);
 	snprintf(out->env, sizeof(out->env), "%s", nk->env);
 	snprintf(out->label, sizeof(out->label), "%s", nk->label);
@@ -587,11 +579,7 @@ rotate_work(struct lk_db *db, void *arg)
 		return e;
 	if (lk_key_status(old, c->now) != LK_KEY_ACTIVE)
 		return LK_ERR_CONFLICT;
-	memset(&acct, 0, sizeof(acct));
-	acct.id = old->account_id;
-	snprintf(acct.public_id, sizeof(acct.public_id), "%s", old->account_public);
-	snprintf(acct.path, sizeof(acct.path), "%s", old->account_path);
-	snprintf(acct.plan, sizeof(acct.plan), "%s", old->account_plan);
+	lk_owner_account(&old->owner, &acct);
 	nk = (struct lk_key_new){ &acct, old->label, old->scopes, old->env,
 	    old->expires_at != 0 ? c->now + (old->expires_at - old->created_at) : 0,
 	    old->rl_limit, old->rl_window, old->meta };
@@ -629,24 +617,10 @@ lk_keys_rotate(struct lk_db *db, const struct lk_actor *actor,
 	return lk_db_txn(db, rotate_work, &c);
 }
 
-struct list_ctx {
-	const struct lk_account		*account;
-	const struct lk_key_filter	*f;
-	int64_t				 now;
-	struct lk_page			*page;
-};
-
-static enum lk_err
-list_row(const struct lk_row *r, void *arg)
+static json_t *
+key_item(const void *k, const void *now)
 {
-	struct list_ctx	*c = arg;
-	struct lk_key	 k;
-
-	if (!lk_page_wants(c->page))
-		return LK_OK;
-	lk_db_row_map(r, LK_DB_MAP(cols, &k));
-	lk_page_add(c->page, lk_key_json(&k, c->now), k.created_at, k.public_id);
-	return LK_OK;
+	return lk_key_json(k, *(const int64_t *)now);
 }
 
 /* "%q%" (or "q%" when prefix) with LIKE's wildcards in q escaped. */
@@ -666,38 +640,30 @@ like_pattern(const char *q, bool prefix, char *out, size_t size)
 	out[o] = '\0';
 }
 
-static enum lk_err
-list_work(struct lk_db *db, void *arg)
+enum lk_err
+lk_keys_list(struct lk_db *db, const struct lk_account *account,
+    const struct lk_key_filter *f, int64_t now, struct lk_page *page)
 {
-	struct list_ctx			*c = arg;
-	const struct lk_key_filter	*f = c->f;
-	char				 like[LK_LABEL_MAX * 8 + 3];
-	char				 slike[LK_KEY_START_MAX * 2 + 2];
+	struct lk_key	 k;
+	char		 like[LK_LABEL_MAX * 8 + 3];
+	char		 slike[LK_KEY_START_MAX * 2 + 2];
 
 	if (f->q != NULL)
 		like_pattern(f->q, false, like, sizeof(like));
 	if (f->start != NULL)
 		like_pattern(f->start, true, slike, sizeof(slike));
 	const struct lk_param p[] = {
-		LK_INT(c->account->id),
+		LK_INT(account->id),
 		LK_STR0(f->env), LK_STR0(f->env), LK_STR0(f->only_env), LK_STR0(f->only_env),
 		LK_STR0(f->status), LK_STR0(f->status), LK_STR0(f->status),
-		LK_INT(c->now), LK_STR0(f->status), LK_INT(c->now),
+		LK_INT(now), LK_STR0(f->status), LK_INT(now),
 		f->q != NULL ? LK_STR(like) : LK_NULL, f->q != NULL ? LK_STR(like) : LK_NULL,
 		f->start != NULL ? LK_STR(slike) : LK_NULL,
 		f->start != NULL ? LK_STR(slike) : LK_NULL,
-		LK_INT0(f->expiring_within), LK_INT(c->now),
-		LK_INT(c->now + f->expiring_within),
+		LK_INT0(f->expiring_within), LK_INT(now),
+		LK_INT(now + f->expiring_within),
 	};
 
-	return lk_db_page(db, SQL_LIST, p, LK_NELEM(p), c->page, list_row, c);
-}
-
-enum lk_err
-lk_keys_list(struct lk_db *db, const struct lk_account *account,
-    const struct lk_key_filter *f, int64_t now, struct lk_page *page)
-{
-	struct list_ctx c = { account, f, now, page };
-
-	return lk_db_read(db, list_work, &c);
+	return lk_db_page(db, SQL_LIST, p, LK_NELEM(p), page,
+	    LK_DB_ITEMS(cols, &k, key_item, &now));
 }

@@ -23,10 +23,7 @@
 struct lk_key {
 	uint64_t	 id;
 	char		 public_id[LK_PUBLIC_ID_MAX];
-	uint64_t	 account_id;
-	char		 account_public[LK_PUBLIC_ID_MAX];
-	char		 account_path[LK_ACCOUNT_PATH_MAX];
-	char		 account_plan[16];
+	struct lk_owner	 owner;
 	char		 start[LK_KEY_START_MAX];
 	char		 env[5];
 	char		 label[LK_LABEL_MAX * 4 + 1];

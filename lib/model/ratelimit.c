@@ -17,7 +17,7 @@ lk_ratelimit_policy(const struct lk_key *k, int64_t *limit, int64_t *window)
 		*limit = k->rl_limit;
 		*window = k->rl_window;
 	} else {
-		*limit = lk_plan_rate(k->account_plan);
+		*limit = lk_plan_rate(k->owner.plan);
 		*window = 60;
 		if (*limit == 0)	/* an unknown plan gets the smallest */
 			*limit = lk_plan_rate("free");

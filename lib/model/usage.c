@@ -65,7 +65,7 @@ enum lk_err
 lk_usage_count(struct lk_db *db, const struct lk_usage_use *c, uint64_t *n)
 {
 	const struct lk_param	 p[] = {
-		LK_INT(c->k->id), LK_INT(c->day), LK_INT(c->k->account_id),
+		LK_INT(c->k->id), LK_INT(c->day), LK_INT(c->k->owner.id),
 		LK_STR(c->k->env), LK_INT(c->win_start), LK_INT(c->window),
 		LK_INT(c->pre == LK_OUTCOME_VALID),
 		LK_INT(c->pre == LK_OUTCOME_REVOKED),

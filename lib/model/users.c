@@ -99,7 +99,7 @@ lk_user_json(const struct lk_user *u)
 	lk_time_format(u->created_at, created);
 	lk_time_format(u->last_login_at, login);
 	return json_pack("{s:s,s:s,s:s,s:s,s:b,s:s,s:s?}", "id", u->public_id,
-	    "account_id", u->account_public, "email", u->email, "role", u->role,
+	    "account_id", u->owner.public_id, "email", u->email, "role", u->role,
 	    "disabled", u->disabled_at != 0, "created_at", created,
 	    "last_login_at", u->last_login_at != 0 ? login : NULL);
 }
@@ -107,8 +107,7 @@ lk_user_json(const struct lk_user *u)
 /* The columns of a user row, in the order the SELECTs name them. */
 static const struct lk_col cols[] = {
 	LK_COL_ID(lk_user, id), LK_COL_TEXT(lk_user, public_id),
-	LK_COL_ID(lk_user, account_id), LK_COL_TEXT(lk_user, account_public),
-	LK_COL_TEXT(lk_user, account_path), LK_COL_TEXT(lk_user, account_plan),
+	LK_COLS_OWNER(lk_user),
 	LK_COL_TEXT(lk_user, email), LK_COL_TEXT(lk_user, role),
 	LK_COL_TEXT(lk_user, password_hash), LK_COL_INT(lk_user, disabled_at),
 	LK_COL_INT(lk_user, created_at), LK_COL_INT(lk_user, last_login_at),
@@ -168,8 +167,8 @@ audit(struct lk_db *db, const struct lk_actor *actor, const struct lk_user *u,
 {
 	enum lk_err e;
 
-	e = lk_audit_write(db, &(struct lk_audit_event){ actor, u->account_public,
-	    u->account_path, action, u->public_id, changes }, now);
+	e = lk_audit_write(db, &(struct lk_audit_event){ actor, u->owner.public_id,
+	    u->owner.path, action, u->public_id, changes }, now);
 	json_decref(changes);
 	return e;
 }
@@ -212,10 +211,7 @@ create_work(struct lk_db *db, void *arg)
 			return e;
 	}
 	u->id = lk_db_insert_id(db);
-	u->account_id = c->account->id;
-	snprintf(u->account_public, sizeof(u->account_public), "%s", c->account->public_id);
-	snprintf(u->account_path, sizeof(u->account_path), "%s", c->account->path);
-	snprintf(u->account_plan, sizeof(u->account_plan), "%s", c->account->plan);
+	u->owner = lk_account_owner(c->account);
 	snprintf(u->email, sizeof(u->email), "%s", c->email);
 	snprintf(u->role, sizeof(u->role), "%s", c->role);
 	snprintf(u->password_hash, sizeof(u->password_hash), "%s", c->hash);
@@ -346,42 +342,22 @@ lk_users_touch_login(struct lk_db *db, struct lk_user *u, int64_t now)
 	return lk_db_exec(db, SQL_TOUCH, p, LK_NELEM(p), NULL, NULL, NULL);
 }
 
-struct list_ctx {
-	const struct lk_account	*root;
-	struct lk_page		*page;
-};
-
-static enum lk_err
-list_row(const struct lk_row *r, void *arg)
+static json_t *
+user_item(const void *u, const void *arg)
 {
-	struct list_ctx	*c = arg;
-	struct lk_user	 u;
-
-	if (!lk_page_wants(c->page))
-		return LK_OK;
-	lk_db_row_map(r, LK_DB_MAP(cols, &u));
-	lk_page_add(c->page, lk_user_json(&u), u.created_at, u.public_id);
-	return LK_OK;
-}
-
-static enum lk_err
-list_work(struct lk_db *db, void *arg)
-{
-	struct list_ctx		*c = arg;
-	char			 like[LK_ACCOUNT_PATH_MAX + 2];
-
-	snprintf(like, sizeof(like), "%s%%", c->root->path);
-	const struct lk_param p[] = {
-		LK_STR(like),
-	};
-
-	return lk_db_page(db, SQL_LIST, p, LK_NELEM(p), c->page, list_row, c);
+	(void)arg;
+	return lk_user_json(u);
 }
 
 enum lk_err
 lk_users_list(struct lk_db *db, const struct lk_account *root, struct lk_page *page)
 {
-	struct list_ctx c = { root, page };
+	struct lk_user	u;
+	char		like[LK_ACCOUNT_PATH_MAX + 2];
 
-	return lk_db_read(db, list_work, &c);
+	snprintf(like, sizeof(like), "%s%%", root->path);
+	const struct lk_param p[] = { LK_STR(like) };
+
+	return lk_db_page(db, SQL_LIST, p, LK_NELEM(p), page,
+	    LK_DB_ITEMS(cols, &u, user_item, NULL));
 }

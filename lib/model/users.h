@@ -27,10 +27,7 @@
 struct lk_user {
 	uint64_t	 id;
 	char		 public_id[LK_PUBLIC_ID_MAX];
-	uint64_t	 account_id;
-	char		 account_public[LK_PUBLIC_ID_MAX];
-	char		 account_path[LK_ACCOUNT_PATH_MAX];
-	char		 account_plan[16];
+	struct lk_owner	 owner;
 	char		 email[LK_EMAIL_MAX * 4 + 1];
 	char		 role[12];		/* owner | developer | viewer */
 	char		 password_hash[LK_PASSWORD_HASH_MAX];

@@ -19,9 +19,9 @@ caller(struct lk_caller *c, const char *scopes, const char *env, const char *pat
 	memset(c, 0, sizeof(*c));
 	snprintf(c->key.scopes, sizeof(c->key.scopes), "%s", scopes);
 	snprintf(c->key.env, sizeof(c->key.env), "%s", env);
-	snprintf(c->key.account_path, sizeof(c->key.account_path), "%s", path);
-	snprintf(c->key.account_plan, sizeof(c->key.account_plan), "%s", plan);
-	c->key.account_id = account_id;
+	snprintf(c->key.owner.path, sizeof(c->key.owner.path), "%s", path);
+	snprintf(c->key.owner.plan, sizeof(c->key.owner.plan), "%s", plan);
+	c->key.owner.id = account_id;
 }
 
 /* The error's details[name] as a string, or NULL. */
@@ -92,7 +92,7 @@ test_env_rule(void **state)
 	assert_true(lk_auth_env_ok(&test, "test"));
 
 	memset(&k, 0, sizeof(k));
-	snprintf(k.account_path, sizeof(k.account_path), "/1/7/42/");
+	snprintf(k.owner.path, sizeof(k.owner.path), "/1/7/42/");
 	snprintf(k.env, sizeof(k.env), "live");
 	assert_true(lk_auth_sees(&live, &k));
 	assert_false(lk_auth_sees(&test, &k));
@@ -100,13 +100,13 @@ test_env_rule(void **state)
 	assert_true(lk_auth_sees(&live, &k));
 	assert_true(lk_auth_sees(&test, &k));
 	/* outside the subtree: never, whatever the env */
-	snprintf(k.account_path, sizeof(k.account_path), "/1/8/");
+	snprintf(k.owner.path, sizeof(k.owner.path), "/1/8/");
 	assert_false(lk_auth_sees(&live, &k));
 	assert_false(lk_auth_sees(&test, &k));
-	snprintf(k.account_path, sizeof(k.account_path), "/1/");
+	snprintf(k.owner.path, sizeof(k.owner.path), "/1/");
 	assert_false(lk_auth_sees(&live, &k));
 	/* "/1/70/" is not below "/1/7/" */
-	snprintf(k.account_path, sizeof(k.account_path), "/1/70/");
+	snprintf(k.owner.path, sizeof(k.owner.path), "/1/70/");
 	assert_false(lk_auth_sees(&live, &k));
 }
 

@@ -33,7 +33,7 @@ test_policy(void **state)
 
 	(void)state;
 	for (i = 0; i < NELEM(cases); i++) {
-		snprintf(k.account_plan, sizeof(k.account_plan), "%s", cases[i].plan);
+		snprintf(k.owner.plan, sizeof(k.owner.plan), "%s", cases[i].plan);
 		k.rl_limit = cases[i].rl_limit;
 		k.rl_window = cases[i].rl_window;
 		lk_ratelimit_policy(&k, &limit, &window);
