@@ -11,10 +11,6 @@
 static const char *const plans[] = { "free", "pro", "enterprise", NULL };
 static const char *const acct_prefix[] = { "acct_", NULL };
 
-static const struct lk_field list_fields[] = {
-	LK_PAGE_FIELDS,
-	{ NULL, 0, 0, 0, NULL }
-};
 static const struct lk_field create_fields[] = {
 	{ "name", LK_FT_TEXT, LK_FF_REQUIRED, LK_ACCOUNT_NAME_MAX, NULL },
 	{ "parent_id", LK_FT_ID, 0, 0, acct_prefix },
@@ -30,20 +26,7 @@ static const struct lk_field patch_fields[] = {
 static enum lk_err
 list(struct lk_req *req, struct lk_caller *c)
 {
-	struct lk_account	 root;
-	struct lk_page		 page;
-	json_t			*f;
-	enum lk_err		 e;
-
-	if ((e = lk_req_fields(req, req->query, list_fields, &f)) != LK_OK)
-		return e;
-	if ((e = lk_req_page(req, f, &page)) == LK_OK &&
-	    (e = lk_auth_account(req, c, NULL, &root)) == LK_OK &&
-	    (e = lk_accounts_list(req->db, &root, &page)) == LK_OK)
-		lk_resp_json(req, 200, lk_page_json(&page));
-	lk_page_free(&page);
-	json_decref(f);
-	return e;
+	return lk_auth_list_subtree(req, c, lk_accounts_list);
 }
 
 static enum lk_err
@@ -54,7 +37,8 @@ create(struct lk_req *req, struct lk_caller *c)
 	json_t			*f;
 	enum lk_err		 e;
 
-	if ((e = lk_req_body_fields(req, create_fields, &f)) != LK_OK)
+	if ((e = lk_req_no_query(req)) != LK_OK ||
+	    (e = lk_req_body_fields(req, create_fields, &f)) != LK_OK)
 		return e;
 	plan = json_string_value(json_object_get(f, "plan"));
 	if ((e = lk_auth_plan(req, c, NULL, plan)) != LK_OK)
@@ -129,17 +113,7 @@ item(struct lk_req *req, struct lk_caller *c, const char *id)
 enum lk_err
 lk_accounts_http_collection(struct lk_req *req)
 {
-	struct lk_caller	 c;
-	enum lk_err		 e;
-
-	if (req->method != LK_GET && req->method != LK_POST)
-		return lk_req_method_not_allowed(req, "GET, POST");
-	if ((e = lk_auth_caller_scope(req, &c, req->method == LK_GET ?
-	    "accounts:read" : "accounts:write")) != LK_OK)
-		return e;
-	if (req->method == LK_POST && (e = lk_req_no_query(req)) != LK_OK)
-		return e;
-	return req->method == LK_GET ? list(req, &c) : create(req, &c);
+	return lk_auth_collection(req, "accounts:read", "accounts:write", list, create);
 }
 
 enum lk_err

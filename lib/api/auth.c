@@ -6,6 +6,7 @@
 
 #include "api/auth.h"
 #include "base/timefmt.h"
+#include "http/resp.h"
 
 enum lk_err
 lk_auth_credential(struct lk_req *req, struct lk_keyparts *parts)
@@ -105,6 +106,45 @@ lk_auth_caller_scope(struct lk_req *req, struct lk_caller *c, const char *scope)
 	if ((e = lk_auth_caller(req, c)) != LK_OK)
 		return e;
 	return lk_auth_require(req, c, scope);
+}
+
+enum lk_err
+lk_auth_collection(struct lk_req *req, const char *read_scope, const char *write_scope,
+    lk_auth_handler_fn *list, lk_auth_handler_fn *create)
+{
+	struct lk_caller	c;
+	enum lk_err		e;
+
+	if (req->method != LK_GET && req->method != LK_POST)
+		return lk_req_method_not_allowed(req, "GET, POST");
+	if ((e = lk_auth_caller_scope(req, &c, req->method == LK_GET ? read_scope :
+	    write_scope)) != LK_OK)
+		return e;
+	return req->method == LK_GET ? list(req, &c) : create(req, &c);
+}
+
+static const struct lk_field page_fields[] = {
+	LK_PAGE_FIELDS,
+	{ NULL, 0, 0, 0, NULL }
+};
+
+enum lk_err
+lk_auth_list_subtree(struct lk_req *req, const struct lk_caller *c, lk_auth_subtree_fn *fn)
+{
+	struct lk_account	 root;
+	struct lk_page		 page;
+	json_t			*f;
+	enum lk_err		 e;
+
+	if ((e = lk_req_fields(req, req->query, page_fields, &f)) != LK_OK)
+		return e;
+	if ((e = lk_req_page(req, f, &page)) == LK_OK &&
+	    (e = lk_auth_account(req, c, NULL, &root)) == LK_OK &&
+	    (e = fn(req->db, &root, &page)) == LK_OK)
+		lk_resp_json(req, 200, lk_page_json(&page));
+	lk_page_free(&page);
+	json_decref(f);
+	return e;
 }
 
 /*

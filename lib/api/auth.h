@@ -31,6 +31,27 @@ enum lk_err	lk_auth_caller(struct lk_req *req, struct lk_caller *c);
 /* lk_auth_caller, then lk_auth_require(scope): the start of most handlers. */
 enum lk_err	lk_auth_caller_scope(struct lk_req *req, struct lk_caller *c, const char *scope);
 
+/* A collection's handler for one method, after the caller is known. */
+typedef enum lk_err lk_auth_handler_fn(struct lk_req *req, struct lk_caller *c);
+
+/*
+ * A collection route (/v1/accounts, the users): 405 unless GET or POST, then
+ * the caller holding read_scope for GET (list) or write_scope for POST (create).
+ */
+enum lk_err	lk_auth_collection(struct lk_req *req, const char *read_scope,
+		    const char *write_scope, lk_auth_handler_fn *list, lk_auth_handler_fn *create);
+
+/* A model's list of the subtree under root, a page at a time (lk_accounts_list, lk_users_list). */
+typedef enum lk_err lk_auth_subtree_fn(struct lk_db *db, const struct lk_account *root,
+		    struct lk_page *page);
+
+/*
+ * GET of a subtree collection: the page the query asks for (it may hold only
+ * the page fields) of fn's list under the caller's account, answered as JSON.
+ */
+enum lk_err	lk_auth_list_subtree(struct lk_req *req, const struct lk_caller *c,
+		    lk_auth_subtree_fn *fn);
+
 /* lk_auth_caller that also fills acct with the caller's account (same single read). */
 enum lk_err	lk_auth_caller_account(struct lk_req *req, struct lk_caller *c,
 		    struct lk_account *acct);

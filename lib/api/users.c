@@ -7,10 +7,6 @@
 #include "http/resp.h"
 #include "model/users.h"
 
-static const struct lk_field list_fields[] = {
-	LK_PAGE_FIELDS,
-	{ NULL, 0, 0, 0, NULL }
-};
 
 /*
  * The body's string fields, by name; any other field is 400. Values are
@@ -55,26 +51,13 @@ role_ok(struct lk_req *req, const struct lk_caller *c, const char *role)
 }
 
 static enum lk_err
-list(struct lk_req *req, const struct lk_caller *c)
+list(struct lk_req *req, struct lk_caller *c)
 {
-	struct lk_account	 root;
-	struct lk_page		 page;
-	json_t			*f;
-	enum lk_err		 e;
-
-	if ((e = lk_req_fields(req, req->query, list_fields, &f)) != LK_OK)
-		return e;
-	if ((e = lk_req_page(req, f, &page)) == LK_OK &&
-	    (e = lk_accounts_get(req->db, c->key.owner.public_id, &root)) == LK_OK &&
-	    (e = lk_users_list(req->db, &root, &page)) == LK_OK)
-		lk_resp_json(req, 200, lk_page_json(&page));
-	lk_page_free(&page);
-	json_decref(f);
-	return e;
+	return lk_auth_list_subtree(req, c, lk_users_list);
 }
 
 static enum lk_err
-create(struct lk_req *req, const struct lk_caller *c)
+create(struct lk_req *req, struct lk_caller *c)
 {
 	static const char *const names[] = { "email", "role", "account_id", "password", NULL };
 	struct lk_account	 acct;
@@ -125,14 +108,7 @@ create(struct lk_req *req, const struct lk_caller *c)
 enum lk_err
 lk_users_http_collection(struct lk_req *req)
 {
-	struct lk_caller	 c;
-	enum lk_err		 e;
-
-	if (req->method != LK_GET && req->method != LK_POST)
-		return lk_req_method_not_allowed(req, "GET, POST");
-	if ((e = lk_auth_caller_scope(req, &c, "admin")) != LK_OK)
-		return e;
-	return req->method == LK_GET ? list(req, &c) : create(req, &c);
+	return lk_auth_collection(req, "admin", "admin", list, create);
 }
 
 /* A user the caller may manage: in its subtree (else 404) and dominated (else 403). */

@@ -105,6 +105,18 @@ lk_owner_account(const struct lk_owner *o, struct lk_account *a)
 	snprintf(a->plan, sizeof(a->plan), "%s", o->plan);
 }
 
+enum lk_err
+lk_owner_audit(struct lk_db *db, const struct lk_actor *actor, const struct lk_owner *o,
+    const char *target, const char *action, json_t *changes, int64_t now)
+{
+	enum lk_err e;
+
+	e = lk_audit_write(db, &(struct lk_audit_event){ actor, o->public_id, o->path,
+	    action, target, changes }, now);
+	json_decref(changes);
+	return e;
+}
+
 bool
 lk_path_is_root(const char *path)
 {

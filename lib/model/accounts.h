@@ -37,11 +37,13 @@ struct lk_owner {
 };
 
 /*
- * The column table entries of an owner (lk_db_row_map) for struct s with a
- * member `owner`, in the order the SELECTs name them: a.id, a.public_id,
- * a.path, a.plan.
+ * The first column table entries (lk_db_row_map) of struct s, a row that
+ * belongs to an account (members id, public_id, owner), in the order the
+ * SELECTs name them: its id, its public id, then a.id, a.public_id, a.path,
+ * a.plan of its account.
  */
-#define LK_COLS_OWNER(s) \
+#define LK_COLS_OWNED(s) \
+	LK_COL_ID(s, id), LK_COL_TEXT(s, public_id), \
 	LK_COL_ID(s, owner.id), LK_COL_TEXT(s, owner.public_id), \
 	LK_COL_TEXT(s, owner.path), LK_COL_TEXT(s, owner.plan)
 
@@ -50,6 +52,14 @@ struct lk_owner	 lk_account_owner(const struct lk_account *a);
 
 /* Zero *a and fill what an owner knows of its account: id, public_id, path, plan. */
 void		 lk_owner_account(const struct lk_owner *o, struct lk_account *a);
+
+/*
+ * Write the audit row of a change to target (a key's or a user's public id),
+ * which belongs to the account o; takes the reference to changes.
+ */
+enum lk_err	 lk_owner_audit(struct lk_db *db, const struct lk_actor *actor,
+		    const struct lk_owner *o, const char *target, const char *action,
+		    json_t *changes, int64_t now);
 
 /* Requests per minute of plan ("free" 60, "pro" 600, "enterprise" 6000); 0 if unknown. */
 int64_t		 lk_plan_rate(const char *plan);

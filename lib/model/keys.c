@@ -143,8 +143,7 @@ int_col(const struct lk_row *r, unsigned int i)
 
 /* The columns of KEY_COLUMNS, in order. */
 static const struct lk_col cols[] = {
-	LK_COL_ID(lk_key, id), LK_COL_TEXT(lk_key, public_id),
-	LK_COLS_OWNER(lk_key),
+	LK_COLS_OWNED(lk_key),
 	LK_COL_TEXT(lk_key, start), LK_COL_TEXT(lk_key, env),
 	LK_COL_TEXT(lk_key, label), LK_COL_TEXT(lk_key, scopes),
 	LK_COL_INT(lk_key, created_at), LK_COL_INT(lk_key, expires_at),
@@ -276,19 +275,6 @@ lk_keys_with_account(struct lk_db *db, const unsigned char *digest,
 	return lk_db_read(db, with_account_work, &c);
 }
 
-/* Audit one change of key k. */
-static enum lk_err
-audit(struct lk_db *db, const struct lk_actor *actor, const struct lk_key *k,
-    const char *action, json_t *changes, int64_t now)
-{
-	enum lk_err e;
-
-	e = lk_audit_write(db, &(struct lk_audit_event){ actor, k->owner.public_id,
-	    k->owner.path, action, k->public_id, changes }, now);
-	json_decref(changes);
-	return e;
-}
-
 /* Insert a new key row from nk; fills out and plaintext. Runs inside a transaction. */
 static enum lk_err
 insert_key(struct lk_db *db, const char *prefix, const struct lk_key_new *nk,
@@ -371,7 +357,7 @@ create_work(struct lk_db *db, void *arg)
 	if ((e = insert_key(db, c->prefix, c->nk, NULL, c->now, c->out,
 	    c->plaintext, c->size)) != LK_OK)
 		return e;
-	return audit(db, c->actor, c->out, "key.create",
+	return lk_owner_audit(db, c->actor, &c->out->owner, c->out->public_id, "key.create",
 	    json_pack("{s:s,s:s,s:s,s:o}", "label", c->out->label, "env",
 	    c->out->env, "start", c->out->start, "scopes",
 	    lk_scopes_json(c->out->scopes)), c->now);
@@ -466,7 +452,8 @@ update_work(struct lk_db *db, void *arg)
 			return e;
 		}
 	}
-	return audit(db, c->actor, k, "key.update", changes, c->now);
+	return lk_owner_audit(db, c->actor, &k->owner, k->public_id, "key.update", changes,
+	    c->now);
 }
 
 enum lk_err
@@ -494,7 +481,7 @@ revoke_work(struct lk_db *db, void *arg)
 			return e;
 	}
 	c->k->revoked_at = c->now;
-	return audit(db, c->actor, c->k, "key.revoke",
+	return lk_owner_audit(db, c->actor, &c->k->owner, c->k->public_id, "key.revoke",
 	    json_pack("{s:s}", "status", "revoked"), c->now);
 }
 
@@ -525,7 +512,7 @@ reactivate_work(struct lk_db *db, void *arg)
 			return e;
 	}
 	c->k->revoked_at = 0;
-	return audit(db, c->actor, c->k, "key.reactivate",
+	return lk_owner_audit(db, c->actor, &c->k->owner, c->k->public_id, "key.reactivate",
 	    json_pack("{s:s}", "status", "active"), c->now);
 }
 
@@ -551,7 +538,7 @@ delete_work(struct lk_db *db, void *arg)
 		return e;
 	if (n == 0)
 		return LK_ERR_NOT_FOUND;
-	return audit(db, c->actor, c->k, "key.delete",
+	return lk_owner_audit(db, c->actor, &c->k->owner, c->k->public_id, "key.delete",
 	    json_pack("{s:s,s:s,s:s}", "label", c->k->label, "start",
 	    c->k->start, "env", c->k->env), c->now);
 }
@@ -600,7 +587,7 @@ rotate_work(struct lk_db *db, void *arg)
 	}
 	if (e != LK_OK)
 		return e;
-	return audit(db, c->actor, old, "key.rotate",
+	return lk_owner_audit(db, c->actor, &old->owner, old->public_id, "key.rotate",
 	    json_pack("{s:s,s:I}", "new_key_id", c->out->public_id,
 	    "grace_period", (json_int_t)c->grace), c->now);
 }

@@ -106,8 +106,7 @@ lk_user_json(const struct lk_user *u)
 
 /* The columns of a user row, in the order the SELECTs name them. */
 static const struct lk_col cols[] = {
-	LK_COL_ID(lk_user, id), LK_COL_TEXT(lk_user, public_id),
-	LK_COLS_OWNER(lk_user),
+	LK_COLS_OWNED(lk_user),
 	LK_COL_TEXT(lk_user, email), LK_COL_TEXT(lk_user, role),
 	LK_COL_TEXT(lk_user, password_hash), LK_COL_INT(lk_user, disabled_at),
 	LK_COL_INT(lk_user, created_at), LK_COL_INT(lk_user, last_login_at),
@@ -161,18 +160,6 @@ lk_users_password_check(const struct lk_conf *conf, const struct lk_user *u,
 	return argon2id_verify(u->password_hash, password, strlen(password)) == ARGON2_OK;
 }
 
-static enum lk_err
-audit(struct lk_db *db, const struct lk_actor *actor, const struct lk_user *u,
-    const char *action, json_t *changes, int64_t now)
-{
-	enum lk_err e;
-
-	e = lk_audit_write(db, &(struct lk_audit_event){ actor, u->owner.public_id,
-	    u->owner.path, action, u->public_id, changes }, now);
-	json_decref(changes);
-	return e;
-}
-
 struct create_ctx {
 	const struct lk_actor	*actor;
 	const struct lk_account	*account;
@@ -216,7 +203,7 @@ create_work(struct lk_db *db, void *arg)
 	snprintf(u->role, sizeof(u->role), "%s", c->role);
 	snprintf(u->password_hash, sizeof(u->password_hash), "%s", c->hash);
 	u->created_at = c->now;
-	return audit(db, c->actor, u, "user.create",
+	return lk_owner_audit(db, c->actor, &u->owner, u->public_id, "user.create",
 	    json_pack("{s:s,s:s}", "email", c->email, "role", c->role), c->now);
 }
 
@@ -271,7 +258,8 @@ change_work(struct lk_db *db, void *arg)
 	if (c->end_sessions &&
 	    (e = lk_users_end_sessions(db, c->u->id, c->keep_session)) != LK_OK)
 		return e;
-	return audit(db, c->actor, c->u, c->action, json_incref(c->changes), c->now);
+	return lk_owner_audit(db, c->actor, &c->u->owner, c->u->public_id, c->action,
+	    json_incref(c->changes), c->now);
 }
 
 enum lk_err
