@@ -437,32 +437,37 @@ lk_db_denied(unsigned int e)
 enum lk_err
 lk_db_row_map(const struct lk_row *r, void *arg)
 {
-	const struct lk_db_map	*map = arg;
+	lk_db_row_map_at(r, 0, arg);
+	return LK_OK;
+}
+
+void
+lk_db_row_map_at(const struct lk_row *r, unsigned int first, const struct lk_db_map *map)
+{
 	const struct lk_col	*cols = map->cols;
 	char			*base = map->out;
-	size_t			 i, len;
+	size_t			 i, c, len;
 
 	memset(map->out, 0, map->size);
-	for (i = 0; i < map->ncols && i < r->n; i++) {
+	for (i = 0, c = first; i < map->ncols && c < r->n; i++, c++) {
 		void *m = base + cols[i].off;
 
 		switch (cols[i].type) {
 		case LK_CT_ID:
-			*(uint64_t *)m = strtoull(r->v[i], NULL, 10);
+			*(uint64_t *)m = strtoull(r->v[c], NULL, 10);
 			break;
 		case LK_CT_INT:
-			*(int64_t *)m = r->null[i] ? 0 : strtoll(r->v[i], NULL, 10);
+			*(int64_t *)m = r->null[c] ? 0 : strtoll(r->v[c], NULL, 10);
 			break;
 		case LK_CT_TEXT:
-			len = strlen(r->v[i]);
+			len = strlen(r->v[c]);
 			if (len >= cols[i].size)
 				len = cols[i].size - 1;
-			memcpy(m, r->v[i], len);
+			memcpy(m, r->v[c], len);
 			((char *)m)[len] = '\0';
 			break;
 		}
 	}
-	return LK_OK;
 }
 
 struct get_ctx {

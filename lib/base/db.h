@@ -17,7 +17,7 @@
 #include "base/err.h"
 #include "base/page.h"
 
-#define LK_DB_COLS_MAX	24
+#define LK_DB_COLS_MAX	40
 #define LK_NELEM(a)	(sizeof(a) / sizeof((a)[0]))
 
 struct lk_db;
@@ -79,6 +79,10 @@ struct lk_db_map {
  * it from the row's first columns by the table. Always LK_OK.
  */
 enum lk_err	 lk_db_row_map(const struct lk_row *r, void *arg);
+
+/* The same from column first of r on: the map's i-th entry takes column first + i. */
+void		 lk_db_row_map_at(const struct lk_row *r, unsigned int first,
+		    const struct lk_db_map *map);
 
 /*
  * One row of sql, with one string parameter value (NULL: none), into m->out,

@@ -164,3 +164,15 @@ lk_scopes_grantable(const char *held, const char *wanted, const char **bad,
 		}
 	return true;
 }
+
+json_t *
+lk_scopes_json(const char *scopes)
+{
+	json_t		*a = json_array();
+	const char	*p = scopes, *w;
+	size_t		 n;
+
+	while ((w = lk_scopes_next(&p, &n)) != NULL)
+		json_array_append_new(a, json_stringn(w, n));
+	return a;
+}

@@ -5,6 +5,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include <jansson.h>
+
 #define LK_SCOPE_MAX_LEN	64
 #define LK_SCOPES_MAX		32
 #define LK_SCOPES_BUF		(LK_SCOPES_MAX * (LK_SCOPE_MAX_LEN + 2) + 1)
@@ -53,5 +55,8 @@ const char *lk_scopes_next(const char **p, size_t *len);
  */
 bool	lk_scopes_grantable(const char *held, const char *wanted,
 	    const char **bad, size_t *badlen);
+
+/* The scopes string as a JSON array of its scopes. */
+json_t	*lk_scopes_json(const char *scopes);
 
 #endif

@@ -6,13 +6,16 @@
 #include "base/timefmt.h"
 #include "model/accounts.h"
 
-#define ACCOUNT_COLS_TREE \
+#define ACCOUNT_FIELDS \
     "a.id, a.public_id, p.public_id, a.name, a.plan, a.path, a.created_at," \
-    " (SELECT COUNT(*) FROM api_keys k WHERE k.account_id = a.id)" \
+    " a.suspended_at, a.suspend_reason, a.grantable_scopes IS NOT NULL," \
+    " a.grantable_scopes, a.revoke_after_inactive_days"
+#define ACCOUNT_NFIELDS	12
+#define ACCOUNT_COLS_TREE \
+    ACCOUNT_FIELDS ", (SELECT COUNT(*) FROM api_keys k WHERE k.account_id = a.id)" \
     " FROM accounts a LEFT JOIN accounts p ON p.id = a.parent_id"
 #define ACCOUNT_COLS \
-    "a.id, a.public_id, p.public_id, a.name, a.plan, a.path, a.created_at" \
-    " FROM accounts a LEFT JOIN accounts p ON p.id = a.parent_id"
+    ACCOUNT_FIELDS " FROM accounts a LEFT JOIN accounts p ON p.id = a.parent_id"
 
 static const char SQL_GET[] =
     "SELECT " ACCOUNT_COLS " WHERE a.public_id = ?";
@@ -130,10 +133,19 @@ lk_account_json(const struct lk_account *a)
 {
 	char created[LK_TIME_MAX];
 
+	char suspended[LK_TIME_MAX];
+
 	lk_time_format(a->created_at, created);
-	return json_pack("{s:s,s:s?,s:s,s:s,s:s}", "id", a->public_id,
+	lk_time_format(a->suspended_at, suspended);
+	return json_pack("{s:s,s:s?,s:s,s:s,s:s,s:s,s:s?,s:s?,s:o,s:o}", "id", a->public_id,
 	    "parent_id", a->parent_public[0] ? a->parent_public : NULL,
-	    "name", a->name, "plan", a->plan, "created_at", created);
+	    "name", a->name, "plan", a->plan, "created_at", created,
+	    "status", a->suspended_at != 0 ? "suspended" : "active",
+	    "suspended_at", a->suspended_at != 0 ? suspended : NULL,
+	    "suspend_reason", a->suspended_at != 0 && a->suspend_reason[0] ? a->suspend_reason : NULL,
+	    "grantable_scopes", a->has_ceiling ? lk_scopes_json(a->grantable_scopes) : json_null(),
+	    "revoke_after_inactive_days", a->revoke_after_inactive_days != 0 ?
+	    json_integer(a->revoke_after_inactive_days) : json_null());
 }
 
 /* The columns of an account row, in the order the SELECTs name them. */
@@ -141,8 +153,12 @@ static const struct lk_col cols[] = {
 	LK_COL_ID(lk_account, id), LK_COL_TEXT(lk_account, public_id),
 	LK_COL_TEXT(lk_account, parent_public), LK_COL_TEXT(lk_account, name),
 	LK_COL_TEXT(lk_account, plan), LK_COL_TEXT(lk_account, path),
-	LK_COL_INT(lk_account, created_at),
+	LK_COL_INT(lk_account, created_at), LK_COL_INT(lk_account, suspended_at),
+	LK_COL_TEXT(lk_account, suspend_reason), LK_COL_INT(lk_account, has_ceiling),
+	LK_COL_TEXT(lk_account, grantable_scopes),
+	LK_COL_INT(lk_account, revoke_after_inactive_days),
 };
+_Static_assert(LK_NELEM(cols) == ACCOUNT_NFIELDS, "ACCOUNT_FIELDS and cols disagree");
 
 enum lk_err
 lk_accounts_get(struct lk_db *db, const char *public_id, struct lk_account *out)
@@ -374,7 +390,7 @@ tree_row(const struct lk_row *r, void *arg)
 		depth += *p == '/';
 	o = lk_account_json(&a);
 	json_object_set_new(o, "depth", json_integer(depth));
-	json_object_set_new(o, "key_count", json_integer(strtoll(r->v[7], NULL, 10)));
+	json_object_set_new(o, "key_count", json_integer(strtoll(r->v[ACCOUNT_NFIELDS], NULL, 10)));
 	json_array_append_new(c->out, o);
 	return LK_OK;
 }

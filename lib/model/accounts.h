@@ -13,10 +13,13 @@
 #include "base/crypto.h"
 #include "base/db.h"
 #include "base/page.h"
+#include "base/scopes.h"
 #include "model/audit.h"
 
 #define LK_ACCOUNT_PATH_MAX	256
 #define LK_ACCOUNT_NAME_MAX	100	/* characters */
+#define LK_SUSPEND_REASON_MAX	200	/* characters */
+#define LK_INACTIVE_DAYS_MAX	3650
 
 struct lk_account {
 	uint64_t	 id;
@@ -26,6 +29,11 @@ struct lk_account {
 	char		 plan[16];
 	char		 path[LK_ACCOUNT_PATH_MAX];
 	int64_t		 created_at;
+	int64_t		 suspended_at;		/* 0: active */
+	char		 suspend_reason[LK_SUSPEND_REASON_MAX * 4 + 1];
+	int64_t		 has_ceiling;		/* 1: grantable_scopes limits its subtree's keys */
+	char		 grantable_scopes[LK_SCOPES_BUF];	/* space-separated patterns */
+	int64_t		 revoke_after_inactive_days;	/* 0: not set here (inherited or off) */
 };
 
 /* The account a key or a user belongs to, as their rows carry it (joined from accounts). */

@@ -8,11 +8,22 @@
 #include "model/keys.h"
 #include "model/usage.h"
 
+/*
+ * A key's policies and the suspended account (nearest the root) among its
+ * account and that account's ancestors: a range read of the few suspended
+ * accounts (accounts_suspended), none on most servers.
+ */
+#define KEY_POLICY_COLUMNS \
+    " k.allowed_ips, k.credits_remaining IS NOT NULL, k.credits_remaining, k.refill_amount," \
+    " k.refill_interval, k.refill_day, k.refilled_at," \
+    " (SELECT s.public_id FROM accounts s WHERE s.suspended_at IS NOT NULL" \
+    "  AND a.path LIKE CONCAT(s.path, '%') ORDER BY LENGTH(s.path) LIMIT 1)"
 #define KEY_COLUMNS(last_used) \
     "SELECT k.id, k.public_id, k.account_id, a.public_id, a.path, a.plan," \
     " k.start, k.env, k.label, k.scopes, k.created_at, k.expires_at," \
     " k.revoked_at, " last_used ", k.rotated_from, k.rl_limit, k.rl_window," \
-    " k.meta"
+    " k.meta, k.revoked_reason, k.imported," KEY_POLICY_COLUMNS
+#define KEY_NCOLUMNS	28
 #define KEY_SELECT KEY_COLUMNS(LK_USAGE_LAST_USED)
 #define KEY_FROM " FROM api_keys k JOIN accounts a ON a.id = k.account_id"
 
@@ -32,7 +43,7 @@ static const char SQL_LOCK[] =
 static const char SQL_BY_DIGESTS[] =
     "SELECT k.id, k.public_id, k.account_id, a.public_id, a.path, a.plan, k.env,"
     " k.scopes, k.expires_at, k.revoked_at, k.rl_limit, k.rl_window, k.meta, k.digest,"
-    " k.label"
+    " k.label," KEY_POLICY_COLUMNS
     " FROM api_keys k STRAIGHT_JOIN accounts a FORCE INDEX (PRIMARY) ON a.id = k.account_id"
     " WHERE k.digest IN (?, ?)";
 /*
@@ -89,18 +100,6 @@ lk_key_status_name(enum lk_key_status s)
 	    "expired" : "active";
 }
 
-json_t *
-lk_scopes_json(const char *scopes)
-{
-	json_t		*a = json_array();
-	const char	*p = scopes, *w;
-	size_t		 n;
-
-	while ((w = lk_scopes_next(&p, &n)) != NULL)
-		json_array_append_new(a, json_stringn(w, n));
-	return a;
-}
-
 /* A time as a JSON string, or null for 0. */
 static json_t *
 time_json(int64_t t)
@@ -132,6 +131,10 @@ lk_key_json(const struct lk_key *k, int64_t now)
 	json_object_set_new(o, "ratelimit", k->rl_limit == 0 ? json_null() :
 	    json_pack("{s:I,s:I}", "limit", (json_int_t)k->rl_limit,
 	    "window", (json_int_t)k->rl_window));
+	json_object_set_new(o, "revoked_reason", k->revoked_at == 0 ? json_null() :
+	    json_string(k->revoked_reason[0] ? k->revoked_reason : "manual"));
+	json_object_set_new(o, "imported", json_boolean(k->imported != 0));
+	lk_policy_json(&k->policy, now, o);
 	return o;
 }
 
@@ -140,6 +143,14 @@ int_col(const struct lk_row *r, unsigned int i)
 {
 	return r->null[i] ? 0 : strtoll(r->v[i], NULL, 10);
 }
+
+/* The columns of KEY_POLICY_COLUMNS into struct s, whose policy members are p… */
+#define POLICY_COLS(s, p) \
+	LK_COL_TEXT(s, p allowed_ips), LK_COL_INT(s, p has_credits), \
+	LK_COL_INT(s, p credits), LK_COL_INT(s, p refill_amount), \
+	LK_COL_TEXT(s, p refill_interval), LK_COL_INT(s, p refill_day), \
+	LK_COL_INT(s, p refilled_at), LK_COL_TEXT(s, p suspended_by)
+static const struct lk_col policy_cols[] = { POLICY_COLS(lk_key_policy, ) };
 
 /* The columns of KEY_COLUMNS, in order. */
 static const struct lk_col cols[] = {
@@ -150,7 +161,10 @@ static const struct lk_col cols[] = {
 	LK_COL_INT(lk_key, revoked_at), LK_COL_INT(lk_key, last_used_at),
 	LK_COL_TEXT(lk_key, rotated_from), LK_COL_INT(lk_key, rl_limit),
 	LK_COL_INT(lk_key, rl_window), LK_COL_TEXT(lk_key, meta),
+	LK_COL_TEXT(lk_key, revoked_reason), LK_COL_INT(lk_key, imported),
+	POLICY_COLS(lk_key, policy.),
 };
+_Static_assert(LK_NELEM(cols) == KEY_NCOLUMNS, "KEY_COLUMNS and cols disagree");
 
 enum lk_err
 lk_keys_get(struct lk_db *db, const char *public_id, struct lk_key *out)
@@ -194,8 +208,9 @@ decision_row(const struct lk_row *r, struct lk_key *k)
 	k->rl_window = int_col(r, 11);
 	col_copy(k->meta, sizeof(k->meta), r, 12);
 	col_copy(k->label, sizeof(k->label), r, 14);
-	k->start[0] = k->rotated_from[0] = '\0';
-	k->created_at = k->last_used_at = 0;
+	lk_db_row_map_at(r, 15, LK_DB_MAP(policy_cols, &k->policy));
+	k->start[0] = k->rotated_from[0] = k->revoked_reason[0] = '\0';
+	k->created_at = k->last_used_at = k->imported = 0;
 }
 
 static enum lk_err
@@ -249,9 +264,9 @@ with_account_row(const struct lk_row *r, void *arg)
 
 	lk_db_row_map(r, LK_DB_MAP(cols, c->k));
 	lk_owner_account(&c->k->owner, a);
-	snprintf(a->parent_public, sizeof(a->parent_public), "%s", r->v[20]);
-	snprintf(a->name, sizeof(a->name), "%s", r->v[18]);
-	a->created_at = strtoll(r->v[19], NULL, 10);
+	snprintf(a->parent_public, sizeof(a->parent_public), "%s", r->v[KEY_NCOLUMNS + 2]);
+	snprintf(a->name, sizeof(a->name), "%s", r->v[KEY_NCOLUMNS]);
+	a->created_at = strtoll(r->v[KEY_NCOLUMNS + 1], NULL, 10);
 	*c->found = true;
 	return LK_OK;
 }

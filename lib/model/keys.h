@@ -13,6 +13,7 @@
 #include "base/scopes.h"
 #include "model/accounts.h"
 #include "model/audit.h"
+#include "model/policy.h"
 
 #define LK_LABEL_MAX		100	/* characters */
 #define LK_META_MAX		4096	/* bytes of compact JSON */
@@ -35,6 +36,9 @@ struct lk_key {
 	char		 rotated_from[LK_PUBLIC_ID_MAX];
 	int64_t		 rl_limit, rl_window;	/* 0: none */
 	char		 meta[LK_META_MAX + 1];	/* compact JSON object */
+	char		 revoked_reason[10];	/* manual | inactive | leaked | rotated; "" if not revoked */
+	int64_t		 imported;		/* 1: made elsewhere, its digest imported */
+	struct lk_key_policy policy;
 };
 
 enum lk_key_status { LK_KEY_ACTIVE, LK_KEY_REVOKED, LK_KEY_EXPIRED };
@@ -72,8 +76,6 @@ const char	*lk_key_status_name(enum lk_key_status s);
 /* The API key object. */
 json_t		*lk_key_json(const struct lk_key *k, int64_t now);
 
-/* The scopes string as a JSON array. */
-json_t		*lk_scopes_json(const char *scopes);
 
 enum lk_err	 lk_keys_get(struct lk_db *db, const char *public_id, struct lk_key *out);
 

@@ -24,8 +24,10 @@ KEY_ID_RE = re.compile(r"^key_[0-9A-Za-z]+$")
 ACCT_ID_RE = re.compile(r"^acct_[0-9A-Za-z]+$")
 
 KEY_FIELDS = {"id", "account_id", "label", "start", "env", "scopes", "status", "created_at",
-              "expires_at", "revoked_at", "last_used_at", "rotated_from", "ratelimit", "meta"}
-ACCOUNT_FIELDS = {"id", "parent_id", "name", "plan", "created_at"}
+              "expires_at", "revoked_at", "last_used_at", "rotated_from", "ratelimit", "meta",
+              "revoked_reason", "imported", "allowed_ips", "credits"}
+ACCOUNT_FIELDS = {"id", "parent_id", "name", "plan", "created_at", "status", "suspended_at",
+                  "suspend_reason", "grantable_scopes", "revoke_after_inactive_days"}
 
 # Every plaintext key any test has seen (create, rotate, CLI). test_secrets checks that none
 # of them shows up in the database dump or in any log.
