@@ -32,7 +32,7 @@ lk_auth_credential(struct lk_req *req, struct lk_keyparts *parts)
 		n--;
 	if (n == 0)
 		return lk_req_fail(req, LK_ERR_MISSING_KEY, NULL, "The API key is empty");
-	if (lk_keyfmt_parse(k, n, req->conf->key_prefix, parts) != LK_OK)
+	if (lk_keyfmt_presented(k, n, req->conf->key_prefix, parts) != LK_OK)
 		return LK_ERR_INVALID_KEY;
 	return LK_OK;
 }
@@ -178,21 +178,51 @@ ratelimit_headers(struct lk_req *req, const struct lk_rl_state *st)
 enum lk_err
 lk_auth_count(struct lk_req *req, struct lk_caller *c)
 {
-	enum lk_err e;
+	const struct lk_use	 u = { req->now, req->ip, NULL, 1 };
+	enum lk_err		 e;
 
-	e = lk_ratelimit_hit(req->db, req->conf, &c->key, req->now,
-	    lk_outcome_of(&c->key, req->now), &c->rl);
-	if (e != LK_OK)
+	if ((e = lk_use_key(req->db, req->conf, &c->key, &u, &c->rl)) != LK_OK)
 		return e;
 	ratelimit_headers(req, &c->rl);
-	if ((e = lk_auth_status(req, &c->key)) != LK_OK)
-		return e;
-	if (c->rl.outcome == LK_OUTCOME_RATE_LIMITED) {
+	return lk_auth_outcome(req, c);
+}
+
+enum lk_err
+lk_auth_outcome(struct lk_req *req, struct lk_caller *c)
+{
+	const struct lk_key	*k = &c->key;
+	enum lk_err		 e;
+
+	switch (c->rl.outcome) {
+	case LK_OUTCOME_REVOKED:
+	case LK_OUTCOME_EXPIRED:
+		if ((e = lk_auth_status(req, k)) != LK_OK)
+			return e;
+		break;
+	case LK_OUTCOME_ACCOUNT_SUSPENDED:
+		lk_req_detail(req, "suspended_account_id", json_string(k->policy.suspended_by));
+		return lk_req_fail(req, LK_ERR_ACCOUNT_SUSPENDED, NULL, "%s",
+		    strcmp(k->policy.suspended_by, k->owner.public_id) == 0 ?
+		    "The API key's account is suspended" :
+		    "An account above the API key's account is suspended");
+	case LK_OUTCOME_IP_NOT_ALLOWED:
+		lk_req_detail(req, "ip", json_string(req->ip));
+		return lk_req_fail(req, LK_ERR_IP_NOT_ALLOWED, NULL,
+		    "The API key may not be used from %s: it is outside the key's allowed_ips",
+		    req->ip);
+	case LK_OUTCOME_RATE_LIMITED:
 		lk_req_detail(req, "retry_after", json_integer(c->rl.reset));
 		return lk_req_fail(req, LK_ERR_RATE_LIMITED, NULL,
 		    "The API key's rate limit of %lld requests per %lld s is used up; "
 		    "retry after %lld s", (long long)c->rl.limit,
 		    (long long)c->rl.window, (long long)c->rl.reset);
+	case LK_OUTCOME_USAGE_EXCEEDED:
+		lk_req_detail(req, "credits", json_pack("{s:I}", "remaining",
+		    (json_int_t)c->rl.credits));
+		return lk_req_fail(req, LK_ERR_USAGE_EXCEEDED, NULL,
+		    "The API key's credits are used up (%lld left)", (long long)c->rl.credits);
+	default:
+		break;
 	}
 	c->key.last_used_at = req->now;
 	lk_auth_actor(req, c);

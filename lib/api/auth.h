@@ -6,6 +6,7 @@
 #include "model/accounts.h"
 #include "model/keys.h"
 #include "model/ratelimit.h"
+#include "model/use.h"
 
 struct lk_caller {
 	struct lk_key		 key;	/* the presenting key (account_* fields included) */
@@ -57,12 +58,19 @@ enum lk_err	lk_auth_caller_account(struct lk_req *req, struct lk_caller *c,
 		    struct lk_account *acct);
 
 /*
- * Count one use of the found key c->key (one write), add the rate-limit
- * headers, then answer for it: 401 REVOKED/EXPIRED, 429 RATE_LIMITED (with
- * Retry-After), 503 if the count could not be written (ratelimit_on_db_error
- * = closed), else LK_OK with c->actor set.
+ * Decide and count one use of the found key c->key from the request's
+ * address (lk_use_key: the policies, one write), add the rate-limit headers,
+ * then answer for it (lk_auth_outcome); 503 if the count could not be
+ * written (ratelimit_on_db_error = closed).
  */
 enum lk_err	lk_auth_count(struct lk_req *req, struct lk_caller *c);
+
+/*
+ * The answer for the outcome of the counted use c->rl.outcome of c->key:
+ * 401 REVOKED/EXPIRED, 403 ACCOUNT_SUSPENDED / IP_NOT_ALLOWED, 429
+ * RATE_LIMITED / USAGE_EXCEEDED (with details), else LK_OK with c->actor set.
+ */
+enum lk_err	lk_auth_outcome(struct lk_req *req, struct lk_caller *c);
 
 /* Set up c->actor once c->key is known. */
 void		lk_auth_actor(struct lk_req *req, struct lk_caller *c);

@@ -1,32 +1,40 @@
 /*
- * verify.c — POST /v1/verify {"key": "...", "scopes": [...]}: is this key good,
+ * verify.c — POST /v1/verify {"key", "scopes", "ip", "cost"}: is this key good,
  * for the caller's subtree (and, for a test caller, a test key)? Both keys
  * are checked in memory first, then fetched together with one indexed read;
- * a found key's use is counted against its own rate limit with one write
- * (the caller is not counted).
+ * a found key's use is decided and counted by model/use (the policies in
+ * their order, one write; the caller is not counted).
  */
+#include <stdio.h>
 #include <string.h>
 
 #include "api/auth.h"
 #include "api/verify.h"
+#include "base/net.h"
 #include "base/timefmt.h"
 #include "http/resp.h"
 
 static const struct lk_field fields[] = {
-	{ "key", LK_FT_TEXT, LK_FF_REQUIRED, 512, NULL },
+	{ "key", LK_FT_TEXT, LK_FF_REQUIRED, LK_KEY_FOREIGN_MAX, NULL },
 	{ "scopes", LK_FT_SCOPES, 0, 0, NULL },
+	{ "ip", LK_FT_WORD, 0, LK_NET_ADDR_MAX - 1, NULL },
+	{ "cost", LK_FT_INT, LK_FF_ZERO, LK_COST_MAX, NULL },
 	{ NULL, 0, 0, 0, NULL }
 };
 
-/* Outcome of a use of the found key k, before its count is known. */
-static enum lk_outcome
-precheck(const struct lk_key *k, const char *wanted, int64_t now)
+/* The end client's address the platform passes on: one IPv4 or IPv6 address. */
+static enum lk_err
+check_ip(struct lk_req *req, const char *ip)
 {
-	enum lk_outcome o = lk_outcome_of(k, now);
+	struct lk_cidr	c;
+	size_t		n;
+	char		why[64];
 
-	if (o == LK_OUTCOME_VALID && !lk_scopes_grantable(k->scopes, wanted, NULL, NULL))
-		return LK_OUTCOME_INSUFFICIENT_SCOPE;
-	return o;
+	if (ip == NULL || (strchr(ip, '/') == NULL && strchr(ip, ',') == NULL &&
+	    lk_net_cidrs_parse(ip, &c, 1, &n, why, sizeof(why)) && n == 1))
+		return LK_OK;
+	return lk_req_fail(req, LK_ERR_VALIDATION, "ip",
+	    "ip must be the end client's IPv4 or IPv6 address, such as 203.0.113.7 or 2001:db8::1");
 }
 
 static const char *const codes[LK_OUTCOME__MAX] = {
@@ -35,6 +43,9 @@ static const char *const codes[LK_OUTCOME__MAX] = {
 	[LK_OUTCOME_REVOKED] = "REVOKED_API_KEY",
 	[LK_OUTCOME_EXPIRED] = "EXPIRED_API_KEY",
 	[LK_OUTCOME_INSUFFICIENT_SCOPE] = "INSUFFICIENT_SCOPE",
+	[LK_OUTCOME_ACCOUNT_SUSPENDED] = "ACCOUNT_SUSPENDED",
+	[LK_OUTCOME_IP_NOT_ALLOWED] = "IP_NOT_ALLOWED",
+	[LK_OUTCOME_USAGE_EXCEEDED] = "USAGE_EXCEEDED",
 };
 
 /* The verdict on a found key, written directly: meta is stored as compact JSON. */
@@ -85,7 +96,13 @@ verdict(struct lk_out *o, const struct lk_key *k, const struct lk_rl_state *rl)
 	lk_out_int(o, rl->remaining);
 	lk_out_lit(o, ",\"reset\":");
 	lk_out_int(o, rl->reset);
-	lk_out_lit(o, "}}");
+	lk_out_lit(o, "}");
+	if (k->policy.has_credits) {
+		lk_out_lit(o, ",\"credits\":{\"remaining\":");
+		lk_out_int(o, rl->credits);
+		lk_out_lit(o, "}");
+	}
+	lk_out_lit(o, "}");
 }
 
 enum lk_err
@@ -97,8 +114,9 @@ lk_verify_http(struct lk_req *req)
 	struct lk_key		 target;
 	struct lk_rl_state	 rl;
 	bool			 cfound, tfound = false, tparsed;
-	const char		*key, *wanted;
-	json_t			*f;
+	struct lk_use		 use;
+	const char		*key;
+	json_t			*f, *cost;
 	enum lk_err		 e;
 
 	if (req->nsegs != 1 || strcmp(req->segs[0], "verify") != 0)
@@ -110,8 +128,15 @@ lk_verify_http(struct lk_req *req)
 	    (e = lk_req_body_fields(req, fields, &f)) != LK_OK)
 		return e;
 	key = json_string_value(json_object_get(f, "key"));
-	wanted = json_string_value(json_object_get(f, "scopes"));
-	tparsed = lk_keyfmt_parse(key, strlen(key), req->conf->key_prefix, &tparts) == LK_OK;
+	use.now = req->now;
+	use.wanted = json_string_value(json_object_get(f, "scopes"));
+	use.ip = json_string_value(json_object_get(f, "ip"));
+	use.cost = (cost = json_object_get(f, "cost")) != NULL ? json_integer_value(cost) : 1;
+	if ((e = check_ip(req, use.ip)) != LK_OK) {
+		json_decref(f);
+		return e;
+	}
+	tparsed = lk_keyfmt_presented(key, strlen(key), req->conf->key_prefix, &tparts) == LK_OK;
 	e = lk_keys_by_digests(req->db, cparts.digest, &c.key, &cfound,
 	    tparsed ? tparts.digest : cparts.digest, &target, &tfound);
 	if (e == LK_OK && !cfound)
@@ -120,8 +145,7 @@ lk_verify_http(struct lk_req *req)
 		e = lk_auth_require(req, &c, "verify");
 	if (e == LK_OK && tparsed && tfound && lk_auth_sees(&c, &target))
 		/* The verified key is counted, not the caller's. */
-		e = lk_ratelimit_hit(req->db, req->conf, &target, req->now,
-		    precheck(&target, wanted != NULL ? wanted : "", req->now), &rl);
+		e = lk_use_key(req->db, req->conf, &target, &use, &rl);
 	else if (e == LK_OK) {
 		lk_out_reset(&out);
 		lk_out_lit(&out, "{\"valid\":false,\"code\":\"INVALID_API_KEY\"}");

@@ -23,6 +23,11 @@ static const struct {
 	[LK_ERR_UNAVAILABLE] = { 503, "SERVICE_UNAVAILABLE", "The service is temporarily unavailable" },
 	[LK_ERR_LENGTH_REQUIRED] = { 411, "LENGTH_REQUIRED",
 	    "A POST or PATCH needs a Content-Length header (Content-Length: 0 for no body)" },
+	[LK_ERR_ACCOUNT_SUSPENDED] = { 403, "ACCOUNT_SUSPENDED",
+	    "The API key's account is suspended" },
+	[LK_ERR_IP_NOT_ALLOWED] = { 403, "IP_NOT_ALLOWED",
+	    "The API key may not be used from this address" },
+	[LK_ERR_USAGE_EXCEEDED] = { 429, "USAGE_EXCEEDED", "The API key's credits are used up" },
 };
 
 int

@@ -19,6 +19,9 @@ enum lk_err {
 	LK_ERR_INTERNAL,	/* 500 */
 	LK_ERR_UNAVAILABLE,	/* 503: database unreachable or transaction failed */
 	LK_ERR_LENGTH_REQUIRED,	/* 411: a body without Content-Length (web server's own check) */
+	LK_ERR_ACCOUNT_SUSPENDED, /* 403: the key's account or one above it is suspended */
+	LK_ERR_IP_NOT_ALLOWED,	/* 403: the client's address is outside the key's allowlist */
+	LK_ERR_USAGE_EXCEEDED,	/* 429: the key's credits are used up */
 	LK_ERR__MAX
 };
 

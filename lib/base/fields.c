@@ -76,9 +76,9 @@ scopes_value(json_t *v, bool text, char *out, size_t size, const char **why,
 	return true;
 }
 
-/* A positive integer from a JSON integer or a string of digits. */
+/* An integer min..max from a JSON integer or a string of digits. */
 static bool
-int_value(json_t *v, int64_t max, int64_t *out)
+int_value(json_t *v, int64_t min, int64_t max, int64_t *out)
 {
 	if (json_is_integer(v))
 		*out = json_integer_value(v);
@@ -93,7 +93,7 @@ int_value(json_t *v, int64_t max, int64_t *out)
 			return false;
 	} else
 		return false;
-	return *out >= 1 && *out <= max;
+	return *out >= min && *out <= max;
 }
 
 /*
@@ -212,9 +212,10 @@ lk_fields_value(const struct lk_field *f, json_t *v, bool text, json_t **out,
 		*out = json_integer(n);
 		return true;
 	case LK_FT_INT:
-		snprintf(buf, size, "must be a whole number from 1 to %lld", (long long)f->max);
+		snprintf(buf, size, "must be a whole number from %d to %lld",
+		    (f->flags & LK_FF_ZERO) ? 0 : 1, (long long)f->max);
 		*why = buf;
-		if (!int_value(v, f->max, &n))
+		if (!int_value(v, (f->flags & LK_FF_ZERO) ? 0 : 1, f->max, &n))
 			return false;
 		*out = json_integer(n);
 		return true;
@@ -245,8 +246,8 @@ lk_fields_value(const struct lk_field *f, json_t *v, bool text, json_t **out,
 		{
 			int64_t lim, win;
 			bool ok = json_object_size(o) == 2 &&
-			    int_value(json_object_get(o, "limit"), 1000000000, &lim) &&
-			    int_value(json_object_get(o, "window"), 86400, &win);
+			    int_value(json_object_get(o, "limit"), 1, 1000000000, &lim) &&
+			    int_value(json_object_get(o, "window"), 1, 86400, &win);
 
 			json_decref(o);
 			if (!ok)

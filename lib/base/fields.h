@@ -29,7 +29,7 @@ enum lk_ftype {
 
 #define LK_FF_REQUIRED	0x1
 #define LK_FF_NULLABLE	0x2	/* JSON null (or an empty form value) is kept as null */
-#define LK_FF_ZERO	0x4	/* a DURATION may be 0 */
+#define LK_FF_ZERO	0x4	/* a DURATION or INT may be 0 */
 
 struct lk_field {
 	const char		*name;

@@ -125,6 +125,24 @@ lk_keyfmt_parse(const char *s, size_t len, const char *prefix,
 	return LK_OK;
 }
 
+enum lk_err
+lk_keyfmt_presented(const char *s, size_t len, const char *prefix, struct lk_keyparts *parts)
+{
+	size_t plen = strlen(prefix), i;
+
+	if (len > plen + 6 && memcmp(s, prefix, plen) == 0 &&
+	    (memcmp(s + plen, "_live_", 6) == 0 || memcmp(s + plen, "_test_", 6) == 0))
+		return lk_keyfmt_parse(s, len, prefix, parts);
+	if (len < LK_KEY_FOREIGN_MIN || len > LK_KEY_FOREIGN_MAX)
+		return LK_ERR_INVALID_KEY;
+	for (i = 0; i < len; i++)
+		if (s[i] <= ' ' || s[i] > '~')
+			return LK_ERR_INVALID_KEY;
+	parts->env[0] = parts->start[0] = '\0';
+	lk_crypto_sha256(s, len, parts->digest);
+	return LK_OK;
+}
+
 bool
 lk_keyfmt_looks_like_key(const char *s)
 {

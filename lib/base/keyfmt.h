@@ -49,6 +49,19 @@ enum lk_err	lk_keyfmt_parse(const char *s, size_t len, const char *prefix,
 		    struct lk_keyparts *parts);
 
 /*
+ * Check a key as presented (credential or verify): one in latchkey's own
+ * shape (the configured prefix, then _live_ or _test_) must pass
+ * lk_keyfmt_parse, so a bad checksum is refused before any query; any other
+ * text of LK_KEY_FOREIGN_MIN..MAX visible ASCII characters may be an
+ * imported key and gets its digest only (SHA-256 of the whole text; env and
+ * start empty). LK_OK or LK_ERR_INVALID_KEY.
+ */
+#define LK_KEY_FOREIGN_MIN	8
+#define LK_KEY_FOREIGN_MAX	512
+enum lk_err	lk_keyfmt_presented(const char *s, size_t len, const char *prefix,
+		    struct lk_keyparts *parts);
+
+/*
  * True if s is a displayed start or its beginning: "prefix_env_" and 1 to 8
  * base62 chars (any well-shaped prefix) — what GET /v1/keys?start= takes.
  */

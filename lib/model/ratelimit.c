@@ -24,6 +24,42 @@ lk_ratelimit_policy(const struct lk_key *k, int64_t *limit, int64_t *window)
 	}
 }
 
+void
+lk_ratelimit_window(const struct lk_key *k, int64_t now, enum lk_outcome pre,
+    struct lk_usage_use *use, struct lk_rl_state *out)
+{
+	int64_t day_start, end;
+
+	lk_ratelimit_policy(k, &out->limit, &out->window);
+	day_start = now - now % DAY;
+	use->k = k;
+	use->day = now / DAY;
+	use->win_start = day_start + (now - day_start) / out->window * out->window;
+	use->window = out->window;
+	use->limit = out->limit;
+	use->now = now;
+	use->pre = pre;
+	end = use->win_start + out->window;
+	if (end > day_start + DAY)
+		end = day_start + DAY;
+	out->reset = end - now > 0 ? end - now : 1;
+	out->outcome = pre;
+	out->counted = false;
+	out->used = 0;
+	out->remaining = out->limit;
+	out->credits = -1;
+}
+
+void
+lk_ratelimit_counted(struct lk_rl_state *out, uint64_t n)
+{
+	out->counted = true;
+	out->used = (int64_t)n;
+	out->remaining = out->used >= out->limit ? 0 : out->limit - out->used;
+	if (out->outcome == LK_OUTCOME_VALID && out->used > out->limit)
+		out->outcome = LK_OUTCOME_RATE_LIMITED;
+}
+
 struct hit_ctx {
 	struct lk_usage_use	 use;
 	uint64_t		 n;
@@ -43,29 +79,11 @@ lk_ratelimit_hit(struct lk_db *db, const struct lk_conf *conf,
     struct lk_rl_state *out)
 {
 	struct hit_ctx	 c;
-	int64_t		 day_start, end;
-	enum lk_err	 e;
 
-	lk_ratelimit_policy(k, &out->limit, &out->window);
-	day_start = now - now % DAY;
-	c.use.k = k;
-	c.use.day = now / DAY;
-	c.use.win_start = day_start + (now - day_start) / out->window * out->window;
-	c.use.window = out->window;
-	c.use.limit = out->limit;
-	c.use.now = now;
-	c.use.pre = pre;
+	lk_ratelimit_window(k, now, pre, &c.use, out);
 	c.n = 0;
-	end = c.use.win_start + out->window;
-	if (end > day_start + DAY)
-		end = day_start + DAY;
-	out->reset = end - now > 0 ? end - now : 1;
-	out->outcome = pre;
-	out->counted = false;
-	out->used = 0;
-	out->remaining = out->limit;
 	lk_usage_maybe_sweep(db, conf, now);
-	if ((e = lk_db_read(db, hit_work, &c)) != LK_OK) {
+	if (lk_db_read(db, hit_work, &c) != LK_OK) {
 		if (conf->ratelimit_open) {
 			lk_log_err("rate-limit count not written for %s; "
 			    "ratelimit_on_db_error = open lets the request through", k->public_id);
@@ -73,10 +91,6 @@ lk_ratelimit_hit(struct lk_db *db, const struct lk_conf *conf,
 		}
 		return LK_ERR_UNAVAILABLE;
 	}
-	out->counted = true;
-	out->used = (int64_t)c.n;
-	out->remaining = out->used >= out->limit ? 0 : out->limit - out->used;
-	if (pre == LK_OUTCOME_VALID && out->used > out->limit)
-		out->outcome = LK_OUTCOME_RATE_LIMITED;
+	lk_ratelimit_counted(out, c.n);
 	return LK_OK;
 }

@@ -27,6 +27,7 @@ struct lk_rl_state {
 	int64_t		 remaining;	/* max(0, limit - used) */
 	int64_t		 reset;		/* seconds until the window ends, >= 1 */
 	enum lk_outcome	 outcome;	/* of this use */
+	int64_t		 credits;	/* remaining after this use; -1: unlimited */
 };
 
 /* The limit and window that apply to k: its own ratelimit, else its plan per 60 s. */
@@ -44,5 +45,16 @@ void		lk_ratelimit_policy(const struct lk_key *k, int64_t *limit, int64_t *windo
 enum lk_err	lk_ratelimit_hit(struct lk_db *db, const struct lk_conf *conf,
 		    const struct lk_key *k, int64_t now, enum lk_outcome pre,
 		    struct lk_rl_state *out);
+
+/*
+ * The parts of lk_ratelimit_hit, for a count inside a larger unit of work
+ * (model/use): fill out's policy and window at now and use, the use to count
+ * (outcome pre, not counted yet); then, once lk_usage_count gave the window's
+ * count n, mark out counted (a VALID use beyond the limit becomes
+ * RATE_LIMITED).
+ */
+void		lk_ratelimit_window(const struct lk_key *k, int64_t now, enum lk_outcome pre,
+		    struct lk_usage_use *use, struct lk_rl_state *out);
+void		lk_ratelimit_counted(struct lk_rl_state *out, uint64_t n);
 
 #endif

@@ -37,7 +37,22 @@ static const char SQL_HIT[] =
 
 #define USAGE_SUMS \
     "SUM(u.valid), SUM(u.rate_limited), SUM(u.revoked), SUM(u.expired)," \
-    " SUM(u.insufficient_scope)"
+    " SUM(u.insufficient_scope), SUM(u.account_suspended), SUM(u.ip_not_allowed)," \
+    " SUM(u.usage_exceeded)"
+
+/*
+ * An attempt the policies refuse that is not a use (docs/api.md "Policies"):
+ * its outcome column counts it, the window's counter n does not (a stranger
+ * outside the allowlist cannot spend the holder's rate limit). A new row
+ * starts the current window at 0 uses.
+ */
+static const char SQL_DENY[] =
+    "INSERT INTO key_usage (key_id, day, account_id, env, win_start, win_len, n,"
+    " account_suspended, ip_not_allowed, usage_exceeded)"
+    " VALUES (?, ?, ?, ?, ?, ?, 0, ?, ?, ?)"
+    " ON DUPLICATE KEY UPDATE account_suspended = account_suspended + VALUES(account_suspended),"
+    " ip_not_allowed = ip_not_allowed + VALUES(ip_not_allowed),"
+    " usage_exceeded = usage_exceeded + VALUES(usage_exceeded)";
 
 static const char SQL_KEY[] =
     "SELECT u.day, " USAGE_SUMS " FROM key_usage u"
@@ -59,6 +74,9 @@ static const char *const outcome_names[LK_OUTCOME__MAX] = {
 	[LK_OUTCOME_REVOKED] = "revoked",
 	[LK_OUTCOME_EXPIRED] = "expired",
 	[LK_OUTCOME_INSUFFICIENT_SCOPE] = "insufficient_scope",
+	[LK_OUTCOME_ACCOUNT_SUSPENDED] = "account_suspended",
+	[LK_OUTCOME_IP_NOT_ALLOWED] = "ip_not_allowed",
+	[LK_OUTCOME_USAGE_EXCEEDED] = "usage_exceeded",
 };
 
 enum lk_err
@@ -83,6 +101,20 @@ lk_usage_count(struct lk_db *db, const struct lk_usage_use *c, uint64_t *n)
 	if (*n == 0 && affected == 1)		/* a new row: the first use of its window */
 		*n = 1;
 	return LK_OK;
+}
+
+enum lk_err
+lk_usage_deny(struct lk_db *db, const struct lk_usage_use *c)
+{
+	const struct lk_param	 p[] = {
+		LK_INT(c->k->id), LK_INT(c->day), LK_INT(c->k->owner.id),
+		LK_STR(c->k->env), LK_INT(c->win_start), LK_INT(c->window),
+		LK_INT(c->pre == LK_OUTCOME_ACCOUNT_SUSPENDED),
+		LK_INT(c->pre == LK_OUTCOME_IP_NOT_ALLOWED),
+		LK_INT(c->pre == LK_OUTCOME_USAGE_EXCEEDED),
+	};
+
+	return lk_db_exec(db, SQL_DENY, p, LK_NELEM(p), NULL, NULL, NULL);
 }
 
 enum lk_outcome

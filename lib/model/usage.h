@@ -26,6 +26,9 @@ enum lk_outcome {
 	LK_OUTCOME_REVOKED,
 	LK_OUTCOME_EXPIRED,
 	LK_OUTCOME_INSUFFICIENT_SCOPE,
+	LK_OUTCOME_ACCOUNT_SUSPENDED,
+	LK_OUTCOME_IP_NOT_ALLOWED,
+	LK_OUTCOME_USAGE_EXCEEDED,
 	LK_OUTCOME__MAX
 };
 
@@ -65,6 +68,13 @@ struct lk_usage_use {
  * Runs in the caller's unit of work (lk_db_read).
  */
 enum lk_err	lk_usage_count(struct lk_db *db, const struct lk_usage_use *u, uint64_t *n);
+
+/*
+ * Record u, an attempt refused by a policy that is not a use (pre
+ * ACCOUNT_SUSPENDED, IP_NOT_ALLOWED or USAGE_EXCEEDED): its outcome column
+ * only, the window's counter untouched. In the caller's unit of work.
+ */
+enum lk_err	lk_usage_deny(struct lk_db *db, const struct lk_usage_use *u);
 
 /*
  * The last `days` UTC days up to now's, oldest first, as the API object

@@ -6,7 +6,8 @@ import pytest
 from helpers import (assert_error, call, create_key, db_query, expect, make_account, make_tenant, verify)
 
 DAY = 86400
-OUTCOMES = ("valid", "rate_limited", "revoked", "expired", "insufficient_scope")
+OUTCOMES = ("valid", "rate_limited", "revoked", "expired", "insufficient_scope", "account_suspended",
+            "ip_not_allowed", "usage_exceeded")
 
 
 def today():
@@ -36,7 +37,8 @@ def scripted(server, t, limit=2):
     expect(call(server, "POST", f"/v1/keys/{k['id']}/revoke", server.admin_key), 200)
     codes += [verify(server, t.key, k["key"])["code"] for _ in range(2)]                # revoked twice
     assert codes == ["VALID"] * limit + ["RATE_LIMITED", "INSUFFICIENT_SCOPE"] + ["REVOKED_API_KEY"] * 2, codes
-    return k, {"valid": limit, "rate_limited": 1, "revoked": 2, "expired": 0, "insufficient_scope": 1}
+    return k, {"valid": limit, "rate_limited": 1, "revoked": 2, "expired": 0, "insufficient_scope": 1,
+               "account_suspended": 0, "ip_not_allowed": 0, "usage_exceeded": 0}
 
 
 def test_key_usage_matches_a_scripted_sequence(server, stack):
@@ -60,7 +62,8 @@ def test_key_usage_matches_a_scripted_sequence(server, stack):
     check_shape(u, 3)
     u = expect(call(server, "GET", f"/v1/keys/{e['id']}/usage", t.key, params={"days": 1}), 200)
     assert u["data"] == [{"date": day, "valid": 0, "rate_limited": 0, "revoked": 0, "expired": 2,
-                          "insufficient_scope": 0}], u
+                          "insufficient_scope": 0, "account_suspended": 0, "ip_not_allowed": 0,
+                          "usage_exceeded": 0}], u
     # also under the account route
     u = expect(call(server, "GET", f"/v1/accounts/{t.account_id}/keys/{k['id']}/usage", t.key,
                     params={"days": 1}), 200)
@@ -73,8 +76,8 @@ def test_key_usage_matches_a_scripted_sequence(server, stack):
     # CLI: the same numbers as a plain table
     out = stack.cli("key", "usage", k["id"], "--days", "2").stdout.splitlines()
     assert out[0].split() == ["DATE", *OUTCOMES], out
-    assert out[2].split() == [day, "2", "1", "2", "0", "1"], out
-    assert out[3].split() == ["total", "2", "1", "2", "0", "1"], out
+    assert out[2].split() == [day, "2", "1", "2", "0", "1", "0", "0", "0"], out
+    assert out[3].split() == ["total", "2", "1", "2", "0", "1", "0", "0", "0"], out
 
 
 def test_account_usage_sums_the_subtree(server, stack):
@@ -99,9 +102,10 @@ def test_account_usage_sums_the_subtree(server, stack):
 
     u = expect(call(server, "GET", f"/v1/accounts/{child['id']}/usage", t.key, params={"days": 1}), 200)
     assert u["data"] == [{"date": day, "valid": 3, "rate_limited": 0, "revoked": 0, "expired": 0,
-                          "insufficient_scope": 0}], u
+                          "insufficient_scope": 0, "account_suspended": 0, "ip_not_allowed": 0,
+                          "usage_exceeded": 0}], u
     out = stack.cli("account", "usage", child["id"], "--days", "1").stdout.splitlines()
-    assert out[1].split() == [day, "3", "0", "0", "0", "0"], out
+    assert out[1].split() == [day, "3", "0", "0", "0", "0", "0", "0", "0"], out
 
     # the subtree rule: a sub-account's key cannot read its parent's usage, nor its keys'
     sub = create_key(server, t.key, account_id=child["id"], scopes=("keys:read", "accounts:read"))
