@@ -81,7 +81,7 @@ key_create(int argc, char **argv)
 	if ((rc = cli_account(account, &acct)) != 0)
 		return rc;
 	nk = (struct lk_key_new){ &acct, label, norm, env,
-	    expires_in ? time(NULL) + expires_in : 0, 0, 0, "{}" };
+	    expires_in ? time(NULL) + expires_in : 0, 0, 0, "{}", NULL };
 	return create_key(&nk);
 }
 

@@ -200,7 +200,7 @@ init_on(struct lk_db *db)
 	if ((e = lk_accounts_create(db, &cli_actor, NULL, "root", "enterprise",
 	    cli_conf.max_children_per_account, time(NULL), &root)) != LK_OK)
 		return cli_failed(e, "init: root account");
-	nk = (struct lk_key_new){ &root, "Initial admin key", "admin", "live", 0, 0, 0, "{}" };
+	nk = (struct lk_key_new){ &root, "Initial admin key", "admin", "live", 0, 0, 0, "{}", NULL };
 	e = lk_keys_create(db, &cli_actor, cli_conf.key_prefix, &nk,
 	    cli_conf.max_keys_per_account, time(NULL), &k, plaintext, sizeof(plaintext));
 	if (e != LK_OK)

@@ -33,6 +33,8 @@ static const struct lk_field create_fields[] = {
 	{ "account_id", LK_FT_ID, 0, 0, acct_prefix },
 	{ "ratelimit", LK_FT_RATELIMIT, LK_FF_NULLABLE, 0, NULL },
 	{ "meta", LK_FT_OBJECT, 0, LK_META_MAX, NULL },
+	{ "allowed_ips", LK_FT_IPS, LK_FF_NULLABLE, LK_ALLOWED_IPS_MAX, NULL },
+	{ "credits", LK_FT_CREDITS, LK_FF_NULLABLE, 0, NULL },
 	{ NULL, 0, 0, 0, NULL }
 };
 
@@ -42,6 +44,9 @@ static const struct lk_field patch_fields[] = {
 	{ "scopes", LK_FT_SCOPES, 0, 0, NULL },
 	{ "ratelimit", LK_FT_RATELIMIT, LK_FF_NULLABLE, 0, NULL },
 	{ "meta", LK_FT_OBJECT, 0, LK_META_MAX, NULL },
+	{ "allowed_ips", LK_FT_IPS, LK_FF_NULLABLE, LK_ALLOWED_IPS_MAX, NULL },
+	{ "credits", LK_FT_CREDITS, LK_FF_NULLABLE, 0, NULL },
+	{ "credits_add", LK_FT_INT, 0, LK_CREDITS_MAX, NULL },
 	{ NULL, 0, 0, 0, NULL }
 };
 
@@ -53,6 +58,32 @@ static const struct lk_field rotate_fields[] = {
 static const struct lk_field no_fields[] = {
 	{ NULL, 0, 0, 0, NULL }
 };
+
+/*
+ * The policy fields of validated fields f into p: allowed_ips (a
+ * space-separated string; null or absent: any address) and credits (the
+ * normalised object; null or absent: unlimited).
+ */
+static void
+policy_of(json_t *f, struct lk_key_policy *p)
+{
+	json_t *c = json_object_get(f, "credits"), *r;
+
+	memset(p, 0, sizeof(*p));
+	if (json_is_string(json_object_get(f, "allowed_ips")))
+		snprintf(p->allowed_ips, sizeof(p->allowed_ips), "%s",
+		    json_string_value(json_object_get(f, "allowed_ips")));
+	if (!json_is_object(c))
+		return;
+	p->has_credits = 1;
+	p->credits = json_integer_value(json_object_get(c, "remaining"));
+	if (json_is_object(r = json_object_get(c, "refill"))) {
+		p->refill_amount = json_integer_value(json_object_get(r, "amount"));
+		snprintf(p->refill_interval, sizeof(p->refill_interval), "%s",
+		    json_string_value(json_object_get(r, "interval")));
+		p->refill_day = json_integer_value(json_object_get(r, "day_of_month"));
+	}
+}
 
 /* The grant rule: every scope in scopes must be held by the caller. */
 static enum lk_err
@@ -233,6 +264,7 @@ create(struct lk_req *req, struct lk_caller *c, const char *account_id)
 {
 	struct lk_account	 acct;
 	struct lk_key_new	 nk;
+	struct lk_key_policy	 pol;
 	struct lk_key		 k;
 	char			 plaintext[LK_KEY_MAX + 1], *meta = NULL;
 	const char		*body_acct;
@@ -290,6 +322,8 @@ create(struct lk_req *req, struct lk_caller *c, const char *account_id)
 		goto out;
 	}
 	nk.meta = meta;
+	policy_of(f, &pol);
+	nk.policy = &pol;
 	e = lk_keys_create(req->db, &c->actor, req->conf->key_prefix, &nk,
 	    req->conf->max_keys_per_account, req->now, &k, plaintext,
 	    sizeof(plaintext));
@@ -336,9 +370,31 @@ patch(struct lk_req *req, struct lk_caller *c, struct lk_key *k)
 		return e;
 	memset(&pt, 0, sizeof(pt));
 	if (json_object_size(f) == 0) {
-		e = lk_req_fail(req, LK_ERR_VALIDATION, NULL,
-		    "Give at least one of label, expires_at, scopes, ratelimit, meta");
+		e = lk_req_fail(req, LK_ERR_VALIDATION, NULL, "Give at least one of label, "
+		    "expires_at, scopes, ratelimit, meta, allowed_ips, credits, credits_add");
 		goto out;
+	}
+	if ((v = json_object_get(f, "credits_add")) != NULL) {
+		if (json_object_get(f, "credits") != NULL || !k->policy.has_credits) {
+			e = lk_req_fail(req, LK_ERR_VALIDATION, "credits_add", "%s",
+			    json_object_get(f, "credits") != NULL ?
+			    "Give credits or credits_add, not both" :
+			    "The key has unlimited uses: set credits first");
+			goto out;
+		}
+		pt.credits_add = json_integer_value(v);
+	}
+	if (json_object_get(f, "allowed_ips") != NULL || json_object_get(f, "credits") != NULL) {
+		struct lk_key_policy pol;
+
+		policy_of(f, &pol);
+		pt.has_allowed_ips = json_object_get(f, "allowed_ips") != NULL;
+		pt.allowed_ips = pt.has_allowed_ips ? json_string_value(json_object_get(f,
+		    "allowed_ips")) : NULL;
+		if (pt.allowed_ips == NULL)
+			pt.allowed_ips = "";
+		pt.has_credits = json_object_get(f, "credits") != NULL;
+		pt.credits = pol;
 	}
 	if ((v = json_object_get(f, "label")) != NULL) {
 		pt.has_label = true;

@@ -6,6 +6,7 @@
 
 #include "base/crypto.h"
 #include "base/fields.h"
+#include "base/net.h"
 #include "base/scopes.h"
 #include "base/timefmt.h"
 
@@ -121,6 +122,104 @@ object_value(json_t *v, const char **why, char *buf, size_t size)
 		return o;
 	json_decref(o);
 	return NULL;
+}
+
+/*
+ * An allowlist: a JSON array of strings (or, from a form, one string with
+ * spaces, commas or newlines between entries), each one address or CIDR
+ * range; at most max. out: the entries, space-separated.
+ */
+static bool
+ips_value(json_t *v, bool text, int64_t max, char *out, size_t size, const char **why,
+    char *buf, size_t bufsz)
+{
+	char		 entry[LK_NET_ADDR_MAX + 8], err[96];
+	const char	*s;
+	json_t		*list, *e;
+	struct lk_cidr	 c;
+	size_t		 i, n, o = 0, len;
+	bool		 ok = true;
+
+	*why = "must be a list of IPv4 or IPv6 addresses or CIDR ranges";
+	if (text && json_is_string(v)) {
+		list = json_array();
+		for (s = json_string_value(v); *s != '\0'; s += len) {
+			s += strspn(s, " ,\t\r\n");
+			if ((len = strcspn(s, " ,\t\r\n")) > 0)
+				json_array_append_new(list, json_stringn(s, len));
+		}
+	} else if (json_is_array(v))
+		list = json_incref(v);
+	else
+		return false;
+	out[0] = '\0';
+	if ((int64_t)json_array_size(list) > max) {
+		snprintf(buf, bufsz, "holds at most %lld addresses or ranges, not %zu",
+		    (long long)max, json_array_size(list));
+		*why = buf;
+		ok = false;
+	}
+	json_array_foreach(list, i, e) {
+		if (!ok)
+			break;
+		s = json_string_value(e);
+		len = s != NULL ? strlen(s) : 0;
+		if (s == NULL || len == 0 || len >= sizeof(entry) || strpbrk(s, " ,\t\r\n") ||
+		    !lk_net_cidrs_parse(s, &c, 1, &n, err, sizeof(err)) || n != 1 ||
+		    o + len + 2 > size) {
+			snprintf(buf, bufsz, "entry %zu (%.60s) is not an IPv4 or IPv6 address or "
+			    "CIDR range such as 203.0.113.7, 198.51.100.0/24 or 2001:db8::/32",
+			    i + 1, s != NULL ? s : "not a string");
+			*why = buf;
+			ok = false;
+			break;
+		}
+		if (o > 0)
+			out[o++] = ' ';
+		memcpy(out + o, s, len);
+		o += len;
+		out[o] = '\0';
+	}
+	json_decref(list);
+	return ok;
+}
+
+/* Credits and their refill (LK_FT_CREDITS), normalised. */
+static json_t *
+credits_value(json_t *o)
+{
+	static const char *const intervals[] = { "daily", "monthly" };
+	json_t		*r, *refill = json_null();
+	const char	*iv;
+	int64_t		 rem, amount, day = 1;
+	size_t		 keys = 1;
+
+	if (!int_value(json_object_get(o, "remaining"), 0, LK_FIELDS_CREDITS_MAX, &rem))
+		return NULL;
+	if ((r = json_object_get(o, "refill")) != NULL) {
+		keys++;
+		if (!json_is_null(r)) {
+			iv = json_string_value(json_object_get(r, "interval"));
+			if (!json_is_object(r) ||
+			    !int_value(json_object_get(r, "amount"), 1, LK_FIELDS_CREDITS_MAX,
+			    &amount) || iv == NULL ||
+			    (strcmp(iv, intervals[0]) != 0 && strcmp(iv, intervals[1]) != 0) ||
+			    json_object_size(r) > 3 ||
+			    (json_object_get(r, "day_of_month") != NULL &&
+			    (strcmp(iv, "monthly") != 0 ||
+			    !int_value(json_object_get(r, "day_of_month"), 1, 31, &day))) ||
+			    json_object_size(r) != 2U + (json_object_get(r, "day_of_month") != NULL))
+				return NULL;
+			refill = json_pack("{s:I,s:s,s:o}", "amount", (json_int_t)amount,
+			    "interval", iv, "day_of_month", strcmp(iv, "monthly") == 0 ?
+			    json_integer(day) : json_null());
+		}
+	}
+	if (json_object_size(o) != keys) {
+		json_decref(refill);
+		return NULL;
+	}
+	return json_pack("{s:I,s:o}", "remaining", (json_int_t)rem, "refill", refill);
 }
 
 /* "a, b or c" */
@@ -256,6 +355,26 @@ lk_fields_value(const struct lk_field *f, json_t *v, bool text, json_t **out,
 			    "window", (json_int_t)win);
 		}
 		return true;
+	case LK_FT_IPS:
+		{
+			char ips[LK_FIELDS_IPS_BUF];
+
+			if (!ips_value(v, text, f->max, ips, sizeof(ips), why, buf, size))
+				return false;
+			*out = json_string(ips);
+		}
+		return true;
+	case LK_FT_CREDITS:
+		o = object_value(v, why, buf, size);
+		if (*why != buf)	/* not a JSON syntax error: state the shape */
+			*why = "must be {\"remaining\": 0..1000000000000, \"refill\": null or "
+			    "{\"amount\": 1..1000000000000, \"interval\": \"daily\" or "
+			    "\"monthly\", \"day_of_month\": 1..31 (monthly only)}}";
+		if (o == NULL)
+			return false;
+		*out = credits_value(o);
+		json_decref(o);
+		return *out != NULL;
 	}
 	return false;
 }

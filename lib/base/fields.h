@@ -24,8 +24,17 @@ enum lk_ftype {
 	LK_FT_TIME,	/* RFC 3339 -> integer Unix seconds */
 	LK_FT_INT,	/* integer 1..max (strings of digits accepted) */
 	LK_FT_OBJECT,	/* JSON object, serialised <= max bytes */
-	LK_FT_RATELIMIT	/* {"limit": 1..1000000000, "window": 1..86400} */
+	LK_FT_RATELIMIT, /* {"limit": 1..1000000000, "window": 1..86400} */
+	LK_FT_IPS,	/* list of <= max IPv4/IPv6 addresses or CIDR ranges -> one
+			   space-separated string; one string (spaces, commas or
+			   newlines between) only from a query or form */
+	LK_FT_CREDITS	/* {"remaining": 0..LK_FIELDS_CREDITS_MAX, "refill": null |
+			   {"amount": 1..LK_FIELDS_CREDITS_MAX, "interval": "daily" |
+			   "monthly", "day_of_month": 1..31 (monthly; default 1)}} */
 };
+
+#define LK_FIELDS_CREDITS_MAX	1000000000000LL
+#define LK_FIELDS_IPS_BUF	5001	/* an allowlist's text (api_keys.allowed_ips) */
 
 #define LK_FF_REQUIRED	0x1
 #define LK_FF_NULLABLE	0x2	/* JSON null (or an empty form value) is kept as null */

@@ -60,11 +60,22 @@ static const char SQL_COUNT[] =
     "SELECT COUNT(*) FROM api_keys WHERE account_id = ?";
 static const char SQL_INSERT[] =
     "INSERT INTO api_keys (public_id, account_id, digest, start, env, label,"
-    " scopes, created_at, expires_at, rotated_from, rl_limit, rl_window, meta)"
-    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
+    " scopes, created_at, expires_at, rotated_from, rl_limit, rl_window, meta,"
+    " allowed_ips, credits_remaining, refill_amount, refill_interval, refill_day, refilled_at)"
+    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
 static const char SQL_UPDATE[] =
     "UPDATE api_keys SET label = ?, scopes = ?, expires_at = ?, rl_limit = ?,"
-    " rl_window = ?, meta = ? WHERE id = ?";
+    " rl_window = ?, meta = ?, allowed_ips = ?, credits_remaining = ?, refill_amount = ?,"
+    " refill_interval = ?, refill_day = ?, refilled_at = ? WHERE id = ?";
+
+/* The policy columns' parameters (allowed_ips … refilled_at) of p. */
+#define POLICY_PARAMS(p) \
+	LK_STR0((p)->allowed_ips), \
+	(p)->has_credits ? LK_INT((p)->credits) : LK_NULL, LK_INT0((p)->refill_amount), \
+	LK_STR0((p)->refill_interval), LK_INT0((p)->refill_day), LK_INT0((p)->refilled_at)
+static const char SQL_CREDITS_MOVED[] =
+    "UPDATE api_keys SET credits_remaining = 0, refill_amount = NULL, refill_interval = NULL,"
+    " refill_day = NULL WHERE id = ?";
 static const char SQL_SET_REVOKED[] =
     "UPDATE api_keys SET revoked_at = ? WHERE id = ?";
 static const char SQL_SET_EXPIRY[] =
@@ -300,6 +311,12 @@ insert_key(struct lk_db *db, const char *prefix, const struct lk_key_new *nk,
 	enum lk_err		 e;
 
 	memset(out, 0, sizeof(*out));
+	if (nk->policy != NULL) {
+		out->policy = *nk->policy;
+		out->policy.suspended_by[0] = '\0';
+		/* The first period is the one it was given in: no refill due before the next. */
+		out->policy.refilled_at = lk_policy_period_start(&out->policy, now);
+	}
 	if ((e = lk_keyfmt_generate(prefix, nk->env, plaintext, size, &parts)) != LK_OK)
 		return e;
 	if (!lk_crypto_public_id("key_", out->public_id, sizeof(out->public_id)))
@@ -311,6 +328,7 @@ insert_key(struct lk_db *db, const char *prefix, const struct lk_key_new *nk,
 			LK_STR(nk->env), LK_STR(nk->label), LK_STR(nk->scopes),
 			LK_INT(now), LK_INT0(nk->expires_at), LK_STR0(rotated_from),
 			LK_INT0(nk->rl_limit), LK_INT0(nk->rl_window), LK_STR(nk->meta),
+			POLICY_PARAMS(&out->policy),
 		};
 		if ((e = lk_db_exec(db, SQL_INSERT, p, LK_NELEM(p), NULL, NULL, NULL)) != LK_OK)
 			return e;
@@ -420,6 +438,54 @@ lock_dominated(struct lk_db *db, struct lk_key *k, const char *holder)
 	return LK_OK;
 }
 
+/* A key's policy fields as the API shows them (allowed_ips, credits), for old → new audit rows. */
+static json_t *
+policy_json(const struct lk_key_policy *p, int64_t now)
+{
+	json_t *o = json_object();
+
+	lk_policy_json(p, now, o);
+	return o;
+}
+
+/*
+ * Apply the policy changes of pt to k (read under its row lock), noting old →
+ * new in changes. A top-up adds to what remains now (a due refill applied first).
+ */
+static void
+patch_policy(struct lk_key *k, const struct lk_key_patch *pt, int64_t now, json_t *changes)
+{
+	struct lk_key_policy	*p = &k->policy;
+	json_t			*old = policy_json(p, now), *new;
+	const char		*name;
+	json_t			*v;
+
+	if (pt->has_allowed_ips)
+		snprintf(p->allowed_ips, sizeof(p->allowed_ips), "%s", pt->allowed_ips);
+	if (pt->has_credits) {
+		p->has_credits = pt->credits.has_credits;
+		p->credits = pt->credits.credits;
+		p->refill_amount = pt->credits.refill_amount;
+		snprintf(p->refill_interval, sizeof(p->refill_interval), "%s",
+		    pt->credits.refill_interval);
+		p->refill_day = pt->credits.refill_day;
+		p->refilled_at = lk_policy_period_start(p, now);
+	}
+	if (pt->credits_add > 0 && p->has_credits) {
+		p->credits = lk_policy_credits_now(p, now) + pt->credits_add;
+		if (p->credits > LK_CREDITS_MAX)
+			p->credits = LK_CREDITS_MAX;
+		p->refilled_at = lk_policy_period_start(p, now);
+	}
+	new = policy_json(p, now);
+	json_object_foreach(new, name, v)
+		if (!json_equal(v, json_object_get(old, name)))
+			json_object_set_new(changes, name, json_pack("{s:O,s:O}", "old",
+			    json_object_get(old, name), "new", v));
+	json_decref(old);
+	json_decref(new);
+}
+
 static enum lk_err
 update_work(struct lk_db *db, void *arg)
 {
@@ -456,11 +522,13 @@ update_work(struct lk_db *db, void *arg)
 		snprintf(k->meta, sizeof(k->meta), "%s", pt->meta);
 		json_object_set_new(changes, "meta", json_loads(pt->meta, 0, NULL));
 	}
+	if (pt->has_allowed_ips || pt->has_credits || pt->credits_add > 0)
+		patch_policy(k, pt, c->now, changes);
 	{
 		const struct lk_param p[] = {
 			LK_STR(k->label), LK_STR(k->scopes), LK_INT0(k->expires_at),
 			LK_INT0(k->rl_limit), LK_INT0(k->rl_window), LK_STR(k->meta),
-			LK_INT(k->id),
+			POLICY_PARAMS(&k->policy), LK_INT(k->id),
 		};
 		if ((e = lk_db_exec(db, SQL_UPDATE, p, LK_NELEM(p), NULL, NULL, NULL)) != LK_OK) {
 			json_decref(changes);
@@ -574,6 +642,7 @@ rotate_work(struct lk_db *db, void *arg)
 	struct lk_key		*old = c->k;
 	struct lk_account	 acct;
 	struct lk_key_new	 nk;
+	struct lk_key_policy	 pol;
 	int64_t			 old_expiry;
 	enum lk_err		 e;
 
@@ -582,12 +651,22 @@ rotate_work(struct lk_db *db, void *arg)
 	if (lk_key_status(old, c->now) != LK_KEY_ACTIVE)
 		return LK_ERR_CONFLICT;
 	lk_owner_account(&old->owner, &acct);
+	/* The credits left move to the new key: the old one, in its grace, has none. */
+	pol = old->policy;
+	pol.credits = lk_policy_credits_now(&old->policy, c->now);
 	nk = (struct lk_key_new){ &acct, old->label, old->scopes, old->env,
 	    old->expires_at != 0 ? c->now + (old->expires_at - old->created_at) : 0,
-	    old->rl_limit, old->rl_window, old->meta };
+	    old->rl_limit, old->rl_window, old->meta, &pol };
 	if ((e = insert_key(db, c->prefix, &nk, old->public_id, c->now, c->out,
 	    c->plaintext, c->size)) != LK_OK)
 		return e;
+	if (old->policy.has_credits) {
+		const struct lk_param p[] = { LK_INT(old->id) };
+
+		if ((e = lk_db_exec(db, SQL_CREDITS_MOVED, p, 1, NULL, NULL, NULL)) != LK_OK)
+			return e;
+		old->policy.credits = old->policy.refill_amount = 0;
+	}
 	if (c->grace == 0) {
 		const struct lk_param p[] = { LK_INT(c->now), LK_INT(old->id) };
 		e = lk_db_exec(db, SQL_SET_REVOKED, p, 2, NULL, NULL, NULL);

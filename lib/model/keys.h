@@ -52,13 +52,19 @@ struct lk_key_new {
 	int64_t			 expires_at;	/* 0: never */
 	int64_t			 rl_limit, rl_window;
 	const char		*meta;		/* compact JSON object */
+	/* allowed_ips, credits and refill (suspended_by, refilled_at unused); NULL: none. */
+	const struct lk_key_policy *policy;
 };
 
 /* Changes of a PATCH; has_* says which fields were given. */
 struct lk_key_patch {
 	bool		 has_label, has_expires, has_scopes, has_ratelimit, has_meta;
+	bool		 has_allowed_ips, has_credits;
 	const char	*label, *scopes, *meta;
 	int64_t		 expires_at, rl_limit, rl_window;	/* 0 clears */
+	const char	*allowed_ips;		/* "" clears */
+	struct lk_key_policy credits;		/* has_credits, credits, refill_*: replaces */
+	int64_t		 credits_add;		/* > 0: top up the remaining credits */
 };
 
 /* Filters of a list; NULL / 0 means not filtered. */

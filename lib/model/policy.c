@@ -9,44 +9,6 @@
 #define DAY	86400
 
 bool
-lk_policy_ips_text(const json_t *list, char *out, size_t size, char *why, size_t whysz)
-{
-	struct lk_cidr	 c;
-	const json_t	*v;
-	size_t		 i, n, o = 0, len;
-	char		 err[128];
-
-	out[0] = '\0';
-	if (json_array_size(list) > LK_ALLOWED_IPS_MAX) {
-		snprintf(why, whysz, "allowed_ips holds at most %d entries, not %zu",
-		    LK_ALLOWED_IPS_MAX, json_array_size(list));
-		return false;
-	}
-	json_array_foreach(list, i, v) {
-		const char *s = json_string_value(v);
-
-		if (s == NULL || (len = strlen(s)) == 0 || len >= LK_NET_ADDR_MAX + 4 ||
-		    strpbrk(s, " ,\t") != NULL ||
-		    !lk_net_cidrs_parse(s, &c, 1, &n, err, sizeof(err)) || n != 1) {
-			snprintf(why, whysz, "allowed_ips[%zu] is not an IPv4 or IPv6 address or "
-			    "CIDR range such as 203.0.113.7, 198.51.100.0/24 or 2001:db8::/32%s%s",
-			    i, s != NULL && *s != '\0' ? ": " : "", s != NULL ? s : "");
-			return false;
-		}
-		if (o + len + 2 > size) {
-			snprintf(why, whysz, "allowed_ips is too long");
-			return false;
-		}
-		if (o > 0)
-			out[o++] = ' ';
-		memcpy(out + o, s, len);
-		o += len;
-		out[o] = '\0';
-	}
-	return true;
-}
-
-bool
 lk_policy_ip_allowed(const struct lk_key_policy *p, const char *ip)
 {
 	struct lk_cidr	 list[LK_ALLOWED_IPS_MAX];

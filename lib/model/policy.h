@@ -2,7 +2,8 @@
  * policy.h — what limits a key's uses beyond its status and scopes: the IP
  * allowlist, credits with their calendar refill, and a suspended account above
  * it (docs/api.md "Policies"). Pure rules, no SQL: the rows are read and
- * written by model/keys and model/usage.
+ * written by model/keys and model/use; the fields are checked by base/fields
+ * (LK_FT_IPS, LK_FT_CREDITS).
  */
 #ifndef LK_POLICY_H
 #define LK_POLICY_H
@@ -14,10 +15,12 @@
 #include <jansson.h>
 
 #include "base/crypto.h"
+#include "base/fields.h"
+#include "base/fields.h"
 
 #define LK_ALLOWED_IPS_MAX	100	/* entries of an allowlist */
-#define LK_ALLOWED_IPS_BUF	5001	/* their text, space-separated (VARCHAR(5000)) */
-#define LK_CREDITS_MAX		1000000000000LL
+#define LK_ALLOWED_IPS_BUF	LK_FIELDS_IPS_BUF	/* their text, space-separated */
+#define LK_CREDITS_MAX		LK_FIELDS_CREDITS_MAX
 #define LK_COST_MAX		1000
 
 /*
@@ -35,14 +38,6 @@ struct lk_key_policy {
 	/* The suspended account refusing the key (its own or an ancestor); "": none. */
 	char		 suspended_by[LK_PUBLIC_ID_MAX];
 };
-
-/*
- * Parse an allowlist (JSON array of addresses / CIDR ranges) into its
- * canonical stored text (space-separated) in out. False with why naming the
- * bad entry (or the count) on error. An empty array gives "" (any address).
- */
-bool		 lk_policy_ips_text(const json_t *list, char *out, size_t size,
-		    char *why, size_t whysz);
 
 /* True if ip is allowed by p's allowlist (any address when it has none; NULL ip: only then). */
 bool		 lk_policy_ip_allowed(const struct lk_key_policy *p, const char *ip);

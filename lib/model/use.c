@@ -119,7 +119,8 @@ lk_use_key(struct lk_db *db, const struct lk_conf *conf, const struct lk_key *k,
 		deny(db, k, u->now, pre, out);
 		return LK_OK;
 	}
-	if (pre != LK_OUTCOME_VALID || !k->policy.has_credits) {
+	/* Nothing to spend (cost 0): counted like a key without credits. */
+	if (pre != LK_OUTCOME_VALID || !k->policy.has_credits || u->cost == 0) {
 		if ((e = lk_ratelimit_hit(db, conf, k, u->now, pre, out)) == LK_OK &&
 		    k->policy.has_credits)
 			out->credits = lk_policy_credits_now(&k->policy, u->now);
