@@ -29,6 +29,12 @@ print_row(json_t *a)
 	    json_string_value(json_object_get(a, "name")));
 }
 
+static enum lk_err
+every_account(struct lk_db *db, const struct lk_account *root, struct lk_page *page)
+{
+	return lk_accounts_list(db, root, NULL, page);
+}
+
 /* account list [--parent ACCT_ID|me] [--json] */
 static int
 account_list(int argc, char **argv)
@@ -53,7 +59,7 @@ account_list(int argc, char **argv)
 		return rc;
 	if ((rc = cli_account(parent, &root)) != 0)
 		return rc;
-	if ((rc = cli_list_all(lk_accounts_list, &root, "account list", &all)) != 0)
+	if ((rc = cli_list_all(every_account, &root, "account list", &all)) != 0)
 		return rc;
 	if (json)
 		return cli_print_json(all);

@@ -23,7 +23,7 @@ ALTER TABLE api_keys
   ADD COLUMN IF NOT EXISTS refill_interval ENUM('daily', 'monthly') NULL,
   ADD COLUMN IF NOT EXISTS refill_day TINYINT UNSIGNED NULL,
   ADD COLUMN IF NOT EXISTS refilled_at BIGINT NULL,
-  ADD COLUMN IF NOT EXISTS revoked_reason ENUM('manual', 'inactive', 'leaked', 'rotated') NULL,
+  ADD COLUMN IF NOT EXISTS revoked_reason ENUM('manual', 'inactive', 'leaked', 'rotated', 'ceiling') NULL,
   ADD COLUMN IF NOT EXISTS imported TINYINT(1) NOT NULL DEFAULT 0;
 
 ALTER TABLE key_usage

@@ -7,6 +7,7 @@
 #include "api/usage.h"
 #include "base/page.h"
 #include "http/resp.h"
+#include "model/ceiling.h"
 
 static const char *const plans[] = { "free", "pro", "enterprise", NULL };
 static const char *const acct_prefix[] = { "acct_", NULL };
@@ -20,13 +21,73 @@ static const struct lk_field create_fields[] = {
 static const struct lk_field patch_fields[] = {
 	{ "name", LK_FT_TEXT, 0, LK_ACCOUNT_NAME_MAX, NULL },
 	{ "plan", LK_FT_ENUM, 0, 0, plans },
+	{ "grantable_scopes", LK_FT_SCOPES, LK_FF_NULLABLE, 0, NULL },
+	{ NULL, 0, 0, 0, NULL }
+};
+static const char *const applies[] = { "revoke", NULL };
+static const struct lk_field patch_query[] = {
+	{ "apply", LK_FT_ENUM, 0, 0, applies },
+	{ NULL, 0, 0, 0, NULL }
+};
+static const struct lk_field suspend_fields[] = {
+	{ "reason", LK_FT_TEXT, 0, LK_SUSPEND_REASON_MAX, NULL },
+	{ NULL, 0, 0, 0, NULL }
+};
+
+/*
+ * Policies of an account (suspension, ceiling, inactivity) are set from above
+ * only: by a caller whose account is a strict ancestor of a. 403 otherwise.
+ */
+static enum lk_err
+from_above(struct lk_req *req, const struct lk_caller *c, const struct lk_account *a,
+    const char *field, const char *what)
+{
+	if (a->id != c->key.owner.id)
+		return LK_OK;	/* lk_auth_account: a is in the caller's subtree */
+	return lk_req_fail(req, LK_ERR_FORBIDDEN, field,
+	    "An account's %s is set from an account above it, not by the account itself", what);
+}
+
+/* PATCH grantable_scopes: 409 naming the keys outside a lowered ceiling unless ?apply=revoke. */
+static enum lk_err
+set_ceiling(struct lk_req *req, const struct lk_caller *c, struct lk_account *a, json_t *v,
+    bool revoke)
+{
+	json_t		*outside = NULL;
+	enum lk_err	 e;
+
+	if ((e = from_above(req, c, a, "grantable_scopes", "scope ceiling")) != LK_OK)
+		return e;
+	e = lk_ceiling_set(req->db, &c->actor, a, json_string_value(v), revoke, req->now,
+	    &outside);
+	if (e == LK_ERR_CONFLICT) {
+		lk_req_detail(req, "keys", json_incref(outside));
+		e = lk_req_fail(req, e, "grantable_scopes", "%zu%s key(s) hold scopes outside "
+		    "the new ceiling: revoke them or narrow their scopes first, or send "
+		    "?apply=revoke to revoke them with this change", json_array_size(outside),
+		    json_array_size(outside) >= 100 ? " or more" : "");
+	}
+	json_decref(outside);
+	return e;
+}
+
+static const char *const statuses[] = { "active", "suspended", NULL };
+static const struct lk_field list_fields[] = {
+	{ "status", LK_FT_ENUM, 0, 0, statuses },
+	LK_PAGE_FIELDS,
 	{ NULL, 0, 0, 0, NULL }
 };
 
 static enum lk_err
+list_accounts(struct lk_db *db, const struct lk_account *root, json_t *f, struct lk_page *page)
+{
+	return lk_accounts_list(db, root, json_string_value(json_object_get(f, "status")), page);
+}
+
+static enum lk_err
 list(struct lk_req *req, struct lk_caller *c)
 {
-	return lk_auth_list_subtree(req, c, lk_accounts_list);
+	return lk_auth_list_subtree(req, c, list_fields, list_accounts);
 }
 
 static enum lk_err
@@ -76,8 +137,9 @@ static enum lk_err
 item(struct lk_req *req, struct lk_caller *c, const char *id)
 {
 	struct lk_account	 a;
-	json_t			*f;
+	json_t			*f, *q, *ceiling;
 	const char		*name, *plan;
+	bool			 revoke;
 	enum lk_err		 e;
 
 	if ((e = lk_auth_account(req, c, id, &a)) != LK_OK)
@@ -97,14 +159,51 @@ item(struct lk_req *req, struct lk_caller *c, const char *id)
 	default:
 		break;
 	}
+	if ((e = lk_req_fields(req, req->query, patch_query, &q)) != LK_OK)
+		return e;
+	revoke = json_object_get(q, "apply") != NULL;
+	json_decref(q);
 	if ((e = lk_req_body_fields(req, patch_fields, &f)) != LK_OK)
 		return e;
 	name = json_string_value(json_object_get(f, "name"));
 	plan = json_string_value(json_object_get(f, "plan"));
-	if (name == NULL && plan == NULL)
-		e = lk_req_fail(req, LK_ERR_VALIDATION, NULL, "Give name or plan");
+	ceiling = json_object_get(f, "grantable_scopes");
+	if (name == NULL && plan == NULL && ceiling == NULL)
+		e = lk_req_fail(req, LK_ERR_VALIDATION, NULL,
+		    "Give name, plan or grantable_scopes");
+	else if (revoke && ceiling == NULL)
+		e = lk_req_fail(req, LK_ERR_VALIDATION, "apply",
+		    "apply=revoke goes with a grantable_scopes change");
 	else if ((e = lk_auth_plan(req, c, &a, plan)) == LK_OK &&
-	    (e = lk_accounts_update(req->db, &c->actor, &a, name, plan, req->now)) == LK_OK)
+	    (ceiling == NULL || (e = set_ceiling(req, c, &a, ceiling, revoke)) == LK_OK) &&
+	    (name == NULL && plan == NULL ? LK_OK :
+	    (e = lk_accounts_update(req->db, &c->actor, &a, name, plan, req->now))) == LK_OK)
+		lk_resp_json(req, 200, lk_account_json(&a));
+	json_decref(f);
+	return e;
+}
+
+/* POST /v1/accounts/{id}/suspend {"reason"} and /reactivate. */
+static enum lk_err
+suspend(struct lk_req *req, const char *id, bool on)
+{
+	struct lk_caller	 c;
+	struct lk_account	 a;
+	json_t			*f;
+	const char		*reason;
+	enum lk_err		 e;
+
+	if (req->method != LK_POST)
+		return lk_req_method_not_allowed(req, "POST");
+	if ((e = lk_auth_caller_scope(req, &c, "accounts:write")) != LK_OK ||
+	    (e = lk_req_no_query(req)) != LK_OK ||
+	    (e = lk_req_body_fields(req, on ? suspend_fields : suspend_fields + 1, &f)) != LK_OK)
+		return e;
+	reason = json_string_value(json_object_get(f, "reason"));
+	if ((e = lk_auth_account(req, &c, id, &a)) == LK_OK &&
+	    (e = from_above(req, &c, &a, NULL, on ? "suspension" : "reactivation")) == LK_OK &&
+	    (e = lk_accounts_suspend(req->db, &c.actor, &a, on ? (reason ? reason : "") : NULL,
+	    req->now)) == LK_OK)
 		lk_resp_json(req, 200, lk_account_json(&a));
 	json_decref(f);
 	return e;
@@ -126,7 +225,7 @@ lk_accounts_http_item(struct lk_req *req, const char *id)
 		return lk_req_method_not_allowed(req, "GET, PATCH, DELETE");
 	if ((e = lk_auth_caller_scope(req, &c, req->method == LK_GET ?
 	    "accounts:read" : "accounts:write")) != LK_OK ||
-	    (e = lk_req_no_query(req)) != LK_OK)
+	    (req->method != LK_PATCH && (e = lk_req_no_query(req)) != LK_OK))
 		return e;
 	return item(req, &c, id);
 }
@@ -160,6 +259,9 @@ lk_accounts_http(struct lk_req *req)
 	}
 	if (req->nsegs == 3 && strcmp(req->segs[2], "usage") == 0)
 		return lk_accounts_http_usage(req, req->segs[1]);
+	if (req->nsegs == 3 && (strcmp(req->segs[2], "suspend") == 0 ||
+	    strcmp(req->segs[2], "reactivate") == 0))
+		return suspend(req, req->segs[1], strcmp(req->segs[2], "suspend") == 0);
 	if (req->nsegs > 2)
 		return lk_req_no_route(req);
 	if (req->nsegs == 1)

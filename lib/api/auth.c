@@ -123,24 +123,20 @@ lk_auth_collection(struct lk_req *req, const char *read_scope, const char *write
 	return req->method == LK_GET ? list(req, &c) : create(req, &c);
 }
 
-static const struct lk_field page_fields[] = {
-	LK_PAGE_FIELDS,
-	{ NULL, 0, 0, 0, NULL }
-};
-
 enum lk_err
-lk_auth_list_subtree(struct lk_req *req, const struct lk_caller *c, lk_auth_subtree_fn *fn)
+lk_auth_list_subtree(struct lk_req *req, const struct lk_caller *c,
+    const struct lk_field *fields, lk_auth_subtree_fn *fn)
 {
 	struct lk_account	 root;
 	struct lk_page		 page;
 	json_t			*f;
 	enum lk_err		 e;
 
-	if ((e = lk_req_fields(req, req->query, page_fields, &f)) != LK_OK)
+	if ((e = lk_req_fields(req, req->query, fields, &f)) != LK_OK)
 		return e;
 	if ((e = lk_req_page(req, f, &page)) == LK_OK &&
 	    (e = lk_auth_account(req, c, NULL, &root)) == LK_OK &&
-	    (e = fn(req->db, &root, &page)) == LK_OK)
+	    (e = fn(req->db, &root, f, &page)) == LK_OK)
 		lk_resp_json(req, 200, lk_page_json(&page));
 	lk_page_free(&page);
 	json_decref(f);

@@ -42,16 +42,17 @@ typedef enum lk_err lk_auth_handler_fn(struct lk_req *req, struct lk_caller *c);
 enum lk_err	lk_auth_collection(struct lk_req *req, const char *read_scope,
 		    const char *write_scope, lk_auth_handler_fn *list, lk_auth_handler_fn *create);
 
-/* A model's list of the subtree under root, a page at a time (lk_accounts_list, lk_users_list). */
+/* A list of the subtree under root, a page at a time, filtered by the validated query f. */
 typedef enum lk_err lk_auth_subtree_fn(struct lk_db *db, const struct lk_account *root,
-		    struct lk_page *page);
+		    json_t *f, struct lk_page *page);
 
 /*
- * GET of a subtree collection: the page the query asks for (it may hold only
- * the page fields) of fn's list under the caller's account, answered as JSON.
+ * GET of a subtree collection: the page the query asks for (its fields:
+ * fields, which include LK_PAGE_FIELDS) of fn's list under the caller's
+ * account, answered as JSON.
  */
 enum lk_err	lk_auth_list_subtree(struct lk_req *req, const struct lk_caller *c,
-		    lk_auth_subtree_fn *fn);
+		    const struct lk_field *fields, lk_auth_subtree_fn *fn);
 
 /* lk_auth_caller that also fills acct with the caller's account (same single read). */
 enum lk_err	lk_auth_caller_account(struct lk_req *req, struct lk_caller *c,

@@ -9,6 +9,7 @@
 #include "base/keyfmt.h"
 #include "base/timefmt.h"
 #include "http/resp.h"
+#include "model/ceiling.h"
 
 static const char *const envs[] = { "live", "test", NULL };
 static const char *const statuses[] = { "active", "revoked", "expired", NULL };
@@ -98,6 +99,23 @@ check_grant(struct lk_req *req, const struct lk_caller *c, const char *scopes)
 	return lk_req_fail(req, LK_ERR_FORBIDDEN, "scopes",
 	    "A key cannot grant the scope '%.*s', which it does not hold",
 	    (int)badlen, bad);
+}
+
+/* The ceiling rule: scopes under every ceiling on the account at path and above it. */
+static enum lk_err
+check_ceiling(struct lk_req *req, const char *path, const char *scopes)
+{
+	char		 bad[LK_SCOPE_MAX_LEN + 2], by[LK_PUBLIC_ID_MAX];
+	enum lk_err	 e;
+
+	if ((e = lk_ceiling_check(req->db, path, scopes, bad, sizeof(bad), by,
+	    sizeof(by))) != LK_ERR_FORBIDDEN)
+		return e;
+	lk_req_detail(req, "scope", json_string(bad));
+	lk_req_detail(req, "ceiling_account_id", json_string(by));
+	return lk_req_fail(req, LK_ERR_FORBIDDEN, "scopes",
+	    "The scope '%s' is outside the scope ceiling (grantable_scopes) of account %s",
+	    bad, by);
 }
 
 /*
@@ -315,6 +333,7 @@ create(struct lk_req *req, struct lk_caller *c, const char *account_id)
 		goto out;
 	}
 	if ((e = check_grant(req, c, nk.scopes)) != LK_OK ||
+	    (e = check_ceiling(req, acct.path, nk.scopes)) != LK_OK ||
 	    (e = check_rate(req, c, acct.plan, nk.rl_limit, nk.rl_window)) != LK_OK)
 		goto out;
 	if ((meta = meta_of(f)) == NULL) {
@@ -409,7 +428,8 @@ patch(struct lk_req *req, struct lk_caller *c, struct lk_key *k)
 	if ((v = json_object_get(f, "scopes")) != NULL) {
 		pt.has_scopes = true;
 		pt.scopes = json_string_value(v);
-		if ((e = check_grant(req, c, pt.scopes)) != LK_OK)
+		if ((e = check_grant(req, c, pt.scopes)) != LK_OK ||
+		    (e = check_ceiling(req, k->owner.path, pt.scopes)) != LK_OK)
 			goto out;
 	}
 	if (json_object_get(f, "ratelimit") != NULL) {

@@ -50,10 +50,22 @@ role_ok(struct lk_req *req, const struct lk_caller *c, const char *role)
 	return LK_OK;
 }
 
+static const struct lk_field list_fields[] = {
+	LK_PAGE_FIELDS,
+	{ NULL, 0, 0, 0, NULL }
+};
+
+static enum lk_err
+list_users(struct lk_db *db, const struct lk_account *root, json_t *f, struct lk_page *page)
+{
+	(void)f;
+	return lk_users_list(db, root, page);
+}
+
 static enum lk_err
 list(struct lk_req *req, struct lk_caller *c)
 {
-	return lk_auth_list_subtree(req, c, lk_users_list);
+	return lk_auth_list_subtree(req, c, list_fields, list_users);
 }
 
 static enum lk_err

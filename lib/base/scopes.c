@@ -165,6 +165,34 @@ lk_scopes_grantable(const char *held, const char *wanted, const char **bad,
 	return true;
 }
 
+bool
+lk_scopes_within_ceiling(const char *ceiling, const char *wanted, const char **bad,
+    size_t *badlen)
+{
+	const char	*p = ceiling, *w, *c;
+	size_t		 wn, cn;
+	bool		 names_builtin = false, ok;
+
+	while ((c = lk_scopes_next(&p, &cn)) != NULL)
+		names_builtin |= is_builtin(c, cn);
+	for (p = wanted; (w = lk_scopes_next(&p, &wn)) != NULL;) {
+		const char *q = ceiling;
+
+		ok = is_builtin(w, wn) && !names_builtin;
+		while (!ok && (c = lk_scopes_next(&q, &cn)) != NULL)
+			ok = covers(c, cn, w, wn) ||
+			    (is_builtin(w, wn) && cn == 5 && memcmp(c, "admin", 5) == 0);
+		if (!ok) {
+			if (bad != NULL) {
+				*bad = w;
+				*badlen = wn;
+			}
+			return false;
+		}
+	}
+	return true;
+}
+
 json_t *
 lk_scopes_json(const char *scopes)
 {

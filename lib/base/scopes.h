@@ -56,6 +56,17 @@ const char *lk_scopes_next(const char **p, size_t *len);
 bool	lk_scopes_grantable(const char *held, const char *wanted,
 	    const char **bad, size_t *badlen);
 
+/*
+ * The ceiling rule of a sub-account (grantable_scopes): true if every scope
+ * in wanted is under ceiling. An application scope must be covered by one of
+ * the ceiling's patterns. A built-in scope (admin, keys:*, accounts:*, verify,
+ * audit:read) passes when the ceiling names no built-in scope, else it must
+ * be named (admin in the ceiling names them all). On false, *bad / *badlen
+ * (may be NULL) point at the first scope outside.
+ */
+bool	lk_scopes_within_ceiling(const char *ceiling, const char *wanted, const char **bad,
+	    size_t *badlen);
+
 /* The scopes string as a JSON array of its scopes. */
 json_t	*lk_scopes_json(const char *scopes);
 

@@ -37,10 +37,14 @@ static const char SQL_IN_USE[] =
     "SELECT (SELECT COUNT(*) FROM accounts WHERE parent_id = ?),"
     " (SELECT COUNT(*) FROM api_keys WHERE account_id = ?),"
     " (SELECT COUNT(*) FROM users WHERE account_id = ?)";
+static const char SQL_SUSPEND[] =
+    "UPDATE accounts SET suspended_at = ?, suspend_reason = ?, updated_at = ? WHERE id = ?"
+    " AND (suspended_at IS NULL) = ?";
 static const char SQL_DELETE[] =
     "DELETE FROM accounts WHERE id = ?";
 static const char SQL_LIST[] =
     "SELECT " ACCOUNT_COLS " WHERE a.path LIKE ? AND a.id <> ?"
+    " AND (? IS NULL OR (? = 'suspended') = (a.suspended_at IS NOT NULL))"
     LK_DB_PAGE_AFTER("a");
 
 /* Ordered by path: every account comes right after its parent's subtree begins. */
@@ -299,6 +303,50 @@ lk_accounts_update(struct lk_db *db, const struct lk_actor *actor,
 	return LK_OK;
 }
 
+struct suspend_ctx {
+	const struct lk_actor	*actor;
+	struct lk_account	*a;
+	const char		*reason;	/* NULL: reactivate */
+	int64_t			 now;
+};
+
+static enum lk_err
+suspend_work(struct lk_db *db, void *arg)
+{
+	struct suspend_ctx	*c = arg;
+	bool			 suspend = c->reason != NULL;
+	const struct lk_param	 p[] = { suspend ? LK_INT(c->now) : LK_NULL,
+	    suspend && *c->reason ? LK_STR(c->reason) : LK_NULL, LK_INT(c->now),
+	    LK_INT(c->a->id), LK_INT(suspend) };
+	uint64_t		 n = 0;
+	json_t			*changes;
+	enum lk_err		 e;
+
+	if ((e = lk_db_exec(db, SQL_SUSPEND, p, LK_NELEM(p), NULL, NULL, &n)) != LK_OK ||
+	    n == 0)
+		return e;	/* already so: no change, no audit row */
+	changes = json_pack("{s:{s:s,s:s},s:s?}", "status", "old", suspend ? "active" : "suspended",
+	    "new", suspend ? "suspended" : "active", "reason",
+	    suspend && *c->reason ? c->reason : NULL);
+	e = lk_audit_write(db, &(struct lk_audit_event){ c->actor, c->a->public_id,
+	    c->a->path, suspend ? "account.suspend" : "account.reactivate", c->a->public_id,
+	    changes }, c->now);
+	json_decref(changes);
+	return e;
+}
+
+enum lk_err
+lk_accounts_suspend(struct lk_db *db, const struct lk_actor *actor, struct lk_account *a,
+    const char *reason, int64_t now)
+{
+	struct suspend_ctx	c = { actor, a, reason, now };
+	enum lk_err		e;
+
+	if ((e = lk_db_txn(db, suspend_work, &c)) != LK_OK)
+		return e;
+	return lk_accounts_get(db, a->public_id, a);
+}
+
 struct delete_ctx {
 	const struct lk_actor	*actor;
 	const struct lk_account	*a;
@@ -358,13 +406,15 @@ account_item(const void *a, const void *arg)
 }
 
 enum lk_err
-lk_accounts_list(struct lk_db *db, const struct lk_account *root, struct lk_page *page)
+lk_accounts_list(struct lk_db *db, const struct lk_account *root, const char *status,
+    struct lk_page *page)
 {
 	struct lk_account	 a;
 	char			 like[LK_ACCOUNT_PATH_MAX + 2];
 
 	snprintf(like, sizeof(like), "%s%%", root->path);
-	const struct lk_param p[] = { LK_STR(like), LK_INT(root->id) };
+	const struct lk_param p[] = { LK_STR(like), LK_INT(root->id), LK_STR0(status),
+	    LK_STR0(status) };
 
 	return lk_db_page(db, SQL_LIST, p, LK_NELEM(p), page,
 	    LK_DB_ITEMS(cols, &a, account_item, NULL));

@@ -69,6 +69,15 @@ enum lk_err	 lk_owner_audit(struct lk_db *db, const struct lk_actor *actor,
 		    const struct lk_owner *o, const char *target, const char *action,
 		    json_t *changes, int64_t now);
 
+/*
+ * Suspend a (reason: "" or text) or reactivate it (reason NULL), audited
+ * (account.suspend / account.reactivate); no change and no audit row when
+ * it already is so. Refreshes *a. Keys keep their own status: every key of
+ * a's subtree is refused while a is suspended (model/use).
+ */
+enum lk_err	 lk_accounts_suspend(struct lk_db *db, const struct lk_actor *actor,
+		    struct lk_account *a, const char *reason, int64_t now);
+
 /* Requests per minute of plan ("free" 60, "pro" 600, "enterprise" 6000); 0 if unknown. */
 int64_t		 lk_plan_rate(const char *plan);
 
@@ -109,9 +118,12 @@ enum lk_err	 lk_accounts_update(struct lk_db *db, const struct lk_actor *actor,
 enum lk_err	 lk_accounts_delete(struct lk_db *db, const struct lk_actor *actor,
 		    const struct lk_account *a, int64_t now);
 
-/* Fill page with the accounts strictly below root, newest first. */
+/*
+ * Fill page with the accounts strictly below root, newest first; status
+ * "active" or "suspended" (their own status) filters, NULL lists all.
+ */
 enum lk_err	 lk_accounts_list(struct lk_db *db, const struct lk_account *root,
-		    struct lk_page *page);
+		    const char *status, struct lk_page *page);
 
 /*
  * The subtree of root (root included) in tree order, at most max accounts:

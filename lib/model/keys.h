@@ -36,7 +36,7 @@ struct lk_key {
 	char		 rotated_from[LK_PUBLIC_ID_MAX];
 	int64_t		 rl_limit, rl_window;	/* 0: none */
 	char		 meta[LK_META_MAX + 1];	/* compact JSON object */
-	char		 revoked_reason[10];	/* manual | inactive | leaked | rotated; "" if not revoked */
+	char		 revoked_reason[10];	/* manual, inactive, leaked, rotated, ceiling; "" */
 	int64_t		 imported;		/* 1: made elsewhere, its digest imported */
 	struct lk_key_policy policy;
 };

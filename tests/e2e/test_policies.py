@@ -231,3 +231,141 @@ def test_rotation_moves_the_credits(server):
     assert n["credits"]["remaining"] == 4, n
     assert verify(server, t.key, k["key"])["code"] == "USAGE_EXCEEDED"
     assert verify(server, t.key, n["key"])["code"] == "VALID"
+
+
+# --- account suspension ------------------------------------------------------------------------
+
+def test_suspended_grandparent_blocks_a_grandchild_and_reactivation_restores(server, stack):
+    top = make_tenant(server)                                       # the operator of a subtree
+    parent = make_account(server, top.key, parent_id=top.account_id)
+    child = make_account(server, top.key, parent_id=parent["id"])
+    grandchild_key = create_key(server, top.key, account_id=child["id"], scopes=("keys:read",))
+    revoked = create_key(server, top.key, account_id=child["id"])
+    expect(call(server, "POST", f"/v1/keys/{revoked['id']}/revoke", top.key), 200)
+    s = expect(call(server, "POST", f"/v1/accounts/{parent['id']}/suspend", top.key,
+                    body={"reason": "unpaid invoice"}), 200)
+    assert s["status"] == "suspended" and s["suspend_reason"] == "unpaid invoice" and s["suspended_at"], s
+    v = verify(server, top.key, grandchild_key["key"])
+    assert v["valid"] is False and v["code"] == "ACCOUNT_SUSPENDED", v
+    e = assert_error(call(server, "GET", "/v1/keys", grandchild_key["key"]), 403, "ACCOUNT_SUSPENDED")
+    assert e["details"]["suspended_account_id"] == parent["id"], e
+    # keys keep their own status: the revoked key is still reported revoked first
+    assert verify(server, top.key, revoked["key"])["code"] == "REVOKED_API_KEY"
+    # the verify and the refused management call: two denials, no use
+    assert usage_today(server, top.key, grandchild_key["id"])["account_suspended"] == 2
+    # listed by status; audit rows
+    listed = expect(call(server, "GET", "/v1/accounts", top.key, params={"status": "suspended"}), 200)
+    assert [a["id"] for a in listed["data"]] == [parent["id"]], listed
+    assert [a["action"] for a in audit_by_target(stack, parent["id"])][-1] == "account.suspend"
+    r = expect(call(server, "POST", f"/v1/accounts/{parent['id']}/reactivate", top.key), 200)
+    assert r["status"] == "active" and r["suspended_at"] is None, r
+    assert verify(server, top.key, grandchild_key["key"])["code"] == "VALID"
+    assert verify(server, top.key, revoked["key"])["code"] == "REVOKED_API_KEY"
+    assert [a["action"] for a in audit_by_target(stack, parent["id"])][-1] == "account.reactivate"
+
+
+def test_suspension_dominance(server, stack):
+    top = make_tenant(server)
+    sub = make_tenant(server, parent_id=top.account_id)             # an admin key of the sub-account
+    # a sub-account cannot suspend itself, nor its parent (outside its subtree: 404)
+    e = assert_error(call(server, "POST", f"/v1/accounts/{sub.account_id}/suspend", sub.key), 403, "FORBIDDEN")
+    assert "above" in e["message"], e
+    assert_error(call(server, "POST", f"/v1/accounts/{top.account_id}/suspend", sub.key), 404, "NOT_FOUND")
+    expect(call(server, "POST", f"/v1/accounts/{sub.account_id}/suspend", top.key, body={}), 200)
+    # suspended, it cannot lift its own suspension: its keys are refused before anything else
+    assert_error(call(server, "POST", f"/v1/accounts/{sub.account_id}/reactivate", sub.key),
+                 403, "ACCOUNT_SUSPENDED")
+    assert db_query(stack, "SELECT suspended_at FROM accounts WHERE public_id = %s",
+                    (sub.account_id,))[0]["suspended_at"] is not None
+    # the caller needs accounts:write
+    reader = create_key(server, top.key, scopes=("accounts:read",))
+    assert_error(call(server, "POST", f"/v1/accounts/{sub.account_id}/reactivate", reader["key"]),
+                 403, "FORBIDDEN")
+    expect(call(server, "POST", f"/v1/accounts/{sub.account_id}/reactivate", top.key), 200)
+    expect(call(server, "GET", "/v1/keys", sub.key), 200)
+
+
+@pytest.mark.parametrize("name", AUTHZ)
+def test_suspension_through_the_authorizer(stack, name):
+    srv = stack.servers[name]
+    top = make_tenant(srv)
+    acct = make_account(srv, top.key, parent_id=top.account_id)
+    k = create_key(srv, top.key, account_id=acct["id"], scopes=("demo:read",))
+    expect(call(srv, "POST", f"/v1/accounts/{acct['id']}/suspend", top.key, body={"reason": "x"}), 200)
+    r, rid = app_call(srv, k["key"])
+    assert r.status_code == 403 and error_code(r) == "ACCOUNT_SUSPENDED", r.text
+    assert not ran(srv, rid)
+    expect(call(srv, "POST", f"/v1/accounts/{acct['id']}/reactivate", top.key), 200)
+    r, rid = app_call(srv, k["key"])
+    assert r.status_code == 200 and ran(srv, rid), r.text
+
+
+# --- scope ceilings ----------------------------------------------------------------------------
+
+def test_ceiling_limits_every_key_below_it(server, stack):
+    top = make_tenant(server)
+    sub = make_tenant(server, parent_id=top.account_id)            # its key holds admin
+    grand = make_account(server, top.key, parent_id=sub.account_id)
+    a = expect(call(server, "PATCH", f"/v1/accounts/{sub.account_id}", top.key,
+                    body={"grantable_scopes": ["tasks:*", "reports:read"]}), 200)
+    assert a["grantable_scopes"] == ["tasks:*", "reports:read"], a
+    # the sub-account's own admin key: anything under the ceiling, nothing above it
+    create_key(server, sub.key, scopes=("tasks:write", "reports:read", "keys:read"))
+    e = assert_error(call(server, "POST", "/v1/keys", sub.key, body={"label": "x", "scopes": ["billing:read"]}),
+                     403, "FORBIDDEN", "scopes")
+    assert e["details"]["scope"] == "billing:read" and e["details"]["ceiling_account_id"] == sub.account_id, e
+    # below it too, and whoever creates it (the root admin key included)
+    assert_error(call(server, "POST", "/v1/keys", server.admin_key,
+                      body={"label": "x", "account_id": grand["id"], "scopes": ["billing:read"]}),
+                 403, "FORBIDDEN", "scopes")
+    k = create_key(server, top.key, account_id=grand["id"], scopes=("tasks:read",))
+    assert_error(call(server, "PATCH", f"/v1/keys/{k['id']}", top.key, body={"scopes": ["billing:read"]}),
+                 403, "FORBIDDEN", "scopes")
+    # a sub-account cannot raise its own ceiling
+    assert_error(call(server, "PATCH", f"/v1/accounts/{sub.account_id}", sub.key,
+                      body={"grantable_scopes": ["tasks:*", "billing:*"]}), 403, "FORBIDDEN", "grantable_scopes")
+    assert db_query(stack, "SELECT grantable_scopes AS g FROM accounts WHERE public_id = %s",
+                    (sub.account_id,))[0]["g"] == "tasks:* reports:read"
+
+
+def test_lowering_a_ceiling_is_refused_or_revokes(server, stack):
+    top = make_tenant(server)
+    sub = make_account(server, top.key, parent_id=top.account_id)
+    keep = create_key(server, top.key, account_id=sub["id"], scopes=("tasks:read",))
+    out = create_key(server, top.key, account_id=sub["id"], scopes=("tasks:read", "reports:read"))
+    r = call(server, "PATCH", f"/v1/accounts/{sub['id']}", top.key, body={"grantable_scopes": ["tasks:*"]})
+    e = assert_error(r, 409, "CONFLICT", "grantable_scopes")
+    assert [k["id"] for k in e["details"]["keys"]] == [out["id"]], e
+    assert db_query(stack, "SELECT grantable_scopes AS g FROM accounts WHERE public_id = %s",
+                    (sub["id"],))[0]["g"] is None
+    assert verify(server, top.key, out["key"])["code"] == "VALID"
+    a = expect(call(server, "PATCH", f"/v1/accounts/{sub['id']}", top.key, params={"apply": "revoke"},
+                    body={"grantable_scopes": ["tasks:*"]}), 200)
+    assert a["grantable_scopes"] == ["tasks:*"], a
+    gone = get_key(server, top.key, out["id"])
+    assert gone["status"] == "revoked" and gone["revoked_reason"] == "ceiling", gone
+    assert get_key(server, top.key, keep["id"])["status"] == "active"
+    rows = audit_by_target(stack, out["id"])
+    assert rows[-1]["action"] == "key.revoke" and "ceiling" in rows[-1]["changes"], rows[-1]
+    upd = [r for r in audit_by_target(stack, sub["id"]) if r["action"] == "account.update"][-1]
+    assert "grantable_scopes" in upd["changes"] and '"old"' in upd["changes"], upd
+    # apply without a ceiling change, or an unknown value: 400
+    assert_error(call(server, "PATCH", f"/v1/accounts/{sub['id']}", top.key, params={"apply": "revoke"},
+                      body={"name": "x"}), 400, "VALIDATION_ERROR", "apply")
+    assert_error(call(server, "PATCH", f"/v1/accounts/{sub['id']}", top.key, params={"apply": "yes"},
+                      body={"grantable_scopes": None}), 400, "VALIDATION_ERROR", "apply")
+
+
+def test_management_scopes_pass_an_application_ceiling(server):
+    top = make_tenant(server)
+    sub = make_account(server, top.key, parent_id=top.account_id)
+    expect(call(server, "PATCH", f"/v1/accounts/{sub['id']}", top.key,
+                body={"grantable_scopes": ["tasks:read"]}), 200)
+    create_key(server, top.key, account_id=sub["id"], scopes=("keys:write", "audit:read", "tasks:read"))
+    # a ceiling that names a management scope limits management scopes to those it names
+    expect(call(server, "PATCH", f"/v1/accounts/{sub['id']}", top.key, params={"apply": "revoke"},
+                body={"grantable_scopes": ["tasks:read", "keys:read"]}), 200)
+    create_key(server, top.key, account_id=sub["id"], scopes=("keys:read",))
+    assert_error(call(server, "POST", "/v1/keys", top.key,
+                      body={"label": "x", "account_id": sub["id"], "scopes": ["keys:write"]}),
+                 403, "FORBIDDEN", "scopes")
