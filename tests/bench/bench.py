@@ -13,6 +13,8 @@ and reports medians. apache-proxy is Apache + mod_proxy_fcgi in front of one lat
   php_counter     PHP 8.2 + PDO (persistent), the same read + upsert, via php-cgi over FastCGI
   verify_hot      POST /v1/verify over 1,000 keys
   verify_uniform  POST /v1/verify over all BENCH_KEYS keys
+  verify_policies POST /v1/verify {"key", "ip"} over 1,000 keys with a 10-entry IP allowlist and
+                  credits (each VALID answer spends one: a transaction of the count and the spend)
   me              GET /v1/me, rotating over the 1,000 hot keys
   list            GET /v1/keys, rotating over the 1,000 hot keys
   authz_hello     the FastCGI hello behind the latchkey authorizer (rule /authz/ verify, hot keys)
@@ -70,6 +72,7 @@ ALL_TARGETS = {
     "php_counter": ("/php_counter.php", "verify", "hot", "php-cgi"),
     "verify_hot": ("/v1/verify", "verify", "hot", "verify.fcgi"),
     "verify_uniform": ("/v1/verify", "verify", "all", "verify.fcgi"),
+    "verify_policies": ("/v1/verify", "verify_ip", "policy", "verify.fcgi"),
     "me": ("/v1/me", "bearer", "hot", "me.fcgi"),
     "list": ("/v1/keys", "bearer", "hot", "keys.fcgi"),
     "authz_hello": ("/authz/hello", "bearer", "hot", "authorize.fcgi"),
@@ -204,6 +207,19 @@ def seed(var, port):
     with open(var / "keys.txt") as f, open(var / "hot.txt", "w") as h:
         for _ in range(HOT):
             h.write(f.readline())
+    # the policy keys: the last HOT keys get a 10-entry allowlist (the bench's 127.0.0.1 last)
+    # and more credits than any run spends
+    policy = open(var / "keys.txt").read().split()[-HOT:]
+    (var / "policy.txt").write_text("".join(k + "\n" for k in policy))
+    ips = " ".join([f"10.{i}.0.0/16" for i in range(8)] + ["2001:db8::/32", "127.0.0.1"])
+    conn = db(var, port)
+    with conn.cursor() as c:
+        for i in range(0, HOT, 200):
+            chunk = [bytes.fromhex(hashlib.sha256(k.encode()).hexdigest()) for k in policy[i:i + 200]]
+            c.execute("UPDATE api_keys SET allowed_ips = %s, credits_remaining = 1000000000000"
+                      f" WHERE digest IN ({', '.join(['%s'] * len(chunk))})", (ips, *chunk))
+    conn.commit()
+    conn.close()
     log(f"seeded {written} keys in {time.time() - t0:.1f} s")
     if written != KEYS:
         sys.exit(f"bench: seeded {written} keys, wanted {KEYS}")
@@ -491,7 +507,7 @@ def perf_finish(started):
 
 def wrk(http_port, target, var, caller, first=False):
     path, mode, keyset, prog = TARGETS[target]
-    keys = var / ("hot.txt" if keyset == "hot" else "keys.txt")
+    keys = var / {"hot": "hot.txt", "policy": "policy.txt"}.get(keyset, "keys.txt")
     progs = pids_named(prog)
     db_pid = [int((var / "run" / "mysqld.pid").read_text())]
     before = (cpu_ticks(progs), cpu_ticks(db_pid), cpu_ticks(web_pids(SERVER)))

@@ -1,6 +1,7 @@
 -- wrk script: every request uses the next key of a file (one key per line), each thread starting
 -- at a different offset. Environment (read by bench.py into the script's init args):
---   args[1] keys file   args[2] mode: verify (body {"key": K}, caller fixed) | bearer (Authorization: Bearer K)
+--   args[1] keys file   args[2] mode: verify (body {"key": K}, caller fixed) | verify_ip (body
+--   {"key": K, "ip": "127.0.0.1"}) | bearer (Authorization: Bearer K)
 --   args[3] caller key (verify mode)   args[4] how many keys of the file to use (0: all)
 local keys, n, i = {}, 0, 0
 local mode, caller
@@ -24,10 +25,11 @@ end
 
 function request()
    i = i % n + 1
-   if mode == "verify" then
+   if mode == "verify" or mode == "verify_ip" then
+      local ip = mode == "verify_ip" and ',"ip":"127.0.0.1"' or ''
       return wrk.format("POST", nil, {["Authorization"] = "Bearer " .. caller,
                                       ["Content-Type"] = "application/json"},
-                        '{"key":"' .. keys[i] .. '"}')
+                        '{"key":"' .. keys[i] .. '"' .. ip .. '}')
    end
    return wrk.format("GET", nil, {["Authorization"] = "Bearer " .. keys[i]}, nil)
 end
