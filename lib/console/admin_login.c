@@ -250,6 +250,15 @@ route(struct lk_admin *a)
 	if (e != LK_OK)
 		return e;
 	lk_sessions_caller(&a->s, &a->caller);
+	/* A console user acts as a key of its account would: refused while it is suspended. */
+	if ((e = lk_accounts_suspended_on(req->db, a->caller.key.owner.path,
+	    a->caller.key.policy.suspended_by, sizeof(a->caller.key.policy.suspended_by))) != LK_OK)
+		return e;
+	if (a->caller.key.policy.suspended_by[0] != '\0')
+		return lk_req_fail(req, LK_ERR_ACCOUNT_SUSPENDED, NULL, "Your account%s is "
+		    "suspended: the console is closed to its users until it is reactivated.",
+		    strcmp(a->caller.key.policy.suspended_by, a->caller.key.owner.public_id) == 0 ?
+		    "" : " (through an account above it)");
 	a->method = req->method;
 	if (req->method == LK_POST) {
 		if (!same_origin(req))

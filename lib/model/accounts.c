@@ -40,6 +40,10 @@ static const char SQL_IN_USE[] =
 static const char SQL_SUSPEND[] =
     "UPDATE accounts SET suspended_at = ?, suspend_reason = ?, updated_at = ? WHERE id = ?"
     " AND (suspended_at IS NULL) = ?";
+/* The suspended account (nearest the root) on a path: the account itself or one above it. */
+static const char SQL_SUSPENDED_ON[] =
+    "SELECT public_id FROM accounts WHERE suspended_at IS NOT NULL"
+    " AND ? LIKE CONCAT(path, '%') ORDER BY LENGTH(path) LIMIT 1";
 static const char SQL_DELETE[] =
     "DELETE FROM accounts WHERE id = ?";
 static const char SQL_LIST[] =
@@ -345,6 +349,20 @@ lk_accounts_suspend(struct lk_db *db, const struct lk_actor *actor, struct lk_ac
 	if ((e = lk_db_txn(db, suspend_work, &c)) != LK_OK)
 		return e;
 	return lk_accounts_get(db, a->public_id, a);
+}
+
+struct suspended_on { char id[LK_PUBLIC_ID_MAX]; };
+static const struct lk_col suspended_cols[] = { LK_COL_TEXT(suspended_on, id) };
+
+enum lk_err
+lk_accounts_suspended_on(struct lk_db *db, const char *path, char *by, size_t bysz)
+{
+	struct suspended_on	s;
+	enum lk_err		e;
+
+	e = lk_db_get(db, SQL_SUSPENDED_ON, path, LK_DB_MAP(suspended_cols, &s));
+	snprintf(by, bysz, "%s", e == LK_OK ? s.id : "");
+	return e == LK_ERR_NOT_FOUND ? LK_OK : e;
 }
 
 struct delete_ctx {

@@ -78,6 +78,13 @@ enum lk_err	 lk_owner_audit(struct lk_db *db, const struct lk_actor *actor,
 enum lk_err	 lk_accounts_suspend(struct lk_db *db, const struct lk_actor *actor,
 		    struct lk_account *a, const char *reason, int64_t now);
 
+/*
+ * The suspended account (nearest the root) among the account at path and
+ * those above it, into by ("" when none is suspended).
+ */
+enum lk_err	 lk_accounts_suspended_on(struct lk_db *db, const char *path, char *by,
+		    size_t bysz);
+
 /* Requests per minute of plan ("free" 60, "pro" 600, "enterprise" 6000); 0 if unknown. */
 int64_t		 lk_plan_rate(const char *plan);
 

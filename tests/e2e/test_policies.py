@@ -369,3 +369,17 @@ def test_management_scopes_pass_an_application_ceiling(server):
     assert_error(call(server, "POST", "/v1/keys", top.key,
                       body={"label": "x", "account_id": sub["id"], "scopes": ["keys:write"]}),
                  403, "FORBIDDEN", "scopes")
+
+
+def test_console_users_of_a_suspended_account_are_refused(server, stack):
+    from admin_util import Console, make_user
+    top = make_tenant(server)
+    sub = make_account(server, top.key, parent_id=top.account_id)
+    email, password, _ = make_user(stack, "developer", account=sub["id"])
+    c = Console(server, email, password)
+    assert c.get("/admin/keys").status_code == 200
+    expect(call(server, "POST", f"/v1/accounts/{top.account_id}/suspend", server.admin_key, body={}), 200)
+    r = c.get("/admin/keys")
+    assert r.status_code == 403 and "suspended" in r.text, (r.status_code, r.text[:300])
+    expect(call(server, "POST", f"/v1/accounts/{top.account_id}/reactivate", server.admin_key), 200)
+    assert c.get("/admin/keys").status_code == 200
