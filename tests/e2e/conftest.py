@@ -16,6 +16,7 @@ and the run FAILS if a server error log contains "ERROR: AddressSanitizer", "run
 
 Run:  /usr/bin/python3 -m pytest tests/e2e -x -q
       LATCHKEY_E2E_SERVERS=lighttpd ...   only some servers;  LATCHKEY_E2E_KEEP=1 ...  keep VARDIR
+      LATCHKEY_E2E_CONTRACT_SEEN=FILE ...  list the routes and statuses the run saw, with counts
 """
 import os
 
@@ -91,6 +92,10 @@ def pytest_sessionfinish(session, exitstatus):
 def pytest_terminal_summary(terminalreporter, exitstatus, config):
     terminalreporter.write_line(f"latchkey e2e: {CONTRACT.responses} responses under /v1 checked "
                                 "against docs/openapi.yaml")
+    if os.environ.get("LATCHKEY_E2E_CONTRACT_SEEN"):  # which routes and statuses the run saw
+        with open(os.environ["LATCHKEY_E2E_CONTRACT_SEEN"], "w") as f:
+            for (what, status), n in sorted(CONTRACT.seen.items()):
+                f.write(f"{n:6d} {status} {what}\n")
     kept = getattr(config, "_latchkey_kept", None)
     if kept:
         terminalreporter.write_line(f"latchkey e2e: logs and database kept in {kept}")

@@ -17,6 +17,7 @@ Problems are collected (a test may catch exceptions, and requests run in threads
 conftest.py fails the test during which they were seen. Checks use Debian's python3-jsonschema
 (Draft 2020-12, the dialect of OpenAPI 3.1) and python3-yaml.
 """
+import collections
 import json
 import pathlib
 import re
@@ -55,6 +56,7 @@ class Contract:
         self.problems = []
         self.lock = threading.Lock()
         self.responses = 0
+        self.seen = collections.Counter()  # (route, status): how often, for coverage
 
     def deref(self, obj):
         while isinstance(obj, dict) and "$ref" in obj:
@@ -83,6 +85,7 @@ class Contract:
     def check(self, method, path, status, headers, body, with_body=True):
         """The problems of one response, as strings (empty: it is as described)."""
         what, responses = self.expected(method, path)
+        self.seen[what, status] += 1
         resp = responses.get(str(status))
         if resp is None:
             return [f"{what}: status {status} is not described (described: {', '.join(sorted(responses))})"]
