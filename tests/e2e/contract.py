@@ -64,19 +64,17 @@ class Contract:
         return obj
 
     def validator(self, schema):
+        """The compiled validator of a schema of self.doc (which lives as long: ids stay unique)."""
         v = self.validators.get(id(schema))
         if v is None:
-            v = jsonschema.Draft202012Validator(schema, resolver=self.resolver)
-            self.validators[id(schema)] = (v, schema)  # keep schema alive: its id stays unique
-        else:
-            v = v[0]
+            v = self.validators[id(schema)] = jsonschema.Draft202012Validator(schema, resolver=self.resolver)
         return v
 
     def expected(self, method, path):
         """(what, {status: response object}) for a request."""
         for rx, _, template, item in self.routes:
             if rx.match(path):
-                op = item.get(method.lower())
+                op = item.get(method.lower()) if method.lower() in METHODS else None
                 if op is None:
                     return f"{method} {template} (not described: 405)", {"405": self.unmatched_method}
                 return f"{method} {template}", {s: self.deref(r) for s, r in op["responses"].items()}
@@ -85,7 +83,8 @@ class Contract:
     def check(self, method, path, status, headers, body, with_body=True):
         """The problems of one response, as strings (empty: it is as described)."""
         what, responses = self.expected(method, path)
-        self.seen[what, status] += 1
+        with self.lock:
+            self.seen[what, status] += 1
         resp = responses.get(str(status))
         if resp is None:
             return [f"{what}: status {status} is not described (described: {', '.join(sorted(responses))})"]
