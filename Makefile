@@ -36,7 +36,7 @@ MIGRATIONS = $(sort $(wildcard schema/*.sql))
 FUZZERS   = $(patsubst tests/fuzz/%.c,build/fuzz/%,$(wildcard tests/fuzz/fuzz_*.c))
 FUZZ_SECONDS ?= 30
 
-.PHONY: all layers asan deps run test unit e2e fuzz bench install clean
+.PHONY: all layers asan deps run test unit e2e fuzz bench install clean openapi openapi-lint
 all: layers $(BUILD)/liblatchkey.a $(PROGRAMS) $(CLI) $(POOL)
 
 # Includes point down the layers of lib/ only (docs/design.md, "The house").
@@ -132,16 +132,42 @@ run: deps
 unit: $(UNIT)
 	@set -e; for t in $(UNIT); do $$t; done
 
+# npm test tools, in build/npm (one npm at a time there: flock).
 # axe-core for the admin console's accessibility checks (tests/e2e/test_admin_browser.py).
 AXE = build/npm/node_modules/axe-core/axe.min.js
 $(AXE):
-	npm install --prefix build/npm --no-audit --no-fund axe-core@4
+	@mkdir -p build/npm
+	flock build/npm/.lock npm install --prefix build/npm --no-audit --no-fund axe-core@4
+
+# @redocly/cli (needs Node.js >= 20.19) lints docs/openapi.yaml and renders it to docs/api.html,
+# one self-contained page (--inlineBundle: no script from the network). Pinned: the rendering is
+# compared byte for byte. No telemetry.
+REDOCLY_VERSION = 2.77.0
+REDOCLY_STAMP = build/npm/redocly-$(REDOCLY_VERSION).stamp
+REDOCLY = REDOCLY_TELEMETRY=off REDOCLY_SUPPRESS_UPDATE_NOTICE=true build/npm/node_modules/.bin/redocly
+$(REDOCLY_STAMP):
+	@mkdir -p build/npm
+	flock build/npm/.lock npm install --prefix build/npm --no-audit --no-fund @redocly/cli@$(REDOCLY_VERSION)
+	touch $@
+
+openapi-lint: $(REDOCLY_STAMP)
+	$(REDOCLY) lint --format=stylish docs/openapi.yaml
+
+docs/api.html: docs/openapi.yaml $(REDOCLY_STAMP)
+	$(REDOCLY) build-docs --inlineBundle -o $@ docs/openapi.yaml
+
+# The description is lint-clean and docs/api.html is what it renders (else: make docs/api.html).
+openapi: openapi-lint
+	$(REDOCLY) build-docs --inlineBundle -o build/api.html docs/openapi.yaml >/dev/null 2>&1
+	@cmp -s build/api.html docs/api.html || { echo "docs/api.html differs from what \
+	docs/openapi.yaml renders: run make docs/api.html" >&2; exit 1; }
 
 e2e: asan $(AXE)
 	$(PYTHON) -m pytest -q -rs tests/e2e
 
 test: deps
 	$(MAKE) layers
+	$(MAKE) openapi
 	$(MAKE) all
 	$(MAKE) asan
 	$(MAKE) BUILD=build/asan SAN=1 unit

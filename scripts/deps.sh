@@ -7,7 +7,7 @@ set -eu
 
 PKGS="build-essential pkg-config libfcgi-dev libfcgi-bin libmariadb-dev libssl-dev
 libjansson-dev liburiparser-dev zlib1g-dev libargon2-dev libcmocka-dev mariadb-server mariadb-client
-lighttpd apache2 libapache2-mod-fcgid libapache2-mod-qos php-cgi python3-pytest python3-requests python3-pymysql wrk curl
+lighttpd apache2 libapache2-mod-fcgid libapache2-mod-qos php-cgi python3-pytest python3-requests python3-pymysql python3-jsonschema python3-yaml wrk curl
 chromium chromium-driver python3-selenium apache2-utils
 tmux util-linux"
 
@@ -17,8 +17,9 @@ for p in $PKGS; do
     [ "$st" = "installed" ] || missing="$missing $p"
 done
 
-# npm (the admin console's accessibility test installs axe-core with it): Debian's package,
-# unless some other Node.js installation already provides the command.
+# npm (the admin console's accessibility test installs axe-core with it, `make openapi` the
+# pinned @redocly/cli, which needs Node.js >= 20.19): Debian's package, unless some other
+# Node.js installation already provides the command.
 command -v npm >/dev/null 2>&1 || missing="$missing npm"
 
 [ -z "$missing" ] && exit 0

@@ -7,20 +7,26 @@
   server  (function) parametrized over ["lighttpd", "apache", "apache-proxy", "cgi"]: stack.servers[name]
                      (.name .base_url .admin_key .root_account .error_logs .access_logs)
 
+Every response to a path under /v1 is checked against docs/openapi.yaml (contract.py): a test
+during which one was not as described fails, naming the route, status and field.
+
 At the end of the session every server is stopped (so exit-time LeakSanitizer reports are written)
 and the run FAILS if a server error log contains "ERROR: AddressSanitizer", "runtime error:" or
 "LeakSanitizer" (reported as an error in the teardown of the last test, with the report).
 
 Run:  /usr/bin/python3 -m pytest tests/e2e -x -q
       LATCHKEY_E2E_SERVERS=lighttpd ...   only some servers;  LATCHKEY_E2E_KEEP=1 ...  keep VARDIR
+      LATCHKEY_E2E_CONTRACT_SEEN=FILE ...  list the routes and statuses the run saw, with counts
 """
 import os
 
 import pytest
 
+import contract
 import harness
 
 SERVER_NAMES = harness.server_names_from_env()
+CONTRACT = contract.install()
 
 
 def pytest_report_header(config):
@@ -60,7 +66,23 @@ def server(request, stack):
     return stack.servers[request.param]
 
 
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_call(item):
+    outcome = yield
+    problems = CONTRACT.take()
+    if problems:
+        msg = "responses not as docs/openapi.yaml describes them:\n  " + "\n  ".join(problems[:20])
+        if outcome.excinfo is None:
+            pytest.fail(msg, pytrace=False)
+        item.add_report_section("call", "contract", msg)
+
+
 def pytest_sessionfinish(session, exitstatus):
+    problems = CONTRACT.take()
+    if problems:
+        print("\nlatchkey e2e: responses outside the tests not as docs/openapi.yaml describes them:\n  "
+              + "\n  ".join(problems[:20]))
+        session.exitstatus = 1
     # belt and braces: the stack teardown already failed the last test, but never let a run with
     # sanitizer reports end with exit status 0
     if getattr(session.config, "_latchkey_sanitizer_report", None) and session.exitstatus == 0:
@@ -68,6 +90,12 @@ def pytest_sessionfinish(session, exitstatus):
 
 
 def pytest_terminal_summary(terminalreporter, exitstatus, config):
+    terminalreporter.write_line(f"latchkey e2e: {CONTRACT.responses} responses under /v1 checked "
+                                "against docs/openapi.yaml")
+    if os.environ.get("LATCHKEY_E2E_CONTRACT_SEEN"):  # which routes and statuses the run saw
+        with open(os.environ["LATCHKEY_E2E_CONTRACT_SEEN"], "w") as f:
+            for (what, status), n in sorted(CONTRACT.seen.items()):
+                f.write(f"{n:6d} {status} {what}\n")
     kept = getattr(config, "_latchkey_kept", None)
     if kept:
         terminalreporter.write_line(f"latchkey e2e: logs and database kept in {kept}")
