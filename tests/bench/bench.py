@@ -539,11 +539,12 @@ def check_answers(http_port, var, caller):
     """One request per target before measuring: every target must really answer 200."""
     import urllib.error
     import urllib.request
-    hot = (var / "hot.txt").read_text().split()[0]
-    for name, (path, mode, _, _) in TARGETS.items():
-        if mode == "verify":
+    for name, (path, mode, keyset, _) in TARGETS.items():
+        hot = (var / {"hot": "hot.txt", "policy": "policy.txt"}.get(keyset, "keys.txt")).read_text().split()[0]
+        if mode in ("verify", "verify_ip"):
+            body = {"key": hot, "ip": "127.0.0.1"} if mode == "verify_ip" else {"key": hot}
             req = urllib.request.Request(f"http://127.0.0.1:{http_port}{path}", method="POST",
-                                         data=json.dumps({"key": hot}).encode(),
+                                         data=json.dumps(body).encode(),
                                          headers={"Authorization": f"Bearer {caller}",
                                                   "Content-Type": "application/json"})
         else:
@@ -556,7 +557,7 @@ def check_answers(http_port, var, caller):
         with r:
             body = r.read().decode()
             assert r.status == 200, (name, r.status, body)
-            if mode == "verify" and name != "hello":
+            if mode in ("verify", "verify_ip") and name != "hello":
                 assert '"valid":true' in body.replace(" ", ""), (name, body)
 
 
