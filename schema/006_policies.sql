@@ -1,5 +1,7 @@
 -- 006_policies: account and key policies (docs/api.md "Policies").
--- accounts: status (suspended_at set = suspended, with its reason), the scope ceiling a parent sets
+-- accounts: status (suspended_at set = suspended, with its reason; suspended_by = the suspended
+--   account nearest the root on its path, itself included, kept by every suspend, reactivate and
+--   create so a key's read needs no subquery), the scope ceiling a parent sets
 --   on a sub-account (grantable_scopes, space-separated patterns; NULL = none) and the inactivity
 --   policy (revoke_after_inactive_days; NULL = inherit / off).
 -- api_keys: the IP allowlist (allowed_ips, space-separated addresses and CIDR ranges; NULL = any),
@@ -12,6 +14,7 @@
 ALTER TABLE accounts
   ADD COLUMN IF NOT EXISTS suspended_at BIGINT NULL,
   ADD COLUMN IF NOT EXISTS suspend_reason VARCHAR(200) NULL,
+  ADD COLUMN IF NOT EXISTS suspended_by VARCHAR(40) CHARACTER SET ascii COLLATE ascii_bin NULL,
   ADD COLUMN IF NOT EXISTS grantable_scopes VARCHAR(2200) CHARACTER SET ascii COLLATE ascii_bin NULL,
   ADD COLUMN IF NOT EXISTS revoke_after_inactive_days INT UNSIGNED NULL,
   ADD KEY IF NOT EXISTS accounts_suspended (suspended_at);

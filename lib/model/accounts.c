@@ -9,8 +9,8 @@
 #define ACCOUNT_FIELDS \
     "a.id, a.public_id, p.public_id, a.name, a.plan, a.path, a.created_at," \
     " a.suspended_at, a.suspend_reason, a.grantable_scopes IS NOT NULL," \
-    " a.grantable_scopes, a.revoke_after_inactive_days"
-#define ACCOUNT_NFIELDS	12
+    " a.grantable_scopes, a.revoke_after_inactive_days, a.suspended_by"
+#define ACCOUNT_NFIELDS	13
 #define ACCOUNT_COLS_TREE \
     ACCOUNT_FIELDS ", (SELECT COUNT(*) FROM api_keys k WHERE k.account_id = a.id)" \
     " FROM accounts a LEFT JOIN accounts p ON p.id = a.parent_id"
@@ -28,8 +28,10 @@ static const char SQL_CHILDREN[] =
 static const char SQL_INSERT[] =
     "INSERT INTO accounts (public_id, parent_id, path, name, plan, created_at,"
     " updated_at) VALUES (?, ?, '', ?, ?, ?, ?)";
+/* The new account's path, and its parent's suspension (which covers it). */
 static const char SQL_SET_PATH[] =
-    "UPDATE accounts SET path = ? WHERE id = ?";
+    "UPDATE accounts c LEFT JOIN accounts p ON p.id = c.parent_id"
+    " SET c.path = ?, c.suspended_by = p.suspended_by WHERE c.id = ?";
 static const char SQL_UPDATE[] =
     "UPDATE accounts SET name = COALESCE(?, name), plan = COALESCE(?, plan),"
     " updated_at = ? WHERE id = ?";
@@ -44,6 +46,13 @@ static const char SQL_SUSPEND[] =
 static const char SQL_SUSPENDED_ON[] =
     "SELECT public_id FROM accounts WHERE suspended_at IS NOT NULL"
     " AND ? LIKE CONCAT(path, '%') ORDER BY LENGTH(path) LIMIT 1";
+/* Every suspended account, and a subtree's accounts with what they hold now (locked). */
+static const char SQL_SUSPENDED_ALL[] =
+    "SELECT public_id, path FROM accounts WHERE suspended_at IS NOT NULL ORDER BY LENGTH(path)";
+static const char SQL_SUBTREE_LOCK[] =
+    "SELECT id, path, COALESCE(suspended_by, '') FROM accounts WHERE path LIKE ? FOR UPDATE";
+static const char SQL_SET_SUSPENDED_BY[] =
+    "UPDATE accounts SET suspended_by = ? WHERE id = ?";
 static const char SQL_DELETE[] =
     "DELETE FROM accounts WHERE id = ?";
 static const char SQL_LIST[] =
@@ -165,6 +174,7 @@ static const struct lk_col cols[] = {
 	LK_COL_TEXT(lk_account, suspend_reason), LK_COL_INT(lk_account, has_ceiling),
 	LK_COL_TEXT(lk_account, grantable_scopes),
 	LK_COL_INT(lk_account, revoke_after_inactive_days),
+	LK_COL_TEXT(lk_account, suspended_by),
 };
 _Static_assert(LK_NELEM(cols) == ACCOUNT_NFIELDS, "ACCOUNT_FIELDS and cols disagree");
 
@@ -314,6 +324,85 @@ struct suspend_ctx {
 	int64_t			 now;
 };
 
+/* The suspended accounts, nearest the root first, and the subtree rows whose suspended_by must change. */
+struct recompute {
+	struct { char id[LK_PUBLIC_ID_MAX], path[LK_ACCOUNT_PATH_MAX]; } *susp;
+	size_t		 nsusp, cap;
+	struct { uint64_t id; char by[LK_PUBLIC_ID_MAX]; } *change;
+	size_t		 nchange, ccap;
+	bool		 failed;
+};
+
+static enum lk_err
+suspended_row(const struct lk_row *r, void *arg)
+{
+	struct recompute	*c = arg;
+	void			*p;
+
+	if (c->nsusp == c->cap) {
+		c->cap = c->cap ? c->cap * 2 : 16;
+		if ((p = reallocarray(c->susp, c->cap, sizeof(*c->susp))) == NULL)
+			return LK_ERR_INTERNAL;
+		c->susp = p;
+	}
+	snprintf(c->susp[c->nsusp].id, sizeof(c->susp[0].id), "%s", r->v[0]);
+	snprintf(c->susp[c->nsusp].path, sizeof(c->susp[0].path), "%s", r->v[1]);
+	c->nsusp++;
+	return LK_OK;
+}
+
+static enum lk_err
+subtree_row(const struct lk_row *r, void *arg)
+{
+	struct recompute	*c = arg;
+	const char		*by = "";
+	size_t			 i;
+	void			*p;
+
+	for (i = 0; i < c->nsusp && *by == '\0'; i++)
+		if (lk_path_within(r->v[1], c->susp[i].path))
+			by = c->susp[i].id;
+	if (strcmp(by, r->v[2]) == 0)
+		return LK_OK;
+	if (c->nchange == c->ccap) {
+		c->ccap = c->ccap ? c->ccap * 2 : 64;
+		if ((p = reallocarray(c->change, c->ccap, sizeof(*c->change))) == NULL)
+			return LK_ERR_INTERNAL;
+		c->change = p;
+	}
+	c->change[c->nchange].id = strtoull(r->v[0], NULL, 10);
+	snprintf(c->change[c->nchange].by, sizeof(c->change[0].by), "%s", by);
+	c->nchange++;
+	return LK_OK;
+}
+
+/*
+ * Set suspended_by on every account of a's subtree to the suspended account
+ * nearest the root on its path (after a's own status changed), in the
+ * caller's transaction.
+ */
+static enum lk_err
+recompute_suspended_by(struct lk_db *db, const struct lk_account *a)
+{
+	struct recompute	 c = { 0 };
+	char			 like[LK_ACCOUNT_PATH_MAX + 2];
+	enum lk_err		 e;
+	size_t			 i;
+
+	snprintf(like, sizeof(like), "%s%%", a->path);
+	const struct lk_param	 p[] = { LK_STR(like) };	/* after like is written: LK_STR takes its length */
+	if ((e = lk_db_exec(db, SQL_SUSPENDED_ALL, NULL, 0, suspended_row, &c, NULL)) == LK_OK)
+		e = lk_db_exec(db, SQL_SUBTREE_LOCK, p, 1, subtree_row, &c, NULL);
+	for (i = 0; e == LK_OK && i < c.nchange; i++) {
+		const struct lk_param q[] = { LK_STR0(c.change[i].by), LK_INT(c.change[i].id) };
+
+		e = lk_db_exec(db, SQL_SET_SUSPENDED_BY, q, 2, NULL, NULL, NULL);
+	}
+	free(c.susp);
+	free(c.change);
+	return e;
+}
+
 static enum lk_err
 suspend_work(struct lk_db *db, void *arg)
 {
@@ -329,6 +418,8 @@ suspend_work(struct lk_db *db, void *arg)
 	if ((e = lk_db_exec(db, SQL_SUSPEND, p, LK_NELEM(p), NULL, NULL, &n)) != LK_OK ||
 	    n == 0)
 		return e;	/* already so: no change, no audit row */
+	if ((e = recompute_suspended_by(db, c->a)) != LK_OK)
+		return e;
 	changes = json_pack("{s:{s:s,s:s},s:s?}", "status", "old", suspend ? "active" : "suspended",
 	    "new", suspend ? "suspended" : "active", "reason",
 	    suspend && *c->reason ? c->reason : NULL);

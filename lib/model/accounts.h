@@ -34,6 +34,8 @@ struct lk_account {
 	int64_t		 has_ceiling;		/* 1: grantable_scopes limits its subtree's keys */
 	char		 grantable_scopes[LK_SCOPES_BUF];	/* space-separated patterns */
 	int64_t		 revoke_after_inactive_days;	/* 0: not set here (inherited or off) */
+	char		 suspended_by[LK_PUBLIC_ID_MAX];	/* the suspended account nearest the
+							   root on its path (itself included), "" */
 };
 
 /* The account a key or a user belongs to, as their rows carry it (joined from accounts). */

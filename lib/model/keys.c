@@ -10,14 +10,12 @@
 
 /*
  * A key's policies and the suspended account (nearest the root) among its
- * account and that account's ancestors: a range read of the few suspended
- * accounts (accounts_suspended), none on most servers.
+ * account and that account's ancestors, which the account row carries
+ * (accounts.suspended_by, kept by model/accounts): no extra read.
  */
 #define KEY_POLICY_COLUMNS \
     " k.allowed_ips, k.credits_remaining IS NOT NULL, k.credits_remaining, k.refill_amount," \
-    " k.refill_interval, k.refill_day, k.refilled_at," \
-    " (SELECT s.public_id FROM accounts s WHERE s.suspended_at IS NOT NULL" \
-    "  AND a.path LIKE CONCAT(s.path, '%') ORDER BY LENGTH(s.path) LIMIT 1)"
+    " k.refill_interval, k.refill_day, k.refilled_at, a.suspended_by"
 #define KEY_COLUMNS(last_used) \
     "SELECT k.id, k.public_id, k.account_id, a.public_id, a.path, a.plan," \
     " k.start, k.env, k.label, k.scopes, k.created_at, k.expires_at," \
