@@ -4,10 +4,26 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "base/fields.h"
 #include "base/timefmt.h"
 #include "cli.h"
+#include "model/verify.h"
+
+/* --expires-in's value in seconds (1 to LK_EXPIRY_MAX), or false after saying why not. */
+static bool
+expires_in_arg(const char *arg, int64_t *secs)
+{
+	char max[24];
+
+	if (lk_duration_parse(arg, LK_EXPIRY_MAX, secs))
+		return true;
+	lk_duration_format(LK_EXPIRY_MAX, max, sizeof(max));
+	fprintf(stderr, "latchkey: --expires-in must be a duration up to %s (100 years), "
+	    "such as 3600, 30m, 12h or 90d\n", max);
+	return false;
+}
 
 /* Create a key and print its plaintext alone on stdout. */
 static int
@@ -43,7 +59,7 @@ key_create(int argc, char **argv)
 	struct lk_account	 acct;
 	struct lk_key_new	 nk;
 	const char		*account = NULL, *label = NULL, *scopes = "", *env = "live";
-	char			 norm[LK_SCOPES_BUF], max[24], why_buf[128], why[LK_SCOPES_WHY];
+	char			 norm[LK_SCOPES_BUF], why[LK_SCOPES_WHY];
 	int64_t			 expires_in = 0;
 	int			 c, rc;
 
@@ -55,12 +71,8 @@ key_create(int argc, char **argv)
 		case 's': scopes = optarg; break;
 		case 'e': env = optarg; break;
 		case 'x':
-			if (!lk_duration_parse(optarg, LK_EXPIRY_MAX, &expires_in)) {
-				lk_duration_format(LK_EXPIRY_MAX, max, sizeof(max));
-				snprintf(why_buf, sizeof(why_buf), "--expires-in must be a duration up "
-				    "to %s (100 years), such as 3600, 30m, 12h or 90d", max);
-				return cli_usage(why_buf);
-			}
+			if (!expires_in_arg(optarg, &expires_in))
+				return CLI_EXIT_USAGE;
 			break;
 		default: return cli_usage(NULL);
 		}
@@ -94,24 +106,46 @@ time_or_dash(json_t *k, const char *name)
 	return v != NULL ? v : "-";
 }
 
-/* The scopes of a key object as one space-separated string (caller frees). */
+/* The strings of array a as one space-separated string (caller frees). */
 static char *
-scopes_text(json_t *k)
+words_text(json_t *a)
 {
 	json_t	*s;
 	size_t	 i, n = 1;
 	char	*out;
 
-	json_array_foreach(json_object_get(k, "scopes"), i, s)
+	json_array_foreach(a, i, s)
 		n += json_string_length(s) + 1;
 	if ((out = calloc(1, n)) == NULL)
 		return NULL;
-	json_array_foreach(json_object_get(k, "scopes"), i, s) {
+	json_array_foreach(a, i, s) {
 		if (i > 0)
 			strcat(out, " ");
 		strcat(out, json_string_value(s));
 	}
 	return out;
+}
+
+/*
+ * One "name  value" line for each member of o named in names (NULL-terminated)
+ * that o has: text as is, null or nothing as "-", a list (scopes) as its
+ * words, anything else as compact JSON.
+ */
+static void
+show_fields(json_t *o, const char *const *names)
+{
+	json_t	*v;
+	char	*text;
+
+	for (; *names != NULL; names++) {
+		if ((v = json_object_get(o, *names)) == NULL)
+			continue;
+		text = json_is_string(v) ? strdup(json_string_value(v)) :
+		    json_is_array(v) ? words_text(v) : json_is_null(v) ? NULL :
+		    json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
+		printf("%-13s %s\n", *names, text != NULL && *text != '\0' ? text : "-");
+		free(text);
+	}
 }
 
 /* One page of the account's keys, unfiltered (a cli_lister). */
@@ -161,7 +195,7 @@ key_list(int argc, char **argv)
 	printf("%-28s  %-20s  %-4s  %-7s  %-24s  %-20s  %-20s  %s\n", "ID", "START", "ENV",
 	    "STATUS", "SCOPES", "EXPIRES", "LAST USED", "LABEL");
 	json_array_foreach(all, i, k) {
-		char *scopes = scopes_text(k);
+		char *scopes = words_text(json_object_get(k, "scopes"));
 
 		printf("%-28s  %-20s  %-4s  %-7s  %-24s  %-20s  %-20s  %s\n",
 		    json_string_value(json_object_get(k, "id")),
@@ -187,13 +221,11 @@ key_show(int argc, char **argv)
 	};
 	static const char *const fields[] = { "id", "account_id", "label", "start", "env",
 	    "status", "created_at", "expires_at", "revoked_at", "last_used_at",
-	    "rotated_from", NULL };
+	    "rotated_from", "scopes", "ratelimit", "meta", NULL };
 	struct lk_key	 key;
 	json_t		*o;
-	char		*text;
 	bool		 json = false;
 	enum lk_err	 e;
-	size_t		 i;
 	int		 c, rc;
 
 	optind = 2;
@@ -210,20 +242,305 @@ key_show(int argc, char **argv)
 	o = lk_key_json(&key, time(NULL));
 	if (json)
 		return cli_print_json(o);
-	for (i = 0; fields[i] != NULL; i++)
-		printf("%-13s %s\n", fields[i], json_is_string(json_object_get(o, fields[i])) ?
-		    json_string_value(json_object_get(o, fields[i])) : "-");
-	text = scopes_text(o);
-	printf("%-13s %s\n", "scopes", text != NULL && *text != '\0' ? text : "-");
-	free(text);
-	text = json_dumps(json_object_get(o, "ratelimit"), JSON_COMPACT | JSON_ENCODE_ANY);
-	printf("%-13s %s\n", "ratelimit", text != NULL ? text : "-");
-	free(text);
-	text = json_dumps(json_object_get(o, "meta"), JSON_COMPACT);
-	printf("%-13s %s\n", "meta", text != NULL ? text : "{}");
-	free(text);
+	show_fields(o, fields);
 	json_decref(o);
 	return 0;
+}
+
+/*
+ * Check v (stolen), the value of option opt, with the rule of the PATCH field
+ * name (lk_key_patch_fields, as the API does). Returns the normalised value,
+ * or NULL after printing the API's reason about opt, then hint.
+ */
+static json_t *
+patch_value(const char *name, const char *opt, json_t *v, const char *hint)
+{
+	const struct lk_field	*f = lk_key_patch_fields;
+	const char		*why;
+	char			 buf[256];
+	json_t			*out = NULL;
+
+	while (strcmp(f->name, name) != 0)
+		f++;
+	if (!lk_fields_value(f, v, true, &out, &why, buf, sizeof(buf))) {
+		fprintf(stderr, "latchkey: %s %s%s\n", opt, why, hint);
+		out = NULL;
+	}
+	json_decref(v);
+	return out;
+}
+
+/* "100/60" or "6000/1h" as the ratelimit field's {"limit", "window"} (window in seconds when a duration). */
+static json_t *
+ratelimit_arg(const char *arg)
+{
+	const char	*slash = strchr(arg, '/');
+	json_t		*o = json_object();
+	int64_t		 w;
+
+	if (slash == NULL)
+		return o;
+	json_object_set_new(o, "limit", json_stringn(arg, (size_t)(slash - arg)));
+	json_object_set_new(o, "window", lk_duration_parse(slash + 1, LK_EXPIRY_MAX, &w) ?
+	    json_integer(w) : json_string(slash + 1));
+	return o;
+}
+
+/* The options of key update, in the order of its opts[]; getopt returns UPD_OPT + each. */
+enum { U_LABEL, U_SCOPES, U_EXPIRES_IN, U_EXPIRES_AT, U_NO_EXPIRY, U_META, U_RATELIMIT,
+    U_NO_RATELIMIT, U__MAX };
+#define UPD_OPT	256
+
+/*
+ * Fill pt from the update options (arg: their values, given: which), checked
+ * with the API's rules; the values pt points to are kept in v[] and *meta
+ * (the caller frees them). Prints every bad value; returns false if any.
+ */
+static bool
+update_patch(const char **arg, const bool *given, int64_t now, struct lk_key_patch *pt,
+    json_t **v, char **meta)
+{
+	const char	*why;
+	char		 buf[160];
+	int64_t		 secs = 0;
+	bool		 ok = true;
+
+	pt->has_label = given[U_LABEL];
+	pt->has_scopes = given[U_SCOPES];
+	pt->has_expires = given[U_EXPIRES_IN] || given[U_EXPIRES_AT] || given[U_NO_EXPIRY];
+	pt->has_meta = given[U_META];
+	pt->has_ratelimit = given[U_RATELIMIT] || given[U_NO_RATELIMIT];
+	if (given[U_LABEL]) {
+		v[U_LABEL] = patch_value("label", "--label", json_string(arg[U_LABEL]), "");
+		pt->label = json_string_value(v[U_LABEL]);
+		ok = v[U_LABEL] != NULL && ok;
+	}
+	if (given[U_SCOPES]) {
+		/* Unchecked UTF-8: the scope grammar names a bad byte itself. */
+		v[U_SCOPES] = patch_value("scopes", "--scopes",
+		    json_string_nocheck(arg[U_SCOPES]), "");
+		pt->scopes = json_string_value(v[U_SCOPES]);
+		ok = v[U_SCOPES] != NULL && ok;
+	}
+	if (given[U_EXPIRES_IN]) {
+		ok = expires_in_arg(arg[U_EXPIRES_IN], &secs) && ok;
+		pt->expires_at = now + secs;
+	}
+	if (given[U_EXPIRES_AT]) {
+		v[U_EXPIRES_AT] = patch_value("expires_at", "--expires-at",
+		    json_string(arg[U_EXPIRES_AT]), "");
+		pt->expires_at = json_integer_value(v[U_EXPIRES_AT]);
+		why = v[U_EXPIRES_AT] == NULL ? "" : lk_key_expiry_why(pt->expires_at, now,
+		    "--expires-at", buf, sizeof(buf));
+		if (why != NULL && *why != '\0')
+			fprintf(stderr, "latchkey: %s\n", why);
+		ok = why == NULL && ok;
+	}
+	/* --no-expiry and --no-ratelimit: expires_at, rl_limit 0 */
+	if (given[U_META]) {
+		/* Unchecked UTF-8: the JSON parser names a bad byte itself. */
+		v[U_META] = patch_value("meta", "--meta", json_string_nocheck(arg[U_META]), "");
+		if (v[U_META] != NULL)
+			pt->meta = *meta = json_dumps(v[U_META], JSON_COMPACT);
+		ok = pt->meta != NULL && ok;
+	}
+	if (given[U_RATELIMIT]) {
+		v[U_RATELIMIT] = patch_value("ratelimit", "--ratelimit",
+		    ratelimit_arg(arg[U_RATELIMIT]),
+		    " (give LIMIT/WINDOW, such as 100/60 or 6000/1h)");
+		pt->rl_limit = json_integer_value(json_object_get(v[U_RATELIMIT], "limit"));
+		pt->rl_window = json_integer_value(json_object_get(v[U_RATELIMIT], "window"));
+		ok = v[U_RATELIMIT] != NULL && ok;
+	}
+	return ok;
+}
+
+/* key update KEY_ID [--label L] [--scopes "a b"] [--expires-in D|--expires-at T|--no-expiry] ... */
+static int
+key_update(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "label", required_argument, NULL, UPD_OPT + U_LABEL },
+		{ "scopes", required_argument, NULL, UPD_OPT + U_SCOPES },
+		{ "expires-in", required_argument, NULL, UPD_OPT + U_EXPIRES_IN },
+		{ "expires-at", required_argument, NULL, UPD_OPT + U_EXPIRES_AT },
+		{ "no-expiry", no_argument, NULL, UPD_OPT + U_NO_EXPIRY },
+		{ "meta", required_argument, NULL, UPD_OPT + U_META },
+		{ "ratelimit", required_argument, NULL, UPD_OPT + U_RATELIMIT },
+		{ "no-ratelimit", no_argument, NULL, UPD_OPT + U_NO_RATELIMIT },
+		{ NULL, 0, NULL, 0 }
+	};
+	static const char *const names[U__MAX] = { "label", "scopes", "expires_at",
+	    "expires_at", "expires_at", "meta", "ratelimit", "ratelimit" };
+	struct lk_key_patch	 pt;
+	struct lk_key		 k;
+	const char		*arg[U__MAX] = { NULL };
+	bool			 given[U__MAX] = { false }, any = false;
+	json_t			*v[U__MAX] = { NULL };
+	char			 why[320], *meta = NULL;
+	int64_t			 now = time(NULL);
+	enum lk_err		 e;
+	size_t			 n;
+	int			 c, i, rc;
+
+	optind = 2;
+	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		if (c < UPD_OPT || c >= UPD_OPT + U__MAX)
+			return cli_usage(NULL);
+		if (given[c - UPD_OPT]) {
+			snprintf(why, sizeof(why), "--%s is given more than once",
+			    opts[c - UPD_OPT].name);
+			return cli_usage(why);
+		}
+		given[c - UPD_OPT] = any = true;
+		arg[c - UPD_OPT] = optarg;
+	}
+	if ((rc = cli_operands(argc, argv, 1, "key update: give one KEY_ID")) != 0)
+		return rc;
+	if (!any) {
+		n = (size_t)snprintf(why, sizeof(why), "key update: nothing to change; give one "
+		    "or more of");
+		for (i = 0; i < U__MAX && n < sizeof(why); i++)
+			n += (size_t)snprintf(why + n, sizeof(why) - n, " --%s", opts[i].name);
+		return cli_usage(why);
+	}
+	if (given[U_EXPIRES_IN] + given[U_EXPIRES_AT] + given[U_NO_EXPIRY] > 1)
+		return cli_usage("give one of --expires-in, --expires-at and --no-expiry");
+	if (given[U_RATELIMIT] && given[U_NO_RATELIMIT])
+		return cli_usage("give --ratelimit or --no-ratelimit, not both");
+	memset(&pt, 0, sizeof(pt));
+	rc = CLI_EXIT_USAGE;
+	if (!update_patch(arg, given, now, &pt, v, &meta))
+		goto out;
+	if ((e = lk_keys_get(cli_db, argv[optind], &k)) != LK_OK) {
+		rc = cli_failed(e, argv[optind]);
+		goto out;
+	}
+	if ((rc = cli_failed(lk_keys_update(cli_db, &cli_actor, NULL, &k, &pt, now),
+	    "key update")) != 0)
+		goto out;
+	fprintf(stderr, "%s: updated", k.public_id);
+	for (i = 0; i < U__MAX; i++)
+		if (given[i])
+			fprintf(stderr, " %s", names[i]);
+	fprintf(stderr, "; %s\n", lk_key_status_name(lk_key_status(&k, now)));
+out:
+	for (i = 0; i < U__MAX; i++)
+		json_decref(v[i]);
+	free(meta);
+	return rc;
+}
+
+/* The exit status of key verify for each verdict (usage_text and README list them). */
+static const struct {
+	const char	*code;
+	int		 status;
+} verdicts[] = {
+	{ "VALID", 0 },
+	{ "INVALID_API_KEY", 3 },
+	{ "REVOKED_API_KEY", 4 },
+	{ "EXPIRED_API_KEY", 5 },
+	{ "INSUFFICIENT_SCOPE", 6 },
+	{ "RATE_LIMITED", 7 },
+};
+
+/* KEY, or for "-" one line of stdin (asked without echo on a terminal), into buf. */
+static bool
+verify_key_arg(const char *arg, char *buf, size_t size)
+{
+	FILE	*tty;
+	bool	 ok;
+
+	if (strcmp(arg, "-") != 0) {
+		snprintf(buf, size, "%s", arg);
+		return true;
+	}
+	if (!isatty(STDIN_FILENO))
+		return cli_read_line(stdin, buf, size);
+	if ((tty = fopen("/dev/tty", "r+")) == NULL)
+		return false;
+	ok = cli_prompt(tty, "Key to verify", buf, size);
+	fclose(tty);
+	return ok;
+}
+
+/*
+ * key verify KEY|- [--scope S]... [--json]: POST /v1/verify's verdict for a
+ * caller that sees every key (model/verify), the use counted as there.
+ */
+static int
+key_verify(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "scope", required_argument, NULL, 's' },
+		{ "json", no_argument, NULL, 'j' },
+		{ NULL, 0, NULL, 0 }
+	};
+	static const char *const top[] = { "valid", "code", NULL };
+	static const char *const key_fields[] = { "id", "account_id", "env", "scopes",
+	    "expires_at", "meta", NULL };
+	static const char *const rate[] = { "ratelimit", NULL };
+	static struct lk_out	 out;	/* 16 KiB: lives for the process */
+	json_t			*scopes = json_array(), *text = NULL, *key = NULL, *wanted = NULL;
+	json_t			*answer;
+	const char		*why, *code;
+	char			 line[4 * 512 + 2], buf[256];
+	bool			 json = false;
+	size_t			 i;
+	int			 c, rc;
+
+	optind = 2;
+	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		if (c == 's')	/* unchecked UTF-8: the scope grammar names a bad byte */
+			json_array_append_new(scopes, json_string_nocheck(optarg));
+		else if (c == 'j')
+			json = true;
+		else {
+			json_decref(scopes);
+			return cli_usage(NULL);
+		}
+	}
+	rc = cli_operands(argc, argv, 1, "key verify: give the KEY, or - to read it from stdin");
+	if (rc == 0 && !lk_fields_value(&lk_verify_fields[1], scopes, false, &wanted, &why,
+	    buf, sizeof(buf))) {
+		fprintf(stderr, "latchkey: --scope %s\n", why);
+		rc = CLI_EXIT_USAGE;
+	}
+	json_decref(scopes);
+	if (rc == 0 && !verify_key_arg(argv[optind], line, sizeof(line)))
+		rc = cli_usage("key verify -: no key on stdin (one line of at most 512 characters)");
+	if (rc == 0 && !lk_fields_value(&lk_verify_fields[0], text = json_string(line), true,
+	    &key, &why, buf, sizeof(buf))) {
+		fprintf(stderr, "latchkey: KEY %s\n", why);
+		rc = CLI_EXIT_USAGE;
+	}
+	if (rc == 0) {
+		struct lk_use use = { time(NULL), NULL, json_string_value(wanted), 1 };
+
+		rc = cli_failed(lk_verify_key(cli_db, &cli_conf, line, &use, &out),
+		    "key verify");
+	}
+	lk_crypto_wipe(line, sizeof(line));
+	if (text != NULL)	/* Jansson's copy of the key, ours until the decref */
+		lk_crypto_wipe((char *)json_string_value(text), json_string_length(text));
+	json_decref(text);
+	json_decref(key);
+	json_decref(wanted);
+	if (rc != 0)
+		return rc;
+	if (out.full || (answer = json_loadb(out.buf, out.len, 0, NULL)) == NULL)
+		return cli_failed(LK_ERR_INTERNAL, "key verify");
+	code = json_string_value(json_object_get(answer, "code"));
+	for (i = 0, rc = 1; i < LK_NELEM(verdicts); i++)
+		if (code != NULL && strcmp(code, verdicts[i].code) == 0)
+			rc = verdicts[i].status;
+	if (json)
+		return cli_print_json(answer) != 0 ? 1 : rc;
+	show_fields(answer, top);
+	show_fields(json_object_get(answer, "key"), key_fields);
+	show_fields(answer, rate);
+	json_decref(answer);
+	return rc;
 }
 
 /* Why the key's state refuses verb (a 409), in words that say what to do; NULL if not known. */
@@ -298,6 +615,10 @@ cmd_key(int argc, char **argv)
 		return key_list(argc, argv);
 	if (strcmp(argv[1], "show") == 0)
 		return key_show(argc, argv);
+	if (strcmp(argv[1], "update") == 0)
+		return key_update(argc, argv);
+	if (strcmp(argv[1], "verify") == 0)
+		return key_verify(argc, argv);
 	if (strcmp(argv[1], "usage") == 0)
 		return cli_key_usage(argc, argv);
 	if (strcmp(argv[1], "revoke") == 0 || strcmp(argv[1], "reactivate") == 0 ||

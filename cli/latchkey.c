@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <termios.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -34,6 +35,10 @@ static const char usage_text[] =
 "  key show KEY_ID [--json]\n"
 "  key revoke|reactivate|delete KEY_ID\n"
 "  key rotate KEY_ID [--grace 1h]\n"
+"  key update KEY_ID [--label LABEL] [--scopes \"a b\"] [--meta JSON]\n"
+"             [--expires-in 90d | --expires-at TIME | --no-expiry]\n"
+"             [--ratelimit LIMIT/WINDOW | --no-ratelimit]\n"
+"  key verify KEY|- [--scope SCOPE]... [--json]\n"
 "  user create EMAIL --account ACCT_ID --role owner|developer|viewer [--password-stdin]\n"
 "  user passwd EMAIL|USER_ID [--password-stdin]\n"
 "  user disable|enable EMAIL|USER_ID\n"
@@ -81,6 +86,17 @@ static const struct command {
 	  "account's keys (newest first); --json prints the API's key objects.\n"
 	  "show: every field of one key. create and rotate print the new plaintext\n"
 	  "alone on stdout, once. Durations: seconds or 30m, 12h, 90d.\n"
+	  "update: change what PATCH /v1/keys/KEY_ID changes, checked by the same rules;\n"
+	  "--scopes replaces the list, --meta (a JSON object) the meta, --expires-at takes\n"
+	  "an RFC 3339 time (future, at most 36500d ahead), --ratelimit LIMIT uses per\n"
+	  "WINDOW (1-1000000000 per 1-86400 s: 100/60, 6000/1h). Audited as key.update.\n"
+	  "verify: the answer of POST /v1/verify for KEY, as a caller that sees every\n"
+	  "key; --scope (repeatable) asks for scopes; --json prints the API's answer.\n"
+	  "KEY - reads the key from stdin (asked without echo on a terminal), keeping it\n"
+	  "out of shell history and ps. Like the API, a verify of an existing key counts\n"
+	  "as a use (rate limit, usage, last_used_at). Exit status: 0 VALID,\n"
+	  "3 INVALID_API_KEY, 4 REVOKED_API_KEY, 5 EXPIRED_API_KEY, 6 INSUFFICIENT_SCOPE,\n"
+	  "7 RATE_LIMITED; 1 error, 2 bad usage.\n"
 	  "usage: daily counts by outcome (valid, rate_limited, ...) of one key.\n" },
 	{ "user", cmd_user,
 	  "People who log in to the admin console (/admin). create: prints the new\n"
@@ -241,6 +257,39 @@ cli_list_all(cli_lister list, const struct lk_account *acct, const char *what, j
 		*all = NULL;
 	}
 	return cli_failed(e, what);
+}
+
+bool
+cli_read_line(FILE *f, char *buf, size_t size)
+{
+	size_t n;
+
+	if (fgets(buf, (int)size, f) == NULL)
+		return false;
+	n = strcspn(buf, "\r\n");
+	if (buf[n] == '\0' && !feof(f))
+		return false;
+	buf[n] = '\0';
+	return true;
+}
+
+bool
+cli_prompt(FILE *tty, const char *what, char *buf, size_t size)
+{
+	struct termios	 old, quiet;
+	bool		 ok;
+
+	fprintf(tty, "%s: ", what);
+	fflush(tty);
+	if (tcgetattr(fileno(tty), &old) != 0)
+		return false;
+	quiet = old;
+	quiet.c_lflag &= ~(tcflag_t)ECHO;
+	tcsetattr(fileno(tty), TCSAFLUSH, &quiet);
+	ok = cli_read_line(tty, buf, size);
+	tcsetattr(fileno(tty), TCSAFLUSH, &old);
+	fputc('\n', tty);
+	return ok;
 }
 
 int

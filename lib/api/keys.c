@@ -39,18 +39,6 @@ static const struct lk_field create_fields[] = {
 	{ NULL, 0, 0, 0, NULL }
 };
 
-static const struct lk_field patch_fields[] = {
-	{ "label", LK_FT_TEXT, 0, LK_LABEL_MAX, NULL },
-	{ "expires_at", LK_FT_TIME, LK_FF_NULLABLE, 0, NULL },
-	{ "scopes", LK_FT_SCOPES, 0, 0, NULL },
-	{ "ratelimit", LK_FT_RATELIMIT, LK_FF_NULLABLE, 0, NULL },
-	{ "meta", LK_FT_OBJECT, 0, LK_META_MAX, NULL },
-	{ "allowed_ips", LK_FT_IPS, LK_FF_NULLABLE, LK_ALLOWED_IPS_MAX, NULL },
-	{ "credits", LK_FT_CREDITS, LK_FF_NULLABLE, 0, NULL },
-	{ "credits_add", LK_FT_INT, 0, LK_CREDITS_MAX, NULL },
-	{ NULL, 0, 0, 0, NULL }
-};
-
 static const struct lk_field rotate_fields[] = {
 	{ "grace_period", LK_FT_DURATION, LK_FF_ZERO, LK_GRACE_MAX, NULL },
 	{ NULL, 0, 0, 0, NULL }
@@ -118,28 +106,17 @@ check_ceiling(struct lk_req *req, const char *path, const char *scopes)
 	    bad, by);
 }
 
-/*
- * The expiry rule, for expires_at and expires_in alike: 400 naming field
- * unless expires_at (a validated field: absent, null or Unix seconds) is
- * absent, null, or in the future and at most LK_EXPIRY_MAX from now.
- * 1970-01-01T00:00:00Z is 0 seconds, a time like any other: only null means
- * "never".
- */
+/* lk_key_expiry_why as a 400 naming field, unless expires_at is absent or null. */
 static enum lk_err
 check_expiry(struct lk_req *req, const char *field, json_t *expires_at)
 {
-	char max[24];
+	const char	*why;
+	char		 buf[160];
 
-	if (!json_is_integer(expires_at))
+	if (!json_is_integer(expires_at) || (why = lk_key_expiry_why(
+	    json_integer_value(expires_at), req->now, field, buf, sizeof(buf))) == NULL)
 		return LK_OK;
-	if (json_integer_value(expires_at) <= req->now)
-		return lk_req_fail(req, LK_ERR_VALIDATION, field,
-		    "%s must be in the future (revoke a key to stop it now)", field);
-	if (json_integer_value(expires_at) - req->now <= LK_EXPIRY_MAX)
-		return LK_OK;
-	lk_duration_format(LK_EXPIRY_MAX, max, sizeof(max));
-	return lk_req_fail(req, LK_ERR_VALIDATION, field,
-	    "%s must be at most %s (100 years) from now", field, max);
+	return lk_req_fail(req, LK_ERR_VALIDATION, field, "%s", why);
 }
 
 /*
@@ -385,7 +362,7 @@ patch(struct lk_req *req, struct lk_caller *c, struct lk_key *k)
 	char			*meta = NULL;
 	enum lk_err		 e;
 
-	if ((e = lk_req_body_fields(req, patch_fields, &f)) != LK_OK)
+	if ((e = lk_req_body_fields(req, lk_key_patch_fields, &f)) != LK_OK)
 		return e;
 	memset(&pt, 0, sizeof(pt));
 	if (json_object_size(f) == 0) {

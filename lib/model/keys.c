@@ -111,6 +111,36 @@ lk_key_status_name(enum lk_key_status s)
 	    "expired" : "active";
 }
 
+const struct lk_field lk_key_patch_fields[] = {
+	{ "label", LK_FT_TEXT, 0, LK_LABEL_MAX, NULL },
+	{ "expires_at", LK_FT_TIME, LK_FF_NULLABLE, 0, NULL },
+	{ "scopes", LK_FT_SCOPES, 0, 0, NULL },
+	{ "ratelimit", LK_FT_RATELIMIT, LK_FF_NULLABLE, 0, NULL },
+	{ "meta", LK_FT_OBJECT, 0, LK_META_MAX, NULL },
+	{ "allowed_ips", LK_FT_IPS, LK_FF_NULLABLE, LK_ALLOWED_IPS_MAX, NULL },
+	{ "credits", LK_FT_CREDITS, LK_FF_NULLABLE, 0, NULL },
+	{ "credits_add", LK_FT_INT, 0, LK_CREDITS_MAX, NULL },
+	{ NULL, 0, 0, 0, NULL }
+};
+
+const char *
+lk_key_expiry_why(int64_t expires_at, int64_t now, const char *field, char *buf,
+    size_t size)
+{
+	char max[24];
+
+	if (expires_at <= now) {
+		snprintf(buf, size, "%s must be in the future (revoke a key to stop it now)",
+		    field);
+		return buf;
+	}
+	if (expires_at - now <= LK_EXPIRY_MAX)
+		return NULL;
+	lk_duration_format(LK_EXPIRY_MAX, max, sizeof(max));
+	snprintf(buf, size, "%s must be at most %s (100 years) from now", field, max);
+	return buf;
+}
+
 /* A time as a JSON string, or null for 0. */
 static json_t *
 time_json(int64_t t)

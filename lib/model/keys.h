@@ -8,6 +8,7 @@
 #include <jansson.h>
 
 #include "base/db.h"
+#include "base/fields.h"
 #include "base/keyfmt.h"
 #include "base/page.h"
 #include "base/scopes.h"
@@ -66,6 +67,18 @@ struct lk_key_patch {
 	struct lk_key_policy credits;		/* has_credits, credits, refill_*: replaces */
 	int64_t		 credits_add;		/* > 0: top up the remaining credits */
 };
+
+/* The fields of a PATCH (API and `latchkey key update`). */
+extern const struct lk_field lk_key_patch_fields[];
+
+/*
+ * The expiry rule, for expires_at and expires_in alike: NULL if expires_at
+ * (Unix seconds) is in the future and at most LK_EXPIRY_MAX from now, else
+ * why not, naming field, in buf. 0 is 1970-01-01T00:00:00Z, a time like any
+ * other: "never" is not a time.
+ */
+const char	*lk_key_expiry_why(int64_t expires_at, int64_t now, const char *field,
+		    char *buf, size_t size);
 
 /* Filters of a list; NULL / 0 means not filtered. */
 struct lk_key_filter {
