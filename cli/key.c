@@ -220,8 +220,9 @@ key_show(int argc, char **argv)
 		{ NULL, 0, NULL, 0 }
 	};
 	static const char *const fields[] = { "id", "account_id", "label", "start", "env",
-	    "status", "created_at", "expires_at", "revoked_at", "last_used_at",
-	    "rotated_from", "scopes", "ratelimit", "meta", NULL };
+	    "status", "created_at", "expires_at", "revoked_at", "revoked_reason",
+	    "last_used_at", "rotated_from", "imported", "scopes", "ratelimit",
+	    "allowed_ips", "credits", "meta", NULL };
 	struct lk_key	 key;
 	json_t		*o;
 	bool		 json = false;
@@ -432,6 +433,7 @@ out:
 }
 
 /* The exit status of key verify for each verdict (usage_text and README list them). */
+#define VERDICT_OTHER	8	/* a code not listed: still not VALID */
 static const struct {
 	const char	*code;
 	int		 status;
@@ -531,7 +533,7 @@ key_verify(int argc, char **argv)
 	if (out.full || (answer = json_loadb(out.buf, out.len, 0, NULL)) == NULL)
 		return cli_failed(LK_ERR_INTERNAL, "key verify");
 	code = json_string_value(json_object_get(answer, "code"));
-	for (i = 0, rc = 1; i < LK_NELEM(verdicts); i++)
+	for (i = 0, rc = VERDICT_OTHER; i < LK_NELEM(verdicts); i++)
 		if (code != NULL && strcmp(code, verdicts[i].code) == 0)
 			rc = verdicts[i].status;
 	if (json)

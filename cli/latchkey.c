@@ -96,7 +96,7 @@ static const struct command {
 	  "out of shell history and ps. Like the API, a verify of an existing key counts\n"
 	  "as a use (rate limit, usage, last_used_at). Exit status: 0 VALID,\n"
 	  "3 INVALID_API_KEY, 4 REVOKED_API_KEY, 5 EXPIRED_API_KEY, 6 INSUFFICIENT_SCOPE,\n"
-	  "7 RATE_LIMITED; 1 error, 2 bad usage.\n"
+	  "7 RATE_LIMITED, 8 another code; 1 error, 2 bad usage.\n"
 	  "usage: daily counts by outcome (valid, rate_limited, ...) of one key.\n" },
 	{ "user", cmd_user,
 	  "People who log in to the admin console (/admin). create: prints the new\n"
