@@ -179,10 +179,17 @@ cli_usage(const char *why)
 {
 	if (why != NULL)
 		fprintf(stderr, "latchkey: %s\n", why);
-	if (*current != '\0' && topic_lines(stderr, current))
+	size_t i;
+
+	if (*current != '\0' && topic_lines(stderr, current)) {
 		fprintf(stderr, "Run 'latchkey %s --help' for more.\n", current);
-	else
-		fputs(usage_text, stderr);
+		return CLI_EXIT_USAGE;
+	}
+	/* Without a command: its synopsis and the command names, not the whole overview. */
+	fprintf(stderr, "%.*s\ncommands:", (int)strcspn(usage_text, "\n"), usage_text);
+	for (i = 0; i < LK_NELEM(commands); i++)
+		fprintf(stderr, " %s", commands[i].name);
+	fputs("\nRun 'latchkey --help' for their usage.\n", stderr);
 	return CLI_EXIT_USAGE;
 }
 
