@@ -248,27 +248,42 @@ key_show(int argc, char **argv)
 	return 0;
 }
 
+/* The field name of table (it is there). */
+static const struct lk_field *
+find_field(const struct lk_field *table, const char *name)
+{
+	while (strcmp(table->name, name) != 0)
+		table++;
+	return table;
+}
+
 /*
- * Check v (stolen), the value of option opt, with the rule of the PATCH field
- * name (lk_key_patch_fields, as the API does). Returns the normalised value,
- * or NULL after printing the API's reason about opt, then hint.
+ * Check v (stolen), the value of option opt, with the rule of field name of
+ * table (lk_key_patch_fields, lk_verify_fields: as the API does; text: v is
+ * text as a form gives it). Returns the normalised value, or NULL after
+ * printing the API's reason about opt, then hint.
  */
 static json_t *
-patch_value(const char *name, const char *opt, json_t *v, const char *hint)
+field_value(const struct lk_field *table, const char *name, const char *opt, json_t *v,
+    bool text, const char *hint)
 {
-	const struct lk_field	*f = lk_key_patch_fields;
-	const char		*why;
-	char			 buf[256];
-	json_t			*out = NULL;
+	const char	*why;
+	char		 buf[256];
+	json_t		*out = NULL;
 
-	while (strcmp(f->name, name) != 0)
-		f++;
-	if (!lk_fields_value(f, v, true, &out, &why, buf, sizeof(buf))) {
+	if (!lk_fields_value(find_field(table, name), v, text, &out, &why, buf, sizeof(buf))) {
 		fprintf(stderr, "latchkey: %s %s%s\n", opt, why, hint);
 		out = NULL;
 	}
 	json_decref(v);
 	return out;
+}
+
+/* field_value for a PATCH field given as text. */
+static json_t *
+patch_value(const char *name, const char *opt, json_t *v, const char *hint)
+{
+	return field_value(lk_key_patch_fields, name, opt, v, true, hint);
 }
 
 /* "100/60" or "6000/1h" as the ratelimit field's {"limit", "window"} (window in seconds when a duration). */
@@ -433,7 +448,6 @@ out:
 }
 
 /* The exit status of key verify for each verdict (usage_text and README list them). */
-#define VERDICT_OTHER	8	/* a code not listed: still not VALID */
 static const struct {
 	const char	*code;
 	int		 status;
@@ -444,6 +458,9 @@ static const struct {
 	{ "EXPIRED_API_KEY", 5 },
 	{ "INSUFFICIENT_SCOPE", 6 },
 	{ "RATE_LIMITED", 7 },
+	{ "ACCOUNT_SUSPENDED", 8 },
+	{ "IP_NOT_ALLOWED", 9 },
+	{ "USAGE_EXCEEDED", 10 },
 };
 
 /* KEY, or for "-" one line of stdin (asked without echo on a terminal), into buf. */
@@ -467,26 +484,79 @@ verify_key_arg(const char *arg, char *buf, size_t size)
 }
 
 /*
- * key verify KEY|- [--scope S]... [--json]: POST /v1/verify's verdict for a
- * caller that sees every key (model/verify), the use counted as there.
+ * The use asked by key verify's options (scopes: a JSON array, stolen), each
+ * checked with the API's field rules; the values u points to are kept in
+ * v[3]. Prints every bad value; returns false if any.
+ */
+static bool
+verify_use(json_t *scopes, const char *ip, const char *cost, struct lk_use *u, json_t **v)
+{
+	const char	*why = NULL;
+	bool		 ok;
+
+	v[0] = field_value(lk_verify_fields, "scopes", "--scope", scopes, false, "");
+	u->wanted = json_string_value(v[0]);
+	ok = v[0] != NULL;
+	if (ip != NULL) {
+		v[1] = field_value(lk_verify_fields, "ip", "--ip", json_string(ip), true, "");
+		if (v[1] != NULL && (why = lk_verify_ip_why(json_string_value(v[1]))) != NULL)
+			fprintf(stderr, "latchkey: --ip %s\n", why);
+		u->ip = json_string_value(v[1]);
+		ok = v[1] != NULL && why == NULL && ok;
+	}
+	if (cost != NULL) {
+		v[2] = field_value(lk_verify_fields, "cost", "--cost", json_string(cost), true, "");
+		u->cost = json_integer_value(v[2]);
+		ok = v[2] != NULL && ok;
+	}
+	return ok;
+}
+
+/* KEY checked as the API's "key" field: 0, or the exit status after saying why not. */
+static int
+verify_key_ok(const char *key)
+{
+	json_t		*text = json_string(key), *out = NULL;
+	const char	*why;
+	char		 buf[256];
+	bool		 ok;
+
+	ok = lk_fields_value(find_field(lk_verify_fields, "key"), text, true, &out, &why,
+	    buf, sizeof(buf));
+	if (text != NULL)	/* Jansson's copy of the key, ours until the decref */
+		lk_crypto_wipe((char *)json_string_value(text), json_string_length(text));
+	json_decref(out);
+	json_decref(text);
+	if (ok)
+		return 0;
+	fprintf(stderr, "latchkey: KEY %s\n", why);
+	return CLI_EXIT_USAGE;
+}
+
+/*
+ * key verify KEY|- [--scope S]... [--ip ADDR] [--cost N] [--json]:
+ * POST /v1/verify's answer for a caller that sees every key (model/verify),
+ * the use decided and counted as there.
  */
 static int
 key_verify(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "scope", required_argument, NULL, 's' },
+		{ "ip", required_argument, NULL, 'i' },
+		{ "cost", required_argument, NULL, 'c' },
 		{ "json", no_argument, NULL, 'j' },
 		{ NULL, 0, NULL, 0 }
 	};
 	static const char *const top[] = { "valid", "code", NULL };
 	static const char *const key_fields[] = { "id", "account_id", "env", "scopes",
 	    "expires_at", "meta", NULL };
-	static const char *const rate[] = { "ratelimit", NULL };
+	static const char *const after[] = { "ratelimit", "credits", NULL };
 	static struct lk_out	 out;	/* 16 KiB: lives for the process */
-	json_t			*scopes = json_array(), *text = NULL, *key = NULL, *wanted = NULL;
-	json_t			*answer;
-	const char		*why, *code;
-	char			 line[4 * 512 + 2], buf[256];
+	struct lk_use		 use = { time(NULL), NULL, NULL, 1 };
+	json_t			*scopes = json_array(), *v[3] = { NULL }, *answer;
+	const char		*ip = NULL, *cost = NULL, *code;
+	char			 line[4 * LK_KEY_FOREIGN_MAX + 2];
 	bool			 json = false;
 	size_t			 i;
 	int			 c, rc;
@@ -495,6 +565,10 @@ key_verify(int argc, char **argv)
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		if (c == 's')	/* unchecked UTF-8: the scope grammar names a bad byte */
 			json_array_append_new(scopes, json_string_nocheck(optarg));
+		else if (c == 'i')
+			ip = optarg;
+		else if (c == 'c')
+			cost = optarg;
 		else if (c == 'j')
 			json = true;
 		else {
@@ -502,45 +576,33 @@ key_verify(int argc, char **argv)
 			return cli_usage(NULL);
 		}
 	}
-	rc = cli_operands(argc, argv, 1, "key verify: give the KEY, or - to read it from stdin");
-	if (rc == 0 && !lk_fields_value(&lk_verify_fields[1], scopes, false, &wanted, &why,
-	    buf, sizeof(buf))) {
-		fprintf(stderr, "latchkey: --scope %s\n", why);
-		rc = CLI_EXIT_USAGE;
+	if ((rc = cli_operands(argc, argv, 1,
+	    "key verify: give the KEY, or - to read it from stdin")) != 0) {
+		json_decref(scopes);
+		return rc;
 	}
-	json_decref(scopes);
-	if (rc == 0 && !verify_key_arg(argv[optind], line, sizeof(line)))
+	if (!verify_use(scopes, ip, cost, &use, v))
+		rc = CLI_EXIT_USAGE;
+	else if (!verify_key_arg(argv[optind], line, sizeof(line)))
 		rc = cli_usage("key verify -: no key on stdin (one line of at most 512 characters)");
-	if (rc == 0 && !lk_fields_value(&lk_verify_fields[0], text = json_string(line), true,
-	    &key, &why, buf, sizeof(buf))) {
-		fprintf(stderr, "latchkey: KEY %s\n", why);
-		rc = CLI_EXIT_USAGE;
-	}
-	if (rc == 0) {
-		struct lk_use use = { time(NULL), NULL, json_string_value(wanted), 1 };
-
-		rc = cli_failed(lk_verify_key(cli_db, &cli_conf, line, &use, &out),
-		    "key verify");
-	}
+	else if ((rc = verify_key_ok(line)) == 0)
+		rc = cli_failed(lk_verify_key(cli_db, &cli_conf, line, &use, &out), "key verify");
 	lk_crypto_wipe(line, sizeof(line));
-	if (text != NULL)	/* Jansson's copy of the key, ours until the decref */
-		lk_crypto_wipe((char *)json_string_value(text), json_string_length(text));
-	json_decref(text);
-	json_decref(key);
-	json_decref(wanted);
+	for (i = 0; i < LK_NELEM(v); i++)
+		json_decref(v[i]);
 	if (rc != 0)
 		return rc;
 	if (out.full || (answer = json_loadb(out.buf, out.len, 0, NULL)) == NULL)
 		return cli_failed(LK_ERR_INTERNAL, "key verify");
 	code = json_string_value(json_object_get(answer, "code"));
-	for (i = 0, rc = VERDICT_OTHER; i < LK_NELEM(verdicts); i++)
+	for (i = 0, rc = 1; i < LK_NELEM(verdicts); i++)
 		if (code != NULL && strcmp(code, verdicts[i].code) == 0)
 			rc = verdicts[i].status;
 	if (json)
 		return cli_print_json(answer) != 0 ? 1 : rc;
 	show_fields(answer, top);
 	show_fields(json_object_get(answer, "key"), key_fields);
-	show_fields(answer, rate);
+	show_fields(answer, after);
 	json_decref(answer);
 	return rc;
 }
