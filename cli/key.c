@@ -279,13 +279,6 @@ field_value(const struct lk_field *table, const char *name, const char *opt, jso
 	return out;
 }
 
-/* field_value for a PATCH field given as text. */
-static json_t *
-patch_value(const char *name, const char *opt, json_t *v, const char *hint)
-{
-	return field_value(lk_key_patch_fields, name, opt, v, true, hint);
-}
-
 /* "100/60" or "6000/1h" as the ratelimit field's {"limit", "window"} (window in seconds when a duration). */
 static json_t *
 ratelimit_arg(const char *arg)
@@ -302,147 +295,184 @@ ratelimit_arg(const char *arg)
 	return o;
 }
 
-/* The options of key update, in the order of its opts[]; getopt returns UPD_OPT + each. */
-enum { U_LABEL, U_SCOPES, U_EXPIRES_IN, U_EXPIRES_AT, U_NO_EXPIRY, U_META, U_RATELIMIT,
-    U_NO_RATELIMIT, U__MAX };
-#define UPD_OPT	256
+/* How key update reads an option's value into its PATCH field. */
+enum upd_how {
+	UPD_TEXT,	/* the value, as a form gives it */
+	UPD_WORDS,	/* the same, UTF-8 unchecked: the scope grammar names a bad byte */
+	UPD_JSON,	/* JSON text (UTF-8 unchecked: the parser names a bad byte) */
+	UPD_CREDITS,	/* JSON text, or a bare number N for {"remaining": N} */
+	UPD_IN,		/* a duration from now */
+	UPD_RATE,	/* LIMIT/WINDOW */
+	UPD_NULL	/* no value: null clears the field */
+};
+
+/* The options of key update; getopt returns UPD_OPT + the index. */
+static const struct update_opt {
+	const char	*name;
+	const char	*field;		/* of lk_key_patch_fields */
+	enum upd_how	 how;
+} update_opts[] = {
+	{ "label", "label", UPD_TEXT },
+	{ "scopes", "scopes", UPD_WORDS },
+	{ "expires-in", "expires_at", UPD_IN },
+	{ "expires-at", "expires_at", UPD_TEXT },
+	{ "no-expiry", "expires_at", UPD_NULL },
+	{ "meta", "meta", UPD_JSON },
+	{ "ratelimit", "ratelimit", UPD_RATE },
+	{ "no-ratelimit", "ratelimit", UPD_NULL },
+	{ "allowed-ips", "allowed_ips", UPD_TEXT },
+	{ "no-allowed-ips", "allowed_ips", UPD_NULL },
+	{ "credits", "credits", UPD_CREDITS },
+	{ "no-credits", "credits", UPD_NULL },
+	{ "credits-add", "credits_add", UPD_TEXT },
+};
+#define UPD_OPT		256
+#define UPD_N		LK_NELEM(update_opts)
 
 /*
- * Fill pt from the update options (arg: their values, given: which), checked
- * with the API's rules; the values pt points to are kept in v[] and *meta
- * (the caller frees them). Prints every bad value; returns false if any.
+ * The value of update option o given arg, checked with its PATCH field's rule
+ * and the expiry rule (as the API checks them) at now; NULL after saying why
+ * not.
  */
-static bool
-update_patch(const char **arg, const bool *given, int64_t now, struct lk_key_patch *pt,
-    json_t **v, char **meta)
+static json_t *
+update_value(const struct update_opt *o, const char *arg, int64_t now)
 {
 	const char	*why;
-	char		 buf[160];
+	char		 opt[32], buf[160];
 	int64_t		 secs = 0;
-	bool		 ok = true;
+	json_t		*v;
 
-	pt->has_label = given[U_LABEL];
-	pt->has_scopes = given[U_SCOPES];
-	pt->has_expires = given[U_EXPIRES_IN] || given[U_EXPIRES_AT] || given[U_NO_EXPIRY];
-	pt->has_meta = given[U_META];
-	pt->has_ratelimit = given[U_RATELIMIT] || given[U_NO_RATELIMIT];
-	if (given[U_LABEL]) {
-		v[U_LABEL] = patch_value("label", "--label", json_string(arg[U_LABEL]), "");
-		pt->label = json_string_value(v[U_LABEL]);
-		ok = v[U_LABEL] != NULL && ok;
-	}
-	if (given[U_SCOPES]) {
-		/* Unchecked UTF-8: the scope grammar names a bad byte itself. */
-		v[U_SCOPES] = patch_value("scopes", "--scopes",
-		    json_string_nocheck(arg[U_SCOPES]), "");
-		pt->scopes = json_string_value(v[U_SCOPES]);
-		ok = v[U_SCOPES] != NULL && ok;
-	}
-	if (given[U_EXPIRES_IN]) {
-		ok = expires_in_arg(arg[U_EXPIRES_IN], &secs) && ok;
-		pt->expires_at = now + secs;
-	}
-	if (given[U_EXPIRES_AT]) {
-		v[U_EXPIRES_AT] = patch_value("expires_at", "--expires-at",
-		    json_string(arg[U_EXPIRES_AT]), "");
-		pt->expires_at = json_integer_value(v[U_EXPIRES_AT]);
-		why = v[U_EXPIRES_AT] == NULL ? "" : lk_key_expiry_why(pt->expires_at, now,
-		    "--expires-at", buf, sizeof(buf));
-		if (why != NULL && *why != '\0')
-			fprintf(stderr, "latchkey: %s\n", why);
-		ok = why == NULL && ok;
-	}
-	/* --no-expiry and --no-ratelimit: expires_at, rl_limit 0 */
-	if (given[U_META]) {
-		/* Unchecked UTF-8: the JSON parser names a bad byte itself. */
-		v[U_META] = patch_value("meta", "--meta", json_string_nocheck(arg[U_META]), "");
-		if (v[U_META] != NULL)
-			pt->meta = *meta = json_dumps(v[U_META], JSON_COMPACT);
-		ok = pt->meta != NULL && ok;
-	}
-	if (given[U_RATELIMIT]) {
-		v[U_RATELIMIT] = patch_value("ratelimit", "--ratelimit",
-		    ratelimit_arg(arg[U_RATELIMIT]),
+	snprintf(opt, sizeof(opt), "--%s", o->name);
+	switch (o->how) {
+	case UPD_NULL:
+		return json_null();
+	case UPD_IN:
+		return expires_in_arg(arg, &secs) ? json_integer(now + secs) : NULL;
+	case UPD_RATE:
+		return field_value(lk_key_patch_fields, o->field, opt, ratelimit_arg(arg), true,
 		    " (give LIMIT/WINDOW, such as 100/60 or 6000/1h)");
-		pt->rl_limit = json_integer_value(json_object_get(v[U_RATELIMIT], "limit"));
-		pt->rl_window = json_integer_value(json_object_get(v[U_RATELIMIT], "window"));
-		ok = v[U_RATELIMIT] != NULL && ok;
+	case UPD_CREDITS:
+		v = *arg != '\0' && arg[strspn(arg, "0123456789")] == '\0' ?
+		    json_pack("{s:s}", "remaining", arg) : json_string_nocheck(arg);
+		return field_value(lk_key_patch_fields, o->field, opt, v, true,
+		    " (or give a number of credits)");
+	case UPD_WORDS:
+	case UPD_JSON:
+		v = field_value(lk_key_patch_fields, o->field, opt, json_string_nocheck(arg),
+		    true, "");
+		break;
+	default:
+		v = field_value(lk_key_patch_fields, o->field, opt, json_string(arg), true, "");
+		break;
 	}
-	return ok;
+	if (json_is_integer(v) && strcmp(o->field, "expires_at") == 0 &&
+	    (why = lk_key_expiry_why(json_integer_value(v), now, opt, buf, sizeof(buf))) != NULL) {
+		fprintf(stderr, "latchkey: %s\n", why);
+		json_decref(v);
+		return NULL;
+	}
+	return v;
+}
+
+/*
+ * The validated PATCH fields of the given options (arg: their values) into f,
+ * as lk_req_fields leaves a body's. Prints every problem; returns 0 or the
+ * exit status.
+ */
+static int
+update_fields(const char **arg, const bool *given, int64_t now, json_t *f)
+{
+	json_t	*v;
+	char	 why[160];
+	size_t	 i, j;
+	int	 rc = 0;
+
+	for (i = 0; i < UPD_N; i++) {
+		for (j = 0; j < i && given[i]; j++)
+			if (given[j] && strcmp(update_opts[j].field, update_opts[i].field) == 0) {
+				snprintf(why, sizeof(why), "--%s and --%s both change %s; give one",
+				    update_opts[j].name, update_opts[i].name, update_opts[i].field);
+				return cli_usage(why);
+			}
+	}
+	for (i = 0; i < UPD_N; i++) {
+		if (!given[i])
+			continue;
+		if ((v = update_value(&update_opts[i], arg[i], now)) == NULL)
+			rc = CLI_EXIT_USAGE;
+		else
+			json_object_set_new(f, update_opts[i].field, v);
+	}
+	return rc;
 }
 
 /* key update KEY_ID [--label L] [--scopes "a b"] [--expires-in D|--expires-at T|--no-expiry] ... */
 static int
 key_update(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "label", required_argument, NULL, UPD_OPT + U_LABEL },
-		{ "scopes", required_argument, NULL, UPD_OPT + U_SCOPES },
-		{ "expires-in", required_argument, NULL, UPD_OPT + U_EXPIRES_IN },
-		{ "expires-at", required_argument, NULL, UPD_OPT + U_EXPIRES_AT },
-		{ "no-expiry", no_argument, NULL, UPD_OPT + U_NO_EXPIRY },
-		{ "meta", required_argument, NULL, UPD_OPT + U_META },
-		{ "ratelimit", required_argument, NULL, UPD_OPT + U_RATELIMIT },
-		{ "no-ratelimit", no_argument, NULL, UPD_OPT + U_NO_RATELIMIT },
-		{ NULL, 0, NULL, 0 }
-	};
-	static const char *const names[U__MAX] = { "label", "scopes", "expires_at",
-	    "expires_at", "expires_at", "meta", "ratelimit", "ratelimit" };
+	struct option		 opts[UPD_N + 1];
 	struct lk_key_patch	 pt;
 	struct lk_key		 k;
-	const char		*arg[U__MAX] = { NULL };
-	bool			 given[U__MAX] = { false }, any = false;
-	json_t			*v[U__MAX] = { NULL };
-	char			 why[320], *meta = NULL;
+	const char		*arg[UPD_N] = { NULL }, *why;
+	bool			 given[UPD_N] = { false }, any = false;
+	json_t			*f = json_object();
+	char			 msg[400], *meta = NULL;
 	int64_t			 now = time(NULL);
 	enum lk_err		 e;
-	size_t			 n;
-	int			 c, i, rc;
+	size_t			 i, n;
+	int			 c, rc;
 
+	memset(opts, 0, sizeof(opts));
+	for (i = 0; i < UPD_N; i++)
+		opts[i] = (struct option){ update_opts[i].name, update_opts[i].how == UPD_NULL ?
+		    no_argument : required_argument, NULL, UPD_OPT + (int)i };
 	optind = 2;
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-		if (c < UPD_OPT || c >= UPD_OPT + U__MAX)
-			return cli_usage(NULL);
+		if (c < UPD_OPT || c >= UPD_OPT + (int)UPD_N) {
+			rc = cli_usage(NULL);
+			goto out;
+		}
 		if (given[c - UPD_OPT]) {
-			snprintf(why, sizeof(why), "--%s is given more than once",
+			snprintf(msg, sizeof(msg), "--%s is given more than once",
 			    opts[c - UPD_OPT].name);
-			return cli_usage(why);
+			rc = cli_usage(msg);
+			goto out;
 		}
 		given[c - UPD_OPT] = any = true;
 		arg[c - UPD_OPT] = optarg;
 	}
 	if ((rc = cli_operands(argc, argv, 1, "key update: give one KEY_ID")) != 0)
-		return rc;
+		goto out;
 	if (!any) {
-		n = (size_t)snprintf(why, sizeof(why), "key update: nothing to change; give one "
+		n = (size_t)snprintf(msg, sizeof(msg), "key update: nothing to change; give one "
 		    "or more of");
-		for (i = 0; i < U__MAX && n < sizeof(why); i++)
-			n += (size_t)snprintf(why + n, sizeof(why) - n, " --%s", opts[i].name);
-		return cli_usage(why);
+		for (i = 0; i < UPD_N && n < sizeof(msg); i++)
+			n += (size_t)snprintf(msg + n, sizeof(msg) - n, " --%s", opts[i].name);
+		rc = cli_usage(msg);
+		goto out;
 	}
-	if (given[U_EXPIRES_IN] + given[U_EXPIRES_AT] + given[U_NO_EXPIRY] > 1)
-		return cli_usage("give one of --expires-in, --expires-at and --no-expiry");
-	if (given[U_RATELIMIT] && given[U_NO_RATELIMIT])
-		return cli_usage("give --ratelimit or --no-ratelimit, not both");
-	memset(&pt, 0, sizeof(pt));
-	rc = CLI_EXIT_USAGE;
-	if (!update_patch(arg, given, now, &pt, v, &meta))
+	if ((rc = update_fields(arg, given, now, f)) != 0)
 		goto out;
 	if ((e = lk_keys_get(cli_db, argv[optind], &k)) != LK_OK) {
 		rc = cli_failed(e, argv[optind]);
 		goto out;
 	}
-	if ((rc = cli_failed(lk_keys_update(cli_db, &cli_actor, NULL, &k, &pt, now),
+	if ((why = lk_key_credits_add_why(f, &k)) != NULL) {
+		fprintf(stderr, "latchkey: --credits-add: %s\n", why);
+		rc = CLI_EXIT_USAGE;
+		goto out;
+	}
+	if ((rc = cli_failed(lk_key_patch_of(f, &pt, &meta), "key update")) != 0 ||
+	    (rc = cli_failed(lk_keys_update(cli_db, &cli_actor, NULL, &k, &pt, now),
 	    "key update")) != 0)
 		goto out;
 	fprintf(stderr, "%s: updated", k.public_id);
-	for (i = 0; i < U__MAX; i++)
+	for (i = 0; i < UPD_N; i++)
 		if (given[i])
-			fprintf(stderr, " %s", names[i]);
+			fprintf(stderr, " %s", update_opts[i].field);
 	fprintf(stderr, "; %s\n", lk_key_status_name(lk_key_status(&k, now)));
 out:
-	for (i = 0; i < U__MAX; i++)
-		json_decref(v[i]);
+	json_decref(f);
 	free(meta);
 	return rc;
 }

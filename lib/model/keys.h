@@ -80,6 +80,27 @@ extern const struct lk_field lk_key_patch_fields[];
 const char	*lk_key_expiry_why(int64_t expires_at, int64_t now, const char *field,
 		    char *buf, size_t size);
 
+/*
+ * Values of validated key fields f (create or PATCH, as lk_req_fields leaves
+ * them: a nullable field that clears is null): the ratelimit (0, 0: none),
+ * the meta as compact JSON ("{}" when absent; the caller frees; NULL: out of
+ * memory) and the policy (allowed_ips, credits and refill; absent or null:
+ * none).
+ */
+void		 lk_key_fields_rate(json_t *f, int64_t *limit, int64_t *window);
+char		*lk_key_fields_meta(json_t *f);
+void		 lk_key_fields_policy(json_t *f, struct lk_key_policy *p);
+
+/*
+ * The changes of a PATCH of validated fields f (lk_key_patch_fields) into
+ * pt; its strings point into f and into *meta, which the caller frees.
+ * LK_ERR_INTERNAL if out of memory.
+ */
+enum lk_err	 lk_key_patch_of(json_t *f, struct lk_key_patch *pt, char **meta);
+
+/* Why f's credits_add cannot apply to k (with credits, or to unlimited uses), or NULL. */
+const char	*lk_key_credits_add_why(json_t *f, const struct lk_key *k);
+
 /* Filters of a list; NULL / 0 means not filtered. */
 struct lk_key_filter {
 	const char	*status, *env;

@@ -92,6 +92,30 @@ def test_update_each_field_writes_its_audit_row(stack, api, tenant):
     assert g["account_id"] == tenant.account_id and g["start"] == k["start"]
 
 
+def test_update_policies_allowlist_and_credits(stack, api, tenant):
+    k = create_key(api, tenant.key)
+    kid = k["id"]
+    ch = update(stack, kid, "--allowed-ips", "10.0.0.0/8, 2001:db8::1")
+    assert set(ch) == {"allowed_ips"} and ch["allowed_ips"]["new"] == ["10.0.0.0/8", "2001:db8::1"], ch
+    assert get_key(api, tenant.key, kid)["allowed_ips"] == ["10.0.0.0/8", "2001:db8::1"]
+    assert verify(stack, k["key"], "--ip", "192.0.2.1")[0] == EXIT["IP_NOT_ALLOWED"]
+    ch = update(stack, kid, "--no-allowed-ips")
+    assert ch["allowed_ips"]["new"] is None and get_key(api, tenant.key, kid)["allowed_ips"] is None, ch
+
+    ch = update(stack, kid, "--credits", "5")
+    assert ch["credits"]["new"]["remaining"] == 5 and ch["credits"]["old"] is None, ch
+    update(stack, kid, "--credits-add", "10")
+    assert get_key(api, tenant.key, kid)["credits"]["remaining"] == 15
+    refill = '{"remaining": 3, "refill": {"amount": 100, "interval": "monthly", "day_of_month": 1}}'
+    update(stack, kid, "--credits", refill)
+    c = get_key(api, tenant.key, kid)["credits"]
+    assert c["remaining"] == 3 and c["refill"]["amount"] == 100 and c["refill"]["interval"] == "monthly", c
+    assert verify(stack, k["key"], "--cost", "3")[0] == 0 and verify(stack, k["key"])[0] == EXIT["USAGE_EXCEEDED"]
+    update(stack, kid, "--no-credits")
+    assert get_key(api, tenant.key, kid)["credits"] is None
+    assert verify(stack, k["key"], "--cost", "1000")[0] == 0
+
+
 def test_update_moves_an_expired_key_back_to_active(stack, api, tenant):
     k = create_key(api, tenant.key)
     db_query(stack, "UPDATE api_keys SET expires_at = UNIX_TIMESTAMP() - 10 WHERE public_id = %s", (k["id"],))
@@ -124,12 +148,30 @@ BAD = [
     (("--ratelimit", "0/60"), {"ratelimit": {"limit": 0, "window": 60}}, '--ratelimit must be {"limit": 1..'),
     (("--ratelimit", "10/2d"), {"ratelimit": {"limit": 10, "window": 172800}}, '--ratelimit must be {"limit": 1..'),
     (("--ratelimit", "ten/60"), {"ratelimit": {"limit": "ten", "window": 60}}, '--ratelimit must be {"limit": 1..'),
-    (("--expires-in", "1d", "--no-expiry"), None, "give one of --expires-in, --expires-at and --no-expiry"),
-    (("--expires-at", "2030-01-01T00:00:00Z", "--expires-in", "1d"), None, "give one of --expires-in"),
-    (("--ratelimit", "1/60", "--no-ratelimit"), None, "give --ratelimit or --no-ratelimit, not both"),
+    (("--allowed-ips", "10.0.0.1 10.0.0.300"), {"allowed_ips": ["10.0.0.1", "10.0.0.300"]},
+     "--allowed-ips entry 2 (10.0.0.300) is not an IPv4 or IPv6 address or CIDR range"),
+    (("--allowed-ips", " ".join(f"10.0.0.{i}" for i in range(101))),
+     {"allowed_ips": [f"10.0.0.{i}" for i in range(101)]}, "--allowed-ips holds at most 100 addresses or ranges"),
+    (("--credits", '{"remaining": -5}'), {"credits": {"remaining": -5}},
+     '--credits must be {"remaining": 0..1000000000000'),
+    (("--credits", "-5"), None, "--credits must be a JSON object: not valid JSON at line 1, column 2 "
+                                "('[' or '{' expected near '-5') (or give a number of credits)"),
+    (("--credits", '{"remaining": 5, "refill": {"amount": 5, "interval": "weekly"}}'),
+     {"credits": {"remaining": 5, "refill": {"amount": 5, "interval": "weekly"}}},
+     '--credits must be {"remaining": 0..1000000000000, "refill": null or'),
+    (("--credits-add", "0"), {"credits_add": 0}, "--credits-add must be a whole number from 1 to"),
+    (("--credits-add", "5"), {"credits_add": 5}, "--credits-add: The key has unlimited uses: set credits first"),
+    (("--credits", "5", "--credits-add", "5"), {"credits": {"remaining": 5}, "credits_add": 5},
+     "--credits-add: Give credits or credits_add, not both"),
+    (("--expires-in", "1d", "--no-expiry"), None, "--expires-in and --no-expiry both change expires_at; give one"),
+    (("--expires-at", "2030-01-01T00:00:00Z", "--expires-in", "1d"), None,
+     "--expires-in and --expires-at both change expires_at; give one"),
+    (("--ratelimit", "1/60", "--no-ratelimit"), None, "--ratelimit and --no-ratelimit both change ratelimit"),
+    (("--credits", "1", "--no-credits"), None, "--credits and --no-credits both change credits"),
     (("--label", "a", "--label", "b"), None, "--label is given more than once"),
     ((), None, "key update: nothing to change; give one or more of --label --scopes --expires-in "
-               "--expires-at --no-expiry --meta --ratelimit --no-ratelimit"),
+               "--expires-at --no-expiry --meta --ratelimit --no-ratelimit --allowed-ips --no-allowed-ips "
+               "--credits --no-credits --credits-add"),
 ]
 
 
@@ -144,7 +186,7 @@ def test_update_bad_value_names_the_option_and_the_rule(stack, api, tenant, args
     if body is not None:
         # the API refuses the same value with the same rule (after "Field 'x' " or the field name)
         err = expect(call(api, "PATCH", f"/v1/keys/{k['id']}", tenant.key, body=body), 400)["error"]
-        rule = message.split(" ", 1)[1].split(" (give ")[0]
+        rule = message.split(" ", 1)[1].split(" (give ")[0].split(" (or give ")[0]
         assert rule in err["message"], (rule, err)
 
 
