@@ -9,6 +9,7 @@
 #include "base/fields.h"
 #include "base/timefmt.h"
 #include "cli.h"
+#include "model/ceiling.h"
 #include "model/verify.h"
 
 /* --expires-in's value in seconds (1 to LK_EXPIRY_MAX), or false after saying why not. */
@@ -23,6 +24,24 @@ expires_in_arg(const char *arg, int64_t *secs)
 	fprintf(stderr, "latchkey: --expires-in must be a duration up to %s (100 years), "
 	    "such as 3600, 30m, 12h or 90d\n", max);
 	return false;
+}
+
+/*
+ * The scope ceilings (model/ceiling) bind the operator too: 0, or 1 after
+ * naming the scope outside and the account whose ceiling refuses it.
+ */
+static int
+ceiling_ok(const char *path, const char *scopes)
+{
+	char		bad[LK_SCOPE_MAX_LEN + 2], by[LK_PUBLIC_ID_MAX];
+	enum lk_err	e;
+
+	e = lk_ceiling_check(cli_db, path, scopes, bad, sizeof(bad), by, sizeof(by));
+	if (e != LK_ERR_FORBIDDEN)
+		return cli_failed(e, "scope ceiling");
+	fprintf(stderr, "latchkey: --scopes: the scope '%s' is outside the scope ceiling "
+	    "(grantable_scopes) of account %s\n", bad, by);
+	return 1;
 }
 
 /* Create a key and print its plaintext alone on stdout. */
@@ -90,7 +109,7 @@ key_create(int argc, char **argv)
 		fprintf(stderr, "latchkey: --scopes %s\n", why);
 		return CLI_EXIT_USAGE;
 	}
-	if ((rc = cli_account(account, &acct)) != 0)
+	if ((rc = cli_account(account, &acct)) != 0 || (rc = ceiling_ok(acct.path, norm)) != 0)
 		return rc;
 	nk = (struct lk_key_new){ &acct, label, norm, env,
 	    expires_in ? time(NULL) + expires_in : 0, 0, 0, "{}", NULL };
@@ -463,6 +482,7 @@ key_update(int argc, char **argv)
 		goto out;
 	}
 	if ((rc = cli_failed(lk_key_patch_of(f, &pt, &meta), "key update")) != 0 ||
+	    (pt.has_scopes && (rc = ceiling_ok(k.owner.path, pt.scopes)) != 0) ||
 	    (rc = cli_failed(lk_keys_update(cli_db, &cli_actor, NULL, &k, &pt, now),
 	    "key update")) != 0)
 		goto out;

@@ -116,6 +116,25 @@ def test_update_policies_allowlist_and_credits(stack, api, tenant):
     assert verify(stack, k["key"], "--cost", "1000")[0] == 0
 
 
+def test_scope_ceiling_binds_the_operator(stack, api):
+    """A parent's grantable_scopes hold for keys the CLI creates or changes, as for the API."""
+    t = make_tenant(api)
+    k = create_key(api, t.key, scopes=["tasks:read"])
+    db_query(stack, "UPDATE accounts SET grantable_scopes = 'tasks:*' WHERE public_id = %s", (t.account_id,))
+    try:
+        before = stable(key_row(stack, k["id"]))
+        r = cli(stack, "key", "update", k["id"], "--scopes", "tasks:read billing:refund")
+        assert r.returncode == 1, (r.returncode, r.stderr)
+        assert ("--scopes: the scope 'billing:refund' is outside the scope ceiling (grantable_scopes) of account "
+                + t.account_id) in r.stderr, r.stderr
+        assert stable(key_row(stack, k["id"])) == before and update_rows(stack, k["id"]) == []
+        assert update(stack, k["id"], "--scopes", "tasks:write") == {"scopes": ["tasks:write"]}
+        r = cli(stack, "key", "create", "--account", t.account_id, "--label", "x", "--scopes", "billing:refund")
+        assert r.returncode == 1 and "outside the scope ceiling" in r.stderr and not KEY_RE.search(r.stdout)
+    finally:
+        db_query(stack, "UPDATE accounts SET grantable_scopes = NULL WHERE public_id = %s", (t.account_id,))
+
+
 def test_update_moves_an_expired_key_back_to_active(stack, api, tenant):
     k = create_key(api, tenant.key)
     db_query(stack, "UPDATE api_keys SET expires_at = UNIX_TIMESTAMP() - 10 WHERE public_id = %s", (k["id"],))
