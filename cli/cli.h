@@ -13,6 +13,8 @@
 #ifndef LK_CLI_H
 #define LK_CLI_H
 
+#include <stdio.h>
+
 #include "base/conf.h"
 #include "base/db.h"
 #include "base/err.h"
@@ -53,6 +55,12 @@ typedef enum lk_err (*cli_lister)(struct lk_db *db, const struct lk_account *acc
  * or cli_failed's status about what.
  */
 int	cli_list_all(cli_lister list, const struct lk_account *acct, const char *what, json_t **all);
+
+/* Read one line into buf (newline removed); false on end of input or a line too long. */
+bool	cli_read_line(FILE *f, char *buf, size_t size);
+
+/* Ask for what on the terminal tty and read the answer without echo (passwords, keys). */
+bool	cli_prompt(FILE *tty, const char *what, char *buf, size_t size);
 
 /* Print v (stolen) as indented JSON and a newline on stdout; returns the exit status. */
 int	cli_print_json(json_t *v);

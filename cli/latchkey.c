@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <termios.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -34,6 +35,12 @@ static const char usage_text[] =
 "  key show KEY_ID [--json]\n"
 "  key revoke|reactivate|delete KEY_ID\n"
 "  key rotate KEY_ID [--grace 1h]\n"
+"  key update KEY_ID [--label LABEL] [--scopes \"a b\"] [--meta JSON]\n"
+"             [--expires-in 90d | --expires-at TIME | --no-expiry]\n"
+"             [--ratelimit LIMIT/WINDOW | --no-ratelimit]\n"
+"             [--allowed-ips \"ADDR|CIDR ...\" | --no-allowed-ips]\n"
+"             [--credits N|JSON | --no-credits | --credits-add N]\n"
+"  key verify KEY|- [--scope SCOPE]... [--ip ADDR] [--cost N] [--json]\n"
 "  user create EMAIL --account ACCT_ID --role owner|developer|viewer [--password-stdin]\n"
 "  user passwd EMAIL|USER_ID [--password-stdin]\n"
 "  user disable|enable EMAIL|USER_ID\n"
@@ -81,6 +88,24 @@ static const struct command {
 	  "account's keys (newest first); --json prints the API's key objects.\n"
 	  "show: every field of one key. create and rotate print the new plaintext\n"
 	  "alone on stdout, once. Durations: seconds or 30m, 12h, 90d.\n"
+	  "update: change what PATCH /v1/keys/KEY_ID changes, checked by the same rules;\n"
+	  "--scopes replaces the list, --meta (a JSON object) the meta, --expires-at takes\n"
+	  "an RFC 3339 time (future, at most 36500d ahead), --ratelimit LIMIT uses per\n"
+	  "WINDOW (1-1000000000 per 1-86400 s: 100/60, 6000/1h), --allowed-ips the\n"
+	  "addresses and CIDR ranges that may use the key (at most 100), --credits the\n"
+	  "uses left (N, or the API's object with a refill as JSON), --credits-add N\n"
+	  "tops them up. The --no-... options clear. Audited as key.update.\n"
+	  "verify: the answer of POST /v1/verify for KEY, as a caller that sees every\n"
+	  "key: --scope (repeatable) asks for scopes, --ip passes the end client's\n"
+	  "address (for a key with an allowlist), --cost the credits a valid use spends\n"
+	  "(0-1000, default 1); --json prints the API's answer. KEY - reads the key from\n"
+	  "stdin (asked without echo on a terminal), keeping it out of shell history and\n"
+	  "ps. It is counted as the API counts a verify: a use of the key (rate limit,\n"
+	  "credits, usage, last_used_at), or, refused for a suspended account or an\n"
+	  "address outside the allowlist, an attempt in its usage only. Exit status:\n"
+	  "0 VALID, 3 INVALID_API_KEY, 4 REVOKED_API_KEY, 5 EXPIRED_API_KEY,\n"
+	  "6 INSUFFICIENT_SCOPE, 7 RATE_LIMITED, 8 ACCOUNT_SUSPENDED, 9 IP_NOT_ALLOWED,\n"
+	  "10 USAGE_EXCEEDED; 1 error, 2 bad usage.\n"
 	  "usage: daily counts by outcome (valid, rate_limited, ...) of one key.\n" },
 	{ "user", cmd_user,
 	  "People who log in to the admin console (/admin). create: prints the new\n"
@@ -163,10 +188,17 @@ cli_usage(const char *why)
 {
 	if (why != NULL)
 		fprintf(stderr, "latchkey: %s\n", why);
-	if (*current != '\0' && topic_lines(stderr, current))
+	size_t i;
+
+	if (*current != '\0' && topic_lines(stderr, current)) {
 		fprintf(stderr, "Run 'latchkey %s --help' for more.\n", current);
-	else
-		fputs(usage_text, stderr);
+		return CLI_EXIT_USAGE;
+	}
+	/* Without a command: its synopsis and the command names, not the whole overview. */
+	fprintf(stderr, "%.*s\ncommands:", (int)strcspn(usage_text, "\n"), usage_text);
+	for (i = 0; i < LK_NELEM(commands); i++)
+		fprintf(stderr, " %s", commands[i].name);
+	fputs("\nRun 'latchkey --help' for their usage.\n", stderr);
 	return CLI_EXIT_USAGE;
 }
 
@@ -241,6 +273,39 @@ cli_list_all(cli_lister list, const struct lk_account *acct, const char *what, j
 		*all = NULL;
 	}
 	return cli_failed(e, what);
+}
+
+bool
+cli_read_line(FILE *f, char *buf, size_t size)
+{
+	size_t n;
+
+	if (fgets(buf, (int)size, f) == NULL)
+		return false;
+	n = strcspn(buf, "\r\n");
+	if (buf[n] == '\0' && !feof(f))
+		return false;
+	buf[n] = '\0';
+	return true;
+}
+
+bool
+cli_prompt(FILE *tty, const char *what, char *buf, size_t size)
+{
+	struct termios	 old, quiet;
+	bool		 ok;
+
+	fprintf(tty, "%s: ", what);
+	fflush(tty);
+	if (tcgetattr(fileno(tty), &old) != 0)
+		return false;
+	quiet = old;
+	quiet.c_lflag &= ~(tcflag_t)ECHO;
+	tcsetattr(fileno(tty), TCSAFLUSH, &quiet);
+	ok = cli_read_line(tty, buf, size);
+	tcsetattr(fileno(tty), TCSAFLUSH, &old);
+	fputc('\n', tty);
+	return ok;
 }
 
 int

@@ -2,7 +2,6 @@
 #include <getopt.h>
 #include <stdio.h>
 #include <string.h>
-#include <termios.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -10,41 +9,6 @@
 #include "base/timefmt.h"
 #include "cli.h"
 #include "model/users.h"
-
-/* Read one line into buf (newline removed); false on end of input or a line too long. */
-static bool
-read_line(FILE *f, char *buf, size_t size)
-{
-	size_t n;
-
-	if (fgets(buf, (int)size, f) == NULL)
-		return false;
-	n = strcspn(buf, "\r\n");
-	if (buf[n] == '\0' && !feof(f))
-		return false;
-	buf[n] = '\0';
-	return true;
-}
-
-/* Ask for a password on the terminal without echo. */
-static bool
-prompt(FILE *tty, const char *what, char *buf, size_t size)
-{
-	struct termios	 old, quiet;
-	bool		 ok;
-
-	fprintf(tty, "%s: ", what);
-	fflush(tty);
-	if (tcgetattr(fileno(tty), &old) != 0)
-		return false;
-	quiet = old;
-	quiet.c_lflag &= ~(tcflag_t)ECHO;
-	tcsetattr(fileno(tty), TCSAFLUSH, &quiet);
-	ok = read_line(tty, buf, size);
-	tcsetattr(fileno(tty), TCSAFLUSH, &old);
-	fputc('\n', tty);
-	return ok;
-}
 
 /* The new password: one line of stdin, or asked twice on the terminal. */
 static int
@@ -55,13 +19,13 @@ get_password(bool from_stdin, char *pw, size_t size)
 	bool	 ok;
 
 	if (from_stdin) {
-		if (!read_line(stdin, pw, size))
+		if (!cli_read_line(stdin, pw, size))
 			return cli_usage("--password-stdin: no password line on stdin");
 	} else {
 		if ((tty = fopen("/dev/tty", "r+")) == NULL)
 			return cli_usage("no terminal to ask for the password: use --password-stdin");
-		ok = prompt(tty, "New password", pw, size) &&
-		    prompt(tty, "Repeat it", again, sizeof(again));
+		ok = cli_prompt(tty, "New password", pw, size) &&
+		    cli_prompt(tty, "Repeat it", again, sizeof(again));
 		fclose(tty);
 		ok = ok && strcmp(pw, again) == 0;
 		lk_crypto_wipe(again, sizeof(again));

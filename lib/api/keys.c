@@ -39,18 +39,6 @@ static const struct lk_field create_fields[] = {
 	{ NULL, 0, 0, 0, NULL }
 };
 
-static const struct lk_field patch_fields[] = {
-	{ "label", LK_FT_TEXT, 0, LK_LABEL_MAX, NULL },
-	{ "expires_at", LK_FT_TIME, LK_FF_NULLABLE, 0, NULL },
-	{ "scopes", LK_FT_SCOPES, 0, 0, NULL },
-	{ "ratelimit", LK_FT_RATELIMIT, LK_FF_NULLABLE, 0, NULL },
-	{ "meta", LK_FT_OBJECT, 0, LK_META_MAX, NULL },
-	{ "allowed_ips", LK_FT_IPS, LK_FF_NULLABLE, LK_ALLOWED_IPS_MAX, NULL },
-	{ "credits", LK_FT_CREDITS, LK_FF_NULLABLE, 0, NULL },
-	{ "credits_add", LK_FT_INT, 0, LK_CREDITS_MAX, NULL },
-	{ NULL, 0, 0, 0, NULL }
-};
-
 static const struct lk_field rotate_fields[] = {
 	{ "grace_period", LK_FT_DURATION, LK_FF_ZERO, LK_GRACE_MAX, NULL },
 	{ NULL, 0, 0, 0, NULL }
@@ -59,32 +47,6 @@ static const struct lk_field rotate_fields[] = {
 static const struct lk_field no_fields[] = {
 	{ NULL, 0, 0, 0, NULL }
 };
-
-/*
- * The policy fields of validated fields f into p: allowed_ips (a
- * space-separated string; null or absent: any address) and credits (the
- * normalised object; null or absent: unlimited).
- */
-static void
-policy_of(json_t *f, struct lk_key_policy *p)
-{
-	json_t *c = json_object_get(f, "credits"), *r;
-
-	memset(p, 0, sizeof(*p));
-	if (json_is_string(json_object_get(f, "allowed_ips")))
-		snprintf(p->allowed_ips, sizeof(p->allowed_ips), "%s",
-		    json_string_value(json_object_get(f, "allowed_ips")));
-	if (!json_is_object(c))
-		return;
-	p->has_credits = 1;
-	p->credits = json_integer_value(json_object_get(c, "remaining"));
-	if (json_is_object(r = json_object_get(c, "refill"))) {
-		p->refill_amount = json_integer_value(json_object_get(r, "amount"));
-		snprintf(p->refill_interval, sizeof(p->refill_interval), "%s",
-		    json_string_value(json_object_get(r, "interval")));
-		p->refill_day = json_integer_value(json_object_get(r, "day_of_month"));
-	}
-}
 
 /* The grant rule: every scope in scopes must be held by the caller. */
 static enum lk_err
@@ -118,28 +80,17 @@ check_ceiling(struct lk_req *req, const char *path, const char *scopes)
 	    bad, by);
 }
 
-/*
- * The expiry rule, for expires_at and expires_in alike: 400 naming field
- * unless expires_at (a validated field: absent, null or Unix seconds) is
- * absent, null, or in the future and at most LK_EXPIRY_MAX from now.
- * 1970-01-01T00:00:00Z is 0 seconds, a time like any other: only null means
- * "never".
- */
+/* lk_key_expiry_why as a 400 naming field, unless expires_at is absent or null. */
 static enum lk_err
 check_expiry(struct lk_req *req, const char *field, json_t *expires_at)
 {
-	char max[24];
+	const char	*why;
+	char		 buf[160];
 
-	if (!json_is_integer(expires_at))
+	if (!json_is_integer(expires_at) || (why = lk_key_expiry_why(
+	    json_integer_value(expires_at), req->now, field, buf, sizeof(buf))) == NULL)
 		return LK_OK;
-	if (json_integer_value(expires_at) <= req->now)
-		return lk_req_fail(req, LK_ERR_VALIDATION, field,
-		    "%s must be in the future (revoke a key to stop it now)", field);
-	if (json_integer_value(expires_at) - req->now <= LK_EXPIRY_MAX)
-		return LK_OK;
-	lk_duration_format(LK_EXPIRY_MAX, max, sizeof(max));
-	return lk_req_fail(req, LK_ERR_VALIDATION, field,
-	    "%s must be at most %s (100 years) from now", field, max);
+	return lk_req_fail(req, LK_ERR_VALIDATION, field, "%s", why);
 }
 
 /*
@@ -179,24 +130,6 @@ refused(struct lk_req *req, const struct lk_caller *c, const struct lk_key *k,
 	if (e != LK_ERR_FORBIDDEN || lk_auth_dominates(req, c, k->scopes) != LK_OK)
 		return e;
 	return lk_req_fail(req, e, NULL, "The key changed while this request ran");
-}
-
-static void
-ratelimit_of(json_t *f, int64_t *limit, int64_t *window)
-{
-	json_t *rl = json_object_get(f, "ratelimit");
-
-	*limit = json_integer_value(json_object_get(rl, "limit"));
-	*window = json_integer_value(json_object_get(rl, "window"));
-}
-
-/* Compact JSON text of f["meta"], or "{}". Caller frees. */
-static char *
-meta_of(json_t *f)
-{
-	json_t *m = json_object_get(f, "meta");
-
-	return m != NULL ? json_dumps(m, JSON_COMPACT) : strdup("{}");
 }
 
 /* Respond 201 with the key object plus its plaintext, then wipe the plaintext. */
@@ -326,7 +259,7 @@ create(struct lk_req *req, struct lk_caller *c, const char *account_id)
 	    json_string_value(json_object_get(f, "env")) : c->key.env;
 	nk.expires_at = exp_in != NULL ? req->now + json_integer_value(exp_in) :
 	    json_integer_value(exp_at);
-	ratelimit_of(f, &nk.rl_limit, &nk.rl_window);
+	lk_key_fields_rate(f, &nk.rl_limit, &nk.rl_window);
 	if (!lk_auth_env_ok(c, nk.env)) {
 		e = lk_req_fail(req, LK_ERR_FORBIDDEN, "env",
 		    "A test key can only create test keys");
@@ -336,12 +269,12 @@ create(struct lk_req *req, struct lk_caller *c, const char *account_id)
 	    (e = check_ceiling(req, acct.path, nk.scopes)) != LK_OK ||
 	    (e = check_rate(req, c, acct.plan, nk.rl_limit, nk.rl_window)) != LK_OK)
 		goto out;
-	if ((meta = meta_of(f)) == NULL) {
+	if ((meta = lk_key_fields_meta(f)) == NULL) {
 		e = LK_ERR_INTERNAL;
 		goto out;
 	}
 	nk.meta = meta;
-	policy_of(f, &pol);
+	lk_key_fields_policy(f, &pol);
 	nk.policy = &pol;
 	e = lk_keys_create(req->db, &c->actor, req->conf->key_prefix, &nk,
 	    req->conf->max_keys_per_account, req->now, &k, plaintext,
@@ -381,71 +314,32 @@ static enum lk_err
 patch(struct lk_req *req, struct lk_caller *c, struct lk_key *k)
 {
 	struct lk_key_patch	 pt;
-	json_t			*f, *v;
+	const char		*why;
+	json_t			*f;
 	char			*meta = NULL;
 	enum lk_err		 e;
 
-	if ((e = lk_req_body_fields(req, patch_fields, &f)) != LK_OK)
+	if ((e = lk_req_body_fields(req, lk_key_patch_fields, &f)) != LK_OK)
 		return e;
-	memset(&pt, 0, sizeof(pt));
 	if (json_object_size(f) == 0) {
 		e = lk_req_fail(req, LK_ERR_VALIDATION, NULL, "Give at least one of label, "
 		    "expires_at, scopes, ratelimit, meta, allowed_ips, credits, credits_add");
 		goto out;
 	}
-	if ((v = json_object_get(f, "credits_add")) != NULL) {
-		if (json_object_get(f, "credits") != NULL || !k->policy.has_credits) {
-			e = lk_req_fail(req, LK_ERR_VALIDATION, "credits_add", "%s",
-			    json_object_get(f, "credits") != NULL ?
-			    "Give credits or credits_add, not both" :
-			    "The key has unlimited uses: set credits first");
-			goto out;
-		}
-		pt.credits_add = json_integer_value(v);
+	if ((why = lk_key_credits_add_why(f, k)) != NULL) {
+		e = lk_req_fail(req, LK_ERR_VALIDATION, "credits_add", "%s", why);
+		goto out;
 	}
-	if (json_object_get(f, "allowed_ips") != NULL || json_object_get(f, "credits") != NULL) {
-		struct lk_key_policy pol;
-
-		policy_of(f, &pol);
-		pt.has_allowed_ips = json_object_get(f, "allowed_ips") != NULL;
-		pt.allowed_ips = pt.has_allowed_ips ? json_string_value(json_object_get(f,
-		    "allowed_ips")) : NULL;
-		if (pt.allowed_ips == NULL)
-			pt.allowed_ips = "";
-		pt.has_credits = json_object_get(f, "credits") != NULL;
-		pt.credits = pol;
+	if (lk_key_patch_of(f, &pt, &meta) != LK_OK) {
+		e = LK_ERR_INTERNAL;
+		goto out;
 	}
-	if ((v = json_object_get(f, "label")) != NULL) {
-		pt.has_label = true;
-		pt.label = json_string_value(v);
-	}
-	if ((v = json_object_get(f, "expires_at")) != NULL) {
-		pt.has_expires = true;
-		pt.expires_at = json_integer_value(v);
-		if ((e = check_expiry(req, "expires_at", v)) != LK_OK)
-			goto out;
-	}
-	if ((v = json_object_get(f, "scopes")) != NULL) {
-		pt.has_scopes = true;
-		pt.scopes = json_string_value(v);
-		if ((e = check_grant(req, c, pt.scopes)) != LK_OK ||
-		    (e = check_ceiling(req, k->owner.path, pt.scopes)) != LK_OK)
-			goto out;
-	}
-	if (json_object_get(f, "ratelimit") != NULL) {
-		pt.has_ratelimit = true;
-		ratelimit_of(f, &pt.rl_limit, &pt.rl_window);
-		if ((e = check_rate(req, c, k->owner.plan, pt.rl_limit,
-		    pt.rl_window)) != LK_OK)
-			goto out;
-	}
-	if (json_object_get(f, "meta") != NULL) {
-		pt.has_meta = true;
-		if ((pt.meta = meta = meta_of(f)) == NULL) {
-			e = LK_ERR_INTERNAL;
-			goto out;
-		}
-	}
+	if ((e = check_expiry(req, "expires_at", json_object_get(f, "expires_at"))) != LK_OK ||
+	    (pt.has_scopes && ((e = check_grant(req, c, pt.scopes)) != LK_OK ||
+	    (e = check_ceiling(req, k->owner.path, pt.scopes)) != LK_OK)) ||
+	    (pt.has_ratelimit && (e = check_rate(req, c, k->owner.plan, pt.rl_limit,
+	    pt.rl_window)) != LK_OK))
+		goto out;
 	e = lk_keys_update(req->db, &c->actor, c->key.scopes, k, &pt, req->now);
 	if (e == LK_OK)
 		lk_resp_json(req, 200, lk_key_json(k, req->now));

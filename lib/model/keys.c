@@ -109,6 +109,123 @@ lk_key_status_name(enum lk_key_status s)
 	    "expired" : "active";
 }
 
+const struct lk_field lk_key_patch_fields[] = {
+	{ "label", LK_FT_TEXT, 0, LK_LABEL_MAX, NULL },
+	{ "expires_at", LK_FT_TIME, LK_FF_NULLABLE, 0, NULL },
+	{ "scopes", LK_FT_SCOPES, 0, 0, NULL },
+	{ "ratelimit", LK_FT_RATELIMIT, LK_FF_NULLABLE, 0, NULL },
+	{ "meta", LK_FT_OBJECT, 0, LK_META_MAX, NULL },
+	{ "allowed_ips", LK_FT_IPS, LK_FF_NULLABLE, LK_ALLOWED_IPS_MAX, NULL },
+	{ "credits", LK_FT_CREDITS, LK_FF_NULLABLE, 0, NULL },
+	{ "credits_add", LK_FT_INT, 0, LK_CREDITS_MAX, NULL },
+	{ NULL, 0, 0, 0, NULL }
+};
+
+const char *
+lk_key_expiry_why(int64_t expires_at, int64_t now, const char *field, char *buf,
+    size_t size)
+{
+	char max[24];
+
+	if (expires_at <= now) {
+		snprintf(buf, size, "%s must be in the future (revoke a key to stop it now)",
+		    field);
+		return buf;
+	}
+	if (expires_at - now <= LK_EXPIRY_MAX)
+		return NULL;
+	lk_duration_format(LK_EXPIRY_MAX, max, sizeof(max));
+	snprintf(buf, size, "%s must be at most %s (100 years) from now", field, max);
+	return buf;
+}
+
+void
+lk_key_fields_rate(json_t *f, int64_t *limit, int64_t *window)
+{
+	json_t *rl = json_object_get(f, "ratelimit");
+
+	*limit = json_integer_value(json_object_get(rl, "limit"));
+	*window = json_integer_value(json_object_get(rl, "window"));
+}
+
+char *
+lk_key_fields_meta(json_t *f)
+{
+	json_t *m = json_object_get(f, "meta");
+
+	return m != NULL ? json_dumps(m, JSON_COMPACT) : strdup("{}");
+}
+
+void
+lk_key_fields_policy(json_t *f, struct lk_key_policy *p)
+{
+	json_t *c = json_object_get(f, "credits"), *r;
+
+	memset(p, 0, sizeof(*p));
+	if (json_is_string(json_object_get(f, "allowed_ips")))
+		snprintf(p->allowed_ips, sizeof(p->allowed_ips), "%s",
+		    json_string_value(json_object_get(f, "allowed_ips")));
+	if (!json_is_object(c))
+		return;
+	p->has_credits = 1;
+	p->credits = json_integer_value(json_object_get(c, "remaining"));
+	if (json_is_object(r = json_object_get(c, "refill"))) {
+		p->refill_amount = json_integer_value(json_object_get(r, "amount"));
+		snprintf(p->refill_interval, sizeof(p->refill_interval), "%s",
+		    json_string_value(json_object_get(r, "interval")));
+		p->refill_day = json_integer_value(json_object_get(r, "day_of_month"));
+	}
+}
+
+const char *
+lk_key_credits_add_why(json_t *f, const struct lk_key *k)
+{
+	if (json_object_get(f, "credits_add") == NULL)
+		return NULL;
+	if (json_object_get(f, "credits") != NULL)
+		return "Give credits or credits_add, not both";
+	return k->policy.has_credits ? NULL : "The key has unlimited uses: set credits first";
+}
+
+enum lk_err
+lk_key_patch_of(json_t *f, struct lk_key_patch *pt, char **meta)
+{
+	json_t *v;
+
+	memset(pt, 0, sizeof(*pt));
+	*meta = NULL;
+	if ((v = json_object_get(f, "label")) != NULL) {
+		pt->has_label = true;
+		pt->label = json_string_value(v);
+	}
+	if ((v = json_object_get(f, "expires_at")) != NULL) {
+		pt->has_expires = true;
+		pt->expires_at = json_integer_value(v);
+	}
+	if ((v = json_object_get(f, "scopes")) != NULL) {
+		pt->has_scopes = true;
+		pt->scopes = json_string_value(v);
+	}
+	if (json_object_get(f, "ratelimit") != NULL) {
+		pt->has_ratelimit = true;
+		lk_key_fields_rate(f, &pt->rl_limit, &pt->rl_window);
+	}
+	if (json_object_get(f, "meta") != NULL) {
+		pt->has_meta = true;
+		if ((pt->meta = *meta = lk_key_fields_meta(f)) == NULL)
+			return LK_ERR_INTERNAL;
+	}
+	pt->has_allowed_ips = json_object_get(f, "allowed_ips") != NULL;
+	pt->has_credits = json_object_get(f, "credits") != NULL;
+	if (pt->has_allowed_ips || pt->has_credits) {
+		lk_key_fields_policy(f, &pt->credits);
+		pt->allowed_ips = json_is_string(v = json_object_get(f, "allowed_ips")) ?
+		    json_string_value(v) : "";
+	}
+	pt->credits_add = json_integer_value(json_object_get(f, "credits_add"));
+	return LK_OK;
+}
+
 /* A time as a JSON string, or null for 0. */
 static json_t *
 time_json(int64_t t)

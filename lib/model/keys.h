@@ -8,6 +8,7 @@
 #include <jansson.h>
 
 #include "base/db.h"
+#include "base/fields.h"
 #include "base/keyfmt.h"
 #include "base/page.h"
 #include "base/scopes.h"
@@ -66,6 +67,39 @@ struct lk_key_patch {
 	struct lk_key_policy credits;		/* has_credits, credits, refill_*: replaces */
 	int64_t		 credits_add;		/* > 0: top up the remaining credits */
 };
+
+/* The fields of a PATCH (API and `latchkey key update`). */
+extern const struct lk_field lk_key_patch_fields[];
+
+/*
+ * The expiry rule, for expires_at and expires_in alike: NULL if expires_at
+ * (Unix seconds) is in the future and at most LK_EXPIRY_MAX from now, else
+ * why not, naming field, in buf. 0 is 1970-01-01T00:00:00Z, a time like any
+ * other: "never" is not a time.
+ */
+const char	*lk_key_expiry_why(int64_t expires_at, int64_t now, const char *field,
+		    char *buf, size_t size);
+
+/*
+ * Values of validated key fields f (create or PATCH, as lk_req_fields leaves
+ * them: a nullable field that clears is null): the ratelimit (0, 0: none),
+ * the meta as compact JSON ("{}" when absent; the caller frees; NULL: out of
+ * memory) and the policy (allowed_ips, credits and refill; absent or null:
+ * none).
+ */
+void		 lk_key_fields_rate(json_t *f, int64_t *limit, int64_t *window);
+char		*lk_key_fields_meta(json_t *f);
+void		 lk_key_fields_policy(json_t *f, struct lk_key_policy *p);
+
+/*
+ * The changes of a PATCH of validated fields f (lk_key_patch_fields) into
+ * pt; its strings point into f and into *meta, which the caller frees.
+ * LK_ERR_INTERNAL if out of memory.
+ */
+enum lk_err	 lk_key_patch_of(json_t *f, struct lk_key_patch *pt, char **meta);
+
+/* Why f's credits_add cannot apply to k (with credits, or to unlimited uses), or NULL. */
+const char	*lk_key_credits_add_why(json_t *f, const struct lk_key *k);
 
 /* Filters of a list; NULL / 0 means not filtered. */
 struct lk_key_filter {

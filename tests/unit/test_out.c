@@ -1,4 +1,4 @@
-/* test_resp.c — the direct JSON writer (struct lk_out): escaping, integers, overflow. */
+/* test_out.c — the direct JSON writer (struct lk_out): escaping, integers, overflow. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -11,7 +11,7 @@
 
 #include <jansson.h>
 
-#include "http/resp.h"
+#include "base/out.h"
 
 #define NELEM(a)	(sizeof(a) / sizeof((a)[0]))
 
