@@ -40,8 +40,10 @@ enum lk_err	 lk_admin_end(struct lk_admin *a, int status);
 enum lk_err	 lk_admin_redirect(struct lk_admin *a, const char *path);
 /* An error page: status, error code, message (req->err_message) and request id. */
 enum lk_err	 lk_admin_error(struct lk_admin *a, enum lk_err e);
-/* GET /admin/style.css */
-enum lk_err	 lk_admin_style(struct lk_req *req);
+/* True if name is one of the console's static files (style.css, admin.js). */
+bool		 lk_admin_is_asset(const char *name);
+/* GET /admin/<asset>: the file, with its content type and the console's headers. */
+enum lk_err	 lk_admin_asset(struct lk_req *req);
 
 /* True if the signed-in user holds scope. */
 bool		 lk_admin_can(const struct lk_admin *a, const char *scope);

@@ -132,7 +132,7 @@ def main():
             shot("keys-list", "/admin/keys")
             shot("key-page", f"/admin/keys/{key_id}")
             element(drv, out / f"chart-{width}.png", width, height,
-                    ("#usage-section", "section.usage", "svg.chart"))
+                    ("section#usage", "svg.chart"))
             # the plaintext page: a fresh key each time, created through the form
             drv.get(server.url("/admin/keys/new"))
             drv.find_element(By.ID, "f-label").send_keys(f"screenshot-{width}")
