@@ -898,10 +898,9 @@ list_page(struct lk_admin *a)
 		/* in the account being viewed (the form preselects it) */
 		snprintf(href, sizeof(href), LK_ADMIN_BASE "/keys/new?account_id=");
 		lk_html_urlencode(href, sizeof(href), account);
-		lk_html_elem(h, LK_E_P, LK_A__MAX);
+		lk_html_elem(h, LK_E_P, LK_A_CLASS, "primary", LK_A__MAX);
 		lk_html_leaf(h, LK_E_A, "Create a key", LK_A_HREF,
-		    *account ? href : LK_ADMIN_BASE "/keys/new", LK_A_ID, "create-key",
-		    LK_A_CLASS, "button", LK_A__MAX);
+		    *account ? href : LK_ADMIN_BASE "/keys/new", LK_A_ID, "create-key", LK_A__MAX);
 		lk_html_close(h);
 	}
 	filter_form(a, tree, shown, status, env, label, expiring);
