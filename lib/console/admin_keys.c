@@ -6,6 +6,7 @@
 #include "api/keys.h"
 #include "base/timefmt.h"
 #include "console/admin.h"
+#include "model/usage.h"
 
 #define WEEK	(7 * 86400)
 #define DAYS	30	/* of the usage chart */
@@ -354,19 +355,14 @@ secret_page(struct lk_admin *a, json_t *k, json_t *old)
 
 /* ---- the usage chart ---- */
 
-static const struct {
-	const char *name, *text;
-} outcomes[] = {
-	{ "valid", "valid" }, { "rate_limited", "rate limited" }, { "revoked", "revoked" },
-	{ "expired", "expired" }, { "insufficient_scope", "insufficient scope" },
-};
-#define OUTCOMES	LK_NELEM(outcomes)
+#define OUTCOMES	LK_OUTCOME__MAX
 
 /* DAYS days of usage, oldest first, as the usage API's "data" gives them. */
 struct usage {
 	int64_t		 n[DAYS][OUTCOMES], total[DAYS], sum[OUTCOMES], all, max;
 	int		 busiest;		/* the day of max */
 	char		 date[DAYS][11];	/* "YYYY-MM-DD" */
+	char		 text[OUTCOMES][32];	/* each outcome in words: "rate limited" */
 };
 
 static void
@@ -376,6 +372,13 @@ usage_read(struct usage *u, json_t *data, int64_t now)
 	int	 d;
 
 	memset(u, 0, sizeof(*u));
+	for (o = 0; o < OUTCOMES; o++) {
+		char *p;
+
+		snprintf(u->text[o], sizeof(u->text[o]), "%s", lk_outcome_name(o));
+		while ((p = strchr(u->text[o], '_')) != NULL)
+			*p = ' ';
+	}
 	for (d = 0; d < DAYS; d++) {
 		/* the newest DAYS entries, right-aligned so today is the last day */
 		json_t *day = n >= DAYS ? json_array_get(data, n - DAYS + (size_t)d) : NULL;
@@ -386,7 +389,7 @@ usage_read(struct usage *u, json_t *data, int64_t now)
 		    day != NULL && json_is_string(json_object_get(day, "date")) ?
 		    lk_admin_str(day, "date") : t);
 		for (o = 0; day != NULL && o < OUTCOMES; o++) {
-			u->n[d][o] = json_integer_value(json_object_get(day, outcomes[o].name));
+			u->n[d][o] = json_integer_value(json_object_get(day, lk_outcome_name(o)));
 			u->total[d] += u->n[d][o];
 			u->sum[o] += u->n[d][o];
 		}
@@ -396,6 +399,13 @@ usage_read(struct usage *u, json_t *data, int64_t now)
 			u->busiest = d;
 		}
 	}
+}
+
+/* Whether the legend and the table show outcome o: valid always, the others if they occurred. */
+static bool
+occurred(const struct usage *u, size_t o)
+{
+	return o == LK_OUTCOME_VALID || u->sum[o] > 0;
 }
 
 /* A count in at most 4 characters for the chart: 950, 1.2k, 12k, 3.4M. */
@@ -506,7 +516,7 @@ chart_svg(struct lk_admin *a, const struct usage *u, const struct chart_box *b,
 		lk_html_textf(h, "%s: %lld", u->date[d], (long long)u->total[d]);
 		for (o = 0; o < OUTCOMES; o++)
 			if (u->n[d][o] > 0)
-				lk_html_textf(h, ", %s %lld", outcomes[o].text,
+				lk_html_textf(h, ", %s %lld", u->text[o],
 				    (long long)u->n[d][o]);
 		lk_html_close(h);
 		svg_rect(h, "slot", x0 + slot * d, y0, slot, y1 - y0);
@@ -551,6 +561,7 @@ usage_section(struct lk_admin *a, json_t *data)
 	struct lk_html	*h = &a->h;
 	struct usage	 u;
 	char		 label[300], cls[16];
+	const char	*sep;
 	int		 d;
 	size_t		 o;
 
@@ -559,10 +570,11 @@ usage_section(struct lk_admin *a, json_t *data)
 	lk_html_leaf(h, LK_E_H2, "Usage, last 30 days", LK_A_ID, "usage-h", LK_A__MAX);
 	lk_html_elem(h, LK_E_P, LK_A_ID, "usage-totals", LK_A__MAX);
 	lk_html_textf(h, "%lld use%s in 30 days", (long long)u.all, u.all == 1 ? "" : "s");
-	for (o = 0; o < OUTCOMES; o++)
-		if (u.sum[o] > 0)
-			lk_html_textf(h, "%s %lld %s", o == 0 || u.sum[0] == 0 ? ":" : ",",
-			    (long long)u.sum[o], outcomes[o].text);
+	for (sep = ":", o = 0; o < OUTCOMES; o++)
+		if (u.sum[o] > 0) {
+			lk_html_textf(h, "%s %lld %s", sep, (long long)u.sum[o], u.text[o]);
+			sep = ",";
+		}
 	lk_html_textf(h, ". Today: %lld.", (long long)u.total[DAYS - 1]);
 	if (u.max > 0)
 		lk_html_textf(h, " Busiest day: %s (%lld).", u.date[u.busiest], (long long)u.max);
@@ -574,10 +586,12 @@ usage_section(struct lk_admin *a, json_t *data)
 	chart_svg(a, &u, &narrow, label);
 	lk_html_elem(h, LK_E_P, LK_A_CLASS, "legend", LK_A__MAX);
 	for (o = 0; o < OUTCOMES; o++) {
+		if (!occurred(&u, o))
+			continue;
 		snprintf(cls, sizeof(cls), "sw o%zu", o);
 		lk_html_elem(h, LK_E_SPAN, LK_A__MAX);
 		lk_html_leaf(h, LK_E_SPAN, NULL, LK_A_CLASS, cls, LK_A_ARIA_HIDDEN, "true", LK_A__MAX);
-		lk_html_text(h, outcomes[o].text);
+		lk_html_text(h, u.text[o]);
 		lk_html_close(h);
 	}
 	lk_html_close(h);
@@ -590,8 +604,8 @@ usage_section(struct lk_admin *a, json_t *data)
 	lk_html_elem(h, LK_E_TR, LK_A__MAX);
 	lk_html_leaf(h, LK_E_TH, "Date", LK_A_SCOPE, "col", LK_A__MAX);
 	for (o = 0; o < OUTCOMES; o++)
-		if (o == 0 || u.sum[o] > 0)
-			lk_html_leaf(h, LK_E_TH, outcomes[o].text, LK_A_SCOPE, "col",
+		if (occurred(&u, o))
+			lk_html_leaf(h, LK_E_TH, u.text[o], LK_A_SCOPE, "col",
 			    LK_A_CLASS, "num", LK_A__MAX);
 	lk_html_leaf(h, LK_E_TH, "total", LK_A_SCOPE, "col", LK_A_CLASS, "num", LK_A__MAX);
 	lk_html_close(h);
@@ -601,7 +615,7 @@ usage_section(struct lk_admin *a, json_t *data)
 		lk_html_elem(h, LK_E_TR, LK_A__MAX);
 		lk_html_leaf(h, LK_E_TH, u.date[d], LK_A_SCOPE, "row", LK_A__MAX);
 		for (o = 0; o < OUTCOMES; o++)
-			if (o == 0 || u.sum[o] > 0) {
+			if (occurred(&u, o)) {
 				lk_html_elem(h, LK_E_TD, LK_A_CLASS, "num", LK_A__MAX);
 				lk_html_textf(h, "%lld", (long long)u.n[d][o]);
 				lk_html_close(h);
