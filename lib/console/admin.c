@@ -382,6 +382,12 @@ lk_admin_table(struct lk_admin *a, const char *label, enum lk_attr attr, const c
 	lk_html_elem(h, LK_E_TBODY, LK_A__MAX);
 }
 
+void
+lk_admin_cell(struct lk_admin *a, const char *label, const char *cls)
+{
+	lk_html_elem(&a->h, LK_E_TD, LK_A_DATA_LABEL, label, LK_A_CLASS, cls, LK_A__MAX);
+}
+
 const char *
 lk_admin_str(json_t *o, const char *name)
 {

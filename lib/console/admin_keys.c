@@ -338,7 +338,7 @@ secret_page(struct lk_admin *a, json_t *k, json_t *old)
 		open_row(a, "Replaces");
 		key_ref(a, lk_admin_str(old, "id"), lk_admin_str(old, "label"));
 		if (strcmp(lk_admin_str(old, "status"), "active") == 0) {
-			lk_html_text(h, ", which keeps working until ");
+			lk_html_text(h, ", which stops working ");
 			lk_admin_reltime(a, time_of(old, "expires_at"), "", true);
 		} else
 			lk_html_text(h, ", which no longer works");
@@ -701,13 +701,6 @@ tree_name(json_t *tree, const char *id)
 	return "";
 }
 
-/* A table cell whose line on a narrow screen is headed label (cls: may be NULL). */
-static void
-cell(struct lk_admin *a, const char *label, const char *cls)
-{
-	lk_html_elem(&a->h, LK_E_TD, LK_A_DATA_LABEL, label, LK_A_CLASS, cls, LK_A__MAX);
-}
-
 /* One key of the list: label (the row's heading on a narrow screen), then its columns. */
 static void
 list_row(struct lk_admin *a, json_t *o)
@@ -723,13 +716,13 @@ list_row(struct lk_admin *a, json_t *o)
 	lk_html_elem(h, LK_E_TD, LK_A__MAX);
 	lk_html_leaf(h, LK_E_A, lk_admin_str(o, "label"), LK_A_HREF, href, LK_A__MAX);
 	lk_html_close(h);
-	cell(a, "Start", NULL);
+	lk_admin_cell(a, "Start", NULL);
 	lk_html_leaf(h, LK_E_CODE, lk_admin_str(o, "start"), LK_A__MAX);
 	lk_html_close(h);
-	cell(a, "Env", "opt");
+	lk_admin_cell(a, "Env", "opt");
 	lk_html_text(h, lk_admin_str(o, "env"));
 	lk_html_close(h);
-	cell(a, "Status", NULL);
+	lk_admin_cell(a, "Status", NULL);
 	status_word(a, lk_admin_str(o, "status"));
 	/* only a key that expires can be in a rotation's grace period */
 	if (strcmp(lk_admin_str(o, "status"), "active") == 0 && time_of(o, "expires_at") != 0 &&
@@ -742,20 +735,20 @@ list_row(struct lk_admin *a, json_t *o)
 		lk_html_close(h);
 	}
 	lk_html_close(h);
-	cell(a, "Scopes", NULL);
+	lk_admin_cell(a, "Scopes", NULL);
 	json_array_foreach(json_object_get(o, "scopes"), j, s1) {
 		if (j > 0)
 			lk_html_text(h, " ");
 		lk_html_leaf(h, LK_E_CODE, json_string_value(s1), LK_A__MAX);
 	}
 	lk_html_close(h);
-	cell(a, "Created", "opt");
+	lk_admin_cell(a, "Created", "opt");
 	lk_admin_reltime(a, time_of(o, "created_at"), "", false);
 	lk_html_close(h);
-	cell(a, "Expires", NULL);
+	lk_admin_cell(a, "Expires", NULL);
 	lk_admin_reltime(a, time_of(o, "expires_at"), "never", false);
 	lk_html_close(h);
-	cell(a, "Last used", NULL);
+	lk_admin_cell(a, "Last used", NULL);
 	lk_admin_reltime(a, time_of(o, "last_used_at"), "never", false);
 	lk_html_close(h);
 	lk_html_close(h);
@@ -1249,7 +1242,7 @@ section_link(struct lk_admin *a, const char *href, const char *text)
 
 /*
  * The key page, in sections: details and actions side by side on a wide
- * screen, then usage, then the key's audit rows. failed, err_field and err:
+ * screen, then usage, then the key's newest audit rows. failed, err_field and err:
  * the action that just failed and its error (NULLs for none).
  */
 static enum lk_err
@@ -1262,6 +1255,7 @@ detail_page(struct lk_admin *a, json_t *k, int status, const char *failed,
 	const char	*err = err_in != NULL ? err_buf : NULL;
 	const char	*id = lk_admin_str(k, "id"), *st = lk_admin_str(k, "status");
 	char		 scopes[LK_SCOPES_BUF], name[LK_ACCOUNT_NAME_MAX * 4 + 1], *meta;
+	char		 href[200];
 	struct lk_key	 succ;
 	bool		 replaced = lk_keys_successor(a->req->db, id, &succ) == LK_OK;
 	json_t		*usage;
@@ -1285,9 +1279,9 @@ detail_page(struct lk_admin *a, json_t *k, int status, const char *failed,
 		lk_html_text(h, "Replaced by ");
 		key_ref(a, succ.public_id, succ.label);
 		if (strcmp(st, "active") == 0) {
-			lk_html_text(h, ". This key keeps working until ");
+			lk_html_text(h, ". This key stops working ");
 			lk_admin_reltime(a, time_of(k, "expires_at"), "", false);
-			lk_html_text(h, ", so that programs can move to the new one.");
+			lk_html_text(h, "; programs still using it should move to the new one.");
 		} else
 			lk_html_text(h, ". This key no longer works.");
 		lk_html_close(h);
@@ -1318,7 +1312,12 @@ detail_page(struct lk_admin *a, json_t *k, int status, const char *failed,
 		lk_html_elem(h, LK_E_SECTION, LK_A_ID, "audit", LK_A_ARIA_LABELLEDBY, "audit-h",
 		    LK_A__MAX);
 		lk_html_leaf(h, LK_E_H2, "Audit", LK_A_ID, "audit-h", LK_A__MAX);
-		lk_admin_audit_table(a, id, 50);
+		lk_admin_audit_table(a, id, 10);
+		snprintf(href, sizeof(href), LK_ADMIN_BASE "/audit?target_id=");
+		lk_html_urlencode(href, sizeof(href), id);
+		lk_html_elem(h, LK_E_P, LK_A__MAX);
+		lk_html_leaf(h, LK_E_A, "All audit rows of this key", LK_A_HREF, href, LK_A__MAX);
+		lk_html_close(h);
 		lk_html_close(h);
 	}
 	return lk_admin_end(a, status);

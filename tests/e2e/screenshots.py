@@ -6,8 +6,9 @@
 
 starts a private stack (MariaDB + lighttpd, as the e2e tests do), fills it with a few accounts,
 keys in every state and 30 days of usage, signs in with headless chromium and saves full-page
-PNGs of the keys list, a key page, its usage chart, the one-time plaintext page, the audit log,
-the accounts and users pages, each at 1280×900 and 390×844 (NAME-1280.png, NAME-390.png)."""
+PNGs of the keys list, a key page, its usage chart, the one-time plaintext page, a replaced key,
+an empty list and one whose filters match nothing, the audit log, the accounts and users pages,
+each at 1280×900 and 390×844 (NAME-1280.png, NAME-390.png)."""
 import sys
 import time
 import tempfile
@@ -73,7 +74,7 @@ def seed(stack, server):
     cli = stack.cli
     acme = cli("account", "create", "Acme Corp", "--plan", "pro").stdout.strip()
     cli("account", "create", "Acme Staging", "--parent", acme)
-    cli("account", "create", "Beta Labs")
+    beta = cli("account", "create", "Beta Labs").stdout.strip()
     for email, role in (("dev@example.com", "developer"), ("auditor@example.com", "viewer")):
         cli("user", "create", email, "--account", stack.root_account, "--role", role,
             "--password-stdin", input="correct horse 1\n")
@@ -91,6 +92,8 @@ def seed(stack, server):
         if label == "billing-service":
             billing_plain = plain
     c.post(f"/admin/keys/{keys['old-reporting-job']}/revoke", {})
+    r = c.post(f"/admin/keys/{keys['partner-webhooks']}/rotate", {"grace_period": "24h"})
+    assert r.status_code == 201, r.text[-400:]
     r, _ = c.create_key("acme-backend", scopes=("verify",), account_id=acme)
     assert r.status_code == 201, r.text[:400]
     # today: real verifies; the 29 days before: rows in key_usage, as the verify path writes them
@@ -106,7 +109,7 @@ def seed(stack, server):
         db_exec(stack, "INSERT INTO key_usage (key_id, day, account_id, win_start, win_len, n, "
                 "valid, rate_limited, insufficient_scope) VALUES (%s, %s, %s, 0, 60, 0, %s, %s, %s)",
                 kid, today - back, acct, valid, limited, 2 if back % 11 == 0 else 0)
-    return c, keys["billing-service"]
+    return {"key": keys["billing-service"], "replaced": keys["partner-webhooks"], "empty": beta}
 
 
 def main():
@@ -117,7 +120,7 @@ def main():
     try:
         stack.start()
         server = stack.servers["lighttpd"]
-        console, key_id = seed(stack, server)
+        ids = seed(stack, server)
         drv, profile = new_browser()
         drv.get(server.url("/admin/login"))
         drv.find_element(By.ID, "f-email").send_keys(stack.owner_login)
@@ -130,7 +133,7 @@ def main():
                 full_page(drv, out / f"{name}-{width}.png", width, height)
 
             shot("keys-list", "/admin/keys")
-            shot("key-page", f"/admin/keys/{key_id}")
+            shot("key-page", f"/admin/keys/{ids['key']}")
             element(drv, out / f"chart-{width}.png", width, height,
                     ("section#usage", "svg.chart"))
             # the plaintext page: a fresh key each time, created through the form
@@ -139,6 +142,10 @@ def main():
             drv.find_element(By.CSS_SELECTOR, "input[name=scopes][value='keys:read']").click()
             drv.find_element(By.CSS_SELECTOR, "main form.stack button[type=submit]").click()
             shot("plaintext")
+            # only in after/: pages the console did not have before
+            shot("key-replaced", f"/admin/keys/{ids['replaced']}")
+            shot("keys-empty", f"/admin/keys?account_id={ids['empty']}")
+            shot("keys-no-match", "/admin/keys?q=nothing-is-called-this")
             shot("audit", "/admin/audit")
             shot("accounts", "/admin/accounts")
             shot("users", "/admin/users")
