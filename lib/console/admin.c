@@ -17,6 +17,13 @@ security_headers(struct lk_req *req)
 	lk_req_header(req, "Referrer-Policy", "same-origin");
 }
 
+/*
+ * The stylesheet. Narrow screens (below 40rem) get one column: the data
+ * tables of lk_admin_table stack each row into lines "heading: value" (the
+ * cell's data-label), and cells of class "opt" are left out. Nothing may be
+ * wider than the page at 1280 or 390 px (the browser test checks every
+ * element): long ids and JSON break anywhere inside their cells.
+ */
 static const char style[] =
 ":root{--fg:#1b1b1b;--bg:#fff;--muted:#595959;--line:#d0d0d0;--accent:#0b57a4;"
 "--ok:#1e6b2e;--bad:#a4161a;--warn:#7a4a00;--soft:#f3f5f8}\n"
@@ -27,60 +34,172 @@ static const char style[] =
 "nav ul{list-style:none;margin:0;padding:0;display:flex;flex-wrap:wrap;gap:.25rem 1rem}\n"
 "nav a[aria-current]{font-weight:700;text-decoration-thickness:3px}\n"
 "header .who{margin-left:auto;display:flex;gap:.75rem;align-items:center;flex-wrap:wrap}\n"
+"header .who span{overflow-wrap:anywhere}\n"
 "header .who button{background:none;border:1px solid #fff;color:#fff;padding:.2rem .6rem}\n"
 "main{max-width:72rem;margin:0 auto;padding:1rem}\n"
-"h1{font-size:1.5rem;margin:.5rem 0 1rem}h2{font-size:1.2rem;margin:1.5rem 0 .5rem}\n"
+"h1{font-size:1.5rem;margin:.5rem 0 1rem;overflow-wrap:anywhere}h2{font-size:1.2rem;margin:1.5rem 0 .5rem}\n"
 "a{color:var(--accent)}\n"
 "table{border-collapse:collapse;width:100%;margin:.5rem 0}\n"
+"caption{text-align:left;color:var(--muted);padding:.25rem 0}\n"
 "th,td{text-align:left;padding:.4rem .5rem;border-bottom:1px solid var(--line);vertical-align:top}\n"
+"td{overflow-wrap:break-word}td code,td pre{overflow-wrap:anywhere}\n"
 "th{background:var(--soft)}\n"
+"th.num,td.num{text-align:right;font-variant-numeric:tabular-nums}\n"
 ".scroll{overflow-x:auto}\n"
 "form.stack{display:grid;gap:.75rem;max-width:40rem}\n"
 "form.inline{display:flex;flex-wrap:wrap;gap:.5rem;align-items:flex-end;margin:.5rem 0}\n"
-".field{display:flex;flex-direction:column;gap:.2rem}\n"
+".field{display:flex;flex-direction:column;gap:.2rem;min-width:0}\n"
 "label{font-weight:600}\n"
 "input,select,textarea,button{font:inherit;padding:.4rem .5rem;border:1px solid #767676;border-radius:4px;max-width:100%}\n"
 "textarea{width:100%;font-family:ui-monospace,monospace}\n"
 "input[type=checkbox]{width:1.1rem;height:1.1rem}\n"
-"fieldset{border:1px solid var(--line);border-radius:4px}\n"
+"fieldset{border:1px solid var(--line);border-radius:4px;min-width:0}\n"
 ".checks label{font-weight:400;display:inline-flex;gap:.3rem;align-items:center;margin-right:1rem}\n"
-"button{background:var(--accent);color:#fff;border-color:var(--accent);cursor:pointer}\n"
+"button,a.button,.primary a{background:var(--accent);color:#fff;border:1px solid var(--accent);cursor:pointer}\n"
+"a.button,.primary a{display:inline-block;padding:.4rem .75rem;border-radius:4px;text-decoration:none;line-height:1.5}\n"
 "button.danger{background:var(--bad);border-color:var(--bad)}\n"
-"button.plain{background:#fff;color:var(--accent)}\n"
-"a:focus,button:focus,input:focus,select:focus,textarea:focus{outline:3px solid #f2a900;outline-offset:2px}\n"
+"button.plain,a.button.plain{background:#fff;color:var(--accent)}\n"
+"a.button.danger{background:#fff;color:var(--bad);border-color:var(--bad)}\n"
+"a:focus,button:focus,input:focus,select:focus,textarea:focus,summary:focus{outline:3px solid #f2a900;outline-offset:2px}\n"
 ".hint{color:var(--muted);font-size:.9rem}\n"
 ".error{color:var(--bad);font-weight:600}\n"
 ".notice{background:#e8f1fb;border-left:4px solid var(--accent);padding:.5rem .75rem;margin:.5rem 0}\n"
 ".banner{background:#fff4e0;border-left:4px solid var(--warn);padding:.5rem .75rem;margin:.5rem 0}\n"
-".secret{background:#fff4e0;border:2px dashed var(--warn);padding:.75rem;margin:.5rem 0}\n"
-".secret code{font-size:1.05rem;word-break:break-all;user-select:all}\n"
+".empty{border:1px dashed var(--line);border-radius:6px;padding:1.5rem 1rem;margin:.5rem 0;text-align:center}\n"
+".secret{background:#fff4e0;border:2px dashed var(--warn);padding:.75rem 1rem;margin:.5rem 0 1rem}\n"
+".keybox{display:flex;flex-wrap:wrap;gap:.5rem;align-items:center;margin:.5rem 0;max-width:50rem}\n"
+".keybox code{flex:1 1 18rem;min-width:0;font-size:1.05rem;overflow-wrap:anywhere;user-select:all;"
+"background:#fff;border:1px solid var(--line);border-radius:4px;padding:.4rem .5rem}\n"
 ".status-active{color:var(--ok);font-weight:600}\n"
 ".status-revoked{color:var(--bad);font-weight:600}\n"
 ".status-expired{color:var(--warn);font-weight:600}\n"
 ".status-active::before{content:'\\25CF  '}.status-revoked::before{content:'\\2716  '}"
 ".status-expired::before{content:'\\25D4  '}\n"
-"dl.fields{display:grid;grid-template-columns:max-content 1fr;gap:.25rem 1rem}\n"
-"dl.fields dt{font-weight:600}dl.fields dd{margin:0;word-break:break-word}\n"
-".actions{display:flex;flex-wrap:wrap;gap:.75rem;margin:1rem 0}\n"
+"dl.fields{display:grid;grid-template-columns:max-content minmax(0,1fr);gap:.25rem 1rem;margin:0}\n"
+"dl.fields dt{font-weight:600}dl.fields dd{margin:0;overflow-wrap:anywhere}\n"
+".actions{display:flex;flex-wrap:wrap;gap:.75rem;align-items:flex-end;margin:1rem 0}\n"
+".actions form{margin:0}\n"
 ".tree li{margin:.2rem 0}.tree ul{padding-left:1.5rem}\n"
 "td.d1{padding-left:1.5rem}td.d2{padding-left:3rem}td.d3{padding-left:4.5rem}"
 "td.d4{padding-left:6rem}td.d5{padding-left:7.5rem}td.d6{padding-left:9rem}"
 "td.d7{padding-left:10.5rem}td.d8{padding-left:12rem}\n"
-"pre{white-space:pre-wrap;word-break:break-word;margin:0;font-size:.9rem}\n"
-".chart{max-width:100%;height:auto;border:1px solid var(--line)}\n"
-".legend span{display:inline-block;margin-right:1rem}\n"
-".sw{display:inline-block;width:.8rem;height:.8rem;margin-right:.3rem;vertical-align:middle}\n"
+"pre{white-space:pre-wrap;overflow-wrap:anywhere;margin:0;font-size:.9rem}\n"
 ".pager{display:flex;gap:1rem;margin:.5rem 0}\n"
-"@media (max-width:40rem){th,td{padding:.3rem}header .who{margin-left:0}}\n";
+/* the key page: a line under the title, section links, panels */
+".sub{display:flex;flex-wrap:wrap;gap:.25rem 1rem;align-items:baseline;margin:-.5rem 0 .75rem;color:var(--muted)}\n"
+"nav.sections ul{gap:.25rem 1.5rem;padding-bottom:.5rem;border-bottom:1px solid var(--line);margin-bottom:.5rem}\n"
+".panels{display:grid;grid-template-columns:minmax(0,1fr);gap:0 2.5rem}\n"
+"@media (min-width:64rem){.panels{grid-template-columns:minmax(0,1fr) minmax(0,1fr)}}\n"
+"section{min-width:0}\n"
+"details.edit{border:1px solid var(--line);border-radius:6px;padding:.5rem 1rem;margin:.5rem 0}\n"
+"details.edit[open]{padding-bottom:1rem}\n"
+"summary{cursor:pointer;font-weight:600;padding:.25rem 0}\n"
+/* the usage chart: bars and grid from the page's SVG, colours by outcome here */
+".chart{display:block;width:100%;max-width:60rem;height:auto}\n"
+".chart-narrow{display:none}\n"
+".chart text{font-size:11px;fill:var(--fg)}.chart .ya{text-anchor:end}.chart .xl{text-anchor:middle}"
+".chart .xr{text-anchor:end}.chart .val{text-anchor:middle;font-size:10px;fill:var(--muted)}\n"
+".chart .grid{fill:#e4e4e4}.chart .axis{fill:var(--muted)}.chart .slot{fill:transparent}"
+".chart .slot:hover{fill:var(--soft)}\n"
+".o0{fill:#1e6b2e;background:#1e6b2e}.o1{fill:#c27c0e;background:#c27c0e}"
+".o2{fill:#a4161a;background:#a4161a}.o3{fill:#595959;background:#595959}"
+".o4{fill:#0b57a4;background:#0b57a4}.o5{fill:#6b3fa0;background:#6b3fa0}"
+".o6{fill:#8a5a44;background:#8a5a44}.o7{fill:#c2185b;background:#c2185b}\n"
+".legend{display:flex;flex-wrap:wrap;gap:.25rem 1rem;margin:.25rem 0;font-size:.9rem}\n"
+".sw{display:inline-block;width:.8rem;height:.8rem;margin-right:.3rem;vertical-align:-.05rem}\n"
+"table.days{width:auto;min-width:18rem}\n"
+"@media (max-width:40rem){th,td{padding:.3rem}header .who{margin-left:0}"
+"main{padding:1rem .75rem}"
+".chart-wide{display:none}.chart-narrow{display:block}"
+"table.days th{overflow-wrap:anywhere;font-size:.85rem}"
+/* a table row becomes a block of lines; headings come from data-label */
+".scroll table,.scroll tbody,.scroll tr,.scroll td{display:block;width:100%}"
+".scroll thead{display:none}"
+".scroll table:not(:has(td[data-label])) thead{display:block}"
+".scroll table:not(:has(td[data-label])) thead tr{display:flex;flex-wrap:wrap;gap:0 .75rem}"
+".scroll table:not(:has(td[data-label])) th{padding:.2rem 0;background:none;border:0}"
+".scroll tr{border-bottom:1px solid var(--line);padding:.4rem 0}"
+".scroll td{border:0;padding:.1rem 0}"
+".scroll caption{display:block}"
+".scroll td[data-label]{position:relative;padding-left:7rem}"
+".scroll td[data-label]::before{content:attr(data-label);position:absolute;left:0;width:6.5rem;"
+"font-weight:600;color:var(--muted)}"
+".scroll td.opt{display:none}"
+".scroll td[class^=d]{padding-left:0}}\n";
+
+/*
+ * The console's one script: copy buttons. A button with data-copy="ID" (left
+ * hidden by the page) is shown and copies the text of element ID; the status
+ * element its aria-describedby names says what happened. Without the script
+ * the page still shows the text, selectable with one click (user-select: all).
+ */
+static const char script[] =
+"\"use strict\";\n"
+"document.querySelectorAll(\"button[data-copy]\").forEach(function (b) {\n"
+"\tvar src = document.getElementById(b.getAttribute(\"data-copy\"));\n"
+"\tvar out = document.getElementById(b.getAttribute(\"aria-describedby\"));\n"
+"\tif (src === null)\n"
+"\t\treturn;\n"
+"\tfunction said(ok) {\n"
+"\t\tif (out !== null)\n"
+"\t\t\tout.textContent = ok ? \"Copied to the clipboard.\" :\n"
+"\t\t\t    \"Could not copy: select the text and copy it by hand.\";\n"
+"\t}\n"
+"\tfunction by_selection() {\n"
+"\t\tvar r = document.createRange(), s = window.getSelection();\n"
+"\t\tr.selectNodeContents(src);\n"
+"\t\ts.removeAllRanges();\n"
+"\t\ts.addRange(r);\n"
+"\t\ttry {\n"
+"\t\t\treturn document.execCommand(\"copy\");\n"
+"\t\t} catch (e) {\n"
+"\t\t\treturn false;\n"
+"\t\t}\n"
+"\t}\n"
+"\tb.hidden = false;\n"
+"\tb.addEventListener(\"click\", function () {\n"
+"\t\tvar text = src.textContent;\n"
+"\t\tif (navigator.clipboard && window.isSecureContext)\n"
+"\t\t\tnavigator.clipboard.writeText(text).then(function () { said(true); },\n"
+"\t\t\t    function () { said(by_selection()); });\n"
+"\t\telse\n"
+"\t\t\tsaid(by_selection());\n"
+"\t});\n"
+"});\n";
+
+static const struct {
+	const char	*name, *type, *body;
+	size_t		 len;
+} assets[] = {
+	{ "style.css", "text/css; charset=utf-8", style, sizeof(style) - 1 },
+	{ "admin.js", "text/javascript; charset=utf-8", script, sizeof(script) - 1 },
+};
+
+bool
+lk_admin_is_asset(const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < LK_NELEM(assets); i++)
+		if (strcmp(assets[i].name, name) == 0)
+			return true;
+	return false;
+}
 
 enum lk_err
-lk_admin_style(struct lk_req *req)
+lk_admin_asset(struct lk_req *req)
 {
+	size_t i;
+
 	if (req->method != LK_GET)
 		return lk_req_method_not_allowed(req, "GET");
-	security_headers(req);
-	lk_resp_body(req, 200, "text/css; charset=utf-8", style, sizeof(style) - 1);
-	return LK_OK;
+	for (i = 0; i < LK_NELEM(assets); i++)
+		if (req->nsegs == 1 && strcmp(assets[i].name, req->segs[0]) == 0) {
+			security_headers(req);
+			lk_resp_body(req, 200, assets[i].type, assets[i].body, assets[i].len);
+			return LK_OK;
+		}
+	return lk_req_fail(req, LK_ERR_NOT_FOUND, NULL, "There is no such page.");
 }
 
 static void
@@ -112,6 +231,8 @@ lk_admin_begin(struct lk_admin *a, const char *title, const char *area)
 	lk_html_close(h);
 	lk_html_elem(h, LK_E_LINK, LK_A_REL, "stylesheet",
 	    LK_A_HREF, LK_ADMIN_BASE "/style.css", LK_A__MAX);
+	lk_html_leaf(h, LK_E_SCRIPT, NULL, LK_A_SRC, LK_ADMIN_BASE "/admin.js", LK_A_DEFER, "",
+	    LK_A__MAX);
 	lk_html_close(h);	/* head */
 	lk_html_elem(h, LK_E_BODY, LK_A__MAX);
 	lk_html_elem(h, LK_E_HEADER, LK_A__MAX);
@@ -259,6 +380,12 @@ lk_admin_table(struct lk_admin *a, const char *label, enum lk_attr attr, const c
 	lk_html_close(h);
 	lk_html_close(h);
 	lk_html_elem(h, LK_E_TBODY, LK_A__MAX);
+}
+
+void
+lk_admin_cell(struct lk_admin *a, const char *label, const char *cls)
+{
+	lk_html_elem(&a->h, LK_E_TD, LK_A_DATA_LABEL, label, LK_A_CLASS, cls, LK_A__MAX);
 }
 
 const char *

@@ -40,8 +40,10 @@ enum lk_err	 lk_admin_end(struct lk_admin *a, int status);
 enum lk_err	 lk_admin_redirect(struct lk_admin *a, const char *path);
 /* An error page: status, error code, message (req->err_message) and request id. */
 enum lk_err	 lk_admin_error(struct lk_admin *a, enum lk_err e);
-/* GET /admin/style.css */
-enum lk_err	 lk_admin_style(struct lk_req *req);
+/* True if name is one of the console's static files (style.css, admin.js). */
+bool		 lk_admin_is_asset(const char *name);
+/* GET /admin/<asset>: the file, with its content type and the console's headers. */
+enum lk_err	 lk_admin_asset(struct lk_req *req);
 
 /* True if the signed-in user holds scope. */
 bool		 lk_admin_can(const struct lk_admin *a, const char *scope);
@@ -77,13 +79,18 @@ void		 lk_admin_account_select(struct lk_admin *a, const char *label, const char
 void		 lk_admin_alert(struct lk_admin *a, const char *message);
 
 /*
- * Open a data table in a region that scrolls sideways (named label): the
- * table (attribute attr = value: its id or class), its caption, a header row
- * of the n column names heads; the body is left open (close the tbody,
- * table and region with lk_html_close).
+ * Open a data table in a region (named label) that may scroll sideways as a
+ * last resort: the table (attribute attr = value: its id or class), its
+ * caption, a header row of the n column names heads; the body is left open
+ * (close the tbody, table and region with lk_html_close). On a narrow
+ * screen each row becomes a block of lines, headed by the cells' data-label
+ * (lk_admin_cell); cells of class "opt" are left out there.
  */
 void		 lk_admin_table(struct lk_admin *a, const char *label, enum lk_attr attr,
 		    const char *value, const char *caption, const char *const *heads, size_t n);
+
+/* Open a table cell whose line on a narrow screen is headed label; cls may be NULL. */
+void		 lk_admin_cell(struct lk_admin *a, const char *label, const char *cls);
 
 /* A table cell holding text as code (ids, key starts). */
 void		 lk_admin_code_cell(struct lk_admin *a, const char *text);

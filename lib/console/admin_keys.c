@@ -6,6 +6,7 @@
 #include "api/keys.h"
 #include "base/timefmt.h"
 #include "console/admin.h"
+#include "model/usage.h"
 
 #define WEEK	(7 * 86400)
 #define DAYS	30	/* of the usage chart */
@@ -206,113 +207,427 @@ account_select(struct lk_admin *a, const char *label, const char *name, const ch
 	json_decref(tree);
 }
 
-/* The plaintext of a new key, shown once. */
+/* The name of account public_id into out ("" if it cannot be read). */
 static void
-show_secret(struct lk_admin *a, json_t *k)
+account_name(struct lk_admin *a, const char *public_id, char *out, size_t size)
 {
-	struct lk_html *h = &a->h;
+	struct lk_account acct;
 
+	out[0] = '\0';
+	if (*public_id && lk_accounts_get(a->req->db, public_id, &acct) == LK_OK)
+		snprintf(out, size, "%s", acct.name);
+}
+
+/* An account by its name, linked to its keys, with its id in small type (and on hover). */
+static void
+account_ref(struct lk_admin *a, const char *public_id, const char *name)
+{
+	char href[200];
+
+	snprintf(href, sizeof(href), LK_ADMIN_BASE "/keys?account_id=");
+	lk_html_urlencode(href, sizeof(href), public_id);
+	lk_html_leaf(&a->h, LK_E_A, *name ? name : public_id, LK_A_HREF, href,
+	    LK_A_TITLE, public_id, LK_A__MAX);
+	if (*name) {
+		lk_html_text(&a->h, " ");
+		lk_html_elem(&a->h, LK_E_SMALL, LK_A_CLASS, "hint", LK_A__MAX);
+		lk_html_leaf(&a->h, LK_E_CODE, public_id, LK_A__MAX);
+		lk_html_close(&a->h);
+	}
+}
+
+/* A key by its label, linked to its page, with its id in small type. */
+static void
+key_ref(struct lk_admin *a, const char *id, const char *label)
+{
+	char href[200];
+
+	key_href(href, sizeof(href), id, NULL);
+	lk_html_leaf(&a->h, LK_E_A, *label ? label : id, LK_A_HREF, href, LK_A__MAX);
+	lk_html_text(&a->h, " ");
+	lk_html_elem(&a->h, LK_E_SMALL, LK_A_CLASS, "hint", LK_A__MAX);
+	lk_html_leaf(&a->h, LK_E_CODE, id, LK_A__MAX);
+	lk_html_close(&a->h);
+}
+
+/* The scopes of key object k, space-separated, into out. */
+static void
+scopes_text(json_t *k, char *out, size_t size)
+{
+	json_t	*s1;
+	size_t	 i, n;
+
+	out[0] = '\0';
+	json_array_foreach(json_object_get(k, "scopes"), i, s1) {
+		n = strlen(out);
+		snprintf(out + n, size - n, "%s%s", n ? " " : "", json_string_value(s1));
+	}
+}
+
+static void
+field_row(struct lk_admin *a, const char *name, const char *value, bool code)
+{
+	lk_html_leaf(&a->h, LK_E_DT, name, LK_A__MAX);
+	lk_html_elem(&a->h, LK_E_DD, LK_A__MAX);
+	if (code)
+		lk_html_leaf(&a->h, LK_E_CODE, value, LK_A__MAX);
+	else
+		lk_html_text(&a->h, value);
+	lk_html_close(&a->h);
+}
+
+static void
+time_row(struct lk_admin *a, const char *name, json_t *k, const char *field, const char *never)
+{
+	lk_html_leaf(&a->h, LK_E_DT, name, LK_A__MAX);
+	lk_html_elem(&a->h, LK_E_DD, LK_A__MAX);
+	lk_admin_reltime(a, time_of(k, field), never, true);
+	lk_html_close(&a->h);
+}
+
+/* The dt of a row whose dd the caller writes (then closes). */
+static void
+open_row(struct lk_admin *a, const char *name)
+{
+	lk_html_leaf(&a->h, LK_E_DT, name, LK_A__MAX);
+	lk_html_elem(&a->h, LK_E_DD, LK_A__MAX);
+}
+
+/*
+ * The page that shows a new key's plaintext, once (after create and rotate):
+ * the key with a copy button (admin.js shows it; without the script the key
+ * is selected by one click), what the key is, the key it replaces (old, after
+ * a rotation, may be NULL), and "I have stored it" to leave for its page.
+ */
+static enum lk_err
+secret_page(struct lk_admin *a, json_t *k, json_t *old)
+{
+	struct lk_html	*h = &a->h;
+	char		 href[200], scopes[LK_SCOPES_BUF], name[LK_ACCOUNT_NAME_MAX * 4 + 1];
+
+	lk_admin_begin(a, old != NULL ? "Key rotated" : "Key created", "keys");
 	lk_html_elem(h, LK_E_DIV, LK_A_CLASS, "secret", LK_A_ROLE, "region",
 	    LK_A_ARIA_LABEL, "New key", LK_A__MAX);
-	lk_html_leaf(h, LK_E_P, "Copy this key now. It is shown only this once and "
-	    "cannot be shown again.", LK_A__MAX);
 	lk_html_elem(h, LK_E_P, LK_A__MAX);
+	lk_html_leaf(h, LK_E_STRONG, "Copy this key now. It is shown only this once and "
+	    "cannot be shown again.", LK_A__MAX);
+	lk_html_close(h);
+	lk_html_elem(h, LK_E_DIV, LK_A_CLASS, "keybox", LK_A__MAX);
 	lk_html_leaf(h, LK_E_CODE, lk_admin_str(k, "key"), LK_A_ID, "new-key", LK_A__MAX);
+	lk_html_leaf(h, LK_E_BUTTON, "Copy", LK_A_TYPE, "button", LK_A_DATA_COPY, "new-key",
+	    LK_A_ARIA_DESCRIBEDBY, "copy-status", LK_A_HIDDEN, "", LK_A__MAX);
 	lk_html_close(h);
-	lk_html_leaf(h, LK_E_P, "Select it (a click selects it all) and copy it with Ctrl+C "
-	    "or your device's copy command.", LK_A_CLASS, "hint", LK_A__MAX);
+	lk_html_leaf(h, LK_E_P, "", LK_A_ID, "copy-status", LK_A_ROLE, "status", LK_A__MAX);
+	lk_html_leaf(h, LK_E_P, "A click on the key selects all of it; copy it with Ctrl+C or "
+	    "your device's copy command, and store it where your program reads its secrets.",
+	    LK_A_CLASS, "hint", LK_A__MAX);
 	lk_html_close(h);
+
+	scopes_text(k, scopes, sizeof(scopes));
+	account_name(a, lk_admin_str(k, "account_id"), name, sizeof(name));
+	lk_html_elem(h, LK_E_DL, LK_A_CLASS, "fields", LK_A_ID, "new-key-fields", LK_A__MAX);
+	field_row(a, "Label", lk_admin_str(k, "label"), false);
+	field_row(a, "Id", lk_admin_str(k, "id"), true);
+	field_row(a, "Scopes", scopes[0] ? scopes : "(none)", true);
+	field_row(a, "Environment", lk_admin_str(k, "env"), false);
+	time_row(a, "Expires", k, "expires_at", "never");
+	open_row(a, "Account");
+	account_ref(a, lk_admin_str(k, "account_id"), name);
+	lk_html_close(h);
+	if (old != NULL) {
+		open_row(a, "Replaces");
+		key_ref(a, lk_admin_str(old, "id"), lk_admin_str(old, "label"));
+		if (strcmp(lk_admin_str(old, "status"), "active") == 0) {
+			lk_html_text(h, ", which stops working ");
+			lk_admin_reltime(a, time_of(old, "expires_at"), "", true);
+		} else
+			lk_html_text(h, ", which no longer works");
+		lk_html_close(h);
+	}
+	lk_html_close(h);
+	key_href(href, sizeof(href), lk_admin_str(k, "id"), NULL);
+	lk_html_elem(h, LK_E_DIV, LK_A_CLASS, "actions", LK_A__MAX);
+	lk_html_leaf(h, LK_E_A, "I have stored it", LK_A_HREF, href, LK_A_CLASS, "button",
+	    LK_A_ID, "stored", LK_A__MAX);
+	lk_html_close(h);
+	return lk_admin_end(a, 201);
 }
 
 /* ---- the usage chart ---- */
 
+#define OUTCOMES	LK_OUTCOME__MAX
+
+/* DAYS days of usage, oldest first, as the usage API's "data" gives them. */
+struct usage {
+	int64_t		 n[DAYS][OUTCOMES], total[DAYS], sum[OUTCOMES], all, max;
+	int		 busiest;		/* the day of max */
+	char		 date[DAYS][11];	/* "YYYY-MM-DD" */
+	char		 text[OUTCOMES][32];	/* each outcome in words: "rate limited" */
+};
+
+static void
+usage_read(struct usage *u, json_t *data, int64_t now)
+{
+	size_t	 n = json_array_size(data), o;
+	int	 d;
+
+	memset(u, 0, sizeof(*u));
+	for (o = 0; o < OUTCOMES; o++) {
+		char *p;
+
+		snprintf(u->text[o], sizeof(u->text[o]), "%s", lk_outcome_name(o));
+		while ((p = strchr(u->text[o], '_')) != NULL)
+			*p = ' ';
+	}
+	for (d = 0; d < DAYS; d++) {
+		/* the newest DAYS entries, right-aligned so today is the last day */
+		json_t *day = n >= DAYS ? json_array_get(data, n - DAYS + (size_t)d) : NULL;
+		char t[LK_TIME_MAX];
+
+		lk_time_format((now / 86400 - (DAYS - 1) + d) * 86400, t);
+		snprintf(u->date[d], sizeof(u->date[d]), "%.10s",
+		    day != NULL && json_is_string(json_object_get(day, "date")) ?
+		    lk_admin_str(day, "date") : t);
+		for (o = 0; day != NULL && o < OUTCOMES; o++) {
+			u->n[d][o] = json_integer_value(json_object_get(day, lk_outcome_name(o)));
+			u->total[d] += u->n[d][o];
+			u->sum[o] += u->n[d][o];
+		}
+		u->all += u->total[d];
+		if (u->total[d] > u->max) {
+			u->max = u->total[d];
+			u->busiest = d;
+		}
+	}
+}
+
+/* Whether the legend and the table show outcome o: valid always, the others if they occurred. */
+static bool
+occurred(const struct usage *u, size_t o)
+{
+	return o == LK_OUTCOME_VALID || u->sum[o] > 0;
+}
+
+/* A count in at most 4 characters for the chart: 950, 1.2k, 12k, 3.4M. */
+static void
+short_count(int64_t v, char *out, size_t size)
+{
+	if (v < 1000)
+		snprintf(out, size, "%lld", (long long)v);
+	else if (v < 10000)
+		snprintf(out, size, "%lld.%lldk", (long long)(v / 1000), (long long)(v % 1000 / 100));
+	else if (v < 1000000)
+		snprintf(out, size, "%lldk", (long long)(v / 1000));
+	else
+		snprintf(out, size, "%lld.%lldM", (long long)(v / 1000000),
+		    (long long)(v % 1000000 / 100000));
+}
+
+/* "Nov 4" of "YYYY-MM-DD". */
+static void
+short_date(const char *ymd, char *out, size_t size)
+{
+	static const char *const months[] = { "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul",
+	    "Aug", "Sep", "Oct", "Nov", "Dec" };
+	int m = atoi(ymd + 5);
+
+	snprintf(out, size, "%s %d", m >= 1 && m <= 12 ? months[m - 1] : "?", atoi(ymd + 8));
+}
+
+/* The y scale's step: 1, 2 or 5 times a power of ten, so that at most 5 steps reach max. */
+static int64_t
+scale_step(int64_t max)
+{
+	static const int	 m[] = { 1, 2, 5 };
+	int64_t			 p;
+	size_t			 i;
+
+	for (p = 1; p < INT64_MAX / 50; p *= 10)
+		for (i = 0; i < LK_NELEM(m); i++)
+			if (m[i] * p * 5 >= max)
+				return m[i] * p;
+	return p;
+}
+
+/* The size of one drawing of the chart (in SVG user units = CSS px at scale 1). */
+struct chart_box {
+	const char	*cls;
+	int		 w, h, left, right, top, bottom;
+	bool		 values;	/* each day's total above its bar */
+};
+
+static void
+svg_rect(struct lk_html *h, const char *cls, double x, double y, double w, double ht)
+{
+	char xs[24], ys[24], ws[24], hs[24];
+
+	snprintf(xs, sizeof(xs), "%.1f", x);
+	snprintf(ys, sizeof(ys), "%.1f", y);
+	snprintf(ws, sizeof(ws), "%.1f", w);
+	snprintf(hs, sizeof(hs), "%.1f", ht);
+	lk_html_leaf(h, LK_E_RECT, NULL, LK_A_CLASS, cls, LK_A_X, xs, LK_A_Y, ys,
+	    LK_A_WIDTH, ws, LK_A_HEIGHT, hs, LK_A__MAX);
+}
+
+static void
+svg_text(struct lk_html *h, const char *cls, double x, double y, const char *text)
+{
+	char xs[24], ys[24];
+
+	snprintf(xs, sizeof(xs), "%.1f", x);
+	snprintf(ys, sizeof(ys), "%.1f", y);
+	lk_html_leaf(h, LK_E_SVGTEXT, text, LK_A_CLASS, cls, LK_A_X, xs, LK_A_Y, ys, LK_A__MAX);
+}
+
 /*
- * An inline SVG of DAYS days of usage stacked by outcome, from the usage
- * API's "data" array (oldest first; NULL: no usage data, all zeros).
+ * One drawing of the chart: a y axis with a scale, a bar per day stacked by
+ * outcome (each day titled with its numbers), a tick per day and a date every
+ * 7 days. Drawn twice, wide and narrow (CSS shows one), so that its text is
+ * legible at both sizes.
  */
 static void
-usage_chart(struct lk_admin *a, json_t *data)
+chart_svg(struct lk_admin *a, const struct usage *u, const struct chart_box *b,
+    const char *label)
 {
-	static const struct { const char *name, *colour; } outcomes[] = {
-		{ "valid", "#1e6b2e" }, { "rate_limited", "#7a4a00" },
-		{ "revoked", "#a4161a" }, { "expired", "#595959" },
-		{ "insufficient_scope", "#0b57a4" },
-	};
 	struct lk_html	*h = &a->h;
-	int64_t		 counts[DAYS][LK_NELEM(outcomes)], max = 0, total;
-	char		 x[16], y[16], hgt[16], label[200];
+	double		 x0 = b->left, x1 = b->w - b->right, y0 = b->top, y1 = b->h - b->bottom;
+	double		 slot = (x1 - x0) / DAYS, bar = slot * .7;
+	int64_t		 step = scale_step(u->max), top, v;
+	char		 vb[32], text[64], cls[8];
 	int		 d;
 	size_t		 o;
 
-	memset(counts, 0, sizeof(counts));
-	/* The newest DAYS entries, right-aligned so today is the last bar. */
-	for (d = 0; d < DAYS; d++) {
-		json_t *day = json_array_get(data, json_array_size(data) >= DAYS ?
-		    json_array_size(data) - DAYS + (size_t)d : (size_t)-1);
-
-		for (o = 0; day != NULL && o < LK_NELEM(outcomes); o++)
-			counts[d][o] = json_integer_value(json_object_get(day, outcomes[o].name));
-	}
-	for (d = 0; d < DAYS; d++) {
-		for (total = 0, o = 0; o < LK_NELEM(outcomes); o++)
-			total += counts[d][o];
-		if (total > max)
-			max = total;
-	}
-	lk_html_leaf(h, LK_E_H2, "Usage, last 30 days", LK_A_ID, "usage", LK_A__MAX);
-	snprintf(label, sizeof(label), "Bar chart of uses per day over the last %d days, "
-	    "stacked by outcome; highest day: %lld", DAYS, (long long)max);
-	lk_html_elem(h, LK_E_SVG, LK_A_CLASS, "chart", LK_A_VIEWBOX, "0 0 620 180",
-	    LK_A_WIDTH, "620", LK_A_HEIGHT, "180", LK_A_ROLE, "img",
+	top = u->max > 0 ? (u->max + step - 1) / step * step : 4 * step;
+	snprintf(vb, sizeof(vb), "0 0 %d %d", b->w, b->h);
+	lk_html_elem(h, LK_E_SVG, LK_A_CLASS, b->cls, LK_A_VIEWBOX, vb, LK_A_ROLE, "img",
 	    LK_A_ARIA_LABEL, label, LK_A__MAX);
-	lk_html_leaf(h, LK_E_RECT, NULL, LK_A_X, "0", LK_A_Y, "0", LK_A_WIDTH, "620",
-	    LK_A_HEIGHT, "180", LK_A_FILL, "#ffffff", LK_A__MAX);
-	lk_html_leaf(h, LK_E_RECT, NULL, LK_A_X, "10", LK_A_Y, "160", LK_A_WIDTH, "600",
-	    LK_A_HEIGHT, "1", LK_A_FILL, "#595959", LK_A__MAX);
+	for (v = 0; v <= top; v += step) {
+		double y = y1 - (double)v * (y1 - y0) / (double)top;
+
+		svg_rect(h, v == 0 ? "axis" : "grid", x0, y - (v == 0 ? 0 : .5), x1 - x0, 1);
+		short_count(v, text, sizeof(text));
+		svg_text(h, "ya", x0 - 6, y + 4, text);
+	}
 	for (d = 0; d < DAYS; d++) {
-		int64_t base = 160;
+		double	cx = x0 + slot * d + slot / 2, base = y1;
 
-		lk_html_elem(h, LK_E_G, LK_A__MAX);
-		for (o = 0; o < LK_NELEM(outcomes); o++) {
-			int64_t px = max > 0 ? counts[d][o] * 140 / max : 0;
+		lk_html_elem(h, LK_E_G, LK_A_CLASS, "day", LK_A__MAX);
+		lk_html_elem(h, LK_E_SVGTITLE, LK_A__MAX);
+		lk_html_textf(h, "%s: %lld", u->date[d], (long long)u->total[d]);
+		for (o = 0; o < OUTCOMES; o++)
+			if (u->n[d][o] > 0)
+				lk_html_textf(h, ", %s %lld", u->text[o],
+				    (long long)u->n[d][o]);
+		lk_html_close(h);
+		svg_rect(h, "slot", x0 + slot * d, y0, slot, y1 - y0);
+		for (o = 0; o < OUTCOMES; o++) {
+			double px = (double)u->n[d][o] * (y1 - y0) / (double)top;
 
-			if (px == 0)
+			if (u->n[d][o] == 0)
 				continue;
 			base -= px;
-			snprintf(x, sizeof(x), "%d", 12 + d * 20);
-			snprintf(y, sizeof(y), "%lld", (long long)base);
-			snprintf(hgt, sizeof(hgt), "%lld", (long long)px);
-			lk_html_elem(h, LK_E_RECT, LK_A_X, x, LK_A_Y, y, LK_A_WIDTH, "16",
-			    LK_A_HEIGHT, hgt, LK_A_FILL, outcomes[o].colour, LK_A__MAX);
-			lk_html_elem(h, LK_E_SVGTITLE, LK_A__MAX);
-			lk_html_textf(h, "%s: %lld", outcomes[o].name, (long long)counts[d][o]);
-			lk_html_close(h);
-			lk_html_close(h);
+			snprintf(cls, sizeof(cls), "o%zu", o);
+			svg_rect(h, cls, cx - bar / 2, base, bar, px);
 		}
+		if (b->values && u->total[d] > 0) {
+			short_count(u->total[d], text, sizeof(text));
+			svg_text(h, "val", cx, base - 3, text);
+		}
+		svg_rect(h, "axis", cx - .5, y1, 1, 4);
 		lk_html_close(h);
+		if ((DAYS - 1 - d) % 7 == 0) {
+			short_date(u->date[d], text, sizeof(text));
+			/* the last date ends at the axis' end, the others are centred on their day */
+			svg_text(h, d == DAYS - 1 ? "xr" : "xl", d == DAYS - 1 ? x1 : cx,
+			    b->h - 8, text);
+		}
 	}
-	if (max == 0)
-		lk_html_leaf(h, LK_E_SVGTEXT, "No uses recorded in the last 30 days", LK_A_X, "200",
-		    LK_A_Y, "90", LK_A_FILL, "#1b1b1b", LK_A__MAX);
-	lk_html_leaf(h, LK_E_SVGTEXT, "30 days ago", LK_A_X, "10", LK_A_Y, "176",
-	    LK_A_FILL, "#1b1b1b", LK_A__MAX);
-	lk_html_leaf(h, LK_E_SVGTEXT, "today", LK_A_X, "570", LK_A_Y, "176",
-	    LK_A_FILL, "#1b1b1b", LK_A__MAX);
+	if (u->max == 0)
+		svg_text(h, "xl", (x0 + x1) / 2, (y0 + y1) / 2, "No uses in the last 30 days");
 	lk_html_close(h);
-	lk_html_elem(h, LK_E_P, LK_A_CLASS, "legend", LK_A__MAX);
-	for (o = 0; o < LK_NELEM(outcomes); o++) {
-		char style_cls[64];
+}
 
-		snprintf(style_cls, sizeof(style_cls), "sw sw-%zu", o);
+/*
+ * The usage section: totals in words, the chart (wide and narrow drawings),
+ * its legend, and the daily numbers as a table (newest first; the outcomes
+ * that occurred, valid always).
+ */
+static void
+usage_section(struct lk_admin *a, json_t *data)
+{
+	static const struct chart_box wide = { "chart chart-wide", 760, 240, 44, 10, 18, 28, true };
+	static const struct chart_box narrow = { "chart chart-narrow", 360, 200, 34, 6, 10, 28,
+	    false };
+	struct lk_html	*h = &a->h;
+	struct usage	 u;
+	char		 label[300], cls[16];
+	const char	*sep;
+	int		 d;
+	size_t		 o;
+
+	usage_read(&u, data, a->req->now);
+	lk_html_elem(h, LK_E_SECTION, LK_A_ID, "usage", LK_A_ARIA_LABELLEDBY, "usage-h", LK_A__MAX);
+	lk_html_leaf(h, LK_E_H2, "Usage, last 30 days", LK_A_ID, "usage-h", LK_A__MAX);
+	lk_html_elem(h, LK_E_P, LK_A_ID, "usage-totals", LK_A__MAX);
+	lk_html_textf(h, "%lld use%s in 30 days", (long long)u.all, u.all == 1 ? "" : "s");
+	for (sep = ":", o = 0; o < OUTCOMES; o++)
+		if (u.sum[o] > 0) {
+			lk_html_textf(h, "%s %lld %s", sep, (long long)u.sum[o], u.text[o]);
+			sep = ",";
+		}
+	lk_html_textf(h, ". Today: %lld.", (long long)u.total[DAYS - 1]);
+	if (u.max > 0)
+		lk_html_textf(h, " Busiest day: %s (%lld).", u.date[u.busiest], (long long)u.max);
+	lk_html_close(h);
+	snprintf(label, sizeof(label), "Bar chart of uses per day over the last %d days, stacked "
+	    "by outcome: %lld in all, at most %lld on one day. The daily numbers are in the "
+	    "table below.", DAYS, (long long)u.all, (long long)u.max);
+	chart_svg(a, &u, &wide, label);
+	chart_svg(a, &u, &narrow, label);
+	lk_html_elem(h, LK_E_P, LK_A_CLASS, "legend", LK_A__MAX);
+	for (o = 0; o < OUTCOMES; o++) {
+		if (!occurred(&u, o))
+			continue;
+		snprintf(cls, sizeof(cls), "sw o%zu", o);
 		lk_html_elem(h, LK_E_SPAN, LK_A__MAX);
-		lk_html_elem(h, LK_E_SVG, LK_A_CLASS, "sw", LK_A_VIEWBOX, "0 0 10 10",
-		    LK_A_WIDTH, "12", LK_A_HEIGHT, "12", LK_A_ARIA_LABEL, NULL, LK_A__MAX);
-		lk_html_leaf(h, LK_E_RECT, NULL, LK_A_X, "0", LK_A_Y, "0", LK_A_WIDTH, "10",
-		    LK_A_HEIGHT, "10", LK_A_FILL, outcomes[o].colour, LK_A__MAX);
-		lk_html_close(h);
-		lk_html_text(h, outcomes[o].name);
+		lk_html_leaf(h, LK_E_SPAN, NULL, LK_A_CLASS, cls, LK_A_ARIA_HIDDEN, "true", LK_A__MAX);
+		lk_html_text(h, u.text[o]);
 		lk_html_close(h);
 	}
+	lk_html_close(h);
+
+	lk_html_elem(h, LK_E_DETAILS, LK_A_CLASS, "edit", LK_A__MAX);
+	lk_html_leaf(h, LK_E_SUMMARY, "Daily numbers", LK_A__MAX);
+	lk_html_elem(h, LK_E_TABLE, LK_A_CLASS, "days", LK_A_ID, "usage-days", LK_A__MAX);
+	lk_html_leaf(h, LK_E_CAPTION, "Uses per day by outcome, newest first", LK_A__MAX);
+	lk_html_elem(h, LK_E_THEAD, LK_A__MAX);
+	lk_html_elem(h, LK_E_TR, LK_A__MAX);
+	lk_html_leaf(h, LK_E_TH, "Date", LK_A_SCOPE, "col", LK_A__MAX);
+	for (o = 0; o < OUTCOMES; o++)
+		if (occurred(&u, o))
+			lk_html_leaf(h, LK_E_TH, u.text[o], LK_A_SCOPE, "col",
+			    LK_A_CLASS, "num", LK_A__MAX);
+	lk_html_leaf(h, LK_E_TH, "total", LK_A_SCOPE, "col", LK_A_CLASS, "num", LK_A__MAX);
+	lk_html_close(h);
+	lk_html_close(h);
+	lk_html_elem(h, LK_E_TBODY, LK_A__MAX);
+	for (d = DAYS - 1; d >= 0; d--) {
+		lk_html_elem(h, LK_E_TR, LK_A__MAX);
+		lk_html_leaf(h, LK_E_TH, u.date[d], LK_A_SCOPE, "row", LK_A__MAX);
+		for (o = 0; o < OUTCOMES; o++)
+			if (occurred(&u, o)) {
+				lk_html_elem(h, LK_E_TD, LK_A_CLASS, "num", LK_A__MAX);
+				lk_html_textf(h, "%lld", (long long)u.n[d][o]);
+				lk_html_close(h);
+			}
+		lk_html_elem(h, LK_E_TD, LK_A_CLASS, "num", LK_A__MAX);
+		lk_html_textf(h, "%lld", (long long)u.total[d]);
+		lk_html_close(h);
+		lk_html_close(h);
+	}
+	lk_html_close(h);
+	lk_html_close(h);
+	lk_html_close(h);
 	lk_html_close(h);
 }
 
@@ -333,99 +648,187 @@ done_notice(const char *done)
 	return NULL;
 }
 
+/*
+ * Run the key list's API handler (GET /v1/keys, or the account's) with query
+ * api_q (stolen), keeping the page's own query. *page: the answer, or NULL.
+ */
 static enum lk_err
-list_page(struct lk_admin *a)
+api_list(struct lk_admin *a, const char *account, json_t *api_q, json_t **page)
 {
-	struct lk_req	*req = a->req;
-	struct lk_html	*h = &a->h;
-	json_t		*q = req->query, *page, *api_q, *o;
-	const char	*account = lk_admin_str(q, "account_id"), *notice;
-	const char	*status = lk_admin_str(q, "status"), *env = lk_admin_str(q, "env"), *label = lk_admin_str(q, "q");
-	bool		 expiring = strcmp(lk_admin_str(q, "expiring"), "7d") == 0;
-	char		 more[1200], href[200];
-	size_t		 i, expiring_n = 0;
+	json_t		*q = json_incref(a->req->query);
 	enum lk_err	 e;
 
-	if ((notice = done_notice(json_string_value(json_object_get(q, "done")))) != NULL)
-		snprintf(a->notice, sizeof(a->notice), "%s", notice);
-	/* The API's filters, from the filter form's fields. */
-	api_q = json_object();
-	if (*status)
-		json_object_set_new(api_q, "status", json_string(status));
-	if (*env)
-		json_object_set_new(api_q, "env", json_string(env));
-	if (*label)
-		json_object_set_new(api_q, "q", json_string(label));
-	if (expiring)
-		json_object_set_new(api_q, "expiring_within", json_string("7d"));
-	if (*lk_admin_str(q, "cursor"))
-		json_object_set_new(api_q, "cursor", json_string(lk_admin_str(q, "cursor")));
-	json_incref(q);
 	lk_admin_api_begin(a, LK_GET, NULL, api_q);
-	e = lk_admin_api_end(a, lk_keys_http_collection(req, *account ? account : NULL));
-	page = e == LK_OK ? json_incref(req->captured) : NULL;
-	/* The banner: active keys expiring within 7 days. */
-	if (e == LK_OK) {
-		lk_admin_api_begin(a, LK_GET, NULL, json_pack("{s:s,s:s,s:s}", "status",
-		    "active", "expiring_within", "7d", "limit", "100"));
-		if (lk_admin_api_end(a, lk_keys_http_collection(req, *account ? account : NULL)) ==
-		    LK_OK)
-			expiring_n = json_array_size(json_object_get(req->captured, "data"));
-	}
-	json_decref(req->query);
-	req->query = q;
-	if (e == LK_ERR_NOT_FOUND || e == LK_ERR_FORBIDDEN || e == LK_ERR_UNAVAILABLE ||
-	    e == LK_ERR_INTERNAL)
-		return e;
+	e = lk_admin_api_end(a, lk_keys_http_collection(a->req, *account ? account : NULL));
+	*page = e == LK_OK ? json_incref(a->req->captured) : NULL;
+	json_decref(a->req->query);
+	a->req->query = q;
+	return e;
+}
 
-	lk_admin_begin(a, "API keys", "keys");
-	if (expiring_n > 0) {
-		lk_html_elem(h, LK_E_P, LK_A_CLASS, "banner", LK_A_ROLE, "status", LK_A__MAX);
-		lk_html_textf(h, "%zu active key%s of this account expire%s within 7 days. ",
-		    expiring_n, expiring_n == 1 ? "" : "s", expiring_n == 1 ? "s" : "");
-		lk_html_leaf(h, LK_E_A, "Show them", LK_A_HREF,
-		    LK_ADMIN_BASE "/keys?status=active&expiring=7d", LK_A__MAX);
+/*
+ * The active keys of the list that expire within 7 days and were not
+ * replaced: a key rotated with a grace period expires soon by design, and
+ * its successor is what needs watching.
+ */
+static size_t
+expiring_count(struct lk_admin *a, const char *account)
+{
+	struct lk_key	 succ;
+	json_t		*page, *o;
+	size_t		 i, n = 0;
+
+	if (api_list(a, account, json_pack("{s:s,s:s,s:s}", "status", "active",
+	    "expiring_within", "7d", "limit", "100"), &page) != LK_OK)
+		return 0;
+	json_array_foreach(json_object_get(page, "data"), i, o)
+		if (lk_keys_successor(a->req->db, lk_admin_str(o, "id"), &succ) != LK_OK)
+			n++;
+	json_decref(page);
+	return n;
+}
+
+/* The name of account id in tree (lk_admin_tree), or "". */
+static const char *
+tree_name(json_t *tree, const char *id)
+{
+	json_t	*o;
+	size_t	 i;
+
+	json_array_foreach(tree, i, o)
+		if (strcmp(lk_admin_str(o, "id"), id) == 0)
+			return lk_admin_str(o, "name");
+	return "";
+}
+
+/* One key of the list: label (the row's heading on a narrow screen), then its columns. */
+static void
+list_row(struct lk_admin *a, json_t *o)
+{
+	struct lk_html	*h = &a->h;
+	struct lk_key	 succ;
+	char		 href[200];
+	json_t		*s1;
+	size_t		 j;
+
+	lk_html_elem(h, LK_E_TR, LK_A__MAX);
+	key_href(href, sizeof(href), lk_admin_str(o, "id"), NULL);
+	lk_html_elem(h, LK_E_TD, LK_A__MAX);
+	lk_html_leaf(h, LK_E_A, lk_admin_str(o, "label"), LK_A_HREF, href, LK_A__MAX);
+	lk_html_close(h);
+	lk_admin_cell(a, "Start", NULL);
+	lk_html_leaf(h, LK_E_CODE, lk_admin_str(o, "start"), LK_A__MAX);
+	lk_html_close(h);
+	lk_admin_cell(a, "Env", "opt");
+	lk_html_text(h, lk_admin_str(o, "env"));
+	lk_html_close(h);
+	lk_admin_cell(a, "Status", NULL);
+	status_word(a, lk_admin_str(o, "status"));
+	/* only a key that expires can be in a rotation's grace period */
+	if (strcmp(lk_admin_str(o, "status"), "active") == 0 && time_of(o, "expires_at") != 0 &&
+	    lk_keys_successor(a->req->db, lk_admin_str(o, "id"), &succ) == LK_OK) {
+		key_href(href, sizeof(href), succ.public_id, NULL);
+		lk_html_text(h, " ");
+		lk_html_elem(h, LK_E_SMALL, LK_A_CLASS, "hint", LK_A__MAX);
+		lk_html_leaf(h, LK_E_A, "replaced", LK_A_HREF, href, LK_A_TITLE, succ.label,
+		    LK_A__MAX);
 		lk_html_close(h);
 	}
-	if (lk_admin_can(a, "keys:write")) {
-		/* in the account being viewed (the form preselects it) */
+	lk_html_close(h);
+	lk_admin_cell(a, "Scopes", NULL);
+	json_array_foreach(json_object_get(o, "scopes"), j, s1) {
+		if (j > 0)
+			lk_html_text(h, " ");
+		lk_html_leaf(h, LK_E_CODE, json_string_value(s1), LK_A__MAX);
+	}
+	lk_html_close(h);
+	lk_admin_cell(a, "Created", "opt");
+	lk_admin_reltime(a, time_of(o, "created_at"), "", false);
+	lk_html_close(h);
+	lk_admin_cell(a, "Expires", NULL);
+	lk_admin_reltime(a, time_of(o, "expires_at"), "never", false);
+	lk_html_close(h);
+	lk_admin_cell(a, "Last used", NULL);
+	lk_admin_reltime(a, time_of(o, "last_used_at"), "never", false);
+	lk_html_close(h);
+	lk_html_close(h);
+}
+
+/*
+ * What an empty list says: an account without keys says so and offers to
+ * create one; a filtered list that hides every key offers to clear the filters.
+ */
+static void
+empty_list(struct lk_admin *a, const char *account, bool filtered, const char *name)
+{
+	struct lk_html	*h = &a->h;
+	json_t		*any = NULL;
+	char		 href[200];
+	bool		 none = true;
+
+	if (filtered && api_list(a, account, json_pack("{s:s}", "limit", "1"), &any) == LK_OK)
+		none = json_array_size(json_object_get(any, "data")) == 0;
+	json_decref(any);
+	lk_html_elem(h, LK_E_DIV, LK_A_CLASS, "empty", LK_A_ID, "empty", LK_A__MAX);
+	lk_html_elem(h, LK_E_P, LK_A__MAX);
+	snprintf(href, sizeof(href), LK_ADMIN_BASE "/keys?account_id=");
+	lk_html_urlencode(href, sizeof(href), account);
+	if (!none) {
+		lk_html_text(h, "No keys match. ");
+		lk_html_leaf(h, LK_E_A, "Clear the filters", LK_A_HREF, href, LK_A_ID, "clear-filters",
+		    LK_A__MAX);
+		lk_html_textf(h, " to see every key of %s.", *name ? name : "this account");
+		lk_html_close(h);
+	} else if (lk_admin_can(a, "keys:write")) {
+		lk_html_text(h, "No keys in this account yet — ");
 		snprintf(href, sizeof(href), LK_ADMIN_BASE "/keys/new?account_id=");
 		lk_html_urlencode(href, sizeof(href), account);
-		lk_html_elem(h, LK_E_P, LK_A__MAX);
-		lk_html_leaf(h, LK_E_A, "Create a key", LK_A_HREF,
-		    *account ? href : LK_ADMIN_BASE "/keys/new", LK_A_ID, "create-key", LK_A__MAX);
+		lk_html_leaf(h, LK_E_A, "Create a key", LK_A_HREF, href, LK_A_ID, "empty-create",
+		    LK_A__MAX);
+		lk_html_close(h);
+		lk_html_leaf(h, LK_E_P, "A key lets a program call your API; its plaintext is "
+		    "shown once, when it is created.", LK_A_CLASS, "hint", LK_A__MAX);
+	} else {
+		lk_html_text(h, "No keys in this account yet. An owner or developer of the "
+		    "account can create one.");
 		lk_html_close(h);
 	}
-	/* Filters: a GET form. */
+	lk_html_close(h);
+}
+
+/* The filter form (a GET form): account, status, environment, label, expiring soon. */
+static void
+filter_form(struct lk_admin *a, json_t *tree, const char *account, const char *status,
+    const char *env, const char *label, bool expiring)
+{
+	static const char *const st[] = { "", "active", "revoked", "expired", NULL };
+	static const char *const en[] = { "", "live", "test", NULL };
+	static const char *const st_names[] = { "any", "active", "revoked", "expired" };
+	static const char *const en_names[] = { "any", "live", "test" };
+	const char *const	*sets[] = { st, en };
+	const char *const	*names[] = { st_names, en_names };
+	const char		*fields[] = { "status", "env" }, *labels[] = { "Status", "Environment" };
+	const char		*vals[] = { status, env };
+	struct lk_html		*h = &a->h;
+	char			 id[32];
+	size_t			 i;
+	int			 f;
+
 	lk_html_elem(h, LK_E_FORM, LK_A_METHOD, "get", LK_A_ACTION, LK_ADMIN_BASE "/keys",
 	    LK_A_CLASS, "inline", LK_A_ROLE, "search", LK_A_ARIA_LABEL, "Filter keys", LK_A__MAX);
-	account_select(a, "Account", "account_id", *account ? account :
-	    a->caller.key.owner.public_id);
-	{
-		static const char *const st[] = { "", "active", "revoked", "expired", NULL };
-		static const char *const en[] = { "", "live", "test", NULL };
-		static const char *const st_names[] = { "any", "active", "revoked", "expired" };
-		static const char *const en_names[] = { "any", "live", "test" };
-		const char *const *sets[] = { st, en };
-		const char *const *names[] = { st_names, en_names };
-		const char *fields[] = { "status", "env" }, *labels[] = { "Status", "Environment" };
-		const char *vals[] = { status, env };
-		int f;
-
-		for (f = 0; f < 2; f++) {
-			char id[32];
-
-			snprintf(id, sizeof(id), "f-%s", fields[f]);
-			lk_html_elem(h, LK_E_DIV, LK_A_CLASS, "field", LK_A__MAX);
-			lk_html_leaf(h, LK_E_LABEL, labels[f], LK_A_FOR, id, LK_A__MAX);
-			lk_html_elem(h, LK_E_SELECT, LK_A_ID, id, LK_A_NAME, fields[f], LK_A__MAX);
-			for (i = 0; sets[f][i] != NULL; i++)
-				lk_html_leaf(h, LK_E_OPTION, names[f][i], LK_A_VALUE, sets[f][i],
-				    LK_A_SELECTED, strcmp(vals[f], sets[f][i]) == 0 ? "" : NULL,
-				    LK_A__MAX);
-			lk_html_close(h);
-			lk_html_close(h);
-		}
+	if (tree != NULL)
+		lk_admin_account_select(a, "Account", "account_id", tree, account);
+	for (f = 0; f < 2; f++) {
+		snprintf(id, sizeof(id), "f-%s", fields[f]);
+		lk_html_elem(h, LK_E_DIV, LK_A_CLASS, "field", LK_A__MAX);
+		lk_html_leaf(h, LK_E_LABEL, labels[f], LK_A_FOR, id, LK_A__MAX);
+		lk_html_elem(h, LK_E_SELECT, LK_A_ID, id, LK_A_NAME, fields[f], LK_A__MAX);
+		for (i = 0; sets[f][i] != NULL; i++)
+			lk_html_leaf(h, LK_E_OPTION, names[f][i], LK_A_VALUE, sets[f][i],
+			    LK_A_SELECTED, strcmp(vals[f], sets[f][i]) == 0 ? "" : NULL,
+			    LK_A__MAX);
+		lk_html_close(h);
+		lk_html_close(h);
 	}
 	lk_html_elem(h, LK_E_DIV, LK_A_CLASS, "field", LK_A__MAX);
 	lk_html_leaf(h, LK_E_LABEL, "Label contains", LK_A_FOR, "f-q", LK_A__MAX);
@@ -442,58 +845,95 @@ list_page(struct lk_admin *a)
 	lk_html_close(h);
 	lk_admin_button(a, "Filter", NULL);
 	lk_html_close(h);
+}
 
+static enum lk_err
+list_page(struct lk_admin *a)
+{
+	struct lk_req	*req = a->req;
+	struct lk_html	*h = &a->h;
+	json_t		*q = req->query, *page, *api_q, *o, *tree = NULL;
+	const char	*account = lk_admin_str(q, "account_id"), *notice;
+	const char	*status = lk_admin_str(q, "status"), *env = lk_admin_str(q, "env");
+	const char	*label = lk_admin_str(q, "q"), *cursor = lk_admin_str(q, "cursor");
+	const char	*shown;		/* the account whose keys are listed */
+	bool		 expiring = strcmp(lk_admin_str(q, "expiring"), "7d") == 0;
+	char		 more[1200], href[200], err[sizeof(req->err_message)];
+	size_t		 i, expiring_n = 0;
+	enum lk_err	 e;
+
+	if ((notice = done_notice(json_string_value(json_object_get(q, "done")))) != NULL)
+		snprintf(a->notice, sizeof(a->notice), "%s", notice);
+	/* The API's filters, from the filter form's fields. */
+	api_q = json_object();
+	if (*status)
+		json_object_set_new(api_q, "status", json_string(status));
+	if (*env)
+		json_object_set_new(api_q, "env", json_string(env));
+	if (*label)
+		json_object_set_new(api_q, "q", json_string(label));
+	if (expiring)
+		json_object_set_new(api_q, "expiring_within", json_string("7d"));
+	if (*cursor)
+		json_object_set_new(api_q, "cursor", json_string(cursor));
+	e = api_list(a, account, api_q, &page);
+	if (e == LK_ERR_NOT_FOUND || e == LK_ERR_FORBIDDEN || e == LK_ERR_UNAVAILABLE ||
+	    e == LK_ERR_INTERNAL)
+		return e;
+	/* copied: the calls below reset the request's error */
+	snprintf(err, sizeof(err), "%s", req->err_message);
+	if (e == LK_OK)
+		expiring_n = expiring_count(a, account);
+	shown = *account ? account : a->caller.key.owner.public_id;
+	if (lk_admin_tree(a, NULL, &tree) != LK_OK) {
+		json_decref(tree);
+		tree = NULL;
+	}
+
+	lk_admin_begin(a, "API keys", "keys");
+	if (expiring_n > 0) {
+		lk_html_elem(h, LK_E_P, LK_A_CLASS, "banner", LK_A_ROLE, "status", LK_A__MAX);
+		lk_html_textf(h, "%zu active key%s of this account expire%s within 7 days. ",
+		    expiring_n, expiring_n == 1 ? "" : "s", expiring_n == 1 ? "s" : "");
+		snprintf(href, sizeof(href), LK_ADMIN_BASE "/keys?status=active&expiring=7d"
+		    "&account_id=");
+		lk_html_urlencode(href, sizeof(href), shown);
+		lk_html_leaf(h, LK_E_A, "Show them", LK_A_HREF, href, LK_A__MAX);
+		lk_html_close(h);
+	}
+	if (lk_admin_can(a, "keys:write")) {
+		/* in the account being viewed (the form preselects it) */
+		snprintf(href, sizeof(href), LK_ADMIN_BASE "/keys/new?account_id=");
+		lk_html_urlencode(href, sizeof(href), account);
+		lk_html_elem(h, LK_E_P, LK_A_CLASS, "primary", LK_A__MAX);
+		lk_html_leaf(h, LK_E_A, "Create a key", LK_A_HREF,
+		    *account ? href : LK_ADMIN_BASE "/keys/new", LK_A_ID, "create-key", LK_A__MAX);
+		lk_html_close(h);
+	}
+	filter_form(a, tree, shown, status, env, label, expiring);
 	if (e != LK_OK) {
-		lk_admin_alert(a, req->err_message);
-		json_decref(page);
+		lk_admin_alert(a, err);
+		json_decref(tree);
 		return lk_admin_end(a, lk_err_status(e));
 	}
-	{
+	if (json_array_size(json_object_get(page, "data")) == 0)
+		empty_list(a, shown, *status || *env || *label || expiring || *cursor,
+		    tree_name(tree, shown));
+	else {
 		static const char *const cols[] = { "Label", "Start", "Env", "Status", "Scopes",
 		    "Created", "Expires", "Last used" };
 
-		lk_admin_table(a, "Keys (scrolls sideways)", LK_A_ID, "keys",
-		    "Keys, newest first", cols, LK_NELEM(cols));
-	}
-	json_array_foreach(json_object_get(page, "data"), i, o) {
-		json_t	*sc = json_object_get(o, "scopes"), *s1;
-		size_t	 j;
-
-		lk_html_elem(h, LK_E_TR, LK_A__MAX);
-		key_href(href, sizeof(href), lk_admin_str(o, "id"), NULL);
-		lk_html_elem(h, LK_E_TD, LK_A__MAX);
-		lk_html_leaf(h, LK_E_A, lk_admin_str(o, "label"), LK_A_HREF, href, LK_A__MAX);
+		lk_admin_table(a, "Keys", LK_A_ID, "keys", "Keys, newest first", cols,
+		    LK_NELEM(cols));
+		json_array_foreach(json_object_get(page, "data"), i, o)
+			list_row(a, o);
 		lk_html_close(h);
-		lk_admin_code_cell(a, lk_admin_str(o, "start"));
-		lk_html_leaf(h, LK_E_TD, lk_admin_str(o, "env"), LK_A__MAX);
-		lk_html_elem(h, LK_E_TD, LK_A__MAX);
-		status_word(a, lk_admin_str(o, "status"));
-		lk_html_close(h);
-		lk_html_elem(h, LK_E_TD, LK_A__MAX);
-		json_array_foreach(sc, j, s1) {
-			if (j > 0)
-				lk_html_text(h, " ");
-			lk_html_leaf(h, LK_E_CODE, json_string_value(s1), LK_A__MAX);
-		}
-		lk_html_close(h);
-		lk_html_elem(h, LK_E_TD, LK_A__MAX);
-		lk_admin_reltime(a, time_of(o, "created_at"), "", false);
-		lk_html_close(h);
-		lk_html_elem(h, LK_E_TD, LK_A__MAX);
-		lk_admin_reltime(a, time_of(o, "expires_at"), "never", false);
-		lk_html_close(h);
-		lk_html_elem(h, LK_E_TD, LK_A__MAX);
-		lk_admin_reltime(a, time_of(o, "last_used_at"), "never", false);
 		lk_html_close(h);
 		lk_html_close(h);
 	}
-	lk_html_close(h);
-	lk_html_close(h);
-	lk_html_close(h);
-	if (json_array_size(json_object_get(page, "data")) == 0)
-		lk_html_leaf(h, LK_E_P, "No keys match.", LK_A__MAX);
+	json_decref(tree);
 	lk_html_elem(h, LK_E_P, LK_A_CLASS, "pager", LK_A__MAX);
-	if (*lk_admin_str(q, "cursor"))
+	if (*cursor)
 		lk_html_leaf(h, LK_E_A, "First page", LK_A_HREF, LK_ADMIN_BASE "/keys", LK_A__MAX);
 	if (json_is_string(json_object_get(page, "next_cursor"))) {
 		snprintf(more, sizeof(more), LK_ADMIN_BASE "/keys?account_id=");
@@ -600,15 +1040,9 @@ create(struct lk_admin *a)
 		return e;
 	k = req->captured;
 	lk_sessions_form_result(req, token, lk_admin_str(k, "id"));
-	lk_admin_begin(a, "Key created", "keys");
-	show_secret(a, k);
-	key_href(href, sizeof(href), lk_admin_str(k, "id"), NULL);
-	lk_html_elem(&a->h, LK_E_P, LK_A__MAX);
-	lk_html_textf(&a->h, "Key “%s” (%s) was created. ", lk_admin_str(k, "label"), lk_admin_str(k, "start"));
-	lk_html_leaf(&a->h, LK_E_A, "Go to the key", LK_A_HREF, href, LK_A__MAX);
-	lk_html_close(&a->h);
-	return lk_admin_end(a, 201);
+	return secret_page(a, k, NULL);
 }
+
 
 /* ---- one key ---- */
 
@@ -622,27 +1056,6 @@ get_key(struct lk_admin *a, const char *id, json_t **out)
 	e = lk_admin_api_end(a, lk_keys_http_item(a->req, NULL, id, NULL));
 	*out = e == LK_OK ? json_incref(a->req->captured) : NULL;
 	return e;
-}
-
-static void
-field_row(struct lk_admin *a, const char *name, const char *value, bool code)
-{
-	lk_html_leaf(&a->h, LK_E_DT, name, LK_A__MAX);
-	lk_html_elem(&a->h, LK_E_DD, LK_A__MAX);
-	if (code)
-		lk_html_leaf(&a->h, LK_E_CODE, value, LK_A__MAX);
-	else
-		lk_html_text(&a->h, value);
-	lk_html_close(&a->h);
-}
-
-static void
-time_row(struct lk_admin *a, const char *name, json_t *k, const char *field, const char *never)
-{
-	lk_html_leaf(&a->h, LK_E_DT, name, LK_A__MAX);
-	lk_html_elem(&a->h, LK_E_DD, LK_A__MAX);
-	lk_admin_reltime(a, time_of(k, field), never, true);
-	lk_html_close(&a->h);
 }
 
 /* The key's usage as the API gives it ({"data": [...]}), or NULL if it cannot be read. */
@@ -660,110 +1073,252 @@ get_usage(struct lk_admin *a, const char *id)
 	return u;
 }
 
+/*
+ * The rotate form: how long the old key keeps working, 24 h unless the user
+ * picks another time or "now" (the posted choice when this form failed).
+ */
+static void
+rotate_form(struct lk_admin *a, const char *id, const char *err_field)
+{
+	static const struct { const char *value, *text; } graces[] = {
+		{ "24h", "24 hours (recommended)" }, { "1h", "1 hour" }, { "7d", "7 days" },
+		{ "30d", "30 days" }, { "0", "no time: revoke it now" },
+	};
+	struct lk_html	*h = &a->h;
+	const char	*v = json_object_get(a->form, "grace_period") != NULL ?
+	    lk_admin_value(a, "grace_period") : "24h";
+	bool		 bad = err_field != NULL && strcmp(err_field, "grace_period") == 0;
+	char		 href[200];
+	size_t		 i;
+
+	key_href(href, sizeof(href), id, "rotate");
+	lk_admin_form(a, href, "inline");
+	lk_html_elem(h, LK_E_DIV, LK_A_CLASS, "field", LK_A__MAX);
+	lk_html_leaf(h, LK_E_LABEL, "Old key keeps working for", LK_A_FOR, "f-grace_period",
+	    LK_A__MAX);
+	lk_html_elem(h, LK_E_SELECT, LK_A_ID, "f-grace_period", LK_A_NAME, "grace_period",
+	    LK_A_ARIA_DESCRIBEDBY, "f-grace_period-hint", LK_A_ARIA_INVALID, bad ? "true" : NULL,
+	    LK_A__MAX);
+	for (i = 0; i < LK_NELEM(graces); i++)
+		lk_html_leaf(h, LK_E_OPTION, graces[i].text, LK_A_VALUE, graces[i].value,
+		    LK_A_SELECTED, strcmp(v, graces[i].value) == 0 ? "" : NULL, LK_A__MAX);
+	lk_html_close(h);
+	lk_html_close(h);
+	lk_admin_button(a, "Rotate", NULL);
+	lk_html_close(h);
+}
+
+/* The key's fields (dl#key-fields), names and labels beside the ids they stand for. */
+static void
+details_section(struct lk_admin *a, json_t *k, const char *scopes, const char *meta,
+    const struct lk_key *succ)
+{
+	struct lk_html	*h = &a->h;
+	struct lk_key	 from;
+	json_t		*rl = json_object_get(k, "ratelimit");
+	const char	*rotated = lk_admin_str(k, "rotated_from");
+	char		 name[LK_ACCOUNT_NAME_MAX * 4 + 1], buf[64] = "the account's plan";
+
+	lk_html_elem(h, LK_E_SECTION, LK_A_ID, "details", LK_A_ARIA_LABELLEDBY, "details-h",
+	    LK_A__MAX);
+	lk_html_leaf(h, LK_E_H2, "Details", LK_A_ID, "details-h", LK_A__MAX);
+	lk_html_elem(h, LK_E_DL, LK_A_CLASS, "fields", LK_A_ID, "key-fields", LK_A__MAX);
+	field_row(a, "Id", lk_admin_str(k, "id"), true);
+	field_row(a, "Start", lk_admin_str(k, "start"), true);
+	open_row(a, "Status");
+	status_word(a, lk_admin_str(k, "status"));
+	lk_html_close(h);
+	field_row(a, "Environment", lk_admin_str(k, "env"), false);
+	account_name(a, lk_admin_str(k, "account_id"), name, sizeof(name));
+	open_row(a, "Account");
+	account_ref(a, lk_admin_str(k, "account_id"), name);
+	lk_html_close(h);
+	field_row(a, "Scopes", scopes[0] ? scopes : "(none)", true);
+	time_row(a, "Created", k, "created_at", "");
+	time_row(a, "Expires", k, "expires_at", "never");
+	if (time_of(k, "revoked_at") != 0)
+		time_row(a, "Revoked", k, "revoked_at", "no");
+	time_row(a, "Last used", k, "last_used_at", "never");
+	if (*rotated) {
+		open_row(a, "Rotated from");
+		/* the old key is in the same account; it may have been deleted since */
+		if (lk_keys_get(a->req->db, rotated, &from) == LK_OK)
+			key_ref(a, from.public_id, from.label);
+		else
+			lk_html_leaf(h, LK_E_CODE, rotated, LK_A__MAX);
+		lk_html_close(h);
+	}
+	if (succ != NULL) {
+		open_row(a, "Replaced by");
+		key_ref(a, succ->public_id, succ->label);
+		lk_html_close(h);
+	}
+	if (json_is_object(rl))
+		snprintf(buf, sizeof(buf), "%lld per %lld s",
+		    (long long)json_integer_value(json_object_get(rl, "limit")),
+		    (long long)json_integer_value(json_object_get(rl, "window")));
+	field_row(a, "Rate limit", buf, false);
+	field_row(a, "Metadata", meta, true);
+	lk_html_close(h);
+	lk_html_close(h);
+}
+
+/*
+ * What a writer can do, in one row (revoke or reactivate, rotate, delete),
+ * then the edit form, folded unless an edit just failed. failed names the
+ * action whose error (err, about err_field) is shown, or is NULL.
+ */
+static void
+actions_section(struct lk_admin *a, json_t *k, const char *scopes, const char *meta,
+    bool replaced, const char *failed, const char *err_field, const char *err)
+{
+	struct lk_html	*h = &a->h;
+	const char	*id = lk_admin_str(k, "id"), *st = lk_admin_str(k, "status");
+	bool		 edit_failed = failed != NULL && strcmp(failed, "edit") == 0;
+	bool		 rotate = strcmp(st, "active") == 0 && !replaced;
+	char		 href[200], date[16] = "";
+
+	lk_html_elem(h, LK_E_SECTION, LK_A_ID, "actions", LK_A_ARIA_LABELLEDBY, "actions-h",
+	    LK_A__MAX);
+	lk_html_leaf(h, LK_E_H2, "Actions", LK_A_ID, "actions-h", LK_A__MAX);
+	if (err != NULL && !edit_failed)
+		lk_admin_alert(a, err);
+	lk_html_elem(h, LK_E_DIV, LK_A_CLASS, "actions", LK_A__MAX);
+	if (strcmp(st, "active") == 0) {
+		key_href(href, sizeof(href), id, "revoke");
+		lk_admin_form(a, href, "inline");
+		lk_admin_button(a, "Revoke", "danger");
+		lk_html_close(h);
+	} else if (strcmp(st, "revoked") == 0) {
+		key_href(href, sizeof(href), id, "reactivate");
+		lk_admin_form(a, href, "inline");
+		lk_admin_button(a, "Reactivate", NULL);
+		lk_html_close(h);
+	}
+	if (rotate)
+		rotate_form(a, id, failed != NULL && !edit_failed ? err_field : NULL);
+	key_href(href, sizeof(href), id, "delete");
+	lk_html_leaf(h, LK_E_A, "Delete…", LK_A_HREF, href, LK_A_ID, "delete-link",
+	    LK_A_CLASS, "button danger", LK_A__MAX);
+	lk_html_close(h);
+	if (rotate)
+		lk_html_leaf(h, LK_E_P, "Rotate makes a new key with the same label, scopes and "
+		    "limits, shown once; the old key keeps working for the time chosen, so that "
+		    "programs can move to the new one.", LK_A_CLASS, "hint",
+		    LK_A_ID, "f-grace_period-hint", LK_A__MAX);
+
+	lk_html_elem(h, LK_E_DETAILS, LK_A_CLASS, "edit", LK_A_ID, "edit",
+	    LK_A_OPEN, edit_failed ? "" : NULL, LK_A__MAX);
+	lk_html_leaf(h, LK_E_SUMMARY, "Edit label, scopes, expiry, rate limit, metadata",
+	    LK_A__MAX);
+	if (edit_failed)
+		lk_admin_alert(a, err);
+	if (!edit_failed)
+		err_field = err = NULL;
+	if (time_of(k, "expires_at") != 0)
+		snprintf(date, sizeof(date), "%.10s", lk_admin_str(k, "expires_at"));
+	key_href(href, sizeof(href), id, "edit");
+	lk_admin_form(a, href, "stack");
+	lk_admin_input(a, "Label", "label", "text", lk_admin_str(k, "label"), NULL, err_field, err);
+	scopes_fields(a, scopes, err_field, err);
+	lk_admin_input(a, "Expires on (UTC, end of day)", "expires_at", "date", date,
+	    "Empty: never expires.", err_field, err);
+	ratelimit_fields(a, json_object_get(k, "ratelimit"), err_field, err);
+	lk_admin_input(a, "Metadata (JSON object)", "meta", "textarea", meta, NULL, err_field, err);
+	lk_admin_button(a, "Save changes", NULL);
+	lk_html_close(h);
+	lk_html_close(h);
+	lk_html_close(h);
+}
+
+/* A link of the key page's section navigation. */
+static void
+section_link(struct lk_admin *a, const char *href, const char *text)
+{
+	lk_html_elem(&a->h, LK_E_LI, LK_A__MAX);
+	lk_html_leaf(&a->h, LK_E_A, text, LK_A_HREF, href, LK_A__MAX);
+	lk_html_close(&a->h);
+}
+
+/*
+ * The key page, in sections: details and actions side by side on a wide
+ * screen, then usage, then the key's newest audit rows. failed, err_field and err:
+ * the action that just failed and its error (NULLs for none).
+ */
 static enum lk_err
-detail_page(struct lk_admin *a, json_t *k, int status, const char *err_field_in,
-    const char *err_in)
+detail_page(struct lk_admin *a, json_t *k, int status, const char *failed,
+    const char *err_field_in, const char *err_in)
 {
 	struct lk_html	*h = &a->h;
 	/* Copies: the API calls below (usage, audit) reset the request's error. */
 	char		 err_field[64], err_buf[sizeof(a->req->err_message)];
 	const char	*err = err_in != NULL ? err_buf : NULL;
-	json_t		*usage;
 	const char	*id = lk_admin_str(k, "id"), *st = lk_admin_str(k, "status");
-	char		 href[200], scopes[LK_SCOPES_BUF] = "", date[16] = "", *meta;
-	json_t		*s1;
-	size_t		 i;
-	bool		 write = lk_admin_can(a, "keys:write");
+	char		 scopes[LK_SCOPES_BUF], name[LK_ACCOUNT_NAME_MAX * 4 + 1], *meta;
+	char		 href[200];
+	struct lk_key	 succ;
+	bool		 replaced = lk_keys_successor(a->req->db, id, &succ) == LK_OK;
+	json_t		*usage;
 
 	snprintf(err_field, sizeof(err_field), "%s", err_field_in != NULL ? err_field_in : "");
 	snprintf(err_buf, sizeof(err_buf), "%s", err_in != NULL ? err_in : "");
-	json_array_foreach(json_object_get(k, "scopes"), i, s1) {
-		size_t n = strlen(scopes);
-
-		snprintf(scopes + n, sizeof(scopes) - n, "%s%s", n ? " " : "",
-		    json_string_value(s1));
-	}
-	if (time_of(k, "expires_at") != 0)
-		snprintf(date, sizeof(date), "%.10s", lk_admin_str(k, "expires_at"));
+	scopes_text(k, scopes, sizeof(scopes));
 	meta = json_dumps(json_object_get(k, "meta"), JSON_COMPACT);
+	account_name(a, lk_admin_str(k, "account_id"), name, sizeof(name));
 	lk_admin_begin(a, lk_admin_str(k, "label"), "keys");
-	lk_html_elem(h, LK_E_DL, LK_A_CLASS, "fields", LK_A_ID, "key-fields", LK_A__MAX);
-	field_row(a, "Id", id, true);
-	field_row(a, "Start", lk_admin_str(k, "start"), true);
-	lk_html_leaf(h, LK_E_DT, "Status", LK_A__MAX);
-	lk_html_elem(h, LK_E_DD, LK_A__MAX);
+	lk_html_elem(h, LK_E_P, LK_A_CLASS, "sub", LK_A__MAX);
 	status_word(a, st);
+	lk_html_leaf(h, LK_E_CODE, lk_admin_str(k, "start"), LK_A__MAX);
+	lk_html_elem(h, LK_E_SPAN, LK_A__MAX);
+	lk_html_textf(h, "%s key of %s", lk_admin_str(k, "env"),
+	    *name ? name : lk_admin_str(k, "account_id"));
 	lk_html_close(h);
-	field_row(a, "Environment", lk_admin_str(k, "env"), false);
-	field_row(a, "Account", lk_admin_str(k, "account_id"), true);
-	field_row(a, "Scopes", scopes[0] ? scopes : "(none)", true);
-	time_row(a, "Created", k, "created_at", "");
-	time_row(a, "Expires", k, "expires_at", "never");
-	time_row(a, "Revoked", k, "revoked_at", "no");
-	time_row(a, "Last used", k, "last_used_at", "never");
-	field_row(a, "Rotated from", *lk_admin_str(k, "rotated_from") ? lk_admin_str(k, "rotated_from") : "—",
-	    true);
-	{
-		json_t *rl = json_object_get(k, "ratelimit");
-		char buf[64] = "the account's plan";
-
-		if (json_is_object(rl))
-			snprintf(buf, sizeof(buf), "%lld per %lld s",
-			    (long long)json_integer_value(json_object_get(rl, "limit")),
-			    (long long)json_integer_value(json_object_get(rl, "window")));
-		field_row(a, "Rate limit", buf, false);
-	}
-	field_row(a, "Metadata", meta != NULL ? meta : "{}", true);
 	lk_html_close(h);
-
-	if (write) {
-		lk_html_elem(h, LK_E_DIV, LK_A_CLASS, "actions", LK_A__MAX);
+	if (replaced) {
+		lk_html_elem(h, LK_E_P, LK_A_CLASS, "banner", LK_A_ID, "replaced", LK_A__MAX);
+		lk_html_text(h, "Replaced by ");
+		key_ref(a, succ.public_id, succ.label);
 		if (strcmp(st, "active") == 0) {
-			key_href(href, sizeof(href), id, "revoke");
-			lk_admin_form(a, href, "inline");
-			lk_admin_button(a, "Revoke", "danger");
-			lk_html_close(h);
-		} else if (strcmp(st, "revoked") == 0) {
-			key_href(href, sizeof(href), id, "reactivate");
-			lk_admin_form(a, href, "inline");
-			lk_admin_button(a, "Reactivate", NULL);
-			lk_html_close(h);
-		}
-		key_href(href, sizeof(href), id, "delete");
-		lk_html_leaf(h, LK_E_A, "Delete…", LK_A_HREF, href, LK_A_ID, "delete-link", LK_A__MAX);
-		lk_html_close(h);
-		if (err != NULL)
-			lk_admin_alert(a, err);
-		if (strcmp(st, "active") == 0) {
-			lk_html_leaf(h, LK_E_H2, "Rotate", LK_A__MAX);
-			key_href(href, sizeof(href), id, "rotate");
-			lk_admin_form(a, href, "inline");
-			lk_admin_input(a, "Grace period for the old key", "grace_period", "text",
-			    "24h", "The old key keeps working this long, so clients can move to the "
-			    "new one; 0 revokes it now; at most 30d.", err_field, err);
-			lk_admin_button(a, "Rotate", NULL);
-			lk_html_close(h);
-		}
-		lk_html_leaf(h, LK_E_H2, "Edit", LK_A__MAX);
-		key_href(href, sizeof(href), id, "edit");
-		lk_admin_form(a, href, "stack");
-		lk_admin_input(a, "Label", "label", "text", lk_admin_str(k, "label"), NULL, err_field, err);
-		scopes_fields(a, scopes, err_field, err);
-		lk_admin_input(a, "Expires on (UTC, end of day)", "expires_at", "date", date,
-		    "Empty: never expires.", err_field, err);
-		ratelimit_fields(a, json_object_get(k, "ratelimit"), err_field, err);
-		lk_admin_input(a, "Metadata (JSON object)", "meta", "textarea",
-		    meta != NULL ? meta : "{}", NULL, err_field, err);
-		lk_admin_button(a, "Save changes", NULL);
+			lk_html_text(h, ". This key stops working ");
+			lk_admin_reltime(a, time_of(k, "expires_at"), "", false);
+			lk_html_text(h, "; programs still using it should move to the new one.");
+		} else
+			lk_html_text(h, ". This key no longer works.");
 		lk_html_close(h);
 	}
+	lk_html_elem(h, LK_E_NAV, LK_A_CLASS, "sections", LK_A_ARIA_LABEL, "Sections of this key",
+	    LK_A__MAX);
+	lk_html_elem(h, LK_E_UL, LK_A__MAX);
+	section_link(a, "#details", "Details");
+	if (lk_admin_can(a, "keys:write"))
+		section_link(a, "#actions", "Actions");
+	section_link(a, "#usage", "Usage");
+	if (lk_admin_can(a, "audit:read"))
+		section_link(a, "#audit", "Audit");
+	lk_html_close(h);
+	lk_html_close(h);
+
+	lk_html_elem(h, LK_E_DIV, LK_A_CLASS, "panels", LK_A__MAX);
+	details_section(a, k, scopes, meta != NULL ? meta : "{}", replaced ? &succ : NULL);
+	if (lk_admin_can(a, "keys:write"))
+		actions_section(a, k, scopes, meta != NULL ? meta : "{}", replaced, failed,
+		    err_field[0] ? err_field : NULL, err);
+	lk_html_close(h);
 	free(meta);
 	usage = get_usage(a, id);
-	usage_chart(a, json_object_get(usage, "data"));
+	usage_section(a, json_object_get(usage, "data"));
 	json_decref(usage);
 	if (lk_admin_can(a, "audit:read")) {
-		lk_html_leaf(h, LK_E_H2, "Audit", LK_A_ID, "audit", LK_A__MAX);
-		lk_admin_audit_table(a, id, 50);
+		lk_html_elem(h, LK_E_SECTION, LK_A_ID, "audit", LK_A_ARIA_LABELLEDBY, "audit-h",
+		    LK_A__MAX);
+		lk_html_leaf(h, LK_E_H2, "Audit", LK_A_ID, "audit-h", LK_A__MAX);
+		lk_admin_audit_table(a, id, 10);
+		snprintf(href, sizeof(href), LK_ADMIN_BASE "/audit?target_id=");
+		lk_html_urlencode(href, sizeof(href), id);
+		lk_html_elem(h, LK_E_P, LK_A__MAX);
+		lk_html_leaf(h, LK_E_A, "All audit rows of this key", LK_A_HREF, href, LK_A__MAX);
+		lk_html_close(h);
+		lk_html_close(h);
 	}
 	return lk_admin_end(a, status);
 }
@@ -842,9 +1397,7 @@ item(struct lk_admin *a, const char *id, const char *action)
 {
 	struct lk_req	*req = a->req;
 	json_t		*k, *body = NULL;
-	char		 href[200], scopes[LK_SCOPES_BUF] = "";
-	json_t		*s1;
-	size_t		 i;
+	char		 href[200], scopes[LK_SCOPES_BUF];
 	enum lk_err	 e;
 	enum lk_method	 m = LK_POST;
 	const char	*api_action = NULL;
@@ -859,7 +1412,7 @@ item(struct lk_admin *a, const char *id, const char *action)
 		if (a->method != LK_GET)
 			e = lk_req_method_not_allowed(req, "GET");
 		else
-			e = detail_page(a, k, 200, NULL, NULL);
+			e = detail_page(a, k, 200, NULL, NULL, NULL);
 		json_decref(k);
 		return e;
 	}
@@ -875,12 +1428,7 @@ item(struct lk_admin *a, const char *id, const char *action)
 		return lk_req_method_not_allowed(req, "POST");
 	}
 	if (strcmp(action, "edit") == 0) {
-		json_array_foreach(json_object_get(k, "scopes"), i, s1) {
-			size_t n = strlen(scopes);
-
-			snprintf(scopes + n, sizeof(scopes) - n, "%s%s", n ? " " : "",
-			    json_string_value(s1));
-		}
+		scopes_text(k, scopes, sizeof(scopes));
 		body = edit_body(a, k, scopes);
 		if (json_object_size(body) == 0) {
 			json_decref(body);
@@ -888,7 +1436,7 @@ item(struct lk_admin *a, const char *id, const char *action)
 			json_t *f = a->form;
 
 			a->form = NULL;
-			e = detail_page(a, k, 200, NULL, NULL);
+			e = detail_page(a, k, 200, NULL, NULL, NULL);
 			a->form = f;
 			json_decref(k);
 			return e;
@@ -914,27 +1462,27 @@ item(struct lk_admin *a, const char *id, const char *action)
 			json_decref(k);
 			return e;
 		}
-		e = detail_page(a, k, lk_err_status(shown),
-		    lk_admin_err_field(a) != NULL ? lk_admin_err_field(a) : "label",
-		    req->err_message);
+		e = detail_page(a, k, lk_err_status(shown), action,
+		    lk_admin_err_field(a) != NULL ? lk_admin_err_field(a) :
+		    strcmp(action, "edit") == 0 ? "label" : NULL, req->err_message);
+		json_decref(k);
+		return e;
+	}
+	if (e == LK_OK && strcmp(action, "rotate") == 0) {
+		json_t *nk = json_incref(req->captured), *old;
+
+		/* the old key as it is now (its grace period's end), else as it was */
+		if (get_key(a, id, &old) != LK_OK)
+			old = json_incref(k);
+		e = secret_page(a, nk, old);
+		json_decref(old);
+		json_decref(nk);
 		json_decref(k);
 		return e;
 	}
 	json_decref(k);
 	if (e != LK_OK)
 		return e;
-	if (strcmp(action, "rotate") == 0) {
-		json_t *nk = req->captured;
-
-		lk_admin_begin(a, "Key rotated", "keys");
-		show_secret(a, nk);
-		key_href(href, sizeof(href), lk_admin_str(nk, "id"), NULL);
-		lk_html_elem(&a->h, LK_E_P, LK_A__MAX);
-		lk_html_text(&a->h, "The new key replaces the old one. ");
-		lk_html_leaf(&a->h, LK_E_A, "Go to the new key", LK_A_HREF, href, LK_A__MAX);
-		lk_html_close(&a->h);
-		return lk_admin_end(a, 201);
-	}
 	if (strcmp(action, "delete") == 0)
 		return lk_admin_redirect(a, LK_ADMIN_BASE "/keys?done=deleted");
 	snprintf(href, sizeof(href), LK_ADMIN_BASE "/keys/%s?done=%s", id,

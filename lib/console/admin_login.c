@@ -297,8 +297,8 @@ lk_admin_serve(struct lk_req *req)
 	struct lk_admin	 a;
 	enum lk_err	 e;
 
-	if (req->nsegs == 1 && strcmp(req->segs[0], "style.css") == 0)
-		return lk_admin_style(req);
+	if (req->nsegs == 1 && lk_admin_is_asset(req->segs[0]))
+		return lk_admin_asset(req);
 	memset(&a, 0, sizeof(a));
 	a.req = req;
 	if (req->nsegs >= 1 && strcmp(req->segs[0], "login") == 0)

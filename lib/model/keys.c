@@ -27,6 +27,11 @@
 
 static const char SQL_GET[] =
     KEY_SELECT KEY_FROM " WHERE k.public_id = ?";
+/* The newest key rotated from a key (same account: rotation keeps it), found through the old one. */
+static const char SQL_SUCCESSOR[] =
+    KEY_SELECT KEY_FROM " JOIN api_keys o ON o.account_id = k.account_id"
+    " AND o.public_id = k.rotated_from WHERE o.public_id = ?"
+    " ORDER BY k.created_at DESC, k.public_id DESC LIMIT 1";
 static const char SQL_LOCK[] =
     KEY_SELECT KEY_FROM " WHERE k.id = ? FOR UPDATE";
 /*
@@ -296,6 +301,12 @@ enum lk_err
 lk_keys_get(struct lk_db *db, const char *public_id, struct lk_key *out)
 {
 	return lk_db_get(db, SQL_GET, public_id, LK_DB_MAP(cols, out));
+}
+
+enum lk_err
+lk_keys_successor(struct lk_db *db, const char *public_id, struct lk_key *out)
+{
+	return lk_db_get(db, SQL_SUCCESSOR, public_id, LK_DB_MAP(cols, out));
 }
 
 struct pair_ctx {

@@ -120,6 +120,13 @@ json_t		*lk_key_json(const struct lk_key *k, int64_t now);
 enum lk_err	 lk_keys_get(struct lk_db *db, const char *public_id, struct lk_key *out);
 
 /*
+ * The key that replaced public_id: the newest key rotated from it (its
+ * rotated_from). LK_ERR_NOT_FOUND if none was, or it was deleted.
+ */
+enum lk_err	 lk_keys_successor(struct lk_db *db, const char *public_id,
+		    struct lk_key *out);
+
+/*
  * Fetch the keys whose digests are a and b (b may equal a) with one indexed
  * read. *found_a / *found_b say which exist. Only what an authentication or
  * verify decision needs is filled: id, public_id, account_id/_public/_path/

@@ -1,7 +1,8 @@
 """The admin console in a real browser: Selenium driving Debian's headless chromium against
-lighttpd and Apache. Every page visited is checked with axe-core (WCAG 2.1 A/AA) and saved as a
-screenshot under build/screenshots/. The login and create-key forms are driven with the
-keyboard alone."""
+lighttpd and Apache. Every page visited is checked at 1280 and 390 CSS px wide (a phone): nothing
+scrolls sideways (neither the page nor any element of it), axe-core (WCAG 2.1 A/AA) finds nothing,
+and a full-page screenshot goes under build/screenshots/. The login and create-key forms are
+driven with the keyboard alone."""
 import os
 import shutil
 import tempfile
@@ -13,6 +14,7 @@ from selenium import webdriver
 from selenium.webdriver.common.by import By
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.keys import Keys
+from selenium.webdriver.support.ui import Select, WebDriverWait
 
 import harness
 from admin_util import db_one
@@ -21,6 +23,28 @@ from helpers import CREATED_KEYS, uid
 AXE = harness.REPO / "build" / "npm" / "node_modules" / "axe-core" / "axe.min.js"
 SHOTS = harness.REPO / "build" / "screenshots"
 WCAG = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
+WIDTHS = ((390, 844), (1280, 900))      # a phone, then a laptop (where the forms are driven)
+
+# Every element (and the document) whose content is wider than its box: something that scrolls
+# sideways, or would if it were allowed to. Not text fields: a value longer than its input scrolls
+# inside it as one types, which is how inputs work.
+OVERFLOW_JS = """
+const out = [], d = document.documentElement;
+if (d.scrollWidth > d.clientWidth)
+    out.push(['document', d.scrollWidth, d.clientWidth]);
+for (const el of document.body.querySelectorAll('*')) {
+    if (el.matches('input, textarea'))
+        continue;
+    if (el.scrollWidth > el.clientWidth) {
+        let path = el.tagName.toLowerCase() + (el.id ? '#' + el.id : '') +
+            (el.className && typeof el.className === 'string' ? '.' + el.className.split(' ').join('.') : '');
+        for (let p = el.parentElement; p && p !== document.body; p = p.parentElement)
+            path = p.tagName.toLowerCase() + (p.id ? '#' + p.id : '') + ' > ' + path;
+        out.push([path, el.scrollWidth, el.clientWidth]);
+    }
+}
+return out;
+"""
 SERVERS = [n for n in ("lighttpd", "apache") if n in harness.server_names_from_env()]
 
 
@@ -52,19 +76,29 @@ class Visit:
         self.axe = AXE.read_text()
         SHOTS.mkdir(parents=True, exist_ok=True)
 
+    def viewport(self, width, height):
+        """The page's viewport exactly width × height CSS px (a phone's when narrow)."""
+        self.drv.execute_cdp_cmd("Emulation.setDeviceMetricsOverride", {
+            "width": width, "height": height, "deviceScaleFactor": 1, "mobile": width < 600})
+
     def check(self, name):
         self.n += 1
-        # the whole page in one picture
-        height = self.drv.execute_script("return document.documentElement.scrollHeight")
-        self.drv.set_window_size(1280, min(max(height + 140, 700), 4000))
-        self.drv.save_screenshot(str(SHOTS / f"{self.server.name}-{self.n:02d}-{name}.png"))
-        self.drv.execute_script(self.axe)
-        violations = self.drv.execute_async_script(
-            "const done = arguments[arguments.length - 1];"
-            "axe.run(document, {runOnly: {type: 'tag', values: arguments[0]}})"
-            ".then(r => done(r.violations.map(v => [v.id, v.help, v.nodes.map(n => n.html)])))"
-            ".catch(e => done([['axe-error', String(e), []]]));", WCAG)
-        assert violations == [], f"{name}: accessibility violations: {violations}"
+        for width, height in WIDTHS:
+            self.viewport(width, height)
+            wide = self.drv.execute_script(OVERFLOW_JS)
+            assert wide == [], f"{name} at {width} px: wider than their box: {wide}"
+            # the whole page in one picture
+            tall = self.drv.execute_script("return document.documentElement.scrollHeight")
+            self.viewport(width, min(max(tall, height), 4000))
+            self.drv.save_screenshot(str(SHOTS / f"{self.server.name}-{self.n:02d}-{name}-{width}.png"))
+            self.viewport(width, height)
+            self.drv.execute_script(self.axe)
+            violations = self.drv.execute_async_script(
+                "const done = arguments[arguments.length - 1];"
+                "axe.run(document, {runOnly: {type: 'tag', values: arguments[0]}})"
+                ".then(r => done(r.violations.map(v => [v.id, v.help, v.nodes.map(n => n.html)])))"
+                ".catch(e => done([['axe-error', String(e), []]]));", WCAG)
+            assert violations == [], f"{name} at {width} px: accessibility violations: {violations}"
         assert "Internal error" not in self.drv.page_source
 
     def go(self, path, name):
@@ -152,15 +186,20 @@ def test_console_in_a_browser(stack, browser, name):
     v.check("key-detail")
     key_url = drv.current_url
 
-    # The usage chart (today's bar: the one valid verify above) and the key's audit rows.
-    assert v.css("svg.chart").get_attribute("role") == "img"
-    bars = [t.get_attribute("textContent") for t in v.all("svg.chart rect title")]
-    assert bars == ["valid: 1"], bars
+    # The usage chart: 30 days, today's bar the one valid verify above, the numbers in words.
+    chart = v.css("svg.chart-wide")
+    assert chart.get_attribute("role") == "img" and "1 in all" in chart.get_attribute("aria-label")
+    days = [t.get_attribute("textContent") for t in v.all("svg.chart-wide g.day title")]
+    assert len(days) == 30 and days[-1].endswith(": 1, valid 1"), days
+    assert all(d.endswith(": 0") for d in days[:-1]), days
+    assert v.css("#usage-totals").text.startswith("1 use in 30 days: 1 valid.")
+    # and the key's audit rows
     audit_rows = v.all("table.audit tbody tr")
     assert any("key.create" in r.text for r in audit_rows)
 
-    # Edit the label.
+    # Edit the label (the form is folded until asked for).
     new_label = label + "-edited"
+    v.css("details#edit summary").click()
     f = v.css("form[action$='/edit'] #f-label")
     f.clear()
     f.send_keys(new_label)
@@ -174,18 +213,36 @@ def test_console_in_a_browser(stack, browser, name):
     v.submit("form[action$='/reactivate']", "key-reactivated")
     assert v.css("#key-fields .status-active").text == "active"
 
-    # Rotate with a grace period: the new plaintext once.
-    g = v.css("form[action$='/rotate'] input[name=grace_period]")
-    g.clear()
-    g.send_keys("1h")
+    # Rotate with a grace period (24 h unless another is chosen): the new plaintext once.
+    grace = Select(v.css("form[action$='/rotate'] select[name=grace_period]"))
+    assert grace.first_selected_option.get_attribute("value") == "24h"
+    grace.select_by_value("1h")
     v.submit("form[action$='/rotate']", "key-rotated")
     new_plain = v.css("#new-key").text
     CREATED_KEYS.append(new_plain)
     assert new_plain != plaintext
-    drv.find_element(By.LINK_TEXT, "Go to the new key").click()
+    assert new_label in v.css("#new-key-fields").text and "tasks:read" in v.css("#new-key-fields").text
+    # The copy button (shown by admin.js) puts the key on the clipboard.
+    drv.execute_cdp_cmd("Browser.grantPermissions", {
+        "origin": server.base_url, "permissions": ["clipboardReadWrite", "clipboardSanitizedWrite"]})
+    copy = v.css("button[data-copy='new-key']")
+    assert copy.is_displayed()
+    copy.click()
+    WebDriverWait(drv, 10).until(lambda d: d.find_element(By.ID, "copy-status").text)
+    assert v.css("#copy-status").text == "Copied to the clipboard."
+    pasted = drv.execute_async_script(
+        "const done = arguments[arguments.length - 1];"
+        "navigator.clipboard.readText().then(done, e => done('error: ' + e));")
+    assert pasted == new_plain
+    v.css("#stored").click()                                          # "I have stored it"
     v.check("rotated-key-detail")
     new_key_url = drv.current_url
     assert key_url.rsplit("/", 1)[1] in v.css("#key-fields").text   # rotated_from
+    # The old key names the key that replaced it.
+    drv.get(key_url)
+    v.check("replaced-key-detail")
+    assert v.css("#replaced a").get_attribute("href") == new_key_url
+    drv.get(new_key_url)
 
     # Delete it, through the confirmation page that names it.
     v.css("#delete-link").click()
