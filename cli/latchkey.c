@@ -29,6 +29,9 @@ static const char usage_text[] =
 "  account show ACCT_ID|me [--json]\n"
 "  account create NAME [--parent ACCT_ID|me] [--plan free|pro|enterprise]\n"
 "  account usage ACCT_ID [--days N] daily uses by outcome, summed over the subtree\n"
+"  account suspend ACCT_ID [--reason TEXT]\n"
+"  account reactivate ACCT_ID\n"
+"  account ceiling ACCT_ID --scopes \"a b\"|--none [--revoke]\n"
 "  key create --account ACCT_ID|me --label LABEL [--scopes \"a b\"] [--env live|test]\n"
 "             [--expires-in 90d]\n"
 "  key list --account ACCT_ID|me [--json]\n"
@@ -82,7 +85,12 @@ static const struct command {
 	  "list: the accounts below --parent (default: below the root), newest first.\n"
 	  "show: one account. create: prints the new account's id; --parent defaults\n"
 	  "to the root account, --plan to free. --json prints the API's JSON objects.\n"
-	  "usage: daily counts by outcome of the account's subtree.\n" },
+	  "usage: daily counts by outcome of the account's subtree.\n"
+	  "suspend: every key of the account and of its subtree is refused\n"
+	  "(ACCOUNT_SUSPENDED) until reactivate; keys keep their own status. Audited.\n"
+	  "ceiling: the scopes keys of the account and below it may hold (patterns like\n"
+	  "tasks:*), --none removes it. If keys hold scopes outside a lowered ceiling it\n"
+	  "is refused, listing them, unless --revoke revokes them. Audited.\n" },
 	{ "key", cmd_key,
 	  "list: ID, START, ENV, STATUS, SCOPES, EXPIRES, LAST USED and LABEL of the\n"
 	  "account's keys (newest first); --json prints the API's key objects.\n"

@@ -7,7 +7,7 @@ import time
 import pytest
 
 from helpers import (KEY_RE, assert_verify, audit_by_target, call, create_key, db_query, expect, get_key,
-                     key_row, make_tenant, rfc3339, stable, uid)
+                     key_row, make_account, make_tenant, rfc3339, stable, uid)
 
 EXIT = {"VALID": 0, "INVALID_API_KEY": 3, "REVOKED_API_KEY": 4, "EXPIRED_API_KEY": 5,
         "INSUFFICIENT_SCOPE": 6, "RATE_LIMITED": 7, "ACCOUNT_SUSPENDED": 8, "IP_NOT_ALLOWED": 9,
@@ -331,12 +331,35 @@ def test_verify_policies_ip_cost_and_suspension(stack, api):
     assert verify(stack, c["key"])[0] == 0  # cost 1 by default
     assert verify(stack, c["key"])[0] == 10
 
-    db_query(stack, "UPDATE accounts SET suspended_at = UNIX_TIMESTAMP() WHERE public_id = %s", (t.account_id,))
+    r = stack.cli("account", "suspend", t.account_id, "--reason", "cli test")
+    assert r.stdout.split() == [t.account_id, "suspended"], r.stdout
     try:
         rc, out, _ = verify(stack, c["key"], "--json")
         assert rc == EXIT["ACCOUNT_SUSPENDED"] == 8 and json.loads(out)["code"] == "ACCOUNT_SUSPENDED", out
+        show = stack.cli("account", "show", t.account_id).stdout
+        assert "suspended — cli test" in show, show
     finally:
-        db_query(stack, "UPDATE accounts SET suspended_at = NULL WHERE public_id = %s", (t.account_id,))
+        r = stack.cli("account", "reactivate", t.account_id)
+    assert r.stdout.split() == [t.account_id, "active"], r.stdout
+    assert verify(stack, c["key"], "--cost", "0")[0] == 0
+
+
+def test_cli_account_ceiling(stack, api):
+    """latchkey account ceiling: refused listing the keys outside, --revoke revokes them, --none clears."""
+    t = make_tenant(api)
+    sub = make_account(api, t.key, parent_id=t.account_id)
+    inside = create_key(api, t.key, account_id=sub["id"], scopes=("tasks:read",))
+    outside = create_key(api, t.key, account_id=sub["id"], scopes=("billing:read",))
+    r = stack.cli("account", "ceiling", sub["id"], "--scopes", "tasks:*", check=False)
+    assert r.returncode == 1 and outside["id"] in r.stderr and inside["id"] not in r.stderr, r.stderr
+    r = stack.cli("account", "ceiling", sub["id"], "--scopes", "tasks:*", "--revoke")
+    assert "revoked 1 key" in r.stdout, r.stdout
+    assert get_key(api, t.key, outside["id"])["revoked_reason"] == "ceiling"
+    assert "ceiling:    tasks:*" in stack.cli("account", "show", sub["id"]).stdout
+    stack.cli("account", "ceiling", sub["id"], "--none")
+    assert get_key(api, t.key, inside["id"])["status"] == "active"
+    r = stack.cli("account", "ceiling", sub["id"], check=False)
+    assert r.returncode == 2 and "--scopes" in r.stderr, r.stderr
 
 
 @pytest.mark.parametrize("option,value,body", [
