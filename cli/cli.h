@@ -75,7 +75,7 @@ int	cmd_account(int argc, char **argv);	/* account.c */
 int	cmd_key(int argc, char **argv);		/* key.c */
 int	cmd_user(int argc, char **argv);	/* user.c */
 int	cmd_audit(int argc, char **argv);	/* audit.c */
-int	cmd_gc(int argc, char **argv);		/* usage.c */
+int	cmd_sweep(int argc, char **argv);	/* usage.c; also "gc" */
 
 /* "key usage …" and "account usage …" (usage.c), argv[1] is "usage". */
 int	cli_key_usage(int argc, char **argv);

@@ -1,5 +1,6 @@
 /* key.c — latchkey key …: create, list and change keys from the shell. */
 #include <getopt.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -167,38 +168,54 @@ show_fields(json_t *o, const char *const *names)
 	}
 }
 
-/* One page of the account's keys, unfiltered (a cli_lister). */
+/* The filter of key list (--inactive-days), and its field as the API's list has it. */
+static struct lk_key_filter list_filter;
+static const struct lk_field list_opts[] = {
+	{ "inactive_days", LK_FT_INT, 0, LK_INACTIVE_DAYS_MAX, NULL },
+	{ NULL, 0, 0, 0, NULL }
+};
+
+/* One page of the account's keys that pass list_filter (a cli_lister). */
 static enum lk_err
 all_keys(struct lk_db *db, const struct lk_account *acct, struct lk_page *page)
 {
-	static const struct lk_key_filter none = { .status = NULL };
-
-	return lk_keys_list(db, acct, &none, time(NULL), page);
+	return lk_keys_list(db, acct, &list_filter, time(NULL), page);
 }
 
-/* key list --account ACCT_ID|me [--json] */
+static json_t *field_value(const struct lk_field *table, const char *name, const char *opt,
+    json_t *v, bool text, const char *hint);
+
+/* key list --account ACCT_ID|me [--inactive-days N] [--json] */
 static int
 key_list(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "account", required_argument, NULL, 'a' },
+		{ "inactive-days", required_argument, NULL, 'i' },
 		{ "json", no_argument, NULL, 'j' },
 		{ NULL, 0, NULL, 0 }
 	};
 	struct lk_account	 acct;
 	const char		*account = NULL;
-	json_t			*all, *k;
+	json_t			*all, *k, *v;
 	bool			 json = false;
 	size_t			 i;
 	int			 c, rc;
 
 	optind = 2;
+	memset(&list_filter, 0, sizeof(list_filter));
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		if (c == 'a')
 			account = optarg;
 		else if (c == 'j')
 			json = true;
-		else
+		else if (c == 'i') {
+			if ((v = field_value(list_opts, "inactive_days", "--inactive-days",
+			    json_string(optarg), true, "")) == NULL)
+				return CLI_EXIT_USAGE;
+			list_filter.inactive_days = json_integer_value(v);
+			json_decref(v);
+		} else
 			return cli_usage(NULL);
 	}
 	if ((rc = cli_operands(argc, argv, 0, NULL)) != 0)
@@ -718,6 +735,175 @@ key_change(int argc, char **argv)
 	return 0;
 }
 
+/* What key import did so far. */
+struct import_run {
+	const char		*account;	/* --account: for lines without account_id */
+	char			 acct_id[LK_PUBLIC_ID_MAX];	/* acct is this one ("me" too) */
+	struct lk_account	 acct;
+	int64_t			 now;
+	uint64_t		 lines, imported, duplicates, errors;
+	char			 bad[200];	/* the first lines with errors */
+};
+
+static void
+import_progress(const struct import_run *r, const char *when)
+{
+	fprintf(stderr, "import: %s %" PRIu64 " line(s): imported %" PRIu64 ", duplicates %"
+	    PRIu64 ", errors %" PRIu64 "%s%s\n", when, r->lines, r->imported, r->duplicates,
+	    r->errors, r->errors > 0 ? " (lines " : "", r->errors > 0 ? r->bad : "");
+}
+
+/* The account a line goes to (account_id, else --account), looked up once per change. */
+static const char *
+import_account(struct import_run *r, const char *id)
+{
+	enum lk_err e;
+
+	if (id == NULL && (id = r->account) == NULL)
+		return "no account_id: give one on the line or --account ACCT_ID";
+	if (strcmp(r->acct_id, id) == 0)
+		return NULL;
+	r->acct_id[0] = '\0';
+	e = strcmp(id, "me") == 0 ? lk_accounts_root(cli_db, &r->acct) :
+	    lk_accounts_get(cli_db, id, &r->acct);
+	if (e == LK_ERR_NOT_FOUND)
+		return "no such account";
+	if (e != LK_OK)
+		return lk_err_message(e);
+	snprintf(r->acct_id, sizeof(r->acct_id), "%s", id);
+	return NULL;
+}
+
+/* The scope ceilings over acct (as ceiling_ok): NULL, or why not in why. */
+static const char *
+import_ceiling(const struct lk_account *acct, const char *scopes, char why[LK_KEY_WHY * 2])
+{
+	char		bad[LK_SCOPE_MAX_LEN + 2], by[LK_PUBLIC_ID_MAX];
+	enum lk_err	e;
+
+	e = lk_ceiling_check(cli_db, acct->path, scopes, bad, sizeof(bad), by, sizeof(by));
+	if (e == LK_OK)
+		return NULL;
+	if (e != LK_ERR_FORBIDDEN)
+		return lk_err_message(e);
+	snprintf(why, LK_KEY_WHY * 2, "the scope '%s' is outside the scope ceiling "
+	    "(grantable_scopes) of account %s", bad, by);
+	return why;
+}
+
+/*
+ * One line of an import file: a JSON object with the fields of an item of
+ * POST /v1/keys/import, checked by the same table and rules. NULL if the key
+ * was imported or was there already (*dup), else why not.
+ */
+static const char *
+import_line(struct import_run *r, const char *line, bool *dup, char why[LK_KEY_WHY * 2])
+{
+	struct lk_fields_err	 ferr;
+	struct lk_key_new	 nk;
+	struct lk_key_policy	 pol;
+	struct lk_key		 k;
+	json_error_t		 jerr;
+	json_t			*in, *f = NULL;
+	const char		*field, *res = why;
+	char			*meta = NULL;
+	enum lk_err		 e;
+
+	*dup = false;
+	if ((in = json_loads(line, JSON_REJECT_DUPLICATES, &jerr)) == NULL)
+		snprintf(why, LK_KEY_WHY * 2, "not valid JSON: %s", jerr.text);
+	else if (!json_is_object(in))
+		snprintf(why, LK_KEY_WHY * 2, "not a JSON object");
+	else if (!lk_fields_object(in, lk_key_import_fields, false, &f, &ferr))
+		snprintf(why, LK_KEY_WHY * 2, "%s", ferr.msg);
+	else if (!lk_key_new_of(f, "live", r->now, &nk, &pol, &meta, &field, why))
+		res = field != NULL ? why : "out of memory";
+	else if ((res = import_account(r, json_string_value(json_object_get(f,
+	    "account_id")))) == NULL && (res = import_ceiling(&r->acct, nk.scopes, why)) == NULL) {
+		nk.account = &r->acct;
+		e = lk_keys_import(cli_db, &cli_actor, &nk,
+		    json_string_value(json_object_get(f, "hash")),
+		    json_string_value(json_object_get(f, "start")),
+		    cli_conf.max_keys_per_account, r->now, &k, dup);
+		res = e == LK_OK || *dup ? NULL : e == LK_ERR_CONFLICT ?
+		    "the account holds max_keys_per_account keys" : e == LK_ERR_NOT_FOUND ?
+		    "the account was deleted meanwhile" : lk_err_message(e);
+	}
+	free(meta);
+	json_decref(f);
+	json_decref(in);
+	return res;
+}
+
+/* key import FILE.jsonl|- [--account ACCT_ID|me] */
+static int
+key_import(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "account", required_argument, NULL, 'a' },
+		{ NULL, 0, NULL, 0 }
+	};
+	struct import_run	*r;
+	FILE			*in;
+	char			*line = NULL, why[LK_KEY_WHY * 2];
+	const char		*res;
+	size_t			 cap = 0, n;
+	ssize_t			 len;
+	bool			 dup;
+	int			 c, rc;
+
+	optind = 2;
+	if ((r = calloc(1, sizeof(*r))) == NULL)
+		return 1;
+	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		if (c != 'a') {
+			free(r);
+			return cli_usage(NULL);
+		}
+		r->account = optarg;
+	}
+	if ((rc = cli_operands(argc, argv, 1, "key import: give one FILE (- for stdin)")) != 0) {
+		free(r);
+		return rc;
+	}
+	in = strcmp(argv[optind], "-") == 0 ? stdin : fopen(argv[optind], "r");
+	if (in == NULL) {
+		fprintf(stderr, "latchkey: %s: cannot open it\n", argv[optind]);
+		free(r);
+		return 1;
+	}
+	r->now = time(NULL);
+	while ((len = getline(&line, &cap, in)) >= 0) {
+		r->lines++;
+		line[strcspn(line, "\r\n")] = '\0';
+		if (line[strspn(line, " \t")] == '\0')
+			continue;	/* a blank line */
+		if ((res = import_line(r, line, &dup, why)) == NULL) {
+			r->imported += !dup;
+			r->duplicates += dup;
+		} else {
+			fprintf(stderr, "latchkey: line %" PRIu64 ": %s\n", r->lines, res);
+			n = strlen(r->bad);
+			if (r->errors++ < 20)
+				snprintf(r->bad + n, sizeof(r->bad) - n, "%s%" PRIu64, n ? ", " : "",
+				    r->lines);
+			else if (r->errors == 21)
+				snprintf(r->bad + n, sizeof(r->bad) - n, ", ...");
+		}
+		if (r->lines % 1000 == 0)
+			import_progress(r, "after");
+	}
+	if (r->errors > 0)
+		strncat(r->bad, ")", sizeof(r->bad) - strlen(r->bad) - 1);
+	import_progress(r, "done,");
+	rc = r->errors > 0 || ferror(in) ? 1 : 0;
+	if (in != stdin)
+		fclose(in);
+	free(line);
+	free(r);
+	return rc;
+}
+
 int
 cmd_key(int argc, char **argv)
 {
@@ -729,6 +915,8 @@ cmd_key(int argc, char **argv)
 		return key_list(argc, argv);
 	if (strcmp(argv[1], "show") == 0)
 		return key_show(argc, argv);
+	if (strcmp(argv[1], "import") == 0)
+		return key_import(argc, argv);
 	if (strcmp(argv[1], "update") == 0)
 		return key_update(argc, argv);
 	if (strcmp(argv[1], "verify") == 0)

@@ -34,10 +34,11 @@ static const char usage_text[] =
 "  account ceiling ACCT_ID --scopes \"a b\"|--none [--revoke]\n"
 "  key create --account ACCT_ID|me --label LABEL [--scopes \"a b\"] [--env live|test]\n"
 "             [--expires-in 90d]\n"
-"  key list --account ACCT_ID|me [--json]\n"
+"  key list --account ACCT_ID|me [--inactive-days N] [--json]\n"
 "  key show KEY_ID [--json]\n"
 "  key revoke|reactivate|delete KEY_ID\n"
 "  key rotate KEY_ID [--grace 1h]\n"
+"  key import FILE.jsonl [--account ACCT_ID|me]\n"
 "  key update KEY_ID [--label LABEL] [--scopes \"a b\"] [--meta JSON]\n"
 "             [--expires-in 90d | --expires-at TIME | --no-expiry]\n"
 "             [--ratelimit LIMIT/WINDOW | --no-ratelimit]\n"
@@ -53,7 +54,7 @@ static const char usage_text[] =
 "  audit anchor                     record where the signed chain starts (once)\n"
 "  audit checkpoint                 print and log the chain's head (row id + MAC)\n"
 "  audit rotate-key                 start a new epoch under a new audit secret\n"
-"  gc                               remove daily usage older than usage_retention_days\n"
+"  sweep                            usage retention and inactive keys now (old name: gc)\n"
 "\n"
 "The config file is --config FILE or $LATCHKEY_CONF. 'me' is the root account.\n"
 "A new key's plaintext is printed once, alone on its line on stdout; nothing\n"
@@ -114,7 +115,16 @@ static const struct command {
 	  "0 VALID, 3 INVALID_API_KEY, 4 REVOKED_API_KEY, 5 EXPIRED_API_KEY,\n"
 	  "6 INSUFFICIENT_SCOPE, 7 RATE_LIMITED, 8 ACCOUNT_SUSPENDED, 9 IP_NOT_ALLOWED,\n"
 	  "10 USAGE_EXCEEDED; 1 error, 2 bad usage.\n"
-	  "usage: daily counts by outcome (valid, rate_limited, ...) of one key.\n" },
+	  "usage: daily counts by outcome (valid, rate_limited, ...) of one key.\n"
+	  "list --inactive-days N: only the active keys not used within N days (never\n"
+	  "used: not created within them), which revoke_after_inactive_days = N would revoke.\n"
+	  "import: one JSON object per line with the fields of POST /v1/keys/import's items\n"
+	  "(hash: SHA-256 hex of the whole key, start, label; scopes, env, expires_at,\n"
+	  "ratelimit, meta, allowed_ips, credits, account_id; --account is the account of\n"
+	  "lines without one; FILE - reads stdin). Lines are checked like the API's (scope\n"
+	  "ceilings too), each imported alone (audited key.import); a key already there\n"
+	  "counts as a duplicate, not an error. Progress on stderr every 1000 lines and at\n"
+	  "the end, with the numbers of the lines in error; exit status 1 if any line was.\n" },
 	{ "user", cmd_user,
 	  "People who log in to the admin console (/admin). create: prints the new\n"
 	  "user's id; --role owner (admin), developer or viewer. The password is asked\n"
@@ -128,9 +138,14 @@ static const struct command {
 	  "(for installs from before the anchor; init writes it); checkpoint: print and\n"
 	  "log the chain's head; rotate-key: start a new epoch under a new secret, only\n"
 	  "over a chain that verifies (see docs/operations.md, The audit log).\n" },
-	{ "gc", cmd_gc,
-	  "Deletes the daily usage counts older than usage_retention_days (config).\n"
-	  "Run it daily, e.g. from cron or a systemd timer.\n" },
+	{ "sweep", cmd_sweep,
+	  "Runs the periodic work each program does about hourly, at once: deletes the\n"
+	  "daily usage counts older than usage_retention_days (config), then revokes the\n"
+	  "keys an account's revoke_after_inactive_days says are inactive (revoked_reason\n"
+	  "inactive, audited key.revoke), until none is left. Not needed from cron, but\n"
+	  "harmless there.\n" },
+	{ "gc", cmd_sweep,
+	  "The old name of sweep; does the same.\n" },
 };
 
 static const char	*current = "";	/* "key" while running `latchkey key ...` */

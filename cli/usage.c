@@ -1,4 +1,4 @@
-/* usage.c — latchkey key usage, latchkey account usage, latchkey gc: usage history from the shell. */
+/* usage.c — latchkey key usage, account usage, and sweep (retention and inactive keys) from the shell. */
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -93,16 +93,23 @@ cli_account_usage(int argc, char **argv)
 }
 
 int
-cmd_gc(int argc, char **argv __attribute__((unused)))
+cmd_sweep(int argc, char **argv __attribute__((unused)))
 {
-	uint64_t	removed;
+	uint64_t	removed, revoked;
+	int64_t		now = time(NULL);
 	enum lk_err	e;
 
 	if (argc != 1)
-		return cli_usage("gc takes no arguments");
-	if ((e = lk_usage_gc(cli_db, &cli_conf, time(NULL), &removed)) != LK_OK)
-		return cli_failed(e, "gc");
-	fprintf(stderr, "gc: removed %" PRIu64 " daily usage row(s) older than %u days\n",
+		return cli_usage("sweep takes no arguments");
+	if ((e = lk_usage_gc(cli_db, &cli_conf, now, &removed)) != LK_OK)
+		return cli_failed(e, "sweep (usage retention)");
+	fprintf(stderr, "sweep: removed %" PRIu64 " daily usage row(s) older than %u days\n",
 	    removed, cli_conf.usage_retention_days);
+	/* until none is left: each call revokes at most LK_SWEEP_REVOKE_MAX */
+	do {
+		if ((e = lk_keys_sweep_inactive(cli_db, &cli_actor, now, &revoked)) != LK_OK)
+			return cli_failed(e, "sweep (inactive keys)");
+		fprintf(stderr, "sweep: revoked %" PRIu64 " inactive key(s)\n", revoked);
+	} while (revoked == LK_SWEEP_REVOKE_MAX);
 	return 0;
 }

@@ -22,6 +22,7 @@ static const struct lk_field patch_fields[] = {
 	{ "name", LK_FT_TEXT, 0, LK_ACCOUNT_NAME_MAX, NULL },
 	{ "plan", LK_FT_ENUM, 0, 0, plans },
 	{ "grantable_scopes", LK_FT_SCOPES, LK_FF_NULLABLE, 0, NULL },
+	{ "revoke_after_inactive_days", LK_FT_INT, LK_FF_NULLABLE, LK_INACTIVE_DAYS_MAX, NULL },
 	{ NULL, 0, 0, 0, NULL }
 };
 static const char *const applies[] = { "revoke", NULL };
@@ -137,8 +138,8 @@ static enum lk_err
 item(struct lk_req *req, struct lk_caller *c, const char *id)
 {
 	struct lk_account	 a;
-	json_t			*f, *q, *ceiling;
-	const char		*name, *plan;
+	struct lk_account_patch	 pt;
+	json_t			*f, *q, *ceiling, *days;
 	bool			 revoke;
 	enum lk_err		 e;
 
@@ -165,19 +166,25 @@ item(struct lk_req *req, struct lk_caller *c, const char *id)
 	json_decref(q);
 	if ((e = lk_req_body_fields(req, patch_fields, &f)) != LK_OK)
 		return e;
-	name = json_string_value(json_object_get(f, "name"));
-	plan = json_string_value(json_object_get(f, "plan"));
+	memset(&pt, 0, sizeof(pt));
+	pt.name = json_string_value(json_object_get(f, "name"));
+	pt.plan = json_string_value(json_object_get(f, "plan"));
 	ceiling = json_object_get(f, "grantable_scopes");
-	if (name == NULL && plan == NULL && ceiling == NULL)
+	days = json_object_get(f, "revoke_after_inactive_days");
+	pt.has_inactive_days = days != NULL;
+	pt.inactive_days = json_integer_value(days);
+	if (json_object_size(f) == 0)
 		e = lk_req_fail(req, LK_ERR_VALIDATION, NULL,
-		    "Give name, plan or grantable_scopes");
+		    "Give name, plan, grantable_scopes or revoke_after_inactive_days");
 	else if (revoke && ceiling == NULL)
 		e = lk_req_fail(req, LK_ERR_VALIDATION, "apply",
 		    "apply=revoke goes with a grantable_scopes change");
-	else if ((e = lk_auth_plan(req, c, &a, plan)) == LK_OK &&
+	else if ((days == NULL || (e = from_above(req, c, &a, "revoke_after_inactive_days",
+	    "inactivity policy")) == LK_OK) &&
+	    (e = lk_auth_plan(req, c, &a, pt.plan)) == LK_OK &&
 	    (ceiling == NULL || (e = set_ceiling(req, c, &a, ceiling, revoke)) == LK_OK) &&
-	    (name == NULL && plan == NULL ? LK_OK :
-	    (e = lk_accounts_update(req->db, &c->actor, &a, name, plan, req->now))) == LK_OK)
+	    (pt.name == NULL && pt.plan == NULL && days == NULL ? LK_OK :
+	    (e = lk_accounts_update(req->db, &c->actor, &a, &pt, req->now))) == LK_OK)
 		lk_resp_json(req, 200, lk_account_json(&a));
 	json_decref(f);
 	return e;

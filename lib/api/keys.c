@@ -13,7 +13,13 @@
 
 static const char *const envs[] = { "live", "test", NULL };
 static const char *const statuses[] = { "active", "revoked", "expired", NULL };
-static const char *const acct_prefix[] = { "acct_", NULL };
+
+/*
+ * The largest body of POST /v1/keys/import (unless max_body is larger): what
+ * the shipped web server configurations pass, room for LK_IMPORT_MAX keys of
+ * about a kilobyte each.
+ */
+#define IMPORT_BODY_MAX	1000000
 
 static const struct lk_field list_fields[] = {
 	{ "status", LK_FT_ENUM, 0, 0, statuses },
@@ -21,21 +27,8 @@ static const struct lk_field list_fields[] = {
 	{ "q", LK_FT_TEXT, 0, LK_LABEL_MAX, NULL },	/* label substring */
 	{ "start", LK_FT_TEXT, 0, LK_KEY_START_MAX, NULL },	/* see start_filter */
 	{ "expiring_within", LK_FT_DURATION, 0, LK_EXPIRY_MAX, NULL },
+	{ "inactive_days", LK_FT_INT, 0, LK_INACTIVE_DAYS_MAX, NULL },
 	LK_PAGE_FIELDS,
-	{ NULL, 0, 0, 0, NULL }
-};
-
-static const struct lk_field create_fields[] = {
-	{ "label", LK_FT_TEXT, LK_FF_REQUIRED, LK_LABEL_MAX, NULL },
-	{ "scopes", LK_FT_SCOPES, 0, 0, NULL },
-	{ "env", LK_FT_ENUM, 0, 0, envs },
-	{ "expires_at", LK_FT_TIME, LK_FF_NULLABLE, 0, NULL },
-	{ "expires_in", LK_FT_DURATION, 0, LK_EXPIRY_MAX, NULL },
-	{ "account_id", LK_FT_ID, 0, 0, acct_prefix },
-	{ "ratelimit", LK_FT_RATELIMIT, LK_FF_NULLABLE, 0, NULL },
-	{ "meta", LK_FT_OBJECT, 0, LK_META_MAX, NULL },
-	{ "allowed_ips", LK_FT_IPS, LK_FF_NULLABLE, LK_ALLOWED_IPS_MAX, NULL },
-	{ "credits", LK_FT_CREDITS, LK_FF_NULLABLE, 0, NULL },
 	{ NULL, 0, 0, 0, NULL }
 };
 
@@ -199,6 +192,7 @@ list(struct lk_req *req, struct lk_caller *c, const char *account_id)
 	filter.env = json_string_value(json_object_get(f, "env"));
 	filter.q = json_string_value(json_object_get(f, "q"));
 	filter.expiring_within = json_integer_value(json_object_get(f, "expiring_within"));
+	filter.inactive_days = json_integer_value(json_object_get(f, "inactive_days"));
 	filter.only_env = lk_auth_only_env(c);
 	if ((e = lk_req_page(req, f, &page)) == LK_OK &&
 	    (e = start_filter(req, f, &filter.start)) == LK_OK &&
@@ -210,6 +204,63 @@ list(struct lk_req *req, struct lk_caller *c, const char *account_id)
 	return e;
 }
 
+/*
+ * The rules of a new key made by caller c, create and import alike, on
+ * fields f (validated by lk_key_create_fields or lk_key_import_fields): the
+ * fields' own (lk_key_new_of), the account (f's account_id, path_account, or
+ * the request's context; one outside the subtree is 403), the test/live
+ * rule, the grant rule, the scope ceilings and the rate limit's ceilings.
+ * Fills acct, nk and pol (nk's policy); *meta, nk's meta, is the caller's to
+ * free.
+ */
+static enum lk_err
+new_key(struct lk_req *req, struct lk_caller *c, json_t *f, const char *path_account,
+    struct lk_account *acct, struct lk_key_new *nk, struct lk_key_policy *pol, char **meta)
+{
+	const char	*body_acct = json_string_value(json_object_get(f, "account_id"));
+	const char	*field;
+	char		 why[LK_KEY_WHY];
+	enum lk_err	 e;
+
+	if (!lk_key_new_of(f, c->key.env, req->now, nk, pol, meta, &field, why))
+		return field == NULL ? LK_ERR_INTERNAL :
+		    lk_req_fail(req, LK_ERR_VALIDATION, field, "%s", why);
+	if (body_acct != NULL && path_account != NULL && strcmp(body_acct, path_account) != 0)
+		return lk_req_fail(req, LK_ERR_VALIDATION, "account_id",
+		    "account_id differs from the account in the path");
+	/* Creating outside the subtree is 403 whether or not the account exists. */
+	if ((e = lk_auth_account(req, c, body_acct != NULL ? body_acct : path_account,
+	    acct)) == LK_ERR_NOT_FOUND)
+		return lk_req_fail(req, LK_ERR_FORBIDDEN, "account_id",
+		    "A key can only be created in the caller's account or its sub-accounts");
+	if (e != LK_OK)
+		return e;
+	nk->account = acct;
+	if (!lk_auth_env_ok(c, nk->env))
+		return lk_req_fail(req, LK_ERR_FORBIDDEN, "env",
+		    "A test key can only create test keys");
+	if ((e = check_grant(req, c, nk->scopes)) != LK_OK ||
+	    (e = check_ceiling(req, acct->path, nk->scopes)) != LK_OK)
+		return e;
+	return check_rate(req, c, acct->plan, nk->rl_limit, nk->rl_window);
+}
+
+/* A new key's row refused by the model: the account is full, or was deleted meanwhile. */
+static enum lk_err
+not_created(struct lk_req *req, enum lk_err e)
+{
+	if (e == LK_ERR_CONFLICT) {
+		lk_req_detail(req, "limit",
+		    json_integer(req->conf->max_keys_per_account));
+		return lk_req_fail(req, e, NULL, "The account holds the most keys it "
+		    "may (max_keys_per_account); delete some first");
+	}
+	if (e == LK_ERR_NOT_FOUND)
+		return lk_req_fail(req, LK_ERR_CONFLICT, "account_id",
+		    "The account was deleted while the key was being created");
+	return e;
+}
+
 static enum lk_err
 create(struct lk_req *req, struct lk_caller *c, const char *account_id)
 {
@@ -218,82 +269,119 @@ create(struct lk_req *req, struct lk_caller *c, const char *account_id)
 	struct lk_key_policy	 pol;
 	struct lk_key		 k;
 	char			 plaintext[LK_KEY_MAX + 1], *meta = NULL;
-	const char		*body_acct;
-	json_t			*f, *exp_at, *exp_in;
+	json_t			*f;
 	enum lk_err		 e;
 
 	if ((e = lk_auth_require(req, c, "keys:write")) != LK_OK ||
 	    (e = lk_req_no_query(req)) != LK_OK ||
-	    (e = lk_req_body_fields(req, create_fields, &f)) != LK_OK)
+	    (e = lk_req_body_fields(req, lk_key_create_fields, &f)) != LK_OK)
 		return e;
-	exp_at = json_object_get(f, "expires_at");
-	exp_in = json_object_get(f, "expires_in");
-	if (exp_at != NULL && exp_in != NULL) {
-		e = lk_req_fail(req, LK_ERR_VALIDATION, "expires_in",
-		    "Give expires_at or expires_in, not both");
-		goto out;
+	if ((e = new_key(req, c, f, account_id, &acct, &nk, &pol, &meta)) == LK_OK) {
+		e = not_created(req, lk_keys_create(req->db, &c->actor,
+		    req->conf->key_prefix, &nk, req->conf->max_keys_per_account,
+		    req->now, &k, plaintext, sizeof(plaintext)));
+		if (e == LK_OK)
+			e = respond_new_key(req, &k, plaintext, sizeof(plaintext));
+		lk_crypto_wipe(plaintext, sizeof(plaintext));
 	}
-	if ((e = check_expiry(req, "expires_at", exp_at)) != LK_OK)
-		goto out;
-	body_acct = json_string_value(json_object_get(f, "account_id"));
-	if (body_acct != NULL && account_id != NULL && strcmp(body_acct, account_id) != 0) {
-		e = lk_req_fail(req, LK_ERR_VALIDATION, "account_id",
-		    "account_id differs from the account in the path");
-		goto out;
-	}
-	/* Creating outside the subtree is 403 whether or not the account exists. */
-	if ((e = lk_auth_account(req, c, body_acct != NULL ? body_acct : account_id,
-	    &acct)) == LK_ERR_NOT_FOUND) {
-		e = lk_req_fail(req, LK_ERR_FORBIDDEN, "account_id",
-		    "A key can only be created in the caller's account or its sub-accounts");
-		goto out;
-	}
-	if (e != LK_OK)
-		goto out;
-	memset(&nk, 0, sizeof(nk));
-	nk.account = &acct;
-	nk.label = json_string_value(json_object_get(f, "label"));
-	nk.scopes = json_object_get(f, "scopes") != NULL ?
-	    json_string_value(json_object_get(f, "scopes")) : "";
-	nk.env = json_object_get(f, "env") != NULL ?
-	    json_string_value(json_object_get(f, "env")) : c->key.env;
-	nk.expires_at = exp_in != NULL ? req->now + json_integer_value(exp_in) :
-	    json_integer_value(exp_at);
-	lk_key_fields_rate(f, &nk.rl_limit, &nk.rl_window);
-	if (!lk_auth_env_ok(c, nk.env)) {
-		e = lk_req_fail(req, LK_ERR_FORBIDDEN, "env",
-		    "A test key can only create test keys");
-		goto out;
-	}
-	if ((e = check_grant(req, c, nk.scopes)) != LK_OK ||
-	    (e = check_ceiling(req, acct.path, nk.scopes)) != LK_OK ||
-	    (e = check_rate(req, c, acct.plan, nk.rl_limit, nk.rl_window)) != LK_OK)
-		goto out;
-	if ((meta = lk_key_fields_meta(f)) == NULL) {
-		e = LK_ERR_INTERNAL;
-		goto out;
-	}
-	nk.meta = meta;
-	lk_key_fields_policy(f, &pol);
-	nk.policy = &pol;
-	e = lk_keys_create(req->db, &c->actor, req->conf->key_prefix, &nk,
-	    req->conf->max_keys_per_account, req->now, &k, plaintext,
-	    sizeof(plaintext));
-	if (e == LK_ERR_CONFLICT) {
-		lk_req_detail(req, "limit",
-		    json_integer(req->conf->max_keys_per_account));
-		e = lk_req_fail(req, e, NULL, "The account holds the most keys it "
-		    "may (max_keys_per_account); delete some first");
-	} else if (e == LK_ERR_NOT_FOUND)
-		e = lk_req_fail(req, LK_ERR_CONFLICT, "account_id",
-		    "The account was deleted while the key was being created");
-	if (e == LK_OK)
-		e = respond_new_key(req, &k, plaintext, sizeof(plaintext));
-	lk_crypto_wipe(plaintext, sizeof(plaintext));
-out:
 	free(meta);
 	json_decref(f);
 	return e;
+}
+
+/*
+ * One item of an import: its result, {"index", "status": 201, "key"} or
+ * {"index", "status", "error"}. Each item is its own transaction.
+ */
+static json_t *
+import_item(struct lk_req *req, struct lk_caller *c, json_t *item, size_t index,
+    bool *duplicate, enum lk_err *err)
+{
+	struct lk_account	 acct;
+	struct lk_key_new	 nk;
+	struct lk_key_policy	 pol;
+	struct lk_key		 k;
+	char			*meta = NULL;
+	json_t			*f = NULL;
+	enum lk_err		 e;
+
+	*duplicate = false;
+	if (!json_is_object(item))
+		e = lk_req_fail(req, LK_ERR_VALIDATION, NULL,
+		    "Each item of keys must be a JSON object");
+	else if ((e = lk_req_fields(req, item, lk_key_import_fields, &f)) == LK_OK &&
+	    (e = new_key(req, c, f, NULL, &acct, &nk, &pol, &meta)) == LK_OK) {
+		e = lk_keys_import(req->db, &c->actor, &nk,
+		    json_string_value(json_object_get(f, "hash")),
+		    json_string_value(json_object_get(f, "start")),
+		    req->conf->max_keys_per_account, req->now, &k, duplicate);
+		if (*duplicate)
+			e = lk_req_fail(req, e, "hash", "A key with this hash exists already");
+		else
+			e = not_created(req, e);
+	}
+	free(meta);
+	json_decref(f);
+	*err = e;
+	if (e == LK_OK)
+		return json_pack("{s:I,s:i,s:o}", "index", (json_int_t)index, "status", 201,
+		    "key", lk_key_json(&k, req->now));
+	return json_pack("{s:I,s:i,s:o}", "index", (json_int_t)index,
+	    "status", lk_err_status(e), "error", lk_resp_error_object(req, e));
+}
+
+/*
+ * POST /v1/keys/import {"keys": [...]}: up to LK_IMPORT_MAX keys made
+ * elsewhere, known by their SHA-256; 207 with one result per item.
+ */
+static enum lk_err
+import(struct lk_req *req, struct lk_caller *c)
+{
+	json_t		*items, *item, *results, *v;
+	const char	*name;
+	size_t		 i, n[3] = { 0, 0, 0 };	/* imported, duplicates, failed */
+	bool		 dup, down = false;
+	enum lk_err	 e;
+
+	if ((e = lk_auth_require(req, c, "keys:import")) != LK_OK ||
+	    (e = lk_req_no_query(req)) != LK_OK ||
+	    (e = lk_req_read_body_max(req, req->conf->max_body > IMPORT_BODY_MAX ?
+	    req->conf->max_body : IMPORT_BODY_MAX)) != LK_OK)
+		return e;
+	if (req->body_form)
+		return lk_req_fail(req, LK_ERR_MEDIA_TYPE, NULL,
+		    "An import is a JSON body {\"keys\": [...]} (Content-Type: application/json)");
+	json_object_foreach(req->body, name, v)
+		if (strcmp(name, "keys") != 0)
+			return lk_req_fail(req, LK_ERR_VALIDATION, name,
+			    "Unknown or read-only field '%.64s'", name);
+	items = json_object_get(req->body, "keys");
+	if (!json_is_array(items) || json_array_size(items) == 0 ||
+	    json_array_size(items) > LK_IMPORT_MAX) {
+		lk_req_detail(req, "max_items", json_integer(LK_IMPORT_MAX));
+		return lk_req_fail(req, LK_ERR_VALIDATION, "keys",
+		    "Field 'keys' must be an array of 1 to %d key objects", LK_IMPORT_MAX);
+	}
+	results = json_array();
+	json_array_foreach(items, i, item) {
+		/* After a 5xx the database is gone: the rest are not tried (a rerun finds them). */
+		if (down) {
+			lk_req_fail(req, LK_ERR_UNAVAILABLE, NULL,
+			    "Not tried: an earlier item could not be written");
+			json_array_append_new(results, json_pack("{s:I,s:i,s:o}", "index",
+			    (json_int_t)i, "status", lk_err_status(LK_ERR_UNAVAILABLE), "error",
+			    lk_resp_error_object(req, LK_ERR_UNAVAILABLE)));
+			n[2]++;
+			continue;
+		}
+		json_array_append_new(results, import_item(req, c, item, i, &dup, &e));
+		n[e == LK_OK ? 0 : dup ? 1 : 2]++;
+		down = lk_err_status(e) >= 500;
+	}
+	lk_resp_json(req, 207, json_pack("{s:o,s:{s:I,s:I,s:I}}", "results", results,
+	    "summary", "imported", (json_int_t)n[0], "duplicates", (json_int_t)n[1],
+	    "failed", (json_int_t)n[2]));
+	return LK_OK;
 }
 
 enum lk_err
@@ -308,6 +396,19 @@ lk_keys_http_collection(struct lk_req *req, const char *account_id)
 		return e;
 	return req->method == LK_GET ? list(req, &c, account_id) :
 	    create(req, &c, account_id);
+}
+
+enum lk_err
+lk_keys_http_import(struct lk_req *req)
+{
+	struct lk_caller	 c;
+	enum lk_err		 e;
+
+	if (req->method != LK_POST)
+		return lk_req_method_not_allowed(req, "POST");
+	if ((e = lk_auth_caller(req, &c)) != LK_OK)
+		return e;
+	return import(req, &c);
 }
 
 static enum lk_err
@@ -452,9 +553,19 @@ lk_keys_http_item(struct lk_req *req, const char *account_id, const char *key_id
 	}
 }
 
+/* /keys/import: "import" is never a key id (those are key_…). */
+static bool
+is_import(const struct lk_req *req)
+{
+	return req->nsegs == 2 && strcmp(req->segs[0], "keys") == 0 &&
+	    strcmp(req->segs[1], "import") == 0;
+}
+
 enum lk_err
 lk_keys_http_keys(struct lk_req *req)
 {
+	if (is_import(req))
+		return lk_keys_http_import(req);
 	if (req->nsegs != 1 || strcmp(req->segs[0], "keys") != 0)
 		return lk_req_no_route(req);
 	return lk_keys_http_collection(req, NULL);
@@ -463,6 +574,8 @@ lk_keys_http_keys(struct lk_req *req)
 enum lk_err
 lk_keys_http_key(struct lk_req *req)
 {
+	if (is_import(req))	/* the web servers route /v1/keys/... here */
+		return lk_keys_http_import(req);
 	if (req->nsegs < 2 || req->nsegs > 3 || strcmp(req->segs[0], "keys") != 0)
 		return lk_req_no_route(req);
 	return lk_keys_http_item(req, NULL, req->segs[1],

@@ -8,9 +8,15 @@
 
 #include "http/req.h"
 
-/* The routes /keys (cgi-bin/keys) and /keys/{id}[/action] (cgi-bin/key). */
+/*
+ * The routes /keys and /keys/import (cgi-bin/keys) and /keys/{id}[/action]
+ * (cgi-bin/key; it serves /keys/import too, for a server routing it there).
+ */
 enum lk_err	lk_keys_http_keys(struct lk_req *req);
 enum lk_err	lk_keys_http_key(struct lk_req *req);
+
+/* POST /keys/import: keys made elsewhere, by their SHA-256 (scope keys:import). */
+enum lk_err	lk_keys_http_import(struct lk_req *req);
 
 /* GET (list) and POST (create) on a key collection; account_id NULL: the request's context. */
 enum lk_err	lk_keys_http_collection(struct lk_req *req, const char *account_id);

@@ -1,5 +1,6 @@
 /* fields.c — the field validators: what a declared field accepts and how it is normalised. */
 #include <ctype.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -336,6 +337,21 @@ lk_fields_value(const struct lk_field *f, json_t *v, bool text, json_t **out,
 		}
 		*out = o;
 		return true;
+	case LK_FT_HEX:
+		snprintf(buf, size, "must be %lld hexadecimal digits", (long long)f->max);
+		*why = buf;
+		if (!json_is_string(v) || (int64_t)json_string_length(v) != f->max ||
+		    strspn(json_string_value(v), "0123456789abcdefABCDEF") != (size_t)f->max)
+			return false;
+		{
+			char	*lower = strdup(json_string_value(v));
+
+			for (i = 0; lower != NULL && lower[i] != '\0'; i++)
+				lower[i] = (char)tolower((unsigned char)lower[i]);
+			*out = lower != NULL ? json_string(lower) : NULL;
+			free(lower);
+		}
+		return *out != NULL;
 	case LK_FT_RATELIMIT:
 		o = object_value(v, why, buf, size);
 		if (*why != buf)	/* not a JSON syntax error: state the shape */
@@ -377,4 +393,61 @@ lk_fields_value(const struct lk_field *f, json_t *v, bool text, json_t **out,
 		return *out != NULL;
 	}
 	return false;
+}
+
+/* Refuse with a message; always false. */
+static bool
+refuse(struct lk_fields_err *err, const char *field, bool unknown, json_t **out,
+    const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+
+static bool
+refuse(struct lk_fields_err *err, const char *field, bool unknown, json_t **out,
+    const char *fmt, ...)
+{
+	va_list ap;
+
+	json_decref(*out);
+	*out = NULL;
+	err->field = field;
+	err->unknown = unknown;
+	va_start(ap, fmt);
+	vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
+	va_end(ap);
+	return false;
+}
+
+bool
+lk_fields_object(json_t *in, const struct lk_field *table, bool text, json_t **out,
+    struct lk_fields_err *err)
+{
+	const char		*name, *why;
+	char			 whybuf[256];
+	json_t			*v, *nv;
+	const struct lk_field	*f;
+
+	*out = json_object();
+	json_object_foreach(in, name, v) {
+		for (f = table; f->name != NULL; f++)
+			if (strcmp(f->name, name) == 0)
+				break;
+		if (f->name == NULL)
+			return refuse(err, name, true, out,
+			    "Unknown or read-only field '%.64s'", name);
+		if ((f->flags & LK_FF_NULLABLE) && (json_is_null(v) ||
+		    (json_is_string(v) && json_string_length(v) == 0))) {
+			json_object_set_new(*out, name, json_null());
+			continue;
+		}
+		if (json_is_array(v) && f->type != LK_FT_SCOPES && text)
+			return refuse(err, f->name, false, out,
+			    "Field '%s' is given more than once", name);
+		if (!lk_fields_value(f, v, text, &nv, &why, whybuf, sizeof(whybuf)))
+			return refuse(err, f->name, false, out, "Field '%s' %s", name, why);
+		json_object_set_new(*out, name, nv);
+	}
+	for (f = table; f->name != NULL; f++)
+		if ((f->flags & LK_FF_REQUIRED) && json_object_get(*out, f->name) == NULL)
+			return refuse(err, f->name, false, out, "Field '%s' is required",
+			    f->name);
+	return true;
 }

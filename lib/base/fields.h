@@ -28,9 +28,10 @@ enum lk_ftype {
 	LK_FT_IPS,	/* list of <= max IPv4/IPv6 addresses or CIDR ranges -> one
 			   space-separated string; one string (spaces, commas or
 			   newlines between) only from a query or form */
-	LK_FT_CREDITS	/* {"remaining": 0..LK_FIELDS_CREDITS_MAX, "refill": null |
+	LK_FT_CREDITS,	/* {"remaining": 0..LK_FIELDS_CREDITS_MAX, "refill": null |
 			   {"amount": 1..LK_FIELDS_CREDITS_MAX, "interval": "daily" |
 			   "monthly", "day_of_month": 1..31 (monthly; default 1)}} */
+	LK_FT_HEX	/* exactly max hexadecimal digits (a digest) -> lower case */
 };
 
 #define LK_FIELDS_CREDITS_MAX	1000000000000LL
@@ -59,5 +60,22 @@ bool		 lk_fields_text_ok(const char *s, int64_t max);
  */
 bool		 lk_fields_value(const struct lk_field *f, json_t *v, bool text,
 		    json_t **out, const char **why, char *buf, size_t size);
+
+/* Why lk_fields_object refused an object. */
+struct lk_fields_err {
+	const char	*field;		/* the field named (a table entry, or a key of the object) */
+	bool		 unknown;	/* field is not in the table */
+	char		 msg[320];
+};
+
+/*
+ * Validate the members of the object in (NULL: none) against table (ended by
+ * a NULL name): an unknown member, a bad value or a missing required field is
+ * refused, err saying which and why. On true *out is a new object of the
+ * normalised values (lk_fields_value). text: as lk_fields_value; a repeated
+ * field (an array) is then refused unless it is a scope list.
+ */
+bool		 lk_fields_object(json_t *in, const struct lk_field *table, bool text,
+		    json_t **out, struct lk_fields_err *err);
 
 #endif

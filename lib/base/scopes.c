@@ -25,8 +25,8 @@ lk_scope_valid(const char *s)
 
 /* The scopes latchkey itself interprets: only held exactly (or through admin). */
 static const char *const builtin[] = {
-	"admin", "keys:read", "keys:write", "accounts:read", "accounts:write",
-	"verify", "audit:read", NULL
+	"admin", "keys:read", "keys:write", "keys:import", "accounts:read",
+	"accounts:write", "verify", "audit:read", NULL
 };
 
 static bool

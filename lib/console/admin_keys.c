@@ -12,8 +12,8 @@
 #define DAYS	30	/* of the usage chart */
 
 static const char *const builtin_scopes[] = {
-	"admin", "keys:read", "keys:write", "accounts:read", "accounts:write",
-	"verify", "audit:read", NULL
+	"admin", "keys:read", "keys:write", "keys:import", "accounts:read",
+	"accounts:write", "verify", "audit:read", NULL
 };
 static const char *const envs[] = { "live", "test", NULL };
 
@@ -274,6 +274,25 @@ field_row(struct lk_admin *a, const char *name, const char *value, bool code)
 	else
 		lk_html_text(&a->h, value);
 	lk_html_close(&a->h);
+}
+
+/* revoked_reason in words. */
+static const char *
+revoked_why(const char *reason)
+{
+	static const struct { const char *reason, *text; } why[] = {
+		{ "manual", "revoked by hand (manual)" },
+		{ "inactive", "not used within its account's inactivity policy (inactive)" },
+		{ "rotated", "rotated without a grace period (rotated)" },
+		{ "ceiling", "outside a lowered scope ceiling (ceiling)" },
+		{ "leaked", "reported as leaked (leaked)" },
+	};
+	size_t i;
+
+	for (i = 0; i < LK_NELEM(why); i++)
+		if (strcmp(reason, why[i].reason) == 0)
+			return why[i].text;
+	return reason;
 }
 
 static void
@@ -799,7 +818,7 @@ empty_list(struct lk_admin *a, const char *account, bool filtered, const char *n
 /* The filter form (a GET form): account, status, environment, label, expiring soon. */
 static void
 filter_form(struct lk_admin *a, json_t *tree, const char *account, const char *status,
-    const char *env, const char *label, bool expiring)
+    const char *env, const char *label, const char *inactive, bool expiring)
 {
 	static const char *const st[] = { "", "active", "revoked", "expired", NULL };
 	static const char *const en[] = { "", "live", "test", NULL };
@@ -835,6 +854,13 @@ filter_form(struct lk_admin *a, json_t *tree, const char *account, const char *s
 	lk_html_elem(h, LK_E_INPUT, LK_A_TYPE, "search", LK_A_ID, "f-q", LK_A_NAME, "q",
 	    LK_A_VALUE, label, LK_A__MAX);
 	lk_html_close(h);
+	/* the candidates of an inactivity policy of that many days */
+	lk_html_elem(h, LK_E_DIV, LK_A_CLASS, "field", LK_A__MAX);
+	lk_html_leaf(h, LK_E_LABEL, "Not used for (days)", LK_A_FOR, "f-inactive", LK_A__MAX);
+	lk_html_elem(h, LK_E_INPUT, LK_A_TYPE, "number", LK_A_ID, "f-inactive",
+	    LK_A_NAME, "inactive_days", LK_A_MIN, "1", LK_A_MAX, "3650", LK_A_VALUE, inactive,
+	    LK_A__MAX);
+	lk_html_close(h);
 	lk_html_elem(h, LK_E_DIV, LK_A_CLASS, "checks", LK_A__MAX);
 	lk_html_elem(h, LK_E_LABEL, LK_A_FOR, "f-expiring", LK_A__MAX);
 	lk_html_elem(h, LK_E_INPUT, LK_A_TYPE, "checkbox", LK_A_ID, "f-expiring",
@@ -856,6 +882,7 @@ list_page(struct lk_admin *a)
 	const char	*account = lk_admin_str(q, "account_id"), *notice;
 	const char	*status = lk_admin_str(q, "status"), *env = lk_admin_str(q, "env");
 	const char	*label = lk_admin_str(q, "q"), *cursor = lk_admin_str(q, "cursor");
+	const char	*inactive = lk_admin_str(q, "inactive_days");
 	const char	*shown;		/* the account whose keys are listed */
 	bool		 expiring = strcmp(lk_admin_str(q, "expiring"), "7d") == 0;
 	char		 more[1200], href[200], err[sizeof(req->err_message)];
@@ -874,6 +901,8 @@ list_page(struct lk_admin *a)
 		json_object_set_new(api_q, "q", json_string(label));
 	if (expiring)
 		json_object_set_new(api_q, "expiring_within", json_string("7d"));
+	if (*inactive)
+		json_object_set_new(api_q, "inactive_days", json_string(inactive));
 	if (*cursor)
 		json_object_set_new(api_q, "cursor", json_string(cursor));
 	e = api_list(a, account, api_q, &page);
@@ -910,14 +939,14 @@ list_page(struct lk_admin *a)
 		    *account ? href : LK_ADMIN_BASE "/keys/new", LK_A_ID, "create-key", LK_A__MAX);
 		lk_html_close(h);
 	}
-	filter_form(a, tree, shown, status, env, label, expiring);
+	filter_form(a, tree, shown, status, env, label, inactive, expiring);
 	if (e != LK_OK) {
 		lk_admin_alert(a, err);
 		json_decref(tree);
 		return lk_admin_end(a, lk_err_status(e));
 	}
 	if (json_array_size(json_object_get(page, "data")) == 0)
-		empty_list(a, shown, *status || *env || *label || expiring || *cursor,
+		empty_list(a, shown, *status || *env || *label || *inactive || expiring || *cursor,
 		    tree_name(tree, shown));
 	else {
 		static const char *const cols[] = { "Label", "Start", "Env", "Status", "Scopes",
@@ -946,6 +975,8 @@ list_page(struct lk_admin *a)
 		lk_html_urlencode(more, sizeof(more), label);
 		if (expiring)
 			strncat(more, "&expiring=7d", sizeof(more) - strlen(more) - 1);
+		strncat(more, "&inactive_days=", sizeof(more) - strlen(more) - 1);
+		lk_html_urlencode(more, sizeof(more), inactive);
 		strncat(more, "&cursor=", sizeof(more) - strlen(more) - 1);
 		lk_html_urlencode(more, sizeof(more), lk_admin_str(page, "next_cursor"));
 		lk_html_leaf(h, LK_E_A, "Next page", LK_A_HREF, more, LK_A__MAX);
@@ -1136,8 +1167,13 @@ details_section(struct lk_admin *a, json_t *k, const char *scopes, const char *m
 	field_row(a, "Scopes", scopes[0] ? scopes : "(none)", true);
 	time_row(a, "Created", k, "created_at", "");
 	time_row(a, "Expires", k, "expires_at", "never");
-	if (time_of(k, "revoked_at") != 0)
+	if (time_of(k, "revoked_at") != 0) {
 		time_row(a, "Revoked", k, "revoked_at", "no");
+		field_row(a, "Revoked because", revoked_why(lk_admin_str(k, "revoked_reason")),
+		    false);
+	}
+	if (json_is_true(json_object_get(k, "imported")))
+		field_row(a, "Imported", "yes: made elsewhere, known here by its SHA-256", false);
 	time_row(a, "Last used", k, "last_used_at", "never");
 	if (*rotated) {
 		open_row(a, "Rotated from");

@@ -339,6 +339,12 @@ media_type(const char *ct)
 enum lk_err
 lk_req_read_body(struct lk_req *req)
 {
+	return lk_req_read_body_max(req, req->conf->max_body);
+}
+
+enum lk_err
+lk_req_read_body_max(struct lk_req *req, size_t max)
+{
 	const char	*cl = lk_req_param(req, "CONTENT_LENGTH");
 	const char	*ct = lk_req_param(req, "CONTENT_TYPE");
 	char		*buf, *end, bad[128];
@@ -355,10 +361,10 @@ lk_req_read_body(struct lk_req *req)
 			return lk_req_fail(req, LK_ERR_VALIDATION, NULL,
 			    "Content-Length is not a number");
 	}
-	if (len > req->conf->max_body) {
-		lk_req_detail(req, "max_bytes", json_integer((json_int_t)req->conf->max_body));
+	if (len > max) {
+		lk_req_detail(req, "max_bytes", json_integer((json_int_t)max));
 		return lk_req_fail(req, LK_ERR_TOO_LARGE, NULL,
-		    "The request body is larger than %zu bytes", req->conf->max_body);
+		    "The request body is larger than %zu bytes", max);
 	}
 	mt = media_type(ct);
 	if (len == 0 && mt <= 0)
@@ -437,53 +443,15 @@ enum lk_err
 lk_req_fields(struct lk_req *req, json_t *in, const struct lk_field *table,
     json_t **out)
 {
-	const char		*name, *why;
-	char			 whybuf[256];
-	json_t			*v, *nv;
-	const struct lk_field	*f;
-	bool			 text = in != req->body || req->body_form;
+	struct lk_fields_err	 err;
+	bool			 form = in == req->body && req->body_form;
 
-	*out = json_object();
-	json_object_foreach(in, name, v) {
-		for (f = table; f->name != NULL; f++)
-			if (strcmp(f->name, name) == 0)
-				break;
-		if (f->name == NULL) {
-			json_decref(*out);
-			*out = NULL;
-			if (in == req->body && req->body_form && (name[0] == '{' || name[0] == '['))
-				return lk_req_fail(req, LK_ERR_VALIDATION, NULL,
-				    "The body is JSON but was sent as a form: set the header "
-				    "'Content-Type: application/json' (curl: -H 'Content-Type: "
-				    "application/json')");
-			return lk_req_fail(req, LK_ERR_VALIDATION, name,
-			    "Unknown or read-only field '%.64s'", name);
-		}
-		if ((f->flags & LK_FF_NULLABLE) && (json_is_null(v) ||
-		    (json_is_string(v) && json_string_length(v) == 0))) {
-			json_object_set_new(*out, name, json_null());
-			continue;
-		}
-		if (json_is_array(v) && f->type != LK_FT_SCOPES && text) {
-			json_decref(*out);
-			*out = NULL;
-			return lk_req_fail(req, LK_ERR_VALIDATION, name,
-			    "Field '%s' is given more than once", name);
-		}
-		if (!lk_fields_value(f, v, text, &nv, &why, whybuf, sizeof(whybuf))) {
-			json_decref(*out);
-			*out = NULL;
-			return lk_req_fail(req, LK_ERR_VALIDATION, name,
-			    "Field '%s' %s", name, why);
-		}
-		json_object_set_new(*out, name, nv);
-	}
-	for (f = table; f->name != NULL; f++)
-		if ((f->flags & LK_FF_REQUIRED) && json_object_get(*out, f->name) == NULL) {
-			json_decref(*out);
-			*out = NULL;
-			return lk_req_fail(req, LK_ERR_VALIDATION, f->name,
-			    "Field '%s' is required", f->name);
-		}
-	return LK_OK;
+	if (lk_fields_object(in, table, in == req->query || form, out, &err))
+		return LK_OK;
+	if (form && err.unknown && (err.field[0] == '{' || err.field[0] == '['))
+		return lk_req_fail(req, LK_ERR_VALIDATION, NULL,
+		    "The body is JSON but was sent as a form: set the header "
+		    "'Content-Type: application/json' (curl: -H 'Content-Type: "
+		    "application/json')");
+	return lk_req_fail(req, LK_ERR_VALIDATION, err.field, "%s", err.msg);
 }

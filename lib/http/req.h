@@ -100,12 +100,16 @@ json_t		*lk_req_decode_form(const char *text, size_t len, char *badname,
  */
 enum lk_err	 lk_req_read_body(struct lk_req *req);
 
+/* lk_req_read_body with a limit of max bytes instead of max_body (a route that takes more). */
+enum lk_err	 lk_req_read_body_max(struct lk_req *req, size_t max);
+
 /*
- * Validate the raw fields in (req->body or req->query) against table: unknown
- * fields and bad values are 400 with details.field. On LK_OK *out is a new
- * object of normalised values (lk_fields_value) that the caller decrefs.
- * A list given as one string is split only when in is not a JSON body
- * (in != req->body, or req->body_form): JSON must give an array.
+ * Validate the raw fields in (req->body, req->query, or an object inside a
+ * JSON body) against table (lk_fields_object): unknown fields and bad values
+ * are 400 with details.field. On LK_OK *out is a new object of normalised
+ * values (lk_fields_value) that the caller decrefs. A list given as one
+ * string is split only in the query or a form body (req->body_form): JSON
+ * must give an array.
  */
 enum lk_err	 lk_req_fields(struct lk_req *req, json_t *in,
 		    const struct lk_field *table, json_t **out);

@@ -15,6 +15,7 @@ reason(int status)
 	case 200: return "OK";
 	case 201: return "Created";
 	case 204: return "No Content";
+	case 207: return "Multi-Status";
 	case 303: return "See Other";
 	case 400: return "Bad Request";
 	case 401: return "Unauthorized";
@@ -111,6 +112,32 @@ lk_resp_body(struct lk_req *req, int status, const char *content_type,
 		lk_req_write(req, body, len);
 }
 
+/* The error object of e from req's recorded message and details. */
+static json_t *
+error_object(const struct lk_req *req, enum lk_err e)
+{
+	json_t *err;
+
+	err = json_pack("{s:s,s:s,s:i}",
+	    "code", lk_err_code(e),
+	    "message", req->err_message[0] ? req->err_message : lk_err_message(e),
+	    "status", lk_err_status(e));
+	if (req->err_details != NULL)
+		json_object_set(err, "details", req->err_details);
+	return err;
+}
+
+json_t *
+lk_resp_error_object(struct lk_req *req, enum lk_err e)
+{
+	json_t *err = error_object(req, e);
+
+	req->err_message[0] = '\0';
+	json_decref(req->err_details);
+	req->err_details = NULL;
+	return err;
+}
+
 void
 lk_resp_error(struct lk_req *req, enum lk_err e)
 {
@@ -119,13 +146,8 @@ lk_resp_error(struct lk_req *req, enum lk_err e)
 	if (e == LK_ERR_MISSING_KEY || e == LK_ERR_INVALID_KEY ||
 	    e == LK_ERR_EXPIRED_KEY || e == LK_ERR_REVOKED_KEY)
 		lk_req_header(req, "WWW-Authenticate", "Bearer realm=\"latchkey\"");
-	err = json_pack("{s:s,s:s,s:i,s:s}",
-	    "code", lk_err_code(e),
-	    "message", req->err_message[0] ? req->err_message : lk_err_message(e),
-	    "status", lk_err_status(e),
-	    "request_id", req->request_id);
-	if (req->err_details != NULL)
-		json_object_set(err, "details", req->err_details);
+	err = error_object(req, e);
+	json_object_set_new(err, "request_id", json_string(req->request_id));
 	/* Every 5xx has a log line under its request id (the cause is logged above it). */
 	if (lk_err_status(e) >= 500)
 		lk_log_err("answered %d %s to %s %s", lk_err_status(e), lk_err_code(e),

@@ -23,6 +23,13 @@ void	lk_resp_json(struct lk_req *req, int status, json_t *body);
 void	lk_resp_body(struct lk_req *req, int status, const char *content_type,
 	    const char *body, size_t len);
 
+/*
+ * The error object of e ({"code", "message", "status", "details"}, without
+ * request_id) from req->err_message / err_details, which are cleared: for
+ * the result of one item of a request that answers per item.
+ */
+json_t	*lk_resp_error_object(struct lk_req *req, enum lk_err e);
+
 /* Send the error shape of API.md for e, with req->err_message / err_details. */
 void	lk_resp_error(struct lk_req *req, enum lk_err e);
 

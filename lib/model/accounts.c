@@ -34,7 +34,10 @@ static const char SQL_SET_PATH[] =
     " SET c.path = ?, c.suspended_by = p.suspended_by WHERE c.id = ?";
 static const char SQL_UPDATE[] =
     "UPDATE accounts SET name = COALESCE(?, name), plan = COALESCE(?, plan),"
+    " revoke_after_inactive_days = IF(?, ?, revoke_after_inactive_days),"
     " updated_at = ? WHERE id = ?";
+static const char SQL_LOCK_POLICY[] =
+    "SELECT revoke_after_inactive_days FROM accounts WHERE id = ? FOR UPDATE";
 static const char SQL_IN_USE[] =
     "SELECT (SELECT COUNT(*) FROM accounts WHERE parent_id = ?),"
     " (SELECT COUNT(*) FROM api_keys WHERE account_id = ?),"
@@ -276,25 +279,38 @@ lk_accounts_create(struct lk_db *db, const struct lk_actor *actor,
 }
 
 struct update_ctx {
-	const struct lk_actor	*actor;
-	struct lk_account	*a;
-	const char		*name, *plan;
-	int64_t			 now;
+	const struct lk_actor		*actor;
+	struct lk_account		*a;
+	const struct lk_account_patch	*p;
+	int64_t				 now;
+	int64_t				 old_days;	/* as locked */
 };
 
 static enum lk_err
 update_work(struct lk_db *db, void *arg)
 {
-	struct update_ctx	*c = arg;
-	const struct lk_param	 p[] = { c->name ? LK_STR(c->name) : LK_NULL,
-	    c->plan ? LK_STR(c->plan) : LK_NULL, LK_INT(c->now), LK_INT(c->a->id) };
-	uint64_t		 n = 0;
-	json_t			*changes;
-	enum lk_err		 e;
+	struct update_ctx		*c = arg;
+	const struct lk_account_patch	*pt = c->p;
+	const struct lk_param		 lock[] = { LK_INT(c->a->id) };
+	const struct lk_param		 p[] = { LK_STR0(pt->name), LK_STR0(pt->plan),
+	    LK_INT(pt->has_inactive_days), LK_INT0(pt->inactive_days), LK_INT(c->now),
+	    LK_INT(c->a->id) };
+	json_t				*changes;
+	enum lk_err			 e;
 
-	if ((e = lk_db_exec(db, SQL_UPDATE, p, LK_NELEM(p), NULL, NULL, &n)) != LK_OK)
+	c->old_days = -1;
+	if ((e = lk_db_exec(db, SQL_LOCK_POLICY, lock, 1, lk_db_row_int, &c->old_days,
+	    NULL)) != LK_OK)
 		return e;
-	changes = json_pack("{s:s?,s:s?}", "name", c->name, "plan", c->plan);
+	if (c->old_days < 0)
+		return LK_ERR_NOT_FOUND;
+	if ((e = lk_db_exec(db, SQL_UPDATE, p, LK_NELEM(p), NULL, NULL, NULL)) != LK_OK)
+		return e;
+	changes = json_pack("{s:s?,s:s?}", "name", pt->name, "plan", pt->plan);
+	if (pt->has_inactive_days)
+		json_object_set_new(changes, "revoke_after_inactive_days", json_pack("{s:o,s:o}",
+		    "old", c->old_days != 0 ? json_integer(c->old_days) : json_null(),
+		    "new", pt->inactive_days != 0 ? json_integer(pt->inactive_days) : json_null()));
 	e = lk_audit_write(db, &(struct lk_audit_event){ c->actor, c->a->public_id,
 	    c->a->path, "account.update", c->a->public_id, changes }, c->now);
 	json_decref(changes);
@@ -303,17 +319,19 @@ update_work(struct lk_db *db, void *arg)
 
 enum lk_err
 lk_accounts_update(struct lk_db *db, const struct lk_actor *actor,
-    struct lk_account *a, const char *name, const char *plan, int64_t now)
+    struct lk_account *a, const struct lk_account_patch *p, int64_t now)
 {
-	struct update_ctx	 c = { actor, a, name, plan, now };
+	struct update_ctx	 c = { actor, a, p, now, 0 };
 	enum lk_err		 e;
 
 	if ((e = lk_db_txn(db, update_work, &c)) != LK_OK)
 		return e;
-	if (name != NULL)
-		snprintf(a->name, sizeof(a->name), "%s", name);
-	if (plan != NULL)
-		snprintf(a->plan, sizeof(a->plan), "%s", plan);
+	if (p->name != NULL)
+		snprintf(a->name, sizeof(a->name), "%s", p->name);
+	if (p->plan != NULL)
+		snprintf(a->plan, sizeof(a->plan), "%s", p->plan);
+	if (p->has_inactive_days)
+		a->revoke_after_inactive_days = p->inactive_days;
 	return LK_OK;
 }
 

@@ -119,9 +119,20 @@ enum lk_err	 lk_accounts_create(struct lk_db *db, const struct lk_actor *actor,
 		    const char *plan, int64_t max_children, int64_t now,
 		    struct lk_account *out);
 
-/* Change name and/or plan (NULL: unchanged) of a; a is updated in place. */
+/* What a PATCH of an account changes: NULL / has_* false leaves a field as it is. */
+struct lk_account_patch {
+	const char	*name, *plan;
+	bool		 has_inactive_days;
+	int64_t		 inactive_days;		/* revoke_after_inactive_days; 0 clears */
+};
+
+/*
+ * Apply p to a (re-read under a row lock) and write the audit row
+ * account.update: the new name and plan, and revoke_after_inactive_days as
+ * {"old", "new"}. a is updated in place.
+ */
 enum lk_err	 lk_accounts_update(struct lk_db *db, const struct lk_actor *actor,
-		    struct lk_account *a, const char *name, const char *plan, int64_t now);
+		    struct lk_account *a, const struct lk_account_patch *p, int64_t now);
 
 /* Delete a; LK_ERR_CONFLICT while it has keys, child accounts or users. */
 enum lk_err	 lk_accounts_delete(struct lk_db *db, const struct lk_actor *actor,

@@ -64,8 +64,11 @@ static const char SQL_COUNT[] =
 static const char SQL_INSERT[] =
     "INSERT INTO api_keys (public_id, account_id, digest, start, env, label,"
     " scopes, created_at, expires_at, rotated_from, rl_limit, rl_window, meta,"
-    " allowed_ips, credits_remaining, refill_amount, refill_interval, refill_day, refilled_at)"
-    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
+    " allowed_ips, credits_remaining, refill_amount, refill_interval, refill_day, refilled_at,"
+    " imported) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
+/* A locking read: a concurrent import of the same digest waits here, then finds it. */
+static const char SQL_DIGEST_TAKEN[] =
+    "SELECT id FROM api_keys WHERE digest = ? FOR UPDATE";
 static const char SQL_UPDATE[] =
     "UPDATE api_keys SET label = ?, scopes = ?, expires_at = ?, rl_limit = ?,"
     " rl_window = ?, meta = ?, allowed_ips = ?, credits_remaining = ?, refill_amount = ?,"
@@ -80,11 +83,35 @@ static const char SQL_CREDITS_MOVED[] =
     "UPDATE api_keys SET credits_remaining = 0, refill_amount = NULL, refill_interval = NULL,"
     " refill_day = NULL WHERE id = ?";
 static const char SQL_SET_REVOKED[] =
-    "UPDATE api_keys SET revoked_at = ? WHERE id = ?";
+    "UPDATE api_keys SET revoked_at = ?, revoked_reason = ? WHERE id = ?";
 static const char SQL_SET_EXPIRY[] =
     "UPDATE api_keys SET expires_at = ? WHERE id = ?";
 static const char SQL_DELETE[] =
     "DELETE FROM api_keys WHERE id = ?";
+/*
+ * An active key (k) of an account whose last use (LK_USAGE_LAST_USED, one
+ * primary-key read of its newest usage row) and creation are both before a
+ * cutoff. Parameters: now, the cutoff, the cutoff.
+ */
+#define KEY_INACTIVE \
+    " k.revoked_at IS NULL AND (k.expires_at IS NULL OR k.expires_at > ?)" \
+    " AND k.created_at < ? AND " LK_USAGE_LAST_USED " < ?"
+/*
+ * The accounts with an inactivity policy: read whole, as there is no index on
+ * the column (a few hundred bytes per account, once per sweep).
+ */
+static const char SQL_POLICIES[] =
+    "SELECT path, public_id, revoke_after_inactive_days FROM accounts"
+    " WHERE revoke_after_inactive_days IS NOT NULL ORDER BY id";
+/* The inactive keys of a subtree: a range of accounts_path, then of api_keys_list. */
+static const char SQL_INACTIVE[] =
+    "SELECT k.id, k.public_id, a.id, a.public_id, a.path, a.plan"
+    " FROM accounts a JOIN api_keys k ON k.account_id = a.id"
+    " WHERE a.path LIKE ? AND" KEY_INACTIVE " ORDER BY k.id LIMIT ?";
+/* Revoke one of them if it is still inactive: the check and the change are one statement. */
+static const char SQL_REVOKE_INACTIVE[] =
+    "UPDATE api_keys k SET k.revoked_at = ?, k.revoked_reason = 'inactive'"
+    " WHERE k.id = ? AND" KEY_INACTIVE;
 static const char SQL_LIST[] =
     KEY_SELECT KEY_FROM " WHERE k.account_id = ?"
     " AND (? IS NULL OR k.env = ?) AND (? IS NULL OR k.env = ?)"
@@ -95,6 +122,7 @@ static const char SQL_LIST[] =
     " AND (? IS NULL OR k.label LIKE ?)"
     " AND (? IS NULL OR k.start LIKE ?)"
     " AND (? IS NULL OR (k.expires_at > ? AND k.expires_at <= ?))"
+    " AND (? IS NULL OR (" KEY_INACTIVE "))"
     LK_DB_PAGE_AFTER("k");
 
 enum lk_key_status
@@ -123,6 +151,34 @@ const struct lk_field lk_key_patch_fields[] = {
 	{ "allowed_ips", LK_FT_IPS, LK_FF_NULLABLE, LK_ALLOWED_IPS_MAX, NULL },
 	{ "credits", LK_FT_CREDITS, LK_FF_NULLABLE, 0, NULL },
 	{ "credits_add", LK_FT_INT, 0, LK_CREDITS_MAX, NULL },
+	{ NULL, 0, 0, 0, NULL }
+};
+
+static const char *const envs[] = { "live", "test", NULL };
+static const char *const acct_prefix[] = { "acct_", NULL };
+
+/* What create and import take alike. */
+#define NEW_KEY_FIELDS \
+	{ "label", LK_FT_TEXT, LK_FF_REQUIRED, LK_LABEL_MAX, NULL }, \
+	{ "scopes", LK_FT_SCOPES, 0, 0, NULL }, \
+	{ "env", LK_FT_ENUM, 0, 0, envs }, \
+	{ "expires_at", LK_FT_TIME, LK_FF_NULLABLE, 0, NULL }, \
+	{ "expires_in", LK_FT_DURATION, 0, LK_EXPIRY_MAX, NULL }, \
+	{ "account_id", LK_FT_ID, 0, 0, acct_prefix }, \
+	{ "ratelimit", LK_FT_RATELIMIT, LK_FF_NULLABLE, 0, NULL }, \
+	{ "meta", LK_FT_OBJECT, 0, LK_META_MAX, NULL }, \
+	{ "allowed_ips", LK_FT_IPS, LK_FF_NULLABLE, LK_ALLOWED_IPS_MAX, NULL }, \
+	{ "credits", LK_FT_CREDITS, LK_FF_NULLABLE, 0, NULL }
+
+const struct lk_field lk_key_create_fields[] = {
+	NEW_KEY_FIELDS,
+	{ NULL, 0, 0, 0, NULL }
+};
+
+const struct lk_field lk_key_import_fields[] = {
+	NEW_KEY_FIELDS,
+	{ "hash", LK_FT_HEX, LK_FF_REQUIRED, 2 * LK_SHA256_LEN, NULL },
+	{ "start", LK_FT_WORD, LK_FF_REQUIRED, LK_KEY_STORED_START_MAX, NULL },
 	{ NULL, 0, 0, 0, NULL }
 };
 
@@ -229,6 +285,40 @@ lk_key_patch_of(json_t *f, struct lk_key_patch *pt, char **meta)
 	}
 	pt->credits_add = json_integer_value(json_object_get(f, "credits_add"));
 	return LK_OK;
+}
+
+bool
+lk_key_new_of(json_t *f, const char *default_env, int64_t now, struct lk_key_new *nk,
+    struct lk_key_policy *pol, char **meta, const char **field, char why[LK_KEY_WHY])
+{
+	json_t	*exp_at = json_object_get(f, "expires_at");
+	json_t	*exp_in = json_object_get(f, "expires_in");
+
+	memset(nk, 0, sizeof(*nk));
+	*meta = NULL;
+	*field = NULL;
+	if (exp_at != NULL && exp_in != NULL) {
+		*field = "expires_in";
+		snprintf(why, LK_KEY_WHY, "Give expires_at or expires_in, not both");
+		return false;
+	}
+	if (json_is_integer(exp_at) && lk_key_expiry_why(json_integer_value(exp_at), now,
+	    "expires_at", why, LK_KEY_WHY) != NULL) {
+		*field = "expires_at";
+		return false;
+	}
+	nk->label = json_string_value(json_object_get(f, "label"));
+	nk->scopes = json_object_get(f, "scopes") != NULL ?
+	    json_string_value(json_object_get(f, "scopes")) : "";
+	nk->env = json_object_get(f, "env") != NULL ?
+	    json_string_value(json_object_get(f, "env")) : default_env;
+	nk->expires_at = exp_in != NULL ? now + json_integer_value(exp_in) :
+	    json_integer_value(exp_at);
+	lk_key_fields_rate(f, &nk->rl_limit, &nk->rl_window);
+	lk_key_fields_policy(f, pol);
+	nk->policy = pol;
+	nk->meta = *meta = lk_key_fields_meta(f);
+	return *meta != NULL;
 }
 
 /* A time as a JSON string, or null for 0. */
@@ -427,14 +517,16 @@ lk_keys_with_account(struct lk_db *db, const unsigned char *digest,
 	return lk_db_read(db, with_account_work, &c);
 }
 
-/* Insert a new key row from nk; fills out and plaintext. Runs inside a transaction. */
+/*
+ * Insert a key row from nk with its digest and start (rotated_from may be
+ * NULL); fills out. Runs inside a transaction.
+ */
 static enum lk_err
-insert_key(struct lk_db *db, const char *prefix, const struct lk_key_new *nk,
-    const char *rotated_from, int64_t now, struct lk_key *out, char *plaintext,
-    size_t size)
+insert_row(struct lk_db *db, const struct lk_key_new *nk, const unsigned char *digest,
+    const char *start, const char *rotated_from, bool imported, int64_t now,
+    struct lk_key *out)
 {
-	struct lk_keyparts	 parts;
-	enum lk_err		 e;
+	enum lk_err e;
 
 	memset(out, 0, sizeof(*out));
 	if (nk->policy != NULL) {
@@ -443,25 +535,24 @@ insert_key(struct lk_db *db, const char *prefix, const struct lk_key_new *nk,
 		/* The first period is the one it was given in: no refill due before the next. */
 		out->policy.refilled_at = lk_policy_period_start(&out->policy, now);
 	}
-	if ((e = lk_keyfmt_generate(prefix, nk->env, plaintext, size, &parts)) != LK_OK)
-		return e;
 	if (!lk_crypto_public_id("key_", out->public_id, sizeof(out->public_id)))
 		return LK_ERR_INTERNAL;
 	{
 		const struct lk_param p[] = {
 			LK_STR(out->public_id), LK_INT(nk->account->id),
-			LK_BLOB(parts.digest, LK_SHA256_LEN), LK_STR(parts.start),
+			LK_BLOB(digest, LK_SHA256_LEN), LK_STR(start),
 			LK_STR(nk->env), LK_STR(nk->label), LK_STR(nk->scopes),
 			LK_INT(now), LK_INT0(nk->expires_at), LK_STR0(rotated_from),
 			LK_INT0(nk->rl_limit), LK_INT0(nk->rl_window), LK_STR(nk->meta),
-			POLICY_PARAMS(&out->policy),
+			POLICY_PARAMS(&out->policy), LK_INT(imported),
 		};
 		if ((e = lk_db_exec(db, SQL_INSERT, p, LK_NELEM(p), NULL, NULL, NULL)) != LK_OK)
 			return e;
 	}
 	out->id = lk_db_insert_id(db);
 	out->owner = lk_account_owner(nk->account);
-	snprintf(out->start, sizeof(out->start), "%s", parts.start);
+	out->imported = imported;
+	snprintf(out->start, sizeof(out->start), "%s", start);
 	snprintf(out->env, sizeof(out->env), "%s", nk->env);
 	snprintf(out->label, sizeof(out->label), "%s", nk->label);
 	snprintf(out->scopes, sizeof(out->scopes), "%s", nk->scopes);
@@ -473,6 +564,20 @@ insert_key(struct lk_db *db, const char *prefix, const struct lk_key_new *nk,
 	out->rl_limit = nk->rl_limit;
 	out->rl_window = nk->rl_window;
 	return LK_OK;
+}
+
+/* Generate a new key (plaintext) and insert its row from nk; fills out. */
+static enum lk_err
+insert_key(struct lk_db *db, const char *prefix, const struct lk_key_new *nk,
+    const char *rotated_from, int64_t now, struct lk_key *out, char *plaintext,
+    size_t size)
+{
+	struct lk_keyparts	 parts;
+	enum lk_err		 e;
+
+	if ((e = lk_keyfmt_generate(prefix, nk->env, plaintext, size, &parts)) != LK_OK)
+		return e;
+	return insert_row(db, nk, parts.digest, parts.start, rotated_from, false, now, out);
 }
 
 /* The arguments of every change, for the lk_db_txn work functions. */
@@ -488,32 +593,55 @@ struct change_ctx {
 	struct lk_key		*out;
 	char			*plaintext;
 	size_t			 size;
+	const unsigned char	*digest;	/* import */
+	const char		*start;
+	bool			*duplicate;
 };
+
+/*
+ * Lock the row of the account a new key goes to: creates and imports in one
+ * account queue on it, so the count after it is exact. LK_ERR_NOT_FOUND if
+ * the account is gone.
+ */
+static enum lk_err
+lock_account(struct lk_db *db, const struct lk_account *a)
+{
+	const struct lk_param	 p[] = { LK_INT(a->id) };
+	int64_t			 n = -1;
+	enum lk_err		 e;
+
+	if ((e = lk_db_exec(db, SQL_LOCK_ACCOUNT, p, 1, lk_db_row_int, &n, NULL)) != LK_OK)
+		return e;
+	return n < 0 ? LK_ERR_NOT_FOUND : LK_OK;
+}
+
+/*
+ * After lock_account: LK_ERR_CONFLICT if a holds max keys. The count is the
+ * transaction's first consistent read, so it sees every key committed before
+ * the lock was granted; a concurrent account delete either finds the new key
+ * (its DELETE fails: conflict) or has removed the row (not found).
+ */
+static enum lk_err
+room_for_key(struct lk_db *db, const struct lk_account *a, int64_t max)
+{
+	const struct lk_param	 p[] = { LK_INT(a->id) };
+	int64_t			 n = -1;
+	enum lk_err		 e;
+
+	if ((e = lk_db_exec(db, SQL_COUNT, p, 1, lk_db_row_int, &n, NULL)) != LK_OK)
+		return e;
+	return n >= max ? LK_ERR_CONFLICT : LK_OK;
+}
 
 static enum lk_err
 create_work(struct lk_db *db, void *arg)
 {
 	struct change_ctx	*c = arg;
-	const struct lk_param	 p[] = { LK_INT(c->nk->account->id) };
-	int64_t			 n = -1;
 	enum lk_err		 e;
 
-	/*
-	 * Creates in one account queue on its row, so the count is exact. It is
-	 * the transaction's first consistent read, so it sees every key
-	 * committed before the lock was granted; a concurrent account delete
-	 * either finds this key (its DELETE fails: conflict) or has removed the
-	 * row (not found).
-	 */
-	if ((e = lk_db_exec(db, SQL_LOCK_ACCOUNT, p, 1, lk_db_row_int, &n, NULL)) != LK_OK)
-		return e;
-	if (n < 0)
-		return LK_ERR_NOT_FOUND;
-	if ((e = lk_db_exec(db, SQL_COUNT, p, 1, lk_db_row_int, &n, NULL)) != LK_OK)
-		return e;
-	if (n >= c->max)
-		return LK_ERR_CONFLICT;
-	if ((e = insert_key(db, c->prefix, c->nk, NULL, c->now, c->out,
+	if ((e = lock_account(db, c->nk->account)) != LK_OK ||
+	    (e = room_for_key(db, c->nk->account, c->max)) != LK_OK ||
+	    (e = insert_key(db, c->prefix, c->nk, NULL, c->now, c->out,
 	    c->plaintext, c->size)) != LK_OK)
 		return e;
 	return lk_owner_audit(db, c->actor, &c->out->owner, c->out->public_id, "key.create",
@@ -532,6 +660,56 @@ lk_keys_create(struct lk_db *db, const struct lk_actor *actor,
 	    .size = size };
 
 	return lk_db_txn(db, create_work, &c);
+}
+
+static enum lk_err
+import_work(struct lk_db *db, void *arg)
+{
+	struct change_ctx	*c = arg;
+	const struct lk_param	 p[] = { LK_BLOB(c->digest, LK_SHA256_LEN) };
+	int64_t			 taken = -1;
+	enum lk_err		 e;
+
+	*c->duplicate = false;
+	if ((e = lock_account(db, c->nk->account)) != LK_OK ||
+	    (e = lk_db_exec(db, SQL_DIGEST_TAKEN, p, 1, lk_db_row_int, &taken, NULL)) != LK_OK)
+		return e;
+	if (taken >= 0) {
+		*c->duplicate = true;
+		return LK_ERR_CONFLICT;
+	}
+	if ((e = room_for_key(db, c->nk->account, c->max)) != LK_OK ||
+	    (e = insert_row(db, c->nk, c->digest, c->start, NULL, true, c->now,
+	    c->out)) != LK_OK)
+		return e;
+	return lk_owner_audit(db, c->actor, &c->out->owner, c->out->public_id, "key.import",
+	    json_pack("{s:s,s:s,s:s,s:o}", "label", c->out->label, "env",
+	    c->out->env, "start", c->out->start, "scopes",
+	    lk_scopes_json(c->out->scopes)), c->now);
+}
+
+enum lk_err
+lk_keys_import(struct lk_db *db, const struct lk_actor *actor,
+    const struct lk_key_new *nk, const char *hash, const char *start,
+    int64_t max_keys, int64_t now, struct lk_key *out, bool *duplicate)
+{
+	unsigned char		digest[LK_SHA256_LEN];
+	struct change_ctx	c = { .actor = actor, .nk = nk, .now = now,
+	    .max = max_keys, .out = out, .digest = digest, .start = start,
+	    .duplicate = duplicate };
+	static const char	hex[] = "0123456789abcdef";
+	const char		*hi, *lo;
+	size_t			i;
+
+	if (strlen(hash) != 2 * LK_SHA256_LEN)
+		return LK_ERR_VALIDATION;
+	for (i = 0; i < LK_SHA256_LEN; i++) {
+		if ((hi = strchr(hex, hash[2 * i])) == NULL ||
+		    (lo = strchr(hex, hash[2 * i + 1])) == NULL)
+			return LK_ERR_VALIDATION;	/* not as lk_key_import_fields leaves it */
+		digest[i] = (unsigned char)((hi - hex) << 4 | (lo - hex));
+	}
+	return lk_db_txn(db, import_work, &c);
 }
 
 /* Re-read k inside the transaction, locking its row: changes apply to the current state. */
@@ -685,13 +863,15 @@ revoke_work(struct lk_db *db, void *arg)
 	    c->k->revoked_at != 0)
 		return e;
 	{
-		const struct lk_param p[] = { LK_INT(c->now), LK_INT(c->k->id) };
-		if ((e = lk_db_exec(db, SQL_SET_REVOKED, p, 2, NULL, NULL, NULL)) != LK_OK)
+		const struct lk_param p[] = { LK_INT(c->now), LK_STR("manual"),
+		    LK_INT(c->k->id) };
+		if ((e = lk_db_exec(db, SQL_SET_REVOKED, p, 3, NULL, NULL, NULL)) != LK_OK)
 			return e;
 	}
 	c->k->revoked_at = c->now;
+	snprintf(c->k->revoked_reason, sizeof(c->k->revoked_reason), "manual");
 	return lk_owner_audit(db, c->actor, &c->k->owner, c->k->public_id, "key.revoke",
-	    json_pack("{s:s}", "status", "revoked"), c->now);
+	    json_pack("{s:s,s:s}", "status", "revoked", "reason", "manual"), c->now);
 }
 
 enum lk_err
@@ -716,11 +896,12 @@ reactivate_work(struct lk_db *db, void *arg)
 	if (c->k->revoked_at == 0)
 		return LK_OK;
 	{
-		const struct lk_param p[] = { LK_NULL, LK_INT(c->k->id) };
-		if ((e = lk_db_exec(db, SQL_SET_REVOKED, p, 2, NULL, NULL, NULL)) != LK_OK)
+		const struct lk_param p[] = { LK_NULL, LK_NULL, LK_INT(c->k->id) };
+		if ((e = lk_db_exec(db, SQL_SET_REVOKED, p, 3, NULL, NULL, NULL)) != LK_OK)
 			return e;
 	}
 	c->k->revoked_at = 0;
+	c->k->revoked_reason[0] = '\0';
 	return lk_owner_audit(db, c->actor, &c->k->owner, c->k->public_id, "key.reactivate",
 	    json_pack("{s:s}", "status", "active"), c->now);
 }
@@ -794,9 +975,11 @@ rotate_work(struct lk_db *db, void *arg)
 		old->policy.credits = old->policy.refill_amount = 0;
 	}
 	if (c->grace == 0) {
-		const struct lk_param p[] = { LK_INT(c->now), LK_INT(old->id) };
-		e = lk_db_exec(db, SQL_SET_REVOKED, p, 2, NULL, NULL, NULL);
+		const struct lk_param p[] = { LK_INT(c->now), LK_STR("rotated"),
+		    LK_INT(old->id) };
+		e = lk_db_exec(db, SQL_SET_REVOKED, p, 3, NULL, NULL, NULL);
 		old->revoked_at = c->now;
+		snprintf(old->revoked_reason, sizeof(old->revoked_reason), "rotated");
 	} else {
 		old_expiry = c->now + c->grace;
 		if (old->expires_at != 0 && old->expires_at < old_expiry)
@@ -822,6 +1005,160 @@ lk_keys_rotate(struct lk_db *db, const struct lk_actor *actor,
 	    .prefix = prefix, .out = out, .plaintext = plaintext, .size = size };
 
 	return lk_db_txn(db, rotate_work, &c);
+}
+
+const struct lk_actor lk_keys_sweeper = { "sweep", "", "" };
+
+/* A key the sweep found inactive: what its revocation and audit row need. */
+struct inactive_key {
+	uint64_t	 id;
+	char		 public_id[LK_PUBLIC_ID_MAX];
+	struct lk_owner	 owner;
+};
+
+static const struct lk_col inactive_cols[] = { LK_COLS_OWNED(inactive_key) };
+
+/* An account with an inactivity policy. */
+struct policy {
+	char		 path[LK_ACCOUNT_PATH_MAX];
+	char		 public_id[LK_PUBLIC_ID_MAX];
+	int64_t		 days;
+};
+
+static const struct lk_col policy_account_cols[] = {
+	LK_COL_TEXT(policy, path), LK_COL_TEXT(policy, public_id), LK_COL_INT(policy, days),
+};
+
+#define SWEEP_BATCH	100
+
+struct sweep_ctx {
+	const struct lk_actor	*actor;
+	int64_t			 now;
+	struct policy		*policies;
+	size_t			 npolicies, cap;
+	const struct policy	*policy;	/* being swept */
+	int64_t			 cutoff;		/* its keys unused since before this are revoked */
+	struct inactive_key	 found[SWEEP_BATCH];
+	size_t			 nfound;
+	const struct inactive_key *k;		/* being revoked */
+	bool			 did;		/* revoke_inactive_work changed k */
+	uint64_t		 revoked;
+};
+
+static enum lk_err
+policy_row(const struct lk_row *r, void *arg)
+{
+	struct sweep_ctx	*c = arg;
+	struct policy		*grown;
+
+	if (c->npolicies == c->cap) {
+		c->cap = c->cap ? c->cap * 2 : 16;
+		if ((grown = reallocarray(c->policies, c->cap, sizeof(*grown))) == NULL)
+			return LK_ERR_INTERNAL;
+		c->policies = grown;
+	}
+	lk_db_row_map(r, LK_DB_MAP(policy_account_cols, &c->policies[c->npolicies++]));
+	return LK_OK;
+}
+
+static enum lk_err
+inactive_row(const struct lk_row *r, void *arg)
+{
+	struct sweep_ctx *c = arg;
+
+	if (c->nfound < SWEEP_BATCH)
+		lk_db_row_map(r, LK_DB_MAP(inactive_cols, &c->found[c->nfound++]));
+	return LK_OK;
+}
+
+/* Revoke c->k if it is still inactive now: the check is in the UPDATE itself. */
+static enum lk_err
+revoke_inactive_work(struct lk_db *db, void *arg)
+{
+	struct sweep_ctx	*c = arg;
+	const struct lk_param	 p[] = { LK_INT(c->now), LK_INT(c->k->id), LK_INT(c->now),
+	    LK_INT(c->cutoff), LK_INT(c->cutoff) };
+	uint64_t		 n = 0;
+	enum lk_err		 e;
+
+	c->did = false;
+	if ((e = lk_db_exec(db, SQL_REVOKE_INACTIVE, p, LK_NELEM(p), NULL, NULL, &n)) != LK_OK ||
+	    n == 0)
+		return e;
+	c->did = true;
+	return lk_owner_audit(db, c->actor, &c->k->owner, c->k->public_id, "key.revoke",
+	    json_pack("{s:s,s:s,s:I,s:s}", "status", "revoked", "reason", "inactive",
+	    "inactive_days", (json_int_t)c->policy->days, "policy_account_id",
+	    c->policy->public_id), c->now);
+}
+
+/*
+ * The keys under c->policy's account not used within its days, a batch at a
+ * time, each revoked in a transaction of its own, until none is left or the
+ * sweep has revoked LK_SWEEP_REVOKE_MAX.
+ */
+static enum lk_err
+sweep_policy(struct lk_db *db, struct sweep_ctx *c)
+{
+	char		 like[LK_ACCOUNT_PATH_MAX + 2];
+	uint64_t	 before;
+	size_t		 i;
+	enum lk_err	 e;
+
+	snprintf(like, sizeof(like), "%s%%", c->policy->path);	/* digits and '/' */
+	c->cutoff = c->now - c->policy->days * 86400;
+	do {
+		const struct lk_param p[] = { LK_STR(like), LK_INT(c->now), LK_INT(c->cutoff),
+		    LK_INT(c->cutoff), LK_INT(SWEEP_BATCH) };
+
+		c->nfound = 0;
+		if ((e = lk_db_exec(db, SQL_INACTIVE, p, LK_NELEM(p), inactive_row, c,
+		    NULL)) != LK_OK)
+			return e;
+		before = c->revoked;
+		for (i = 0; i < c->nfound && c->revoked < LK_SWEEP_REVOKE_MAX; i++) {
+			c->k = &c->found[i];
+			if ((e = lk_db_txn(db, revoke_inactive_work, c)) != LK_OK)
+				return e;
+			c->revoked += c->did;
+		}
+		/* a batch with nothing revoked (all used meanwhile) ends it: the next sweep looks again */
+	} while (c->nfound == SWEEP_BATCH && c->revoked > before &&
+	    c->revoked < LK_SWEEP_REVOKE_MAX);
+	return LK_OK;
+}
+
+static enum lk_err
+policies_work(struct lk_db *db, void *arg)
+{
+	struct sweep_ctx *c = arg;
+
+	c->npolicies = 0;
+	return lk_db_exec(db, SQL_POLICIES, NULL, 0, policy_row, c, NULL);
+}
+
+enum lk_err
+lk_keys_sweep_inactive(struct lk_db *db, const struct lk_actor *actor, int64_t now,
+    uint64_t *revoked)
+{
+	struct sweep_ctx	*c;
+	size_t			 i;
+	enum lk_err		 e;
+
+	if ((c = calloc(1, sizeof(*c))) == NULL)
+		return LK_ERR_INTERNAL;
+	c->actor = actor;
+	c->now = now;
+	e = lk_db_read(db, policies_work, c);
+	for (i = 0; e == LK_OK && i < c->npolicies && c->revoked < LK_SWEEP_REVOKE_MAX; i++) {
+		c->policy = &c->policies[i];
+		e = sweep_policy(db, c);
+	}
+	if (revoked != NULL)
+		*revoked = c->revoked;
+	free(c->policies);
+	free(c);
+	return e;
 }
 
 static json_t *
@@ -869,6 +1206,8 @@ lk_keys_list(struct lk_db *db, const struct lk_account *account,
 		f->start != NULL ? LK_STR(slike) : LK_NULL,
 		LK_INT0(f->expiring_within), LK_INT(now),
 		LK_INT(now + f->expiring_within),
+		LK_INT0(f->inactive_days), LK_INT(now),
+		LK_INT(now - f->inactive_days * 86400), LK_INT(now - f->inactive_days * 86400),
 	};
 
 	return lk_db_page(db, SQL_LIST, p, LK_NELEM(p), page,

@@ -21,12 +21,17 @@
 #define LK_GRACE_MAX		(30 * 86400)
 /* The latest expiry a key can be given (expires_at, expires_in): 100 years of 365 days from now. */
 #define LK_EXPIRY_MAX		(36500LL * 86400)
+/* api_keys.start: latchkey's own start, or an imported key's display start (visible ASCII). */
+#define LK_KEY_STORED_START_MAX	32
+#define LK_IMPORT_MAX		1000	/* keys per import call */
+/* The sweep revokes at most this many inactive keys per run (the next run goes on). */
+#define LK_SWEEP_REVOKE_MAX	1000
 
 struct lk_key {
 	uint64_t	 id;
 	char		 public_id[LK_PUBLIC_ID_MAX];
 	struct lk_owner	 owner;
-	char		 start[LK_KEY_START_MAX];
+	char		 start[LK_KEY_STORED_START_MAX + 1];
 	char		 env[5];
 	char		 label[LK_LABEL_MAX * 4 + 1];
 	char		 scopes[LK_SCOPES_BUF];		/* space-separated */
@@ -107,8 +112,33 @@ struct lk_key_filter {
 	const char	*q;		/* label substring */
 	const char	*start;		/* beginning of the displayed start */
 	int64_t		 expiring_within;
+	int64_t		 inactive_days;	/* active keys not used (or, never used, not created) within */
 	const char	*only_env;	/* what the caller may see: NULL (all) or "test" */
 };
+
+/*
+ * The fields of a new key: create (POST /v1/keys: label, scopes, env,
+ * expires_at or expires_in, account_id, ratelimit, meta) and each item of an
+ * import (the same, plus the existing key's SHA-256 hash and display start).
+ */
+extern const struct lk_field lk_key_create_fields[];
+extern const struct lk_field lk_key_import_fields[];
+
+/* Room for why lk_key_new_of refused a field. */
+#define LK_KEY_WHY	160
+
+/*
+ * A new key's values from f, fields validated by one of the tables above
+ * (f must outlive nk): label, scopes, env (default_env when not given),
+ * expiry (expires_at or expires_in, in the future and at most LK_EXPIRY_MAX
+ * ahead), ratelimit, meta (*meta, compact JSON the caller frees) and the
+ * policy (into pol, nk's policy). nk's account is left to the caller. False
+ * if the values break a rule across fields: *field names the field, why says
+ * why (*field NULL: out of memory).
+ */
+bool		 lk_key_new_of(json_t *f, const char *default_env, int64_t now,
+		    struct lk_key_new *nk, struct lk_key_policy *pol, char **meta,
+		    const char **field, char why[LK_KEY_WHY]);
 
 enum lk_key_status lk_key_status(const struct lk_key *k, int64_t now);
 const char	*lk_key_status_name(enum lk_key_status s);
@@ -166,7 +196,7 @@ enum lk_err	 lk_keys_create(struct lk_db *db, const struct lk_actor *actor,
 enum lk_err	 lk_keys_update(struct lk_db *db, const struct lk_actor *actor,
 		    const char *holder, struct lk_key *k,
 		    const struct lk_key_patch *patch, int64_t now);
-/* Revoke: no-op (no audit) if already revoked. */
+/* Revoke (revoked_reason "manual"): no-op (no audit) if already revoked. */
 enum lk_err	 lk_keys_revoke(struct lk_db *db, const struct lk_actor *actor,
 		    const char *holder, struct lk_key *k, int64_t now);
 /* Reactivate: LK_ERR_CONFLICT if expired; no-op if active. */
@@ -177,7 +207,7 @@ enum lk_err	 lk_keys_delete(struct lk_db *db, const struct lk_actor *actor,
 		    const char *holder, struct lk_key *k, int64_t now);
 /*
  * Rotate old into a new key (out, plaintext). The old key is revoked now
- * (grace 0) or expires after grace seconds. LK_ERR_CONFLICT if old is not
+ * (grace 0; revoked_reason "rotated") or expires after grace seconds. LK_ERR_CONFLICT if old is not
  * active. The new key replaces the old one, so it does not count against
  * max_keys_per_account.
  */
@@ -185,6 +215,36 @@ enum lk_err	 lk_keys_rotate(struct lk_db *db, const struct lk_actor *actor,
 		    const char *holder, const char *prefix, struct lk_key *old,
 		    int64_t grace, int64_t now, struct lk_key *out, char *plaintext,
 		    size_t size);
+
+/*
+ * Import a key made elsewhere, known by hash (the SHA-256 of its whole text
+ * as 64 hexadecimal digits, as lk_key_import_fields validates it: stored as
+ * the digest latchkey's own keys have) and start (what lists show of it,
+ * 1..LK_KEY_STORED_START_MAX visible ASCII characters): a row like lk_keys_create's with
+ * imported set, and the audit row key.import; no plaintext ever. Fills out.
+ * LK_ERR_CONFLICT with *duplicate set if some key (of any account) has that
+ * digest, or with *duplicate clear if the account holds max_keys keys;
+ * LK_ERR_NOT_FOUND if the account was deleted meanwhile.
+ */
+enum lk_err	 lk_keys_import(struct lk_db *db, const struct lk_actor *actor,
+		    const struct lk_key_new *nk, const char *hash,
+		    const char *start, int64_t max_keys, int64_t now, struct lk_key *out,
+		    bool *duplicate);
+
+/* The actor of the programs' periodic sweep in audit rows ("sweep"). */
+extern const struct lk_actor lk_keys_sweeper;
+
+/*
+ * The inactivity sweep: revoke (revoked_reason "inactive", audit row
+ * key.revoke by actor) every active key under an account whose
+ * revoke_after_inactive_days is set that has not been used within that many
+ * days (or, never used, was not created within them); a key under several
+ * such accounts takes the shortest. At most LK_SWEEP_REVOKE_MAX keys per
+ * call. The last use is checked again in the statement that revokes, so a
+ * key used meanwhile is never revoked. *revoked (may be NULL) gets the count.
+ */
+enum lk_err	 lk_keys_sweep_inactive(struct lk_db *db, const struct lk_actor *actor,
+		    int64_t now, uint64_t *revoked);
 
 /* Fill page with account's keys that pass f, newest first. */
 enum lk_err	 lk_keys_list(struct lk_db *db, const struct lk_account *account,

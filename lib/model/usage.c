@@ -291,4 +291,6 @@ lk_usage_maybe_sweep(struct lk_db *db, const struct lk_conf *conf, int64_t now)
 	next = now + LK_USAGE_SWEEP_EVERY;
 	if (lk_usage_gc(db, conf, now, NULL) != LK_OK)
 		lk_log_err("usage retention sweep failed; the next one retries");
+	if (lk_keys_sweep_inactive(db, &lk_keys_sweeper, now, NULL) != LK_OK)
+		lk_log_err("inactivity sweep failed; the next one retries");
 }

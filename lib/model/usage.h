@@ -98,7 +98,8 @@ enum lk_err	lk_usage_gc(struct lk_db *db, const struct lk_conf *conf, int64_t no
 		    uint64_t *removed);
 
 /*
- * Run lk_usage_gc at a random time within a program's first
+ * Run lk_usage_gc and the inactivity sweep (lk_keys_sweep_inactive, as
+ * lk_keys_sweeper) at a random time within a program's first
  * LK_USAGE_SWEEP_EVERY seconds and then every LK_USAGE_SWEEP_EVERY seconds,
  * so storage stays bounded without cron.
  * Failures are logged and otherwise ignored (the next sweep retries).

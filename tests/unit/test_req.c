@@ -36,6 +36,7 @@ static const struct lk_field fields[] = {
 	{ "ratelimit", LK_FT_RATELIMIT, 0, 0, NULL },
 	{ "note", LK_FT_TEXT, LK_FF_NULLABLE, 20, NULL },
 	{ "grace", LK_FT_DURATION, LK_FF_NULLABLE | LK_FF_ZERO, 86400, NULL },
+	{ "digest", LK_FT_HEX, 0, 8, NULL },
 	{ NULL, 0, 0, 0, NULL }
 };
 
@@ -214,6 +215,7 @@ run_field_cases(const struct field_case *cases, size_t n)
 		req_init(&req);
 		in = json_object();
 		json_object_set_new(in, cases[i].field, load(cases[i].in));
+		req.query = json_incref(in);	/* values as a query string gives them */
 		out = (json_t *)&out;	/* poison: must be overwritten */
 		e = lk_req_fields(&req, in, fields, &out);
 		if (cases[i].want == NULL) {
@@ -273,6 +275,24 @@ test_fields_text(void **state)
 		{ "label", "[\"a\"]", NULL },				/* given twice */
 		{ "note", "\"x\"", "\"x\"" },
 		{ "note", "\"a\\u0090\"", NULL },
+	};
+
+	(void)state;
+	run_field_cases(cases, NELEM(cases));
+}
+
+static void
+test_fields_hex(void **state)
+{
+	static const struct field_case cases[] = {
+		{ "digest", "\"0123abcd\"", "\"0123abcd\"" },
+		{ "digest", "\"DEADbeef\"", "\"deadbeef\"" },		/* lower-cased */
+		{ "digest", "\"0123abc\"", NULL },			/* 7 digits */
+		{ "digest", "\"0123abcde\"", NULL },			/* 9 */
+		{ "digest", "\"0123abcg\"", NULL },
+		{ "digest", "\"0x23abcd\"", NULL },
+		{ "digest", "\" 123abcd\"", NULL },
+		{ "digest", "12345678", NULL },
 	};
 
 	(void)state;
@@ -391,6 +411,15 @@ test_fields_scopes_json_string(void **state)
 	assert_int_equal(lk_req_fields(&req, req.body, fields, &out), LK_OK);
 	assert_json(json_object_get(out, "scopes"), "\"a b\"", "JSON array");
 	json_decref(out);
+	lk_req_free(&req);
+
+	/* an object inside a JSON body (an item of an import) is JSON too */
+	req_init(&req);
+	req.body = load("{\"keys\":[{\"scopes\":\"a b\"}]}");
+	assert_int_equal(lk_req_fields(&req, json_array_get(json_object_get(req.body, "keys"), 0),
+	    fields, &out), LK_ERR_VALIDATION);
+	assert_null(out);
+	assert_string_equal(err_field(&req), "scopes");
 	lk_req_free(&req);
 }
 
@@ -834,6 +863,7 @@ main(void)
 		cmocka_unit_test(test_decode_form_badname_truncated),
 		cmocka_unit_test(test_fields_text),
 		cmocka_unit_test(test_fields_word),
+		cmocka_unit_test(test_fields_hex),
 		cmocka_unit_test(test_fields_enum_and_id),
 		cmocka_unit_test(test_fields_scopes),
 		cmocka_unit_test(test_fields_scopes_json_string),
