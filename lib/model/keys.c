@@ -633,6 +633,16 @@ room_for_key(struct lk_db *db, const struct lk_account *a, int64_t max)
 	return n >= max ? LK_ERR_CONFLICT : LK_OK;
 }
 
+/* The audit row of a new key (c->out): its label, env, start and scopes. */
+static enum lk_err
+new_key_audit(struct lk_db *db, const struct change_ctx *c, const char *action)
+{
+	return lk_owner_audit(db, c->actor, &c->out->owner, c->out->public_id, action,
+	    json_pack("{s:s,s:s,s:s,s:o}", "label", c->out->label, "env",
+	    c->out->env, "start", c->out->start, "scopes",
+	    lk_scopes_json(c->out->scopes)), c->now);
+}
+
 static enum lk_err
 create_work(struct lk_db *db, void *arg)
 {
@@ -644,10 +654,7 @@ create_work(struct lk_db *db, void *arg)
 	    (e = insert_key(db, c->prefix, c->nk, NULL, c->now, c->out,
 	    c->plaintext, c->size)) != LK_OK)
 		return e;
-	return lk_owner_audit(db, c->actor, &c->out->owner, c->out->public_id, "key.create",
-	    json_pack("{s:s,s:s,s:s,s:o}", "label", c->out->label, "env",
-	    c->out->env, "start", c->out->start, "scopes",
-	    lk_scopes_json(c->out->scopes)), c->now);
+	return new_key_audit(db, c, "key.create");
 }
 
 enum lk_err
@@ -682,10 +689,7 @@ import_work(struct lk_db *db, void *arg)
 	    (e = insert_row(db, c->nk, c->digest, c->start, NULL, true, c->now,
 	    c->out)) != LK_OK)
 		return e;
-	return lk_owner_audit(db, c->actor, &c->out->owner, c->out->public_id, "key.import",
-	    json_pack("{s:s,s:s,s:s,s:o}", "label", c->out->label, "env",
-	    c->out->env, "start", c->out->start, "scopes",
-	    lk_scopes_json(c->out->scopes)), c->now);
+	return new_key_audit(db, c, "key.import");
 }
 
 enum lk_err
