@@ -24,8 +24,11 @@
 /* api_keys.start: latchkey's own start, or an imported key's display start (visible ASCII). */
 #define LK_KEY_STORED_START_MAX	32
 #define LK_IMPORT_MAX		1000	/* keys per import call */
-/* The sweep revokes at most this many inactive keys per run (the next run goes on). */
-#define LK_SWEEP_REVOKE_MAX	1000
+/*
+ * The sweep revokes at most this many inactive keys per call (the next goes
+ * on): a program's periodic sweep runs inside a request, so it stays short.
+ */
+#define LK_SWEEP_REVOKE_MAX	100
 
 struct lk_key {
 	uint64_t	 id;
