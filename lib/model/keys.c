@@ -103,11 +103,14 @@ static const char SQL_DELETE[] =
 static const char SQL_POLICIES[] =
     "SELECT path, public_id, revoke_after_inactive_days FROM accounts"
     " WHERE revoke_after_inactive_days IS NOT NULL ORDER BY id";
-/* The inactive keys of a subtree: a range of accounts_path, then of api_keys_list. */
+/*
+ * Inactive keys of a subtree, a batch at a time: a range of accounts_path, then
+ * of api_keys_list for each account; unordered, so it stops at the LIMIT.
+ */
 static const char SQL_INACTIVE[] =
     "SELECT k.id, k.public_id, a.id, a.public_id, a.path, a.plan"
     " FROM accounts a JOIN api_keys k ON k.account_id = a.id"
-    " WHERE a.path LIKE ? AND" KEY_INACTIVE " ORDER BY k.id LIMIT ?";
+    " WHERE a.path LIKE ? AND" KEY_INACTIVE " LIMIT ?";
 /* Revoke one of them if it is still inactive: the check and the change are one statement. */
 static const char SQL_REVOKE_INACTIVE[] =
     "UPDATE api_keys k SET k.revoked_at = ?, k.revoked_reason = 'inactive'"

@@ -5,6 +5,7 @@ key_usage rows) with PyMySQL; nothing sleeps. Policies are only set on accounts 
 the sweep (the CLI's, or a program's hourly one running meanwhile) touches no other test's keys.
 """
 import json
+import secrets
 import time
 
 import pytest
@@ -202,3 +203,33 @@ def test_console_inactive(server, stack):
     assert "Revoked because" in page and "(manual)" in page, page[:3000]
     bad = con.get("/admin/keys?inactive_days=0")
     assert bad.status_code == 400 and "inactive_days" in bad.text
+
+
+def test_sweep_backlog(stack, api):
+    """A program's sweep revokes at most 100 keys a run; `latchkey sweep` goes on until none is left."""
+    acct = make_account(api, name=uid("pol-backlog"))
+    set_policy(api, api.admin_key, acct["id"], 7)
+    items = [{"hash": secrets.token_hex(32), "start": "old_" + secrets.token_hex(2), "label": uid("old")}
+             for _ in range(150)]
+    r = expect(call(api, "POST", "/v1/keys/import", api.admin_key,
+                    body={"keys": items}, headers={"X-Account-Id": acct["id"]}), 207)
+    assert r["summary"]["imported"] == 150, r["summary"]
+    conn = stack.db_connect()
+    try:
+        with conn.cursor() as c:
+            c.execute("UPDATE api_keys k JOIN accounts a ON a.id = k.account_id SET k.created_at = %s"
+                      " WHERE a.public_id = %s", (int(time.time()) - 8 * DAY, acct["id"]))
+    finally:
+        conn.close()
+    p = stack.cli("sweep")
+    counts = [int(line.split("revoked ")[1].split()[0]) for line in p.stderr.splitlines() if "revoked" in line]
+    # a program's hourly sweep may have taken some first; the CLI's calls revoke 100 at most each
+    assert all(n <= 100 for n in counts) and counts[-1] < 100, p.stderr
+    if sum(counts) > 100:
+        assert counts[0] == 100 and len(counts) >= 2, p.stderr
+    left = db_query(stack, "SELECT COUNT(*) AS n FROM api_keys k JOIN accounts a ON a.id = k.account_id"
+                           " WHERE a.public_id = %s AND k.revoked_at IS NULL", (acct["id"],))[0]["n"]
+    assert left == 0
+    reasons = db_query(stack, "SELECT DISTINCT k.revoked_reason AS r FROM api_keys k JOIN accounts a"
+                              " ON a.id = k.account_id WHERE a.public_id = %s", (acct["id"],))
+    assert reasons == [{"r": "inactive"}], reasons
