@@ -1,6 +1,6 @@
 /*
  * fuzz_json_fields.c — libFuzzer: a JSON body through Jansson and the key
- * create field table, as POST /v1/keys validates it.
+ * create field table, as POST /v1/keys validates it (and an import item's hash).
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -22,6 +22,7 @@ static const struct lk_field table[] = {
 	{ "ratelimit", LK_FT_RATELIMIT, LK_FF_NULLABLE, 0, NULL },
 	{ "meta", LK_FT_OBJECT, 0, 4096, NULL },
 	{ "limit", LK_FT_INT, 0, 100, NULL },
+	{ "hash", LK_FT_HEX, 0, 64, NULL },
 	{ NULL, 0, 0, 0, NULL }
 };
 
