@@ -203,4 +203,4 @@ def test_cli_import(stack, tmp_path):
     assert "after 1000 line(s): imported 1000" in p.stderr, p.stderr
     assert "done, 1001 line(s): imported 1001, duplicates 0, errors 0" in p.stderr, p.stderr
     # key show says it was imported
-    assert "imported      yes" in stack.cli("key", "show", ka["public_id"]).stdout
+    assert "imported      true" in stack.cli("key", "show", ka["public_id"]).stdout
