@@ -108,6 +108,15 @@ def test_import_rules_of_create(server, stack):
     assert [res[i]["error"]["details"]["field"] for i in (4, 5, 6)] == ["label", "unknown", "start"]
     assert key_count(stack, t.account_id) == before + 1
     assert not digest_rows(stack, [p[1], p[2], p[4], p[5], p[6]])
+    # a scope ceiling on the target account holds for imports too
+    expect(call(server, "PATCH", f"/v1/accounts/{child['id']}", server.admin_key,
+                body={"grantable_scopes": ["tasks:*"]}), 200)
+    res = do_import(server, server.admin_key, [item(foreign_key(), account_id=child["id"],
+                                                    scopes=["billing:read"]),
+                                               item(foreign_key(), account_id=child["id"],
+                                                    scopes=["tasks:read"])])["results"]
+    assert [x["status"] for x in res] == [403, 201], res
+    assert res[0]["error"]["details"]["ceiling_account_id"] == child["id"], res[0]
     # keys:import is needed (keys:write is not enough); admin implies it
     w = make_tenant(server, scopes=("keys:write", "keys:read"))
     err = assert_error(call(server, "POST", "/v1/keys/import", w.key, body={"keys": [item(foreign_key())]}),
@@ -194,6 +203,14 @@ def test_cli_import(stack, tmp_path):
     # again, from stdin: both are duplicates now, and that is not an error
     p = stack.cli("key", "import", "-", "--account", acct, input=lines[0] + "\n" + lines[5] + "\n")
     assert "imported 0, duplicates 2, errors 0" in p.stderr, p.stderr
+    # the scope ceilings bind the operator's import as its create
+    api = next(iter(stack.servers.values()))
+    expect(call(api, "PATCH", f"/v1/accounts/{acct}", api.admin_key, body={"grantable_scopes": ["tasks:*"]}),
+           200)
+    p = stack.cli("key", "import", "-", "--account", acct, check=False,
+                  input=json.dumps(item(foreign_key(), scopes=["billing:read"])) + "\n")
+    assert p.returncode == 1 and "outside the scope ceiling" in p.stderr, p.stderr
+    expect(call(api, "PATCH", f"/v1/accounts/{acct}", api.admin_key, body={"grantable_scopes": None}), 200)
     # a line without account_id and no --account
     p = stack.cli("key", "import", "-", input=json.dumps(item(foreign_key())) + "\n", check=False)
     assert p.returncode == 1 and "line 1: no account_id" in p.stderr, p.stderr
