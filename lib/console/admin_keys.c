@@ -87,6 +87,63 @@ form_ratelimit(const struct lk_admin *a)
 	return json_pack("{s:s,s:s}", "limit", l, "window", w);
 }
 
+static const char *const refills[] = { "none", "daily", "monthly", NULL };
+
+/*
+ * The credits of the policy inputs as the API's object ({"remaining",
+ * "refill"}), null when the remaining field is empty (unlimited).
+ */
+static json_t *
+form_credits(const struct lk_admin *a)
+{
+	const char	*rem = lk_admin_value(a, "credits.remaining");
+	const char	*iv = lk_admin_value(a, "credits.refill");
+	json_t		*refill = json_null();
+
+	if (*rem == '\0')
+		return json_null();
+	if (*iv && strcmp(iv, "none") != 0) {
+		refill = json_pack("{s:s,s:s}", "amount", lk_admin_value(a, "credits.amount"),
+		    "interval", iv);
+		if (strcmp(iv, "monthly") == 0 && *lk_admin_value(a, "credits.day"))
+			json_object_set_new(refill, "day_of_month",
+			    json_string(lk_admin_value(a, "credits.day")));
+	}
+	return json_pack("{s:s,s:o}", "remaining", rem, "refill", refill);
+}
+
+/* The key's allowlist joined by sep ("\n" as the inputs show it, " " to compare). */
+static void
+ips_text(json_t *k, const char *sep, char *out, size_t size)
+{
+	json_t	*v;
+	size_t	 i, o = 0;
+
+	out[0] = '\0';
+	json_array_foreach(json_object_get(k, "allowed_ips"), i, v)
+		o += (size_t)snprintf(out + o, o < size ? size - o : 0, "%s%s", o ? sep : "",
+		    json_string_value(v));
+}
+
+/* True if the posted allowlist (any of spaces, commas, newlines between) lists what k has. */
+static bool
+ips_same(const char *posted, json_t *k)
+{
+	char	 have[LK_ALLOWED_IPS_BUF + 64], got[LK_ALLOWED_IPS_BUF + 64];
+	size_t	 o = 0, n;
+
+	ips_text(k, " ", have, sizeof(have));
+	got[0] = '\0';
+	for (; *posted != '\0'; posted += n) {
+		posted += strspn(posted, " ,\t\r\n");
+		if ((n = strcspn(posted, " ,\t\r\n")) > 0 && o + n + 2 < sizeof(got)) {
+			o += (size_t)snprintf(got + o, sizeof(got) - o, "%s%.*s", o ? " " : "",
+			    (int)n, posted);
+		}
+	}
+	return strcmp(have, got) == 0;
+}
+
 /* ---- pieces of pages ---- */
 
 static void
@@ -192,6 +249,51 @@ ratelimit_fields(struct lk_admin *a, json_t *rl, const char *err_field, const ch
 		lk_html_leaf(&a->h, LK_E_P, err, LK_A_CLASS, "error", LK_A__MAX);
 	lk_admin_input(a, "Requests", "ratelimit.limit", "number", l, NULL, NULL, NULL);
 	lk_admin_input(a, "Per seconds", "ratelimit.window", "number", w, NULL, NULL, NULL);
+	lk_html_close(&a->h);
+}
+
+/*
+ * The policy inputs: the IP allowlist and the credits with their refill
+ * (k: the key being edited, NULL on the create form). credits.shown keeps
+ * the remaining count the form showed, so an edit sends credits only when
+ * the user changed them, not because the key was used meanwhile.
+ */
+static void
+policy_fields(struct lk_admin *a, json_t *k, const char *err_field, const char *err)
+{
+	json_t	*c = k != NULL ? json_object_get(k, "credits") : NULL;
+	json_t	*r = json_object_get(c, "refill");
+	char	 ips[LK_ALLOWED_IPS_BUF + 64], rem[24] = "", amount[24] = "", day[8] = "";
+	bool	 bad = err_field != NULL && strcmp(err_field, "credits") == 0;
+
+	ips_text(k, "\n", ips, sizeof(ips));
+	lk_admin_input(a, "Allowed IP addresses", "allowed_ips", "textarea", ips,
+	    "Addresses or CIDR ranges (203.0.113.7, 198.51.100.0/24, 2001:db8::/32), one per "
+	    "line, at most 100. Empty: any address.", err_field, err);
+	if (json_is_object(c))
+		snprintf(rem, sizeof(rem), "%lld",
+		    (long long)json_integer_value(json_object_get(c, "remaining")));
+	if (json_is_object(r)) {
+		snprintf(amount, sizeof(amount), "%lld",
+		    (long long)json_integer_value(json_object_get(r, "amount")));
+		if (json_is_integer(json_object_get(r, "day_of_month")))
+			snprintf(day, sizeof(day), "%lld",
+			    (long long)json_integer_value(json_object_get(r, "day_of_month")));
+	}
+	lk_html_elem(&a->h, LK_E_FIELDSET, LK_A__MAX);
+	lk_html_leaf(&a->h, LK_E_LEGEND, "Credits (empty: unlimited uses)", LK_A__MAX);
+	if (bad)
+		lk_html_leaf(&a->h, LK_E_P, err, LK_A_CLASS, "error", LK_A__MAX);
+	lk_admin_input(a, "Uses remaining", "credits.remaining", "number", rem,
+	    "Each valid use spends one (verify may ask for more).", NULL, NULL);
+	lk_html_elem(&a->h, LK_E_INPUT, LK_A_TYPE, "hidden", LK_A_NAME, "credits.shown",
+	    LK_A_VALUE, rem, LK_A__MAX);
+	lk_admin_select(a, "Refill", "credits.refill", refills,
+	    json_is_object(r) ? lk_admin_str(r, "interval") : "none");
+	lk_admin_input(a, "Refill to", "credits.amount", "number", amount,
+	    "The remaining uses are set to this at each refill.", NULL, NULL);
+	lk_admin_input(a, "Day of the month (monthly)", "credits.day", "number", day,
+	    "1 to 31; a day past the month's end is its last day.", NULL, NULL);
 	lk_html_close(&a->h);
 }
 
@@ -1016,6 +1118,7 @@ create_form(struct lk_admin *a, int status, const char *err_field, const char *e
 	    lk_admin_str(a->req->query, "account_id") : a->caller.key.owner.public_id);
 	lk_admin_input(a, "Metadata (JSON object)", "meta", "textarea", "",
 	    "Returned by verify, e.g. {\"team\": \"billing\"}. At most 4 KiB.", err_field, err);
+	policy_fields(a, NULL, err_field, err);
 	lk_admin_button(a, "Create key", NULL);
 	lk_html_close(h);
 	return lk_admin_end(a, status);
@@ -1063,6 +1166,10 @@ create(struct lk_admin *a)
 		json_object_set_new(body, "ratelimit", rl);
 	if (*lk_admin_value(a, "meta"))
 		json_object_set_new(body, "meta", json_string(lk_admin_value(a, "meta")));
+	if (*lk_admin_value(a, "allowed_ips"))
+		json_object_set_new(body, "allowed_ips", json_string(lk_admin_value(a, "allowed_ips")));
+	if (*lk_admin_value(a, "credits.remaining"))
+		json_object_set_new(body, "credits", form_credits(a));
 	lk_admin_api_begin(a, LK_POST, body, NULL);
 	e = lk_admin_api_end(a, lk_keys_http_collection(req, NULL));
 	if (e == LK_ERR_VALIDATION || e == LK_ERR_FORBIDDEN)
@@ -1261,6 +1368,7 @@ actions_section(struct lk_admin *a, json_t *k, const char *scopes, const char *m
 	    "Empty: never expires.", err_field, err);
 	ratelimit_fields(a, json_object_get(k, "ratelimit"), err_field, err);
 	lk_admin_input(a, "Metadata (JSON object)", "meta", "textarea", meta, NULL, err_field, err);
+	policy_fields(a, k, err_field, err);
 	lk_admin_button(a, "Save changes", NULL);
 	lk_html_close(h);
 	lk_html_close(h);
@@ -1399,6 +1507,33 @@ edit_body(struct lk_admin *a, json_t *k, const char *cur_scopes)
 		if (m == NULL || !json_equal(m, json_object_get(k, "meta")))
 			json_object_set_new(body, "meta", json_string(*mt ? mt : "{}"));
 		json_decref(m);
+	}
+	{
+		json_t	*r = json_object_get(json_object_get(k, "credits"), "refill");
+		bool	 credits_changed;
+
+		if (!ips_same(lk_admin_value(a, "allowed_ips"), k))
+			json_object_set_new(body, "allowed_ips",
+			    *lk_admin_value(a, "allowed_ips") ? json_string(lk_admin_value(a,
+			    "allowed_ips")) : json_null());
+		/* credits: only what the user changed (the count goes down with every use) */
+		credits_changed = strcmp(lk_admin_value(a, "credits.remaining"),
+		    lk_admin_value(a, "credits.shown")) != 0 ||
+		    strcmp(lk_admin_value(a, "credits.refill"),
+		    json_is_object(r) ? lk_admin_str(r, "interval") : "none") != 0;
+		if (json_is_object(r) && !credits_changed) {
+			char n[24];
+
+			snprintf(n, sizeof(n), "%lld",
+			    (long long)json_integer_value(json_object_get(r, "amount")));
+			credits_changed = strcmp(lk_admin_value(a, "credits.amount"), n) != 0;
+			snprintf(n, sizeof(n), "%lld",
+			    (long long)json_integer_value(json_object_get(r, "day_of_month")));
+			credits_changed |= json_is_integer(json_object_get(r, "day_of_month")) &&
+			    strcmp(lk_admin_value(a, "credits.day"), n) != 0;
+		}
+		if (credits_changed)
+			json_object_set_new(body, "credits", form_credits(a));
 	}
 	return body;
 }

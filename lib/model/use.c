@@ -61,6 +61,8 @@ deny(struct lk_db *db, const struct lk_key *k, int64_t now, enum lk_outcome o,
 	struct deny_ctx c;
 
 	lk_ratelimit_window(k, now, o, &c.use, out);
+	if (k->policy.has_credits)
+		out->credits = lk_policy_credits_now(&k->policy, now);
 	if (lk_db_read(db, deny_work, &c) != LK_OK)
 		lk_log_err("refused use of %s (%s) not recorded", k->public_id, lk_outcome_name(o));
 }

@@ -383,3 +383,51 @@ def test_console_users_of_a_suspended_account_are_refused(server, stack):
     assert r.status_code == 403 and "suspended" in r.text, (r.status_code, r.text[:300])
     expect(call(server, "POST", f"/v1/accounts/{top.account_id}/reactivate", server.admin_key), 200)
     assert c.get("/admin/keys").status_code == 200
+
+
+def test_console_key_forms_set_allowlist_and_credits(server, stack):
+    from admin_util import KEY_LINK_RE
+    from helpers import CREATED_KEYS
+    from test_admin_forms import edit_form, key_updates, owner
+    import re
+    c = owner(server)
+    acct = make_account(server, server.admin_key)["id"]
+    r, _ = c.create_key(uid("pol"), account_id=acct, allowed_ips="203.0.113.0/24\r\n2001:db8::/32",
+                        **{"credits.remaining": "10", "credits.refill": "monthly", "credits.amount": "10",
+                           "credits.day": "15"})
+    assert r.status_code == 201, r.text[:500]
+    kid = KEY_LINK_RE.search(r.text).group(1)
+    CREATED_KEYS.append(re.search(r'id="new-key">([^<]+)<', r.text).group(1))
+    k = get_key(server, server.admin_key, kid)
+    assert k["allowed_ips"] == ["203.0.113.0/24", "2001:db8::/32"], k
+    assert k["credits"] == {"remaining": 10, "refill": {"amount": 10, "interval": "monthly", "day_of_month": 15}}, k
+    form = edit_form(c, kid)
+    assert form["allowed_ips"].split() == ["203.0.113.0/24", "2001:db8::/32"] and form["credits.remaining"] == "10"
+    # the key is used after the form was shown: a label edit must not reset its credits
+    verify(server, server.admin_key, CREATED_KEYS[-1])  # no ip: refused, nothing spent
+    db_query(stack, "UPDATE api_keys SET credits_remaining = 7 WHERE public_id = %s", (kid,))
+    r = c.post(f"/admin/keys/{kid}/edit", dict(form, label="renamed", allowed_ips=form["allowed_ips"].replace("\n", "\r\n")))
+    assert r.status_code in (200, 303), r.text[:500]
+    k = get_key(server, server.admin_key, kid)
+    assert k["label"] == "renamed" and k["credits"]["remaining"] == 7, k
+    assert set(key_updates(stack, kid)[-1]) == {"label"}, key_updates(stack, kid)
+    # clearing both
+    form = edit_form(c, kid)
+    r = c.post(f"/admin/keys/{kid}/edit", dict(form, allowed_ips="", **{"credits.remaining": ""}))
+    k = get_key(server, server.admin_key, kid)
+    assert k["allowed_ips"] is None and k["credits"] is None, k
+    # a bad entry is named in the re-rendered form, nothing written
+    form = edit_form(c, kid)
+    r = c.post(f"/admin/keys/{kid}/edit", dict(form, allowed_ips="10.0.0.1/40"))
+    assert r.status_code == 400 and "10.0.0.1/40" in r.text, r.text[:300]
+    assert get_key(server, server.admin_key, kid)["allowed_ips"] is None
+
+
+def test_refusals_before_the_credits_show_what_remains(server):
+    t = make_tenant(server)
+    k = create_key(server, t.key, allowed_ips=["203.0.113.7"], credits={"remaining": 4})
+    v = verify(server, t.key, k["key"])
+    assert v["code"] == "IP_NOT_ALLOWED" and v["credits"] == {"remaining": 4}, v
+    expect(call(server, "POST", f"/v1/accounts/{t.account_id}/suspend", server.admin_key, body={}), 200)
+    v = expect(call(server, "POST", "/v1/verify", server.admin_key, body={"key": k["key"], "ip": "203.0.113.7"}), 200)
+    assert v["code"] == "ACCOUNT_SUSPENDED" and v["credits"] == {"remaining": 4}, v
