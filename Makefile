@@ -74,8 +74,12 @@ $(BUILD)/gen/migrations.c: $(MIGRATIONS) scripts/embed-sql.sh
 	@mkdir -p $(dir $@)
 	sh scripts/embed-sql.sh $(MIGRATIONS) > $@
 
-# The version, from the one file that holds it (VERSION), is compiled into the CLI.
-$(BUILD)/obj/cli/latchkey.o: CFLAGS += -DLK_VERSION='"$(VERSION)"'
+# The version, from the one file that holds it (VERSION), is compiled into the CLI; so is
+# DEFAULT_CONF, the config file the CLI reads without --config or LATCHKEY_CONF (the Debian
+# package: /etc/latchkey/latchkey.conf; empty: none).
+DEFAULT_CONF ?=
+$(BUILD)/obj/cli/latchkey.o: CFLAGS += -DLK_VERSION='"$(VERSION)"' \
+    $(if $(DEFAULT_CONF),-DLK_DEFAULT_CONF='"$(DEFAULT_CONF)"')
 $(BUILD)/obj/cli/latchkey.o: VERSION
 
 $(CLI): $(CLI_SRC:%.c=$(BUILD)/obj/%.o) $(BUILD)/gen/migrations.o $(BUILD)/liblatchkey.a
