@@ -45,7 +45,7 @@ layers:
 
 $(BUILD)/obj/%.o: %.c $(wildcard lib/*/*.h cli/*.h tools/*.h)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -c -o $@ $<
+	$(CC) $(CPPFLAGS) $(CFLAGS) -c -o $@ $<
 
 # Made afresh: modules of two layers may share a name (model/keys.o, api/keys.o), and `ar r`
 # would let the second replace the first in an existing archive.
@@ -87,7 +87,7 @@ $(CLI): $(CLI_SRC:%.c=$(BUILD)/obj/%.o) $(BUILD)/gen/migrations.o $(BUILD)/libla
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 $(BUILD)/gen/migrations.o: $(BUILD)/gen/migrations.c
-	$(CC) $(CFLAGS) -c -o $@ $<
+	$(CC) $(CPPFLAGS) $(CFLAGS) -c -o $@ $<
 
 $(BUILD)/tests/%: tests/unit/%.c $(BUILD)/liblatchkey.a
 	@mkdir -p $(dir $@)
@@ -177,27 +177,42 @@ test: deps
 	$(MAKE) BUILD=build/asan SAN=1 unit
 	$(MAKE) e2e
 
-# Samples go to SYSCONFDIR/latchkey (default PREFIX/etc/latchkey; SYSCONFDIR=/etc for /etc/latchkey).
+# Where: PREFIX/bin the CLI; LIBEXECDIR latchkey-pool, latchkey-authorize and
+# latchkey-render-config (default PREFIX/bin); PREFIX/lib/latchkey/cgi-bin the programs;
+# SAMPLEDIR the commented samples (default SYSCONFDIR/latchkey, SYSCONFDIR=/etc for
+# /etc/latchkey); MANDIR the man pages. The Debian package (debian/rules) sets
+# LIBEXECDIR=/usr/lib/latchkey and SAMPLEDIR=/usr/share/doc/latchkey/examples.
+LIBEXECDIR ?= $(PREFIX)/bin
+SAMPLEDIR  ?= $(SYSCONFDIR)/latchkey
+MANDIR     ?= $(PREFIX)/share/man
+MAN1 = man/latchkey.1
+MAN5 = man/latchkey.conf.5
+MAN8 = man/latchkey-pool.8 man/latchkey-authorize.8
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib/latchkey/cgi-bin \
+	    $(DESTDIR)$(LIBEXECDIR) \
 	    $(DESTDIR)$(PREFIX)/share/latchkey/apache $(DESTDIR)$(PREFIX)/share/latchkey/lighttpd \
-	    $(DESTDIR)$(SYSCONFDIR)/latchkey
+	    $(DESTDIR)$(SAMPLEDIR)
 	install -m 755 $(CLI) $(DESTDIR)$(PREFIX)/bin/latchkey
-	install -m 755 scripts/render-config $(DESTDIR)$(PREFIX)/bin/latchkey-render-config
+	install -m 755 scripts/render-config $(DESTDIR)$(LIBEXECDIR)/latchkey-render-config
 	install -m 755 $(PROGRAMS) $(DESTDIR)$(PREFIX)/lib/latchkey/cgi-bin/
-	install -m 755 $(BUILD)/bin/latchkey-pool $(DESTDIR)$(PREFIX)/bin/latchkey-pool
-	sed -e 's|@POOL@|$(PREFIX)/bin/latchkey-pool|' \
+	install -m 755 $(BUILD)/bin/latchkey-pool $(DESTDIR)$(LIBEXECDIR)/latchkey-pool
+	sed -e 's|@POOL@|$(LIBEXECDIR)/latchkey-pool|' \
 	    -e 's|@PROGRAM@|$(PREFIX)/lib/latchkey/cgi-bin/authorize.fcgi|' \
-	    tools/latchkey-authorize.in > $(DESTDIR)$(PREFIX)/bin/latchkey-authorize
-	chmod 755 $(DESTDIR)$(PREFIX)/bin/latchkey-authorize
+	    tools/latchkey-authorize.in > $(DESTDIR)$(LIBEXECDIR)/latchkey-authorize
+	chmod 755 $(DESTDIR)$(LIBEXECDIR)/latchkey-authorize
 	install -m 644 apache/*.in $(DESTDIR)$(PREFIX)/share/latchkey/apache/
 	install -m 644 lighttpd/*.in $(DESTDIR)$(PREFIX)/share/latchkey/lighttpd/
-	install -m 644 etc/latchkey.conf.sample $(DESTDIR)$(SYSCONFDIR)/latchkey/
-	sh scripts/render-config -o $(DESTDIR)$(SYSCONFDIR)/latchkey/web.conf.sample \
-	    etc/web.conf.sample.in PREFIX=$(PREFIX) SYSCONFDIR=$(SYSCONFDIR)
-	chmod 644 $(DESTDIR)$(SYSCONFDIR)/latchkey/web.conf.sample
+	install -m 644 etc/latchkey.conf.sample $(DESTDIR)$(SAMPLEDIR)/
+	sh scripts/render-config -o $(DESTDIR)$(SAMPLEDIR)/web.conf.sample \
+	    etc/web.conf.sample.in PREFIX=$(PREFIX) SYSCONFDIR=$(SYSCONFDIR) LIBEXECDIR=$(LIBEXECDIR)
+	chmod 644 $(DESTDIR)$(SAMPLEDIR)/web.conf.sample
 	install -d $(DESTDIR)$(PREFIX)/share/latchkey/lighttpd/errors
 	install -m 644 lighttpd/errors/* $(DESTDIR)$(PREFIX)/share/latchkey/lighttpd/errors/
+	install -d $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man8
+	install -m 644 $(MAN1) $(DESTDIR)$(MANDIR)/man1/
+	install -m 644 $(MAN5) $(DESTDIR)$(MANDIR)/man5/
+	install -m 644 $(MAN8) $(DESTDIR)$(MANDIR)/man8/
 
 clean:
 	rm -rf build
