@@ -36,7 +36,7 @@ MIGRATIONS = $(sort $(wildcard schema/*.sql))
 FUZZERS   = $(patsubst tests/fuzz/%.c,build/fuzz/%,$(wildcard tests/fuzz/fuzz_*.c))
 FUZZ_SECONDS ?= 30
 
-.PHONY: all layers asan deps run test unit e2e fuzz bench install clean openapi openapi-lint
+.PHONY: all layers asan deps run test unit e2e fuzz bench install clean openapi openapi-lint man deb test-deb
 all: layers $(BUILD)/liblatchkey.a $(PROGRAMS) $(CLI) $(POOL)
 
 # Includes point down the layers of lib/ only (docs/design.md, "The house").
@@ -173,12 +173,44 @@ test: deps
 	$(MAKE) layers
 	$(MAKE) openapi
 	$(MAKE) all
+	$(MAKE) man
 	$(MAKE) asan
 	$(MAKE) BUILD=build/asan SAN=1 unit
 	$(MAKE) e2e
 
+# The man pages (man/, mdoc): mandoc -T lint without warnings, latchkey(1) and latchkey-pool(8)
+# against the programs' help, latchkey.conf(5) against lib/base/conf.c's table, and VERSION
+# against `latchkey --version`, debian/changelog and CHANGELOG.md (tests/man/check.py).
+man: all
+	$(PYTHON) tests/man/check.py
+
+# The Debian package, with Debian's tooling (debian/): dpkg-buildpackage in a copy of the tree
+# (its clean step empties build/), then lintian, whose errors fail the target. Result:
+# build/deb/latchkey_VERSION_ARCH.deb (and the -dbgsym package, .changes, .buildinfo, lintian.txt).
+DEB_ARCH = $(shell dpkg --print-architecture)
+DEB_SRC  = build/deb/src/latchkey-$(VERSION)
+deb: deps
+	rm -rf build/deb
+	mkdir -p $(DEB_SRC)
+	tar -cf - --exclude=./build --exclude=./var --exclude=./.git --exclude=__pycache__ \
+	    --exclude=.pytest_cache . | tar -C $(DEB_SRC) -xf -
+	cd $(DEB_SRC) && dpkg-buildpackage -us -uc -b
+	mv build/deb/src/*.deb build/deb/src/*.changes build/deb/src/*.buildinfo build/deb/
+	rm -rf build/deb/src
+	lintian --display-info --show-overrides \
+	    build/deb/latchkey_$(VERSION)_$(DEB_ARCH).changes | tee build/deb/lintian.txt
+	@echo "deb: build/deb/latchkey_$(VERSION)_$(DEB_ARCH).deb (lintian: build/deb/lintian.txt)"
+
+# Installs the package on THIS machine as an administrator would (root only; tests/deb/): apt-get
+# install, latchkey setup on a private MariaDB, Debian's Apache and lighttpd on spare ports,
+# reinstall, purge. The system servers are left as found. .ci/run runs it after `make test`.
+test-deb: deb
+	@[ "$$(id -u)" = 0 ] || { echo "test-deb: run it as root (it installs the package)" >&2; exit 1; }
+	$(PYTHON) -m pytest -q -rs tests/deb
+
 # Where: PREFIX/bin the CLI; LIBEXECDIR latchkey-pool, latchkey-authorize and
 # latchkey-render-config (default PREFIX/bin); PREFIX/lib/latchkey/cgi-bin the programs;
+# PREFIX/share/latchkey the templates and the schema (for reading: the CLI carries it);
 # SAMPLEDIR the commented samples (default SYSCONFDIR/latchkey, SYSCONFDIR=/etc for
 # /etc/latchkey); MANDIR the man pages. The Debian package (debian/rules) sets
 # LIBEXECDIR=/usr/lib/latchkey and SAMPLEDIR=/usr/share/doc/latchkey/examples.
@@ -209,6 +241,8 @@ install: all
 	chmod 644 $(DESTDIR)$(SAMPLEDIR)/web.conf.sample
 	install -d $(DESTDIR)$(PREFIX)/share/latchkey/lighttpd/errors
 	install -m 644 lighttpd/errors/* $(DESTDIR)$(PREFIX)/share/latchkey/lighttpd/errors/
+	install -d $(DESTDIR)$(PREFIX)/share/latchkey/schema
+	install -m 644 $(MIGRATIONS) $(DESTDIR)$(PREFIX)/share/latchkey/schema/
 	install -d $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man8
 	install -m 644 $(MAN1) $(DESTDIR)$(MANDIR)/man1/
 	install -m 644 $(MAN5) $(DESTDIR)$(MANDIR)/man5/
