@@ -556,10 +556,10 @@ next_steps(void)
 
 	fprintf(stderr, "\nNext steps:\n");
 	if (apache)
-		fprintf(stderr, "  Apache + mod_fcgid:  a2enmod fcgid rewrite headers && "
+		fprintf(stderr, "  Apache + mod_fcgid:  a2enmod fcgid headers && "
 		    "a2enconf latchkey && systemctl reload apache2\n"
 		    "  or Apache + mod_proxy_fcgi and latchkey-pool services:\n"
-		    "      a2enmod proxy_fcgi headers && a2enconf latchkey-proxy && "
+		    "      a2enmod proxy_fcgi && a2enconf latchkey-proxy && "
 		    "systemctl reload apache2\n"
 		    "      for p in keys key verify me accounts audit admin notfound; do "
 		    "systemctl enable --now latchkey-pool@$p; done\n");

@@ -44,15 +44,11 @@ edit "$conf" \
 out=$PKG/etc/apache2/conf-available/latchkey.conf
 cat > "$out" <<'HEAD'
 # latchkey under Debian's Apache with mod_fcgid (the latchkey package). Enable it with
-#   a2enmod fcgid rewrite headers && a2enconf latchkey && systemctl reload apache2
+#   a2enmod fcgid headers && a2enconf latchkey && systemctl reload apache2
 # after `latchkey setup`. Every virtual host then serves /v1 and /admin (put TLS in front: the
 # console and the keys must not travel in clear). Enable this OR latchkey-proxy, not both.
 # Below: what the snippet apache/latchkey-include.conf.in holds, at server level.
 #
-# Server level, the snippet's 413 rule reaches the virtual hosts only through InheritDown.
-<IfModule rewrite_module>
-    RewriteOptions InheritDown
-</IfModule>
 # mod_fcgid's spawn limit is server-wide: it lets the hot classes below reach their size in one
 # burst (docs/operations.md, "Sizing mod_fcgid").
 <IfModule fcgid_module>
