@@ -104,7 +104,7 @@ HEAD
 $RENDER lighttpd/latchkey.conf.in $VALUES RUNDIR=/run/lighttpd NAME=latchkey PORT=80 LOGDIR=/ \
     DOCROOT=/ ERRORDIR=/ > "$tmp/lighttpd.conf"
 sed -n '/^var\.latchkey_env = /,/^)$/p' "$tmp/lighttpd.conf" |
-    sed 's/^fastcgi\.server = (/fastcgi.server += (/' >> "$out"
+    sed -e 's/^fastcgi\.server = (/fastcgi.server += (/' -e '/^#@EXTRA_ENV@$/d' >> "$out"
 grep -q '^fastcgi.server += ($' "$out"
 
 # systemd units (debian/rules: installed, not enabled)

@@ -2,12 +2,13 @@
 
 apt-get install of build/deb/latchkey_VERSION_ARCH.deb (make deb), `latchkey setup` against a
 private MariaDB (scripts/mariadb.sh, its root over the unix socket as on Debian), then Debian's
-own Apache (a2enconf latchkey) and lighttpd (lighty-enable-mod latchkey) on spare ports: a key
-verifies and /admin/ logs in. A reinstall over the running install keeps the config and the keys;
-apt-get purge leaves nothing of latchkey but the database and /var/lib/latchkey (README.md says
-so). Root only. The system's Apache and lighttpd configuration (/etc/apache2, /var/lib/apache2,
-/etc/lighttpd) is saved first and put back, with both servers stopped, whatever happens.
-Every command and its output go to build/deb/test-deb.log.
+own Apache (a2enconf latchkey; then latchkey-proxy in front of the pools) and lighttpd
+(lighty-enable-mod latchkey) on spare ports: a key verifies and /admin/ logs in. A reinstall over
+the running install keeps the config and the keys; apt-get purge leaves nothing of latchkey but
+the database and /var/lib/latchkey (README.md says so). Root only. The system's Apache and
+lighttpd configuration (/etc/apache2, /var/lib/apache2, /etc/lighttpd) is saved first and put
+back, with both servers stopped, whatever happens. Every command and its output go to
+build/deb/test-deb.log.
 """
 import os
 import re
@@ -208,6 +209,51 @@ def test_debian_apache(setup_done):
     finally:
         sh("apache2ctl", "stop")
         wait_port(port, up=False)
+
+
+PROGRAMS = ("keys", "key", "verify", "me", "accounts", "audit", "admin", "notfound")
+
+
+def test_debian_apache_proxy(setup_done):
+    """latchkey-proxy.conf, with each program's pool started as latchkey-pool@.service starts it
+    (no systemd here): www-data, /run/latchkey/PROGRAM.sock mode 0660."""
+    m = setup_done
+    port = m["apache_port"]
+    unit = Path("/lib/systemd/system/latchkey-pool@.service").read_text()
+    assert "User=www-data" in unit and "--socket-mode 0660" in unit, unit
+    run = Path("/run/latchkey")
+    run.mkdir(mode=0o755)
+    shutil.chown(run, "www-data", "www-data")
+    pools = []
+    try:
+        for p in PROGRAMS:
+            pools.append(subprocess.Popen(
+                ["setpriv", "--reuid=www-data", "--regid=www-data", "--init-groups",
+                 "/usr/lib/latchkey/latchkey-pool", "--listen", f"unix:/run/latchkey/{p}.sock",
+                 "--workers", "1", "--socket-mode", "0660", "--", f"/usr/lib/latchkey/cgi-bin/{p}.fcgi"],
+                env={"PATH": "/usr/bin:/bin", "LATCHKEY_CONF": "/etc/latchkey/latchkey.conf"},
+                stderr=subprocess.DEVNULL, start_new_session=True))
+        for _ in range(100):
+            if all((run / f"{p}.sock").exists() for p in PROGRAMS):
+                break
+            time.sleep(0.1)
+        sh("a2disconf", "-q", "latchkey")
+        sh("a2enmod", "-q", "proxy_fcgi")
+        sh("a2enconf", "-q", "latchkey-proxy")
+        sh("apache2ctl", "-t")
+        sh("apache2ctl", "start")
+        wait_port(port)
+        try:
+            check_server(port, m["key"], m["login"], m["password"])
+        finally:
+            sh("apache2ctl", "stop")
+            wait_port(port, up=False)
+    finally:
+        for proc in pools:
+            proc.terminate()
+        for proc in pools:
+            proc.wait(40)
+        shutil.rmtree(run, ignore_errors=True)
 
 
 def test_debian_lighttpd(setup_done):
