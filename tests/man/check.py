@@ -38,7 +38,8 @@ def compare(what, in_help, in_man):
 
 
 def long_options(text):
-    return set(re.findall(r"(?<![\w-])(--[a-z][a-z0-9-]*)", text))
+    # "--no-..." in prose names a family, not an option
+    return set(re.findall(r"(?<![\w-])(--[a-z][a-z0-9-]*[a-z0-9])(?![\w-])", text))
 
 
 def man_options(src):
@@ -67,7 +68,7 @@ def cli_page():
     compare("latchkey(1) options", long_options(text), man_options(src))
     section = src[src.index(".Sh COMMANDS"):src.index(".Sh", src.index(".Sh COMMANDS") + 3)]
     in_man = set()
-    for m in re.finditer(r"^\.It Cm (.*)$", section, re.M):
+    for m in re.finditer(r"^\.It (?:Cm |Xo\n\.Cm )(.*)$", section, re.M):
         words = []
         for tok in m.group(1).split():
             if re.fullmatch(r"[A-Z][a-z]{1,2}", tok):     # the next macro: the arguments begin
