@@ -36,7 +36,7 @@ MIGRATIONS = $(sort $(wildcard schema/*.sql))
 FUZZERS   = $(patsubst tests/fuzz/%.c,build/fuzz/%,$(wildcard tests/fuzz/fuzz_*.c))
 FUZZ_SECONDS ?= 30
 
-.PHONY: all layers asan deps run test unit e2e fuzz bench install clean openapi openapi-lint
+.PHONY: all layers asan deps run test unit e2e fuzz bench install clean openapi openapi-lint man deb test-deb
 all: layers $(BUILD)/liblatchkey.a $(PROGRAMS) $(CLI) $(POOL)
 
 # Includes point down the layers of lib/ only (docs/design.md, "The house").
@@ -45,7 +45,7 @@ layers:
 
 $(BUILD)/obj/%.o: %.c $(wildcard lib/*/*.h cli/*.h tools/*.h)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -c -o $@ $<
+	$(CC) $(CPPFLAGS) $(CFLAGS) -c -o $@ $<
 
 # Made afresh: modules of two layers may share a name (model/keys.o, api/keys.o), and `ar r`
 # would let the second replace the first in an existing archive.
@@ -74,8 +74,12 @@ $(BUILD)/gen/migrations.c: $(MIGRATIONS) scripts/embed-sql.sh
 	@mkdir -p $(dir $@)
 	sh scripts/embed-sql.sh $(MIGRATIONS) > $@
 
-# The version, from the one file that holds it (VERSION), is compiled into the CLI.
-$(BUILD)/obj/cli/latchkey.o: CFLAGS += -DLK_VERSION='"$(VERSION)"'
+# The version, from the one file that holds it (VERSION), is compiled into the CLI; so is
+# DEFAULT_CONF, the config file the CLI reads without --config or LATCHKEY_CONF (the Debian
+# package: /etc/latchkey/latchkey.conf; empty: none).
+DEFAULT_CONF ?=
+$(BUILD)/obj/cli/latchkey.o: CFLAGS += -DLK_VERSION='"$(VERSION)"' \
+    $(if $(DEFAULT_CONF),-DLK_DEFAULT_CONF='"$(DEFAULT_CONF)"')
 $(BUILD)/obj/cli/latchkey.o: VERSION
 
 $(CLI): $(CLI_SRC:%.c=$(BUILD)/obj/%.o) $(BUILD)/gen/migrations.o $(BUILD)/liblatchkey.a
@@ -83,7 +87,7 @@ $(CLI): $(CLI_SRC:%.c=$(BUILD)/obj/%.o) $(BUILD)/gen/migrations.o $(BUILD)/libla
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 $(BUILD)/gen/migrations.o: $(BUILD)/gen/migrations.c
-	$(CC) $(CFLAGS) -c -o $@ $<
+	$(CC) $(CPPFLAGS) $(CFLAGS) -c -o $@ $<
 
 $(BUILD)/tests/%: tests/unit/%.c $(BUILD)/liblatchkey.a
 	@mkdir -p $(dir $@)
@@ -169,31 +173,80 @@ test: deps
 	$(MAKE) layers
 	$(MAKE) openapi
 	$(MAKE) all
+	$(MAKE) man
 	$(MAKE) asan
 	$(MAKE) BUILD=build/asan SAN=1 unit
 	$(MAKE) e2e
 
-# Samples go to SYSCONFDIR/latchkey (default PREFIX/etc/latchkey; SYSCONFDIR=/etc for /etc/latchkey).
+# The man pages (man/, mdoc): mandoc -T lint without warnings, latchkey(1) and latchkey-pool(8)
+# against the programs' help, latchkey.conf(5) against lib/base/conf.c's table, and VERSION
+# against `latchkey --version`, debian/changelog and CHANGELOG.md (tests/man/check.py).
+man: all
+	$(PYTHON) tests/man/check.py
+
+# The Debian package, with Debian's tooling (debian/): dpkg-buildpackage in a copy of the tree
+# (its clean step empties build/), then lintian, whose errors fail the target. Result:
+# build/deb/latchkey_VERSION_ARCH.deb (and the -dbgsym package, .changes, .buildinfo, lintian.txt).
+DEB_ARCH = $(shell dpkg --print-architecture)
+DEB_SRC  = build/deb/src/latchkey-$(VERSION)
+deb: deps
+	rm -rf build/deb
+	mkdir -p $(DEB_SRC)
+	tar -cf - --exclude=./build --exclude=./var --exclude=./.git --exclude=__pycache__ \
+	    --exclude=.pytest_cache . | tar -C $(DEB_SRC) -xf -
+	cd $(DEB_SRC) && dpkg-buildpackage -us -uc -b
+	mv build/deb/src/*.deb build/deb/src/*.changes build/deb/src/*.buildinfo build/deb/
+	rm -rf build/deb/src
+	lintian --display-info --show-overrides \
+	    build/deb/latchkey_$(VERSION)_$(DEB_ARCH).changes | tee build/deb/lintian.txt
+	@echo "deb: build/deb/latchkey_$(VERSION)_$(DEB_ARCH).deb (lintian: build/deb/lintian.txt)"
+
+# Installs the package on THIS machine as an administrator would (root only; tests/deb/): apt-get
+# install, latchkey setup on a private MariaDB, Debian's Apache and lighttpd on spare ports,
+# reinstall, purge. The system servers are left as found. .ci/run runs it after `make test`.
+test-deb: deb
+	@[ "$$(id -u)" = 0 ] || { echo "test-deb: run it as root (it installs the package)" >&2; exit 1; }
+	$(PYTHON) -m pytest -q -rs tests/deb
+
+# Where: PREFIX/bin the CLI; LIBEXECDIR latchkey-pool, latchkey-authorize and
+# latchkey-render-config (default PREFIX/bin); PREFIX/lib/latchkey/cgi-bin the programs;
+# PREFIX/share/latchkey the templates and the schema (for reading: the CLI carries it);
+# SAMPLEDIR the commented samples (default SYSCONFDIR/latchkey, SYSCONFDIR=/etc for
+# /etc/latchkey); MANDIR the man pages. The Debian package (debian/rules) sets
+# LIBEXECDIR=/usr/lib/latchkey and SAMPLEDIR=/usr/share/doc/latchkey/examples.
+LIBEXECDIR ?= $(PREFIX)/bin
+SAMPLEDIR  ?= $(SYSCONFDIR)/latchkey
+MANDIR     ?= $(PREFIX)/share/man
+MAN1 = man/latchkey.1
+MAN5 = man/latchkey.conf.5
+MAN8 = man/latchkey-pool.8 man/latchkey-authorize.8
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib/latchkey/cgi-bin \
+	    $(DESTDIR)$(LIBEXECDIR) \
 	    $(DESTDIR)$(PREFIX)/share/latchkey/apache $(DESTDIR)$(PREFIX)/share/latchkey/lighttpd \
-	    $(DESTDIR)$(SYSCONFDIR)/latchkey
+	    $(DESTDIR)$(SAMPLEDIR)
 	install -m 755 $(CLI) $(DESTDIR)$(PREFIX)/bin/latchkey
-	install -m 755 scripts/render-config $(DESTDIR)$(PREFIX)/bin/latchkey-render-config
+	install -m 755 scripts/render-config $(DESTDIR)$(LIBEXECDIR)/latchkey-render-config
 	install -m 755 $(PROGRAMS) $(DESTDIR)$(PREFIX)/lib/latchkey/cgi-bin/
-	install -m 755 $(BUILD)/bin/latchkey-pool $(DESTDIR)$(PREFIX)/bin/latchkey-pool
-	sed -e 's|@POOL@|$(PREFIX)/bin/latchkey-pool|' \
+	install -m 755 $(BUILD)/bin/latchkey-pool $(DESTDIR)$(LIBEXECDIR)/latchkey-pool
+	sed -e 's|@POOL@|$(LIBEXECDIR)/latchkey-pool|' \
 	    -e 's|@PROGRAM@|$(PREFIX)/lib/latchkey/cgi-bin/authorize.fcgi|' \
-	    tools/latchkey-authorize.in > $(DESTDIR)$(PREFIX)/bin/latchkey-authorize
-	chmod 755 $(DESTDIR)$(PREFIX)/bin/latchkey-authorize
+	    tools/latchkey-authorize.in > $(DESTDIR)$(LIBEXECDIR)/latchkey-authorize
+	chmod 755 $(DESTDIR)$(LIBEXECDIR)/latchkey-authorize
 	install -m 644 apache/*.in $(DESTDIR)$(PREFIX)/share/latchkey/apache/
 	install -m 644 lighttpd/*.in $(DESTDIR)$(PREFIX)/share/latchkey/lighttpd/
-	install -m 644 etc/latchkey.conf.sample $(DESTDIR)$(SYSCONFDIR)/latchkey/
-	sh scripts/render-config -o $(DESTDIR)$(SYSCONFDIR)/latchkey/web.conf.sample \
-	    etc/web.conf.sample.in PREFIX=$(PREFIX) SYSCONFDIR=$(SYSCONFDIR)
-	chmod 644 $(DESTDIR)$(SYSCONFDIR)/latchkey/web.conf.sample
+	install -m 644 etc/latchkey.conf.sample $(DESTDIR)$(SAMPLEDIR)/
+	sh scripts/render-config -o $(DESTDIR)$(SAMPLEDIR)/web.conf.sample \
+	    etc/web.conf.sample.in PREFIX=$(PREFIX) SYSCONFDIR=$(SYSCONFDIR) LIBEXECDIR=$(LIBEXECDIR)
+	chmod 644 $(DESTDIR)$(SAMPLEDIR)/web.conf.sample
 	install -d $(DESTDIR)$(PREFIX)/share/latchkey/lighttpd/errors
 	install -m 644 lighttpd/errors/* $(DESTDIR)$(PREFIX)/share/latchkey/lighttpd/errors/
+	install -d $(DESTDIR)$(PREFIX)/share/latchkey/schema
+	install -m 644 $(MIGRATIONS) $(DESTDIR)$(PREFIX)/share/latchkey/schema/
+	install -d $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man8
+	install -m 644 $(MAN1) $(DESTDIR)$(MANDIR)/man1/
+	install -m 644 $(MAN5) $(DESTDIR)$(MANDIR)/man5/
+	install -m 644 $(MAN8) $(DESTDIR)$(MANDIR)/man8/
 
 clean:
 	rm -rf build

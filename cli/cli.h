@@ -24,7 +24,8 @@
 #define CLI_EXIT_USAGE	2
 
 extern struct lk_conf		 cli_conf;
-extern struct lk_db		*cli_db;	/* NULL in migrate and init (setup.c opens its own) */
+extern const char		*cli_conf_path;	/* the config file's path */
+extern struct lk_db		*cli_db;	/* NULL in migrate, init, setup (setup.c opens its own) */
 extern const struct lk_actor	 cli_actor;	/* "cli": full rights, audited */
 
 /*
@@ -71,6 +72,7 @@ int	cli_print_json(json_t *v);
  */
 int	cmd_migrate(int argc, char **argv);	/* setup.c */
 int	cmd_init(int argc, char **argv);	/* setup.c */
+int	cmd_setup(int argc, char **argv);	/* setup.c */
 int	cmd_account(int argc, char **argv);	/* account.c */
 int	cmd_key(int argc, char **argv);		/* key.c */
 int	cmd_user(int argc, char **argv);	/* user.c */

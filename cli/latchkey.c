@@ -18,6 +18,12 @@
  * help CMD` and `latchkey CMD [SUB] --help` print the lines of CMD (or of
  * "CMD SUB") from here, then CMD's help from the commands[] table.
  */
+#ifdef LK_DEFAULT_CONF
+#define DEFAULT_CONF_TEXT	" (default " LK_DEFAULT_CONF ")"
+#else
+#define DEFAULT_CONF_TEXT	""
+#endif
+
 static const char usage_text[] =
 "usage: latchkey [--config FILE] COMMAND [ARGS]\n"
 "       latchkey help [COMMAND]     (or COMMAND --help): usage, no config needed\n"
@@ -25,6 +31,8 @@ static const char usage_text[] =
 "\n"
 "  migrate                          apply pending schema migrations\n"
 "  init                             migrate, create the root account and an admin key\n"
+"  setup [--yes] [--login EMAIL] [--db-superuser USER]\n"
+"        [--db-superuser-password-file FILE] [--client-host HOST] [--web-group GROUP]\n"
 "  account list [--parent ACCT_ID|me] [--json]\n"
 "  account show ACCT_ID|me [--json]\n"
 "  account create NAME [--parent ACCT_ID|me] [--plan free|pro|enterprise]\n"
@@ -56,12 +64,13 @@ static const char usage_text[] =
 "  audit rotate-key                 start a new epoch under a new audit secret\n"
 "  sweep                            usage retention and inactive keys now (old name: gc)\n"
 "\n"
-"The config file is --config FILE or $LATCHKEY_CONF. 'me' is the root account.\n"
+"The config file is --config FILE or $LATCHKEY_CONF" DEFAULT_CONF_TEXT ". 'me' is the root account.\n"
 "A new key's plaintext is printed once, alone on its line on stdout; nothing\n"
 "else goes to stdout with it. A user's password is asked on the terminal (twice,\n"
 "not echoed) or read as one line from stdin with --password-stdin.\n";
 
 struct lk_conf		 cli_conf;
+const char		*cli_conf_path;
 struct lk_db		*cli_db;
 const struct lk_actor	 cli_actor = { "cli", "", "" };
 
@@ -82,6 +91,18 @@ static const struct command {
 	  "Runs migrate, then, once, creates the root account, an admin key and the\n"
 	  "console login owner@localhost, and prints account_id=, key_id=, the key\n"
 	  "itself, login: and password:. Later runs print no key.\n" },
+	{ "setup", cmd_setup,
+	  "Everything from an installed latchkey to a working one, on the MariaDB server\n"
+	  "the config names (db_host, db_port, db_socket): connects as --db-superuser\n"
+	  "(default root, over the unix socket; or with --db-superuser-password-file),\n"
+	  "creates the database, the users db_admin_user and db_user (at --client-host;\n"
+	  "for a local server localhost and 127.0.0.1) with new random passwords in\n"
+	  "db_admin_password_file (0600) and db_password_file (0640, group --web-group,\n"
+	  "default www-data), runs init (--login: the console's first login, default\n"
+	  "owner@localhost), grants db_user its table rights, makes the audit key\n"
+	  "readable by the group, and prints the next steps. Keeps whatever exists (the\n"
+	  "password files win over the users' passwords): run it again after an upgrade.\n"
+	  "Asks before it starts unless --yes.\n" },
 	{ "account", cmd_account,
 	  "list: the accounts below --parent (default: below the root), newest first.\n"
 	  "show: one account. create: prints the new account's id; --parent defaults\n"
@@ -402,14 +423,20 @@ main(int argc, char **argv)
 	/* getopt's messages name the program by argv[0]: "latchkey key: unrecognized option" */
 	snprintf(name, sizeof(name), "latchkey %s", cmd->name);
 	argv[0] = name;
+#ifdef LK_DEFAULT_CONF
+	if (path == NULL)
+		path = LK_DEFAULT_CONF;
+#endif
 	if (path == NULL)
 		return cli_usage("no config file: give --config FILE or set LATCHKEY_CONF");
-	if (lk_conf_load(&cli_conf, path, err, sizeof(err)) != LK_OK) {
+	cli_conf_path = path;
+	/* setup loads it by itself: it creates the password file the config names */
+	if (cmd->run != cmd_setup && lk_conf_load(&cli_conf, path, err, sizeof(err)) != LK_OK) {
 		fprintf(stderr, "latchkey: %s\n", err);
 		return 1;
 	}
-	/* migrate and init connect by themselves, as the owner user if there is one (setup.c). */
-	if (cmd->run != cmd_migrate && cmd->run != cmd_init &&
+	/* migrate, init and setup connect by themselves, as the owner user if there is one (setup.c). */
+	if (cmd->run != cmd_migrate && cmd->run != cmd_init && cmd->run != cmd_setup &&
 	    (cli_db = lk_db_open(&cli_conf)) == NULL)
 		return 1;
 	rc = cmd->run(argc, argv);

@@ -154,11 +154,20 @@ extra_env() {
     printf '%s' "$out"
 }
 
+# the same options for the programs Apache starts under FcgidCmdOptions (which drops FcgidInitialEnv)
+cmd_env() {
+    local v
+    for v in ASAN_OPTIONS UBSAN_OPTIONS LSAN_OPTIONS; do
+        [ -z "${!v-}" ] || printf ' InitialEnv "%s=%s"' "$v" "${!v}"
+    done
+}
+
 render() { # template output NAME=VALUE... (scripts/render-config, plus the sanitizer hook)
     local tpl=$1 out=$2
     shift 2
     sh "$REPO/scripts/render-config" "$tpl" "$@" |
-        sed -e "s|^#@EXTRA_ENV@\$|$(extra_env)# (end of sanitizer environment)|" > "$out.tmp" ||
+        sed -e "s|^#@EXTRA_ENV@\$|$(extra_env)# (end of sanitizer environment)|" \
+            -e "s|^\([[:space:]]*InitialEnv \"LATCHKEY_CONF=[^\"]*\"\)\$|\1$(cmd_env)|" > "$out.tmp" ||
         die "cannot render $tpl"
     mv "$out.tmp" "$out"
 }

@@ -22,6 +22,12 @@ and reports medians. apache-proxy is Apache + mod_proxy_fcgi in front of one lat
 On Apache the authorizer runs in a latchkey-pool of 4 workers (mod_authnz_fcgi, a TCP connection
 per check); on lighttpd it is a "mode" => "authorizer" backend with max-procs 4.
 
+apache-shipped is the other Apache + mod_fcgid case: not the bench's own config but the shipped
+templates (apache/latchkey.conf.in with apache/latchkey-include.conf.in, their FcgidCmdOptions
+sizing) started by scripts/webserver.sh exactly as `make run SERVER=apache` starts them. It serves
+the latchkey targets only (verify_hot, verify_uniform, verify_policies, me, list; no references), warmed up like
+apache. BENCH_SERVER=apache runs it too, right after apache.
+
 CPU µs per request of the program, mariadbd and the web server come from /proc/<pid>/stat deltas;
 RSS is the largest VmRSS of a verify process at the end. Results: build/bench/results.json.
 
@@ -63,6 +69,10 @@ ROUNDS = int(os.environ.get("BENCH_ROUNDS", "3"))
 CONNS = int(os.environ.get("BENCH_CONNECTIONS", "16"))
 SERVERS = [s.strip() for s in os.environ.get("BENCH_SERVER", "lighttpd,apache,apache-proxy").split(",")
            if s.strip()]
+if "apache" in SERVERS and "apache-shipped" not in SERVERS:   # the shipped template beside the bench's
+    SERVERS.insert(SERVERS.index("apache") + 1, "apache-shipped")
+# the targets the shipped templates serve (they have no reference programs)
+SHIPPED = ("verify_hot", "verify_uniform", "verify_policies", "me", "list")
 
 # name -> (path, lua mode, key set, program whose CPU is the target's)
 ALL_TARGETS = {
@@ -400,6 +410,22 @@ def start_apache(var, bb, port, proxy=False):
     return proc, http_port
 
 
+class Shipped:
+    """Apache with the shipped templates, run by scripts/webserver.sh (as `make run SERVER=apache`)."""
+
+    def __init__(self, var):
+        self.var = var
+        self.http_port, authz_port = free_port(), free_port()
+        log_ = open(var / "apache-shipped-start.log", "ab")
+        run([REPO / "scripts" / "webserver.sh", "start", "apache", var, self.http_port, BIN, authz_port],
+            stdout=log_, stderr=log_)
+        self.pid = int((var / "run" / "apache.pid").read_text())   # its session: Apache, its programs
+
+    def stop(self):
+        run([REPO / "scripts" / "webserver.sh", "stop", "apache", self.var], check=False,
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
 def wait_port(port, proc):
     for _ in range(300):
         if proc.poll() is not None:
@@ -413,6 +439,9 @@ def wait_port(port, proc):
 
 
 def stop(proc):
+    if isinstance(proc, Shipped):
+        proc.stop()
+        return
     try:
         os.killpg(proc.pid, signal.SIGTERM)
     except ProcessLookupError:
@@ -535,11 +564,11 @@ def wrk(http_port, target, var, caller, first=False):
             "requests": reqs, "errors": int(non2xx.group(1)) if non2xx else 0}
 
 
-def check_answers(http_port, var, caller):
+def check_answers(http_port, var, caller, targets):
     """One request per target before measuring: every target must really answer 200."""
     import urllib.error
     import urllib.request
-    for name, (path, mode, keyset, _) in TARGETS.items():
+    for name, (path, mode, keyset, _) in targets.items():
         hot = (var / {"hot": "hot.txt", "policy": "policy.txt"}.get(keyset, "keys.txt")).read_text().split()[0]
         if mode in ("verify", "verify_ip"):
             body = {"key": hot, "ip": "127.0.0.1"} if mode == "verify_ip" else {"key": hot}
@@ -579,13 +608,15 @@ def table(res):
     lines = [f"server {res['server']}, {res['keys']} keys, c={CONNS}, {ROUNDS} rounds x {SECONDS} s (medians)",
              f"{'target':15} {'req/s':>8} {'p50 ms':>7} {'p99 ms':>7} {'/ref_c':>6} {'/php_c':>6}"
              f" {'prog us':>8} {'db us':>6} {'web us':>6}"]
+    def ratio(v, ref):
+        return f"{v['rps'] / t[ref]['rps']:6.2f}" if ref in t else f"{'-':>6}"
     for name, v in t.items():
         lines.append(f"{name:15} {v['rps']:8.0f} {v['p50_ms']:7.2f} {v['p99_ms']:7.2f}"
-                     f" {v['rps'] / t['ref_counter']['rps']:6.2f} {v['rps'] / t['php_counter']['rps']:6.2f}"
+                     f" {ratio(v, 'ref_counter')} {ratio(v, 'php_counter')}"
                      f" {v['cpu_us']['program']:8} {v['cpu_us']['mariadbd']:6} {v['cpu_us']['web_server']:6}")
     lines.append(f"RSS of one verify process: {res['rss_kib']} KiB ({res['rss_anon_kib']} KiB anonymous) after"
                  f" {res['verify_requests']} verify requests over its processes; RSS by program:"
-                 f" {res['rss_kib_by_program']}")
+                 f" {res['rss_kib_by_program']}; processes: {res['procs_by_program']}")
     return "\n".join(lines)
 
 
@@ -612,26 +643,31 @@ def main():
     try:
         caller = seed(var, port)
         for SERVER in SERVERS:
+            targets = {t: v for t, v in TARGETS.items() if SERVER != "apache-shipped" or t in SHIPPED}
             if SERVER == "lighttpd":
                 proc, http_port = start_lighttpd(var, bb, port)
+            elif SERVER == "apache-shipped":
+                proc = Shipped(var)
+                http_port = proc.http_port
             else:
                 proc, http_port = start_apache(var, bb, port, proxy=SERVER == "apache-proxy")
             SESSION = proc.pid     # started with start_new_session: the session id is its pid
             try:
-                check_answers(http_port, var, caller)
-                runs = {t: [] for t in TARGETS}
+                check_answers(http_port, var, caller, targets)
+                runs = {t: [] for t in targets}
                 # warm-up: every process spawned and connected. mod_fcgid spawns a process only
                 # for a request that is still without one after being parked for a second, so a
                 # fast program's class stops growing below wrk's connection count (a process frees
                 # up during the second) and keeps parking requests: its warm-up runs more
                 # connections than the measurement, for longer, so each class reaches its size
-                warm, wconns = (4, CONNS + 4) if SERVER == "apache" else (1, CONNS)
-                for t in TARGETS:
+                warm, wconns = (4, CONNS + 4) if SERVER.startswith("apache") and SERVER != "apache-proxy" \
+                    else (1, CONNS)
+                for t in targets:
                     run(["wrk", "-t2", f"-c{wconns}", f"-d{warm}s", "-s", BENCH / "rotate.lua",
                          f"http://127.0.0.1:{http_port}{TARGETS[t][0]}", "--",
                          var / "hot.txt", TARGETS[t][1], caller, 0], capture_output=True)
                 for rnd in range(ROUNDS):
-                    for t in TARGETS:
+                    for t in targets:
                         runs[t].append(wrk(http_port, t, var, caller, first=rnd == 0))
                         log(f"{SERVER} round {rnd + 1} {t}: {runs[t][-1]['rps']:.0f} req/s")
                 res = {"machine": results["machine"], "server": SERVER, "keys": KEYS,
@@ -642,13 +678,14 @@ def main():
                           ("authz_hello", "ref_counter"), ("authz_hello", "hello"))
                 res["ratios"] = {f"{a}/{b}": round(tt[a]["rps"] / tt[b]["rps"], 3)
                                  for a, b in ratios if a in tt and b in tt}
-                if "verify_hot" in tt:
+                if "verify_hot" in tt and "ref_counter" in tt:
                     res["ratios"]["verify_hot_p99/ref_counter_p99"] = round(
                         tt["verify_hot"]["p99_ms"] / tt["ref_counter"]["p99_ms"], 3)
                 res["rss_kib"] = rss_kib(pids_named("verify.fcgi"))
                 res["rss_anon_kib"] = rss_kib(pids_named("verify.fcgi"), "RssAnon")
                 res["rss_kib_by_program"] = {p: rss_kib(pids_named(p)) for p in
                                              ("hello.fcgi", "ref_counter.fcgi", "verify.fcgi", "me.fcgi")}
+                res["procs_by_program"] = {p: len(pids_named(p)) for p in ("verify.fcgi", "me.fcgi")}
                 res["verify_requests"] = sum(r["requests"] for t in ("verify_hot", "verify_uniform")
                                              for r in runs.get(t, []))
                 results["servers"][SERVER] = res
