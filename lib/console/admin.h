@@ -118,6 +118,12 @@ void		 lk_admin_reltime(struct lk_admin *a, int64_t t, const char *never, bool e
  * capture; the handler's JSON answer is then in a->req->captured. end
  * restores the request and returns e.
  */
+/*
+ * The key page's usage section (console/admin_chart.c) from the usage API's
+ * "data" (30 days, oldest first).
+ */
+void		 lk_admin_usage_section(struct lk_admin *a, json_t *data);
+
 void		 lk_admin_api_begin(struct lk_admin *a, enum lk_method m, json_t *body,
 		    json_t *query);
 enum lk_err	 lk_admin_api_end(struct lk_admin *a, enum lk_err e);
