@@ -119,10 +119,13 @@ tree_page(struct lk_admin *a, int status, const char *err)
 	return lk_admin_end(a, status);
 }
 
-/* The dl row "name: n things", the count a link to href when href is not NULL. */
+/*
+ * The dl row "name: n things", the count a link to href when href is not
+ * NULL; the dd is left open when open (close it with lk_html_close).
+ */
 static void
 count_row(struct lk_admin *a, const char *name, long long n, const char *one,
-    const char *many, const char *href)
+    const char *many, const char *href, bool open)
 {
 	struct lk_html *h = &a->h;
 
@@ -133,7 +136,8 @@ count_row(struct lk_admin *a, const char *name, long long n, const char *one,
 	count_text(h, n, one, many);
 	if (href != NULL)
 		lk_html_close(h);
-	lk_html_close(h);
+	if (!open)
+		lk_html_close(h);
 }
 
 /* The sub-accounts of id in tree (links to their pages), or nothing if none. */
@@ -205,16 +209,18 @@ account_page(struct lk_admin *a, json_t *o, int status, const char *err_in)
 	lk_html_leaf(h, LK_E_DT, "Plan", LK_A__MAX);
 	lk_html_leaf(h, LK_E_DD, lk_admin_str(o, "plan"), LK_A__MAX);
 	snprintf(href, sizeof(href), LK_ADMIN_BASE "/keys?account_id=%s", id);
-	count_row(a, "Keys", (long long)use.keys, "key", "keys", href);
-	count_row(a, "Sub-accounts", (long long)use.children, "sub-account", "sub-accounts", NULL);
+	count_row(a, "Keys", (long long)use.keys, "key", "keys", href, false);
+	count_row(a, "Sub-accounts", (long long)use.children, "sub-account", "sub-accounts", NULL,
+	    true);
+	children_list(a, tree, id);
+	lk_html_close(h);
 	count_row(a, "Console users", (long long)use.users, "user", "users",
-	    lk_admin_can(a, "admin") ? LK_ADMIN_BASE "/users" : NULL);
+	    lk_admin_can(a, "admin") ? LK_ADMIN_BASE "/users" : NULL, false);
 	lk_html_leaf(h, LK_E_DT, "Created", LK_A__MAX);
 	lk_html_elem(h, LK_E_DD, LK_A__MAX);
 	lk_admin_reltime(a, acct.created_at, "", true);
 	lk_html_close(h);
 	lk_html_close(h);
-	children_list(a, tree, id);
 	json_decref(tree);
 
 	if (lk_admin_can(a, "accounts:write")) {

@@ -63,7 +63,7 @@ changes_list(struct lk_admin *a, json_t *changes)
 		    json_object_get(v, "old") != NULL && json_object_get(v, "new") != NULL;
 
 		lk_html_elem(h, LK_E_LI, LK_A__MAX);
-		lk_html_leaf(h, LK_E_SPAN, field, LK_A_CLASS, "field", LK_A__MAX);
+		lk_html_leaf(h, LK_E_SPAN, field, LK_A_CLASS, "fname", LK_A__MAX);
 		lk_html_text(h, ": ");
 		if (diff) {
 			value_text(a, json_object_get(v, "old"), "old");
@@ -141,11 +141,15 @@ rows_table(struct lk_admin *a, json_t *rows)
 		lk_html_elem(h, LK_E_TD, LK_A_CLASS, "by", LK_A__MAX);
 		named_id(a, lk_admin_str(o, "actor"),
 		    json_string_value(json_object_get(o, "actor_name")));
-		lk_html_elem(h, LK_E_SMALL, LK_A_CLASS, "from", LK_A__MAX);
-		lk_html_textf(h, "from %s, request ", lk_admin_str(o, "ip"));
-		lk_html_leaf(h, LK_E_CODE, lk_admin_str(o, "request_id"), LK_A_CLASS, "rid",
-		    LK_A__MAX);
-		lk_html_close(h);
+		if (*lk_admin_str(o, "ip") || *lk_admin_str(o, "request_id")) {
+			lk_html_elem(h, LK_E_SMALL, LK_A_CLASS, "from", LK_A__MAX);
+			if (*lk_admin_str(o, "ip"))
+				lk_html_textf(h, "from %s ", lk_admin_str(o, "ip"));
+			lk_html_text(h, "request ");
+			lk_html_leaf(h, LK_E_CODE, lk_admin_str(o, "request_id"), LK_A_CLASS, "rid",
+			    LK_A__MAX);
+			lk_html_close(h);
+		}
 		lk_html_close(h);
 		lk_html_elem(h, LK_E_TD, LK_A__MAX);
 		changes_list(a, json_object_get(o, "changes"));

@@ -433,9 +433,8 @@ def audit_rows(text):
         code = re.search(r"<code>([^<]*)</code>", target)
         by = cells[3].split('<small class="from">')[0]
         actor = re.search(r"<code>([^<]*)</code>", by)
-        rid = re.search(r'<code class="rid">([^<]*)</code>', cells[3])
-        assert rid, cells
-        rid = rid.group(1)
+        rid = re.search(r'<code class="rid">([^<]*)</code>', cells[3])   # none for the CLI's rows
+        rid = rid.group(1) if rid else ""
         rows.append((at, html.unescape(action), code.group(1) if code else html.unescape(target),
                      actor.group(1) if actor else html.unescape(by), rid))
     return rows
