@@ -175,6 +175,9 @@ in_use(struct lk_req *req, const struct lk_account *a, const struct lk_account_u
 	lk_req_detail(req, "keys", json_integer(u->keys));
 	lk_req_detail(req, "sub_accounts", json_integer(u->children));
 	lk_req_detail(req, "users", json_integer(u->users));
+	if (u->keys == 0 && u->children == 0 && u->users == 0)	/* a create won the race */
+		return lk_req_fail(req, LK_ERR_CONFLICT, NULL, "Account '%s' got a key or "
+		    "sub-account while it was being deleted; delete that first", name);
 	if (u->users > 0)
 		return lk_req_fail(req, LK_ERR_CONFLICT, NULL, "Account '%s' still has %s; "
 		    "an account with console users cannot be deleted (users can be disabled, "
