@@ -148,6 +148,19 @@ def tree_rows(text):
     return rows
 
 
+def tree_shape(rows):
+    """{id: (parent id or None, *rest)} of [(depth, id, *rest)] in tree order (each account right
+    after its parent or an earlier sibling's subtree). Siblings may come in any order: the tree
+    is ordered by path text, so a later sibling with a shorter id comes first."""
+    shape, chain = {}, []
+    for depth, acct, *rest in rows:
+        assert depth <= len(chain), (depth, acct, rows)
+        del chain[depth:]
+        shape[acct] = (chain[-1] if chain else None, *rest)
+        chain.append(acct)
+    return shape
+
+
 def subtree_owner(server, acct):
     """A console session of an owner of acct: its accounts page lists just acct's subtree (the
     root owner's page is cut at 1000 accounts, which a whole suite run can pass)."""
@@ -221,14 +234,14 @@ def test_accounts_page_shows_the_subtree_as_a_tree(server):
     c = subtree_owner(server, parent)
     r = c.get("/admin/accounts")
     assert r.status_code == 200
-    # depth first: the account, its child, the child's child, then the account's next child;
-    # depth is the list's nesting
-    assert tree_rows(r.text) == [
-        (0, parent, names[parent], "pro", 2),
-        (1, child, names[child], "free", 1),
-        (2, grandchild, names[grandchild], "enterprise", 4),
-        (1, sibling, names[sibling], "free", 0),
-    ], tree_rows(r.text)
+    # depth first: the account, each child followed by its own children; depth is the list's
+    # nesting
+    assert tree_shape(tree_rows(r.text)) == {
+        parent: (None, names[parent], "pro", 2),
+        child: (parent, names[child], "free", 1),
+        grandchild: (child, names[grandchild], "enterprise", 4),
+        sibling: (parent, names[sibling], "free", 0),
+    }, tree_rows(r.text)
     # and they are the database's
     for depth, acct, _, plan, keys in tree_rows(r.text):
         assert (plan, keys) == db_one(stack, "SELECT a.plan, COUNT(k.id) FROM accounts a LEFT JOIN api_keys k"
@@ -241,9 +254,9 @@ def test_accounts_page_shows_the_subtree_as_a_tree(server):
         text = c.get(path).content.decode("utf-8")
         select = re.search(r'<select id="f-[a-z_]+" name="' + name + r'">(.*?)</select>', text, re.S).group(1)
         opts = re.findall(r'<option value="(acct_[0-9A-Za-z]+)"(?: selected="")?>((?:· )*)([^<]*)</option>', select)
-        assert [(a, len(dots) // 2, n) for a, dots, n in opts] == [
-            (parent, 0, names[parent]), (child, 1, names[child]),
-            (grandchild, 2, names[grandchild]), (sibling, 1, names[sibling])], (path, opts)
+        assert tree_shape([(len(dots) // 2, a, n) for a, dots, n in opts]) == {
+            parent: (None, names[parent]), child: (parent, names[child]),
+            grandchild: (child, names[grandchild]), sibling: (parent, names[sibling])}, (path, opts)
 
 
 def test_account_with_keys_cannot_be_deleted(server):
