@@ -536,9 +536,9 @@ lk_admin_value(const struct lk_admin *a, const char *name)
 	return json_is_string(v) ? json_string_value(v) : "";
 }
 
-/* The message for field name: a->errors', or err when err_field names it; NULL if none. */
-static const char *
-field_error(const struct lk_admin *a, const char *name, const char *err_field, const char *err)
+const char *
+lk_admin_field_error(const struct lk_admin *a, const char *name, const char *err_field,
+    const char *err)
 {
 	const char *m = json_string_value(json_object_get(a->errors, name));
 
@@ -554,7 +554,7 @@ field_error(const struct lk_admin *a, const char *name, const char *err_field, c
 static const char *
 select_box(struct lk_admin *a, const char *name, char id[80], char eid[90])
 {
-	const char *msg = field_error(a, name, NULL, NULL);
+	const char *msg = lk_admin_field_error(a, name, NULL, NULL);
 
 	snprintf(id, 80, "f-%s", name);
 	snprintf(eid, 90, "%s-error", id);
@@ -572,7 +572,7 @@ lk_admin_input(struct lk_admin *a, const char *label, const char *name,
 {
 	struct lk_html	*h = &a->h;
 	char		 id[80], hid[90], eid[90], desc[200];
-	const char	*msg = field_error(a, name, err_field, err);
+	const char	*msg = lk_admin_field_error(a, name, err_field, err);
 	bool		 bad = msg != NULL;
 	/* the posted value when this form was posted; another form of the page keeps the default */
 	const char	*v = json_object_get(a->form, name) != NULL ? lk_admin_value(a, name) : value;

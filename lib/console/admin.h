@@ -143,6 +143,13 @@ void		 lk_admin_reltime(struct lk_admin *a, int64_t t, const char *never, bool e
 void		 lk_admin_api_begin(struct lk_admin *a, enum lk_method m, json_t *body,
 		    json_t *query);
 enum lk_err	 lk_admin_api_end(struct lk_admin *a, enum lk_err e);
+/*
+ * The message for the form field name: a->errors' (the refused call's), or
+ * err when err_field names it; NULL if the field is fine. For fields drawn
+ * without lk_admin_input (fieldsets of checkboxes).
+ */
+const char	*lk_admin_field_error(const struct lk_admin *a, const char *name,
+		    const char *err_field, const char *err);
 /* The field the last API error named (details.field), or NULL. */
 const char	*lk_admin_err_field(const struct lk_admin *a);
 

@@ -372,16 +372,19 @@ lk_admin_audit(struct lk_admin *a)
 	chain_check(a);
 	rows_table(a, json_object_get(page, "data"));
 	lk_html_elem(h, LK_E_P, LK_A_CLASS, "pager", LK_A__MAX);
+	/* both links keep the filters; the older one adds the cursor */
+	snprintf(more, sizeof(more), LK_ADMIN_BASE "/audit?show=%s", show);
+	for (i = 0; i < LK_NELEM(fields); i++) {
+		n = strlen(more);
+		snprintf(more + n, sizeof(more) - n, "&%s=", fields[i]);
+		lk_html_urlencode(more, sizeof(more), lk_admin_str(q, fields[i]));
+	}
 	if (*lk_admin_str(q, "cursor"))
-		lk_html_leaf(h, LK_E_A, "Newest rows", LK_A_HREF, LK_ADMIN_BASE "/audit", LK_A__MAX);
+		lk_html_leaf(h, LK_E_A, "Newest rows", LK_A_HREF, more, LK_A__MAX);
 	if (json_is_string(json_object_get(page, "next_cursor"))) {
-		snprintf(more, sizeof(more), LK_ADMIN_BASE "/audit?show=%s&cursor=", show);
+		n = strlen(more);
+		snprintf(more + n, sizeof(more) - n, "&cursor=");
 		lk_html_urlencode(more, sizeof(more), lk_admin_str(page, "next_cursor"));
-		for (i = 0; i < LK_NELEM(fields); i++) {
-			n = strlen(more);
-			snprintf(more + n, sizeof(more) - n, "&%s=", fields[i]);
-			lk_html_urlencode(more, sizeof(more), lk_admin_str(q, fields[i]));
-		}
 		lk_html_leaf(h, LK_E_A, "Older rows", LK_A_HREF, more, LK_A__MAX);
 	}
 	lk_html_close(h);
