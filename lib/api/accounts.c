@@ -160,7 +160,7 @@ name_cut(const char *s, char *out, size_t size)
 	out[n] = '\0';
 }
 
-/* 409: what a still holds, named and counted (details: keys, sub_accounts, users). */
+/* 409: what a still holds, named and counted (details.remaining: keys, sub_accounts, users). */
 static enum lk_err
 in_use(struct lk_req *req, const struct lk_account *a, const struct lk_account_use *u)
 {
@@ -172,9 +172,8 @@ in_use(struct lk_req *req, const struct lk_account *a, const struct lk_account_u
 	    "sub-account", "sub-accounts");
 	count_text(what, sizeof(what), n, " and ", u->users, "console user", "console users");
 	name_cut(a->name, name, sizeof(name));
-	lk_req_detail(req, "keys", json_integer(u->keys));
-	lk_req_detail(req, "sub_accounts", json_integer(u->children));
-	lk_req_detail(req, "users", json_integer(u->users));
+	lk_req_detail(req, "remaining", json_pack("{s:I,s:I,s:I}", "keys", (json_int_t)u->keys,
+	    "sub_accounts", (json_int_t)u->children, "users", (json_int_t)u->users));
 	if (u->keys == 0 && u->children == 0 && u->users == 0)	/* a create won the race */
 		return lk_req_fail(req, LK_ERR_CONFLICT, NULL, "Account '%s' got a key or "
 		    "sub-account while it was being deleted; delete that first", name);

@@ -798,8 +798,8 @@ patch_policy(struct lk_key *k, const struct lk_key_patch *pt, int64_t now, json_
 	new = policy_json(p, now);
 	json_object_foreach(new, name, v)
 		if (!json_equal(v, json_object_get(old, name)))
-			json_object_set_new(changes, name, json_pack("{s:O,s:O}", "old",
-			    json_object_get(old, name), "new", v));
+			lk_audit_change(changes, name, json_incref(json_object_get(old, name)),
+			    json_incref(v));
 	json_decref(old);
 	json_decref(new);
 }

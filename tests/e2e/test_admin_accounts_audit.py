@@ -107,7 +107,7 @@ def test_refused_delete_names_what_remains(server):
 
     err = assert_error(call(server, "DELETE", f"/v1/accounts/{acct['id']}", t.key), 409, "CONFLICT")
     assert err["message"] == want, err
-    assert err["details"] == {"keys": 3, "sub_accounts": 1, "users": 0}, err
+    assert err["details"] == {"remaining": {"keys": 3, "sub_accounts": 1, "users": 0}}, err
 
     c = owner(server)
     r = c.post(f"/admin/accounts/{acct['id']}/delete", {})
@@ -123,7 +123,7 @@ def test_refused_delete_names_what_remains(server):
     err = assert_error(call(server, "DELETE", f"/v1/accounts/{other['id']}", t.key), 409, "CONFLICT")
     assert err["message"] == (f"Account '{other['name']}' still has 1 key and 1 console user; an account with "
                               "console users cannot be deleted (users can be disabled, not removed)"), err
-    assert err["details"] == {"keys": 1, "sub_accounts": 0, "users": 1}
+    assert err["details"] == {"remaining": {"keys": 1, "sub_accounts": 0, "users": 1}}
 
     # a long name is cut to fit, on a character boundary (the message stays valid UTF-8)
     long = make_account(server, t.key, name="é" * 100)
