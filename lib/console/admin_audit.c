@@ -122,11 +122,11 @@ rows_table(struct lk_admin *a, json_t *rows)
 	    "Audit rows, newest first", cols, LK_NELEM(cols));
 	json_array_foreach(rows, i, o) {
 		lk_html_elem(h, LK_E_TR, LK_A__MAX);
-		lk_html_elem(h, LK_E_TD, LK_A_CLASS, "at", LK_A__MAX);
+		lk_admin_cell(a, "When", "at");
 		if (lk_time_parse(lk_admin_str(o, "at"), &at))
 			lk_admin_reltime(a, at, "", true);
 		lk_html_close(h);
-		lk_html_elem(h, LK_E_TD, LK_A__MAX);
+		lk_admin_cell(a, "Event", NULL);
 		lk_html_leaf(h, LK_E_STRONG, lk_admin_str(o, "action"), LK_A_CLASS, "action",
 		    LK_A__MAX);
 		lk_html_elem(h, LK_E_SPAN, LK_A_CLASS, "target", LK_A__MAX);
@@ -134,11 +134,11 @@ rows_table(struct lk_admin *a, json_t *rows)
 		    json_string_value(json_object_get(o, "target_name")));
 		lk_html_close(h);
 		lk_html_close(h);
-		lk_html_elem(h, LK_E_TD, LK_A__MAX);
+		lk_admin_cell(a, "Account", NULL);
 		named_id(a, lk_admin_str(o, "account_id"),
 		    json_string_value(json_object_get(o, "account_name")));
 		lk_html_close(h);
-		lk_html_elem(h, LK_E_TD, LK_A_CLASS, "by", LK_A__MAX);
+		lk_admin_cell(a, "By", "by");
 		named_id(a, lk_admin_str(o, "actor"),
 		    json_string_value(json_object_get(o, "actor_name")));
 		if (*lk_admin_str(o, "ip") || *lk_admin_str(o, "request_id")) {
@@ -151,7 +151,7 @@ rows_table(struct lk_admin *a, json_t *rows)
 			lk_html_close(h);
 		}
 		lk_html_close(h);
-		lk_html_elem(h, LK_E_TD, LK_A__MAX);
+		lk_admin_cell(a, "Changes", NULL);
 		changes_list(a, json_object_get(o, "changes"));
 		lk_html_close(h);
 		lk_html_close(h);

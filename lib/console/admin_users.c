@@ -60,13 +60,19 @@ users_page(struct lk_admin *a, int status, const char *err_id, const char *err)
 		bool self = strcmp(id, a->s.user.public_id) == 0;
 
 		lk_html_elem(h, LK_E_TR, LK_A__MAX);
-		lk_html_leaf(h, LK_E_TD, lk_admin_str(o, "email"), LK_A__MAX);
-		lk_html_leaf(h, LK_E_TD, lk_admin_str(o, "role"), LK_A__MAX);
-		lk_html_elem(h, LK_E_TD, LK_A__MAX);
+		lk_admin_cell(a, "Email", NULL);
+		lk_html_text(h, lk_admin_str(o, "email"));
+		lk_html_close(h);
+		lk_admin_cell(a, "Role", NULL);
+		lk_html_text(h, lk_admin_str(o, "role"));
+		lk_html_close(h);
+		lk_admin_cell(a, "Account", NULL);
 		lk_admin_account_name(a, tree, lk_admin_str(o, "account_id"));
 		lk_html_close(h);
-		lk_html_leaf(h, LK_E_TD, disabled ? "disabled" : "active", LK_A__MAX);
-		lk_html_elem(h, LK_E_TD, LK_A__MAX);
+		lk_admin_cell(a, "State", NULL);
+		lk_html_text(h, disabled ? "disabled" : "active");
+		lk_html_close(h);
+		lk_admin_cell(a, "Change", NULL);
 		if (!self && lk_users_may_manage(a->caller.key.scopes, lk_admin_str(o, "role"))) {
 			snprintf(href, sizeof(href), LK_ADMIN_BASE "/users/%s/role", id);
 			lk_admin_form(a, href, "inline");

@@ -429,7 +429,7 @@ def test_key_edit_bad_meta_keeps_the_input(server):
 
 # ---------------------------------------------------------------- audit page
 
-AUDIT_TR_RE = re.compile(r'<tr>(<td class="at">.*?)</tr>', re.S)
+AUDIT_TR_RE = re.compile(r'<tr>(<td data-label="When" class="at">.*?)</tr>', re.S)
 OLDER_RE = re.compile(r'<a href="([^"]+)">Older rows</a>')
 
 
@@ -527,7 +527,8 @@ def test_user_created_with_a_chosen_password_can_log_in(server):
     assert password not in digest
     # the account by its name (a link to its page, the id on hover and in small type)
     aname = db_one(stack, "SELECT name FROM accounts WHERE public_id = %s", acct)[0]
-    assert re.search(r"<td>" + re.escape(email) + r'</td><td>developer</td><td><span class="acct-ref">'
+    assert re.search(r'<td data-label="Email">' + re.escape(email) + r'</td><td data-label="Role">developer</td>'
+                     r'<td data-label="Account"><span class="acct-ref">'
                      r'<a href="/admin/accounts/' + acct + '" title="' + acct + '">' + re.escape(aname)
                      + "</a> <small><code>" + acct + "</code></small>", r.text)
     assert db_one(stack, "SELECT COUNT(*) FROM audit_log WHERE action = 'user.create' AND target_id = %s",
