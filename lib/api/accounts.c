@@ -134,11 +134,63 @@ out:
 	return e;
 }
 
+/* Append "n thing" or "n things" to buf (used bytes so far), listed with sep before it. */
+static size_t
+count_text(char *buf, size_t size, size_t used, const char *sep, int64_t n,
+    const char *one, const char *many)
+{
+	if (n == 0 || used >= size)
+		return used;
+	return used + (size_t)snprintf(buf + used, size - used, "%s%lld %s", used ? sep : "",
+	    (long long)n, n == 1 ? one : many);
+}
+
+/* The first bytes of a UTF-8 name that fit in out, not cutting a character in two. */
+static void
+name_cut(const char *s, char *out, size_t size)
+{
+	size_t n = strlen(s);
+
+	if (n >= size) {
+		n = size - 1;
+		while (n > 0 && ((unsigned char)s[n] & 0xc0) == 0x80)
+			n--;
+	}
+	memcpy(out, s, n);
+	out[n] = '\0';
+}
+
+/* 409: what a still holds, named and counted (details.remaining: keys, sub_accounts, users). */
+static enum lk_err
+in_use(struct lk_req *req, const struct lk_account *a, const struct lk_account_use *u)
+{
+	char	 what[128], name[61];
+	size_t	 n = 0;
+
+	n = count_text(what, sizeof(what), n, ", ", u->keys, "key", "keys");
+	n = count_text(what, sizeof(what), n, u->users ? ", " : " and ", u->children,
+	    "sub-account", "sub-accounts");
+	count_text(what, sizeof(what), n, " and ", u->users, "console user", "console users");
+	name_cut(a->name, name, sizeof(name));
+	lk_req_detail(req, "remaining", json_pack("{s:I,s:I,s:I}", "keys", (json_int_t)u->keys,
+	    "sub_accounts", (json_int_t)u->children, "users", (json_int_t)u->users));
+	if (u->keys == 0 && u->children == 0 && u->users == 0)	/* a create won the race */
+		return lk_req_fail(req, LK_ERR_CONFLICT, NULL, "Account '%s' got a key or "
+		    "sub-account while it was being deleted; delete that first", name);
+	if (u->users > 0)
+		return lk_req_fail(req, LK_ERR_CONFLICT, NULL, "Account '%s' still has %s; "
+		    "an account with console users cannot be deleted (users can be disabled, "
+		    "not removed)", name, what);
+	return lk_req_fail(req, LK_ERR_CONFLICT, NULL,
+	    "Account '%s' still has %s; delete them first", name, what);
+}
+
 static enum lk_err
 item(struct lk_req *req, struct lk_caller *c, const char *id)
 {
 	struct lk_account	 a;
 	struct lk_account_patch	 pt;
+	struct lk_account_use	 use;
 	json_t			*f, *q, *ceiling, *days;
 	bool			 revoke;
 	enum lk_err		 e;
@@ -150,10 +202,9 @@ item(struct lk_req *req, struct lk_caller *c, const char *id)
 		lk_resp_json(req, 200, lk_account_json(&a));
 		return LK_OK;
 	case LK_DELETE:
-		e = lk_accounts_delete(req->db, &c->actor, &a, req->now);
+		e = lk_accounts_delete(req->db, &c->actor, &a, req->now, &use);
 		if (e == LK_ERR_CONFLICT)
-			return lk_req_fail(req, e, NULL,
-			    "An account with keys, sub-accounts or users cannot be deleted");
+			return in_use(req, &a, &use);
 		if (e == LK_OK)
 			lk_resp_json(req, 204, NULL);
 		return e;

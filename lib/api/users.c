@@ -85,14 +85,16 @@ create(struct lk_req *req, struct lk_caller *c)
 	role = body_str(req, "role");
 	pw = body_str(req, "password");
 	account = body_str(req, "account_id");
+	/* every bad field at once (the console shows each next to its input) */
 	if (!lk_email_ok(email))
-		return lk_req_fail(req, LK_ERR_VALIDATION, "email",
-		    "Enter an email address such as name@example.com.");
-	if ((e = role_ok(req, c, role)) != LK_OK)
-		return e;
+		lk_req_invalid(req, "email", "Enter an email address such as name@example.com.");
+	if (lk_role_scopes(role) == NULL)
+		lk_req_invalid(req, "role", "Choose owner, developer or viewer.");
 	if (*pw != '\0' && !lk_password_ok(pw))
-		return lk_req_fail(req, LK_ERR_VALIDATION, "password",
+		lk_req_invalid(req, "password",
 		    "A password is 10 to 128 characters without control characters.");
+	if ((e = lk_req_invalids(req)) != LK_OK || (e = role_ok(req, c, role)) != LK_OK)
+		return e;
 	if (!lk_crypto_public_id_ok(account, "acct_") ||
 	    (e = lk_accounts_get(req->db, account, &acct)) == LK_ERR_NOT_FOUND ||
 	    (e == LK_OK && !lk_path_within(acct.path, c->key.owner.path)))

@@ -395,35 +395,31 @@ lk_fields_value(const struct lk_field *f, json_t *v, bool text, json_t **out,
 	return false;
 }
 
-/* Refuse with a message; always false. */
-static bool
-refuse(struct lk_fields_err *err, const char *field, bool unknown, json_t **out,
-    const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+static void
+problem(json_t *errors, const char *field, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 
-static bool
-refuse(struct lk_fields_err *err, const char *field, bool unknown, json_t **out,
-    const char *fmt, ...)
+static void
+problem(json_t *errors, const char *field, const char *fmt, ...)
 {
-	va_list ap;
+	char	 msg[512];
+	va_list	 ap;
 
-	json_decref(*out);
-	*out = NULL;
-	err->field = field;
-	err->unknown = unknown;
 	va_start(ap, fmt);
-	vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	return false;
+	json_array_append_new(errors, json_pack("{s:s,s:s}", "field", field, "message", msg));
 }
 
-bool
-lk_fields_object(json_t *in, const struct lk_field *table, bool text, json_t **out,
-    struct lk_fields_err *err)
+size_t
+lk_fields_check(const struct lk_field *table, json_t *in, bool text, json_t **out,
+    json_t *errors)
 {
 	const char		*name, *why;
 	char			 whybuf[256];
 	json_t			*v, *nv;
 	const struct lk_field	*f;
+	size_t			 n = json_array_size(errors);
 
 	*out = json_object();
 	json_object_foreach(in, name, v) {
@@ -431,23 +427,48 @@ lk_fields_object(json_t *in, const struct lk_field *table, bool text, json_t **o
 			if (strcmp(f->name, name) == 0)
 				break;
 		if (f->name == NULL)
-			return refuse(err, name, true, out,
-			    "Unknown or read-only field '%.64s'", name);
-		if ((f->flags & LK_FF_NULLABLE) && (json_is_null(v) ||
-		    (json_is_string(v) && json_string_length(v) == 0))) {
+			problem(errors, name, "Unknown or read-only field '%.64s'", name);
+		else if ((f->flags & LK_FF_NULLABLE) && (json_is_null(v) ||
+		    (json_is_string(v) && json_string_length(v) == 0)))
 			json_object_set_new(*out, name, json_null());
-			continue;
-		}
-		if (json_is_array(v) && f->type != LK_FT_SCOPES && text)
-			return refuse(err, f->name, false, out,
-			    "Field '%s' is given more than once", name);
-		if (!lk_fields_value(f, v, text, &nv, &why, whybuf, sizeof(whybuf)))
-			return refuse(err, f->name, false, out, "Field '%s' %s", name, why);
-		json_object_set_new(*out, name, nv);
+		else if (json_is_array(v) && f->type != LK_FT_SCOPES && text)
+			problem(errors, name, "Field '%s' is given more than once", name);
+		else if (!lk_fields_value(f, v, text, &nv, &why, whybuf, sizeof(whybuf)))
+			problem(errors, name, "Field '%s' %s", name, why);
+		else
+			json_object_set_new(*out, name, nv);
 	}
+	/* a field given with a bad value is not missing too */
 	for (f = table; f->name != NULL; f++)
-		if ((f->flags & LK_FF_REQUIRED) && json_object_get(*out, f->name) == NULL)
-			return refuse(err, f->name, false, out, "Field '%s' is required",
-			    f->name);
-	return true;
+		if ((f->flags & LK_FF_REQUIRED) && json_object_get(in, f->name) == NULL)
+			problem(errors, f->name, "Field '%s' is required", f->name);
+	return json_array_size(errors) - n;
+}
+
+bool
+lk_fields_object(json_t *in, const struct lk_field *table, bool text, json_t **out,
+    struct lk_fields_err *err)
+{
+	json_t			*errors = json_array(), *first;
+	const char		*name;
+	const struct lk_field	*f;
+
+	if (lk_fields_check(table, in, text, out, errors) == 0) {
+		json_decref(errors);
+		return true;
+	}
+	/* the first problem, its name as the table or in holds it (errors goes) */
+	first = json_array_get(errors, 0);
+	name = json_string_value(json_object_get(first, "field"));
+	for (f = table; f->name != NULL && strcmp(f->name, name) != 0; f++)
+		;
+	err->field = f->name != NULL ? f->name :
+	    json_object_iter_key(json_object_iter_at(in, name));
+	err->unknown = f->name == NULL;
+	snprintf(err->msg, sizeof(err->msg), "%s",
+	    json_string_value(json_object_get(first, "message")));
+	json_decref(errors);
+	json_decref(*out);
+	*out = NULL;
+	return false;
 }

@@ -61,6 +61,17 @@ bool		 lk_fields_text_ok(const char *s, int64_t max);
 bool		 lk_fields_value(const struct lk_field *f, json_t *v, bool text,
 		    json_t **out, const char **why, char *buf, size_t size);
 
+/*
+ * Validate every field of in (an object, or NULL for none) against table: an
+ * unknown field, a bad value, a repeated single-value field (text: a list
+ * given as several form values) and a missing required field are each one
+ * problem, appended to errors as {"field", "message"} in in's order, then the
+ * table's (the messages name the field and the rule). *out is a new object of
+ * the normalised values of the good fields. Returns the number of problems.
+ */
+size_t		 lk_fields_check(const struct lk_field *table, json_t *in, bool text,
+		    json_t **out, json_t *errors);
+
 /* Why lk_fields_object refused an object. */
 struct lk_fields_err {
 	const char	*field;		/* the field named (a table entry, or a key of the object) */
@@ -69,11 +80,10 @@ struct lk_fields_err {
 };
 
 /*
- * Validate the members of the object in (NULL: none) against table (ended by
- * a NULL name): an unknown member, a bad value or a missing required field is
- * refused, err saying which and why. On true *out is a new object of the
- * normalised values (lk_fields_value). text: as lk_fields_value; a repeated
- * field (an array) is then refused unless it is a scope list.
+ * lk_fields_check with only the first problem: refused (false) with err
+ * saying which field and why. On true *out is a new object of the normalised
+ * values (lk_fields_value). text: as lk_fields_value; a repeated field (an
+ * array) is then refused unless it is a scope list.
  */
 bool		 lk_fields_object(json_t *in, const struct lk_field *table, bool text,
 		    json_t **out, struct lk_fields_err *err);

@@ -125,7 +125,38 @@ static const char style[] =
 ".scroll td[data-label]::before{content:attr(data-label);position:absolute;left:0;width:6.5rem;"
 "font-weight:600;color:var(--muted)}"
 ".scroll td.opt{display:none}"
-".scroll td[class^=d]{padding-left:0}}\n";
+".scroll td[class^=d]{padding-left:0}}\n"
+/* accounts, audit */
+".acct-tree,.acct-tree ul{list-style:none;margin:0;padding:0}\n"
+".acct-tree ul{margin-left:.6rem}\n"
+".acct-tree ul>li{position:relative;padding-left:1.3rem}\n"
+".acct-tree ul>li::before{content:'';position:absolute;left:0;top:0;width:1rem;height:1.25rem;"
+"border-left:2px solid #8c8c8c;border-bottom:2px solid #8c8c8c}\n"
+".acct-tree ul>li::after{content:'';position:absolute;left:0;top:1.25rem;bottom:0;"
+"border-left:2px solid #8c8c8c}\n"
+".acct-tree ul>li:last-child::after{display:none}\n"
+".acct-tree .node{display:flex;flex-wrap:wrap;align-items:baseline;gap:0 .6rem;padding:.25rem 0}\n"
+".acct-tree .acct-name{font-weight:600}\n"
+".plan{font-size:.85rem;border:1px solid #767676;border-radius:1rem;padding:0 .5rem}\n"
+".acct-id,.acct-ref small,.acct-meta small,table.audit small{color:var(--muted)}\n"
+".acct-tree,.acct-meta,#account-fields,.acct-ref,table.audit td,#users td,main h1{overflow-wrap:anywhere}\n"
+".acct-tree .node>*{min-width:0}\n"
+"ul.children{display:inline;margin:0;padding:0;list-style:none}"
+"ul.children li{display:inline}ul.children li::before{content:' · '}\n"
+".error-summary{border:3px solid var(--bad);padding:.25rem 1rem;margin:.5rem 0 1rem}\n"
+".error-summary h2{margin:.5rem 0;font-size:1.1rem;color:var(--bad)}\n"
+".error-summary ul{margin:.25rem 0 .5rem;padding-left:1.25rem}\n"
+"[aria-invalid=true]{border:2px solid var(--bad)}\n"
+"ul.changes{list-style:none;margin:0;padding:0}\n"
+"ul.changes .fname{font-weight:600}\n"
+"table.audit .at{white-space:nowrap}\n"
+"ul.changes .old{text-decoration:line-through}\n"
+"table.audit .at small,table.audit .target,table.audit .from{display:block}\n"
+"form.audit-filter .hint{max-width:14rem}\n"
+"form.stack{grid-template-columns:minmax(0,1fr)}\n"
+"@media (max-width:40rem){"
+".acct-tree ul{margin-left:.3rem}.acct-tree ul>li{padding-left:1rem}"
+".acct-tree ul>li::before{width:.75rem}}\n";
 
 /*
  * The console's one script: copy buttons. A button with data-copy="ID" (left
@@ -214,6 +245,37 @@ nav_item(struct lk_admin *a, const char *area, const char *name, const char *tex
 	lk_html_close(&a->h);
 }
 
+/* After a refused form: how many fields need a change, each message a link to its input. */
+static void
+error_summary(struct lk_admin *a)
+{
+	struct lk_html	*h = &a->h;
+	const char	*name;
+	json_t		*msg;
+	char		 href[80];
+	size_t		 n = json_object_size(a->errors);
+
+	if (n == 0)
+		return;
+	lk_html_elem(h, LK_E_DIV, LK_A_CLASS, "error-summary", LK_A_ROLE, "alert",
+	    LK_A_ARIA_LABELLEDBY, "error-summary", LK_A__MAX);
+	lk_html_elem(h, LK_E_H2, LK_A_ID, "error-summary", LK_A__MAX);
+	if (n == 1)
+		lk_html_text(h, "One field needs a change");
+	else
+		lk_html_textf(h, "%zu fields need a change", n);
+	lk_html_close(h);
+	lk_html_elem(h, LK_E_UL, LK_A__MAX);
+	json_object_foreach(a->errors, name, msg) {
+		snprintf(href, sizeof(href), "#f-%s", name);
+		lk_html_elem(h, LK_E_LI, LK_A__MAX);
+		lk_html_leaf(h, LK_E_A, json_string_value(msg), LK_A_HREF, href, LK_A__MAX);
+		lk_html_close(h);
+	}
+	lk_html_close(h);
+	lk_html_close(h);
+}
+
 void
 lk_admin_begin(struct lk_admin *a, const char *title, const char *area)
 {
@@ -265,6 +327,7 @@ lk_admin_begin(struct lk_admin *a, const char *title, const char *area)
 	lk_html_close(h);	/* header */
 	lk_html_elem(h, LK_E_MAIN, LK_A_ID, "main", LK_A__MAX);
 	lk_html_leaf(h, LK_E_H1, title, LK_A__MAX);
+	error_summary(a);
 	if (a->notice[0] != '\0')
 		lk_html_leaf(h, LK_E_P, a->notice, LK_A_CLASS, "notice", LK_A_ROLE, "status",
 		    LK_A__MAX);
@@ -301,6 +364,8 @@ lk_admin_error(struct lk_admin *a, enum lk_err e)
 	struct lk_req	*req = a->req;
 	char		 msg[sizeof(req->err_message)];
 
+	json_decref(a->errors);		/* an error page has no form to correct */
+	a->errors = NULL;
 	snprintf(msg, sizeof(msg), "%s", req->err_message[0] ? req->err_message :
 	    lk_err_message(e));
 	if (e == LK_ERR_FORBIDDEN && !req->err_message[0])
@@ -359,6 +424,12 @@ lk_admin_form(struct lk_admin *a, const char *action, const char *cls)
 void
 lk_admin_alert(struct lk_admin *a, const char *message)
 {
+	const char	*name;
+	json_t		*m;
+
+	json_object_foreach(a->errors, name, m)
+		if (strcmp(json_string_value(m), message) == 0)
+			return;
 	lk_html_leaf(&a->h, LK_E_P, message, LK_A_CLASS, "error", LK_A_ROLE, "alert", LK_A__MAX);
 }
 
@@ -410,6 +481,34 @@ lk_admin_tree(struct lk_admin *a, struct lk_account *root, json_t **tree)
 	return lk_accounts_tree(a->req->db, root, LK_ADMIN_TREE_MAX, tree);
 }
 
+void
+lk_admin_account_name(struct lk_admin *a, json_t *tree, const char *id)
+{
+	struct lk_html	*h = &a->h;
+	json_t		*o = NULL, *x;
+	size_t		 i;
+	char		 href[200];
+
+	json_array_foreach(tree, i, x)
+		if (strcmp(lk_admin_str(x, "id"), id) == 0) {
+			o = x;
+			break;
+		}
+	if (o == NULL) {
+		lk_html_leaf(h, LK_E_CODE, id, LK_A__MAX);
+		return;
+	}
+	snprintf(href, sizeof(href), LK_ADMIN_BASE "/accounts/%s", id);
+	lk_html_elem(h, LK_E_SPAN, LK_A_CLASS, "acct-ref", LK_A__MAX);
+	lk_html_leaf(h, LK_E_A, lk_admin_str(o, "name"), LK_A_HREF, href, LK_A_TITLE, id,
+	    LK_A__MAX);
+	lk_html_text(h, " ");
+	lk_html_elem(h, LK_E_SMALL, LK_A__MAX);
+	lk_html_leaf(h, LK_E_CODE, id, LK_A__MAX);
+	lk_html_close(h);
+	lk_html_close(h);
+}
+
 const char *
 lk_admin_value(const struct lk_admin *a, const char *name)
 {
@@ -420,6 +519,35 @@ lk_admin_value(const struct lk_admin *a, const char *name)
 	return json_is_string(v) ? json_string_value(v) : "";
 }
 
+const char *
+lk_admin_field_error(const struct lk_admin *a, const char *name, const char *err_field,
+    const char *err)
+{
+	const char *m = json_string_value(json_object_get(a->errors, name));
+
+	if (m != NULL)
+		return m;
+	return err_field != NULL && strcmp(err_field, name) == 0 ? err : NULL;
+}
+
+/*
+ * Open a field box for a select named name (id "f-<name>" in id, its error's
+ * id in eid): its message, if any, is shown first. NULL or the error's id.
+ */
+static const char *
+select_box(struct lk_admin *a, const char *name, char id[80], char eid[90])
+{
+	const char *msg = lk_admin_field_error(a, name, NULL, NULL);
+
+	snprintf(id, 80, "f-%s", name);
+	snprintf(eid, 90, "%s-error", id);
+	lk_html_elem(&a->h, LK_E_DIV, LK_A_CLASS, "field", LK_A__MAX);
+	if (msg == NULL)
+		return NULL;
+	lk_html_leaf(&a->h, LK_E_SPAN, msg, LK_A_CLASS, "error", LK_A_ID, eid, LK_A__MAX);
+	return eid;
+}
+
 void
 lk_admin_input(struct lk_admin *a, const char *label, const char *name,
     const char *type, const char *value, const char *hint, const char *err_field,
@@ -427,7 +555,8 @@ lk_admin_input(struct lk_admin *a, const char *label, const char *name,
 {
 	struct lk_html	*h = &a->h;
 	char		 id[80], hid[90], eid[90], desc[200];
-	bool		 bad = err_field != NULL && strcmp(err_field, name) == 0;
+	const char	*msg = lk_admin_field_error(a, name, err_field, err);
+	bool		 bad = msg != NULL;
 	/* the posted value when this form was posted; another form of the page keeps the default */
 	const char	*v = json_object_get(a->form, name) != NULL ? lk_admin_value(a, name) : value;
 
@@ -441,7 +570,7 @@ lk_admin_input(struct lk_admin *a, const char *label, const char *name,
 	lk_html_elem(h, LK_E_DIV, LK_A_CLASS, "field", LK_A__MAX);
 	lk_html_leaf(h, LK_E_LABEL, label, LK_A_FOR, id, LK_A__MAX);
 	if (bad)
-		lk_html_leaf(h, LK_E_SPAN, err, LK_A_CLASS, "error", LK_A_ID, eid, LK_A__MAX);
+		lk_html_leaf(h, LK_E_SPAN, msg, LK_A_CLASS, "error", LK_A_ID, eid, LK_A__MAX);
 	if (strcmp(type, "textarea") == 0)
 		lk_html_leaf(h, LK_E_TEXTAREA, v != NULL ? v : "", LK_A_ID, id,
 		    LK_A_NAME, name, LK_A_ROWS, "4",
@@ -459,18 +588,21 @@ lk_admin_input(struct lk_admin *a, const char *label, const char *name,
 	lk_html_close(h);
 }
 
-void
-lk_admin_select(struct lk_admin *a, const char *label, const char *name,
-    const char *const *choices, const char *value)
+/* lk_admin_choices; eid (if not NULL) is the id of the error that describes the select. */
+static void
+choices_select(struct lk_admin *a, const char *label, const char *id, const char *name,
+    const char *const *choices, const char *selected, const char *eid)
 {
 	struct lk_html	*h = &a->h;
-	char		 id[80];
-	const char	*v = a->form != NULL && *lk_admin_value(a, name) ?
-	    lk_admin_value(a, name) : value;
+	size_t		 i;
 
-	snprintf(id, sizeof(id), "f-%s", name);
-	lk_html_elem(h, LK_E_DIV, LK_A_CLASS, "field", LK_A__MAX);
-	lk_admin_choices(a, label, id, name, choices, v);
+	lk_html_leaf(h, LK_E_LABEL, label, LK_A_FOR, id, LK_A__MAX);
+	lk_html_elem(h, LK_E_SELECT, LK_A_ID, id, LK_A_NAME, name,
+	    LK_A_ARIA_INVALID, eid != NULL ? "true" : NULL, LK_A_ARIA_DESCRIBEDBY, eid, LK_A__MAX);
+	for (i = 0; choices[i] != NULL; i++)
+		lk_html_leaf(h, LK_E_OPTION, choices[i], LK_A_VALUE, choices[i],
+		    LK_A_SELECTED, selected != NULL && strcmp(selected, choices[i]) == 0 ? "" : NULL,
+		    LK_A__MAX);
 	lk_html_close(h);
 }
 
@@ -478,16 +610,20 @@ void
 lk_admin_choices(struct lk_admin *a, const char *label, const char *id, const char *name,
     const char *const *choices, const char *selected)
 {
-	struct lk_html	*h = &a->h;
-	size_t		 i;
+	choices_select(a, label, id, name, choices, selected, NULL);
+}
 
-	lk_html_leaf(h, LK_E_LABEL, label, LK_A_FOR, id, LK_A__MAX);
-	lk_html_elem(h, LK_E_SELECT, LK_A_ID, id, LK_A_NAME, name, LK_A__MAX);
-	for (i = 0; choices[i] != NULL; i++)
-		lk_html_leaf(h, LK_E_OPTION, choices[i], LK_A_VALUE, choices[i],
-		    LK_A_SELECTED, selected != NULL && strcmp(selected, choices[i]) == 0 ? "" : NULL,
-		    LK_A__MAX);
-	lk_html_close(h);
+void
+lk_admin_select(struct lk_admin *a, const char *label, const char *name,
+    const char *const *choices, const char *value)
+{
+	char		 id[80], eid[90];
+	const char	*v = a->form != NULL && *lk_admin_value(a, name) ?
+	    lk_admin_value(a, name) : value;
+	const char	*bad = select_box(a, name, id, eid);
+
+	choices_select(a, label, id, name, choices, v, bad);
+	lk_html_close(&a->h);
 }
 
 void
@@ -505,14 +641,14 @@ lk_admin_account_select(struct lk_admin *a, const char *label, const char *name,
 	/* "· " is three bytes in UTF-8: indent by whole steps (deeper than 12 stays at 12) */
 	static const char	 indent[] = "· · · · · · · · · · · · ";
 	struct lk_html		*h = &a->h;
-	char			 id[80], text[600];
+	char			 id[80], eid[90], text[600];
+	const char		*bad = select_box(a, name, id, eid);
 	json_t			*o;
 	size_t			 i;
 
-	snprintf(id, sizeof(id), "f-%s", name);
-	lk_html_elem(h, LK_E_DIV, LK_A_CLASS, "field", LK_A__MAX);
 	lk_html_leaf(h, LK_E_LABEL, label, LK_A_FOR, id, LK_A__MAX);
-	lk_html_elem(h, LK_E_SELECT, LK_A_ID, id, LK_A_NAME, name, LK_A__MAX);
+	lk_html_elem(h, LK_E_SELECT, LK_A_ID, id, LK_A_NAME, name,
+	    LK_A_ARIA_INVALID, bad != NULL ? "true" : NULL, LK_A_ARIA_DESCRIBEDBY, bad, LK_A__MAX);
 	json_array_foreach(tree, i, o) {
 		const char	*acct = json_string_value(json_object_get(o, "id"));
 		const char	*aname = json_string_value(json_object_get(o, "name"));
@@ -597,11 +733,36 @@ lk_admin_api_begin(struct lk_admin *a, enum lk_method m, json_t *body, json_t *q
 	req->responded = false;
 }
 
+/* A refused call that names fields: they become a->errors (the first message per field). */
+static void
+keep_errors(struct lk_admin *a)
+{
+	struct lk_req	*req = a->req;
+	const char	*field = lk_admin_err_field(a), *f, *m;
+	json_t		*list = json_object_get(req->err_details, "errors"), *x;
+	size_t		 i;
+
+	if (field == NULL)
+		return;
+	json_decref(a->errors);
+	a->errors = json_object();
+	if (!json_is_array(list))
+		json_object_set_new(a->errors, field, json_string(req->err_message));
+	json_array_foreach(list, i, x) {
+		f = json_string_value(json_object_get(x, "field"));
+		m = json_string_value(json_object_get(x, "message"));
+		if (f != NULL && m != NULL && json_object_get(a->errors, f) == NULL)
+			json_object_set_new(a->errors, f, json_string(m));
+	}
+}
+
 enum lk_err
 lk_admin_api_end(struct lk_admin *a, enum lk_err e)
 {
 	struct lk_req *req = a->req;
 
+	if (e != LK_OK)
+		keep_errors(a);
 	req->caller = NULL;
 	req->capture = false;
 	req->responded = false;

@@ -26,13 +26,19 @@ struct lk_admin {
 	struct lk_caller	 caller;	/* what the session's user may do */
 	struct lk_html		 h;
 	json_t			*form;		/* the POST form's raw fields, or NULL */
+	json_t			*errors;	/* invalid fields of the last refused API call:
+						   name -> message (lk_admin_api_end) */
 	char			 notice[200];	/* one line shown above the page's content */
 	enum lk_method		 method;	/* the request's own, kept across API calls */
 };
 
 /* ---- admin.c ---- */
 
-/* Open the page frame: head, header with navigation (area marks the current one), main. */
+/*
+ * Open the page frame: head, header with navigation (area marks the current
+ * one), main with the title; then, after a refused form, the summary of its
+ * invalid fields (a->errors), each a link to its input.
+ */
 void		 lk_admin_begin(struct lk_admin *a, const char *title, const char *area);
 /* Close the frame and send the page with status. Returns LK_OK. */
 enum lk_err	 lk_admin_end(struct lk_admin *a, int status);
@@ -55,12 +61,16 @@ void		 lk_admin_form(struct lk_admin *a, const char *action, const char *cls);
 /*
  * A labelled input (type "text", "email", "password", "date", "number") or
  * "textarea": its value is the form's raw value when re-rendering (a->form),
- * else value. When err_field names this field, err is shown next to it.
+ * else value. Its message in a->errors, or err when err_field names this
+ * field, is shown next to it (aria-invalid, aria-describedby).
  */
 void		 lk_admin_input(struct lk_admin *a, const char *label, const char *name,
 		    const char *type, const char *value, const char *hint,
 		    const char *err_field, const char *err);
-/* A labelled select of choices (NULL-terminated); the selected one is the form's or value. */
+/*
+ * A labelled select of choices (NULL-terminated); the selected one is the
+ * form's or value. Its message in a->errors is shown next to it.
+ */
 void		 lk_admin_select(struct lk_admin *a, const char *label, const char *name,
 		    const char *const *choices, const char *value);
 /*
@@ -75,7 +85,10 @@ void		 lk_admin_button(struct lk_admin *a, const char *text, const char *cls);
 void		 lk_admin_account_select(struct lk_admin *a, const char *label, const char *name,
 		    json_t *tree, const char *selected);
 
-/* An error line (role "alert") above or beside what it is about. */
+/*
+ * An error line (role "alert") above or beside what it is about; none when
+ * message is one of a->errors (the summary and the field show it).
+ */
 void		 lk_admin_alert(struct lk_admin *a, const char *message);
 
 /*
@@ -106,6 +119,13 @@ const char	*lk_admin_str(json_t *o, const char *name);
 #define LK_ADMIN_TREE_MAX	1000
 enum lk_err	 lk_admin_tree(struct lk_admin *a, struct lk_account *root, json_t **tree);
 
+/*
+ * Account id by name: its name from tree (lk_admin_tree) as a link to its
+ * page, the id as the link's title and in small type after it; an account
+ * not in tree (outside the user's subtree, or deleted) as the id alone.
+ */
+void		 lk_admin_account_name(struct lk_admin *a, json_t *tree, const char *id);
+
 /* The raw POSTed value of name as text ("" if absent). */
 const char	*lk_admin_value(const struct lk_admin *a, const char *name);
 
@@ -116,7 +136,9 @@ void		 lk_admin_reltime(struct lk_admin *a, int64_t t, const char *never, bool e
  * Run an API handler as the signed-in user: begin swaps in method, body
  * (stolen; NULL for none) and query (stolen; NULL for none) and sets up
  * capture; the handler's JSON answer is then in a->req->captured. end
- * restores the request and returns e.
+ * restores the request and returns e; when the call was refused naming
+ * fields (details.errors, or details.field and the message), a->errors
+ * becomes them, for the form shown again (it outlives later API calls).
  */
 /*
  * The key page's usage section (console/admin_chart.c) from the usage API's
@@ -127,6 +149,13 @@ void		 lk_admin_usage_section(struct lk_admin *a, json_t *data);
 void		 lk_admin_api_begin(struct lk_admin *a, enum lk_method m, json_t *body,
 		    json_t *query);
 enum lk_err	 lk_admin_api_end(struct lk_admin *a, enum lk_err e);
+/*
+ * The message for the form field name: a->errors' (the refused call's), or
+ * err when err_field names it; NULL if the field is fine. For fields drawn
+ * without lk_admin_input (fieldsets of checkboxes).
+ */
+const char	*lk_admin_field_error(const struct lk_admin *a, const char *name,
+		    const char *err_field, const char *err);
 /* The field the last API error named (details.field), or NULL. */
 const char	*lk_admin_err_field(const struct lk_admin *a);
 

@@ -1,4 +1,8 @@
-/* admin_accounts.c — the console's account tree: create a sub-account, rename, change plan, delete. */
+/*
+ * admin_accounts.c — the console's accounts: the tree (nested lists, each
+ * account a link to its page) with the form for a sub-account, and one page
+ * per account (/admin/accounts/{id}: what it holds, rename, plan, delete).
+ */
 #include <stdio.h>
 #include <string.h>
 
@@ -7,76 +11,106 @@
 
 static const char *const plans[] = { "free", "pro", "enterprise", NULL };
 
-static enum lk_err
-tree_page(struct lk_admin *a, int status, const char *err_id, const char *err_field,
-    const char *err)
+/* Deeper levels than this are drawn at this depth (the path allows about 11). */
+#define TREE_DEPTH_MAX	16
+
+static void
+account_href(char *out, size_t size, const char *id, const char *action)
 {
-	static const char *const heads[] = { "Name", "Plan", "Keys", "Id", "Change" };
-	struct lk_html		*h = &a->h;
-	json_t			*tree, *o;
-	size_t			 i;
-	char			 href[200], cls[16], fid[80];
-	bool			 write = lk_admin_can(a, "accounts:write");
-	enum lk_err		 e;
+	snprintf(out, size, LK_ADMIN_BASE "/accounts/%s%s%s", id, action ? "/" : "",
+	    action ? action : "");
+}
+
+/* "n thing" or "n things". */
+static void
+count_text(struct lk_html *h, long long n, const char *one, const char *many)
+{
+	lk_html_textf(h, "%lld %s", n, n == 1 ? one : many);
+}
+
+/* One account of the tree: its name (a link to its page), plan, keys and id in small type. */
+static void
+tree_node(struct lk_admin *a, json_t *o)
+{
+	struct lk_html	*h = &a->h;
+	const char	*id = lk_admin_str(o, "id");
+	char		 href[200];
+
+	lk_html_elem(h, LK_E_DIV, LK_A_CLASS, "node", LK_A__MAX);
+	account_href(href, sizeof(href), id, NULL);
+	lk_html_leaf(h, LK_E_A, lk_admin_str(o, "name"), LK_A_HREF, href, LK_A_CLASS, "acct-name",
+	    LK_A__MAX);
+	lk_html_leaf(h, LK_E_SPAN, lk_admin_str(o, "plan"), LK_A_CLASS, "plan", LK_A__MAX);
+	snprintf(href, sizeof(href), LK_ADMIN_BASE "/keys?account_id=%s", id);
+	lk_html_elem(h, LK_E_A, LK_A_HREF, href, LK_A_CLASS, "keys", LK_A__MAX);
+	count_text(h, (long long)json_integer_value(json_object_get(o, "key_count")), "key",
+	    "keys");
+	lk_html_close(h);
+	lk_html_elem(h, LK_E_SMALL, LK_A_CLASS, "acct-id", LK_A__MAX);
+	lk_html_leaf(h, LK_E_CODE, id, LK_A__MAX);
+	lk_html_close(h);
+	lk_html_close(h);
+}
+
+/*
+ * The tree (lk_admin_tree: in path order, each account right after its
+ * parent's) as nested lists: a list item per account, its sub-accounts a list
+ * inside it.
+ */
+static void
+tree_lists(struct lk_admin *a, json_t *tree)
+{
+	struct lk_html	*h = &a->h;
+	size_t		 base = h->depth, item[TREE_DEPTH_MAX + 1], i;
+	json_t		*o;
+	int		 cur = -1, d;
+
+	json_array_foreach(tree, i, o) {
+		d = (int)json_integer_value(json_object_get(o, "depth"));
+		if (d > TREE_DEPTH_MAX)
+			d = TREE_DEPTH_MAX;
+		if (d > cur + 1)	/* cannot happen in path order; keep the lists whole */
+			d = cur + 1;
+		if (d > cur) {
+			if (cur < 0)
+				lk_html_elem(h, LK_E_UL, LK_A_ID, "accounts", LK_A_CLASS, "acct-tree",
+				    LK_A_ARIA_LABEL, "Account tree", LK_A__MAX);
+			else
+				lk_html_elem(h, LK_E_UL, LK_A__MAX);
+		} else
+			lk_html_closeto(h, item[d]);
+		item[d] = h->depth;
+		lk_html_elem(h, LK_E_LI, LK_A__MAX);
+		tree_node(a, o);
+		cur = d;
+	}
+	lk_html_closeto(h, base);
+}
+
+static enum lk_err
+tree_page(struct lk_admin *a, int status, const char *err)
+{
+	struct lk_html	*h = &a->h;
+	json_t		*tree;
+	const char	*parent = lk_admin_str(a->req->query, "parent_id");
+	enum lk_err	 e;
 
 	if ((e = lk_admin_tree(a, NULL, &tree)) != LK_OK)
 		return e;
 	lk_admin_begin(a, "Accounts", "accounts");
-	if (err != NULL && err_id == NULL)
-		lk_admin_alert(a, err);
-	lk_admin_table(a, "Accounts (scrolls sideways)", LK_A_ID, "accounts",
-	    "Your account and its sub-accounts", heads, write ? 5 : 4);
-	json_array_foreach(tree, i, o) {
-		const char *id = lk_admin_str(o, "id");
-		int depth = (int)json_integer_value(json_object_get(o, "depth"));
-		bool bad = err_id != NULL && strcmp(err_id, id) == 0;
-
-		snprintf(cls, sizeof(cls), "d%d", depth > 8 ? 8 : depth);
-		lk_html_elem(h, LK_E_TR, LK_A__MAX);
-		lk_html_elem(h, LK_E_TD, LK_A_CLASS, cls, LK_A__MAX);
-		snprintf(href, sizeof(href), LK_ADMIN_BASE "/keys?account_id=%s", id);
-		lk_html_leaf(h, LK_E_A, lk_admin_str(o, "name"), LK_A_HREF, href, LK_A__MAX);
-		lk_html_close(h);
-		lk_html_leaf(h, LK_E_TD, lk_admin_str(o, "plan"), LK_A__MAX);
-		lk_html_elem(h, LK_E_TD, LK_A__MAX);
-		lk_html_textf(h, "%lld", (long long)json_integer_value(json_object_get(o, "key_count")));
-		lk_html_close(h);
-		lk_admin_code_cell(a, id);
-		if (write) {
-			lk_html_elem(h, LK_E_TD, LK_A__MAX);
-			if (bad)
-				lk_admin_alert(a, err);
-			snprintf(href, sizeof(href), LK_ADMIN_BASE "/accounts/%s", id);
-			lk_admin_form(a, href, "inline");
-			snprintf(fid, sizeof(fid), "name-%s", id);
-			lk_html_leaf(h, LK_E_LABEL, "Name", LK_A_FOR, fid, LK_A__MAX);
-			lk_html_elem(h, LK_E_INPUT, LK_A_TYPE, "text", LK_A_ID, fid, LK_A_NAME, "name",
-			    LK_A_VALUE, bad && json_object_get(a->form, "name") != NULL ?
-			    lk_admin_value(a, "name") : lk_admin_str(o, "name"),
-			    LK_A__MAX);
-			snprintf(fid, sizeof(fid), "plan-%s", id);
-			lk_admin_choices(a, "Plan", fid, "plan", plans, lk_admin_str(o, "plan"));
-			lk_admin_button(a, "Save", "plain");
-			lk_html_close(h);
-			snprintf(href, sizeof(href), LK_ADMIN_BASE "/accounts/%s/delete", id);
-			lk_admin_form(a, href, "inline");
-			lk_admin_button(a, "Delete", "danger");
-			lk_html_close(h);
-			lk_html_close(h);
-		}
-		lk_html_close(h);
-	}
+	lk_html_elem(h, LK_E_P, LK_A_CLASS, "hint", LK_A__MAX);
+	lk_html_text(h, "Your account and its sub-accounts. Open an account to rename it, change "
+	    "its plan or delete it.");
 	lk_html_close(h);
-	lk_html_close(h);
-	lk_html_close(h);
-	if (write) {
+	tree_lists(a, tree);
+	if (lk_admin_can(a, "accounts:write")) {
 		lk_html_leaf(h, LK_E_H2, "Create a sub-account", LK_A_ID, "create", LK_A__MAX);
-		if (err_id != NULL && strcmp(err_id, "new") == 0 && err_field == NULL)
+		if (err != NULL)
 			lk_admin_alert(a, err);
 		lk_admin_form(a, LK_ADMIN_BASE "/accounts/new", "stack");
-		lk_admin_input(a, "Name", "name", "text", "", "1 to 100 characters.",
-		    err_id != NULL && strcmp(err_id, "new") == 0 ? err_field : NULL, err);
-		lk_admin_account_select(a, "Parent account", "parent_id", tree, NULL);
+		lk_admin_input(a, "Name", "name", "text", "", "1 to 100 characters.", NULL, NULL);
+		lk_admin_account_select(a, "Parent account", "parent_id", tree,
+		    a->form != NULL ? lk_admin_value(a, "parent_id") : *parent ? parent : NULL);
 		lk_admin_select(a, "Plan", "plan", plans, "free");
 		lk_admin_button(a, "Create account", NULL);
 		lk_html_close(h);
@@ -85,75 +119,252 @@ tree_page(struct lk_admin *a, int status, const char *err_id, const char *err_fi
 	return lk_admin_end(a, status);
 }
 
-enum lk_err
-lk_admin_accounts(struct lk_admin *a)
+/*
+ * The dl row "name: n things", the count a link to href when href is not
+ * NULL; the dd is left open when open (close it with lk_html_close).
+ */
+static void
+count_row(struct lk_admin *a, const char *name, long long n, const char *one,
+    const char *many, const char *href, bool open)
+{
+	struct lk_html *h = &a->h;
+
+	lk_html_leaf(h, LK_E_DT, name, LK_A__MAX);
+	lk_html_elem(h, LK_E_DD, LK_A__MAX);
+	if (href != NULL)
+		lk_html_elem(h, LK_E_A, LK_A_HREF, href, LK_A__MAX);
+	count_text(h, n, one, many);
+	if (href != NULL)
+		lk_html_close(h);
+	if (!open)
+		lk_html_close(h);
+}
+
+/* The sub-accounts of id in tree (links to their pages), or nothing if none. */
+static void
+children_list(struct lk_admin *a, json_t *tree, const char *id)
+{
+	struct lk_html	*h = &a->h;
+	json_t		*o;
+	size_t		 i;
+	char		 href[200];
+	bool		 any = false;
+
+	json_array_foreach(tree, i, o) {
+		if (strcmp(lk_admin_str(o, "parent_id"), id) != 0)
+			continue;
+		if (!any)
+			lk_html_elem(h, LK_E_UL, LK_A_CLASS, "children", LK_A__MAX);
+		any = true;
+		account_href(href, sizeof(href), lk_admin_str(o, "id"), NULL);
+		lk_html_elem(h, LK_E_LI, LK_A__MAX);
+		lk_html_leaf(h, LK_E_A, lk_admin_str(o, "name"), LK_A_HREF, href, LK_A__MAX);
+		lk_html_close(h);
+	}
+	if (any)
+		lk_html_close(h);
+}
+
+/*
+ * The page of account o (as GET /v1/accounts/{id} answers): name, plan, id
+ * in small type, what it holds, and (accounts:write) the rename/plan and
+ * delete forms. err is a refused delete's message (shown in its section).
+ */
+static enum lk_err
+account_page(struct lk_admin *a, json_t *o, int status, const char *err_in)
+{
+	struct lk_html		*h = &a->h;
+	struct lk_account	 acct;
+	struct lk_account_use	 use;
+	json_t			*tree, *p;
+	const char		*id = lk_admin_str(o, "id"), *pid = lk_admin_str(o, "parent_id");
+	char			 href[200], err[sizeof(a->req->err_message)];
+	size_t			 i;
+	bool			 empty;
+	enum lk_err		 e;
+
+	/* a copy: the reads below may reset the request's error */
+	snprintf(err, sizeof(err), "%s", err_in != NULL ? err_in : "");
+	if ((e = lk_accounts_get(a->req->db, id, &acct)) != LK_OK ||
+	    (e = lk_accounts_use(a->req->db, &acct, &use)) != LK_OK)
+		return e;
+	if ((e = lk_admin_tree(a, NULL, &tree)) != LK_OK)
+		return e;
+	empty = use.keys == 0 && use.children == 0 && use.users == 0;
+	lk_admin_begin(a, lk_admin_str(o, "name"), "accounts");
+	lk_html_elem(h, LK_E_P, LK_A_CLASS, "acct-meta", LK_A__MAX);
+	lk_html_text(h, "Account ");
+	lk_html_elem(h, LK_E_SMALL, LK_A__MAX);
+	lk_html_leaf(h, LK_E_CODE, id, LK_A_ID, "account-id", LK_A__MAX);
+	lk_html_close(h);
+	json_array_foreach(tree, i, p)
+		if (*pid && strcmp(lk_admin_str(p, "id"), pid) == 0) {
+			lk_html_text(h, " · sub-account of ");
+			account_href(href, sizeof(href), pid, NULL);
+			lk_html_leaf(h, LK_E_A, lk_admin_str(p, "name"), LK_A_HREF, href, LK_A__MAX);
+		}
+	lk_html_close(h);
+
+	lk_html_elem(h, LK_E_DL, LK_A_CLASS, "fields", LK_A_ID, "account-fields", LK_A__MAX);
+	lk_html_leaf(h, LK_E_DT, "Plan", LK_A__MAX);
+	lk_html_leaf(h, LK_E_DD, lk_admin_str(o, "plan"), LK_A__MAX);
+	snprintf(href, sizeof(href), LK_ADMIN_BASE "/keys?account_id=%s", id);
+	count_row(a, "Keys", (long long)use.keys, "key", "keys", href, false);
+	count_row(a, "Sub-accounts", (long long)use.children, "sub-account", "sub-accounts", NULL,
+	    true);
+	children_list(a, tree, id);
+	lk_html_close(h);
+	count_row(a, "Console users", (long long)use.users, "user", "users",
+	    lk_admin_can(a, "admin") ? LK_ADMIN_BASE "/users" : NULL, false);
+	lk_html_leaf(h, LK_E_DT, "Created", LK_A__MAX);
+	lk_html_elem(h, LK_E_DD, LK_A__MAX);
+	lk_admin_reltime(a, acct.created_at, "", true);
+	lk_html_close(h);
+	lk_html_close(h);
+	json_decref(tree);
+
+	if (lk_admin_can(a, "accounts:write")) {
+		lk_html_elem(h, LK_E_P, LK_A__MAX);
+		snprintf(href, sizeof(href), LK_ADMIN_BASE "/accounts?parent_id=%s#create", id);
+		lk_html_leaf(h, LK_E_A, "Create a sub-account here", LK_A_HREF, href, LK_A__MAX);
+		lk_html_close(h);
+
+		lk_html_leaf(h, LK_E_H2, "Name and plan", LK_A__MAX);
+		account_href(href, sizeof(href), id, NULL);
+		lk_admin_form(a, href, "stack");
+		lk_admin_input(a, "Name", "name", "text", lk_admin_str(o, "name"),
+		    "1 to 100 characters.", NULL, NULL);
+		lk_admin_select(a, "Plan", "plan", plans, lk_admin_str(o, "plan"));
+		lk_admin_button(a, "Save", NULL);
+		lk_html_close(h);
+
+		lk_html_leaf(h, LK_E_H2, "Delete", LK_A_ID, "delete", LK_A__MAX);
+		if (err[0] != '\0')
+			lk_admin_alert(a, err);
+		if (empty) {
+			lk_html_leaf(h, LK_E_P, "The account holds nothing; deleting it cannot be "
+			    "undone (its audit rows stay).", LK_A__MAX);
+			account_href(href, sizeof(href), id, "delete");
+			lk_admin_form(a, href, "inline");
+			lk_admin_button(a, "Delete this account", "danger");
+			lk_html_close(h);
+		} else
+			lk_html_leaf(h, LK_E_P, "An account can be deleted once it has no keys, "
+			    "sub-accounts or console users.", LK_A_CLASS, "hint", LK_A__MAX);
+	}
+	return lk_admin_end(a, status);
+}
+
+/* GET /v1/accounts/{id}'s answer as the user (404 outside the subtree): *o is new. */
+static enum lk_err
+get_account(struct lk_admin *a, const char *id, json_t **o)
+{
+	enum lk_err e;
+
+	*o = NULL;
+	lk_admin_api_begin(a, LK_GET, NULL, NULL);
+	if ((e = lk_admin_api_end(a, lk_accounts_http_item(a->req, id))) == LK_OK)
+		*o = json_incref(a->req->captured);
+	return e;
+}
+
+static enum lk_err
+create(struct lk_admin *a)
 {
 	struct lk_req	*req = a->req;
-	json_t		*body, *cur;
-	const char	*id, *err_id;
+	json_t		*body;
 	enum lk_err	 e;
 
-	if (req->nsegs == 1) {
-		if (a->method != LK_GET)
-			return lk_req_method_not_allowed(req, "GET");
-		const char *done = json_string_value(json_object_get(req->query, "done"));
-
-		if ((e = lk_admin_require(a, "accounts:read")) != LK_OK)
-			return e;
-		if (done != NULL && strcmp(done, "created") == 0)
-			snprintf(a->notice, sizeof(a->notice), "The account was created.");
-		else if (done != NULL && strcmp(done, "deleted") == 0)
-			snprintf(a->notice, sizeof(a->notice), "The account was deleted.");
-		else if (done != NULL && strcmp(done, "saved") == 0)
-			snprintf(a->notice, sizeof(a->notice), "The account was saved.");
-		return tree_page(a, 200, NULL, NULL, NULL);
-	}
-	if (a->method != LK_POST || req->nsegs > 3 ||
-	    (req->nsegs == 3 && strcmp(req->segs[2], "delete") != 0))
-		return lk_req_fail(req, LK_ERR_NOT_FOUND, NULL, "There is no such page.");
-	if ((e = lk_admin_require(a, "accounts:write")) != LK_OK)
+	body = json_pack("{s:s,s:s,s:s}", "name", lk_admin_value(a, "name"),
+	    "parent_id", lk_admin_value(a, "parent_id"), "plan", lk_admin_value(a, "plan"));
+	lk_admin_api_begin(a, LK_POST, body, NULL);
+	e = lk_admin_api_end(a, lk_accounts_http_collection(req));
+	if (e == LK_ERR_VALIDATION || e == LK_ERR_FORBIDDEN || e == LK_ERR_CONFLICT)
+		return tree_page(a, lk_err_status(e), req->err_message);
+	if (e != LK_OK)
 		return e;
-	id = req->segs[1];
-	if (strcmp(id, "new") == 0) {
-		body = json_pack("{s:s,s:s,s:s}", "name", lk_admin_value(a, "name"),
-		    "parent_id", lk_admin_value(a, "parent_id"), "plan", lk_admin_value(a, "plan"));
-		lk_admin_api_begin(a, LK_POST, body, NULL);
-		e = lk_admin_api_end(a, lk_accounts_http_collection(req));
-		err_id = "new";
-	} else {
+	return lk_admin_redirect(a, LK_ADMIN_BASE "/accounts?done=created");
+}
+
+/* POST /admin/accounts/{id} (name, plan) or …/{id}/delete. */
+static enum lk_err
+change(struct lk_admin *a, const char *id, bool delete)
+{
+	struct lk_req	*req = a->req;
+	json_t		*cur, *body = NULL;
+	char		 href[200];
+	enum lk_err	 e, shown;
+
+	if ((e = get_account(a, id, &cur)) != LK_OK)
+		return e;
+	if (!delete) {
 		/* Only changed fields go in the PATCH (the plan rule applies to a change only). */
-		lk_admin_api_begin(a, LK_GET, NULL, NULL);
-		if ((e = lk_admin_api_end(a, lk_accounts_http_item(req, id))) != LK_OK)
-			return e;
-		cur = json_incref(req->captured);
 		body = json_object();
-		if (req->nsegs == 2) {
-			if (strcmp(lk_admin_value(a, "name"), lk_admin_str(cur, "name")) != 0)
-				json_object_set_new(body, "name", json_string(lk_admin_value(a, "name")));
-			if (strcmp(lk_admin_value(a, "plan"), lk_admin_str(cur, "plan")) != 0)
-				json_object_set_new(body, "plan", json_string(lk_admin_value(a, "plan")));
-		}
-		json_decref(cur);
-		if (req->nsegs == 2 && json_object_size(body) == 0) {
+		if (strcmp(lk_admin_value(a, "name"), lk_admin_str(cur, "name")) != 0)
+			json_object_set_new(body, "name", json_string(lk_admin_value(a, "name")));
+		if (strcmp(lk_admin_value(a, "plan"), lk_admin_str(cur, "plan")) != 0)
+			json_object_set_new(body, "plan", json_string(lk_admin_value(a, "plan")));
+		if (json_object_size(body) == 0) {
 			json_decref(body);
 			json_decref(a->form);
 			a->form = NULL;
 			snprintf(a->notice, sizeof(a->notice), "Nothing was changed.");
-			return tree_page(a, 200, NULL, NULL, NULL);
+			e = account_page(a, cur, 200, NULL);
+			json_decref(cur);
+			return e;
 		}
-		lk_admin_api_begin(a, req->nsegs == 3 ? LK_DELETE : LK_PATCH,
-		    req->nsegs == 3 ? NULL : body, NULL);
-		if (req->nsegs == 3)
-			json_decref(body);
-		e = lk_admin_api_end(a, lk_accounts_http_item(req, id));
-		err_id = id;
 	}
-	if (e == LK_ERR_VALIDATION || e == LK_ERR_FORBIDDEN || e == LK_ERR_CONFLICT)
-		return tree_page(a, lk_err_status(e), err_id, lk_admin_err_field(a),
-		    req->err_message);
+	lk_admin_api_begin(a, delete ? LK_DELETE : LK_PATCH, body, NULL);
+	e = lk_admin_api_end(a, lk_accounts_http_item(req, id));
+	if (e == LK_ERR_VALIDATION || e == LK_ERR_FORBIDDEN || e == LK_ERR_CONFLICT) {
+		shown = e;
+		e = account_page(a, cur, lk_err_status(shown), req->err_message);
+		json_decref(cur);
+		return e;
+	}
+	json_decref(cur);
 	if (e != LK_OK)
 		return e;
-	return lk_admin_redirect(a, strcmp(id, "new") == 0 ? LK_ADMIN_BASE "/accounts?done=created" :
-	    req->nsegs == 3 ? LK_ADMIN_BASE "/accounts?done=deleted" :
-	    LK_ADMIN_BASE "/accounts?done=saved");
+	if (delete)
+		return lk_admin_redirect(a, LK_ADMIN_BASE "/accounts?done=deleted");
+	snprintf(href, sizeof(href), LK_ADMIN_BASE "/accounts/%s?done=saved", id);
+	return lk_admin_redirect(a, href);
+}
+
+enum lk_err
+lk_admin_accounts(struct lk_admin *a)
+{
+	struct lk_req	*req = a->req;
+	const char	*done = lk_admin_str(req->query, "done");
+	json_t		*o;
+	enum lk_err	 e;
+
+	if (req->nsegs > 3 || (req->nsegs == 3 && strcmp(req->segs[2], "delete") != 0) ||
+	    (req->nsegs == 3 && a->method != LK_POST))
+		return lk_req_fail(req, LK_ERR_NOT_FOUND, NULL, "There is no such page.");
+	if (a->method == LK_GET) {
+		if ((e = lk_admin_require(a, "accounts:read")) != LK_OK)
+			return e;
+		if (strcmp(done, "created") == 0)
+			snprintf(a->notice, sizeof(a->notice), "The account was created.");
+		else if (strcmp(done, "deleted") == 0)
+			snprintf(a->notice, sizeof(a->notice), "The account was deleted.");
+		else if (strcmp(done, "saved") == 0)
+			snprintf(a->notice, sizeof(a->notice), "The account was saved.");
+		if (req->nsegs == 1)
+			return tree_page(a, 200, NULL);
+		if ((e = get_account(a, req->segs[1], &o)) != LK_OK)
+			return e;
+		e = account_page(a, o, 200, NULL);
+		json_decref(o);
+		return e;
+	}
+	if (req->nsegs == 1)
+		return lk_req_method_not_allowed(req, "GET");
+	if ((e = lk_admin_require(a, "accounts:write")) != LK_OK)
+		return e;
+	if (strcmp(req->segs[1], "new") == 0)
+		return req->nsegs == 2 ? create(a) :
+		    lk_req_fail(req, LK_ERR_NOT_FOUND, NULL, "There is no such page.");
+	return change(a, req->segs[1], req->nsegs == 3);
 }

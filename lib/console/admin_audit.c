@@ -6,36 +6,155 @@
 #include <inttypes.h>
 
 #include "api/audit.h"
+#include "base/scopes.h"
+#include "base/timefmt.h"
 #include "console/admin.h"
 #include "model/audit.h"
+
+/* A changed value as text: a string as itself, null as "none", a list of strings space-separated, else JSON. */
+static void
+value_text(struct lk_admin *a, json_t *v, const char *cls)
+{
+	char	*s = NULL, buf[LK_SCOPES_BUF];
+	json_t	*x;
+	size_t	 i, n = 0;
+	bool	 words = json_is_array(v);
+
+	json_array_foreach(v, i, x)
+		words = words && json_is_string(x);
+	if (json_is_string(v))
+		lk_html_leaf(&a->h, LK_E_SPAN, json_string_value(v), LK_A_CLASS, cls, LK_A__MAX);
+	else if (v == NULL || json_is_null(v))
+		lk_html_leaf(&a->h, LK_E_SPAN, "none", LK_A_CLASS, cls, LK_A__MAX);
+	else if (words && json_array_size(v) > 0) {
+		buf[0] = '\0';
+		json_array_foreach(v, i, x)
+			if (n < sizeof(buf))
+				n += (size_t)snprintf(buf + n, sizeof(buf) - n, "%s%s", i ? " " : "",
+				    json_string_value(x));
+		lk_html_leaf(&a->h, LK_E_SPAN, buf, LK_A_CLASS, cls, LK_A__MAX);
+	} else {
+		s = json_dumps(v, JSON_COMPACT | JSON_SORT_KEYS | JSON_ENCODE_ANY);
+		lk_html_leaf(&a->h, LK_E_SPAN, s != NULL ? s : "", LK_A_CLASS, cls, LK_A__MAX);
+		free(s);
+	}
+}
+
+/*
+ * A row's changes as a list: "field: old → new" for a field recorded as
+ * {"old", "new"} (lk_audit_change), "field: value" for the other rows (what
+ * was created or deleted, and update rows written before the old value was
+ * kept).
+ */
+static void
+changes_list(struct lk_admin *a, json_t *changes)
+{
+	struct lk_html	*h = &a->h;
+	const char	*field;
+	json_t		*v;
+
+	if (json_object_size(changes) == 0) {
+		lk_html_text(h, "—");
+		return;
+	}
+	lk_html_elem(h, LK_E_UL, LK_A_CLASS, "changes", LK_A__MAX);
+	json_object_foreach(changes, field, v) {
+		bool diff = json_is_object(v) && json_object_size(v) == 2 &&
+		    json_object_get(v, "old") != NULL && json_object_get(v, "new") != NULL;
+
+		lk_html_elem(h, LK_E_LI, LK_A__MAX);
+		lk_html_leaf(h, LK_E_SPAN, field, LK_A_CLASS, "fname", LK_A__MAX);
+		lk_html_text(h, ": ");
+		if (diff) {
+			value_text(a, json_object_get(v, "old"), "old");
+			lk_html_text(h, " → ");
+			value_text(a, json_object_get(v, "new"), "new");
+		} else
+			value_text(a, v, "new");
+		lk_html_close(h);
+	}
+	lk_html_close(h);
+}
+
+/*
+ * Who or what an id is: its name (a link to its page for keys and accounts)
+ * with the id in small type, or the id alone when the row has no name for it.
+ */
+static void
+named_id(struct lk_admin *a, const char *id, const char *name)
+{
+	struct lk_html	*h = &a->h;
+	char		 href[200] = "";
+
+	if (strcmp(id, "cli") == 0 || strcmp(id, "anonymous") == 0 || *id == '\0') {
+		lk_html_text(h, strcmp(id, "cli") == 0 ? "the latchkey CLI" :
+		    *id ? "anonymous (not signed in)" : "—");
+		return;
+	}
+	if (name == NULL || *name == '\0') {
+		lk_html_leaf(h, LK_E_CODE, id, LK_A__MAX);
+		return;
+	}
+	if (strncmp(id, "key_", 4) == 0)
+		snprintf(href, sizeof(href), LK_ADMIN_BASE "/keys/%s", id);
+	else if (strncmp(id, "acct_", 5) == 0)
+		snprintf(href, sizeof(href), LK_ADMIN_BASE "/accounts/%s", id);
+	if (href[0] != '\0')
+		lk_html_leaf(h, LK_E_A, name, LK_A_HREF, href, LK_A__MAX);
+	else
+		lk_html_leaf(h, LK_E_SPAN, name, LK_A_CLASS, "name", LK_A__MAX);
+	lk_html_text(h, " ");
+	lk_html_elem(h, LK_E_SMALL, LK_A__MAX);
+	lk_html_leaf(h, LK_E_CODE, id, LK_A__MAX);
+	lk_html_close(h);
+}
 
 static void
 rows_table(struct lk_admin *a, json_t *rows)
 {
 	struct lk_html	*h = &a->h;
-	static const char *const cols[] = { "Time", "Action", "Target", "Actor", "Account",
-	    "IP", "Request id", "Changed fields" };
+	static const char *const cols[] = { "When", "Event", "Account", "By", "Changes" };
 	json_t		*o;
 	size_t		 i;
+	int64_t		 at;
 
-	lk_admin_table(a, "Audit rows (scrolls sideways)", LK_A_CLASS, "audit",
+	lk_admin_table(a, "Audit rows", LK_A_CLASS, "audit",
 	    "Audit rows, newest first", cols, LK_NELEM(cols));
 	json_array_foreach(rows, i, o) {
-		char *changes = json_dumps(json_object_get(o, "changes"), JSON_INDENT(1) | JSON_SORT_KEYS);
-
 		lk_html_elem(h, LK_E_TR, LK_A__MAX);
-		lk_html_leaf(h, LK_E_TD, lk_admin_str(o, "at"), LK_A__MAX);
-		lk_html_leaf(h, LK_E_TD, lk_admin_str(o, "action"), LK_A__MAX);
-		lk_admin_code_cell(a, lk_admin_str(o, "target_id"));
-		lk_admin_code_cell(a, lk_admin_str(o, "actor"));
-		lk_admin_code_cell(a, lk_admin_str(o, "account_id"));
-		lk_html_leaf(h, LK_E_TD, lk_admin_str(o, "ip"), LK_A__MAX);
-		lk_admin_code_cell(a, lk_admin_str(o, "request_id"));
-		lk_html_elem(h, LK_E_TD, LK_A__MAX);
-		lk_html_leaf(h, LK_E_PRE, changes != NULL ? changes : "{}", LK_A__MAX);
+		lk_admin_cell(a, "When", "at");
+		if (lk_time_parse(lk_admin_str(o, "at"), &at))
+			lk_admin_reltime(a, at, "", true);
+		lk_html_close(h);
+		lk_admin_cell(a, "Event", NULL);
+		lk_html_leaf(h, LK_E_STRONG, lk_admin_str(o, "action"), LK_A_CLASS, "action",
+		    LK_A__MAX);
+		lk_html_elem(h, LK_E_SPAN, LK_A_CLASS, "target", LK_A__MAX);
+		named_id(a, lk_admin_str(o, "target_id"),
+		    json_string_value(json_object_get(o, "target_name")));
 		lk_html_close(h);
 		lk_html_close(h);
-		free(changes);
+		lk_admin_cell(a, "Account", NULL);
+		named_id(a, lk_admin_str(o, "account_id"),
+		    json_string_value(json_object_get(o, "account_name")));
+		lk_html_close(h);
+		lk_admin_cell(a, "By", "by");
+		named_id(a, lk_admin_str(o, "actor"),
+		    json_string_value(json_object_get(o, "actor_name")));
+		if (*lk_admin_str(o, "ip") || *lk_admin_str(o, "request_id")) {
+			lk_html_elem(h, LK_E_SMALL, LK_A_CLASS, "from", LK_A__MAX);
+			if (*lk_admin_str(o, "ip"))
+				lk_html_textf(h, "from %s ", lk_admin_str(o, "ip"));
+			lk_html_text(h, "request ");
+			lk_html_leaf(h, LK_E_CODE, lk_admin_str(o, "request_id"), LK_A_CLASS, "rid",
+			    LK_A__MAX);
+			lk_html_close(h);
+		}
+		lk_html_close(h);
+		lk_admin_cell(a, "Changes", NULL);
+		changes_list(a, json_object_get(o, "changes"));
+		lk_html_close(h);
+		lk_html_close(h);
 	}
 	lk_html_close(h);
 	lk_html_close(h);
@@ -144,6 +263,74 @@ lk_admin_audit_table(struct lk_admin *a, const char *target_id, int limit)
 	json_decref(page);
 }
 
+/* The filter form's shows: the kind filter's values, "all" for none. */
+static const char *const shows[] = { "change", "session", "all", NULL };
+static const char *const show_labels[] = { "Changes only", "Sign-ins and sign-outs",
+    "Everything" };
+
+/*
+ * The kind the page lists: the query's show (default "change": sign-ins are
+ * noise in a change log); none ("all") when an action is asked for, which
+ * names the rows itself.
+ */
+static const char *
+show_of(json_t *q)
+{
+	const char	*show = lk_admin_str(q, "show");
+	size_t		 i;
+
+	if (*lk_admin_str(q, "action"))
+		return "all";
+	for (i = 0; shows[i] != NULL; i++)
+		if (strcmp(show, shows[i]) == 0)
+			return shows[i];
+	return "change";
+}
+
+static void
+filter_form(struct lk_admin *a, const char *const *fields, const char *const *labels,
+    size_t n, const char *show)
+{
+	struct lk_html	*h = &a->h;
+	json_t		*q = a->req->query;
+	char		 id[32], eid[40];
+	size_t		 i;
+
+	lk_html_elem(h, LK_E_FORM, LK_A_METHOD, "get", LK_A_ACTION, LK_ADMIN_BASE "/audit",
+	    LK_A_CLASS, "inline audit-filter", LK_A_ROLE, "search",
+	    LK_A_ARIA_LABEL, "Filter the audit log", LK_A__MAX);
+	lk_html_elem(h, LK_E_DIV, LK_A_CLASS, "field", LK_A__MAX);
+	lk_html_leaf(h, LK_E_LABEL, "Show", LK_A_FOR, "f-show", LK_A__MAX);
+	lk_html_elem(h, LK_E_SELECT, LK_A_ID, "f-show", LK_A_NAME, "show",
+	    LK_A_ARIA_DESCRIBEDBY, "f-show-hint", LK_A__MAX);
+	for (i = 0; shows[i] != NULL; i++)
+		lk_html_leaf(h, LK_E_OPTION, show_labels[i], LK_A_VALUE, shows[i],
+		    LK_A_SELECTED, strcmp(show, shows[i]) == 0 ? "" : NULL, LK_A__MAX);
+	lk_html_close(h);
+	lk_html_leaf(h, LK_E_SPAN, "An action filter shows its rows whatever this says.",
+	    LK_A_CLASS, "hint", LK_A_ID, "f-show-hint", LK_A__MAX);
+	lk_html_close(h);
+	for (i = 0; i < n; i++) {
+		const char *msg = json_string_value(json_object_get(a->errors, fields[i]));
+
+		snprintf(id, sizeof(id), "f-%s", fields[i]);
+		snprintf(eid, sizeof(eid), "%s-error", id);
+		lk_html_elem(h, LK_E_DIV, LK_A_CLASS, "field", LK_A__MAX);
+		lk_html_leaf(h, LK_E_LABEL, labels[i], LK_A_FOR, id, LK_A__MAX);
+		if (msg != NULL)
+			lk_html_leaf(h, LK_E_SPAN, msg, LK_A_CLASS, "error", LK_A_ID, eid,
+			    LK_A__MAX);
+		lk_html_elem(h, LK_E_INPUT, LK_A_ID, id, LK_A_NAME, fields[i],
+		    LK_A_TYPE, strcmp(fields[i], "since") == 0 ? "date" : "text",
+		    LK_A_VALUE, lk_admin_str(q, fields[i]),
+		    LK_A_ARIA_INVALID, msg != NULL ? "true" : NULL,
+		    LK_A_ARIA_DESCRIBEDBY, msg != NULL ? eid : NULL, LK_A__MAX);
+		lk_html_close(h);
+	}
+	lk_admin_button(a, "Filter", NULL);
+	lk_html_close(h);
+}
+
 enum lk_err
 lk_admin_audit(struct lk_admin *a)
 {
@@ -153,8 +340,9 @@ lk_admin_audit(struct lk_admin *a)
 	static const char *const labels[] = { "Action (e.g. key.create)", "Target id",
 	    "Actor id", "Since (UTC date)" };
 	json_t		*q = req->query, *api_q = json_object(), *page = NULL;
+	const char	*show = show_of(q);
 	char		 more[1200], since[32];
-	size_t		 i;
+	size_t		 i, n;
 	enum lk_err	 e;
 
 	if (req->nsegs != 1 || a->method != LK_GET)
@@ -168,27 +356,15 @@ lk_admin_audit(struct lk_admin *a)
 		snprintf(since, sizeof(since), "%.10sT00:00:00Z", lk_admin_str(q, "since"));
 		json_object_set_new(api_q, "since", json_string(since));
 	}
+	if (strcmp(show, "all") != 0)
+		json_object_set_new(api_q, "kind", json_string(show));
 	if (*lk_admin_str(q, "cursor"))
 		json_object_set_new(api_q, "cursor", json_string(lk_admin_str(q, "cursor")));
 	e = fetch(a, api_q, &page);
 	if (e != LK_OK && e != LK_ERR_VALIDATION)
 		return e;
 	lk_admin_begin(a, "Audit log", "audit");
-	lk_html_elem(h, LK_E_FORM, LK_A_METHOD, "get", LK_A_ACTION, LK_ADMIN_BASE "/audit",
-	    LK_A_CLASS, "inline", LK_A_ROLE, "search", LK_A_ARIA_LABEL, "Filter the audit log",
-	    LK_A__MAX);
-	for (i = 0; i < LK_NELEM(fields); i++) {
-		char id[32];
-
-		snprintf(id, sizeof(id), "f-%s", fields[i]);
-		lk_html_elem(h, LK_E_DIV, LK_A_CLASS, "field", LK_A__MAX);
-		lk_html_leaf(h, LK_E_LABEL, labels[i], LK_A_FOR, id, LK_A__MAX);
-		lk_html_elem(h, LK_E_INPUT, LK_A_ID, id, LK_A_NAME, fields[i],
-		    LK_A_TYPE, i == 3 ? "date" : "text", LK_A_VALUE, lk_admin_str(q, fields[i]), LK_A__MAX);
-		lk_html_close(h);
-	}
-	lk_admin_button(a, "Filter", NULL);
-	lk_html_close(h);
+	filter_form(a, fields, labels, LK_NELEM(fields), show);
 	if (e != LK_OK) {
 		lk_admin_alert(a, req->err_message);
 		return lk_admin_end(a, 400);
@@ -196,17 +372,19 @@ lk_admin_audit(struct lk_admin *a)
 	chain_check(a);
 	rows_table(a, json_object_get(page, "data"));
 	lk_html_elem(h, LK_E_P, LK_A_CLASS, "pager", LK_A__MAX);
+	/* both links keep the filters; the older one adds the cursor */
+	snprintf(more, sizeof(more), LK_ADMIN_BASE "/audit?show=%s", show);
+	for (i = 0; i < LK_NELEM(fields); i++) {
+		n = strlen(more);
+		snprintf(more + n, sizeof(more) - n, "&%s=", fields[i]);
+		lk_html_urlencode(more, sizeof(more), lk_admin_str(q, fields[i]));
+	}
 	if (*lk_admin_str(q, "cursor"))
-		lk_html_leaf(h, LK_E_A, "Newest rows", LK_A_HREF, LK_ADMIN_BASE "/audit", LK_A__MAX);
+		lk_html_leaf(h, LK_E_A, "Newest rows", LK_A_HREF, more, LK_A__MAX);
 	if (json_is_string(json_object_get(page, "next_cursor"))) {
-		snprintf(more, sizeof(more), LK_ADMIN_BASE "/audit?cursor=");
+		n = strlen(more);
+		snprintf(more + n, sizeof(more) - n, "&cursor=");
 		lk_html_urlencode(more, sizeof(more), lk_admin_str(page, "next_cursor"));
-		for (i = 0; i < LK_NELEM(fields); i++) {
-			size_t n = strlen(more);
-
-			snprintf(more + n, sizeof(more) - n, "&%s=", fields[i]);
-			lk_html_urlencode(more, sizeof(more), lk_admin_str(q, fields[i]));
-		}
 		lk_html_leaf(h, LK_E_A, "Older rows", LK_A_HREF, more, LK_A__MAX);
 	}
 	lk_html_close(h);

@@ -311,6 +311,7 @@ lk_admin_serve(struct lk_req *req)
 		e = lk_admin_error(&a, e);
 	}
 	json_decref(a.form);
+	json_decref(a.errors);
 	lk_html_free(&a.h);
 	return e;
 }

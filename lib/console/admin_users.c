@@ -25,22 +25,17 @@ password_once(struct lk_admin *a, const char *email, const char *password)
 }
 
 static enum lk_err
-users_page(struct lk_admin *a, int status, const char *err_id, const char *err_field,
-    const char *err)
+users_page(struct lk_admin *a, int status, const char *err_id, const char *err)
 {
 	static const char *const heads[] = { "Email", "Role", "Account", "State", "Change" };
 	struct lk_html		*h = &a->h;
 	struct lk_req		*req = a->req;
 	json_t			*o, *users, *tree = NULL;
 	size_t			 i;
-	char			 href[200], fid[80], field[64], msg[sizeof(req->err_message)];
+	char			 href[200], fid[80], msg[sizeof(req->err_message)];
 	enum lk_err		 e;
 
 	/* The error to show may live in the request, which the list's API call resets. */
-	if (err_field != NULL) {
-		snprintf(field, sizeof(field), "%s", err_field);
-		err_field = field;
-	}
 	if (err != NULL) {
 		snprintf(msg, sizeof(msg), "%s", err);
 		err = msg;
@@ -65,11 +60,19 @@ users_page(struct lk_admin *a, int status, const char *err_id, const char *err_f
 		bool self = strcmp(id, a->s.user.public_id) == 0;
 
 		lk_html_elem(h, LK_E_TR, LK_A__MAX);
-		lk_html_leaf(h, LK_E_TD, lk_admin_str(o, "email"), LK_A__MAX);
-		lk_html_leaf(h, LK_E_TD, lk_admin_str(o, "role"), LK_A__MAX);
-		lk_admin_code_cell(a, lk_admin_str(o, "account_id"));
-		lk_html_leaf(h, LK_E_TD, disabled ? "disabled" : "active", LK_A__MAX);
-		lk_html_elem(h, LK_E_TD, LK_A__MAX);
+		lk_admin_cell(a, "Email", NULL);
+		lk_html_text(h, lk_admin_str(o, "email"));
+		lk_html_close(h);
+		lk_admin_cell(a, "Role", NULL);
+		lk_html_text(h, lk_admin_str(o, "role"));
+		lk_html_close(h);
+		lk_admin_cell(a, "Account", NULL);
+		lk_admin_account_name(a, tree, lk_admin_str(o, "account_id"));
+		lk_html_close(h);
+		lk_admin_cell(a, "State", NULL);
+		lk_html_text(h, disabled ? "disabled" : "active");
+		lk_html_close(h);
+		lk_admin_cell(a, "Change", NULL);
 		if (!self && lk_users_may_manage(a->caller.key.scopes, lk_admin_str(o, "role"))) {
 			snprintf(href, sizeof(href), LK_ADMIN_BASE "/users/%s/role", id);
 			lk_admin_form(a, href, "inline");
@@ -97,14 +100,15 @@ users_page(struct lk_admin *a, int status, const char *err_id, const char *err_f
 	lk_html_close(h);
 
 	lk_html_leaf(h, LK_E_H2, "Add a user", LK_A_ID, "create", LK_A__MAX);
+	if (err != NULL && err_id != NULL && strcmp(err_id, "new") == 0)
+		lk_admin_alert(a, err);
 	lk_admin_form(a, LK_ADMIN_BASE "/users/new", "stack");
-	if (err_id == NULL || strcmp(err_id, "new") != 0)
-		err_field = NULL;
-	lk_admin_input(a, "Email", "email", "email", "", NULL, err_field, err);
+	lk_admin_input(a, "Email", "email", "email", "", NULL, NULL, NULL);
 	lk_admin_select(a, "Role", "role", lk_roles, "viewer");
-	lk_admin_account_select(a, "Account", "account_id", tree, NULL);
+	lk_admin_account_select(a, "Account", "account_id", tree,
+	    a->form != NULL ? lk_admin_value(a, "account_id") : NULL);
 	lk_admin_input(a, "Password", "password", "password", "",
-	    "Leave empty to generate one (shown once).", err_field, err);
+	    "Leave empty to generate one (shown once).", NULL, NULL);
 	lk_admin_button(a, "Add user", NULL);
 	lk_html_close(h);
 	json_decref(users);
@@ -126,7 +130,7 @@ with_password(struct lk_admin *a, const char *email, int status)
 		password_once(a, email, json_string_value(pw));
 	json_decref(a->form);
 	a->form = NULL;
-	return users_page(a, status, NULL, NULL, NULL);
+	return users_page(a, status, NULL, NULL);
 }
 
 static enum lk_err
@@ -142,8 +146,7 @@ create(struct lk_admin *a)
 	lk_admin_api_begin(a, LK_POST, body, NULL);
 	e = lk_admin_api_end(a, lk_users_http_collection(req));
 	if (e == LK_ERR_VALIDATION || e == LK_ERR_FORBIDDEN || e == LK_ERR_CONFLICT)
-		return users_page(a, lk_err_status(e), "new", lk_admin_err_field(a),
-		    req->err_message);
+		return users_page(a, lk_err_status(e), "new", req->err_message);
 	if (e != LK_OK)
 		return e;
 	return with_password(a, lk_admin_str(req->captured, "email"), 201);
@@ -176,7 +179,7 @@ lk_admin_users(struct lk_admin *a)
 	if (req->nsegs == 1 && a->method == LK_GET) {
 		if (json_object_get(req->query, "done") != NULL)
 			snprintf(a->notice, sizeof(a->notice), "Saved.");
-		return users_page(a, 200, NULL, NULL, NULL);
+		return users_page(a, 200, NULL, NULL);
 	}
 	if (a->method != LK_POST)
 		return lk_req_fail(req, LK_ERR_NOT_FOUND, NULL, "There is no such page.");

@@ -443,15 +443,53 @@ enum lk_err
 lk_req_fields(struct lk_req *req, json_t *in, const struct lk_field *table,
     json_t **out)
 {
-	struct lk_fields_err	 err;
-	bool			 form = in == req->body && req->body_form;
+	const char	*name;
+	json_t		*v, *errors, *x;
+	size_t		 i;
+	bool		 form = in == req->body && req->body_form;
 
-	if (lk_fields_object(in, table, in == req->query || form, out, &err))
+	if (form)
+		json_object_foreach(in, name, v)
+			if (name[0] == '{' || name[0] == '[') {
+				*out = NULL;
+				return lk_req_fail(req, LK_ERR_VALIDATION, NULL,
+				    "The body is JSON but was sent as a form: set the header "
+				    "'Content-Type: application/json' (curl: -H 'Content-Type: "
+				    "application/json')");
+			}
+	errors = json_array();
+	if (lk_fields_check(table, in, in == req->query || form, out, errors) == 0) {
+		json_decref(errors);
 		return LK_OK;
-	if (form && err.unknown && (err.field[0] == '{' || err.field[0] == '['))
-		return lk_req_fail(req, LK_ERR_VALIDATION, NULL,
-		    "The body is JSON but was sent as a form: set the header "
-		    "'Content-Type: application/json' (curl: -H 'Content-Type: "
-		    "application/json')");
-	return lk_req_fail(req, LK_ERR_VALIDATION, err.field, "%s", err.msg);
+	}
+	json_decref(*out);
+	*out = NULL;
+	json_array_foreach(errors, i, x)
+		lk_req_invalid(req, json_string_value(json_object_get(x, "field")), "%s",
+		    json_string_value(json_object_get(x, "message")));
+	json_decref(errors);
+	return lk_req_invalids(req);
+}
+
+void
+lk_req_invalid(struct lk_req *req, const char *field, const char *fmt, ...)
+{
+	char	 msg[sizeof(req->err_message)];
+	json_t	*errors = json_object_get(req->err_details, "errors");
+	va_list	 ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	if (errors == NULL) {
+		lk_req_fail(req, LK_ERR_VALIDATION, field, "%s", msg);
+		lk_req_detail(req, "errors", errors = json_array());
+	}
+	json_array_append_new(errors, json_pack("{s:s,s:s}", "field", field, "message", msg));
+}
+
+enum lk_err
+lk_req_invalids(struct lk_req *req)
+{
+	return json_object_get(req->err_details, "errors") != NULL ? LK_ERR_VALIDATION : LK_OK;
 }

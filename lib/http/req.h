@@ -105,14 +105,25 @@ enum lk_err	 lk_req_read_body_max(struct lk_req *req, size_t max);
 
 /*
  * Validate the raw fields in (req->body, req->query, or an object inside a
- * JSON body) against table (lk_fields_object): unknown fields and bad values
- * are 400 with details.field. On LK_OK *out is a new object of normalised
- * values (lk_fields_value) that the caller decrefs. A list given as one
- * string is split only in the query or a form body (req->body_form): JSON
- * must give an array.
+ * JSON body) against table (lk_fields_check): unknown fields, bad values and
+ * missing required ones are 400, each recorded with lk_req_invalid (the
+ * first one is the message and details.field; details.errors lists them
+ * all). On LK_OK *out is a new object of normalised values (lk_fields_value)
+ * that the caller decrefs. A list given as one string is split only in the
+ * query or a form body (req->body_form): JSON must give an array.
  */
 enum lk_err	 lk_req_fields(struct lk_req *req, json_t *in,
 		    const struct lk_field *table, json_t **out);
+
+/*
+ * Record one invalid field for a 400 that names every one: the first recorded
+ * is the error's message and details.field, and each is appended to
+ * details.errors as {"field", "message"}. lk_req_invalids is then
+ * LK_ERR_VALIDATION if any was recorded, else LK_OK.
+ */
+void		 lk_req_invalid(struct lk_req *req, const char *field, const char *fmt, ...)
+		    __attribute__((format(printf, 3, 4)));
+enum lk_err	 lk_req_invalids(struct lk_req *req);
 
 /* lk_req_read_body, then lk_req_fields on it (a missing body counts as {}). */
 enum lk_err	 lk_req_body_fields(struct lk_req *req, const struct lk_field *table,

@@ -306,11 +306,16 @@ update_work(struct lk_db *db, void *arg)
 		return LK_ERR_NOT_FOUND;
 	if ((e = lk_db_exec(db, SQL_UPDATE, p, LK_NELEM(p), NULL, NULL, NULL)) != LK_OK)
 		return e;
-	changes = json_pack("{s:s?,s:s?}", "name", pt->name, "plan", pt->plan);
+	/* the given fields, old -> new (c->a is as the caller read it, its rules checked on that) */
+	changes = json_object();
+	if (pt->name != NULL)
+		lk_audit_change(changes, "name", json_string(c->a->name), json_string(pt->name));
+	if (pt->plan != NULL)
+		lk_audit_change(changes, "plan", json_string(c->a->plan), json_string(pt->plan));
 	if (pt->has_inactive_days)
-		json_object_set_new(changes, "revoke_after_inactive_days", json_pack("{s:o,s:o}",
-		    "old", c->old_days != 0 ? json_integer(c->old_days) : json_null(),
-		    "new", pt->inactive_days != 0 ? json_integer(pt->inactive_days) : json_null()));
+		lk_audit_change(changes, "revoke_after_inactive_days",
+		    c->old_days != 0 ? json_integer(c->old_days) : NULL,
+		    pt->inactive_days != 0 ? json_integer(pt->inactive_days) : NULL);
 	e = lk_audit_write(db, &(struct lk_audit_event){ c->actor, c->a->public_id,
 	    c->a->path, "account.update", c->a->public_id, changes }, c->now);
 	json_decref(changes);
@@ -478,32 +483,57 @@ struct delete_ctx {
 	const struct lk_actor	*actor;
 	const struct lk_account	*a;
 	int64_t			 now;
-	int64_t			 children, keys, users;
+	struct lk_account_use	*use;
 };
 
 static enum lk_err
-in_use_row(const struct lk_row *r, void *arg)
+use_row(const struct lk_row *r, void *arg)
+{
+	struct lk_account_use *use = arg;
+
+	use->children = strtoll(r->v[0], NULL, 10);
+	use->keys = strtoll(r->v[1], NULL, 10);
+	use->users = strtoll(r->v[2], NULL, 10);
+	return LK_OK;
+}
+
+static enum lk_err
+use_work(struct lk_db *db, const struct lk_account *a, struct lk_account_use *use)
+{
+	const struct lk_param p[] = { LK_INT(a->id), LK_INT(a->id), LK_INT(a->id) };
+
+	memset(use, 0, sizeof(*use));
+	return lk_db_exec(db, SQL_IN_USE, p, LK_NELEM(p), use_row, use, NULL);
+}
+
+static enum lk_err
+use_read(struct lk_db *db, void *arg)
 {
 	struct delete_ctx *c = arg;
 
-	c->children = strtoll(r->v[0], NULL, 10);
-	c->keys = strtoll(r->v[1], NULL, 10);
-	c->users = strtoll(r->v[2], NULL, 10);
-	return LK_OK;
+	return use_work(db, c->a, c->use);
+}
+
+enum lk_err
+lk_accounts_use(struct lk_db *db, const struct lk_account *a, struct lk_account_use *out)
+{
+	struct delete_ctx c = { NULL, a, 0, out };
+
+	return lk_db_read(db, use_read, &c);
 }
 
 static enum lk_err
 delete_work(struct lk_db *db, void *arg)
 {
 	struct delete_ctx	*c = arg;
-	const struct lk_param	 p[] = { LK_INT(c->a->id), LK_INT(c->a->id), LK_INT(c->a->id) };
+	const struct lk_param	 p[] = { LK_INT(c->a->id) };
 	enum lk_err		 e;
 	uint64_t		 n = 0;
 	json_t			*changes;
 
-	if ((e = lk_db_exec(db, SQL_IN_USE, p, 3, in_use_row, c, NULL)) != LK_OK)
+	if ((e = use_work(db, c->a, c->use)) != LK_OK)
 		return e;
-	if (c->children > 0 || c->keys > 0 || c->users > 0)
+	if (c->use->children > 0 || c->use->keys > 0 || c->use->users > 0)
 		return LK_ERR_CONFLICT;
 	if ((e = lk_db_exec(db, SQL_DELETE, p, 1, NULL, NULL, &n)) != LK_OK)
 		return e;
@@ -518,9 +548,10 @@ delete_work(struct lk_db *db, void *arg)
 
 enum lk_err
 lk_accounts_delete(struct lk_db *db, const struct lk_actor *actor,
-    const struct lk_account *a, int64_t now)
+    const struct lk_account *a, int64_t now, struct lk_account_use *use)
 {
-	struct delete_ctx c = { actor, a, now, 0, 0, 0 };
+	struct lk_account_use	 mine;
+	struct delete_ctx	 c = { actor, a, now, use != NULL ? use : &mine };
 
 	return lk_db_txn(db, delete_work, &c);
 }

@@ -134,9 +134,21 @@ struct lk_account_patch {
 enum lk_err	 lk_accounts_update(struct lk_db *db, const struct lk_actor *actor,
 		    struct lk_account *a, const struct lk_account_patch *p, int64_t now);
 
-/* Delete a; LK_ERR_CONFLICT while it has keys, child accounts or users. */
+/* What keeps an account from being deleted: its sub-accounts, its keys, its console users. */
+struct lk_account_use {
+	int64_t		 children, keys, users;
+};
+
+/* Count what a holds (lk_account_use), in a read of its own. */
+enum lk_err	 lk_accounts_use(struct lk_db *db, const struct lk_account *a,
+		    struct lk_account_use *out);
+
+/*
+ * Delete a; LK_ERR_CONFLICT while it has keys, child accounts or users, and
+ * then *use (if not NULL) says how many of each.
+ */
 enum lk_err	 lk_accounts_delete(struct lk_db *db, const struct lk_actor *actor,
-		    const struct lk_account *a, int64_t now);
+		    const struct lk_account *a, int64_t now, struct lk_account_use *use);
 
 /*
  * Fill page with the accounts strictly below root, newest first; status

@@ -443,6 +443,13 @@ log_checkpoint(uint64_t id, const unsigned char mac[LK_AUDIT_MAC_LEN])
 	lk_log_info("audit checkpoint id=%" PRIu64 " mac=%s", id, hex);
 }
 
+void
+lk_audit_change(json_t *changes, const char *field, json_t *old, json_t *new)
+{
+	json_object_set_new(changes, field, json_pack("{s:o,s:o}",
+	    "old", old != NULL ? old : json_null(), "new", new != NULL ? new : json_null()));
+}
+
 enum lk_err
 lk_audit_write(struct lk_db *db, const struct lk_audit_event *ev, int64_t now)
 {

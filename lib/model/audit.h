@@ -138,6 +138,16 @@ enum lk_err	lk_audit_anchor_load(const char *path, struct lk_audit_anchor *a);
 enum lk_err	lk_audit_anchor_create(const char *path, const struct lk_audit_anchor *a);
 
 /*
+ * Record in changes (an object) that field went from old to new:
+ * changes[field] = {"old": old, "new": new}, the shape of every changed field
+ * of an update row (key.update, account.update, user.update, the status of
+ * key.revoke/reactivate and user.disable/enable). Takes both references; NULL
+ * stands for JSON null. Rows written before this shape keep theirs (the new
+ * value only): rows are never rewritten.
+ */
+void		lk_audit_change(json_t *changes, const char *field, json_t *old, json_t *new);
+
+/*
  * Append ev at time now, signed with the key of audit_key_file (read on
  * first use, re-read if the chain's head names another key). Refused
  * (LK_ERR_UNAVAILABLE, logged) if the key is missing or is not the one the

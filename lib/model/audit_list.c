@@ -17,14 +17,39 @@
     " (SELECT JSON_VALUE(d.changes, '$.env') FROM audit_log d" \
     "  WHERE d.target_id = l.target_id AND d.action = 'key.delete' LIMIT 1)) END"
 
+/*
+ * The name of the user (email) or key (label) whose public id is the column
+ * col, if it lives in the subtree (path LIKE ?) and, for a key, has the env
+ * asked for (? IS NULL OR env = ?): names outside what the caller may see stay
+ * unnamed.
+ */
+#define USER_NAME(col) \
+    "(SELECT u.email FROM users u JOIN accounts ua ON ua.id = u.account_id" \
+    " WHERE u.public_id = " col " AND ua.path LIKE ?)"
+#define KEY_NAME(col) \
+    "(SELECT k.label FROM api_keys k JOIN accounts ka ON ka.id = k.account_id" \
+    " WHERE k.public_id = " col " AND ka.path LIKE ? AND (? IS NULL OR k.env = ?))"
+
+/* Sign-ins and sign-outs: rows that record no change (kind "session"; the rest are "change"). */
+#define SESSION_ACTIONS \
+    "'user.login', 'user.logout', 'user.login_failed', 'user.password_failed'"
+
+const char *const lk_audit_kinds[] = { "change", "session", NULL };
+
 /* The cursor's number is the row's internal id: the log's own order, newest first. */
 static const char SQL_LIST[] =
     "SELECT l.id, l.public_id, l.at, l.actor, l.account_id, l.action, l.target_id, l.ip,"
-    " l.request_id, l.changes FROM audit_log l WHERE l.account_path LIKE ?"
+    " l.request_id, l.changes,"
+    " COALESCE(" USER_NAME("l.actor") ", " KEY_NAME("l.actor") "),"
+    " COALESCE(" USER_NAME("l.target_id") ", " KEY_NAME("l.target_id") ","
+    "  (SELECT t.name FROM accounts t WHERE t.public_id = l.target_id AND t.path LIKE ?)),"
+    " (SELECT n.name FROM accounts n WHERE n.public_id = l.account_id)"
+    " FROM audit_log l WHERE l.account_path LIKE ?"
     " AND (? IS NULL OR l.target_id = ?) AND (? IS NULL OR l.action COLLATE ascii_bin = ?)"
     " AND (? IS NULL OR l.actor = ?) AND (? IS NULL OR l.at >= ?) AND (? IS NULL OR l.at < ?)"
     " AND (? IS NULL OR l.id < ?)"
     " AND (? IS NULL OR " ROW_KEY_ENV " = ?)"
+    " AND (? IS NULL OR (l.action IN (" SESSION_ACTIONS ")) = (? = 'session'))"
     " ORDER BY l.id DESC LIMIT ?";
 
 void
@@ -38,6 +63,7 @@ lk_audit_filter_of(json_t *fields, struct lk_audit_filter *f)
 	f->since = json_integer_value(json_object_get(fields, "since"));
 	f->has_until = json_is_integer(json_object_get(fields, "until"));
 	f->until = json_integer_value(json_object_get(fields, "until"));
+	f->kind = json_string_value(json_object_get(fields, "kind"));
 }
 
 struct list_ctx {
@@ -58,9 +84,12 @@ list_row(const struct lk_row *r, void *arg)
 	lk_time_format(strtoll(r->v[2], NULL, 10), at);
 	if ((changes = json_loads(r->v[9], 0, NULL)) == NULL)
 		changes = json_object();
-	o = json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:o}", "id", r->v[1], "at", at,
-	    "actor", r->v[3], "account_id", r->v[4], "action", r->v[5],
-	    "target_id", r->v[6], "ip", r->v[7], "request_id", r->v[8], "changes", changes);
+	o = json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:o,s:s?,s:s?,s:s?}", "id", r->v[1],
+	    "at", at, "actor", r->v[3], "account_id", r->v[4], "action", r->v[5],
+	    "target_id", r->v[6], "ip", r->v[7], "request_id", r->v[8], "changes", changes,
+	    "actor_name", r->null[10] ? NULL : r->v[10],
+	    "target_name", r->null[11] ? NULL : r->v[11],
+	    "account_name", r->null[12] ? NULL : r->v[12]);
 	lk_page_add(c->page, o, strtoll(r->v[0], NULL, 10), r->v[1]);
 	return LK_OK;
 }
@@ -75,6 +104,9 @@ list_work(struct lk_db *db, void *arg)
 
 	snprintf(like, sizeof(like), "%s%%", c->root_path);
 	const struct lk_param p[] = {
+		LK_STR(like), LK_STR(like), LK_STR0(f->only_env), LK_STR0(f->only_env),
+		LK_STR(like), LK_STR(like), LK_STR0(f->only_env), LK_STR0(f->only_env),
+		LK_STR(like),
 		LK_STR(like),
 		LK_STR0(f->target_id), LK_STR0(f->target_id),
 		LK_STR0(f->action), LK_STR0(f->action),
@@ -83,6 +115,7 @@ list_work(struct lk_db *db, void *arg)
 		f->has_until ? LK_INT(f->until) : LK_NULL, LK_INT(f->until),
 		cur->set ? LK_INT(cur->created_at) : LK_NULL, LK_INT(cur->created_at),
 		LK_STR0(f->only_env), LK_STR0(f->only_env),
+		LK_STR0(f->kind), LK_STR0(f->kind),
 		LK_INT(c->page->limit + 1),
 	};
 

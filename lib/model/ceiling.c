@@ -17,7 +17,8 @@ static const char SQL_SET[] =
     "UPDATE accounts SET grantable_scopes = ?, updated_at = ? WHERE id = ?";
 /* The unrevoked keys of a subtree (locked: none is created or changed while this decides). */
 static const char SQL_KEYS[] =
-    "SELECT k.id, k.public_id, x.public_id, x.path, k.scopes FROM api_keys k"
+    "SELECT k.id, k.public_id, x.public_id, x.path, k.scopes, COALESCE(k.expires_at, 0)"
+    " FROM api_keys k"
     " JOIN accounts x ON x.id = k.account_id"
     " WHERE x.path LIKE ? AND k.revoked_at IS NULL ORDER BY k.id FOR UPDATE";
 static const char SQL_REVOKE[] =
@@ -80,7 +81,7 @@ struct set_ctx {
 	char			 old[LK_SCOPES_BUF];
 	/* The keys outside, to revoke: ids and their accounts. */
 	struct { uint64_t id; char pid[LK_PUBLIC_ID_MAX], acct[LK_PUBLIC_ID_MAX],
-	    path[LK_ACCOUNT_PATH_MAX]; } *keys;
+	    path[LK_ACCOUNT_PATH_MAX]; int64_t expires_at; } *keys;
 	size_t			 nkeys, cap;
 };
 
@@ -120,6 +121,7 @@ key_row(const struct lk_row *r, void *arg)
 	snprintf(c->keys[c->nkeys].pid, sizeof(c->keys[0].pid), "%s", r->v[1]);
 	snprintf(c->keys[c->nkeys].acct, sizeof(c->keys[0].acct), "%s", r->v[2]);
 	snprintf(c->keys[c->nkeys].path, sizeof(c->keys[0].path), "%s", r->v[3]);
+	c->keys[c->nkeys].expires_at = strtoll(r->v[5], NULL, 10);
 	c->nkeys++;
 	return LK_OK;
 }
@@ -161,7 +163,10 @@ set_work(struct lk_db *db, void *arg)
 
 		if ((e = lk_db_exec(db, SQL_REVOKE, p, 2, NULL, NULL, NULL)) != LK_OK)
 			return e;
-		changes = json_pack("{s:s,s:s}", "status", "revoked", "reason", "ceiling");
+		/* the status change as every key.revoke records it (lk_audit_change) */
+		changes = json_pack("{s:s}", "reason", "ceiling");
+		lk_audit_change(changes, "status", json_string(c->keys[i].expires_at != 0 &&
+		    c->keys[i].expires_at <= c->now ? "expired" : "active"), json_string("revoked"));
 		e = lk_audit_write(db, &(struct lk_audit_event){ c->actor, c->keys[i].acct,
 		    c->keys[i].path, "key.revoke", c->keys[i].pid, changes }, c->now);
 		json_decref(changes);

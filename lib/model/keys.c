@@ -324,6 +324,15 @@ lk_key_new_of(json_t *f, const char *default_env, int64_t now, struct lk_key_new
 	return *meta != NULL;
 }
 
+/* A key's own rate limit as {"limit","window"}, or null for none (its plan's). */
+static json_t *
+ratelimit_json(int64_t limit, int64_t window)
+{
+	if (limit == 0)
+		return json_null();
+	return json_pack("{s:I,s:I}", "limit", (json_int_t)limit, "window", (json_int_t)window);
+}
+
 /* A time as a JSON string, or null for 0. */
 static json_t *
 time_json(int64_t t)
@@ -352,9 +361,7 @@ lk_key_json(const struct lk_key *k, int64_t now)
 	    "last_used_at", time_json(k->last_used_at),
 	    "rotated_from", k->rotated_from[0] ? k->rotated_from : NULL,
 	    "meta", meta != NULL ? meta : json_object());
-	json_object_set_new(o, "ratelimit", k->rl_limit == 0 ? json_null() :
-	    json_pack("{s:I,s:I}", "limit", (json_int_t)k->rl_limit,
-	    "window", (json_int_t)k->rl_window));
+	json_object_set_new(o, "ratelimit", ratelimit_json(k->rl_limit, k->rl_window));
 	json_object_set_new(o, "revoked_reason", k->revoked_at == 0 ? json_null() :
 	    json_string(k->revoked_reason[0] ? k->revoked_reason : "manual"));
 	json_object_set_new(o, "imported", json_boolean(k->imported != 0));
@@ -791,8 +798,8 @@ patch_policy(struct lk_key *k, const struct lk_key_patch *pt, int64_t now, json_
 	new = policy_json(p, now);
 	json_object_foreach(new, name, v)
 		if (!json_equal(v, json_object_get(old, name)))
-			json_object_set_new(changes, name, json_pack("{s:O,s:O}", "old",
-			    json_object_get(old, name), "new", v));
+			lk_audit_change(changes, name, json_incref(json_object_get(old, name)),
+			    json_incref(v));
 	json_decref(old);
 	json_decref(new);
 }
@@ -810,28 +817,31 @@ update_work(struct lk_db *db, void *arg)
 		json_decref(changes);
 		return e;
 	}
+	/* each given field, old -> new; k holds the locked row's values until set */
 	if (pt->has_label) {
+		lk_audit_change(changes, "label", json_string(k->label), json_string(pt->label));
 		snprintf(k->label, sizeof(k->label), "%s", pt->label);
-		json_object_set_new(changes, "label", json_string(pt->label));
 	}
 	if (pt->has_scopes) {
+		lk_audit_change(changes, "scopes", lk_scopes_json(k->scopes),
+		    lk_scopes_json(pt->scopes));
 		snprintf(k->scopes, sizeof(k->scopes), "%s", pt->scopes);
-		json_object_set_new(changes, "scopes", lk_scopes_json(pt->scopes));
 	}
 	if (pt->has_expires) {
+		lk_audit_change(changes, "expires_at", time_json(k->expires_at),
+		    time_json(pt->expires_at));
 		k->expires_at = pt->expires_at;
-		json_object_set_new(changes, "expires_at", time_json(pt->expires_at));
 	}
 	if (pt->has_ratelimit) {
+		lk_audit_change(changes, "ratelimit", ratelimit_json(k->rl_limit, k->rl_window),
+		    ratelimit_json(pt->rl_limit, pt->rl_window));
 		k->rl_limit = pt->rl_limit;
 		k->rl_window = pt->rl_window;
-		json_object_set_new(changes, "ratelimit", pt->rl_limit == 0 ?
-		    json_null() : json_pack("{s:I,s:I}", "limit",
-		    (json_int_t)pt->rl_limit, "window", (json_int_t)pt->rl_window));
 	}
 	if (pt->has_meta) {
+		lk_audit_change(changes, "meta", json_loads(k->meta, 0, NULL),
+		    json_loads(pt->meta, 0, NULL));
 		snprintf(k->meta, sizeof(k->meta), "%s", pt->meta);
-		json_object_set_new(changes, "meta", json_loads(pt->meta, 0, NULL));
 	}
 	if (pt->has_allowed_ips || pt->has_credits || pt->credits_add > 0)
 		patch_policy(k, pt, c->now, changes);
@@ -860,10 +870,28 @@ lk_keys_update(struct lk_db *db, const struct lk_actor *actor, const char *holde
 	return lk_db_txn(db, update_work, &c);
 }
 
+/*
+ * The changes of a revoke or reactivate: {"status": {"old", "new"}} as the
+ * key's status goes from what it is to what revoked_at (0: not revoked) makes
+ * it; k->revoked_at is set to revoked_at.
+ */
+static json_t *
+status_change(struct lk_key *k, int64_t revoked_at, int64_t now)
+{
+	json_t *changes = json_object(), *old;
+
+	old = json_string(lk_key_status_name(lk_key_status(k, now)));
+	k->revoked_at = revoked_at;
+	lk_audit_change(changes, "status", old,
+	    json_string(lk_key_status_name(lk_key_status(k, now))));
+	return changes;
+}
+
 static enum lk_err
 revoke_work(struct lk_db *db, void *arg)
 {
 	struct change_ctx	*c = arg;
+	json_t			*changes;
 	enum lk_err		 e;
 
 	if ((e = lock_dominated(db, c->k, c->holder)) != LK_OK ||
@@ -875,10 +903,11 @@ revoke_work(struct lk_db *db, void *arg)
 		if ((e = lk_db_exec(db, SQL_SET_REVOKED, p, 3, NULL, NULL, NULL)) != LK_OK)
 			return e;
 	}
-	c->k->revoked_at = c->now;
 	snprintf(c->k->revoked_reason, sizeof(c->k->revoked_reason), "manual");
+	changes = status_change(c->k, c->now, c->now);
+	json_object_set_new(changes, "reason", json_string("manual"));
 	return lk_owner_audit(db, c->actor, &c->k->owner, c->k->public_id, "key.revoke",
-	    json_pack("{s:s,s:s}", "status", "revoked", "reason", "manual"), c->now);
+	    changes, c->now);
 }
 
 enum lk_err
@@ -907,10 +936,9 @@ reactivate_work(struct lk_db *db, void *arg)
 		if ((e = lk_db_exec(db, SQL_SET_REVOKED, p, 3, NULL, NULL, NULL)) != LK_OK)
 			return e;
 	}
-	c->k->revoked_at = 0;
 	c->k->revoked_reason[0] = '\0';
 	return lk_owner_audit(db, c->actor, &c->k->owner, c->k->public_id, "key.reactivate",
-	    json_pack("{s:s}", "status", "active"), c->now);
+	    status_change(c->k, 0, c->now), c->now);
 }
 
 enum lk_err
@@ -1086,6 +1114,7 @@ revoke_inactive_work(struct lk_db *db, void *arg)
 	const struct lk_param	 p[] = { LK_INT(c->now), LK_INT(c->k->id), LK_INT(c->now),
 	    LK_INT(c->cutoff), LK_INT(c->cutoff) };
 	uint64_t		 n = 0;
+	json_t			*changes;
 	enum lk_err		 e;
 
 	c->did = false;
@@ -1093,10 +1122,13 @@ revoke_inactive_work(struct lk_db *db, void *arg)
 	    n == 0)
 		return e;
 	c->did = true;
-	return lk_owner_audit(db, c->actor, &c->k->owner, c->k->public_id, "key.revoke",
-	    json_pack("{s:s,s:s,s:I,s:s}", "status", "revoked", "reason", "inactive",
+	/* the UPDATE took active keys only (KEY_INACTIVE) */
+	changes = json_pack("{s:s,s:I,s:s}", "reason", "inactive",
 	    "inactive_days", (json_int_t)c->policy->days, "policy_account_id",
-	    c->policy->public_id), c->now);
+	    c->policy->public_id);
+	lk_audit_change(changes, "status", json_string("active"), json_string("revoked"));
+	return lk_owner_audit(db, c->actor, &c->k->owner, c->k->public_id, "key.revoke",
+	    changes, c->now);
 }
 
 /*

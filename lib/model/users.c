@@ -295,7 +295,8 @@ lk_users_set_role(struct lk_db *db, const struct lk_actor *actor,
 	if (lk_role_scopes(role) == NULL)
 		return LK_ERR_VALIDATION;
 	c = (struct change_ctx){ actor, u, SQL_SET_ROLE, "user.update", LK_STR(role),
-	    json_pack("{s:s}", "role", role), 0, false, now };
+	    json_object(), 0, false, now };
+	lk_audit_change(c.changes, "role", json_string(u->role), json_string(role));
 	e = lk_db_txn(db, change_work, &c);
 	json_decref(c.changes);
 	if (e == LK_OK)
@@ -312,8 +313,9 @@ lk_users_set_disabled(struct lk_db *db, const struct lk_actor *actor,
 
 	c = (struct change_ctx){ actor, u, SQL_SET_DISABLED,
 	    disabled ? "user.disable" : "user.enable",
-	    disabled ? LK_INT(now) : LK_NULL,
-	    json_pack("{s:b}", "disabled", disabled), 0, disabled, now };
+	    disabled ? LK_INT(now) : LK_NULL, json_object(), 0, disabled, now };
+	lk_audit_change(c.changes, "disabled", json_boolean(u->disabled_at != 0),
+	    json_boolean(disabled));
 	e = lk_db_txn(db, change_work, &c);
 	json_decref(c.changes);
 	if (e == LK_OK)

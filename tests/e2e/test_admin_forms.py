@@ -3,6 +3,7 @@ counts, a refused delete), the key edit form (expiry, scopes, rate limit, meta; 
 the re-rendered form), the audit page's filters and paging, and a user created with a chosen
 password. Every change is checked in the database and on the rendered page."""
 import datetime
+import html
 import html.parser
 import json
 import re
@@ -99,17 +100,65 @@ def form_dict(fields):
 
 # ---------------------------------------------------------------- accounts page
 
-ROW_RE = re.compile(r'<tr><td class="d(\d+)"><a href="/admin/keys\?account_id=(acct_[0-9A-Za-z]+)">([^<]*)</a>'
-                    r'</td><td>([a-z]+)</td><td>(\d+)</td><td><code>(acct_[0-9A-Za-z]+)</code></td>')
+class _Tree(html.parser.HTMLParser):
+    """The accounts tree (ul#accounts, nested lists): [(depth, id, name, plan, key_count)]."""
+
+    def __init__(self):
+        super().__init__(convert_charrefs=True)
+        self.rows, self.depth, self._in, self._take = [], -1, False, None
+
+    def handle_starttag(self, tag, attrs):
+        a = dict(attrs)
+        if tag == "ul" and (self._in or a.get("id") == "accounts"):
+            self._in = True
+            self.depth += 1
+        elif self._in and tag == "a" and a.get("class") == "acct-name":
+            self.rows.append([self.depth, a["href"].rsplit("/", 1)[1], "", "", None, None])
+            self._take = 2
+        elif self._in and tag == "span" and a.get("class") == "plan":
+            self._take = 3
+        elif self._in and tag == "a" and a.get("class") == "keys":
+            assert a["href"] == "/admin/keys?account_id=" + self.rows[-1][1], a
+            self._take = 4
+        elif self._in and tag == "code":
+            self._take = 5
+
+    def handle_data(self, data):
+        if self._take is not None:
+            row = self.rows[-1]
+            row[self._take] = (row[self._take] or "") + data
+
+    def handle_endtag(self, tag):
+        self._take = None
+        if tag == "ul" and self._in:
+            self.depth -= 1
+            self._in = self.depth >= 0
 
 
 def tree_rows(text):
-    """[(depth, id, name, plan, key_count)] of the accounts table, in page order."""
+    """[(depth, id, name, plan, key_count)] of the accounts tree, in page order."""
+    p = _Tree()
+    p.feed(text)
     rows = []
-    for depth, href_id, name, plan, keys, code_id in ROW_RE.findall(text):
+    for depth, href_id, name, plan, keys, code_id in p.rows:
         assert href_id == code_id, (href_id, code_id)
-        rows.append((int(depth), href_id, name, plan, int(keys)))
+        n, word = keys.split()
+        assert word == ("key" if n == "1" else "keys"), keys
+        rows.append((depth, href_id, name, plan, int(n)))
     return rows
+
+
+def tree_shape(rows):
+    """{id: (parent id or None, *rest)} of [(depth, id, *rest)] in tree order (each account right
+    after its parent or an earlier sibling's subtree). Siblings may come in any order: the tree
+    is ordered by path text, so a later sibling with a shorter id comes first."""
+    shape, chain = {}, []
+    for depth, acct, *rest in rows:
+        assert depth <= len(chain), (depth, acct, rows)
+        del chain[depth:]
+        shape[acct] = (chain[-1] if chain else None, *rest)
+        chain.append(acct)
+    return shape
 
 
 def subtree_owner(server, acct):
@@ -119,8 +168,11 @@ def subtree_owner(server, acct):
     return Console(server, email, pw)
 
 
-def account_form(page, acct):
-    return form_dict(parse_forms(page).forms[f"/admin/accounts/{acct}"])
+def account_form(c, acct):
+    """The name and plan form of the account's own page."""
+    page = c.get(f"/admin/accounts/{acct}")
+    assert page.status_code == 200, page.text[:500]
+    return form_dict(parse_forms(page.text).forms[f"/admin/accounts/{acct}"])
 
 
 def test_account_rename_and_plan_through_the_form(server):
@@ -129,24 +181,24 @@ def test_account_rename_and_plan_through_the_form(server):
     parent = new_account(stack, plan="pro")
     acct = new_account(stack, parent=parent)
     viewer = subtree_owner(server, parent)
-    form = account_form(viewer.get("/admin/accounts").text, acct)
+    form = account_form(viewer, acct)
     assert form["plan"] == "free" and form["name"] == db_one(stack, "SELECT name FROM accounts WHERE public_id = %s", acct)[0]
 
-    new_name = uid("renamed")
+    new_name, old_name = uid("renamed"), form["name"]
     r = c.post(f"/admin/accounts/{acct}", dict(form, name=new_name))
-    assert r.status_code == 303 and r.headers["Location"] == "/admin/accounts?done=saved", r.text[:500]
+    assert r.status_code == 303 and r.headers["Location"] == f"/admin/accounts/{acct}?done=saved", r.text[:500]
     assert db_one(stack, "SELECT name, plan FROM accounts WHERE public_id = %s", acct) == (new_name, "free")
 
     r = c.post(f"/admin/accounts/{acct}", dict(form, name=new_name, plan="enterprise"))
     assert r.status_code == 303
     assert db_one(stack, "SELECT name, plan FROM accounts WHERE public_id = %s", acct) == (new_name, "enterprise")
 
-    # one account.update row per change; only the changed field is given (docs/api.md: null for the other)
+    # one account.update row per change; only the changed field, old -> new
     rows = db_query(stack, "SELECT actor, changes FROM audit_log WHERE target_id = %s AND action = "
                     "'account.update' ORDER BY id", (acct,))
     usr = db_one(stack, "SELECT public_id FROM users WHERE email = %s", stack.owner_login)[0]
-    assert [json.loads(x["changes"]) for x in rows] == [{"name": new_name, "plan": None},
-                                                       {"name": None, "plan": "enterprise"}], rows
+    assert [json.loads(x["changes"]) for x in rows] == [{"name": {"old": old_name, "new": new_name}},
+                                                       {"plan": {"old": "free", "new": "enterprise"}}], rows
     assert {x["actor"] for x in rows} == {usr}
 
     # an unchanged form changes nothing
@@ -155,10 +207,10 @@ def test_account_rename_and_plan_through_the_form(server):
     assert r.status_code == 200 and "Nothing was changed." in r.text
     assert db_one(stack, "SELECT COUNT(*) FROM audit_log WHERE target_id = %s", acct)[0] == n
 
-    assert "The account was saved." in c.get("/admin/accounts?done=saved").text
+    assert "The account was saved." in c.get(f"/admin/accounts/{acct}?done=saved").text
     page = viewer.get("/admin/accounts").text
     assert [x for x in tree_rows(page) if x[1] == acct] == [(1, acct, new_name, "enterprise", 0)]
-    form = account_form(page, acct)
+    form = account_form(viewer, acct)
     assert form["name"] == new_name and form["plan"] == "enterprise"
 
 
@@ -182,14 +234,14 @@ def test_accounts_page_shows_the_subtree_as_a_tree(server):
     c = subtree_owner(server, parent)
     r = c.get("/admin/accounts")
     assert r.status_code == 200
-    # depth first: the account, its child, the child's child, then the account's next child;
-    # depth is the indent class d0..d3
-    assert tree_rows(r.text) == [
-        (0, parent, names[parent], "pro", 2),
-        (1, child, names[child], "free", 1),
-        (2, grandchild, names[grandchild], "enterprise", 4),
-        (1, sibling, names[sibling], "free", 0),
-    ], tree_rows(r.text)
+    # depth first: the account, each child followed by its own children; depth is the list's
+    # nesting
+    assert tree_shape(tree_rows(r.text)) == {
+        parent: (None, names[parent], "pro", 2),
+        child: (parent, names[child], "free", 1),
+        grandchild: (child, names[grandchild], "enterprise", 4),
+        sibling: (parent, names[sibling], "free", 0),
+    }, tree_rows(r.text)
     # and they are the database's
     for depth, acct, _, plan, keys in tree_rows(r.text):
         assert (plan, keys) == db_one(stack, "SELECT a.plan, COUNT(k.id) FROM accounts a LEFT JOIN api_keys k"
@@ -202,9 +254,9 @@ def test_accounts_page_shows_the_subtree_as_a_tree(server):
         text = c.get(path).content.decode("utf-8")
         select = re.search(r'<select id="f-[a-z_]+" name="' + name + r'">(.*?)</select>', text, re.S).group(1)
         opts = re.findall(r'<option value="(acct_[0-9A-Za-z]+)"(?: selected="")?>((?:· )*)([^<]*)</option>', select)
-        assert [(a, len(dots) // 2, n) for a, dots, n in opts] == [
-            (parent, 0, names[parent]), (child, 1, names[child]),
-            (grandchild, 2, names[grandchild]), (sibling, 1, names[sibling])], (path, opts)
+        assert tree_shape([(len(dots) // 2, a, n) for a, dots, n in opts]) == {
+            parent: (None, names[parent]), child: (parent, names[child]),
+            grandchild: (child, names[grandchild]), sibling: (parent, names[sibling])}, (path, opts)
 
 
 def test_account_with_keys_cannot_be_deleted(server):
@@ -212,25 +264,27 @@ def test_account_with_keys_cannot_be_deleted(server):
     parent = new_account(stack)
     acct = new_account(stack, parent=parent)
     cli_keys(stack, acct, 2)
+    name = db_one(stack, "SELECT name FROM accounts WHERE public_id = %s", acct)[0]
     keys_of = lambda: db_query(stack, "SELECT k.public_id FROM api_keys k JOIN accounts a ON a.id = k.account_id"
                                " WHERE a.public_id = %s ORDER BY k.id", (acct,))
     before = keys_of()
     assert len(before) == 2
     audit_before = db_one(stack, "SELECT COUNT(*) FROM audit_log WHERE target_id = %s", acct)[0]
+    said = f"Account '{name}' still has 2 keys; delete them first"
     for c in (owner(server), subtree_owner(server, parent)):
         r = c.post(f"/admin/accounts/{acct}/delete", {})
         assert r.status_code == 409, (r.status_code, r.text[:500])
-        assert "An account with keys, sub-accounts or users cannot be deleted" in r.text
         assert db_one(stack, "SELECT COUNT(*) FROM accounts WHERE public_id = %s", acct)[0] == 1
         assert keys_of() == before
         assert db_one(stack, "SELECT COUNT(*) FROM audit_log WHERE target_id = %s", acct)[0] == audit_before
-    # the reason is shown in the row of that account (the subtree owner's page lists it)
-    m = re.search(r'<code>' + acct + r'</code></td><td><p class="error" role="alert">([^<]+)</p>', r.text)
-    assert m and m.group(1) == "An account with keys, sub-accounts or users cannot be deleted", r.text[-3000:]
-    assert [x[4] for x in tree_rows(r.text) if x[1] == acct] == [2]
-    # the refused delete leaves the row's rename form as it was (its name not emptied)
-    name = db_one(stack, "SELECT name FROM accounts WHERE public_id = %s", acct)[0]
-    assert form_dict(parse_forms(r.text).forms[f"/admin/accounts/{acct}"])["name"] == name
+        # the reason, naming what remains, in the account page's Delete section
+        m = re.search(r'<h2 id="delete">Delete</h2>\s*<p class="error" role="alert">([^<]+)</p>', r.text)
+        assert m and html.unescape(m.group(1)) == said, r.text[-3000:]
+        # the page holds no delete button while there is something in the account
+        assert f'action="/admin/accounts/{acct}/delete"' not in r.text
+        # the refused delete leaves the account's rename form as it was (its name not emptied)
+        assert form_dict(parse_forms(r.text).forms[f"/admin/accounts/{acct}"])["name"] == name
+    assert [x[4] for x in tree_rows(c.get("/admin/accounts").text) if x[1] == acct] == [2]
 
 
 def test_root_delete_refused_keeps_its_name(server):
@@ -290,18 +344,19 @@ def test_key_edit_expiry_scopes_ratelimit_meta(server):
     day = (datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(days=30)).date()
     end_of_day = int(datetime.datetime(day.year, day.month, day.day, 23, 59, 59,
                                        tzinfo=datetime.timezone.utc).timestamp())
+    # each audited change is {"field": {"old": ..., "new": ...}}
     steps = [
         ({"expires_at": day.isoformat()},
-         {"expires_at": f"{day.isoformat()}T23:59:59Z"},
+         {"expires_at": {"old": None, "new": f"{day.isoformat()}T23:59:59Z"}},
          lambda k: k["expires_at"] == end_of_day),
         ({"scopes": ["keys:read", "verify", "tasks:read billing:*"]},
-         {"scopes": ["keys:read", "verify", "tasks:read", "billing:*"]},
+         {"scopes": {"old": ["keys:read"], "new": ["keys:read", "verify", "tasks:read", "billing:*"]}},
          lambda k: sorted(k["scopes"].split()) == ["billing:*", "keys:read", "tasks:read", "verify"]),
         ({"ratelimit.limit": "50", "ratelimit.window": "60"},
-         {"ratelimit": {"limit": 50, "window": 60}},
+         {"ratelimit": {"old": None, "new": {"limit": 50, "window": 60}}},
          lambda k: (k["rl_limit"], k["rl_window"]) == (50, 60)),
         ({"meta": '{"team": "blue", "n": 2, "tags": ["a", "b"]}'},
-         {"meta": {"team": "blue", "n": 2, "tags": ["a", "b"]}},
+         {"meta": {"old": {"team": "red"}, "new": {"team": "blue", "n": 2, "tags": ["a", "b"]}}},
          lambda k: json.loads(k["meta"]) == {"team": "blue", "n": 2, "tags": ["a", "b"]}),
     ]
     for i, (change, audited, check) in enumerate(steps, 1):
@@ -334,7 +389,9 @@ def test_key_edit_expiry_scopes_ratelimit_meta(server):
     assert r.status_code == 303
     k = key_row(stack, kid)
     assert k["expires_at"] is None and k["rl_limit"] is None and k["rl_window"] is None
-    assert key_updates(stack, kid)[-1] == {"expires_at": None, "ratelimit": None}
+    assert key_updates(stack, kid)[-1] == {
+        "expires_at": {"old": f"{day.isoformat()}T23:59:59Z", "new": None},
+        "ratelimit": {"old": {"limit": 50, "window": 60}, "new": None}}
 
 
 def test_key_edit_bad_meta_keeps_the_input(server):
@@ -372,15 +429,28 @@ def test_key_edit_bad_meta_keeps_the_input(server):
 
 # ---------------------------------------------------------------- audit page
 
-AUDIT_ROW_RE = re.compile(r'<tr><td>([^<]*)</td><td>([^<]*)</td><td><code>([^<]*)</code></td>'
-                          r'<td><code>([^<]*)</code></td><td><code>([^<]*)</code></td><td>([^<]*)</td>'
-                          r'<td><code>([^<]*)</code></td>')
+AUDIT_TR_RE = re.compile(r'<tr>(<td data-label="When" class="at">.*?)</tr>', re.S)
 OLDER_RE = re.compile(r'<a href="([^"]+)">Older rows</a>')
 
 
 def audit_rows(text):
-    """[(at, action, target, actor, request_id)] of an audit page, in page order."""
-    return [(m[0], m[1], m[2], m[3], m[6]) for m in AUDIT_ROW_RE.findall(text)]
+    """[(at, action, target, actor, request_id)] of an audit page's table, in page order: the
+    exact time, the action, the target's and the actor's ids (named or not), the request id."""
+    rows = []
+    for tr in AUDIT_TR_RE.findall(text):
+        cells = re.findall(r"<td[^>]*>(.*?)</td>", tr, re.S)
+        assert len(cells) == 5, tr
+        at = re.search(r'<small class="hint">([^<]+)</small>', cells[0]).group(1)
+        action = re.search(r'<strong class="action">([^<]*)</strong>', cells[1]).group(1)
+        target = re.search(r'<span class="target">(.*?)</span>', cells[1], re.S).group(1)
+        code = re.search(r"<code>([^<]*)</code>", target)
+        by = cells[3].split('<small class="from">')[0]
+        actor = re.search(r"<code>([^<]*)</code>", by)
+        rid = re.search(r'<code class="rid">([^<]*)</code>', cells[3])   # none for the CLI's rows
+        rid = rid.group(1) if rid else ""
+        rows.append((at, html.unescape(action), code.group(1) if code else html.unescape(target),
+                     actor.group(1) if actor else html.unescape(by), rid))
+    return rows
 
 
 def test_audit_page_actor_since_and_paging(server):
@@ -403,7 +473,8 @@ def test_audit_page_actor_since_and_paging(server):
 
     c = owner(server)
     today = datetime.datetime.now(datetime.timezone.utc).date()
-    for query in (f"actor={usr}", f"actor={usr}&since={today.isoformat()}"):
+    # show=all: the sign-in (user.login) is listed too (the page's default lists changes only)
+    for query in (f"show=all&actor={usr}", f"show=all&actor={usr}&since={today.isoformat()}"):
         r = c.get(f"/admin/audit?{query}")
         assert r.status_code == 200
         first = audit_rows(r.text)
@@ -411,6 +482,7 @@ def test_audit_page_actor_since_and_paging(server):
         assert f'value="{usr}"' in r.text                      # the filter is shown filled in
         nxt = OLDER_RE.search(r.text).group(1).replace("&amp;", "&")
         assert f"actor={usr}" in nxt and (("since=" + today.isoformat()) in nxt) == ("since" in query)
+        assert "show=all" in nxt
         r2 = c.get(nxt)
         assert r2.status_code == 200
         second = audit_rows(r2.text)
@@ -453,7 +525,12 @@ def test_user_created_with_a_chosen_password_can_log_in(server):
     usr, role, in_acct, digest, disabled = row
     assert (role, in_acct, disabled) == ("developer", acct, None)
     assert password not in digest
-    assert re.search(r"<td>" + re.escape(email) + r"</td><td>developer</td><td><code>" + acct, r.text)
+    # the account by its name (a link to its page, the id on hover and in small type)
+    aname = db_one(stack, "SELECT name FROM accounts WHERE public_id = %s", acct)[0]
+    assert re.search(r'<td data-label="Email">' + re.escape(email) + r'</td><td data-label="Role">developer</td>'
+                     r'<td data-label="Account"><span class="acct-ref">'
+                     r'<a href="/admin/accounts/' + acct + '" title="' + acct + '">' + re.escape(aname)
+                     + "</a> <small><code>" + acct + "</code></small>", r.text)
     assert db_one(stack, "SELECT COUNT(*) FROM audit_log WHERE action = 'user.create' AND target_id = %s",
                   usr)[0] == 1
 

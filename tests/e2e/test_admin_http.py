@@ -358,13 +358,13 @@ def test_account_delete_refused_with_reason(server):
     parent = sub_account(stack)
     stack.cli("account", "create", uid("child"), "--parent", parent)
     r = c.post(f"/admin/accounts/{parent}/delete", {})
-    assert r.status_code == 409 and "cannot be deleted" in r.text
+    assert r.status_code == 409 and "still has 1 sub-account; delete them first" in r.text
     assert count(stack, "SELECT COUNT(*) FROM accounts WHERE public_id = %s", parent) == 1
     # a console user keeps its account too (409, not a foreign-key 503)
     with_user = sub_account(stack)
     make_user(stack, "viewer", account=with_user)
     r = c.post(f"/admin/accounts/{with_user}/delete", {})
-    assert r.status_code == 409 and "or users cannot be deleted" in r.text
+    assert r.status_code == 409 and "still has 1 console user; an account with console users cannot be" in r.text
     r = requests.delete(server.url(f"/v1/accounts/{with_user}"), headers=auth(stack.admin_key))
     assert r.status_code == 409
     empty = sub_account(stack)

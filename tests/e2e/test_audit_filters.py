@@ -14,7 +14,8 @@ from admin_util import KEY_LINK_RE, Console, db_exec, make_user
 from helpers import (CREATED_KEYS, assert_error, call, create_key, expect, make_tenant,
                      parse_ts, rfc3339, sleep_past, uid)
 
-ROW_FIELDS = {"id", "at", "actor", "account_id", "action", "target_id", "ip", "request_id", "changes"}
+ROW_FIELDS = {"id", "at", "actor", "account_id", "action", "target_id", "ip", "request_id", "changes",
+              "actor_name", "target_name", "account_name"}
 
 
 # ---------------------------------------------------------------- helpers

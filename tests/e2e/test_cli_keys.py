@@ -48,44 +48,50 @@ def update(stack, kid, *args):
     return json.loads(rows[-1]["changes"])
 
 
+def new_values(ch):
+    """The new value of each changed field (an update row records each as {"old", "new"})."""
+    assert all(isinstance(v, dict) and set(v) == {"old", "new"} for v in ch.values()), ch
+    return {k: v["new"] for k, v in ch.items()}
+
+
 def test_update_each_field_writes_its_audit_row(stack, api, tenant):
     k = create_key(api, tenant.key, scopes=["verify"])
     kid = k["id"]
 
     label = uid("cli-upd")
-    assert update(stack, kid, "--label", label) == {"label": label}
+    assert update(stack, kid, "--label", label) == {"label": {"old": k["label"], "new": label}}
     assert get_key(api, tenant.key, kid)["label"] == label
 
-    assert update(stack, kid, "--scopes", "tasks:read verify") == {"scopes": ["tasks:read", "verify"]}
+    assert new_values(update(stack, kid, "--scopes", "tasks:read verify")) == {"scopes": ["tasks:read", "verify"]}
     assert sorted(get_key(api, tenant.key, kid)["scopes"]) == ["tasks:read", "verify"]
     assert_verify(api, tenant.key, k["key"], "VALID", scopes=["tasks:read"], key_id=kid)
 
     t0 = int(time.time())
-    ch = update(stack, kid, "--expires-in", "2h")
+    ch = new_values(update(stack, kid, "--expires-in", "2h"))
     got = get_key(api, tenant.key, kid)["expires_at"]
     assert ch == {"expires_at": got}
     assert rfc3339(t0 + 7200) <= got <= rfc3339(int(time.time()) + 7200), got
 
     at = rfc3339(int(time.time()) + 86400)
-    assert update(stack, kid, "--expires-at", at) == {"expires_at": at}
+    assert new_values(update(stack, kid, "--expires-at", at)) == {"expires_at": at}
     assert get_key(api, tenant.key, kid)["expires_at"] == at
 
-    assert update(stack, kid, "--no-expiry") == {"expires_at": None}
+    assert new_values(update(stack, kid, "--no-expiry")) == {"expires_at": None}
     assert get_key(api, tenant.key, kid)["expires_at"] is None and key_row(stack, kid)["expires_at"] is None
 
-    assert update(stack, kid, "--meta", '{"team": "payments", "tier": [1, 2]}') == \
+    assert new_values(update(stack, kid, "--meta", '{"team": "payments", "tier": [1, 2]}')) == \
         {"meta": {"team": "payments", "tier": [1, 2]}}
     assert get_key(api, tenant.key, kid)["meta"] == {"team": "payments", "tier": [1, 2]}
 
-    assert update(stack, kid, "--ratelimit", "100/1m") == {"ratelimit": {"limit": 100, "window": 60}}
+    assert new_values(update(stack, kid, "--ratelimit", "100/1m")) == {"ratelimit": {"limit": 100, "window": 60}}
     assert get_key(api, tenant.key, kid)["ratelimit"] == {"limit": 100, "window": 60}
-    assert update(stack, kid, "--ratelimit", "5000/3600") == {"ratelimit": {"limit": 5000, "window": 3600}}
+    assert new_values(update(stack, kid, "--ratelimit", "5000/3600")) == {"ratelimit": {"limit": 5000, "window": 3600}}
 
-    assert update(stack, kid, "--no-ratelimit") == {"ratelimit": None}
+    assert new_values(update(stack, kid, "--no-ratelimit")) == {"ratelimit": None}
     assert get_key(api, tenant.key, kid)["ratelimit"] is None
 
     # several at once: one row with each; what was not given is kept
-    ch = update(stack, kid, "--label", label + "-2", "--meta", "{}", "--scopes", "")
+    ch = new_values(update(stack, kid, "--label", label + "-2", "--meta", "{}", "--scopes", ""))
     assert ch == {"label": label + "-2", "meta": {}, "scopes": []}
     g = get_key(api, tenant.key, kid)
     assert (g["label"], g["meta"], g["scopes"], g["expires_at"]) == (label + "-2", {}, [], None)
@@ -128,7 +134,7 @@ def test_scope_ceiling_binds_the_operator(stack, api):
         assert ("--scopes: the scope 'billing:refund' is outside the scope ceiling (grantable_scopes) of account "
                 + t.account_id) in r.stderr, r.stderr
         assert stable(key_row(stack, k["id"])) == before and update_rows(stack, k["id"]) == []
-        assert update(stack, k["id"], "--scopes", "tasks:write") == {"scopes": ["tasks:write"]}
+        assert new_values(update(stack, k["id"], "--scopes", "tasks:write")) == {"scopes": ["tasks:write"]}
         r = cli(stack, "key", "create", "--account", t.account_id, "--label", "x", "--scopes", "billing:refund")
         assert r.returncode == 1 and "outside the scope ceiling" in r.stderr and not KEY_RE.search(r.stdout)
     finally:
@@ -234,7 +240,7 @@ def test_update_acts_as_root_in_any_account_and_unknown_is_not_found(stack, api)
     for revoke and rotate); an id that names no key is 'not found', exit 1."""
     a, b = make_tenant(api), make_tenant(api)
     k = create_key(api, b.key, scopes=["admin"])
-    assert update(stack, k["id"], "--label", "by-the-operator") == {"label": "by-the-operator"}
+    assert new_values(update(stack, k["id"], "--label", "by-the-operator")) == {"label": "by-the-operator"}
     assert expect(call(api, "GET", f"/v1/keys/{k['id']}", a.key), 404)  # still b's key, unseen by a
     assert get_key(api, b.key, k["id"])["label"] == "by-the-operator"
     r = cli(stack, "key", "update", "key_doesnotexist00000000", "--label", "x")

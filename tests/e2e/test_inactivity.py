@@ -172,7 +172,7 @@ def test_sweep(stack, api):
             rows = [x for x in audit_by_target(stack, kid) if x["action"] == "key.revoke"]
             assert len(rows) == 1, (name, rows)
             ch = json.loads(rows[0]["changes"])
-            assert ch["reason"] == "inactive" and ch["status"] == "revoked", ch
+            assert ch["reason"] == "inactive" and ch["status"] == {"old": "active", "new": "revoked"}, ch
             assert rows[0]["actor"] in ("cli", "sweep"), rows   # a program's hourly sweep may come first
         else:
             assert k["status"] == "active" and k["revoked_reason"] is None, (name, k)

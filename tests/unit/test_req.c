@@ -700,6 +700,63 @@ test_fields_required(void **state)
 	lk_req_free(&req);
 }
 
+/* Every invalid field at once: details.errors lists each, the first is the message and field. */
+static void
+test_fields_every_error(void **state)
+{
+	static const struct { const char *in, *fields; } cases[] = {
+		{ "{\"label\":\"12345678901\",\"kind\":\"x\",\"bogus\":1,\"limit\":0}",
+		    "label kind bogus limit" },
+		{ "{\"opt\":\"\"}", "opt name parent" },
+		{ "{\"name\":\"\",\"parent\":\"acct_\"}", "name parent" },	/* bad, not missing */
+		{ "{\"name\":\"n\",\"parent\":null,\"opt\":5}", "opt" },
+	};
+	struct lk_req	 req;
+	json_t		*in, *out, *errors, *x;
+	char		 got[128];
+	size_t		 i, j, n;
+
+	(void)state;
+	for (i = 0; i < NELEM(cases); i++) {
+		req_init(&req);
+		in = load(cases[i].in);
+		out = (json_t *)&out;
+		assert_int_equal(lk_req_fields(&req, in, i == 0 ? fields : required_fields, &out),
+		    LK_ERR_VALIDATION);
+		assert_null(out);
+		errors = json_object_get(req.err_details, "errors");
+		got[0] = '\0';
+		n = 0;
+		json_array_foreach(errors, j, x) {
+			const char *f = json_string_value(json_object_get(x, "field"));
+			const char *m = json_string_value(json_object_get(x, "message"));
+
+			assert_non_null(f);
+			assert_non_null(m);
+			assert_non_null(strstr(m, f));		/* each message names its field */
+			n += (size_t)snprintf(got + n, sizeof(got) - n, "%s%s", j ? " " : "", f);
+			if (j == 0) {
+				assert_string_equal(err_field(&req), f);
+				assert_string_equal(req.err_message, m);
+			}
+		}
+		if (strcmp(got, cases[i].fields) != 0)
+			fail_msg("%s: errors for '%s', wanted '%s'", cases[i].in, got, cases[i].fields);
+		json_decref(in);
+		lk_req_free(&req);
+	}
+	/* hand-written checks use the same record: two, then none */
+	req_init(&req);
+	assert_int_equal(lk_req_invalids(&req), LK_OK);
+	lk_req_invalid(&req, "email", "Enter an email %s", "address");
+	lk_req_invalid(&req, "role", "Choose a role");
+	assert_int_equal(lk_req_invalids(&req), LK_ERR_VALIDATION);
+	assert_string_equal(err_field(&req), "email");
+	assert_string_equal(req.err_message, "Enter an email address");
+	assert_int_equal(json_array_size(json_object_get(req.err_details, "errors")), 2);
+	lk_req_free(&req);
+}
+
 static void
 test_fields_all_together(void **state)
 {
@@ -875,6 +932,7 @@ main(void)
 		cmocka_unit_test(test_fields_nullable),
 		cmocka_unit_test(test_fields_unknown),
 		cmocka_unit_test(test_fields_required),
+		cmocka_unit_test(test_fields_every_error),
 		cmocka_unit_test(test_fields_all_together),
 		cmocka_unit_test(test_fields_from_form),
 		cmocka_unit_test(test_no_query),
