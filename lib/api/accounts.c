@@ -241,9 +241,8 @@ item(struct lk_req *req, struct lk_caller *c, const char *id)
 	return e;
 }
 
-/* POST /v1/accounts/{id}/suspend {"reason"} and /reactivate. */
-static enum lk_err
-suspend(struct lk_req *req, const char *id, bool on)
+enum lk_err
+lk_accounts_http_suspend(struct lk_req *req, const char *id, bool on)
 {
 	struct lk_caller	 c;
 	struct lk_account	 a;
@@ -319,7 +318,8 @@ lk_accounts_http(struct lk_req *req)
 		return lk_accounts_http_usage(req, req->segs[1]);
 	if (req->nsegs == 3 && (strcmp(req->segs[2], "suspend") == 0 ||
 	    strcmp(req->segs[2], "reactivate") == 0))
-		return suspend(req, req->segs[1], strcmp(req->segs[2], "suspend") == 0);
+		return lk_accounts_http_suspend(req, req->segs[1],
+		    strcmp(req->segs[2], "suspend") == 0);
 	if (req->nsegs > 2)
 		return lk_req_no_route(req);
 	if (req->nsegs == 1)

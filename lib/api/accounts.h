@@ -23,4 +23,7 @@ enum lk_err	lk_accounts_http_item(struct lk_req *req, const char *id);
 /* GET /v1/accounts/{id}/usage: daily usage summed over the account's subtree. */
 enum lk_err	lk_accounts_http_usage(struct lk_req *req, const char *id);
 
+/* POST /v1/accounts/{id}/suspend {"reason"} (on) and /v1/accounts/{id}/reactivate. */
+enum lk_err	lk_accounts_http_suspend(struct lk_req *req, const char *id, bool on);
+
 #endif

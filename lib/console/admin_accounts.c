@@ -170,6 +170,88 @@ children_list(struct lk_admin *a, json_t *tree, const char *id)
  * in small type, what it holds, and (accounts:write) the rename/plan and
  * delete forms. err is a refused delete's message (shown in its section).
  */
+/* The account's status and policies in its field list. */
+static void
+policy_rows(struct lk_admin *a, const struct lk_account *acct)
+{
+	struct lk_html	*h = &a->h;
+	char		 days[32];
+
+	lk_html_leaf(h, LK_E_DT, "Status", LK_A__MAX);
+	lk_html_elem(h, LK_E_DD, LK_A_ID, "account-status", LK_A__MAX);
+	if (acct->suspended_at != 0) {
+		lk_html_leaf(h, LK_E_STRONG, "Suspended", LK_A_CLASS, "status-revoked", LK_A__MAX);
+		lk_html_text(h, " ");
+		lk_admin_reltime(a, acct->suspended_at, "", false);
+		if (acct->suspend_reason[0]) {
+			lk_html_text(h, ": ");
+			lk_html_text(h, acct->suspend_reason);
+		}
+		lk_html_text(h, ". Every key of this account and below it is refused.");
+	} else if (acct->suspended_by[0]) {
+		lk_html_text(h, "Active, but an account above it is suspended: its keys are refused.");
+	} else
+		lk_html_text(h, "Active");
+	lk_html_close(h);
+	lk_html_leaf(h, LK_E_DT, "Scope ceiling", LK_A__MAX);
+	lk_html_leaf(h, LK_E_DD, acct->has_ceiling ? (acct->grantable_scopes[0] ?
+	    acct->grantable_scopes : "(empty: no application scope)") : "None",
+	    LK_A_ID, "account-ceiling", LK_A__MAX);
+	snprintf(days, sizeof(days), "%lld days", (long long)acct->revoke_after_inactive_days);
+	lk_html_leaf(h, LK_E_DT, "Revoke keys unused for", LK_A__MAX);
+	lk_html_leaf(h, LK_E_DD, acct->revoke_after_inactive_days ? days :
+	    "Not set here (a shorter one above applies)", LK_A_ID, "account-inactivity", LK_A__MAX);
+}
+
+/*
+ * Suspension and policies are set from an account above: the forms for a
+ * sub-account of the user's, a note for the user's own account.
+ */
+static void
+policy_forms(struct lk_admin *a, const struct lk_account *acct)
+{
+	struct lk_html	*h = &a->h;
+	char		 href[200], days[24] = "";
+
+	lk_html_leaf(h, LK_E_H2, "Status and policies", LK_A_ID, "policies", LK_A__MAX);
+	if (strcmp(acct->public_id, a->caller.key.owner.public_id) == 0) {
+		lk_html_leaf(h, LK_E_P, "Your own account's status and policies are set from an "
+		    "account above it.", LK_A_CLASS, "hint", LK_A__MAX);
+		return;
+	}
+	account_href(href, sizeof(href), acct->public_id,
+	    acct->suspended_at != 0 ? "reactivate" : "suspend");
+	lk_admin_form(a, href, "stack");
+	if (acct->suspended_at == 0)
+		lk_admin_input(a, "Reason for suspending (optional)", "reason", "text", "",
+		    "Every key of this account and of its sub-accounts is refused until it is "
+		    "reactivated; keys keep their own status.", NULL, NULL);
+	lk_admin_button(a, acct->suspended_at != 0 ? "Reactivate" : "Suspend",
+	    acct->suspended_at != 0 ? NULL : "danger");
+	lk_html_close(h);
+
+	account_href(href, sizeof(href), acct->public_id, "policy");
+	lk_admin_form(a, href, "stack");
+	lk_admin_input(a, "Scope ceiling", "grantable_scopes", "text",
+	    acct->has_ceiling ? acct->grantable_scopes : "",
+	    "Scopes the keys of this account and below it may hold, e.g. tasks:* reports:read. "
+	    "Empty: no ceiling.", NULL, NULL);
+	lk_html_elem(h, LK_E_DIV, LK_A_CLASS, "field", LK_A__MAX);
+	lk_html_elem(h, LK_E_LABEL, LK_A__MAX);
+	lk_html_elem(h, LK_E_INPUT, LK_A_TYPE, "checkbox", LK_A_NAME, "apply", LK_A_VALUE,
+	    "revoke", LK_A__MAX);
+	lk_html_text(h, " Revoke the keys that hold scopes outside a lowered ceiling");
+	lk_html_close(h);
+	lk_html_close(h);
+	if (acct->revoke_after_inactive_days)
+		snprintf(days, sizeof(days), "%lld", (long long)acct->revoke_after_inactive_days);
+	lk_admin_input(a, "Revoke keys unused for (days)", "revoke_after_inactive_days", "number",
+	    days, "1 to 3650; empty: off here. Sub-accounts inherit it unless they set a shorter "
+	    "one.", NULL, NULL);
+	lk_admin_button(a, "Save policies", NULL);
+	lk_html_close(h);
+}
+
 static enum lk_err
 account_page(struct lk_admin *a, json_t *o, int status, const char *err_in)
 {
@@ -220,6 +302,7 @@ account_page(struct lk_admin *a, json_t *o, int status, const char *err_in)
 	lk_html_elem(h, LK_E_DD, LK_A__MAX);
 	lk_admin_reltime(a, acct.created_at, "", true);
 	lk_html_close(h);
+	policy_rows(a, &acct);
 	lk_html_close(h);
 	json_decref(tree);
 
@@ -237,6 +320,8 @@ account_page(struct lk_admin *a, json_t *o, int status, const char *err_in)
 		lk_admin_select(a, "Plan", "plan", plans, lk_admin_str(o, "plan"));
 		lk_admin_button(a, "Save", NULL);
 		lk_html_close(h);
+
+		policy_forms(a, &acct);
 
 		lk_html_leaf(h, LK_E_H2, "Delete", LK_A_ID, "delete", LK_A__MAX);
 		if (err[0] != '\0')
@@ -286,10 +371,37 @@ create(struct lk_admin *a)
 	return lk_admin_redirect(a, LK_ADMIN_BASE "/accounts?done=created");
 }
 
-/* POST /admin/accounts/{id} (name, plan) or …/{id}/delete. */
-static enum lk_err
-change(struct lk_admin *a, const char *id, bool delete)
+/* The PATCH body of the policy form: the fields whose value differs from the account's. */
+static json_t *
+policy_body(struct lk_admin *a, json_t *cur)
 {
+	json_t		*body = json_object(), *g = json_object_get(cur, "grantable_scopes"), *v;
+	const char	*days = lk_admin_value(a, "revoke_after_inactive_days");
+	char		 have[LK_SCOPES_BUF] = "", n[24] = "";
+	size_t		 i, o = 0;
+
+	json_array_foreach(g, i, v)
+		o += (size_t)snprintf(have + o, o < sizeof(have) ? sizeof(have) - o : 0, "%s%s",
+		    o ? " " : "", json_string_value(v));
+	if (strcmp(lk_admin_value(a, "grantable_scopes"), have) != 0 ||
+	    (json_is_array(g) != (*lk_admin_value(a, "grantable_scopes") != '\0')))
+		json_object_set_new(body, "grantable_scopes",
+		    *lk_admin_value(a, "grantable_scopes") ?
+		    json_string(lk_admin_value(a, "grantable_scopes")) : json_null());
+	if (json_is_integer(json_object_get(cur, "revoke_after_inactive_days")))
+		snprintf(n, sizeof(n), "%lld", (long long)json_integer_value(json_object_get(cur,
+		    "revoke_after_inactive_days")));
+	if (strcmp(days, n) != 0)
+		json_object_set_new(body, "revoke_after_inactive_days",
+		    *days ? json_string(days) : json_null());
+	return body;
+}
+
+/* POST /admin/accounts/{id} (name, plan), …/{id}/policy, …/{id}/suspend, …/reactivate or …/delete. */
+static enum lk_err
+change(struct lk_admin *a, const char *id, const char *what)
+{
+	bool delete = strcmp(what, "delete") == 0;
 	struct lk_req	*req = a->req;
 	json_t		*cur, *body = NULL;
 	char		 href[200];
@@ -297,13 +409,23 @@ change(struct lk_admin *a, const char *id, bool delete)
 
 	if ((e = get_account(a, id, &cur)) != LK_OK)
 		return e;
-	if (!delete) {
+	if (strcmp(what, "suspend") == 0 || strcmp(what, "reactivate") == 0) {
+		body = strcmp(what, "suspend") == 0 && *lk_admin_value(a, "reason") ?
+		    json_pack("{s:s}", "reason", lk_admin_value(a, "reason")) : json_object();
+		lk_admin_api_begin(a, LK_POST, body, NULL);
+		e = lk_admin_api_end(a, lk_accounts_http_suspend(req, id,
+		    strcmp(what, "suspend") == 0));
+	} else if (!delete) {
 		/* Only changed fields go in the PATCH (the plan rule applies to a change only). */
-		body = json_object();
-		if (strcmp(lk_admin_value(a, "name"), lk_admin_str(cur, "name")) != 0)
-			json_object_set_new(body, "name", json_string(lk_admin_value(a, "name")));
-		if (strcmp(lk_admin_value(a, "plan"), lk_admin_str(cur, "plan")) != 0)
-			json_object_set_new(body, "plan", json_string(lk_admin_value(a, "plan")));
+		if (strcmp(what, "policy") == 0)
+			body = policy_body(a, cur);
+		else {
+			body = json_object();
+			if (strcmp(lk_admin_value(a, "name"), lk_admin_str(cur, "name")) != 0)
+				json_object_set_new(body, "name", json_string(lk_admin_value(a, "name")));
+			if (strcmp(lk_admin_value(a, "plan"), lk_admin_str(cur, "plan")) != 0)
+				json_object_set_new(body, "plan", json_string(lk_admin_value(a, "plan")));
+		}
 		if (json_object_size(body) == 0) {
 			json_decref(body);
 			json_decref(a->form);
@@ -314,8 +436,12 @@ change(struct lk_admin *a, const char *id, bool delete)
 			return e;
 		}
 	}
-	lk_admin_api_begin(a, delete ? LK_DELETE : LK_PATCH, body, NULL);
-	e = lk_admin_api_end(a, lk_accounts_http_item(req, id));
+	if (strcmp(what, "suspend") != 0 && strcmp(what, "reactivate") != 0) {
+		lk_admin_api_begin(a, delete ? LK_DELETE : LK_PATCH, body,
+		    strcmp(what, "policy") == 0 && *lk_admin_value(a, "apply") ?
+		    json_pack("{s:s}", "apply", "revoke") : NULL);
+		e = lk_admin_api_end(a, lk_accounts_http_item(req, id));
+	}
 	if (e == LK_ERR_VALIDATION || e == LK_ERR_FORBIDDEN || e == LK_ERR_CONFLICT) {
 		shown = e;
 		e = account_page(a, cur, lk_err_status(shown), req->err_message);
@@ -339,8 +465,9 @@ lk_admin_accounts(struct lk_admin *a)
 	json_t		*o;
 	enum lk_err	 e;
 
-	if (req->nsegs > 3 || (req->nsegs == 3 && strcmp(req->segs[2], "delete") != 0) ||
-	    (req->nsegs == 3 && a->method != LK_POST))
+	if (req->nsegs > 3 || (req->nsegs == 3 && strcmp(req->segs[2], "delete") != 0 &&
+	    strcmp(req->segs[2], "policy") != 0 && strcmp(req->segs[2], "suspend") != 0 &&
+	    strcmp(req->segs[2], "reactivate") != 0) || (req->nsegs == 3 && a->method != LK_POST))
 		return lk_req_fail(req, LK_ERR_NOT_FOUND, NULL, "There is no such page.");
 	if (a->method == LK_GET) {
 		if ((e = lk_admin_require(a, "accounts:read")) != LK_OK)
@@ -366,5 +493,5 @@ lk_admin_accounts(struct lk_admin *a)
 	if (strcmp(req->segs[1], "new") == 0)
 		return req->nsegs == 2 ? create(a) :
 		    lk_req_fail(req, LK_ERR_NOT_FOUND, NULL, "There is no such page.");
-	return change(a, req->segs[1], req->nsegs == 3);
+	return change(a, req->segs[1], req->nsegs == 3 ? req->segs[2] : "");
 }

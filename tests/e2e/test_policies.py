@@ -431,3 +431,33 @@ def test_refusals_before_the_credits_show_what_remains(server):
     expect(call(server, "POST", f"/v1/accounts/{t.account_id}/suspend", server.admin_key, body={}), 200)
     v = expect(call(server, "POST", "/v1/verify", server.admin_key, body={"key": k["key"], "ip": "203.0.113.7"}), 200)
     assert v["code"] == "ACCOUNT_SUSPENDED" and v["credits"] == {"remaining": 4}, v
+
+
+def test_console_account_page_sets_status_and_policies(server, stack):
+    from test_admin_forms import owner
+    c = owner(server)
+    acct = make_account(server, server.admin_key)
+    k = create_key(server, server.admin_key, account_id=acct["id"], scopes=("tasks:read",))
+    page = c.get(f"/admin/accounts/{acct['id']}")
+    assert page.status_code == 200 and 'id="account-status">Active' in page.text, page.text[:300]
+    r = c.post(f"/admin/accounts/{acct['id']}/suspend", {"reason": "unpaid"})
+    assert r.status_code in (200, 303), r.text[:300]
+    a = expect(call(server, "GET", f"/v1/accounts/{acct['id']}", server.admin_key), 200)
+    assert a["status"] == "suspended" and a["suspend_reason"] == "unpaid", a
+    assert verify(server, server.admin_key, k["key"])["code"] == "ACCOUNT_SUSPENDED"
+    assert "unpaid" in c.get(f"/admin/accounts/{acct['id']}").text
+    c.post(f"/admin/accounts/{acct['id']}/reactivate", {})
+    assert verify(server, server.admin_key, k["key"])["code"] == "VALID"
+    # a ceiling below the key's scopes is refused unless its keys are revoked with it
+    r = c.post(f"/admin/accounts/{acct['id']}/policy",
+               {"grantable_scopes": "reports:*", "revoke_after_inactive_days": ""})
+    assert r.status_code == 409 and "outside" in r.text, r.text[:300]
+    r = c.post(f"/admin/accounts/{acct['id']}/policy",
+               {"grantable_scopes": "reports:*", "apply": "revoke", "revoke_after_inactive_days": "90"})
+    assert r.status_code in (200, 303), r.text[:300]
+    a = expect(call(server, "GET", f"/v1/accounts/{acct['id']}", server.admin_key), 200)
+    assert a["grantable_scopes"] == ["reports:*"] and a["revoke_after_inactive_days"] == 90, a
+    assert get_key(server, server.admin_key, k["id"])["revoked_reason"] == "ceiling"
+    # the user's own account: no forms, a note
+    own = c.get(f"/admin/accounts/{stack.root_account}").text
+    assert "set from an account above" in own and "/suspend" not in own
