@@ -170,7 +170,8 @@ scopes_fields(struct lk_admin *a, const char *current, const char *err_field,
 	char		 app[LK_SCOPES_BUF] = "", word[LK_SCOPE_MAX_LEN + 2], id[40];
 	const char	*p = current;
 	json_t		*fv = a->form != NULL ? form_scopes(a) : NULL;
-	bool		 bad = err_field != NULL && strcmp(err_field, "scopes") == 0;
+	const char	*msg = lk_admin_field_error(a, "scopes", err_field, err);
+	bool		 bad = msg != NULL;
 	size_t		 i, n;
 
 	if (fv != NULL)
@@ -190,10 +191,10 @@ scopes_fields(struct lk_admin *a, const char *current, const char *err_field,
 		p += n;
 		p += strspn(p, " ,");
 	}
-	lk_html_elem(h, LK_E_FIELDSET, LK_A_CLASS, "checks", LK_A__MAX);
+	lk_html_elem(h, LK_E_FIELDSET, LK_A_CLASS, "checks", LK_A_ID, "f-scopes", LK_A__MAX);
 	lk_html_leaf(h, LK_E_LEGEND, "Scopes", LK_A__MAX);
 	if (bad)
-		lk_html_leaf(h, LK_E_P, err, LK_A_CLASS, "error", LK_A_ID, "f-scopes-error",
+		lk_html_leaf(h, LK_E_P, msg, LK_A_CLASS, "error", LK_A_ID, "f-scopes-error",
 		    LK_A__MAX);
 	for (i = 0; builtin_scopes[i] != NULL; i++) {
 		bool on = false;
@@ -236,16 +237,16 @@ static void
 ratelimit_fields(struct lk_admin *a, json_t *rl, const char *err_field, const char *err)
 {
 	char	 l[24] = "", w[24] = "";
-	bool	 bad = err_field != NULL && strcmp(err_field, "ratelimit") == 0;
+	const char *msg = lk_admin_field_error(a, "ratelimit", err_field, err);
 
 	if (json_is_object(rl)) {
 		snprintf(l, sizeof(l), "%lld", (long long)json_integer_value(json_object_get(rl, "limit")));
 		snprintf(w, sizeof(w), "%lld", (long long)json_integer_value(json_object_get(rl, "window")));
 	}
-	lk_html_elem(&a->h, LK_E_FIELDSET, LK_A__MAX);
+	lk_html_elem(&a->h, LK_E_FIELDSET, LK_A_ID, "f-ratelimit", LK_A__MAX);
 	lk_html_leaf(&a->h, LK_E_LEGEND, "Rate limit (empty: the account's plan)", LK_A__MAX);
-	if (bad)
-		lk_html_leaf(&a->h, LK_E_P, err, LK_A_CLASS, "error", LK_A__MAX);
+	if (msg != NULL)
+		lk_html_leaf(&a->h, LK_E_P, msg, LK_A_CLASS, "error", LK_A__MAX);
 	lk_admin_input(a, "Requests", "ratelimit.limit", "number", l, NULL, NULL, NULL);
 	lk_admin_input(a, "Per seconds", "ratelimit.window", "number", w, NULL, NULL, NULL);
 	lk_html_close(&a->h);
@@ -263,7 +264,7 @@ policy_fields(struct lk_admin *a, json_t *k, const char *err_field, const char *
 	json_t	*c = k != NULL ? json_object_get(k, "credits") : NULL;
 	json_t	*r = json_object_get(c, "refill");
 	char	 ips[LK_ALLOWED_IPS_BUF + 64], rem[24] = "", amount[24] = "", day[8] = "";
-	bool	 bad = err_field != NULL && strcmp(err_field, "credits") == 0;
+	const char *msg = lk_admin_field_error(a, "credits", err_field, err);
 
 	ips_text(k, "\n", ips, sizeof(ips));
 	lk_admin_input(a, "Allowed IP addresses", "allowed_ips", "textarea", ips,
@@ -279,10 +280,10 @@ policy_fields(struct lk_admin *a, json_t *k, const char *err_field, const char *
 			snprintf(day, sizeof(day), "%lld",
 			    (long long)json_integer_value(json_object_get(r, "day_of_month")));
 	}
-	lk_html_elem(&a->h, LK_E_FIELDSET, LK_A__MAX);
+	lk_html_elem(&a->h, LK_E_FIELDSET, LK_A_ID, "f-credits", LK_A__MAX);
 	lk_html_leaf(&a->h, LK_E_LEGEND, "Credits (empty: unlimited uses)", LK_A__MAX);
-	if (bad)
-		lk_html_leaf(&a->h, LK_E_P, err, LK_A_CLASS, "error", LK_A__MAX);
+	if (msg != NULL)
+		lk_html_leaf(&a->h, LK_E_P, msg, LK_A_CLASS, "error", LK_A__MAX);
 	lk_admin_input(a, "Uses remaining", "credits.remaining", "number", rem,
 	    "Each valid use spends one (verify may ask for more).", NULL, NULL);
 	lk_html_elem(&a->h, LK_E_INPUT, LK_A_TYPE, "hidden", LK_A_NAME, "credits.shown",

@@ -248,6 +248,18 @@ def test_forms_report_every_invalid_field(server):
     assert [html.unescape(x[1]) for x in links] == [p.errors[f"{x[0]}-error"] for x in links]
     assert db_one(stack, "SELECT COUNT(*) FROM api_keys")[0] == n
 
+    # the fieldsets (scopes, rate limit, credits) report their own message beside them too
+    r = c.get("/admin/keys/new")
+    data = {"form_token": FORM_TOKEN_RE.search(r.text).group(1), "csrf_token": CSRF_RE.search(r.text).group(1),
+            "label": "ok", "scopes": ["keys:read", "Bad Scope"], "env": "live",
+            "ratelimit.limit": "0", "ratelimit.window": "60", "credits.remaining": "-3"}
+    r = c.s.post(c.base + "/admin/keys/new", data=data, headers={"Origin": c.base}, allow_redirects=False)
+    assert r.status_code == 400, r.text[-2000:]
+    for fid, word in (("f-scopes", "scope"), ("f-ratelimit", "limit"), ("f-credits", "remaining")):
+        m = re.search(rf'<fieldset[^>]*id="{fid}"[^>]*>.*?<p class="error"[^>]*>([^<]+)</p>', r.text, re.S)
+        assert m and word in m.group(1), (fid, r.text[-3000:])
+    assert db_one(stack, "SELECT COUNT(*) FROM api_keys")[0] == n
+
     # the API answers the same three in details.errors (the first is the message)
     r = call(server, "POST", "/v1/keys", server.admin_key,
              body={"label": "x" * 101, "expires_at": "not-a-date", "meta": "nope", "colour": "red"})
