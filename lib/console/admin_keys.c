@@ -977,7 +977,7 @@ details_section(struct lk_admin *a, json_t *k, const char *scopes, const char *m
 	struct lk_key	 from;
 	json_t		*rl = json_object_get(k, "ratelimit");
 	const char	*rotated = lk_admin_str(k, "rotated_from");
-	char		 name[LK_ACCOUNT_NAME_MAX * 4 + 1], buf[64] = "the account's plan";
+	char		 name[LK_ACCOUNT_NAME_MAX * 4 + 1], buf[96] = "the account's plan";
 
 	lk_html_elem(h, LK_E_SECTION, LK_A_ID, "details", LK_A_ARIA_LABELLEDBY, "details-h",
 	    LK_A__MAX);
@@ -1023,6 +1023,25 @@ details_section(struct lk_admin *a, json_t *k, const char *scopes, const char *m
 		    (long long)json_integer_value(json_object_get(rl, "limit")),
 		    (long long)json_integer_value(json_object_get(rl, "window")));
 	field_row(a, "Rate limit", buf, false);
+	{
+		char	 ips[LK_ALLOWED_IPS_BUF + 64];
+		json_t	*c = json_object_get(k, "credits"), *r = json_object_get(c, "refill");
+
+		ips_text(k, " ", ips, sizeof(ips));
+		field_row(a, "Allowed IPs", ips[0] ? ips : "any address", ips[0] != '\0');
+		snprintf(buf, sizeof(buf), "unlimited");
+		if (json_is_object(c) && json_is_object(r))
+			snprintf(buf, sizeof(buf), "%lld left, refilled to %lld %s%s%.0lld",
+			    (long long)json_integer_value(json_object_get(c, "remaining")),
+			    (long long)json_integer_value(json_object_get(r, "amount")),
+			    lk_admin_str(r, "interval"), json_is_integer(json_object_get(r,
+			    "day_of_month")) ? " on day " : "",
+			    (long long)json_integer_value(json_object_get(r, "day_of_month")));
+		else if (json_is_object(c))
+			snprintf(buf, sizeof(buf), "%lld left, no refill",
+			    (long long)json_integer_value(json_object_get(c, "remaining")));
+		field_row(a, "Credits", buf, false);
+	}
 	field_row(a, "Metadata", meta, true);
 	lk_html_close(h);
 	lk_html_close(h);

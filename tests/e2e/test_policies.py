@@ -401,6 +401,8 @@ def test_console_key_forms_set_allowlist_and_credits(server, stack):
     k = get_key(server, server.admin_key, kid)
     assert k["allowed_ips"] == ["203.0.113.0/24", "2001:db8::/32"], k
     assert k["credits"] == {"remaining": 10, "refill": {"amount": 10, "interval": "monthly", "day_of_month": 15}}, k
+    page = c.get(f"/admin/keys/{kid}").text
+    assert "203.0.113.0/24 2001:db8::/32" in page and "10 left, refilled to 10 monthly on day 15" in page
     form = edit_form(c, kid)
     assert form["allowed_ips"].split() == ["203.0.113.0/24", "2001:db8::/32"] and form["credits.remaining"] == "10"
     # the key is used after the form was shown: a label edit must not reset its credits
