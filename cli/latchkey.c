@@ -54,6 +54,8 @@ static const char usage_text[] =
 "  audit checkpoint                 print and log the chain's head (row id + MAC)\n"
 "  audit rotate-key                 start a new epoch under a new audit secret\n"
 "  gc                               remove daily usage older than usage_retention_days\n"
+"  webhook list|create|show|enable|disable|delete|rotate|test|messages\n"
+"  deliver --once                   deliver the due webhook messages\n"
 "\n"
 "The config file is --config FILE or $LATCHKEY_CONF. 'me' is the root account.\n"
 "A new key's plaintext is printed once, alone on its line on stdout; nothing\n"
@@ -128,6 +130,16 @@ static const struct command {
 	  "(for installs from before the anchor; init writes it); checkpoint: print and\n"
 	  "log the chain's head; rotate-key: start a new epoch under a new secret, only\n"
 	  "over a chain that verifies (see docs/operations.md, The audit log).\n" },
+	{ "webhook", cmd_webhook,
+	  "list [--account ID]; create --url URL [--account ID] [--events \"a b\"]\n"
+	  "[--description TEXT]; the others take a webhook id (wh_...).\n"
+	  "Webhook endpoints (docs/api.md, Events and webhooks). create prints the\n"
+	  "endpoint with its signing secret (whsec_...), once; rotate prints the new\n"
+	  "secret (the old one signs beside it for webhook_secret_overlap). test queues\n"
+	  "a webhook.test event; messages lists its recent deliveries.\n" },
+	{ "deliver", cmd_deliver,
+	  "Delivers every webhook message due now, once, then exits; the worker that\n"
+	  "keeps running is latchkey-deliver (docs/operations.md, Webhooks).\n" },
 	{ "gc", cmd_gc,
 	  "Deletes the daily usage counts older than usage_retention_days (config).\n"
 	  "Run it daily, e.g. from cron or a systemd timer.\n" },
