@@ -51,7 +51,6 @@ webhook_create(int argc, char **argv)
 		{ "description", required_argument, NULL, 'd' },
 		{ NULL, 0, NULL, 0 }
 	};
-	struct lk_outbound_target	 t;
 	struct lk_account		 acct;
 	struct lk_webhook		 w;
 	const char			*account = "me", *url = NULL, *events = "*", *desc = NULL;
@@ -84,8 +83,7 @@ webhook_create(int argc, char **argv)
 		return CLI_EXIT_USAGE;
 	}
 	/* The same rule as the API: checked after resolving, per webhook_allow_private. */
-	if (lk_outbound_resolve(url, cli_conf.webhook_allow_private, &t, why, sizeof(why)) !=
-	    LK_OK) {
+	if (lk_outbound_check(url, cli_conf.webhook_allow_private, why, sizeof(why)) != LK_OK) {
 		fprintf(stderr, "latchkey: --url refused: %s\n", why);
 		return 1;
 	}

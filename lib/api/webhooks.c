@@ -48,11 +48,9 @@ caller(struct lk_req *req, struct lk_caller *c, const char *scope)
 static enum lk_err
 check_url(struct lk_req *req, const char *url)
 {
-	struct lk_outbound_target	t;
-	char				why[256];
+	char why[256];
 
-	if (lk_outbound_resolve(url, req->conf->webhook_allow_private, &t, why, sizeof(why)) !=
-	    LK_OK)
+	if (lk_outbound_check(url, req->conf->webhook_allow_private, why, sizeof(why)) != LK_OK)
 		return lk_req_fail(req, LK_ERR_VALIDATION, "url", "%s", why);
 	return LK_OK;
 }

@@ -91,15 +91,10 @@ parse(const char *url, bool allow_private, struct lk_outbound_target *t, char *w
 	return ok;
 }
 
-bool
-lk_outbound_url_ok(const char *url, bool allow_private, char *why, size_t whysz)
-{
-	return parse(url, allow_private, NULL, why, whysz);
-}
-
-enum lk_err
-lk_outbound_resolve(const char *url, bool allow_private, struct lk_outbound_target *t,
-    char *why, size_t whysz)
+/* lk_outbound_resolve; *unresolved says the host did not resolve (no answer is no address). */
+static enum lk_err
+resolve(const char *url, bool allow_private, struct lk_outbound_target *t, char *why,
+    size_t whysz, bool *unresolved)
 {
 	struct addrinfo	 hints = { .ai_socktype = SOCK_STREAM }, *res, *ai;
 	char		 addr[LK_NET_ADDR_MAX];
@@ -109,6 +104,7 @@ lk_outbound_resolve(const char *url, bool allow_private, struct lk_outbound_targ
 	if (!parse(url, allow_private, t, why, whysz))
 		return LK_ERR_VALIDATION;
 	if ((rc = getaddrinfo(t->host, NULL, &hints, &res)) != 0) {
+		*unresolved = true;
 		snprintf(why, whysz, "The URL's host does not resolve (%s)", gai_strerror(rc));
 		return LK_ERR_VALIDATION;
 	}
@@ -136,6 +132,25 @@ lk_outbound_resolve(const char *url, bool allow_private, struct lk_outbound_targ
 		return LK_ERR_VALIDATION;
 	}
 	return LK_OK;
+}
+
+enum lk_err
+lk_outbound_resolve(const char *url, bool allow_private, struct lk_outbound_target *t,
+    char *why, size_t whysz)
+{
+	bool unresolved = false;
+
+	return resolve(url, allow_private, t, why, whysz, &unresolved);
+}
+
+enum lk_err
+lk_outbound_check(const char *url, bool allow_private, char *why, size_t whysz)
+{
+	struct lk_outbound_target	t;
+	bool				unresolved = false;
+	enum lk_err			e = resolve(url, allow_private, &t, why, whysz, &unresolved);
+
+	return unresolved ? LK_OK : e;
 }
 
 bool

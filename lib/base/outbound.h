@@ -25,13 +25,6 @@ struct lk_outbound_target {
 };
 
 /*
- * Check url's shape: an absolute http(s) URL of at most LK_OUTBOUND_URL_MAX
- * bytes with a host, no user or password; https only unless allow_private.
- * False with why (a sentence) if not.
- */
-bool	lk_outbound_url_ok(const char *url, bool allow_private, char *why, size_t whysz);
-
-/*
  * True if the address (text) is one a webhook may never reach unless
  * webhook_allow_private: loopback, private (10/8, 172.16/12, 192.168/16,
  * fc00::/7), shared (100.64/10), link-local (169.254/16 with the cloud
@@ -41,7 +34,9 @@ bool	lk_outbound_url_ok(const char *url, bool allow_private, char *why, size_t w
 bool	lk_outbound_addr_forbidden(const char *addr);
 
 /*
- * lk_outbound_url_ok, then resolve the host (getaddrinfo) and refuse it if any
+ * Check url's shape (an absolute URL of at most LK_OUTBOUND_URL_MAX plain
+ * ASCII bytes with a host, no user or password; https only unless
+ * allow_private, which also allows http), then resolve the host (getaddrinfo) and refuse it if any
  * of its addresses is forbidden (lk_outbound_addr_forbidden) unless
  * allow_private. Fills t with the first address, which lk_outbound_post then
  * connects to (no second lookup: a name cannot change its answer in between).
@@ -49,6 +44,13 @@ bool	lk_outbound_addr_forbidden(const char *addr);
  */
 enum lk_err lk_outbound_resolve(const char *url, bool allow_private,
 	    struct lk_outbound_target *t, char *why, size_t whysz);
+
+/*
+ * The rule for a URL being registered: lk_outbound_resolve, except that a
+ * host that does not resolve (yet, or now) passes: every attempt resolves
+ * and checks it again.
+ */
+enum lk_err lk_outbound_check(const char *url, bool allow_private, char *why, size_t whysz);
 
 /* A new signing secret: "whsec_" + base64 of LK_WEBHOOK_SECRET_BYTES random bytes. */
 bool	lk_webhook_secret_new(char out[LK_WEBHOOK_SECRET_MAX]);

@@ -38,6 +38,8 @@ static const char SQL_MESSAGES[] =
     "SELECT m.id, m.public_id, m.type, m.created_at, m.status, m.attempts, m.next_attempt_at,"
     " m.last_attempt_at, m.response_code, m.latency_ms, m.last_error, m.delivered_at"
     " FROM webhook_messages m WHERE m.endpoint_id = ?" LK_DB_PAGE_AFTER("m");
+static const char SQL_MESSAGE_LOCK[] =
+    "SELECT id FROM webhook_messages WHERE public_id = ? AND endpoint_id = ? FOR UPDATE";
 static const char SQL_RESEND[] =
     "UPDATE webhook_messages SET status = 'pending', attempts = 0, next_attempt_at = ?,"
     " lease = NULL WHERE public_id = ? AND endpoint_id = ?";
@@ -394,12 +396,15 @@ resend_work(struct lk_db *db, void *arg)
 {
 	struct resend_ctx	*c = arg;
 	const struct lk_param	 p[] = { LK_INT(c->now), LK_STR(c->msg_id), LK_INT(c->w->id) };
-	uint64_t		 n = 0;
+	int64_t			 id = 0;
 	enum lk_err		 e;
 
-	if ((e = lk_db_exec(db, SQL_RESEND, p, LK_NELEM(p), NULL, NULL, &n)) != LK_OK)
+	/* Found, not changed, counts: a message already due is resent as it is. */
+	if ((e = lk_db_exec(db, SQL_MESSAGE_LOCK, p + 1, 2, lk_db_row_int, &id, NULL)) != LK_OK)
 		return e;
-	return n == 0 ? LK_ERR_NOT_FOUND : LK_OK;
+	if (id == 0)
+		return LK_ERR_NOT_FOUND;
+	return lk_db_exec(db, SQL_RESEND, p, LK_NELEM(p), NULL, NULL, NULL);
 }
 
 enum lk_err
@@ -408,7 +413,7 @@ lk_webhooks_resend(struct lk_db *db, const struct lk_webhook *w, const char *msg
 {
 	struct resend_ctx c = { w, msg_id, now };
 
-	return lk_db_read(db, resend_work, &c);
+	return lk_db_txn(db, resend_work, &c);
 }
 
 static json_t *
