@@ -167,22 +167,24 @@ show_fields(json_t *o, const char *const *names)
 	}
 }
 
-/* One page of the account's keys, unfiltered (a cli_lister). */
+/* What key list shows (--expiring); unfiltered by default. */
+static struct lk_key_filter list_filter;
+
+/* One page of the account's keys that pass list_filter (a cli_lister). */
 static enum lk_err
 all_keys(struct lk_db *db, const struct lk_account *acct, struct lk_page *page)
 {
-	static const struct lk_key_filter none = { .status = NULL };
-
-	return lk_keys_list(db, acct, &none, time(NULL), page);
+	return lk_keys_list(db, acct, &list_filter, time(NULL), page);
 }
 
-/* key list --account ACCT_ID|me [--json] */
+/* key list --account ACCT_ID|me [--expiring 7d] [--json] */
 static int
 key_list(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "account", required_argument, NULL, 'a' },
 		{ "json", no_argument, NULL, 'j' },
+		{ "expiring", required_argument, NULL, 'e' },
 		{ NULL, 0, NULL, 0 }
 	};
 	struct lk_account	 acct;
@@ -198,7 +200,12 @@ key_list(int argc, char **argv)
 			account = optarg;
 		else if (c == 'j')
 			json = true;
-		else
+		else if (c == 'e') {
+			/* The keys expiring within the duration (GET /v1/keys?expiring_within=). */
+			if (!lk_duration_parse(optarg, LK_EXPIRY_MAX, &list_filter.expiring_within))
+				return cli_usage("--expiring takes a duration: seconds or 30m, 12h, 7d");
+			list_filter.status = "active";
+		} else
 			return cli_usage(NULL);
 	}
 	if ((rc = cli_operands(argc, argv, 0, NULL)) != 0)

@@ -34,7 +34,7 @@ static const char usage_text[] =
 "  account ceiling ACCT_ID --scopes \"a b\"|--none [--revoke]\n"
 "  key create --account ACCT_ID|me --label LABEL [--scopes \"a b\"] [--env live|test]\n"
 "             [--expires-in 90d]\n"
-"  key list --account ACCT_ID|me [--json]\n"
+"  key list --account ACCT_ID|me [--expiring 7d] [--json]\n"
 "  key show KEY_ID [--json]\n"
 "  key revoke|reactivate|delete KEY_ID\n"
 "  key rotate KEY_ID [--grace 1h]\n"
@@ -53,7 +53,7 @@ static const char usage_text[] =
 "  audit anchor                     record where the signed chain starts (once)\n"
 "  audit checkpoint                 print and log the chain's head (row id + MAC)\n"
 "  audit rotate-key                 start a new epoch under a new audit secret\n"
-"  gc                               remove daily usage older than usage_retention_days\n"
+"  gc                               usage retention and expiry notices now\n"
 "  webhook list|create|show|enable|disable|delete|rotate|test|messages\n"
 "  deliver --once                   deliver the due webhook messages\n"
 "\n"
@@ -141,7 +141,8 @@ static const struct command {
 	  "Delivers every webhook message due now, once, then exits; the worker that\n"
 	  "keeps running is latchkey-deliver (docs/operations.md, Webhooks).\n" },
 	{ "gc", cmd_gc,
-	  "Deletes the daily usage counts older than usage_retention_days (config).\n"
+	  "Deletes the daily usage counts older than usage_retention_days (config),\n"
+	  "then sends the expiry notices due (key.expiring, key.expired; each once).\n"
 	  "Run it daily, e.g. from cron or a systemd timer.\n" },
 };
 

@@ -6,6 +6,7 @@
 #include <time.h>
 
 #include "cli.h"
+#include "model/notices.h"
 #include "model/usage.h"
 
 /* Print a usage object ({"data": […], "totals": {…}}) as a plain table. */
@@ -104,5 +105,9 @@ cmd_gc(int argc, char **argv __attribute__((unused)))
 		return cli_failed(e, "gc");
 	fprintf(stderr, "gc: removed %" PRIu64 " daily usage row(s) older than %u days\n",
 	    removed, cli_conf.usage_retention_days);
+	/* The expiry notices due now (each once, however many sweep at the same time). */
+	if ((e = lk_notices_sweep(cli_db, time(NULL), &removed)) != LK_OK)
+		return cli_failed(e, "gc (expiry notices)");
+	fprintf(stderr, "gc: %" PRIu64 " expiry notice(s) sent\n", removed);
 	return 0;
 }

@@ -6,6 +6,7 @@
 #include "base/crypto.h"
 #include "base/log.h"
 #include "base/timefmt.h"
+#include "model/notices.h"
 #include "model/usage.h"
 
 #define DAY	86400
@@ -291,4 +292,6 @@ lk_usage_maybe_sweep(struct lk_db *db, const struct lk_conf *conf, int64_t now)
 	next = now + LK_USAGE_SWEEP_EVERY;
 	if (lk_usage_gc(db, conf, now, NULL) != LK_OK)
 		lk_log_err("usage retention sweep failed; the next one retries");
+	if (lk_notices_sweep(db, now, NULL) != LK_OK)
+		lk_log_err("expiry notice sweep failed; the next one retries");
 }

@@ -282,7 +282,10 @@ class Stack:
     EXTRA_CONF = ("admin_insecure_cookie = yes\n", "login_max_failures_ip = 30\n",
                   "webhook_allow_private = yes\n", "webhook_retry_schedule = 1,1,1\n",
                   "webhook_lease = 3\n", "webhook_poll_ms = 100\n",
-                  "webhook_connect_timeout = 2\n", "webhook_timeout = 2\n")
+                  "webhook_connect_timeout = 2\n", "webhook_timeout = 2\n",
+                  # the programs' own hourly sweep notices keys within a day only, so the expiry
+                  # tests' sweeps (7 days, test_webhooks_notices.py) are the only ones for theirs
+                  "expiry_notice_days = 1\n")
 
     def _configure(self):
         text = Path(self.conf_path).read_text()
