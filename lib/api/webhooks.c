@@ -80,23 +80,18 @@ answer_with_secret(struct lk_req *req, int status, struct lk_webhook *w)
 	lk_resp_json(req, status, o);
 }
 
+/* The context account's endpoints (lk_auth_list_subtree: the page under the account). */
+static enum lk_err
+list_webhooks(struct lk_db *db, const struct lk_account *acct, json_t *f __attribute__((unused)),
+    struct lk_page *page)
+{
+	return lk_webhooks_list(db, acct, page);
+}
+
 static enum lk_err
 list(struct lk_req *req, struct lk_caller *c)
 {
-	struct lk_account	 acct;
-	struct lk_page		 page;
-	json_t			*f;
-	enum lk_err		 e;
-
-	if ((e = lk_req_fields(req, req->query, list_fields, &f)) != LK_OK)
-		return e;
-	if ((e = lk_req_page(req, f, &page)) == LK_OK &&
-	    (e = lk_auth_account(req, c, NULL, &acct)) == LK_OK &&
-	    (e = lk_webhooks_list(req->db, &acct, &page)) == LK_OK)
-		lk_resp_json(req, 200, lk_page_json(&page));
-	lk_page_free(&page);
-	json_decref(f);
-	return e;
+	return lk_auth_list_subtree(req, c, list_fields, list_webhooks);
 }
 
 static enum lk_err
