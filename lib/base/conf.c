@@ -297,6 +297,11 @@ lk_conf_parse(struct lk_conf *c, const char *text, char *err, size_t errsz)
 		    "comma-separated (\"30,7,1\")", LK_CONF_LIST_MAX);
 		return LK_ERR_VALIDATION;
 	}
+	if (c->webhook_lease <= c->webhook_timeout) {
+		snprintf(err, errsz, "webhook_lease must be longer than webhook_timeout "
+		    "(a message must stay its worker's for a whole attempt)");
+		return LK_ERR_VALIDATION;
+	}
 	c->ratelimit_open = strcmp(c->ratelimit_on_db_error, "open") == 0;
 	if (!c->ratelimit_open && strcmp(c->ratelimit_on_db_error, "closed") != 0) {
 		snprintf(err, errsz, "ratelimit_on_db_error must be closed or open");

@@ -1,5 +1,6 @@
 /* notices.c — expiry notices: which keys are due one, recorded once, their events and mails. */
 #include <inttypes.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -221,6 +222,7 @@ lk_notices_mail(struct lk_db *db, uint64_t account, const char *subject, const c
 {
 	const struct lk_conf	*conf = lk_db_conf(db);
 	const struct lk_param	 p[] = { LK_INT(account) };
+	struct sigaction	 ign = { .sa_handler = SIG_IGN }, old;
 	struct recipients	*rc;
 	FILE			*f;
 	int			 i, st;
@@ -231,9 +233,13 @@ lk_notices_mail(struct lk_db *db, uint64_t account, const char *subject, const c
 		free(rc);
 		return;
 	}
+	/* A command that exits without reading must not kill us (the CLI keeps SIGPIPE). */
+	sigemptyset(&ign.sa_mask);
+	sigaction(SIGPIPE, &ign, &old);
 	/* mail_command reads the whole message with its headers (sendmail -t -i). */
 	if ((f = popen(conf->mail_command, "w")) == NULL) {
 		lk_log_err("mail_command could not be started");
+		sigaction(SIGPIPE, &old, NULL);
 		free(rc);
 		return;
 	}
@@ -245,5 +251,6 @@ lk_notices_mail(struct lk_db *db, uint64_t account, const char *subject, const c
 	    "Auto-Submitted: auto-generated\n\n%s", subject, body);
 	if ((st = pclose(f)) != 0)
 		lk_log_err("mail_command exited with status %d", st);
+	sigaction(SIGPIPE, &old, NULL);
 	free(rc);
 }

@@ -65,6 +65,9 @@ class Receiver:
 
 def verify(deliveries, secret):
     """standardwebhooks' Webhook(secret).verify of each delivery: True or the library's error."""
+    if not (VERIFY_JS.parent.parent.parent / "build/npm/node_modules/standardwebhooks").is_dir():
+        raise RuntimeError("npm standardwebhooks is missing: run "
+                           "make build/npm/node_modules/standardwebhooks/package.json")
     cases = [{"secret": secret, "headers": d["headers"], "body": d["body"]} for d in deliveries]
     r = subprocess.run(["node", str(VERIFY_JS)], input=json.dumps(cases), capture_output=True,
                        text=True, timeout=60, check=True)
