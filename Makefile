@@ -11,7 +11,7 @@ BUILD    ?= build
 SAN      ?=
 
 VERSION  := $(shell cat VERSION)
-PKGS      = jansson liburiparser openssl zlib libmariadb libargon2
+PKGS      = jansson liburiparser openssl zlib libmariadb libargon2 libcurl
 CC        = gcc
 WARN      = -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wno-format-nonliteral -Wno-format-truncation
 ifeq ($(SAN),1)
@@ -30,7 +30,7 @@ LIB_OBJ   = $(LIB_SRC:%.c=$(BUILD)/obj/%.o)
 PROGRAMS  = $(patsubst cgi-bin/%.c,$(BUILD)/bin/%.fcgi,$(wildcard cgi-bin/*.c))
 CLI_SRC   = $(wildcard cli/*.c)
 CLI       = $(BUILD)/bin/latchkey
-POOL      = $(BUILD)/bin/latchkey-pool $(BUILD)/bin/latchkey-authorize
+POOL      = $(BUILD)/bin/latchkey-pool $(BUILD)/bin/latchkey-authorize $(BUILD)/bin/latchkey-deliver
 UNIT      = $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(wildcard tests/unit/test_*.c))
 MIGRATIONS = $(sort $(wildcard schema/*.sql))
 FUZZERS   = $(patsubst tests/fuzz/%.c,build/fuzz/%,$(wildcard tests/fuzz/fuzz_*.c))
@@ -60,6 +60,11 @@ $(BUILD)/bin/%.fcgi: $(BUILD)/obj/cgi-bin/%.o $(BUILD)/liblatchkey.a
 # The prefork pool, and latchkey-authorize: the pool running authorize.fcgi (found next to it here).
 $(BUILD)/bin/latchkey-pool: $(BUILD)/obj/tools/latchkey-pool.o $(BUILD)/obj/tools/pool.o \
     $(BUILD)/liblatchkey.a
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+# The webhook delivery worker (docs/operations.md, "Webhooks").
+$(BUILD)/bin/latchkey-deliver: $(BUILD)/obj/tools/latchkey-deliver.o $(BUILD)/liblatchkey.a
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
@@ -143,6 +148,15 @@ $(AXE):
 	@mkdir -p build/npm
 	flock build/npm/.lock npm install --prefix build/npm --no-audit --no-fund axe-core@4
 
+# standardwebhooks (the reference library of the Standard Webhooks spec) verifies the signed
+# deliveries in tests/e2e/test_webhooks.py (through tests/e2e/stdwh_verify.js). Pinned.
+STDWH_VERSION = 1.3.0
+STDWH = build/npm/node_modules/standardwebhooks/package.json
+$(STDWH):
+	@mkdir -p build/npm
+	flock build/npm/.lock npm install --prefix build/npm --no-audit --no-fund \
+	    standardwebhooks@$(STDWH_VERSION)
+
 # @redocly/cli (needs Node.js >= 20.19) lints docs/openapi.yaml and renders it to docs/api.html,
 # one self-contained page (--inlineBundle: no script from the network). Pinned: the rendering is
 # compared byte for byte. No telemetry.
@@ -166,7 +180,7 @@ openapi: openapi-lint
 	@cmp -s build/api.html docs/api.html || { echo "docs/api.html differs from what \
 	docs/openapi.yaml renders: run make docs/api.html" >&2; exit 1; }
 
-e2e: asan $(AXE)
+e2e: asan $(AXE) $(STDWH)
 	$(PYTHON) -m pytest -q -rs tests/e2e
 
 test: deps
@@ -229,6 +243,7 @@ install: all
 	install -m 755 scripts/render-config $(DESTDIR)$(LIBEXECDIR)/latchkey-render-config
 	install -m 755 $(PROGRAMS) $(DESTDIR)$(PREFIX)/lib/latchkey/cgi-bin/
 	install -m 755 $(BUILD)/bin/latchkey-pool $(DESTDIR)$(LIBEXECDIR)/latchkey-pool
+	install -m 755 $(BUILD)/bin/latchkey-deliver $(DESTDIR)$(LIBEXECDIR)/latchkey-deliver
 	sed -e 's|@POOL@|$(LIBEXECDIR)/latchkey-pool|' \
 	    -e 's|@PROGRAM@|$(PREFIX)/lib/latchkey/cgi-bin/authorize.fcgi|' \
 	    tools/latchkey-authorize.in > $(DESTDIR)$(LIBEXECDIR)/latchkey-authorize

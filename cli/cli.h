@@ -78,6 +78,8 @@ int	cmd_key(int argc, char **argv);		/* key.c */
 int	cmd_user(int argc, char **argv);	/* user.c */
 int	cmd_audit(int argc, char **argv);	/* audit.c */
 int	cmd_sweep(int argc, char **argv);	/* usage.c; also "gc" */
+int	cmd_webhook(int argc, char **argv);	/* webhook.c */
+int	cmd_deliver(int argc, char **argv);	/* webhook.c */
 
 /* "key usage …" and "account usage …" (usage.c), argv[1] is "usage". */
 int	cli_key_usage(int argc, char **argv);

@@ -168,7 +168,7 @@ show_fields(json_t *o, const char *const *names)
 	}
 }
 
-/* The filter of key list (--inactive-days), and its field as the API's list has it. */
+/* The filter of key list (--inactive-days, --expiring), and its field as the API's list has it. */
 static struct lk_key_filter list_filter;
 static const struct lk_field list_opts[] = {
 	{ "inactive_days", LK_FT_INT, 0, LK_INACTIVE_DAYS_MAX, NULL },
@@ -185,7 +185,7 @@ all_keys(struct lk_db *db, const struct lk_account *acct, struct lk_page *page)
 static json_t *field_value(const struct lk_field *table, const char *name, const char *opt,
     json_t *v, bool text, const char *hint);
 
-/* key list --account ACCT_ID|me [--inactive-days N] [--json] */
+/* key list --account ACCT_ID|me [--inactive-days N] [--expiring 7d] [--json] */
 static int
 key_list(int argc, char **argv)
 {
@@ -193,6 +193,7 @@ key_list(int argc, char **argv)
 		{ "account", required_argument, NULL, 'a' },
 		{ "inactive-days", required_argument, NULL, 'i' },
 		{ "json", no_argument, NULL, 'j' },
+		{ "expiring", required_argument, NULL, 'e' },
 		{ NULL, 0, NULL, 0 }
 	};
 	struct lk_account	 acct;
@@ -215,6 +216,11 @@ key_list(int argc, char **argv)
 				return CLI_EXIT_USAGE;
 			list_filter.inactive_days = json_integer_value(v);
 			json_decref(v);
+		} else if (c == 'e') {
+			/* The keys expiring within the duration (GET /v1/keys?expiring_within=). */
+			if (!lk_duration_parse(optarg, LK_EXPIRY_MAX, &list_filter.expiring_within))
+				return cli_usage("--expiring takes a duration: seconds or 30m, 12h, 7d");
+			list_filter.status = "active";
 		} else
 			return cli_usage(NULL);
 	}

@@ -42,7 +42,7 @@ static const char usage_text[] =
 "  account ceiling ACCT_ID --scopes \"a b\"|--none [--revoke]\n"
 "  key create --account ACCT_ID|me --label LABEL [--scopes \"a b\"] [--env live|test]\n"
 "             [--expires-in 90d]\n"
-"  key list --account ACCT_ID|me [--inactive-days N] [--json]\n"
+"  key list --account ACCT_ID|me [--inactive-days N] [--expiring 7d] [--json]\n"
 "  key show KEY_ID [--json]\n"
 "  key revoke|reactivate|delete KEY_ID\n"
 "  key rotate KEY_ID [--grace 1h]\n"
@@ -62,7 +62,10 @@ static const char usage_text[] =
 "  audit anchor                     record where the signed chain starts (once)\n"
 "  audit checkpoint                 print and log the chain's head (row id + MAC)\n"
 "  audit rotate-key                 start a new epoch under a new audit secret\n"
-"  sweep                            usage retention and inactive keys now (old name: gc)\n"
+"  sweep                            usage retention, inactive keys, expiry notices now\n"
+"                                   (old name: gc)\n"
+"  webhook list|create|show|enable|disable|delete|rotate|test|messages\n"
+"  deliver --once                   deliver the due webhook messages\n"
 "\n"
 "The config file is --config FILE or $LATCHKEY_CONF" DEFAULT_CONF_TEXT ". 'me' is the root account.\n"
 "A new key's plaintext is printed once, alone on its line on stdout; nothing\n"
@@ -163,10 +166,21 @@ static const struct command {
 	  "Runs the periodic work each program does about hourly, at once: deletes the\n"
 	  "daily usage counts older than usage_retention_days (config), then revokes the\n"
 	  "keys an account's revoke_after_inactive_days says are inactive (revoked_reason\n"
-	  "inactive, audited key.revoke), until none is left. Not needed from cron, but\n"
-	  "harmless there.\n" },
+	  "inactive, audited key.revoke), until none is left, and sends the expiry\n"
+	  "notices due (key.expiring, key.expired; each once). Not needed from cron,\n"
+	  "but harmless there.\n" },
 	{ "gc", cmd_sweep,
 	  "The old name of sweep; does the same.\n" },
+	{ "webhook", cmd_webhook,
+	  "list [--account ID]; create --url URL [--account ID] [--events \"a b\"]\n"
+	  "[--description TEXT]; the others take a webhook id (wh_...).\n"
+	  "Webhook endpoints (docs/api.md, Events and webhooks). create prints the\n"
+	  "endpoint with its signing secret (whsec_...), once; rotate prints the new\n"
+	  "secret (the old one signs beside it for webhook_secret_overlap). test queues\n"
+	  "a webhook.test event; messages lists its recent deliveries.\n" },
+	{ "deliver", cmd_deliver,
+	  "Delivers every webhook message due now, once, then exits; the worker that\n"
+	  "keeps running is latchkey-deliver (docs/operations.md, Webhooks).\n" },
 };
 
 static const char	*current = "";	/* "key" while running `latchkey key ...` */

@@ -6,6 +6,7 @@
 #include <time.h>
 
 #include "cli.h"
+#include "model/notices.h"
 #include "model/usage.h"
 
 /* Print a usage object ({"data": […], "totals": {…}}) as a plain table. */
@@ -111,5 +112,9 @@ cmd_sweep(int argc, char **argv __attribute__((unused)))
 			return cli_failed(e, "sweep (inactive keys)");
 		fprintf(stderr, "sweep: revoked %" PRIu64 " inactive key(s)\n", revoked);
 	} while (revoked == LK_SWEEP_REVOKE_MAX);
+	/* The expiry notices due now (each once, however many sweep at the same time). */
+	if ((e = lk_notices_sweep(cli_db, now, &removed)) != LK_OK)
+		return cli_failed(e, "sweep (expiry notices)");
+	fprintf(stderr, "sweep: %" PRIu64 " expiry notice(s) sent\n", removed);
 	return 0;
 }

@@ -46,6 +46,7 @@ fi
 stopping=0
 hungup=0
 tail_pid=""
+deliver_pid=""
 cleanup() {
     status=$?
     # Ignored here and, inherited, in the stop scripts below. PIPE too: a reader of our output
@@ -70,6 +71,11 @@ cleanup() {
         echo "run: $why at $(date -u +%FT%TZ): stopping"
     fi
     [ -z "$tail_pid" ] || kill "$tail_pid" 2>/dev/null
+    # the webhook worker finishes the message it is posting, then exits
+    if [ -n "$deliver_pid" ]; then
+        kill -TERM "$deliver_pid" 2>/dev/null
+        for _ in $(seq 1 100); do kill -0 "$deliver_pid" 2>/dev/null || break; sleep 0.2; done
+    fi
     # Stop both, whatever start-up reached: the stop scripts find servers that are still starting.
     "$REPO/scripts/webserver.sh" stop "$SERVER" "$VAR" 9>&-
     "$REPO/scripts/mariadb.sh" stop "$VAR" "$DB_PORT" 9>&-
@@ -107,12 +113,21 @@ fi
 # the runtime DB user's table rights (tables a migration added need them too)
 setsid -w "$REPO/scripts/mariadb.sh" grant "$VAR" 9>&-
 
+# Webhooks to receivers on this machine (http://127.0.0.1:…): development only, never in
+# production (docs/operations.md, "Webhooks").
+grep -q '^webhook_allow_private' "$VAR/latchkey.conf" ||
+    printf '# make run: webhooks may go to http:// and private addresses (development only)\nwebhook_allow_private = yes\n' >> "$VAR/latchkey.conf"
+
 # The demo app at /demo/ (behind the authorizer) needs a rule; added once, edit it freely.
 if ! grep -q '^[[:space:]]*authz_' "$VAR/latchkey.conf"; then
     printf '\n# The authorizer: scopes a path needs (docs/operations.md). Added by scripts/run.sh for /demo/.\nauthz_rule = /demo/ demo:read\nauthz_default = deny\n' >> "$VAR/latchkey.conf"
 fi
 
 setsid -w "$REPO/scripts/webserver.sh" start "$SERVER" "$VAR" "$PORT" "$BINDIR" 9>&-
+
+# The webhook delivery worker (every server mode): posts the outbox's messages.
+"$BINDIR/latchkey-deliver" --config "$VAR/latchkey.conf" >> "$VAR/log/deliver.log" 2>&1 9>&- &
+deliver_pid=$!
 
 cat >&2 <<MSG
 
@@ -122,6 +137,7 @@ latchkey is running ($SERVER, MariaDB on 127.0.0.1:$DB_PORT, data in $VAR)
   try:       curl -H "Authorization: Bearer \$KEY" http://127.0.0.1:$PORT/v1/me
   demo app:  http://127.0.0.1:$PORT/demo/ behind the authorizer (not with lighttpd-cgi); needs a key
              with the scope demo:read (README.md, "The authorizer")
+  webhooks:  delivered by latchkey-deliver (log: $VAR/log/deliver.log)
   logs:      $VAR/log/$SERVER-error.log  $VAR/log/$SERVER-access.log
 Ctrl-C stops it. Error log follows:
 MSG

@@ -8,6 +8,7 @@
 #include "base/conf.h"
 #include "base/crypto.h"
 #include "base/keyfmt.h"
+#include "base/timefmt.h"
 
 #define LK_CONF_FILE_MAX	65536
 
@@ -55,6 +56,17 @@ static const struct setting {
 	{ "ratelimit_on_db_error", C_STR, S(ratelimit_on_db_error), 0, 0 },
 	{ "ratelimit_max_override", C_UINT, S(ratelimit_max_override), 1, 1000000000 },
 	{ "usage_retention_days", C_UINT, S(usage_retention_days), 1, 36600 },
+	{ "webhook_allow_private", C_BOOL, S(webhook_allow_private), 0, 0 },
+	{ "webhook_retry_schedule", C_STR, S(webhook_retry_schedule), 0, 0 },
+	{ "webhook_connect_timeout", C_UINT, S(webhook_connect_timeout), 1, 60 },
+	{ "webhook_timeout", C_UINT, S(webhook_timeout), 1, 300 },
+	{ "webhook_lease", C_UINT, S(webhook_lease), 1, 3600 },
+	{ "webhook_poll_ms", C_UINT, S(webhook_poll_ms), 10, 600000 },
+	{ "webhook_disable_after", C_UINT, S(webhook_disable_after), 1, 365 * 86400 },
+	{ "webhook_secret_overlap", C_UINT, S(webhook_secret_overlap), 0, 30 * 86400 },
+	{ "expiry_notice_days", C_STR, S(expiry_notice_days), 0, 0 },
+	{ "mail_command", C_STR, S(mail_command), 0, 0 },
+	{ "console_url", C_STR, S(console_url), 0, 0 },
 	{ "authz_rule", C_AUTHZ_RULE, S(authz), 0, 0 },		/* repeated: one rule a line */
 	{ "authz_default", C_AUTHZ_DEFAULT, S(authz), 0, 0 },
 #undef S
@@ -89,6 +101,15 @@ lk_conf_defaults(struct lk_conf *c)
 	snprintf(c->ratelimit_on_db_error, sizeof(c->ratelimit_on_db_error), "closed");
 	c->ratelimit_max_override = 60000;	/* 10 x enterprise: 1000 a second */
 	c->usage_retention_days = 400;
+	/* Standard Webhooks' suggested schedule: 8 attempts over about 27 hours. */
+	snprintf(c->webhook_retry_schedule, sizeof(c->webhook_retry_schedule), "5s,5m,30m,2h,5h,10h,10h");
+	c->webhook_connect_timeout = 5;
+	c->webhook_timeout = 15;
+	c->webhook_lease = 60;		/* > webhook_timeout: a live attempt keeps its message */
+	c->webhook_poll_ms = 1000;
+	c->webhook_disable_after = 432000;	/* 5 days */
+	c->webhook_secret_overlap = 86400;
+	snprintf(c->expiry_notice_days, sizeof(c->expiry_notice_days), "7");
 }
 
 /* Read a whole small file into buf (NUL-terminated). Returns false on error or if too large. */
@@ -206,6 +227,7 @@ enum lk_err
 lk_conf_parse(struct lk_conf *c, const char *text, char *err, size_t errsz)
 {
 	char		 line[1024], why[256];
+	int64_t		 out[LK_CONF_LIST_MAX];
 	const char	*p = text;
 	size_t		 i, n;
 	int		 lineno = 0;
@@ -264,12 +286,52 @@ lk_conf_parse(struct lk_conf *c, const char *text, char *err, size_t errsz)
 		snprintf(err, errsz, "base_path must start with '/' and not end with one");
 		return LK_ERR_VALIDATION;
 	}
+	if (!lk_conf_durations(c->webhook_retry_schedule, 1, out, LK_CONF_LIST_MAX, &n)) {
+		snprintf(err, errsz, "webhook_retry_schedule must be 1 to %d durations "
+		    "(seconds or 30m, 12h, 1d), comma-separated", LK_CONF_LIST_MAX);
+		return LK_ERR_VALIDATION;
+	}
+	if (!lk_conf_durations(c->expiry_notice_days, 86400, out, LK_CONF_LIST_MAX, &n)) {
+		snprintf(err, errsz, "expiry_notice_days must be 1 to %d numbers of days, "
+		    "comma-separated (\"30,7,1\")", LK_CONF_LIST_MAX);
+		return LK_ERR_VALIDATION;
+	}
+	if (c->webhook_lease <= c->webhook_timeout) {
+		snprintf(err, errsz, "webhook_lease must be longer than webhook_timeout "
+		    "(a message must stay its worker's for a whole attempt)");
+		return LK_ERR_VALIDATION;
+	}
 	c->ratelimit_open = strcmp(c->ratelimit_on_db_error, "open") == 0;
 	if (!c->ratelimit_open && strcmp(c->ratelimit_on_db_error, "closed") != 0) {
 		snprintf(err, errsz, "ratelimit_on_db_error must be closed or open");
 		return LK_ERR_VALIDATION;
 	}
 	return LK_OK;
+}
+
+bool
+lk_conf_durations(const char *text, int64_t unit, int64_t *out, size_t max, size_t *n)
+{
+	char	 item[32];
+	size_t	 len;
+
+	for (*n = 0; *text != '\0'; text += len + (text[len] == ',')) {
+		text += strspn(text, " ");
+		len = strcspn(text, ",");
+		if (len == 0 || len >= sizeof(item) || *n == max)
+			return false;
+		memcpy(item, text, len);
+		while (len > 0 && item[len - 1] == ' ')
+			len--;
+		item[len] = '\0';
+		if (unit == 1 ? !lk_duration_parse(item, 366 * 86400LL, &out[*n]) :
+		    (item[strspn(item, "0123456789")] != '\0' || len > 4 ||
+		    (out[*n] = strtoll(item, NULL, 10) * unit) == 0))
+			return false;
+		(*n)++;
+		len = strcspn(text, ",");
+	}
+	return *n > 0;
 }
 
 enum lk_err

@@ -48,7 +48,28 @@ struct lk_conf {
 	unsigned int	 login_throttle_window;	/* seconds */
 	bool		 admin_insecure_cookie;	/* plain-http dev mode: no Secure, no __Host- */
 	bool		 admin_trust_remote_user; /* the web server authenticates; REMOTE_USER names the user */
+	/* Webhooks and notices (docs/operations.md, "Webhooks"). */
+	bool		 webhook_allow_private;	/* dev only: http:// and private addresses */
+	char		 webhook_retry_schedule[256];	/* durations between attempts, comma-separated */
+	unsigned int	 webhook_connect_timeout;	/* seconds */
+	unsigned int	 webhook_timeout;		/* seconds, a whole attempt */
+	unsigned int	 webhook_lease;		/* seconds a claimed message is the worker's */
+	unsigned int	 webhook_poll_ms;	/* the worker's wait between empty passes */
+	unsigned int	 webhook_disable_after;	/* seconds of failing deliveries: disabled */
+	unsigned int	 webhook_secret_overlap;	/* seconds the old secret signs after a rotation */
+	char		 expiry_notice_days[64];	/* thresholds in days, comma-separated ("30,7,1") */
+	char		 mail_command[256];	/* "/usr/sbin/sendmail -t -i"; "" = no mail */
+	char		 console_url[256];	/* the admin console's address, for links in mail */
 };
+
+#define LK_CONF_LIST_MAX	16	/* entries of webhook_retry_schedule, expiry_notice_days */
+
+/*
+ * Parse a comma-separated list: durations (unit 1: "5s", "30m", 3600) or
+ * whole numbers multiplied by unit (86400: days). 1..max values > 0 into out.
+ */
+bool		lk_conf_durations(const char *text, int64_t unit, int64_t *out, size_t max,
+		    size_t *n);
 
 /* Fill c with the defaults. */
 void		lk_conf_defaults(struct lk_conf *c);

@@ -10,7 +10,7 @@
 #include "base/log.h"
 
 #define STMT_CACHE_MAX	64
-#define COL_BUF_MAX	8192
+#define COL_BUF_MAX	65536	/* a webhook message's payload (model/events) */
 #define TRIES		2
 
 struct cached {

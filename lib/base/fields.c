@@ -271,6 +271,16 @@ lk_fields_value(const struct lk_field *f, json_t *v, bool text, json_t **out,
 				return true;
 			}
 		return false;
+	case LK_FT_BOOL:
+		*why = "must be true or false";
+		if (json_is_boolean(v) || (text && json_is_string(v) &&
+		    (strcmp(json_string_value(v), "true") == 0 ||
+		    strcmp(json_string_value(v), "false") == 0))) {
+			*out = json_boolean(json_is_true(v) ||
+			    (json_is_string(v) && strcmp(json_string_value(v), "true") == 0));
+			return true;
+		}
+		return false;
 	case LK_FT_ID:
 		snprintf(buf, size, "must be an id such as %s... (as the API shows it) or me",
 		    f->choices[0]);

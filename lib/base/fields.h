@@ -28,6 +28,7 @@ enum lk_ftype {
 	LK_FT_IPS,	/* list of <= max IPv4/IPv6 addresses or CIDR ranges -> one
 			   space-separated string; one string (spaces, commas or
 			   newlines between) only from a query or form */
+	LK_FT_BOOL,	/* true or false ("true"/"false" from a query or form) */
 	LK_FT_CREDITS,	/* {"remaining": 0..LK_FIELDS_CREDITS_MAX, "refill": null |
 			   {"amount": 1..LK_FIELDS_CREDITS_MAX, "interval": "daily" |
 			   "monthly", "day_of_month": 1..31 (monthly; default 1)}} */

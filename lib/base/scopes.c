@@ -26,7 +26,7 @@ lk_scope_valid(const char *s)
 /* The scopes latchkey itself interprets: only held exactly (or through admin). */
 static const char *const builtin[] = {
 	"admin", "keys:read", "keys:write", "keys:import", "accounts:read",
-	"accounts:write", "verify", "audit:read", NULL
+	"accounts:write", "verify", "audit:read", "webhooks:read", "webhooks:write", NULL
 };
 
 static bool

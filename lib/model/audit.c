@@ -18,6 +18,7 @@
 #include "base/conf.h"
 #include "base/log.h"
 #include "model/audit.h"
+#include "model/events.h"
 
 /* Longest `changes` text: what the database layer's column buffer holds when reading it back. */
 #define CHANGES_MAX	8191
@@ -501,6 +502,9 @@ lk_audit_write(struct lk_db *db, const struct lk_audit_event *ev, int64_t now)
 	    .request_id = a->request_id != NULL ? a->request_id : "", .changes = changes };
 	e = append(db, &cur_key, &h, &r);
 	free(changes);
+	/* The change's event joins the same transaction: neither lands without the other. */
+	if (e == LK_OK)
+		e = lk_events_audited(db, ev, now);
 	return e == LK_OK ? move_head(db, &h) : e;
 }
 

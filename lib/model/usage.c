@@ -6,6 +6,7 @@
 #include "base/crypto.h"
 #include "base/log.h"
 #include "base/timefmt.h"
+#include "model/notices.h"
 #include "model/usage.h"
 
 #define DAY	86400
@@ -293,4 +294,6 @@ lk_usage_maybe_sweep(struct lk_db *db, const struct lk_conf *conf, int64_t now)
 		lk_log_err("usage retention sweep failed; the next one retries");
 	if (lk_keys_sweep_inactive(db, &lk_keys_sweeper, now, NULL) != LK_OK)
 		lk_log_err("inactivity sweep failed; the next one retries");
+	if (lk_notices_sweep(db, now, NULL) != LK_OK)
+		lk_log_err("expiry notice sweep failed; the next one retries");
 }

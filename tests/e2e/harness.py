@@ -250,7 +250,8 @@ class Stack:
 
     def _check_binaries(self):
         missing = [p for p in ["latchkey", "latchkey-pool"] +
-                   [f"{n}.fcgi" for n in ("keys", "key", "verify", "me", "accounts", "authorize", "audit", "admin", "notfound")]
+                   [f"{n}.fcgi" for n in ("keys", "key", "verify", "me", "accounts", "authorize", "audit", "webhooks", "admin",
+                                      "notfound")]
                    if not os.access(self.bin_dir / p, os.X_OK)]
         if missing:
             raise RuntimeError(f"missing programs in {self.bin_dir}: {missing} "
@@ -276,7 +277,15 @@ class Stack:
     # Settings the tests need on top of what scripts/mariadb.sh writes: the servers speak plain
     # http on 127.0.0.1, so the admin console runs in its plain-http dev mode (as under make run).
     # The login IP limit is lowered so test_admin_http can reach it quickly.
-    EXTRA_CONF = ("admin_insecure_cookie = yes\n", "login_max_failures_ip = 30\n")
+    # Webhooks: the receivers of test_webhooks listen on loopback over http (allowed only with
+    # webhook_allow_private, as under make run); retries, leases and polls in seconds, not hours.
+    EXTRA_CONF = ("admin_insecure_cookie = yes\n", "login_max_failures_ip = 30\n",
+                  "webhook_allow_private = yes\n", "webhook_retry_schedule = 1,1,1\n",
+                  "webhook_lease = 3\n", "webhook_poll_ms = 100\n",
+                  "webhook_connect_timeout = 2\n", "webhook_timeout = 2\n",
+                  # the programs' own hourly sweep notices keys within a day only, so the expiry
+                  # tests' sweeps (7 days, test_webhooks_notices.py) are the only ones for theirs
+                  "expiry_notice_days = 1\n")
 
     def _configure(self):
         text = Path(self.conf_path).read_text()
