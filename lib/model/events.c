@@ -4,11 +4,24 @@
 
 #include "base/crypto.h"
 #include "base/log.h"
+#include "base/scopes.h"
 #include "base/timefmt.h"
 #include "model/accounts.h"
 #include "model/events.h"
 #include "model/keys.h"
-#include "model/webhooks.h"
+
+bool
+lk_webhook_wants(const char *events, const char *type)
+{
+	const char	*p = events, *w;
+	size_t		 n;
+
+	while ((w = lk_scopes_next(&p, &n)) != NULL)
+		if ((n == 1 && w[0] == '*') || (strlen(type) == n && strncmp(type, w, n) == 0) ||
+		    (n >= 2 && w[n - 1] == '*' && strncmp(type, w, n - 1) == 0))
+			return true;
+	return false;
+}
 
 /* Payloads above this are sent as the object's id and account only (the outbox column's bound). */
 #define PAYLOAD_MAX	60000

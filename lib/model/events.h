@@ -12,6 +12,14 @@
 #include "base/db.h"
 #include "model/audit.h"
 
+/*
+ * True if an endpoint asking for events (space-separated types and patterns
+ * such as key.* or *) gets type. Here, not in model/webhooks, so that the
+ * audit writer's outbox step does not pull the endpoints' module (and libcurl)
+ * into every program.
+ */
+bool		 lk_webhook_wants(const char *events, const char *type);
+
 /* The event type of an audited action ("key.create" → "key.created"); NULL if none. */
 const char	*lk_events_type_of(const char *action);
 

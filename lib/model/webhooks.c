@@ -136,19 +136,6 @@ lk_webhook_events_ok(const char *events, char *why, size_t whysz)
 	return any;
 }
 
-bool
-lk_webhook_wants(const char *events, const char *type)
-{
-	const char	*p = events, *w;
-	size_t		 n;
-
-	while ((w = lk_scopes_next(&p, &n)) != NULL)
-		if ((n == 1 && w[0] == '*') || (strlen(type) == n && strncmp(type, w, n) == 0) ||
-		    (n >= 2 && w[n - 1] == '*' && strncmp(type, w, n - 1) == 0))
-			return true;
-	return false;
-}
-
 static json_t *
 time_json(int64_t t)
 {

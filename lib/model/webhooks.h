@@ -16,6 +16,7 @@
 #include "base/page.h"
 #include "model/accounts.h"
 #include "model/audit.h"
+#include "model/events.h"
 
 #define LK_WEBHOOK_DESC_MAX	200	/* characters */
 #define LK_WEBHOOK_EVENTS_BUF	1001	/* webhook_endpoints.events */
@@ -69,8 +70,6 @@ extern const char *const lk_webhook_event_types[];
  */
 bool		 lk_webhook_events_ok(const char *events, char *why, size_t whysz);
 
-/* True if an endpoint asking for events gets type. */
-bool		 lk_webhook_wants(const char *events, const char *type);
 
 /* The API object (never a secret). */
 json_t		*lk_webhook_json(const struct lk_webhook *w);
