@@ -118,6 +118,11 @@ setsid -w "$REPO/scripts/mariadb.sh" grant "$VAR" 9>&-
 grep -q '^webhook_allow_private' "$VAR/latchkey.conf" ||
     printf '# make run: webhooks may go to http:// and private addresses (development only)\nwebhook_allow_private = yes\n' >> "$VAR/latchkey.conf"
 
+# Leak reports from GitHub's secret scanning: its public keys, fetched by
+# `latchkey leaks refresh-keys` (docs/operations.md, "Leaked keys").
+grep -q '^github_secret_scanning_keys_file' "$VAR/latchkey.conf" ||
+    printf '# make run: the keys POST /v1/leaks/github checks (latchkey leaks refresh-keys --out ...)\ngithub_secret_scanning_keys_file = %s\n' "$VAR/secret-scanning-keys.json" >> "$VAR/latchkey.conf"
+
 # The demo app at /demo/ (behind the authorizer) needs a rule; added once, edit it freely.
 if ! grep -q '^[[:space:]]*authz_' "$VAR/latchkey.conf"; then
     printf '\n# The authorizer: scopes a path needs (docs/operations.md). Added by scripts/run.sh for /demo/.\nauthz_rule = /demo/ demo:read\nauthz_default = deny\n' >> "$VAR/latchkey.conf"
