@@ -162,13 +162,13 @@ check_item(struct lk_req *req, json_t *item, size_t i, const struct lk_keyparts 
 	return e;
 }
 
-static json_t *
-report_json(struct lk_req *req, struct report *rp, const struct lk_leak_result *r)
+/* What a report records: its url ("" if none given) and source ("api" if none given). */
+static const char *
+field_or(struct report *rp, const char *name, const char *def)
 {
-	return json_pack("{s:o,s:s?,s:s?,s:b,s:b}", "key", lk_key_json(&rp->k, req->now),
-	    "url", json_string_value(json_object_get(rp->f, "url")),
-	    "source", json_string_value(json_object_get(rp->f, "source")),
-	    "recorded", r->recorded, "revoked", r->revoked);
+	const char *v = json_string_value(json_object_get(rp->f, name));
+
+	return v != NULL ? v : def;
 }
 
 /*
@@ -202,17 +202,17 @@ reports(struct lk_req *req, json_t *items, bool one)
 				lk_req_detail(req, "index", json_integer((json_int_t)i));
 				e = lk_req_fail(req, LK_ERR_NOT_FOUND, "key", "No such key");
 			}
-	if (e == LK_OK && all_self) {
+	if (e == LK_OK && all_self)
 		self = (struct lk_actor){ rp[0].k.public_id, req->ip, req->request_id };
-	}
 	out = json_array();
 	for (i = 0; i < n && e == LK_OK; i++) {
-		const char *url = json_string_value(json_object_get(rp[i].f, "url"));
-		const char *source = json_string_value(json_object_get(rp[i].f, "source"));
+		const char *url = field_or(&rp[i], "url", ""), *source = field_or(&rp[i], "source", "api");
 
-		if ((e = lk_leaks_report(req->db, all_self ? &self : &c.actor, &rp[i].k,
-		    url != NULL ? url : "", source != NULL ? source : "api", req->now, &r)) == LK_OK)
-			json_array_append_new(out, report_json(req, &rp[i], &r));
+		if ((e = lk_leaks_report(req->db, all_self ? &self : &c.actor, &rp[i].k, url, source,
+		    req->now, &r)) == LK_OK)
+			json_array_append_new(out, json_pack("{s:o,s:s,s:s,s:b,s:b}", "key",
+			    lk_key_json(&rp[i].k, req->now), "url", url, "source", source,
+			    "recorded", r.recorded, "revoked", r.revoked));
 	}
 	if (e == LK_OK)
 		lk_resp_json(req, 200, one ? json_incref(json_array_get(out, 0)) :

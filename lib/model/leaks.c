@@ -86,6 +86,7 @@ report_work(struct lk_db *db, void *arg)
 		c->r->recorded = true;
 		e = lk_owner_audit(db, c->actor, &c->k->owner, c->k->public_id, "key.leaked",
 		    changes, c->now);
+		changes = NULL;		/* lk_owner_audit took it */
 	}
 out:
 	json_decref(changes);
