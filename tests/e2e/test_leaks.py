@@ -275,3 +275,48 @@ def test_report_input_errors(server):
     # a key that is not one here: 404, as an unknown key is on every route
     fake = k["key"][:-6] + "000000"
     expect(call(server, "POST", "/v1/leaks", k["key"], body={"key": fake}), 404)
+
+
+def test_refresh_keys_cli(stack, tmp_path):
+    """`latchkey leaks refresh-keys` against a keys server this test runs on loopback over http
+    (the test cannot reach api.github.com; --allow-http is what lets it use http://): the file is
+    replaced whole, mode 0644, and kept as it was when the answer is not a list of keys."""
+    import http.server
+    import threading
+
+    signer = Signer(stack)
+    good = json.dumps({"public_keys": [{"key_identifier": signer.key_id, "key": signer.pem(),
+                                        "is_current": True}]}).encode()
+    answers = {"/keys": (200, good), "/limited": (403, b'{"message": "rate limited"}'),
+               "/junk": (200, b"<html>hello</html>"), "/empty": (200, b'{"public_keys": []}')}
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):
+            status, body = answers.get(self.path, (404, b""))
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *a):
+            pass
+
+    srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=srv.serve_forever, daemon=True).start()
+    base = f"http://127.0.0.1:{srv.server_port}"
+    out = tmp_path / "keys.json"
+    try:
+        r = stack.cli("leaks", "refresh-keys", "--out", out, "--url", base + "/keys", "--allow-http")
+        assert out.read_bytes() == good and (out.stat().st_mode & 0o777) == 0o644, r.stderr
+        for bad in ("/limited", "/junk", "/empty", "/missing"):
+            r = stack.cli("leaks", "refresh-keys", "--out", out, "--url", base + bad, "--allow-http",
+                          check=False)
+            assert r.returncode == 1 and "kept as it was" in r.stderr, (bad, r.stderr)
+            assert out.read_bytes() == good
+        # http:// only with --allow-http
+        r = stack.cli("leaks", "refresh-keys", "--out", out, "--url", base + "/keys", check=False)
+        assert r.returncode == 1 and out.read_bytes() == good
+        assert sorted(p.name for p in tmp_path.iterdir()) == ["keys.json"]  # no temporary left
+    finally:
+        srv.shutdown()
