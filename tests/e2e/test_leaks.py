@@ -320,3 +320,40 @@ def test_refresh_keys_cli(stack, tmp_path):
         assert sorted(p.name for p in tmp_path.iterdir()) == ["keys.json"]  # no temporary left
     finally:
         srv.shutdown()
+
+
+def test_console_report_leaked(server, stack, account):
+    """The key page's "Report leaked" form: refused without the confirmation tick, then the
+    same report as the API's (revoked, reason leaked, one key.leaked row with the place, the
+    event, a mail); the page shows the reason; a viewer has no form and is refused."""
+    from admin_util import Console, make_user
+
+    acct, wh = account
+    owner_mail, pw, _ = make_user(stack, "owner", account=acct["id"])
+    viewer_mail, vpw, _ = make_user(stack, "viewer", account=acct["id"])
+    k = create_key(server, account_id=acct["id"], label="deploy key")
+    c = Console(server, owner_mail, pw)
+    page = c.get(f"/admin/keys/{k['id']}").text
+    assert 'action="/admin/keys/%s/leak"' % k["id"] in page and "Report leaked" in page
+    where = "https://tickets.example/T-" + uid()
+    r = c.post(f"/admin/keys/{k['id']}/leak", {"url": where})
+    assert r.status_code == 400 and "Tick the box" in r.text, r.text[:300]
+    assert key_row(stack, k["id"])["revoked_at"] is None
+    # without the CSRF token nothing happens either
+    r = c.post(f"/admin/keys/{k['id']}/leak", {"url": where, "confirm": "yes"}, csrf="0" * 64)
+    assert r.status_code == 403 and key_row(stack, k["id"])["revoked_at"] is None
+    r = c.post(f"/admin/keys/{k['id']}/leak", {"url": where, "confirm": "yes"})
+    assert r.status_code == 303 and r.headers["Location"].startswith(f"/admin/keys/{k['id']}?done=leaked")
+    assert key_row(stack, k["id"])["revoked_reason"] == "leaked"
+    rows = leak_audit(stack, k["id"])
+    assert len(rows) == 1 and rows[0]["changes"]["url"] == where
+    assert rows[0]["changes"]["source"] == "console" and rows[0]["actor"].startswith("usr_")
+    assert len(leak_events(stack, wh["id"], k["id"])) == 1
+    assert len(mails_about(stack, k["id"])) == 1
+    page = c.get(r.headers["Location"]).text
+    assert "reported as leaked (leaked)" in page and "The leak was reported" in page
+    # a viewer (no keys:write) sees no form and cannot post one
+    v = Console(server, viewer_mail, vpw)
+    assert "Report leaked" not in v.get(f"/admin/keys/{k['id']}").text
+    r = v.post(f"/admin/keys/{k['id']}/leak", {"url": "x", "confirm": "yes"})
+    assert r.status_code == 403 and len(leak_audit(stack, k["id"])) == 1
