@@ -12,7 +12,7 @@
 #include "http/resp.h"
 #include "model/leaks.h"
 
-/* GitHub's reports: a token is never longer than this to be ours (LK_KEY_FOREIGN_MAX). */
+/* The source of GitHub's reports: "github:" and GitHub's own (content, commit, …). */
 #define GITHUB_SOURCE	"github"
 
 static const struct lk_field report_fields[] = {
@@ -49,6 +49,19 @@ str(json_t *o, const char *name, const char *def)
 	return s != NULL ? s : def;
 }
 
+/* s into out (size bytes), cut if longer at a character boundary (the columns are UTF-8). */
+static void
+cut_copy(char *out, size_t size, const char *s)
+{
+	size_t n;
+
+	if ((size_t)snprintf(out, size, "%s", s) < size)
+		return;
+	for (n = size - 1; n > 0 && ((unsigned char)out[n] & 0xC0) == 0x80; n--)
+		;
+	out[n] = '\0';
+}
+
 /*
  * One GitHub report: true_positive if the token is a key here (now reported),
  * else false_positive. A url or source too long to keep is cut.
@@ -67,8 +80,10 @@ github_item(struct lk_req *req, const struct lk_actor *actor, json_t *item, json
 		    "Each report must be an object with a string 'token'");
 	e = lk_leaks_find(req->db, req->conf->key_prefix, token, strlen(token), &k);
 	if (e == LK_OK) {
-		snprintf(url, sizeof(url), "%s", str(item, "url", ""));
-		snprintf(source, sizeof(source), "%s:%s", GITHUB_SOURCE, str(item, "source", ""));
+		cut_copy(url, sizeof(url), str(item, "url", ""));
+		snprintf(source, sizeof(source), "%s:", GITHUB_SOURCE);
+		cut_copy(source + strlen(source), sizeof(source) - strlen(source),
+		    str(item, "source", ""));
 		e = lk_leaks_report(req->db, actor, &k, url, source, req->now, &r);
 	}
 	if (e != LK_OK && e != LK_ERR_NOT_FOUND)
@@ -132,9 +147,17 @@ struct report {
 	bool		 self;	/* the key is the one presented */
 };
 
+/* Name item i of a refused batch (details.index). */
+static enum lk_err
+item_fail(struct lk_req *req, size_t i, enum lk_err e)
+{
+	lk_req_detail(req, "index", json_integer((json_int_t)i));
+	return e;
+}
+
 /*
- * Validate item index i into rp: its fields, and whether its key is the
- * credential (digest). A key that is not one here is 404 like any other.
+ * Validate item i into rp: its fields, and whether its key is the one
+ * presented (their digests; nothing read yet).
  */
 static enum lk_err
 check_item(struct lk_req *req, json_t *item, size_t i, const struct lk_keyparts *cred,
@@ -145,35 +168,23 @@ check_item(struct lk_req *req, json_t *item, size_t i, const struct lk_keyparts 
 	enum lk_err		 e;
 
 	if (!json_is_object(item))
-		e = lk_req_fail(req, LK_ERR_VALIDATION, NULL,
-		    "Each report must be a JSON object {\"key\", \"url\", \"source\"}");
-	else if ((e = lk_req_fields(req, item, report_fields, &rp->f)) == LK_OK) {
-		key = json_string_value(json_object_get(rp->f, "key"));
-		if (lk_keyfmt_presented(key, strlen(key), req->conf->key_prefix, &kp) != LK_OK ||
-		    (e = lk_leaks_find(req->db, req->conf->key_prefix, key, strlen(key),
-		    &rp->k)) == LK_ERR_NOT_FOUND)
-			e = lk_req_fail(req, LK_ERR_NOT_FOUND, "key", "No such key");
-		else
-			rp->self = lk_crypto_equal(kp.digest, cred->digest, LK_SHA256_LEN);
-		lk_crypto_wipe(&kp, sizeof(kp));
-	}
-	if (e != LK_OK)
-		lk_req_detail(req, "index", json_integer((json_int_t)i));
-	return e;
-}
-
-/* What a report records: its url ("" if none given) and source ("api" if none given). */
-static const char *
-field_or(struct report *rp, const char *name, const char *def)
-{
-	const char *v = json_string_value(json_object_get(rp->f, name));
-
-	return v != NULL ? v : def;
+		return item_fail(req, i, lk_req_fail(req, LK_ERR_VALIDATION, NULL,
+		    "Each report must be a JSON object {\"key\", \"url\", \"source\"}"));
+	if ((e = lk_req_fields(req, item, report_fields, &rp->f)) != LK_OK)
+		return item_fail(req, i, e);
+	key = json_string_value(json_object_get(rp->f, "key"));
+	rp->self = lk_keyfmt_presented(key, strlen(key), req->conf->key_prefix, &kp) == LK_OK &&
+	    lk_crypto_equal(kp.digest, cred->digest, LK_SHA256_LEN);
+	lk_crypto_wipe(&kp, sizeof(kp));
+	return LK_OK;
 }
 
 /*
- * Every report is checked (fields, key found, caller's right to it) before
- * any is acted on: a refused batch changes nothing.
+ * Every report is checked (fields, the caller, each key found and the
+ * caller's to report) before any is acted on: a refused batch changes
+ * nothing. A caller reporting only the key it presents needs nothing more
+ * (anyone holding a key may report it, whatever its state); any other is
+ * authenticated first, then needs keys:write over each key's account.
  */
 static enum lk_err
 reports(struct lk_req *req, json_t *items, bool one)
@@ -183,6 +194,7 @@ reports(struct lk_req *req, json_t *items, bool one)
 	struct lk_actor		 self;
 	struct lk_leak_result	 r;
 	struct report		*rp;
+	const char		*key;
 	json_t			*out = NULL;
 	size_t			 n = json_array_size(items), i;
 	bool			 all_self = true;
@@ -195,18 +207,24 @@ reports(struct lk_req *req, json_t *items, bool one)
 	for (i = 0; i < n && e == LK_OK; i++)
 		if ((e = check_item(req, json_array_get(items, i), i, &cred, &rp[i])) == LK_OK)
 			all_self = all_self && rp[i].self;
-	/* Anyone holding a key may report it; others need keys:write over its account. */
-	if (e == LK_OK && !all_self && (e = lk_auth_caller_scope(req, &c, "keys:write")) == LK_OK)
-		for (i = 0; i < n && e == LK_OK; i++)
-			if (!lk_auth_sees(&c, &rp[i].k)) {
-				lk_req_detail(req, "index", json_integer((json_int_t)i));
-				e = lk_req_fail(req, LK_ERR_NOT_FOUND, "key", "No such key");
-			}
+	if (e == LK_OK && !all_self)
+		e = lk_auth_caller_scope(req, &c, "keys:write");
+	for (i = 0; i < n && e == LK_OK; i++) {
+		key = json_string_value(json_object_get(rp[i].f, "key"));
+		e = lk_leaks_find(req->db, req->conf->key_prefix, key, strlen(key), &rp[i].k);
+		if (e == LK_ERR_NOT_FOUND && all_self)
+			e = LK_ERR_INVALID_KEY;	/* the credential itself is no key */
+		else if (e == LK_ERR_NOT_FOUND || (e == LK_OK && !all_self &&
+		    !lk_auth_sees(&c, &rp[i].k)))
+			e = item_fail(req, i, lk_req_fail(req, LK_ERR_NOT_FOUND, "key",
+			    "No such key"));
+	}
 	if (e == LK_OK && all_self)
 		self = (struct lk_actor){ rp[0].k.public_id, req->ip, req->request_id };
 	out = json_array();
 	for (i = 0; i < n && e == LK_OK; i++) {
-		const char *url = field_or(&rp[i], "url", ""), *source = field_or(&rp[i], "source", "api");
+		/* what a report records: its url ("" if none given), its source ("api") */
+		const char *url = str(rp[i].f, "url", ""), *source = str(rp[i].f, "source", "api");
 
 		if ((e = lk_leaks_report(req->db, all_self ? &self : &c.actor, &rp[i].k, url, source,
 		    req->now, &r)) == LK_OK)

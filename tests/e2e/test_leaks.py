@@ -272,9 +272,17 @@ def test_report_input_errors(server):
     expect(call(server, "GET", "/v1/leaks", k["key"]), 405)
     expect(call(server, "GET", "/v1/leaks/github"), 405)
     expect(call(server, "POST", "/v1/leaks/elsewhere", k["key"], body={}), 404)
-    # a key that is not one here: 404, as an unknown key is on every route
-    fake = k["key"][:-6] + "000000"
-    expect(call(server, "POST", "/v1/leaks", k["key"], body={"key": fake}), 404)
+    # a key that is not one here: 404 to a keys:write caller, as an unknown key is on every
+    # route; a verify-only key reporting another key is refused before anything is looked up
+    fake = k["key"][:-6] + ("000000" if not k["key"].endswith("000000") else "000001")
+    r = expect(call(server, "POST", "/v1/leaks", server.admin_key, body={"key": fake}), 404)
+    assert r["error"]["details"] == {"field": "key", "index": 0}
+    expect(call(server, "POST", "/v1/leaks", k["key"], body={"key": fake}), 403)
+    # a well-formed key that is not one here, reporting itself: its credential is no key
+    unknown = create_key(server)
+    expect(call(server, "DELETE", f"/v1/keys/{unknown['id']}", server.admin_key), 204)
+    r = expect(call(server, "POST", "/v1/leaks", unknown["key"], body={"key": unknown["key"]}), 401)
+    assert r["error"]["code"] == "INVALID_API_KEY"
 
 
 def test_refresh_keys_cli(stack, tmp_path):
