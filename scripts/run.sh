@@ -143,6 +143,8 @@ latchkey is running ($SERVER, MariaDB on 127.0.0.1:$DB_PORT, data in $VAR)
   demo app:  http://127.0.0.1:$PORT/demo/ behind the authorizer (not with lighttpd-cgi); needs a key
              with the scope demo:read (README.md, "The authorizer")
   webhooks:  delivered by latchkey-deliver (log: $VAR/log/deliver.log)
+  leaks:     POST /v1/leaks; /v1/leaks/github checks $VAR/secret-scanning-keys.json
+             (fill it: $BINDIR/latchkey --config $VAR/latchkey.conf leaks refresh-keys)
   logs:      $VAR/log/$SERVER-error.log  $VAR/log/$SERVER-access.log
 Ctrl-C stops it. Error log follows:
 MSG
