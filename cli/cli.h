@@ -80,6 +80,7 @@ int	cmd_audit(int argc, char **argv);	/* audit.c */
 int	cmd_sweep(int argc, char **argv);	/* usage.c; also "gc" */
 int	cmd_webhook(int argc, char **argv);	/* webhook.c */
 int	cmd_deliver(int argc, char **argv);	/* webhook.c */
+int	cmd_leaks(int argc, char **argv);	/* leaks.c */
 
 /* "key usage …" and "account usage …" (usage.c), argv[1] is "usage". */
 int	cli_key_usage(int argc, char **argv);

@@ -66,6 +66,7 @@ static const char usage_text[] =
 "                                   (old name: gc)\n"
 "  webhook list|create|show|enable|disable|delete|rotate|test|messages\n"
 "  deliver --once                   deliver the due webhook messages\n"
+"  leaks refresh-keys [--out FILE] [--url URL [--allow-http]]\n"
 "\n"
 "The config file is --config FILE or $LATCHKEY_CONF" DEFAULT_CONF_TEXT ". 'me' is the root account.\n"
 "A new key's plaintext is printed once, alone on its line on stdout; nothing\n"
@@ -181,6 +182,13 @@ static const struct command {
 	{ "deliver", cmd_deliver,
 	  "Delivers every webhook message due now, once, then exits; the worker that\n"
 	  "keeps running is latchkey-deliver (docs/operations.md, Webhooks).\n" },
+	{ "leaks", cmd_leaks,
+	  "refresh-keys: fetch GitHub's secret scanning public keys (the JSON of\n"
+	  "https://api.github.com/meta/public_keys/secret_scanning, or --url) and replace\n"
+	  "--out (default github_secret_scanning_keys_file) atomically, mode 0644, only\n"
+	  "if the answer is 200 with a list of EC public keys; POST /v1/leaks/github reads\n"
+	  "the file on every report. --allow-http lets --url be http:// (a test server).\n"
+	  "Run it daily from cron (docs/operations.md, Leaked keys).\n" },
 };
 
 static const char	*current = "";	/* "key" while running `latchkey key ...` */

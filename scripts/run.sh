@@ -118,6 +118,11 @@ setsid -w "$REPO/scripts/mariadb.sh" grant "$VAR" 9>&-
 grep -q '^webhook_allow_private' "$VAR/latchkey.conf" ||
     printf '# make run: webhooks may go to http:// and private addresses (development only)\nwebhook_allow_private = yes\n' >> "$VAR/latchkey.conf"
 
+# Leak reports from GitHub's secret scanning: its public keys, fetched by
+# `latchkey leaks refresh-keys` (docs/operations.md, "Leaked keys").
+grep -q '^github_secret_scanning_keys_file' "$VAR/latchkey.conf" ||
+    printf '# make run: the keys POST /v1/leaks/github checks (latchkey leaks refresh-keys --out ...)\ngithub_secret_scanning_keys_file = %s\n' "$VAR/secret-scanning-keys.json" >> "$VAR/latchkey.conf"
+
 # The demo app at /demo/ (behind the authorizer) needs a rule; added once, edit it freely.
 if ! grep -q '^[[:space:]]*authz_' "$VAR/latchkey.conf"; then
     printf '\n# The authorizer: scopes a path needs (docs/operations.md). Added by scripts/run.sh for /demo/.\nauthz_rule = /demo/ demo:read\nauthz_default = deny\n' >> "$VAR/latchkey.conf"
@@ -138,6 +143,8 @@ latchkey is running ($SERVER, MariaDB on 127.0.0.1:$DB_PORT, data in $VAR)
   demo app:  http://127.0.0.1:$PORT/demo/ behind the authorizer (not with lighttpd-cgi); needs a key
              with the scope demo:read (README.md, "The authorizer")
   webhooks:  delivered by latchkey-deliver (log: $VAR/log/deliver.log)
+  leaks:     POST /v1/leaks; /v1/leaks/github checks $VAR/secret-scanning-keys.json
+             (fill it: $BINDIR/latchkey --config $VAR/latchkey.conf leaks refresh-keys)
   logs:      $VAR/log/$SERVER-error.log  $VAR/log/$SERVER-access.log
 Ctrl-C stops it. Error log follows:
 MSG

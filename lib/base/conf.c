@@ -67,6 +67,7 @@ static const struct setting {
 	{ "expiry_notice_days", C_STR, S(expiry_notice_days), 0, 0 },
 	{ "mail_command", C_STR, S(mail_command), 0, 0 },
 	{ "console_url", C_STR, S(console_url), 0, 0 },
+	{ "github_secret_scanning_keys_file", C_STR, S(github_secret_scanning_keys_file), 0, 0 },
 	{ "authz_rule", C_AUTHZ_RULE, S(authz), 0, 0 },		/* repeated: one rule a line */
 	{ "authz_default", C_AUTHZ_DEFAULT, S(authz), 0, 0 },
 #undef S

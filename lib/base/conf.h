@@ -60,6 +60,8 @@ struct lk_conf {
 	char		 expiry_notice_days[64];	/* thresholds in days, comma-separated ("30,7,1") */
 	char		 mail_command[256];	/* "/usr/sbin/sendmail -t -i"; "" = no mail */
 	char		 console_url[256];	/* the admin console's address, for links in mail */
+	/* Leak reports (docs/operations.md, "Leaked keys"): GitHub's public keys, read per report. */
+	char		 github_secret_scanning_keys_file[256];	/* "" = POST /v1/leaks/github off */
 };
 
 #define LK_CONF_LIST_MAX	16	/* entries of webhook_retry_schedule, expiry_notice_days */

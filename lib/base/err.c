@@ -28,6 +28,7 @@ static const struct {
 	[LK_ERR_IP_NOT_ALLOWED] = { 403, "IP_NOT_ALLOWED",
 	    "The API key may not be used from this address" },
 	[LK_ERR_USAGE_EXCEEDED] = { 429, "USAGE_EXCEEDED", "The API key's credits are used up" },
+	[LK_ERR_BAD_SIGNATURE] = { 401, "INVALID_SIGNATURE", "The request's signature does not verify" },
 };
 
 int

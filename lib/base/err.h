@@ -22,6 +22,7 @@ enum lk_err {
 	LK_ERR_ACCOUNT_SUSPENDED, /* 403: the key's account or one above it is suspended */
 	LK_ERR_IP_NOT_ALLOWED,	/* 403: the client's address is outside the key's allowlist */
 	LK_ERR_USAGE_EXCEEDED,	/* 429: the key's credits are used up */
+	LK_ERR_BAD_SIGNATURE,	/* 401: a signed report (POST /v1/leaks/github) does not verify */
 	LK_ERR__MAX
 };
 

@@ -220,6 +220,20 @@ curl_init(void)
 	curl_global_init(CURL_GLOBAL_DEFAULT);
 }
 
+/* What every request of ours does: https only unless allowed, no redirect, no proxy, timeouts. */
+static void
+set_common(CURL *c, const char *url, bool allow_http, unsigned int connect_timeout,
+    unsigned int timeout)
+{
+	curl_easy_setopt(c, CURLOPT_URL, url);
+	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, allow_http ? "http,https" : "https");
+	curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);
+	curl_easy_setopt(c, CURLOPT_PROXY, "");
+	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, (long)connect_timeout);
+	curl_easy_setopt(c, CURLOPT_TIMEOUT, (long)timeout);
+}
+
 bool
 lk_outbound_post(const char *url, const struct lk_outbound_target *t, bool allow_private,
     const char *const *headers, const char *body, unsigned int connect_timeout,
@@ -252,14 +266,8 @@ lk_outbound_post(const char *url, const struct lk_outbound_target *t, bool allow
 	hl = l;
 	if ((c = curl_easy_init()) == NULL)
 		goto out;
-	curl_easy_setopt(c, CURLOPT_URL, url);
+	set_common(c, url, allow_private, connect_timeout, timeout);
 	curl_easy_setopt(c, CURLOPT_RESOLVE, pin);
-	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, allow_private ? "http,https" : "https");
-	curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);
-	curl_easy_setopt(c, CURLOPT_PROXY, "");
-	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, (long)connect_timeout);
-	curl_easy_setopt(c, CURLOPT_TIMEOUT, (long)timeout);
 	curl_easy_setopt(c, CURLOPT_HTTPHEADER, hl);
 	curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
 	curl_easy_setopt(c, CURLOPT_USERAGENT, "latchkey-webhooks");
@@ -279,4 +287,58 @@ out:
 		return true;
 	snprintf(r->error, sizeof(r->error), "%s", curl_easy_strerror(rc));
 	return false;
+}
+
+/* A GET's response body, kept up to max bytes. */
+struct sink {
+	char	*buf;
+	size_t	 len, max;
+};
+
+static size_t
+keep(char *p, size_t size, size_t n, void *arg)
+{
+	struct sink	*s = arg;
+	char		*b;
+
+	if (s->len + size * n > s->max || (b = realloc(s->buf, s->len + size * n + 1)) == NULL)
+		return 0;
+	memcpy(b + s->len, p, size * n);
+	s->buf = b;
+	s->len += size * n;
+	s->buf[s->len] = '\0';
+	return size * n;
+}
+
+bool
+lk_outbound_get(const char *url, bool allow_http, size_t max, unsigned int connect_timeout,
+    unsigned int timeout, char **body, size_t *len, long *code, char *why, size_t whysz)
+{
+	struct sink	 s = { NULL, 0, max };
+	CURLcode	 rc = CURLE_OUT_OF_MEMORY;
+	CURL		*c;
+
+	*body = NULL;
+	*len = 0;
+	*code = 0;
+	pthread_once(&curl_once, curl_init);
+	if ((c = curl_easy_init()) != NULL) {
+		set_common(c, url, allow_http, connect_timeout, timeout);
+		/* GitHub's API refuses requests without a User-Agent. */
+		curl_easy_setopt(c, CURLOPT_USERAGENT, "latchkey");
+		curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, keep);
+		curl_easy_setopt(c, CURLOPT_WRITEDATA, &s);
+		if ((rc = curl_easy_perform(c)) == CURLE_OK)
+			curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, code);
+		curl_easy_cleanup(c);
+	}
+	if (rc != CURLE_OK) {
+		snprintf(why, whysz, "%s", rc == CURLE_WRITE_ERROR ?
+		    "the response is larger than expected" : curl_easy_strerror(rc));
+		free(s.buf);
+		return false;
+	}
+	*body = s.buf;
+	*len = s.len;
+	return true;
 }

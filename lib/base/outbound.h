@@ -81,4 +81,14 @@ bool	lk_outbound_post(const char *url, const struct lk_outbound_target *t,
 	    bool allow_private, const char *const *headers, const char *body,
 	    unsigned int connect_timeout, unsigned int timeout, struct lk_outbound_result *r);
 
+/*
+ * GET url (an operator's, e.g. GitHub's published keys: no SSRF rule, https
+ * only unless allow_http, no proxy from the environment, no redirect
+ * followed, certificates verified) with the timeouts; the response body, at
+ * most max bytes, into *body (NUL-terminated, *len bytes; the caller frees)
+ * and its status into *code. False with why if no complete response came.
+ */
+bool	lk_outbound_get(const char *url, bool allow_http, size_t max, unsigned int connect_timeout,
+	    unsigned int timeout, char **body, size_t *len, long *code, char *why, size_t whysz);
+
 #endif

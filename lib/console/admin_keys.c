@@ -3,9 +3,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "api/auth.h"
 #include "api/keys.h"
 #include "base/timefmt.h"
 #include "console/admin.h"
+#include "model/leaks.h"
 #include "model/usage.h"
 
 #define WEEK	(7 * 86400)
@@ -482,6 +484,8 @@ done_notice(const char *done)
 	static const struct { const char *done, *text; } notices[] = {
 		{ "deleted", "The key was deleted." }, { "revoked", "The key was revoked." },
 		{ "reactivated", "The key is active again." }, { "saved", "Your changes were saved." },
+		{ "leaked", "The leak was reported: the key is revoked, and the account's owners and "
+		    "developers are told." },
 	};
 	size_t i;
 
@@ -1048,6 +1052,40 @@ details_section(struct lk_admin *a, json_t *k, const char *scopes, const char *m
 }
 
 /*
+ * "Report leaked" (folded unless it just failed): where the key was found,
+ * and a tick that confirms it is revoked now. POST …/leak (report_leak).
+ */
+static void
+leak_form(struct lk_admin *a, const char *id, const char *err_field, const char *err)
+{
+	struct lk_html	*h = &a->h;
+	const char	*confirm_err = lk_admin_field_error(a, "confirm", err_field, err);
+	char		 href[200];
+
+	lk_html_elem(h, LK_E_DETAILS, LK_A_CLASS, "edit", LK_A_ID, "leak",
+	    LK_A_OPEN, err != NULL ? "" : NULL, LK_A__MAX);
+	lk_html_leaf(h, LK_E_SUMMARY, "Report leaked…", LK_A__MAX);
+	key_href(href, sizeof(href), id, "leak");
+	lk_admin_form(a, href, "stack");
+	lk_admin_input(a, "Where it was found", "url", "text", "",
+	    "A URL or a few words (a repository, a ticket, a paste). Optional.", err_field, err);
+	lk_html_elem(h, LK_E_DIV, LK_A_CLASS, "field", LK_A__MAX);
+	lk_html_elem(h, LK_E_LABEL, LK_A__MAX);
+	lk_html_elem(h, LK_E_INPUT, LK_A_TYPE, "checkbox", LK_A_NAME, "confirm", LK_A_VALUE, "yes",
+	    LK_A_ID, "f-confirm", LK_A_ARIA_INVALID, confirm_err != NULL ? "true" : NULL,
+	    LK_A__MAX);
+	lk_html_text(h, " Revoke this key now: programs using it stop working, and the "
+	    "account's owners and developers are told it leaked");
+	lk_html_close(h);
+	if (confirm_err != NULL)
+		lk_html_leaf(h, LK_E_P, confirm_err, LK_A_CLASS, "error", LK_A__MAX);
+	lk_html_close(h);
+	lk_admin_button(a, "Report leaked", "danger");
+	lk_html_close(h);
+	lk_html_close(h);
+}
+
+/*
  * What a writer can do, in one row (revoke or reactivate, rotate, delete),
  * then the edit form, folded unless an edit just failed. failed names the
  * action whose error (err, about err_field) is shown, or is NULL.
@@ -1059,13 +1097,15 @@ actions_section(struct lk_admin *a, json_t *k, const char *scopes, const char *m
 	struct lk_html	*h = &a->h;
 	const char	*id = lk_admin_str(k, "id"), *st = lk_admin_str(k, "status");
 	bool		 edit_failed = failed != NULL && strcmp(failed, "edit") == 0;
+	bool		 leak_failed = failed != NULL && strcmp(failed, "leak") == 0;
+	const char	*leak_field = leak_failed ? err_field : NULL, *leak_err = leak_failed ? err : NULL;
 	bool		 rotate = strcmp(st, "active") == 0 && !replaced;
 	char		 href[200], date[16] = "";
 
 	lk_html_elem(h, LK_E_SECTION, LK_A_ID, "actions", LK_A_ARIA_LABELLEDBY, "actions-h",
 	    LK_A__MAX);
 	lk_html_leaf(h, LK_E_H2, "Actions", LK_A_ID, "actions-h", LK_A__MAX);
-	if (err != NULL && !edit_failed)
+	if (err != NULL && !edit_failed && !leak_failed)
 		lk_admin_alert(a, err);
 	lk_html_elem(h, LK_E_DIV, LK_A_CLASS, "actions", LK_A__MAX);
 	if (strcmp(st, "active") == 0) {
@@ -1080,7 +1120,7 @@ actions_section(struct lk_admin *a, json_t *k, const char *scopes, const char *m
 		lk_html_close(h);
 	}
 	if (rotate)
-		rotate_form(a, id, failed != NULL && !edit_failed ? err_field : NULL);
+		rotate_form(a, id, failed != NULL && !edit_failed && !leak_failed ? err_field : NULL);
 	key_href(href, sizeof(href), id, "delete");
 	lk_html_leaf(h, LK_E_A, "Delete…", LK_A_HREF, href, LK_A_ID, "delete-link",
 	    LK_A_CLASS, "button danger", LK_A__MAX);
@@ -1113,6 +1153,7 @@ actions_section(struct lk_admin *a, json_t *k, const char *scopes, const char *m
 	lk_admin_button(a, "Save changes", NULL);
 	lk_html_close(h);
 	lk_html_close(h);
+	leak_form(a, id, leak_field, leak_err);
 	lk_html_close(h);
 }
 
@@ -1304,6 +1345,40 @@ delete_page(struct lk_admin *a, json_t *k)
 	return lk_admin_end(a, 200);
 }
 
+/*
+ * POST …/leak: the same report as POST /v1/leaks (model/leaks), by the
+ * signed-in user, for the key the user can see (k); source "console".
+ */
+static enum lk_err
+report_leak(struct lk_admin *a, json_t *k)
+{
+	const char		*url = lk_admin_value(a, "url");
+	struct lk_leak_result	 r;
+	struct lk_caller	 c = a->caller;
+	struct lk_key		 key;
+	char			 href[200];
+	size_t			 i;
+	enum lk_err		 e;
+
+	if ((e = lk_admin_require(a, "keys:write")) != LK_OK)
+		return e;
+	for (i = 0; url[i] != '\0' && (unsigned char)url[i] >= 0x20 && url[i] != 0x7f; i++)
+		;
+	if (url[i] != '\0' || i > LK_LEAK_URL_MAX)
+		return detail_page(a, k, 400, "leak", "url", "Give a URL or a few words of at most "
+		    "2048 characters, on one line.");
+	if (strcmp(lk_admin_value(a, "confirm"), "yes") != 0)
+		return detail_page(a, k, 400, "leak", "confirm",
+		    "Tick the box to confirm: the key is revoked now.");
+	lk_auth_actor(a->req, &c);
+	if ((e = lk_keys_get(a->req->db, lk_admin_str(k, "id"), &key)) != LK_OK ||
+	    (e = lk_leaks_report(a->req->db, &c.actor, &key, url, "console", a->req->now, &r)) !=
+	    LK_OK)
+		return e;
+	snprintf(href, sizeof(href), LK_ADMIN_BASE "/keys/%s?done=leaked#details", key.public_id);
+	return lk_admin_redirect(a, href);
+}
+
 static enum lk_err
 item(struct lk_admin *a, const char *id, const char *action)
 {
@@ -1361,6 +1436,10 @@ item(struct lk_admin *a, const char *id, const char *action)
 		api_action = action;
 	} else if (strcmp(action, "delete") == 0) {
 		m = LK_DELETE;
+	} else if (strcmp(action, "leak") == 0) {
+		e = report_leak(a, k);
+		json_decref(k);
+		return e;
 	} else {
 		json_decref(k);
 		return lk_req_fail(req, LK_ERR_NOT_FOUND, NULL, "There is no such page.");

@@ -342,45 +342,77 @@ lk_req_read_body(struct lk_req *req)
 	return lk_req_read_body_max(req, req->conf->max_body);
 }
 
-enum lk_err
-lk_req_read_body_max(struct lk_req *req, size_t max)
+/*
+ * Read the body (at most max bytes) into *buf (NUL-terminated, *len bytes; the
+ * caller frees), *mt its media type (media_type); *buf NULL without a body.
+ */
+static enum lk_err
+read_raw(struct lk_req *req, size_t max, int *mt, char **buf, size_t *len)
 {
 	const char	*cl = lk_req_param(req, "CONTENT_LENGTH");
-	const char	*ct = lk_req_param(req, "CONTENT_TYPE");
-	char		*buf, *end, bad[128];
-	unsigned long long len = 0;
+	char		*end;
+	unsigned long long n = 0;
 	size_t		 got;
-	int		 mt;
-	json_error_t	 jerr;
 
-	if (req->body != NULL)
-		return LK_OK;
+	*buf = NULL;
+	*len = 0;
 	if (cl != NULL && *cl != '\0') {
-		len = strtoull(cl, &end, 10);
+		n = strtoull(cl, &end, 10);
 		if (!isdigit((unsigned char)*cl) || *end != '\0')
 			return lk_req_fail(req, LK_ERR_VALIDATION, NULL,
 			    "Content-Length is not a number");
 	}
-	if (len > max) {
+	if (n > max) {
 		lk_req_detail(req, "max_bytes", json_integer((json_int_t)max));
 		return lk_req_fail(req, LK_ERR_TOO_LARGE, NULL,
 		    "The request body is larger than %zu bytes", max);
 	}
-	mt = media_type(ct);
-	if (len == 0 && mt <= 0)
+	*mt = media_type(lk_req_param(req, "CONTENT_TYPE"));
+	if (n == 0 && *mt <= 0)
 		return LK_OK;		/* no body: e.g. POST …/revoke */
-	if (mt <= 0)	/* a body without a type is refused, never guessed */
+	if (*mt <= 0)	/* a body without a type is refused, never guessed */
 		return lk_req_fail(req, LK_ERR_MEDIA_TYPE, NULL,
 		    "The body must be application/json or application/x-www-form-urlencoded");
-	if ((buf = malloc(len + 1)) == NULL)
+	if ((*buf = malloc(n + 1)) == NULL)
 		return LK_ERR_INTERNAL;
-	got = read_in(req, buf, len);
-	buf[got] = '\0';
-	if (got != len) {
-		free(buf);
+	got = read_in(req, *buf, n);
+	(*buf)[got] = '\0';
+	if (got != n) {
+		free(*buf);
+		*buf = NULL;
 		return lk_req_fail(req, LK_ERR_VALIDATION, NULL,
 		    "The request body is shorter than its Content-Length");
 	}
+	*len = n;
+	return LK_OK;
+}
+
+enum lk_err
+lk_req_read_raw(struct lk_req *req, size_t max, char **buf, size_t *len)
+{
+	enum lk_err	e;
+	int		mt = 0;
+
+	if ((e = read_raw(req, max, &mt, buf, len)) != LK_OK || *buf == NULL || mt == 1)
+		return e;
+	free(*buf);
+	*buf = NULL;
+	return lk_req_fail(req, LK_ERR_MEDIA_TYPE, NULL, "The body must be application/json");
+}
+
+enum lk_err
+lk_req_read_body_max(struct lk_req *req, size_t max)
+{
+	char		*buf, bad[128];
+	size_t		 len;
+	int		 mt = 0;
+	enum lk_err	 e;
+	json_error_t	 jerr;
+
+	if (req->body != NULL)
+		return LK_OK;
+	if ((e = read_raw(req, max, &mt, &buf, &len)) != LK_OK || buf == NULL)
+		return e;
 	if (mt == 1) {
 		req->body = json_loadb(buf, len, JSON_REJECT_DUPLICATES, &jerr);
 		if (req->body == NULL || !json_is_object(req->body)) {

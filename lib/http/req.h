@@ -104,6 +104,14 @@ enum lk_err	 lk_req_read_body(struct lk_req *req);
 enum lk_err	 lk_req_read_body_max(struct lk_req *req, size_t max);
 
 /*
+ * Read a JSON body as sent, for a route that needs its bytes (a signature
+ * over them) or takes more than an object: *buf (NUL-terminated, *len bytes)
+ * for the caller to free, NULL without a body. 413 over max bytes, 415
+ * unless application/json, 400 if shorter than its Content-Length.
+ */
+enum lk_err	 lk_req_read_raw(struct lk_req *req, size_t max, char **buf, size_t *len);
+
+/*
  * Validate the raw fields in (req->body, req->query, or an object inside a
  * JSON body) against table (lk_fields_check): unknown fields, bad values and
  * missing required ones are 400, each recorded with lk_req_invalid (the

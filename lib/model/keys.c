@@ -919,6 +919,30 @@ lk_keys_revoke(struct lk_db *db, const struct lk_actor *actor, const char *holde
 	return lk_db_txn(db, revoke_work, &c);
 }
 
+enum lk_err
+lk_keys_revoke_locked(struct lk_db *db, struct lk_key *k, const char *reason, int64_t now,
+    json_t *changes, bool *revoked)
+{
+	json_t		*st;
+	enum lk_err	 e;
+
+	*revoked = false;
+	if ((e = lock_key(db, k)) != LK_OK || k->revoked_at != 0)
+		return e;
+	{
+		const struct lk_param p[] = { LK_INT(now), LK_STR(reason), LK_INT(k->id) };
+		if ((e = lk_db_exec(db, SQL_SET_REVOKED, p, 3, NULL, NULL, NULL)) != LK_OK)
+			return e;
+	}
+	snprintf(k->revoked_reason, sizeof(k->revoked_reason), "%s", reason);
+	st = status_change(k, now, now);
+	json_object_update(changes, st);
+	json_decref(st);
+	json_object_set_new(changes, "reason", json_string(reason));
+	*revoked = true;
+	return LK_OK;
+}
+
 static enum lk_err
 reactivate_work(struct lk_db *db, void *arg)
 {

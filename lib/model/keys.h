@@ -202,6 +202,15 @@ enum lk_err	 lk_keys_update(struct lk_db *db, const struct lk_actor *actor,
 /* Revoke (revoked_reason "manual"): no-op (no audit) if already revoked. */
 enum lk_err	 lk_keys_revoke(struct lk_db *db, const struct lk_actor *actor,
 		    const char *holder, struct lk_key *k, int64_t now);
+/*
+ * Inside lk_db_txn, for a change that writes its own audit row (a leak
+ * report): re-read k under its row lock and, unless it is already revoked,
+ * revoke it with reason (one of revoked_reason's values), setting *revoked
+ * and adding the status change and reason to changes (an object). Anyone
+ * holding a key's plaintext may have it revoked: no dominance rule.
+ */
+enum lk_err	 lk_keys_revoke_locked(struct lk_db *db, struct lk_key *k, const char *reason,
+		    int64_t now, json_t *changes, bool *revoked);
 /* Reactivate: LK_ERR_CONFLICT if expired; no-op if active. */
 enum lk_err	 lk_keys_reactivate(struct lk_db *db, const struct lk_actor *actor,
 		    const char *holder, struct lk_key *k, int64_t now);

@@ -88,9 +88,8 @@ notice_work(struct lk_db *db, void *arg)
 	return lk_events_emit(db, n->k.owner.path, n->type, lk_key_json(&n->k, n->now), n->now);
 }
 
-/* Control characters of s (a label) as spaces: a label can never start a header or a line. */
-static void
-flatten(const char *s, char *out, size_t size)
+void
+lk_notices_flatten(const char *s, char *out, size_t size)
 {
 	size_t i;
 
@@ -109,7 +108,7 @@ mail_notice(struct lk_db *db, const struct notice *n)
 
 	if (conf->mail_command[0] == '\0')
 		return;
-	flatten(n->k.label, label, sizeof(label));
+	lk_notices_flatten(n->k.label, label, sizeof(label));
 	lk_time_format(n->k.expires_at, at);
 	snprintf(subject, sizeof(subject), "latchkey: API key %s %s %s", n->k.start,
 	    expired ? "expired at" : "expires at", at);

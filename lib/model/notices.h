@@ -23,6 +23,12 @@
 enum lk_err	lk_notices_sweep(struct lk_db *db, int64_t now, uint64_t *sent);
 
 /*
+ * s (a label, a URL) into out with its control characters as spaces: text
+ * from outside can never start a header or a line of a mail.
+ */
+void		lk_notices_flatten(const char *s, char *out, size_t size);
+
+/*
  * Mail text to every owner and developer of the account with internal id
  * account (mail_command; nothing when unset). subject is ASCII without line
  * breaks; body is plain text, its control characters other than newlines

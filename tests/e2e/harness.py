@@ -250,7 +250,7 @@ class Stack:
 
     def _check_binaries(self):
         missing = [p for p in ["latchkey", "latchkey-pool"] +
-                   [f"{n}.fcgi" for n in ("keys", "key", "verify", "me", "accounts", "authorize", "audit", "webhooks", "admin",
+                   [f"{n}.fcgi" for n in ("keys", "key", "verify", "me", "accounts", "authorize", "audit", "webhooks", "leaks", "admin",
                                       "notfound")]
                    if not os.access(self.bin_dir / p, os.X_OK)]
         if missing:
@@ -289,8 +289,13 @@ class Stack:
 
     def _configure(self):
         text = Path(self.conf_path).read_text()
+        # Leak reports (test_leaks.py writes the keys file and the mail capture script there;
+        # both are read when a report comes, so they need not exist yet).
+        leaks = Path(self.vardir, "leaks")
+        extra = self.EXTRA_CONF + (f"github_secret_scanning_keys_file = {leaks}/keys.json\n",
+                                   f"mail_command = {leaks}/mail.sh {leaks}/mail\n")
         with open(self.conf_path, "a") as f:
-            for line in self.EXTRA_CONF:
+            for line in extra:
                 if line.split("=")[0].strip() not in text:
                     f.write(line)
 
