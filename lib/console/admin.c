@@ -305,6 +305,8 @@ lk_admin_begin(struct lk_admin *a, const char *title, const char *area)
 		lk_html_elem(h, LK_E_UL, LK_A__MAX);
 		nav_item(a, area, "keys", "Keys");
 		nav_item(a, area, "accounts", "Accounts");
+		if (lk_admin_can(a, "webhooks:read"))
+			nav_item(a, area, "webhooks", "Webhooks");
 		if (lk_admin_can(a, "audit:read"))
 			nav_item(a, area, "audit", "Audit log");
 		if (lk_admin_can(a, "admin"))

@@ -2,7 +2,7 @@
  * admin.h — the HTML admin console (cgi-bin/admin routes here). One file per
  * area: admin.c (frame, stylesheet, form helpers, error pages, the
  * bridge to the API handlers), admin_login.c, admin_keys.c,
- * admin_accounts.c, admin_audit.c, admin_users.c.
+ * admin_accounts.c, admin_audit.c, admin_users.c, admin_webhooks.c.
  *
  * Every change goes through the same code as the JSON API: the console turns
  * a form into the API's body (same field names) and runs the API handler as
@@ -167,6 +167,7 @@ enum lk_err	 lk_admin_keys(struct lk_admin *a);
 enum lk_err	 lk_admin_accounts(struct lk_admin *a);
 enum lk_err	 lk_admin_audit(struct lk_admin *a);
 enum lk_err	 lk_admin_users(struct lk_admin *a);
+enum lk_err	 lk_admin_webhooks(struct lk_admin *a);	/* webhooks:read; writes: webhooks:write */
 
 /* The audit rows of one target (key detail page), newest first, at most limit. */
 void		 lk_admin_audit_table(struct lk_admin *a, const char *target_id, int limit);
