@@ -240,7 +240,7 @@ last_delivery_cell(struct lk_admin *a, const char *id)
 {
 	json_t	*page = NULL, *m;
 
-	lk_admin_cell(a, "Last delivery", NULL);
+	lk_admin_cell(a, "Latest", NULL);
 	if (api(a, LK_GET, id, "messages", NULL, NULL, json_pack("{s:i}", "limit", 1),
 	    &page) != LK_OK || (m = json_array_get(json_object_get(page, "data"), 0)) == NULL)
 		lk_html_text(&a->h, "none yet");
@@ -262,11 +262,16 @@ list_row(struct lk_admin *a, json_t *tree, json_t *w)
 
 	wh_href(href, sizeof(href), id, NULL);
 	lk_html_elem(h, LK_E_TR, LK_A__MAX);
+	/* by its description (its name for people) when it has one, its URL beside it */
 	lk_admin_cell(a, "Endpoint", NULL);
-	lk_html_leaf(h, LK_E_A, lk_admin_str(w, "url"), LK_A_HREF, href, LK_A__MAX);
-	if (*lk_admin_str(w, "description"))
-		lk_html_leaf(h, LK_E_SMALL, lk_admin_str(w, "description"), LK_A_CLASS, "hint",
-		    LK_A__MAX);
+	if (*lk_admin_str(w, "description")) {
+		lk_html_leaf(h, LK_E_A, lk_admin_str(w, "description"), LK_A_HREF, href, LK_A__MAX);
+		lk_html_text(h, " ");
+		lk_html_elem(h, LK_E_SMALL, LK_A__MAX);
+		lk_html_leaf(h, LK_E_CODE, lk_admin_str(w, "url"), LK_A__MAX);
+		lk_html_close(h);
+	} else
+		lk_html_leaf(h, LK_E_A, lk_admin_str(w, "url"), LK_A_HREF, href, LK_A__MAX);
 	lk_html_close(h);
 	lk_admin_cell(a, "Account", NULL);
 	lk_admin_account_name(a, tree, lk_admin_str(w, "account_id"));
@@ -339,7 +344,7 @@ static enum lk_err
 list_page(struct lk_admin *a)
 {
 	static const char *const cols[] = { "Endpoint", "Account", "Events", "State",
-	    "Last delivery" };
+	    "Latest delivery" };
 	struct lk_html	*h = &a->h;
 	const char	*cursor = lk_admin_str(a->req->query, "cursor"), *notice;
 	json_t		*page, *tree = NULL, *q, *w, *data;
@@ -689,7 +694,7 @@ actions_section(struct lk_admin *a, json_t *w, const char *ev, const char *faile
 static void
 number_cell(struct lk_admin *a, const char *label, json_t *v, const char *unit)
 {
-	lk_admin_cell(a, label, "num");
+	lk_admin_cell(a, label, NULL);
 	if (json_is_integer(v))
 		lk_html_textf(&a->h, "%lld%s", (long long)json_integer_value(v), unit);
 	else
@@ -705,8 +710,9 @@ time_cell(struct lk_admin *a, const char *label, json_t *m, const char *field)
 	lk_html_close(&a->h);
 }
 
+/* One message; off: the endpoint is disabled, so nothing is tried until it is enabled. */
 static void
-delivery_row(struct lk_admin *a, const char *id, json_t *m, bool write)
+delivery_row(struct lk_admin *a, const char *id, json_t *m, bool write, bool off)
 {
 	struct lk_html	*h = &a->h;
 	const char	*st = lk_admin_str(m, "status");
@@ -726,9 +732,15 @@ delivery_row(struct lk_admin *a, const char *id, json_t *m, bool write)
 	number_cell(a, "Attempts", json_object_get(m, "attempts"), "");
 	number_cell(a, "Latency", json_object_get(m, "latency_ms"), " ms");
 	number_cell(a, "Response", json_object_get(m, "response_code"), "");
-	time_cell(a, "Last attempt", m, "last_attempt_at");
-	time_cell(a, "Next attempt", m, "next_attempt_at");
-	lk_admin_cell(a, "Last error", NULL);
+	/* short labels: they head the lines of a row on a narrow screen */
+	time_cell(a, "Last try", m, "last_attempt_at");
+	if (off && strcmp(st, "pending") == 0) {
+		lk_admin_cell(a, "Next try", NULL);
+		lk_html_text(h, "when enabled");
+		lk_html_close(h);
+	} else
+		time_cell(a, "Next try", m, "next_attempt_at");
+	lk_admin_cell(a, "Error", NULL);
 	lk_html_text(h, *lk_admin_str(m, "last_error") ? lk_admin_str(m, "last_error") : "—");
 	lk_html_close(h);
 	if (write) {
@@ -746,7 +758,7 @@ delivery_row(struct lk_admin *a, const char *id, json_t *m, bool write)
 }
 
 static void
-deliveries_section(struct lk_admin *a, const char *id)
+deliveries_section(struct lk_admin *a, const char *id, bool off)
 {
 	static const char *const cols[] = { "Event", "Status", "Attempts", "Latency",
 	    "Response", "Last attempt", "Next attempt", "Last error", "Resend" };
@@ -771,7 +783,7 @@ deliveries_section(struct lk_admin *a, const char *id)
 		    "The newest messages to this endpoint", cols,
 		    LK_NELEM(cols) - (write ? 0 : 1));
 		json_array_foreach(json_object_get(page, "data"), i, m)
-			delivery_row(a, id, m, write);
+			delivery_row(a, id, m, write, off);
 		lk_html_close(h);
 		lk_html_close(h);
 		lk_html_close(h);
@@ -812,7 +824,8 @@ detail_page(struct lk_admin *a, json_t *w, int status, const char *failed,
 		actions_section(a, w, ev, failed, err_field[0] ? err_field : NULL, err);
 	lk_html_close(h);
 	json_decref(tree);
-	deliveries_section(a, lk_admin_str(w, "id"));
+	deliveries_section(a, lk_admin_str(w, "id"),
+	    !json_is_true(json_object_get(w, "enabled")));
 	return lk_admin_end(a, status);
 }
 
