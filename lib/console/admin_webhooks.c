@@ -92,14 +92,7 @@ span_text(int64_t s, char *out, size_t size)
 static void
 events_text(json_t *w, char *out, size_t size)
 {
-	json_t	*x;
-	size_t	 i, n;
-
-	out[0] = '\0';
-	json_array_foreach(json_object_get(w, "events"), i, x) {
-		n = strlen(out);
-		snprintf(out + n, size - n, "%s%s", n ? " " : "", json_string_value(x));
-	}
+	lk_admin_join(json_object_get(w, "events"), out, size);
 }
 
 /* True if word is one of the space-separated words of list. */
@@ -117,29 +110,22 @@ has_word(const char *list, const char *word)
 
 /*
  * The form's ticked events as one string (the API splits it), [] for none
- * (an empty form value would be null, every event); null (the API's "every event") when "*" is among them: the API's list
- * field takes scope-like words, which a lone "*" is not.
+ * (an empty form value would be null, every event); null (the API's "every
+ * event") when "*" is among them: the API's list field takes scope-like
+ * words, which a lone "*" is not.
  */
 static json_t *
 form_events(const struct lk_admin *a)
 {
-	json_t	*v = json_object_get(a->form, "events"), *x;
-	char	 buf[LK_WEBHOOK_EVENTS_BUF * 2] = "";
-	size_t	 i, n;
+	json_t *v = lk_admin_form_words(a, "events", LK_WEBHOOK_EVENTS_BUF - 1);
 
-	json_array_foreach(v, i, x)
-		if (strcmp(json_string_value(x), "*") == 0)
-			return json_null();
-	if (v == NULL || json_is_string(v))
-		return v == NULL ? json_array() : has_word(json_string_value(v), "*") ?
-		    json_null() : json_incref(v);
-	json_array_foreach(v, i, x) {
-		n = strlen(buf);
-		if ((size_t)snprintf(buf + n, sizeof(buf) - n, "%s%s", n ? " " : "",
-		    json_string_value(x)) >= sizeof(buf) - n)
-			return json_incref(v);
+	if (v == NULL)
+		return json_array();
+	if (json_is_string(v) && has_word(json_string_value(v), "*")) {
+		json_decref(v);
+		return json_null();
 	}
-	return json_string(buf);
+	return v;
 }
 
 static void
@@ -402,18 +388,6 @@ list_page(struct lk_admin *a)
 
 /* ---- the secret, once ---- */
 
-static void
-field_row(struct lk_admin *a, const char *name, const char *value, bool code)
-{
-	lk_html_leaf(&a->h, LK_E_DT, name, LK_A__MAX);
-	lk_html_elem(&a->h, LK_E_DD, LK_A__MAX);
-	if (code)
-		lk_html_leaf(&a->h, LK_E_CODE, value, LK_A__MAX);
-	else
-		lk_html_text(&a->h, value);
-	lk_html_close(&a->h);
-}
-
 /*
  * The page that shows a signing secret once (after create and rotate), with
  * a copy button (admin.js), and "I have stored it" to leave for the
@@ -427,18 +401,8 @@ secret_page(struct lk_admin *a, json_t *w, bool rotated, int status)
 	json_t		*tree = NULL;
 
 	lk_admin_begin(a, rotated ? "Signing secret rotated" : "Endpoint created", "webhooks");
-	lk_html_elem(h, LK_E_DIV, LK_A_CLASS, "secret", LK_A_ROLE, "region",
-	    LK_A_ARIA_LABEL, "New signing secret", LK_A__MAX);
-	lk_html_elem(h, LK_E_P, LK_A__MAX);
-	lk_html_leaf(h, LK_E_STRONG, "Copy this signing secret now. It is shown only this once "
-	    "and cannot be shown again.", LK_A__MAX);
-	lk_html_close(h);
-	lk_html_elem(h, LK_E_DIV, LK_A_CLASS, "keybox", LK_A__MAX);
-	lk_html_leaf(h, LK_E_CODE, lk_admin_str(w, "secret"), LK_A_ID, "new-secret", LK_A__MAX);
-	lk_html_leaf(h, LK_E_BUTTON, "Copy", LK_A_TYPE, "button", LK_A_DATA_COPY, "new-secret",
-	    LK_A_ARIA_DESCRIBEDBY, "copy-status", LK_A_HIDDEN, "", LK_A__MAX);
-	lk_html_close(h);
-	lk_html_leaf(h, LK_E_P, "", LK_A_ID, "copy-status", LK_A_ROLE, "status", LK_A__MAX);
+	lk_admin_once_box(a, "New signing secret", "signing secret", "new-secret",
+	    lk_admin_str(w, "secret"));
 	lk_html_leaf(h, LK_E_P, "Your receiver verifies each delivery's webhook-signature "
 	    "header with it (Standard Webhooks: any of its libraries takes the whsec_ secret "
 	    "as it is).", LK_A_CLASS, "hint", LK_A__MAX);
@@ -457,8 +421,8 @@ secret_page(struct lk_admin *a, json_t *w, bool rotated, int status)
 		tree = NULL;
 	}
 	lk_html_elem(h, LK_E_DL, LK_A_CLASS, "fields", LK_A_ID, "new-webhook-fields", LK_A__MAX);
-	field_row(a, "URL", lk_admin_str(w, "url"), true);
-	field_row(a, "Events", ev, true);
+	lk_admin_row(a, "URL", lk_admin_str(w, "url"), true);
+	lk_admin_row(a, "Events", ev, true);
 	lk_html_leaf(h, LK_E_DT, "Account", LK_A__MAX);
 	lk_html_elem(h, LK_E_DD, LK_A__MAX);
 	lk_admin_account_name(a, tree, lk_admin_str(w, "account_id"));
@@ -466,10 +430,7 @@ secret_page(struct lk_admin *a, json_t *w, bool rotated, int status)
 	lk_html_close(h);
 	json_decref(tree);
 	wh_href(href, sizeof(href), lk_admin_str(w, "id"), NULL);
-	lk_html_elem(h, LK_E_DIV, LK_A_CLASS, "actions", LK_A__MAX);
-	lk_html_leaf(h, LK_E_A, "I have stored it", LK_A_HREF, href, LK_A_CLASS, "button",
-	    LK_A_ID, "stored", LK_A__MAX);
-	lk_html_close(h);
+	lk_admin_link_row(a, "I have stored it", "stored", href);
 	return lk_admin_end(a, status);
 }
 
@@ -478,22 +439,15 @@ secret_page(struct lk_admin *a, json_t *w, bool rotated, int status)
 static enum lk_err
 create_form(struct lk_admin *a, int status, const char *err_field, const char *err)
 {
-	struct lk_html	*h = &a->h;
-	char		 token[LK_FORM_TOKEN_LEN + 1];
 	json_t		*tree = NULL;
 	enum lk_err	 e;
 
-	if ((e = lk_sessions_form_token(a->req, &a->s, token)) != LK_OK ||
-	    (e = lk_admin_tree(a, NULL, &tree)) != LK_OK) {
+	if ((e = lk_admin_tree(a, NULL, &tree)) != LK_OK ||
+	    (e = lk_admin_once_form(a, "Create a webhook endpoint", "webhooks",
+	    LK_ADMIN_BASE "/webhooks/new", err)) != LK_OK) {
 		json_decref(tree);
 		return e;
 	}
-	lk_admin_begin(a, "Create a webhook endpoint", "webhooks");
-	if (err != NULL)
-		lk_admin_alert(a, err);
-	lk_admin_form(a, LK_ADMIN_BASE "/webhooks/new", "stack");
-	lk_html_elem(h, LK_E_INPUT, LK_A_TYPE, "hidden", LK_A_NAME, "form_token",
-	    LK_A_VALUE, token, LK_A__MAX);
 	lk_admin_input(a, "URL", "url", "text", "", a->req->conf->webhook_allow_private ?
 	    "Where the events are posted, e.g. https://hooks.example.com/latchkey "
 	    "(this server also allows http:// and private addresses: development only)." :
@@ -506,7 +460,7 @@ create_form(struct lk_admin *a, int status, const char *err_field, const char *e
 	    "it)", "account_id", tree, a->form != NULL ? lk_admin_value(a, "account_id") :
 	    a->caller.key.owner.public_id);
 	lk_admin_button(a, "Create endpoint", NULL);
-	lk_html_close(h);
+	lk_html_close(&a->h);
 	json_decref(tree);
 	return lk_admin_end(a, status);
 }
@@ -515,26 +469,14 @@ static enum lk_err
 create(struct lk_admin *a)
 {
 	struct lk_req	*req = a->req;
-	char		 done[LK_PUBLIC_ID_MAX], href[200];
-	const char	*token = lk_admin_value(a, "form_token");
+	char		 done[LK_PUBLIC_ID_MAX];
 	json_t		*body, *w;
 	enum lk_err	 e;
 
-	e = lk_sessions_form_claim(req, &a->s, token, done);
-	if (e == LK_ERR_CONFLICT) {
-		lk_admin_begin(a, "Already submitted", "webhooks");
-		lk_html_leaf(&a->h, LK_E_P, "This form was already submitted, so no second "
-		    "endpoint was created. A signing secret is shown only once; if it was not "
-		    "stored, rotate it on the endpoint's page.", LK_A__MAX);
-		if (done[0] != '\0') {
-			wh_href(href, sizeof(href), done, NULL);
-			lk_html_elem(&a->h, LK_E_P, LK_A__MAX);
-			lk_html_leaf(&a->h, LK_E_A, "See the endpoint that was created",
-			    LK_A_HREF, href, LK_A__MAX);
-			lk_html_close(&a->h);
-		}
-		return lk_admin_end(a, 409);
-	}
+	/* a second sending (a reload) gets a page that says so: no endpoint, no secret */
+	e = lk_admin_once_claim(a, "webhooks", "endpoint", LK_ADMIN_BASE "/webhooks", done);
+	if (e == LK_ERR_CONFLICT)
+		return LK_OK;
 	if (e == LK_ERR_NOT_FOUND)
 		return create_form(a, 400, NULL,
 		    "This form has expired. Check the values and submit it again.");
@@ -551,13 +493,24 @@ create(struct lk_admin *a)
 		return create_form(a, lk_err_status(e), lk_admin_err_field(a), req->err_message);
 	if (e != LK_OK)
 		return e;
-	lk_sessions_form_result(req, token, lk_admin_str(w, "id"));
+	lk_sessions_form_result(req, lk_admin_value(a, "form_token"), lk_admin_str(w, "id"));
 	e = secret_page(a, w, false, 201);
 	json_decref(w);
 	return e;
 }
 
 /* ---- one endpoint ---- */
+
+/* Open section id of the endpoint page, headed title (close it with lk_html_close). */
+static void
+section(struct lk_admin *a, const char *id, const char *title)
+{
+	char hid[32];
+
+	snprintf(hid, sizeof(hid), "%s-h", id);
+	lk_html_elem(&a->h, LK_E_SECTION, LK_A_ID, id, LK_A_ARIA_LABELLEDBY, hid, LK_A__MAX);
+	lk_html_leaf(&a->h, LK_E_H2, title, LK_A_ID, hid, LK_A__MAX);
+}
 
 static void
 time_row(struct lk_admin *a, const char *name, int64_t t, const char *never)
@@ -601,14 +554,12 @@ details_section(struct lk_admin *a, json_t *w, json_t *tree, const char *ev)
 {
 	struct lk_html *h = &a->h;
 
-	lk_html_elem(h, LK_E_SECTION, LK_A_ID, "details", LK_A_ARIA_LABELLEDBY, "details-h",
-	    LK_A__MAX);
-	lk_html_leaf(h, LK_E_H2, "Details", LK_A_ID, "details-h", LK_A__MAX);
+	section(a, "details", "Details");
 	lk_html_elem(h, LK_E_DL, LK_A_CLASS, "fields", LK_A_ID, "webhook-fields", LK_A__MAX);
-	field_row(a, "URL", lk_admin_str(w, "url"), true);
-	field_row(a, "Description", *lk_admin_str(w, "description") ?
+	lk_admin_row(a, "URL", lk_admin_str(w, "url"), true);
+	lk_admin_row(a, "Description", *lk_admin_str(w, "description") ?
 	    lk_admin_str(w, "description") : "(none)", false);
-	field_row(a, "Events", ev, true);
+	lk_admin_row(a, "Events", ev, true);
 	lk_html_leaf(h, LK_E_DT, "Account", LK_A__MAX);
 	lk_html_elem(h, LK_E_DD, LK_A__MAX);
 	lk_admin_account_name(a, tree, lk_admin_str(w, "account_id"));
@@ -621,7 +572,7 @@ details_section(struct lk_admin *a, json_t *w, json_t *tree, const char *ev)
 		time_row(a, "Old secret signs until", time_in(w, "old_secret_expires_at"), "");
 	time_row(a, "Created", time_in(w, "created_at"), "");
 	time_row(a, "Updated", time_in(w, "updated_at"), "");
-	field_row(a, "Id", lk_admin_str(w, "id"), true);
+	lk_admin_row(a, "Id", lk_admin_str(w, "id"), true);
 	lk_html_close(h);
 	lk_html_close(h);
 }
@@ -641,9 +592,7 @@ actions_section(struct lk_admin *a, json_t *w, const char *ev, const char *faile
 	    *lk_admin_value(a, "enabled") != '\0' : json_is_true(json_object_get(w, "enabled"));
 	char		 href[200], span[32];
 
-	lk_html_elem(h, LK_E_SECTION, LK_A_ID, "actions", LK_A_ARIA_LABELLEDBY, "actions-h",
-	    LK_A__MAX);
-	lk_html_leaf(h, LK_E_H2, "Actions", LK_A_ID, "actions-h", LK_A__MAX);
+	section(a, "actions", "Actions");
 	if (err != NULL && !edit_failed)
 		lk_admin_alert(a, err);
 	lk_html_elem(h, LK_E_DIV, LK_A_CLASS, "actions", LK_A__MAX);
@@ -767,9 +716,7 @@ deliveries_section(struct lk_admin *a, const char *id, bool off)
 	json_t		*page = NULL, *m;
 	size_t		 i;
 
-	lk_html_elem(h, LK_E_SECTION, LK_A_ID, "deliveries", LK_A_ARIA_LABELLEDBY,
-	    "deliveries-h", LK_A__MAX);
-	lk_html_leaf(h, LK_E_H2, "Deliveries", LK_A_ID, "deliveries-h", LK_A__MAX);
+	section(a, "deliveries", "Deliveries");
 	if (api(a, LK_GET, id, "messages", NULL, NULL,
 	    json_pack("{s:i}", "limit", DELIVERIES_SHOWN), &page) != LK_OK)
 		lk_admin_alert(a, a->req->err_message);
@@ -799,13 +746,19 @@ detail_page(struct lk_admin *a, json_t *w, int status, const char *failed,
 {
 	struct lk_html	*h = &a->h;
 	/* copies: the API calls below reset the request's error */
-	char		 err_field[64], err_buf[sizeof(a->req->err_message)];
-	const char	*err = err_in != NULL ? err_buf : NULL;
+	struct {
+		char	 field[64], msg[sizeof(a->req->err_message)];
+	}		 failure = { "", "" };
+	const char	*err = NULL;
 	char		 ev[LK_WEBHOOK_EVENTS_BUF];
 	json_t		*tree = NULL;
 
-	snprintf(err_field, sizeof(err_field), "%s", err_field_in != NULL ? err_field_in : "");
-	snprintf(err_buf, sizeof(err_buf), "%s", err_in != NULL ? err_in : "");
+	if (err_in != NULL) {
+		snprintf(failure.msg, sizeof(failure.msg), "%s", err_in);
+		snprintf(failure.field, sizeof(failure.field), "%s",
+		    err_field_in != NULL ? err_field_in : "url");
+		err = failure.msg;
+	}
 	events_text(w, ev, sizeof(ev));
 	if (lk_admin_tree(a, NULL, &tree) != LK_OK) {
 		json_decref(tree);
@@ -821,7 +774,7 @@ detail_page(struct lk_admin *a, json_t *w, int status, const char *failed,
 	lk_html_elem(h, LK_E_DIV, LK_A_CLASS, "panels", LK_A__MAX);
 	details_section(a, w, tree, ev);
 	if (lk_admin_can(a, "webhooks:write"))
-		actions_section(a, w, ev, failed, err_field[0] ? err_field : NULL, err);
+		actions_section(a, w, ev, failed, err != NULL ? failure.field : NULL, err);
 	lk_html_close(h);
 	json_decref(tree);
 	deliveries_section(a, lk_admin_str(w, "id"),
@@ -853,7 +806,7 @@ edit_body(struct lk_admin *a, json_t *w, const char *ev)
 static enum lk_err
 delete_page(struct lk_admin *a, json_t *w)
 {
-	char href[200];
+	char href[200], back[200];
 
 	lk_admin_begin(a, "Delete this endpoint?", "webhooks");
 	lk_html_elem(&a->h, LK_E_P, LK_A__MAX);
@@ -862,15 +815,9 @@ delete_page(struct lk_admin *a, json_t *w)
 	lk_html_text(&a->h, " and its queued and past messages. It receives no more events; "
 	    "this cannot be undone. The audit log keeps its record.");
 	lk_html_close(&a->h);
-	lk_html_elem(&a->h, LK_E_DIV, LK_A_CLASS, "actions", LK_A__MAX);
 	wh_href(href, sizeof(href), lk_admin_str(w, "id"), "delete");
-	lk_admin_form(a, href, "inline");
-	lk_admin_button(a, "Delete the endpoint", "danger");
-	lk_html_close(&a->h);
-	wh_href(href, sizeof(href), lk_admin_str(w, "id"), NULL);
-	lk_html_leaf(&a->h, LK_E_A, "Cancel", LK_A_HREF, href, LK_A__MAX);
-	lk_html_close(&a->h);
-	return lk_admin_end(a, 200);
+	wh_href(back, sizeof(back), lk_admin_str(w, "id"), NULL);
+	return lk_admin_confirm(a, href, "Delete the endpoint", back);
 }
 
 /* A POST action on endpoint w (the user may write): run it, then the page that follows. */
@@ -953,27 +900,28 @@ item(struct lk_admin *a, const char *id, const char *action)
 	return e;
 }
 
+/* /admin/webhooks, /new, /<id>, /<id>/<action>. */
 enum lk_err
 lk_admin_webhooks(struct lk_admin *a)
 {
 	struct lk_req	*req = a->req;
-	enum lk_err	 e;
+	const char	*id = req->nsegs > 1 ? req->segs[1] : NULL;
+	enum lk_err	 e = lk_admin_require(a, "webhooks:read");
 
-	if ((e = lk_admin_require(a, "webhooks:read")) != LK_OK)
+	if (e != LK_OK)
 		return e;
-	if (req->nsegs == 1) {
-		if (a->method != LK_GET)
-			return lk_req_method_not_allowed(req, "GET");
-		return list_page(a);
-	}
-	if (req->nsegs == 2 && strcmp(req->segs[1], "new") == 0) {
+	switch (req->nsegs) {
+	case 1:
+		return a->method == LK_GET ? list_page(a) : lk_req_method_not_allowed(req, "GET");
+	case 2:
+		if (strcmp(id, "new") != 0)
+			return item(a, id, NULL);
 		if ((e = lk_admin_require(a, "webhooks:write")) != LK_OK)
 			return e;
-		if (a->method == LK_GET)
-			return create_form(a, 200, NULL, NULL);
-		return create(a);
+		return a->method == LK_GET ? create_form(a, 200, NULL, NULL) : create(a);
+	case 3:
+		return item(a, id, req->segs[2]);
+	default:
+		return lk_req_fail(req, LK_ERR_NOT_FOUND, NULL, "There is no such page.");
 	}
-	if (req->nsegs == 2 || req->nsegs == 3)
-		return item(a, req->segs[1], req->nsegs == 3 ? req->segs[2] : NULL);
-	return lk_req_fail(req, LK_ERR_NOT_FOUND, NULL, "There is no such page.");
 }
