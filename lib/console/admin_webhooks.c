@@ -18,8 +18,13 @@
 
 #define DELIVERIES_SHOWN	25
 
-/* The event choices of the forms: everything, the two families, then each type. */
-static const char *const families[] = { "*", "key.*", "account.*", NULL };
+/* The event choices of the forms before the single types: everything, the two families. */
+static const struct {
+	const char	*value, *text;
+} families[] = {
+	{ "*", "every event (*)" }, { "key.*", "every key event (key.*)" },
+	{ "account.*", "every account event (account.*)" },
+};
 
 static void
 wh_href(char *out, size_t size, const char *id, const char *action)
@@ -130,11 +135,11 @@ form_events(const struct lk_admin *a)
 
 static void
 event_box(struct lk_admin *a, const char *value, const char *text, const char *on_list,
-    int n)
+    size_t n)
 {
 	char id[32];
 
-	snprintf(id, sizeof(id), "f-event-%d", n);
+	snprintf(id, sizeof(id), "f-event-%zu", n);
 	lk_html_elem(&a->h, LK_E_LABEL, LK_A_FOR, id, LK_A__MAX);
 	lk_html_elem(&a->h, LK_E_INPUT, LK_A_TYPE, "checkbox", LK_A_ID, id, LK_A_NAME, "events",
 	    LK_A_VALUE, value, LK_A_CHECKED, has_word(on_list, value) ? "" : NULL, LK_A__MAX);
@@ -154,7 +159,7 @@ events_fields(struct lk_admin *a, const char *current, const char *err_field, co
 	json_t		*fv = a->form != NULL && json_object_get(a->form, "url") != NULL ?
 	    form_events(a) : NULL;
 	const char	*on = fv == NULL ? current : json_is_null(fv) ? "*" : json_string_value(fv);
-	int		 i, n = 0;
+	size_t		 i, n = 0;
 
 	lk_html_elem(h, LK_E_FIELDSET, LK_A_CLASS, "checks", LK_A_ID, "f-events",
 	    LK_A_ARIA_DESCRIBEDBY, msg != NULL ? "f-events-error" : NULL, LK_A__MAX);
@@ -162,9 +167,8 @@ events_fields(struct lk_admin *a, const char *current, const char *err_field, co
 	if (msg != NULL)
 		lk_html_leaf(h, LK_E_P, msg, LK_A_CLASS, "error", LK_A_ID, "f-events-error",
 		    LK_A__MAX);
-	event_box(a, families[0], "every event (*)", on, n++);
-	event_box(a, families[1], "every key event (key.*)", on, n++);
-	event_box(a, families[2], "every account event (account.*)", on, n++);
+	for (i = 0; i < LK_NELEM(families); i++)
+		event_box(a, families[i].value, families[i].text, on, n++);
 	for (i = 0; lk_webhook_event_types[i] != NULL; i++)
 		event_box(a, lk_webhook_event_types[i], lk_webhook_event_types[i], on, n++);
 	lk_html_close(h);

@@ -198,7 +198,9 @@ def test_another_accounts_endpoint_is_404(server):
     assert c.get(f"/admin/webhooks/{theirs['id']}").status_code == 404
     assert c.post(f"/admin/webhooks/{theirs['id']}/test", {}).status_code == 404
     assert c.post(f"/admin/webhooks/{theirs['id']}/delete", {}).status_code == 404
-    assert theirs["id"] not in c.get("/admin/webhooks").text
+    listed = c.get("/admin/webhooks").text
+    assert theirs["id"] not in listed
+    assert 'id="empty"' in listed and 'id="empty-create"' in listed     # says what to do
     # nor can the form create one there
     r, _ = create_form(c, url="https://example.com/" + uid(), events="*", account_id=other["id"])
     assert r.status_code == 403 and "whsec_" not in r.text
