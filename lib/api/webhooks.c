@@ -44,19 +44,18 @@ caller(struct lk_req *req, struct lk_caller *c, const char *scope)
 	return LK_OK;
 }
 
-/* The URL rule (SSRF): 400 on field url with why. */
-static enum lk_err
+/* The URL rule (SSRF): field url recorded invalid (lk_req_invalid) with why. */
+static void
 check_url(struct lk_req *req, const char *url)
 {
 	char why[256];
 
 	if (lk_outbound_check(url, req->conf->webhook_allow_private, why, sizeof(why)) != LK_OK)
-		return lk_req_fail(req, LK_ERR_VALIDATION, "url", "%s", why);
-	return LK_OK;
+		lk_req_invalid(req, "url", "%s", why);
 }
 
-/* events as given: "*" when absent or null; 400 if a type is unknown. */
-static enum lk_err
+/* events as given: "*" when absent or null; recorded invalid if a type is unknown. */
+static void
 check_events(struct lk_req *req, json_t *f, const char **events)
 {
 	char why[128];
@@ -65,8 +64,7 @@ check_events(struct lk_req *req, json_t *f, const char **events)
 	if (*events == NULL)
 		*events = "*";
 	else if (!lk_webhook_events_ok(*events, why, sizeof(why)))
-		return lk_req_fail(req, LK_ERR_VALIDATION, "events", "%s", why);
-	return LK_OK;
+		lk_req_invalid(req, "events", "%s", why);
 }
 
 /* An endpoint object with its secret: only create and rotate answer with it. */
@@ -111,9 +109,13 @@ create(struct lk_req *req, struct lk_caller *c)
 	if (e == LK_ERR_NOT_FOUND)
 		e = lk_req_fail(req, LK_ERR_FORBIDDEN, "account_id",
 		    "Webhooks can only be created in the caller's account or below it");
-	if (e == LK_OK && (e = check_events(req, f, &events)) == LK_OK &&
-	    (e = check_url(req, url)) == LK_OK &&
-	    (e = lk_webhooks_create(req->db, &c->actor, &acct, url,
+	if (e == LK_OK) {
+		/* every invalid field at once (a form shows each beside its input) */
+		check_events(req, f, &events);
+		check_url(req, url);
+		e = lk_req_invalids(req);
+	}
+	if (e == LK_OK && (e = lk_webhooks_create(req->db, &c->actor, &acct, url,
 	    json_string_value(json_object_get(f, "description")), events, req->now, &w)) == LK_OK)
 		answer_with_secret(req, 201, &w);
 	json_decref(f);
@@ -138,9 +140,14 @@ patch(struct lk_req *req, struct lk_caller *c, struct lk_webhook *w)
 	if (!pt.has_url && !pt.has_events && !pt.has_description && !pt.has_enabled)
 		e = lk_req_fail(req, LK_ERR_VALIDATION, NULL,
 		    "Give url, events, description or enabled");
-	else if ((!pt.has_events || (e = check_events(req, f, &pt.events)) == LK_OK) &&
-	    (!pt.has_url || (e = check_url(req, pt.url)) == LK_OK) &&
-	    (e = lk_webhooks_update(req->db, &c->actor, w, &pt, req->now)) == LK_OK)
+	else {
+		if (pt.has_events)
+			check_events(req, f, &pt.events);
+		if (pt.has_url)
+			check_url(req, pt.url);
+		e = lk_req_invalids(req);
+	}
+	if (e == LK_OK && (e = lk_webhooks_update(req->db, &c->actor, w, &pt, req->now)) == LK_OK)
 		lk_resp_json(req, 200, lk_webhook_json(w));
 	json_decref(f);
 	return e;
@@ -219,7 +226,7 @@ action(struct lk_req *req, const char *id, const char *what, const char *msg)
 		return e;
 	}
 	if (msg != NULL) {
-		e = lk_webhooks_resend(req->db, &w, msg, req->now);
+		e = lk_webhooks_resend(req->db, &c.actor, &w, msg, req->now);
 		if (e == LK_ERR_NOT_FOUND)
 			return lk_req_fail(req, e, NULL, "No such message");
 		if (e == LK_OK)

@@ -9,7 +9,12 @@
 #include "base/db.h"
 #include "base/log.h"
 
-#define STMT_CACHE_MAX	64
+/*
+ * Every distinct statement a process runs stays prepared. The console runs the
+ * handlers of every API area (keys, accounts, audit, users, sessions,
+ * webhooks), well over 64 of them in a long-lived process.
+ */
+#define STMT_CACHE_MAX	128
 #define COL_BUF_MAX	65536	/* a webhook message's payload (model/events) */
 #define TRIES		2
 

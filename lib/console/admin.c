@@ -305,6 +305,8 @@ lk_admin_begin(struct lk_admin *a, const char *title, const char *area)
 		lk_html_elem(h, LK_E_UL, LK_A__MAX);
 		nav_item(a, area, "keys", "Keys");
 		nav_item(a, area, "accounts", "Accounts");
+		if (lk_admin_can(a, "webhooks:read"))
+			nav_item(a, area, "webhooks", "Webhooks");
 		if (lk_admin_can(a, "audit:read"))
 			nav_item(a, area, "audit", "Audit log");
 		if (lk_admin_can(a, "admin"))
@@ -707,6 +709,136 @@ lk_admin_reltime(struct lk_admin *a, int64_t t, const char *never, bool exact)
 		lk_html_text(&a->h, " ");
 		lk_html_leaf(&a->h, LK_E_SMALL, when, LK_A_CLASS, "hint", LK_A__MAX);
 	}
+}
+
+/* ---- pieces of pages ---- */
+
+void
+lk_admin_join(json_t *list, char *out, size_t size)
+{
+	size_t	 i, used = 0;
+	json_t	*x;
+
+	if (size > 0)
+		out[0] = '\0';
+	json_array_foreach(list, i, x)
+		if (used < size)
+			used += snprintf(out + used, size - used, used > 0 ? " %s" : "%s",
+			    json_string_value(x) != NULL ? json_string_value(x) : "");
+}
+
+json_t *
+lk_admin_form_words(const struct lk_admin *a, const char *name, size_t max)
+{
+	json_t	*v = json_object_get(a->form, name), *joined;
+	char	*buf;
+
+	if (!json_is_array(v))
+		return json_incref(v);
+	if ((buf = calloc(1, max + 1)) == NULL)
+		return json_incref(v);
+	lk_admin_join(v, buf, max + 1);
+	joined = strlen(buf) < max ? json_string(buf) : json_incref(v);
+	free(buf);
+	return joined;
+}
+
+void
+lk_admin_row(struct lk_admin *a, const char *name, const char *value, bool code)
+{
+	lk_html_leaf(&a->h, LK_E_DT, name, LK_A__MAX);
+	lk_html_elem(&a->h, LK_E_DD, LK_A__MAX);
+	lk_html_leaf(&a->h, code ? LK_E_CODE : LK_E_SPAN, value, LK_A__MAX);
+	lk_html_close(&a->h);
+}
+
+void
+lk_admin_once_box(struct lk_admin *a, const char *label, const char *what, const char *id,
+    const char *text)
+{
+	struct lk_html *h = &a->h;
+
+	lk_html_elem(h, LK_E_DIV, LK_A_CLASS, "secret", LK_A_ROLE, "region",
+	    LK_A_ARIA_LABEL, label, LK_A__MAX);
+	lk_html_elem(h, LK_E_P, LK_A__MAX);
+	lk_html_elem(h, LK_E_STRONG, LK_A__MAX);
+	lk_html_textf(h, "Copy this %s now. It is shown only this once and cannot be shown "
+	    "again.", what);
+	lk_html_close(h);
+	lk_html_close(h);
+	lk_html_elem(h, LK_E_DIV, LK_A_CLASS, "keybox", LK_A__MAX);
+	lk_html_leaf(h, LK_E_CODE, text, LK_A_ID, id, LK_A__MAX);
+	lk_html_leaf(h, LK_E_BUTTON, "Copy", LK_A_TYPE, "button", LK_A_DATA_COPY, id,
+	    LK_A_ARIA_DESCRIBEDBY, "copy-status", LK_A_HIDDEN, "", LK_A__MAX);
+	lk_html_close(h);
+	lk_html_leaf(h, LK_E_P, "", LK_A_ID, "copy-status", LK_A_ROLE, "status", LK_A__MAX);
+}
+
+void
+lk_admin_link_row(struct lk_admin *a, const char *text, const char *id, const char *href)
+{
+	lk_html_elem(&a->h, LK_E_DIV, LK_A_CLASS, "actions", LK_A__MAX);
+	lk_html_leaf(&a->h, LK_E_A, text, LK_A_HREF, href, LK_A_CLASS, "button", LK_A_ID, id,
+	    LK_A__MAX);
+	lk_html_close(&a->h);
+}
+
+enum lk_err
+lk_admin_once_form(struct lk_admin *a, const char *title, const char *area, const char *action,
+    const char *err)
+{
+	char		token[LK_FORM_TOKEN_LEN + 1];
+	enum lk_err	e = lk_sessions_form_token(a->req, &a->s, token);
+
+	if (e != LK_OK)
+		return e;
+	lk_admin_begin(a, title, area);
+	if (err != NULL)
+		lk_admin_alert(a, err);
+	lk_admin_form(a, action, "stack");
+	lk_html_elem(&a->h, LK_E_INPUT, LK_A_TYPE, "hidden", LK_A_NAME, "form_token",
+	    LK_A_VALUE, token, LK_A__MAX);
+	return LK_OK;
+}
+
+enum lk_err
+lk_admin_once_claim(struct lk_admin *a, const char *area, const char *what, const char *base,
+    char *done)
+{
+	struct lk_html	*h = &a->h;
+	char		 href[200];
+	enum lk_err	 e = lk_sessions_form_claim(a->req, &a->s, lk_admin_value(a, "form_token"),
+	    done);
+
+	if (e != LK_ERR_CONFLICT)
+		return e;
+	lk_admin_begin(a, "Already submitted", area);
+	lk_html_elem(h, LK_E_P, LK_A__MAX);
+	lk_html_textf(h, "This form was already submitted, so no second %s was made. What it "
+	    "showed once is not shown again.", what);
+	lk_html_close(h);
+	if (done[0] != '\0') {
+		snprintf(href, sizeof(href), "%s/%s", base, done);
+		lk_html_elem(h, LK_E_P, LK_A__MAX);
+		lk_html_elem(h, LK_E_A, LK_A_HREF, href, LK_A__MAX);
+		lk_html_textf(h, "See the %s that was made", what);
+		lk_html_close(h);
+		lk_html_close(h);
+	}
+	lk_admin_end(a, 409);
+	return LK_ERR_CONFLICT;
+}
+
+enum lk_err
+lk_admin_confirm(struct lk_admin *a, const char *action, const char *button, const char *back)
+{
+	lk_html_elem(&a->h, LK_E_DIV, LK_A_CLASS, "actions", LK_A__MAX);
+	lk_admin_form(a, action, "inline");
+	lk_admin_button(a, button, "danger");
+	lk_html_close(&a->h);
+	lk_html_leaf(&a->h, LK_E_A, "Cancel", LK_A_HREF, back, LK_A__MAX);
+	lk_html_close(&a->h);
+	return lk_admin_end(a, 200);
 }
 
 /* ---- the bridge to the API handlers ---- */

@@ -2,7 +2,7 @@
  * admin.h — the HTML admin console (cgi-bin/admin routes here). One file per
  * area: admin.c (frame, stylesheet, form helpers, error pages, the
  * bridge to the API handlers), admin_login.c, admin_keys.c,
- * admin_accounts.c, admin_audit.c, admin_users.c.
+ * admin_accounts.c, admin_audit.c, admin_users.c, admin_webhooks.c.
  *
  * Every change goes through the same code as the JSON API: the console turns
  * a form into the API's body (same field names) and runs the API handler as
@@ -159,6 +159,52 @@ const char	*lk_admin_field_error(const struct lk_admin *a, const char *name,
 /* The field the last API error named (details.field), or NULL. */
 const char	*lk_admin_err_field(const struct lk_admin *a);
 
+/* ---- pieces of pages (used by admin_webhooks.c; the older pages have their own) ---- */
+
+/* The strings of the JSON array list, space-separated, into out (cut to size). */
+void		 lk_admin_join(json_t *list, char *out, size_t size);
+/*
+ * The form's values of the repeated field name (checkboxes) as one space-
+ * separated string; the values as they are if they do not fit in max bytes
+ * (the API then refuses them); NULL if the form has none. New reference.
+ */
+json_t		*lk_admin_form_words(const struct lk_admin *a, const char *name, size_t max);
+/* A dt name and its dd value (as code when code) of a dl.fields. */
+void		 lk_admin_row(struct lk_admin *a, const char *name, const char *value, bool code);
+/*
+ * The box that shows a secret once (a new key, a signing secret): the
+ * warning, text in a code element of id id with a copy button (admin.js),
+ * and the copy status. The box is left open for the caller's lines (close
+ * it with lk_html_close).
+ */
+void		 lk_admin_once_box(struct lk_admin *a, const char *label, const char *what,
+		    const char *id, const char *text);
+/* Actions row with one link: the button-like link text (id id) to href. */
+void		 lk_admin_link_row(struct lk_admin *a, const char *text, const char *id,
+		    const char *href);
+/*
+ * A form that may be sent once: open the page (title, area), err as an
+ * alert if not NULL, and the POST form to action (class "stack") with a new
+ * one-time form_token. The caller adds the fields and closes the form.
+ */
+enum lk_err	 lk_admin_once_form(struct lk_admin *a, const char *title, const char *area,
+		    const char *action, const char *err);
+/*
+ * Claim the form_token of a form of lk_admin_once_form; into done (at least
+ * LK_PUBLIC_ID_MAX bytes) what an earlier sending made. LK_OK: the first
+ * sending. LK_ERR_CONFLICT: sent before, and the page saying so (nothing
+ * made again, what was made linked as base/<done>, named what) is sent.
+ * LK_ERR_NOT_FOUND: not a token of this session (expired).
+ */
+enum lk_err	 lk_admin_once_claim(struct lk_admin *a, const char *area, const char *what,
+		    const char *base, char *done);
+/*
+ * The end of a confirmation page (its title and text written): a POST form
+ * to action with the danger button, and Cancel back to back. Sends the page.
+ */
+enum lk_err	 lk_admin_confirm(struct lk_admin *a, const char *action, const char *button,
+		    const char *back);
+
 /* ---- one entry per area: route segs[1..] of /admin/<area>/… ---- */
 enum lk_err	 lk_admin_login(struct lk_req *req);		/* /admin/login, no session */
 enum lk_err	 lk_admin_logout(struct lk_admin *a);
@@ -167,6 +213,7 @@ enum lk_err	 lk_admin_keys(struct lk_admin *a);
 enum lk_err	 lk_admin_accounts(struct lk_admin *a);
 enum lk_err	 lk_admin_audit(struct lk_admin *a);
 enum lk_err	 lk_admin_users(struct lk_admin *a);
+enum lk_err	 lk_admin_webhooks(struct lk_admin *a);	/* webhooks:read; writes: webhooks:write */
 
 /* The audit rows of one target (key detail page), newest first, at most limit. */
 void		 lk_admin_audit_table(struct lk_admin *a, const char *target_id, int limit);

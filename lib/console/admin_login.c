@@ -284,6 +284,8 @@ route(struct lk_admin *a)
 		return lk_admin_audit(a);
 	if (strcmp(area, "users") == 0)
 		return lk_admin_users(a);
+	if (strcmp(area, "webhooks") == 0)
+		return lk_admin_webhooks(a);
 	if (strcmp(area, "logout") == 0)
 		return lk_admin_logout(a);
 	if (strcmp(area, "password") == 0)

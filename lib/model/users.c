@@ -42,7 +42,7 @@ const char *const lk_roles[] = { "owner", "developer", "viewer", NULL };
 
 static const char *const role_scopes[] = {
 	"admin",
-	"keys:read keys:write accounts:read verify audit:read",
+	"keys:read keys:write accounts:read verify audit:read webhooks:read",
 	"keys:read accounts:read audit:read",
 };
 

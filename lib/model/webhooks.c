@@ -21,7 +21,7 @@
     " FROM webhook_endpoints w JOIN accounts a ON a.id = w.account_id"
 
 static const char SQL_GET[] = EP_COLUMNS " WHERE w.public_id = ?";
-static const char SQL_LIST[] = EP_COLUMNS " WHERE w.account_id = ?" LK_DB_PAGE_AFTER("w");
+static const char SQL_LIST[] = EP_COLUMNS " WHERE a.path LIKE ?" LK_DB_PAGE_AFTER("w");
 static const char SQL_INSERT[] =
     "INSERT INTO webhook_endpoints (public_id, account_id, url, description, events, secret,"
     " created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)";
@@ -373,6 +373,7 @@ lk_webhooks_send_test(struct lk_db *db, struct lk_webhook *w, int64_t now, char 
 }
 
 struct resend_ctx {
+	const struct lk_actor	*actor;
 	const struct lk_webhook	*w;
 	const char		*msg_id;
 	int64_t			 now;
@@ -391,14 +392,17 @@ resend_work(struct lk_db *db, void *arg)
 		return e;
 	if (id == 0)
 		return LK_ERR_NOT_FOUND;
-	return lk_db_exec(db, SQL_RESEND, p, LK_NELEM(p), NULL, NULL, NULL);
+	if ((e = lk_db_exec(db, SQL_RESEND, p, LK_NELEM(p), NULL, NULL, NULL)) != LK_OK)
+		return e;
+	return audit(db, c->actor, c->w, "webhook.resend",
+	    json_pack("{s:s}", "message_id", c->msg_id), c->now);
 }
 
 enum lk_err
-lk_webhooks_resend(struct lk_db *db, const struct lk_webhook *w, const char *msg_id,
-    int64_t now)
+lk_webhooks_resend(struct lk_db *db, const struct lk_actor *actor, const struct lk_webhook *w,
+    const char *msg_id, int64_t now)
 {
-	struct resend_ctx c = { w, msg_id, now };
+	struct resend_ctx c = { actor, w, msg_id, now };
 
 	return lk_db_txn(db, resend_work, &c);
 }
@@ -413,7 +417,10 @@ enum lk_err
 lk_webhooks_list(struct lk_db *db, const struct lk_account *root, struct lk_page *page)
 {
 	struct lk_webhook	w;
-	const struct lk_param	p[] = { LK_INT(root->id) };
+	char			like[LK_ACCOUNT_PATH_MAX + 2];
+
+	snprintf(like, sizeof(like), "%s%%", root->path);
+	const struct lk_param p[] = { LK_STR(like) };
 
 	return lk_db_page(db, SQL_LIST, p, 1, page, LK_DB_ITEMS(cols, &w, webhook_item, NULL));
 }

@@ -104,9 +104,13 @@ enum lk_err	 lk_webhooks_rotate(struct lk_db *db, const struct lk_actor *actor,
 enum lk_err	 lk_webhooks_send_test(struct lk_db *db, struct lk_webhook *w, int64_t now,
 		    char *msg_id);
 
-/* Put message msg_id of w back in the queue, due now, as if new (attempts from 0). */
-enum lk_err	 lk_webhooks_resend(struct lk_db *db, const struct lk_webhook *w,
-		    const char *msg_id, int64_t now);
+/*
+ * Put message msg_id of w back in the queue, due now, as if new (attempts
+ * from 0; the same webhook-id, so a receiver can tell it from a new event);
+ * audited, webhook.resend (message_id).
+ */
+enum lk_err	 lk_webhooks_resend(struct lk_db *db, const struct lk_actor *actor,
+		    const struct lk_webhook *w, const char *msg_id, int64_t now);
 
 /* Endpoints of root's subtree (root included), newest first. */
 enum lk_err	 lk_webhooks_list(struct lk_db *db, const struct lk_account *root,

@@ -8,7 +8,7 @@ starts a private stack (MariaDB + lighttpd, as the e2e tests do), fills it with 
 keys in every state and 30 days of usage, signs in with headless chromium and saves full-page
 PNGs of the keys list, a key page, its usage chart, the one-time plaintext page, a replaced key,
 an empty list and one whose filters match nothing, the audit log, the accounts and users pages,
-each at 1280×900 and 390×844 (NAME-1280.png, NAME-390.png)."""
+the webhooks list and an endpoint's page with its deliveries, each at 1280×900 and 390×844 (NAME-1280.png, NAME-390.png)."""
 import sys
 import time
 import tempfile
@@ -23,6 +23,7 @@ from selenium.webdriver.common.by import By
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import harness  # noqa: E402
 from admin_util import Console, KEY_LINK_RE, db_exec, db_one  # noqa: E402
+from webhook_util import Receiver  # noqa: E402
 
 WIDTHS = ((1280, 900), (390, 844))
 DAY = 86400
@@ -109,7 +110,36 @@ def seed(stack, server):
         db_exec(stack, "INSERT INTO key_usage (key_id, day, account_id, win_start, win_len, n, "
                 "valid, rate_limited, insufficient_scope) VALUES (%s, %s, %s, 0, 60, 0, %s, %s, %s)",
                 kid, today - back, acct, valid, limited, 2 if back % 11 == 0 else 0)
-    return {"key": keys["billing-service"], "replaced": keys["partner-webhooks"], "empty": beta}
+    return {"key": keys["billing-service"], "replaced": keys["partner-webhooks"], "empty": beta,
+            "webhook": seed_webhooks(stack, server, acme)}
+
+
+def seed_webhooks(stack, server, acme):
+    """Two endpoints: one receiving (a delivered test event and key event), one the worker
+    turned off for failing. Returns the id of the first."""
+    def create(body):
+        r = requests.post(server.url("/v1/webhooks"), json=body,
+                          headers={"Authorization": f"Bearer {stack.admin_key}"})
+        assert r.status_code == 201, r.text[:400]
+        return r.json()["id"]
+
+    rec = Receiver().start()
+    try:
+        ok = create({"url": rec.url, "description": "Billing sync",
+                     "events": ["key.created", "key.revoked", "webhook.test"], "account_id": acme})
+        bad = create({"url": "https://crm.example.invalid/hooks/latchkey",
+                      "description": "Old CRM bridge"})
+        for wh in (ok, bad):
+            requests.post(server.url(f"/v1/webhooks/{wh}/test"),
+                          headers={"Authorization": f"Bearer {stack.admin_key}"})
+        Console(server, stack.owner_login, stack.owner_password).create_key(
+            "hooked-key", account_id=acme)
+        stack.cli("deliver", "--once")
+    finally:
+        rec.stop()
+    db_exec(stack, "UPDATE webhook_endpoints SET enabled = 0, disabled_reason = 'failing',"
+            " failing_since = UNIX_TIMESTAMP() - 6 * 86400 WHERE public_id = %s", bad)
+    return ok
 
 
 def main():
@@ -149,6 +179,8 @@ def main():
             shot("audit", "/admin/audit")
             shot("accounts", "/admin/accounts")
             shot("users", "/admin/users")
+            shot("webhooks", "/admin/webhooks")
+            shot("webhook-page", f"/admin/webhooks/{ids['webhook']}")
         print("\n".join(sorted(str(p) for p in out.glob("*.png"))))
     finally:
         if drv is not None:

@@ -17,7 +17,7 @@ from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support.ui import Select, WebDriverWait
 
 import harness
-from admin_util import db_one
+from admin_util import db_exec, db_one
 from helpers import CREATED_KEYS, uid
 
 AXE = harness.REPO / "build" / "npm" / "node_modules" / "axe-core" / "axe.min.js"
@@ -276,6 +276,47 @@ def test_console_in_a_browser(stack, browser, name):
     drv.get(new_key_url)
     v.check("deleted-key-gone")
     assert "Not found" in drv.page_source
+
+    # Webhooks: the list, the create form (every invalid field at once), the secret once,
+    # the endpoint page with a failed delivery, the banner of an endpoint turned off for
+    # failing, rotate, and delete through its confirmation page.
+    v.go("/admin/webhooks", "webhooks")
+    v.go("/admin/webhooks/new", "webhook-form")
+    for box in v.all("#f-events input:checked"):
+        box.click()
+    v.css("#f-url").send_keys("ftp://example.com/nowhere")
+    v.submit("main form.stack", "webhook-form-errors")
+    assert len(v.all(".error-summary li")) == 2
+    url = v.css("#f-url")
+    url.clear()
+    url.send_keys("http://127.0.0.1:9/" + uid("hook"))   # nothing listens: the delivery fails
+    v.css("#f-events input[value='webhook.test']").click()
+    v.css("#f-description").send_keys("Browser receiver")
+    v.submit("main form.stack", "webhook-created")
+    assert v.css("#new-secret").text.startswith("whsec_")
+    v.css("#stored").click()
+    v.check("webhook-page")
+    wh_url = drv.current_url
+    wh_id = wh_url.rsplit("/", 1)[1]
+    v.submit("form[action$='/test']", "webhook-test-sent")
+    stack.cli("deliver", "--once")
+    db_exec(stack, "UPDATE webhook_endpoints SET enabled = 0, disabled_reason = 'failing',"
+            " failing_since = UNIX_TIMESTAMP() - 6 * 86400 WHERE public_id = %s", wh_id)
+    drv.get(wh_url)
+    v.check("webhook-failing")
+    assert v.css("#failing-banner").is_displayed()
+    assert v.css("#deliveries-table .status-expired").text == "pending"
+    assert "when enabled" in v.css("#deliveries-table").text     # not tried while off
+    v.go("/admin/webhooks", "webhooks-failing")
+    assert "Browser receiver" in v.css("#webhooks").text
+    drv.get(wh_url)
+    v.submit("form[action$='/rotate']", "webhook-rotated")
+    assert v.css("#old-secret").is_displayed()
+    drv.get(wh_url)
+    v.css("#delete-link").click()
+    v.check("webhook-delete-confirm")
+    v.submit("main form", "webhook-deleted")
+    assert "The endpoint was deleted." in drv.page_source
 
     # Own password page, then log out: the session is gone.
     v.go("/admin/password", "password")

@@ -509,8 +509,9 @@ def test_remote_user_mode_on_apache(stack):
 
 
 def test_console_users_get_the_apis_grant_and_dominance_rules(server):
-    """A developer (keys:read keys:write accounts:read verify audit:read) in the console is held
-    to the API's rules: it cannot grant a scope it lacks, nor change a key holding one."""
+    """A developer (keys:read keys:write accounts:read verify audit:read webhooks:read) in the
+    console is held to the API's rules: it cannot grant a scope it lacks, nor change a key holding
+    one."""
     stack = server.stack
     email, pw, _ = make_user(stack, "developer")
     c = Console(server, email, pw)

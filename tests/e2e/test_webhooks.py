@@ -91,6 +91,13 @@ def test_webhook_api(server, stack):
                         ({"url": url, "secret": "whsec_x"}, "secret")):
         e = expect(call(server, "POST", "/v1/webhooks", server.admin_key, body=body), 400)
         assert e["error"]["details"]["field"] == field, e
+    # every invalid field at once
+    e = expect(call(server, "POST", "/v1/webhooks", server.admin_key,
+                    body={"url": "ftp://example.com/x", "events": ["key.exploded"]}), 400)
+    assert {x["field"] for x in e["error"]["details"]["errors"]} == {"url", "events"}, e
+    # the caller's list holds its whole subtree: the root sees the sub-account's endpoints
+    top = expect(call(server, "GET", "/v1/webhooks", server.admin_key, params={"limit": "2"}), 200)
+    assert {x["id"] for x in top["data"]} == {w["id"], w2["id"]}, top
     reader = make_tenant(server, scopes=("keys:read", "keys:write"))
     expect(call(server, "GET", "/v1/webhooks", reader.key), 403)
     tester = create_key(server, account_id=acct["id"], scopes=("admin",), env="test")
@@ -103,7 +110,8 @@ def test_webhook_api(server, stack):
     rows = db_query(stack, "SELECT action, changes FROM audit_log WHERE target_id = %s ORDER BY id",
                     (w["id"],))
     assert [r["action"] for r in rows] == ["webhook.create", "webhook.update", "webhook.update",
-                                          "webhook.rotate"], rows
+                                          "webhook.rotate", "webhook.resend"], rows
+    assert json.loads(rows[-1]["changes"]) == {"message_id": t["message_id"]}
     assert not any("whsec_" in (r["changes"] or "") for r in rows)
     expect(call(server, "DELETE", f"/v1/webhooks/{w['id']}", server.admin_key), 204)
     expect(call(server, "GET", f"/v1/webhooks/{w['id']}", server.admin_key), 404)

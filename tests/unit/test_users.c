@@ -18,6 +18,8 @@ test_roles_and_dominance(void **state)
 {
 	(void)state;
 	assert_string_equal(lk_role_scopes("owner"), "admin");
+	assert_string_equal(lk_role_scopes("developer"),
+	    "keys:read keys:write accounts:read verify audit:read webhooks:read");
 	assert_string_equal(lk_role_scopes("viewer"), "keys:read accounts:read audit:read");
 	assert_null(lk_role_scopes("root"));
 	assert_null(lk_role_scopes(NULL));
