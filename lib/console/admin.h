@@ -159,7 +159,7 @@ const char	*lk_admin_field_error(const struct lk_admin *a, const char *name,
 /* The field the last API error named (details.field), or NULL. */
 const char	*lk_admin_err_field(const struct lk_admin *a);
 
-/* ---- pieces of pages (used by admin_webhooks.c; the older pages have their own) ---- */
+/* ---- pieces of pages (the keys and webhooks pages) ---- */
 
 /* The strings of the JSON array list, space-separated, into out (cut to size). */
 void		 lk_admin_join(json_t *list, char *out, size_t size);

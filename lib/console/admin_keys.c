@@ -354,32 +354,6 @@ key_ref(struct lk_admin *a, const char *id, const char *label)
 	lk_html_close(&a->h);
 }
 
-/* The scopes of key object k, space-separated, into out. */
-static void
-scopes_text(json_t *k, char *out, size_t size)
-{
-	json_t	*s1;
-	size_t	 i, n;
-
-	out[0] = '\0';
-	json_array_foreach(json_object_get(k, "scopes"), i, s1) {
-		n = strlen(out);
-		snprintf(out + n, size - n, "%s%s", n ? " " : "", json_string_value(s1));
-	}
-}
-
-static void
-field_row(struct lk_admin *a, const char *name, const char *value, bool code)
-{
-	lk_html_leaf(&a->h, LK_E_DT, name, LK_A__MAX);
-	lk_html_elem(&a->h, LK_E_DD, LK_A__MAX);
-	if (code)
-		lk_html_leaf(&a->h, LK_E_CODE, value, LK_A__MAX);
-	else
-		lk_html_text(&a->h, value);
-	lk_html_close(&a->h);
-}
-
 /* revoked_reason in words. */
 static const char *
 revoked_why(const char *reason)
@@ -429,30 +403,19 @@ secret_page(struct lk_admin *a, json_t *k, json_t *old)
 	char		 href[200], scopes[LK_SCOPES_BUF], name[LK_ACCOUNT_NAME_MAX * 4 + 1];
 
 	lk_admin_begin(a, old != NULL ? "Key rotated" : "Key created", "keys");
-	lk_html_elem(h, LK_E_DIV, LK_A_CLASS, "secret", LK_A_ROLE, "region",
-	    LK_A_ARIA_LABEL, "New key", LK_A__MAX);
-	lk_html_elem(h, LK_E_P, LK_A__MAX);
-	lk_html_leaf(h, LK_E_STRONG, "Copy this key now. It is shown only this once and "
-	    "cannot be shown again.", LK_A__MAX);
-	lk_html_close(h);
-	lk_html_elem(h, LK_E_DIV, LK_A_CLASS, "keybox", LK_A__MAX);
-	lk_html_leaf(h, LK_E_CODE, lk_admin_str(k, "key"), LK_A_ID, "new-key", LK_A__MAX);
-	lk_html_leaf(h, LK_E_BUTTON, "Copy", LK_A_TYPE, "button", LK_A_DATA_COPY, "new-key",
-	    LK_A_ARIA_DESCRIBEDBY, "copy-status", LK_A_HIDDEN, "", LK_A__MAX);
-	lk_html_close(h);
-	lk_html_leaf(h, LK_E_P, "", LK_A_ID, "copy-status", LK_A_ROLE, "status", LK_A__MAX);
+	lk_admin_once_box(a, "New key", "key", "new-key", lk_admin_str(k, "key"));
 	lk_html_leaf(h, LK_E_P, "A click on the key selects all of it; copy it with Ctrl+C or "
 	    "your device's copy command, and store it where your program reads its secrets.",
 	    LK_A_CLASS, "hint", LK_A__MAX);
 	lk_html_close(h);
 
-	scopes_text(k, scopes, sizeof(scopes));
+	lk_admin_join(json_object_get(k, "scopes"), scopes, sizeof(scopes));
 	account_name(a, lk_admin_str(k, "account_id"), name, sizeof(name));
 	lk_html_elem(h, LK_E_DL, LK_A_CLASS, "fields", LK_A_ID, "new-key-fields", LK_A__MAX);
-	field_row(a, "Label", lk_admin_str(k, "label"), false);
-	field_row(a, "Id", lk_admin_str(k, "id"), true);
-	field_row(a, "Scopes", scopes[0] ? scopes : "(none)", true);
-	field_row(a, "Environment", lk_admin_str(k, "env"), false);
+	lk_admin_row(a, "Label", lk_admin_str(k, "label"), false);
+	lk_admin_row(a, "Id", lk_admin_str(k, "id"), true);
+	lk_admin_row(a, "Scopes", scopes[0] ? scopes : "(none)", true);
+	lk_admin_row(a, "Environment", lk_admin_str(k, "env"), false);
 	time_row(a, "Expires", k, "expires_at", "never");
 	open_row(a, "Account");
 	account_ref(a, lk_admin_str(k, "account_id"), name);
@@ -469,10 +432,7 @@ secret_page(struct lk_admin *a, json_t *k, json_t *old)
 	}
 	lk_html_close(h);
 	key_href(href, sizeof(href), lk_admin_str(k, "id"), NULL);
-	lk_html_elem(h, LK_E_DIV, LK_A_CLASS, "actions", LK_A__MAX);
-	lk_html_leaf(h, LK_E_A, "I have stored it", LK_A_HREF, href, LK_A_CLASS, "button",
-	    LK_A_ID, "stored", LK_A__MAX);
-	lk_html_close(h);
+	lk_admin_link_row(a, "I have stored it", "stored", href);
 	return lk_admin_end(a, 201);
 }
 
@@ -820,17 +780,11 @@ static enum lk_err
 create_form(struct lk_admin *a, int status, const char *err_field, const char *err)
 {
 	struct lk_html	*h = &a->h;
-	char		 token[LK_FORM_TOKEN_LEN + 1];
 	enum lk_err	 e;
 
-	if ((e = lk_sessions_form_token(a->req, &a->s, token)) != LK_OK)
+	if ((e = lk_admin_once_form(a, "Create a key", "keys", LK_ADMIN_BASE "/keys/new",
+	    err)) != LK_OK)
 		return e;
-	lk_admin_begin(a, "Create a key", "keys");
-	if (err != NULL)
-		lk_admin_alert(a, err);
-	lk_admin_form(a, LK_ADMIN_BASE "/keys/new", "stack");
-	lk_html_elem(h, LK_E_INPUT, LK_A_TYPE, "hidden", LK_A_NAME, "form_token",
-	    LK_A_VALUE, token, LK_A__MAX);
 	lk_admin_input(a, "Label", "label", "text", "", "1 to 100 characters.", err_field, err);
 	scopes_fields(a, "", err_field, err);
 	lk_admin_select(a, "Environment", "env", envs, "live");
@@ -854,25 +808,14 @@ static enum lk_err
 create(struct lk_admin *a)
 {
 	struct lk_req	*req = a->req;
-	char		 done[LK_PUBLIC_ID_MAX], href[200];
+	char		 done[LK_PUBLIC_ID_MAX];
 	const char	*token = lk_admin_value(a, "form_token");
 	json_t		*body, *rl, *k;
 	enum lk_err	 e;
 
-	e = lk_sessions_form_claim(req, &a->s, token, done);
-	if (e == LK_ERR_CONFLICT) {
-		lk_admin_begin(a, "Already submitted", "keys");
-		lk_html_leaf(&a->h, LK_E_P, "This form was already submitted, so no second key "
-		    "was created. A key's plaintext is shown only once.", LK_A__MAX);
-		if (done[0] != '\0') {
-			key_href(href, sizeof(href), done, NULL);
-			lk_html_elem(&a->h, LK_E_P, LK_A__MAX);
-			lk_html_leaf(&a->h, LK_E_A, "See the key that was created", LK_A_HREF, href,
-			    LK_A__MAX);
-			lk_html_close(&a->h);
-		}
-		return lk_admin_end(a, 409);
-	}
+	e = lk_admin_once_claim(a, "keys", "key", LK_ADMIN_BASE "/keys", done);
+	if (e == LK_ERR_CONFLICT)
+		return LK_OK;
 	if (e == LK_ERR_NOT_FOUND)
 		return create_form(a, 400, NULL,
 		    "This form has expired. Check the values and submit it again.");
@@ -987,26 +930,26 @@ details_section(struct lk_admin *a, json_t *k, const char *scopes, const char *m
 	    LK_A__MAX);
 	lk_html_leaf(h, LK_E_H2, "Details", LK_A_ID, "details-h", LK_A__MAX);
 	lk_html_elem(h, LK_E_DL, LK_A_CLASS, "fields", LK_A_ID, "key-fields", LK_A__MAX);
-	field_row(a, "Id", lk_admin_str(k, "id"), true);
-	field_row(a, "Start", lk_admin_str(k, "start"), true);
+	lk_admin_row(a, "Id", lk_admin_str(k, "id"), true);
+	lk_admin_row(a, "Start", lk_admin_str(k, "start"), true);
 	open_row(a, "Status");
 	status_word(a, lk_admin_str(k, "status"));
 	lk_html_close(h);
-	field_row(a, "Environment", lk_admin_str(k, "env"), false);
+	lk_admin_row(a, "Environment", lk_admin_str(k, "env"), false);
 	account_name(a, lk_admin_str(k, "account_id"), name, sizeof(name));
 	open_row(a, "Account");
 	account_ref(a, lk_admin_str(k, "account_id"), name);
 	lk_html_close(h);
-	field_row(a, "Scopes", scopes[0] ? scopes : "(none)", true);
+	lk_admin_row(a, "Scopes", scopes[0] ? scopes : "(none)", true);
 	time_row(a, "Created", k, "created_at", "");
 	time_row(a, "Expires", k, "expires_at", "never");
 	if (time_of(k, "revoked_at") != 0) {
 		time_row(a, "Revoked", k, "revoked_at", "no");
-		field_row(a, "Revoked because", revoked_why(lk_admin_str(k, "revoked_reason")),
+		lk_admin_row(a, "Revoked because", revoked_why(lk_admin_str(k, "revoked_reason")),
 		    false);
 	}
 	if (json_is_true(json_object_get(k, "imported")))
-		field_row(a, "Imported", "yes: made elsewhere, known here by its SHA-256", false);
+		lk_admin_row(a, "Imported", "yes: made elsewhere, known here by its SHA-256", false);
 	time_row(a, "Last used", k, "last_used_at", "never");
 	if (*rotated) {
 		open_row(a, "Rotated from");
@@ -1026,13 +969,13 @@ details_section(struct lk_admin *a, json_t *k, const char *scopes, const char *m
 		snprintf(buf, sizeof(buf), "%lld per %lld s",
 		    (long long)json_integer_value(json_object_get(rl, "limit")),
 		    (long long)json_integer_value(json_object_get(rl, "window")));
-	field_row(a, "Rate limit", buf, false);
+	lk_admin_row(a, "Rate limit", buf, false);
 	{
 		char	 ips[LK_ALLOWED_IPS_BUF + 64];
 		json_t	*c = json_object_get(k, "credits"), *r = json_object_get(c, "refill");
 
 		ips_text(k, " ", ips, sizeof(ips));
-		field_row(a, "Allowed IPs", ips[0] ? ips : "any address", ips[0] != '\0');
+		lk_admin_row(a, "Allowed IPs", ips[0] ? ips : "any address", ips[0] != '\0');
 		snprintf(buf, sizeof(buf), "unlimited");
 		if (json_is_object(c) && json_is_object(r))
 			snprintf(buf, sizeof(buf), "%lld left, refilled to %lld %s%s%.0lld",
@@ -1044,9 +987,9 @@ details_section(struct lk_admin *a, json_t *k, const char *scopes, const char *m
 		else if (json_is_object(c))
 			snprintf(buf, sizeof(buf), "%lld left, no refill",
 			    (long long)json_integer_value(json_object_get(c, "remaining")));
-		field_row(a, "Credits", buf, false);
+		lk_admin_row(a, "Credits", buf, false);
 	}
-	field_row(a, "Metadata", meta, true);
+	lk_admin_row(a, "Metadata", meta, true);
 	lk_html_close(h);
 	lk_html_close(h);
 }
@@ -1188,7 +1131,7 @@ detail_page(struct lk_admin *a, json_t *k, int status, const char *failed,
 
 	snprintf(err_field, sizeof(err_field), "%s", err_field_in != NULL ? err_field_in : "");
 	snprintf(err_buf, sizeof(err_buf), "%s", err_in != NULL ? err_in : "");
-	scopes_text(k, scopes, sizeof(scopes));
+	lk_admin_join(json_object_get(k, "scopes"), scopes, sizeof(scopes));
 	meta = json_dumps(json_object_get(k, "meta"), JSON_COMPACT);
 	account_name(a, lk_admin_str(k, "account_id"), name, sizeof(name));
 	lk_admin_begin(a, lk_admin_str(k, "label"), "keys");
@@ -1323,7 +1266,7 @@ edit_body(struct lk_admin *a, json_t *k, const char *cur_scopes)
 static enum lk_err
 delete_page(struct lk_admin *a, json_t *k)
 {
-	char href[200];
+	char action[200], back[200];
 
 	lk_admin_begin(a, "Delete this key?", "keys");
 	lk_html_elem(&a->h, LK_E_P, LK_A__MAX);
@@ -1334,15 +1277,9 @@ delete_page(struct lk_admin *a, json_t *k)
 	lk_html_text(&a->h, "). Programs using it stop working at once; this cannot be undone. "
 	    "The audit log keeps its record.");
 	lk_html_close(&a->h);
-	lk_html_elem(&a->h, LK_E_DIV, LK_A_CLASS, "actions", LK_A__MAX);
-	key_href(href, sizeof(href), lk_admin_str(k, "id"), "delete");
-	lk_admin_form(a, href, "inline");
-	lk_admin_button(a, "Delete the key", "danger");
-	lk_html_close(&a->h);
-	key_href(href, sizeof(href), lk_admin_str(k, "id"), NULL);
-	lk_html_leaf(&a->h, LK_E_A, "Cancel", LK_A_HREF, href, LK_A__MAX);
-	lk_html_close(&a->h);
-	return lk_admin_end(a, 200);
+	key_href(action, sizeof(action), lk_admin_str(k, "id"), "delete");
+	key_href(back, sizeof(back), lk_admin_str(k, "id"), NULL);
+	return lk_admin_confirm(a, action, "Delete the key", back);
 }
 
 /*
@@ -1415,7 +1352,7 @@ item(struct lk_admin *a, const char *id, const char *action)
 		return lk_req_method_not_allowed(req, "POST");
 	}
 	if (strcmp(action, "edit") == 0) {
-		scopes_text(k, scopes, sizeof(scopes));
+		lk_admin_join(json_object_get(k, "scopes"), scopes, sizeof(scopes));
 		body = edit_body(a, k, scopes);
 		if (json_object_size(body) == 0) {
 			json_decref(body);
