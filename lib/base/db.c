@@ -14,7 +14,7 @@
 #define COL_BUF_MAX	65536	/* a webhook message's payload (model/events) */
 #define HOSTS_MAX	8
 #define FAILOVER_TRIES	1	/* a lost or unready node: the work again on the next one */
-#define CONFLICT_TRIES	6	/* deadlocks and Galera certification conflicts */
+#define CONFLICT_TRIES	16	/* deadlocks and Galera certification conflicts */
 #define FAILBACK_SECS	30	/* away from the first node this long: go back at the next unit */
 /* A node that answers but is not ready (Galera: not Primary, not Synced). Its own error 1047 says the same. */
 #define NODE_NOT_READY	ER_UNKNOWN_COM_ERROR
@@ -158,8 +158,9 @@ node_ready(struct lk_db *db)
 	if (ready && strcmp(db->state, "Synced") == 0)
 		return true;
 	db->last_errno = NODE_NOT_READY;
-	lk_log_err("database node %s not ready: wsrep_ready %s, %s",
-	    db->hosts[db->host].name, ready ? "ON" : "OFF", db->state);
+	lk_log_err("database node %s:%u not ready: wsrep_ready %s, %s",
+	    db->hosts[db->host].name, db->hosts[db->host].port,
+	    ready ? "ON" : "OFF", db->state);
 	return false;
 }
 
@@ -182,8 +183,8 @@ connect_host(struct lk_db *db, int i)
 	    c->db_password, c->db_name, h->port,
 	    c->db_socket[0] ? c->db_socket : NULL, 0) == NULL) {
 		db->last_errno = mysql_errno(my);
-		lk_log_err("database connect to %s failed: %u %s", h->name,
-		    mysql_errno(my), mysql_error(my));
+		lk_log_err("database connect to %s:%u failed: %u %s", h->name,
+		    h->port, mysql_errno(my), mysql_error(my));
 		mysql_close(my);
 		return false;
 	}
@@ -281,6 +282,12 @@ stmt_fail(struct lk_db *db, MYSQL_STMT *st, const char *what)
 	db->last_errno = mysql_stmt_errno(st);
 	lk_log_err("database %s failed: %u %s", what, mysql_stmt_errno(st),
 	    mysql_stmt_error(st));
+	/* A row fetch cut short (Galera: the transaction aborted for a replicated one) may say it only on the connection. */
+	if (db->last_errno == 0 && db->my != NULL) {
+		db->last_errno = mysql_errno(db->my);
+		lk_log_err("database connection error: %u %s", mysql_errno(db->my),
+		    mysql_error(db->my));
+	}
 }
 
 /* Size the result buffers of c from its metadata. False on failure. */
@@ -503,11 +510,16 @@ lk_db_insert_id(struct lk_db *db)
 	return db->insert_id;
 }
 
-/* A pause of 1 to 4 ms times the conflicts so far, so two retrying writers drift apart. */
+/*
+ * A pause of 1 to 4 ms times the conflicts so far (at most 8), so writers
+ * retrying on one hot row (a key's counter updated through several nodes)
+ * drift apart: at most about 0.4 s in all.
+ */
 static void
 jitter(int conflicts)
 {
-	struct timespec ts = { 0, (long)(1 + arc4random_uniform(4)) * conflicts * 1000000L };
+	long		 n = conflicts < 8 ? conflicts : 8;
+	struct timespec	 ts = { 0, (long)(1 + arc4random_uniform(4)) * n * 1000000L };
 
 	nanosleep(&ts, NULL);
 }
