@@ -6,6 +6,7 @@ PREFIX   ?= /usr/local
 SYSCONFDIR ?= $(PREFIX)/etc
 PORT     ?= 8080
 SERVER   ?= lighttpd
+DB       ?= mariadb
 PYTHON   ?= /usr/bin/python3
 BUILD    ?= build
 SAN      ?=
@@ -136,7 +137,7 @@ bench: deps
 
 run: deps
 	$(MAKE) all
-	PORT=$(PORT) SERVER=$(SERVER) sh scripts/run.sh
+	PORT=$(PORT) SERVER=$(SERVER) DB=$(DB) sh scripts/run.sh
 
 unit: $(UNIT)
 	@set -e; for t in $(UNIT); do $$t; done
