@@ -64,6 +64,12 @@ node_pid() {
     done
 }
 
+fail() { # message log
+    echo "galera: $1, see $2" >&2
+    tail -n 20 "$2" >&2 || true
+    exit 1
+}
+
 any_running() { local n; for n in "${NODES[@]}"; do [ -z "$(node_pid "$n")" ] || return 0; done; return 1; }
 
 # The state of node N: "SIZE STATE READY" (empty when it does not answer)
@@ -83,12 +89,10 @@ start_node() { # N
     chown -R mysql:mysql "$d/db" "$d/run" "$d/log"
     chmod 0755 "$d" "$d/run" "$d/log"
     if [ ! -d "$d/db/mysql" ]; then
-        if ! mariadb-install-db --no-defaults --datadir="$d/db" --user=mysql \
-                --auth-root-authentication-method=socket --skip-test-db \
-                > "$d/log/mariadb-install.log" 2>&1; then
-            echo "galera: mariadb-install-db failed for node $n, see $d/log/mariadb-install.log" >&2
-            exit 1
-        fi
+        mariadb-install-db --no-defaults --datadir="$d/db" --user=mysql \
+            --auth-root-authentication-method=socket --skip-test-db \
+            > "$d/log/mariadb-install.log" 2>&1 ||
+            fail "mariadb-install-db failed for node $n" "$d/log/mariadb-install.log"
     fi
     for m in "${NODES[@]}"; do gcomm+=${gcomm:+,}127.0.0.1:$((BASE + 3 + m - 1)); done
     if ! any_running; then
@@ -114,20 +118,14 @@ start_node() { # N
         --wsrep-sst-method=rsync --wsrep-sst-receive-address="127.0.0.1:$((BASE + 9 + n - 1))" \
         "${new[@]}" < /dev/null >> "$d/log/mariadb.stdout" 2>&1 &
     child=$!
+    # synced: joined by SST or IST and applying (a joiner's SST can take a while)
     for ((i = 0; i < 1200; i++)); do
         [ "$(wsrep_state "$n" | cut -d' ' -f2-)" != "Synced ON" ] || break
-        if ! kill -0 "$child" 2>/dev/null; then
-            echo "galera: node $n exited during startup, see $d/log/mariadb.err" >&2
-            tail -n 20 "$d/log/mariadb.err" >&2 || true
-            exit 1
-        fi
+        kill -0 "$child" 2>/dev/null || fail "node $n exited during startup" "$d/log/mariadb.err"
         sleep 0.1
     done
-    if [ "$(wsrep_state "$n" | cut -d' ' -f2-)" != "Synced ON" ]; then
-        echo "galera: node $n not synced within 120 s, see $d/log/mariadb.err" >&2
-        tail -n 20 "$d/log/mariadb.err" >&2 || true
-        exit 1
-    fi
+    [ "$(wsrep_state "$n" | cut -d' ' -f2-)" = "Synced ON" ] ||
+        fail "node $n not synced within 120 s" "$d/log/mariadb.err"
     echo "galera: node $n synced on 127.0.0.1:$(sql_port "$n") (pid $(node_pid "$n"))" >&2
 }
 
