@@ -105,6 +105,23 @@ def test_health_flips_on_a_node_not_synced(g):
     wait_for("n2 health 200 again", lambda: health(g.servers["n2"]).status_code == 200, bound=30)
 
 
+def test_every_table_has_a_primary_key(g):
+    """Galera replicates row changes by primary key: every migration's tables need one."""
+    conn = g.node_connect(1, root=True)
+    try:
+        with conn.cursor() as c:
+            c.execute("SELECT t.table_name FROM information_schema.tables t WHERE t.table_schema = 'latchkey'"
+                      " AND t.table_type = 'BASE TABLE' AND NOT EXISTS (SELECT 1 FROM"
+                      " information_schema.table_constraints k WHERE k.table_schema = t.table_schema"
+                      " AND k.table_name = t.table_name AND k.constraint_type = 'PRIMARY KEY')")
+            missing = [r[0] for r in c.fetchall()]
+            c.execute("SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = 'latchkey'")
+            assert c.fetchone()[0] > 10
+    finally:
+        conn.close()
+    assert missing == []
+
+
 def test_revoke_on_one_node_is_refused_on_another_at_once(g):
     a, c = g.servers["n1"], g.servers["n3"]
     t = make_tenant(a, scopes=("admin",))
