@@ -6,6 +6,7 @@ PREFIX   ?= /usr/local
 SYSCONFDIR ?= $(PREFIX)/etc
 PORT     ?= 8080
 SERVER   ?= lighttpd
+DB       ?= mariadb
 PYTHON   ?= /usr/bin/python3
 BUILD    ?= build
 SAN      ?=
@@ -127,16 +128,17 @@ deps:
 	@sh scripts/deps.sh
 
 # Benchmarks (tests/bench/bench.py; not part of `make test`): BENCH_KEYS, BENCH_SECONDS,
-# BENCH_SERVER (lighttpd,apache,apache-proxy).
+# BENCH_SERVER (lighttpd,apache,apache-proxy). BENCH_DB=galera: instead, one plain MariaDB against
+# a 3-node Galera cluster (tests/bench/galera.py: verify_hot, me, create + revoke).
 bench: deps
 	@command -v php-cgi >/dev/null && php-cgi -m 2>/dev/null | grep -q pdo_mysql || \
 	    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends php-cgi php-mysql
 	$(MAKE) all
-	$(PYTHON) tests/bench/bench.py
+	$(PYTHON) tests/bench/$(if $(filter galera,$(BENCH_DB)),galera,bench).py
 
 run: deps
 	$(MAKE) all
-	PORT=$(PORT) SERVER=$(SERVER) sh scripts/run.sh
+	PORT=$(PORT) SERVER=$(SERVER) DB=$(DB) sh scripts/run.sh
 
 unit: $(UNIT)
 	@set -e; for t in $(UNIT); do $$t; done

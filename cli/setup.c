@@ -561,7 +561,7 @@ next_steps(void)
 		    "  or Apache + mod_proxy_fcgi and latchkey-pool services:\n"
 		    "      a2enmod proxy_fcgi && a2enconf latchkey-proxy && "
 		    "systemctl reload apache2\n"
-		    "      for p in keys key verify me accounts audit admin notfound; do "
+		    "      for p in keys key verify me accounts audit webhooks leaks health admin notfound; do "
 		    "systemctl enable --now latchkey-pool@$p; done\n");
 	if (lighttpd)
 		fprintf(stderr, "  lighttpd:  lighty-enable-mod latchkey && "

@@ -64,7 +64,7 @@ out=$PKG/etc/apache2/conf-available/latchkey-proxy.conf
 cat > "$out" <<'HEAD'
 # latchkey under Debian's Apache with mod_proxy_fcgi (the latchkey package): Apache sends each
 # route to the latchkey-pool@PROGRAM service of its program. After `latchkey setup`:
-#   for p in keys key verify me accounts audit leaks admin notfound; do systemctl enable --now latchkey-pool@$p; done
+#   for p in keys key verify me accounts audit webhooks leaks health admin notfound; do systemctl enable --now latchkey-pool@$p; done
 #   a2enmod proxy_fcgi && a2enconf latchkey-proxy && systemctl reload apache2
 # Enable this OR latchkey (mod_fcgid), not both. Below: the latchkey part of
 # apache/latchkey-proxy.conf.in.

@@ -3,6 +3,10 @@
 #
 # Environment: PORT (8080)  SERVER lighttpd|apache|apache-proxy|lighttpd-cgi (lighttpd)  VAR (./var)
 #              DB_PORT (3307)  BINDIR (build/bin)
+#              DB mariadb|galera (mariadb): galera serves latchkey on a 3-node Galera cluster on
+#              loopback (scripts/galera.sh; VAR defaults to ./var-galera, nodes on DB_PORT 3311,
+#              3312, 3313) with all three nodes in db_host; migrations and `latchkey init` run
+#              once, through the first node (DDL replicates in total order), as on one server.
 # First run: creates VAR (database, passwords, latchkey.conf) and runs `latchkey init` (which creates
 # the audit key VAR/audit.key, mode 0600), whose output
 # (root account, admin key id, the admin key itself and the console's owner login and password) is
@@ -24,8 +28,12 @@ REPO=$(cd "$(dirname "$0")/.." && pwd -P)
 cd "$REPO"
 PORT=${PORT:-8080}
 SERVER=${SERVER:-lighttpd}
-VAR=${VAR:-./var}
-DB_PORT=${DB_PORT:-3307}
+DB=${DB:-mariadb}
+case $DB in
+    mariadb) VAR=${VAR:-./var}; DB_PORT=${DB_PORT:-3307} ;;
+    galera) VAR=${VAR:-./var-galera}; DB_PORT=${DB_PORT:-3311} ;;
+    *) echo "run: DB must be mariadb or galera" >&2; exit 2 ;;
+esac
 BINDIR=${BINDIR:-build/bin}
 case $SERVER in lighttpd|apache|apache-proxy|lighttpd-cgi) ;; cgi) SERVER=lighttpd-cgi ;;
     *) echo "run: SERVER must be lighttpd, apache, apache-proxy or lighttpd-cgi" >&2; exit 2 ;; esac
@@ -78,7 +86,11 @@ cleanup() {
     fi
     # Stop both, whatever start-up reached: the stop scripts find servers that are still starting.
     "$REPO/scripts/webserver.sh" stop "$SERVER" "$VAR" 9>&-
-    "$REPO/scripts/mariadb.sh" stop "$VAR" "$DB_PORT" 9>&-
+    if [ "$DB" = galera ]; then
+        "$REPO/scripts/galera.sh" stop "$VAR" 9>&-
+    else
+        "$REPO/scripts/mariadb.sh" stop "$VAR" "$DB_PORT" 9>&-
+    fi
     # the terminal (or the pipe) may be gone by now: VAR/log/run.log always has the last word
     echo "run: stopped" >&2 2>/dev/null
     mkdir -p "$VAR/log" 2>/dev/null
@@ -90,7 +102,13 @@ trap 'exit 130' INT
 trap 'exit 143' TERM
 trap 'hungup=1; exit 129' HUP
 
-setsid -w "$REPO/scripts/mariadb.sh" start "$VAR" "$DB_PORT" 9>&-
+if [ "$DB" = galera ]; then
+    # the cluster's directories belong to the mysql user, which must reach them (SST)
+    chmod o+x "$VAR"
+    GALERA_PORT=$DB_PORT setsid -w "$REPO/scripts/galera.sh" start "$VAR" 9>&-
+else
+    setsid -w "$REPO/scripts/mariadb.sh" start "$VAR" "$DB_PORT" 9>&-
+fi
 
 # make run serves plain http on 127.0.0.1: the console's session cookie cannot be Secure there.
 grep -q '^admin_insecure_cookie' "$VAR/latchkey.conf" ||
@@ -136,7 +154,7 @@ deliver_pid=$!
 
 cat >&2 <<MSG
 
-latchkey is running ($SERVER, MariaDB on 127.0.0.1:$DB_PORT, data in $VAR)
+latchkey is running ($SERVER, $(if [ "$DB" = galera ]; then echo "a 3-node Galera cluster: $(grep '^db_host' "$VAR/latchkey.conf" | cut -d= -f2- | sed 's/^ //')"; else echo "MariaDB on 127.0.0.1:$DB_PORT"; fi), data in $VAR)
   base URL:  http://127.0.0.1:$PORT/v1
   console:   http://127.0.0.1:$PORT/admin/  (log in with the login/password printed on the first run)
   try:       curl -H "Authorization: Bearer \$KEY" http://127.0.0.1:$PORT/v1/me

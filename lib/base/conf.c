@@ -32,6 +32,7 @@ static const struct setting {
 	{ "db_connect_timeout", C_UINT, S(db_connect_timeout), 1, 300 },
 	{ "db_read_timeout", C_UINT, S(db_read_timeout), 1, 300 },
 	{ "db_write_timeout", C_UINT, S(db_write_timeout), 1, 300 },
+	{ "db_sync_wait", C_UINT, S(db_sync_wait), 0, 15 },
 	{ "key_prefix", C_STR, S(key_prefix), 0, 0 },
 	{ "base_path", C_STR, S(base_path), 0, 0 },
 	{ "max_body", C_SIZE, S(max_body), 1024, 16 * 1024 * 1024 },
@@ -85,6 +86,7 @@ lk_conf_defaults(struct lk_conf *c)
 	c->db_connect_timeout = 2;
 	c->db_read_timeout = 3;
 	c->db_write_timeout = 3;
+	c->db_sync_wait = 1;	/* Galera: reads see every commit made before them, on any node */
 	snprintf(c->key_prefix, sizeof(c->key_prefix), "lk");
 	snprintf(c->base_path, sizeof(c->base_path), "/v1");
 	c->max_body = 65536;

@@ -19,6 +19,7 @@ struct lk_conf {
 	unsigned int	 db_connect_timeout;	/* seconds */
 	unsigned int	 db_read_timeout;
 	unsigned int	 db_write_timeout;
+	unsigned int	 db_sync_wait;		/* Galera's session wsrep_sync_wait */
 	char		 key_prefix[11];
 	char		 base_path[128];
 	size_t		 max_body;		/* bytes */

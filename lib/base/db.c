@@ -1,6 +1,7 @@
 /* db.c — connection, statement cache, retries. */
 #include <stdio.h>
 #include <stdlib.h>
+#include <time.h>
 
 #include <mysql.h>
 #include <errmsg.h>
@@ -16,7 +17,12 @@
  */
 #define STMT_CACHE_MAX	128
 #define COL_BUF_MAX	65536	/* a webhook message's payload (model/events) */
-#define TRIES		2
+#define HOSTS_MAX	8
+#define FAILOVER_TRIES	1	/* a lost or unready node: the work again on the next one */
+#define CONFLICT_TRIES	16	/* deadlocks and Galera certification conflicts */
+#define FAILBACK_SECS	30	/* away from the first node this long: go back at the next unit */
+/* A node that answers but is not ready (Galera: not Primary, not Synced). Its own error 1047 says the same. */
+#define NODE_NOT_READY	ER_UNKNOWN_COM_ERROR
 
 struct cached {
 	const char	*sql;
@@ -29,6 +35,12 @@ struct cached {
 	my_bool		*error;
 };
 
+/* One entry of db_host: "host" or "host:port". */
+struct host {
+	char		 name[256];	/* empty: the client library's default (localhost) */
+	unsigned int	 port;
+};
+
 struct lk_db {
 	const struct lk_conf	*conf;
 	MYSQL			*my;		/* NULL while disconnected */
@@ -36,6 +48,13 @@ struct lk_db {
 	uint64_t		 insert_id;
 	struct cached		 cache[STMT_CACHE_MAX];
 	unsigned int		 ncache;
+	struct host		 hosts[HOSTS_MAX];
+	unsigned int		 nhosts;
+	int			 host;		/* the one connected last, -1 if none */
+	int			 avoid;		/* failed last: tried last at the next connect, -1 */
+	time_t			 connected_at;
+	bool			 galera;	/* the connected server is a Galera node */
+	char			 state[32];	/* its wsrep_local_state_comment */
 };
 
 static void
@@ -67,11 +86,97 @@ disconnect(struct lk_db *db)
 	db->my = NULL;
 }
 
-static bool
-connect_db(struct lk_db *db)
+/*
+ * db_host as a list of nodes: "host[:port], ..." (a port-less entry takes
+ * db_port). An entry with more than one ':' (an IPv6 address) is a host name.
+ */
+static void
+parse_hosts(struct lk_db *db)
 {
 	const struct lk_conf	*c = db->conf;
+	const char		*p = c->db_host, *colon;
+	size_t			 len;
+
+	db->nhosts = 0;
+	do {
+		struct host *h = &db->hosts[db->nhosts];
+
+		p += strspn(p, " \t");
+		len = strcspn(p, ",");
+		while (len > 0 && (p[len - 1] == ' ' || p[len - 1] == '\t'))
+			len--;
+		if (len >= sizeof(h->name))
+			len = sizeof(h->name) - 1;
+		memcpy(h->name, p, len);
+		h->name[len] = '\0';
+		h->port = c->db_port;
+		if ((colon = strchr(h->name, ':')) != NULL &&
+		    strchr(colon + 1, ':') == NULL) {
+			h->port = (unsigned int)strtoul(colon + 1, NULL, 10);
+			h->name[colon - h->name] = '\0';
+		}
+		if (len > 0 || db->nhosts == 0)
+			db->nhosts++;
+		p += strcspn(p, ",");
+	} while (*p++ == ',' && db->nhosts < HOSTS_MAX);
+}
+
+/*
+ * Whether the connected server can take work: a plain server always; a Galera
+ * node when wsrep_ready is ON and it is Synced. One SHOW STATUS, which a server
+ * without wsrep answers with no rows or an empty provider. Records db->galera
+ * and db->state; on a failed query db->last_errno says why.
+ */
+static bool
+node_ready(struct lk_db *db)
+{
+	static const char	 q[] = "SHOW STATUS WHERE Variable_name IN "
+	    "('wsrep_provider_name', 'wsrep_ready', 'wsrep_local_state_comment')";
+	MYSQL_RES		*res;
+	MYSQL_ROW		 r;
+	bool			 ready = false;
+
+	db->galera = false;
+	snprintf(db->state, sizeof(db->state), "ok");
+	if (mysql_real_query(db->my, q, sizeof(q) - 1) != 0 ||
+	    (res = mysql_store_result(db->my)) == NULL) {
+		db->last_errno = mysql_errno(db->my);
+		lk_log_err("database status failed: %u %s", mysql_errno(db->my),
+		    mysql_error(db->my));
+		return false;
+	}
+	while ((r = mysql_fetch_row(res)) != NULL) {
+		if (r[0] == NULL || r[1] == NULL)
+			continue;
+		if (strcmp(r[0], "wsrep_provider_name") == 0)
+			db->galera = r[1][0] != '\0';
+		else if (strcmp(r[0], "wsrep_ready") == 0)
+			ready = strcmp(r[1], "ON") == 0;
+		else
+			snprintf(db->state, sizeof(db->state), "%s", r[1]);
+	}
+	mysql_free_result(res);
+	if (!db->galera) {
+		snprintf(db->state, sizeof(db->state), "ok");
+		return true;
+	}
+	if (ready && strcmp(db->state, "Synced") == 0)
+		return true;
+	db->last_errno = NODE_NOT_READY;
+	lk_log_err("database node %s:%u not ready: wsrep_ready %s, %s",
+	    db->hosts[db->host].name, db->hosts[db->host].port,
+	    ready ? "ON" : "OFF", db->state);
+	return false;
+}
+
+/* Connect to entry i of db_host and check it can take work. */
+static bool
+connect_host(struct lk_db *db, int i)
+{
+	const struct lk_conf	*c = db->conf;
+	const struct host	*h = &db->hosts[i];
 	MYSQL			*my;
+	char			 q[64];
 
 	if ((my = mysql_init(NULL)) == NULL)
 		return false;
@@ -79,17 +184,54 @@ connect_db(struct lk_db *db)
 	mysql_options(my, MYSQL_OPT_READ_TIMEOUT, &c->db_read_timeout);
 	mysql_options(my, MYSQL_OPT_WRITE_TIMEOUT, &c->db_write_timeout);
 	mysql_options(my, MYSQL_SET_CHARSET_NAME, "utf8mb4");
-	if (mysql_real_connect(my, c->db_host, c->db_user, c->db_password,
-	    c->db_name, c->db_port, c->db_socket[0] ? c->db_socket : NULL,
-	    0) == NULL) {
+	if (mysql_real_connect(my, h->name[0] ? h->name : NULL, c->db_user,
+	    c->db_password, c->db_name, h->port,
+	    c->db_socket[0] ? c->db_socket : NULL, 0) == NULL) {
 		db->last_errno = mysql_errno(my);
-		lk_log_err("database connect failed: %u %s", mysql_errno(my),
-		    mysql_error(my));
+		lk_log_err("database connect to %s:%u failed: %u %s", h->name,
+		    h->port, mysql_errno(my), mysql_error(my));
 		mysql_close(my);
 		return false;
 	}
 	db->my = my;
+	db->host = i;
+	if (!node_ready(db)) {
+		disconnect(db);
+		return false;
+	}
+	/* Causal reads: a read waits until this node has applied every earlier commit. */
+	snprintf(q, sizeof(q), "SET SESSION wsrep_sync_wait = %u", c->db_sync_wait);
+	if (db->galera && mysql_real_query(db->my, q, strlen(q)) != 0) {
+		db->last_errno = mysql_errno(db->my);
+		lk_log_err("database session setup failed: %u %s",
+		    mysql_errno(db->my), mysql_error(db->my));
+		disconnect(db);
+		return false;
+	}
+	db->connected_at = time(NULL);
 	return true;
+}
+
+/*
+ * The first node of db_host that answers within db_connect_timeout and is
+ * ready, in list order, so that every program writes through the same node
+ * and conflicts stay rare; a node that failed just now is tried last.
+ */
+static bool
+connect_db(struct lk_db *db)
+{
+	int i, k, n = (int)db->nhosts;
+
+	for (k = 0; k <= n; k++) {
+		i = k < n ? k : db->avoid;
+		if (i < 0 || (k < n && i == db->avoid))
+			continue;
+		if (connect_host(db, i)) {
+			db->avoid = -1;
+			return true;
+		}
+	}
+	return false;
 }
 
 struct lk_db *
@@ -100,8 +242,11 @@ lk_db_open(const struct lk_conf *conf)
 	if ((db = calloc(1, sizeof(*db))) == NULL)
 		return NULL;
 	db->conf = conf;
-	if (conf != NULL)
+	db->host = db->avoid = -1;
+	if (conf != NULL) {
+		parse_hosts(db);
 		connect_db(db);
+	}
 	return db;
 }
 
@@ -126,13 +271,14 @@ conn_lost(unsigned int e)
 	return e == CR_SERVER_GONE_ERROR || e == CR_SERVER_LOST ||
 	    e == CR_CONNECTION_ERROR || e == CR_CONN_HOST_ERROR ||
 	    e == CR_SERVER_LOST_EXTENDED || e == ER_CONNECTION_KILLED ||
-	    e == CR_COMMANDS_OUT_OF_SYNC;
+	    e == CR_COMMANDS_OUT_OF_SYNC || e == NODE_NOT_READY;
 }
 
+/* A deadlock, or on Galera a certification conflict with a commit on another node (both 1213). */
 static bool
-transient(unsigned int e)
+conflict(unsigned int e)
 {
-	return conn_lost(e) || e == ER_LOCK_DEADLOCK || e == ER_LOCK_WAIT_TIMEOUT;
+	return e == ER_LOCK_DEADLOCK || e == ER_LOCK_WAIT_TIMEOUT;
 }
 
 static void
@@ -141,6 +287,12 @@ stmt_fail(struct lk_db *db, MYSQL_STMT *st, const char *what)
 	db->last_errno = mysql_stmt_errno(st);
 	lk_log_err("database %s failed: %u %s", what, mysql_stmt_errno(st),
 	    mysql_stmt_error(st));
+	/* A row fetch cut short (Galera: the transaction aborted for a replicated one) may say it only on the connection. */
+	if (db->last_errno == 0 && db->my != NULL) {
+		db->last_errno = mysql_errno(db->my);
+		lk_log_err("database connection error: %u %s", mysql_errno(db->my),
+		    mysql_error(db->my));
+	}
 }
 
 /* Size the result buffers of c from its metadata. False on failure. */
@@ -363,13 +515,31 @@ lk_db_insert_id(struct lk_db *db)
 	return db->insert_id;
 }
 
+/*
+ * A pause of 1 to 4 ms times the conflicts so far (at most 8), so writers
+ * retrying on one hot row (a key's counter updated through several nodes)
+ * drift apart: at most about 0.4 s in all.
+ */
+static void
+jitter(int conflicts)
+{
+	long		 n = conflicts < 8 ? conflicts : 8;
+	struct timespec	 ts = { 0, (long)(1 + arc4random_uniform(4)) * n * 1000000L };
+
+	nanosleep(&ts, NULL);
+}
+
 static enum lk_err
 run(struct lk_db *db, lk_db_work_fn work, void *arg, bool txn)
 {
 	enum lk_err	 e = LK_ERR_UNAVAILABLE;
-	int		 try;
+	int		 failovers = 0, conflicts = 0;
 
-	for (try = 0; try < TRIES; try++) {
+	/* After a failover, the first node again once it has had time to come back. */
+	if (db->my != NULL && db->host > 0 &&
+	    time(NULL) - db->connected_at >= FAILBACK_SECS)
+		disconnect(db);
+	for (;;) {
 		if (db->my == NULL && !connect_db(db))
 			return LK_ERR_UNAVAILABLE;
 		db->last_errno = 0;
@@ -381,22 +551,36 @@ run(struct lk_db *db, lk_db_work_fn work, void *arg, bool txn)
 		} else {
 			e = work(db, arg);
 			if (txn && e == LK_OK && mysql_commit(db->my) != 0) {
+				db->last_errno = mysql_errno(db->my);
 				lk_log_err("commit failed: %u %s",
 				    mysql_errno(db->my), mysql_error(db->my));
-				/* The outcome is unknown: never retry, never report success. */
-				disconnect(db);
-				return LK_ERR_UNAVAILABLE;
+				/*
+				 * A certification conflict is a rollback, safe to
+				 * redo. Otherwise the outcome is unknown: never
+				 * retry, never report success.
+				 */
+				if (db->last_errno != ER_LOCK_DEADLOCK) {
+					disconnect(db);
+					return LK_ERR_UNAVAILABLE;
+				}
+				e = LK_ERR_UNAVAILABLE;
 			}
 			if (txn && e != LK_OK && db->my != NULL)
 				mysql_rollback(db->my);
 		}
-		if (e == LK_OK || !transient(db->last_errno))
+		if (e == LK_OK)
 			return e;
-		if (conn_lost(db->last_errno))
+		if (conn_lost(db->last_errno) && failovers++ < FAILOVER_TRIES) {
+			/* This node is gone or not ready: the next one of the list. */
+			db->avoid = db->host;
 			disconnect(db);
+		} else if (conflict(db->last_errno) && ++conflicts < CONFLICT_TRIES)
+			jitter(conflicts);
+		else
+			return conn_lost(db->last_errno) || conflict(db->last_errno) ?
+			    LK_ERR_UNAVAILABLE : e;
 		lk_log_info("retrying after database error %u", db->last_errno);
 	}
-	return LK_ERR_UNAVAILABLE;
 }
 
 enum lk_err
@@ -423,6 +607,25 @@ lk_db_exec_ddl(struct lk_db *db, const char *sql)
 		return LK_ERR_UNAVAILABLE;
 	}
 	return LK_OK;
+}
+
+static enum lk_err
+health_work(struct lk_db *db, void *arg)
+{
+	(void)arg;
+	return node_ready(db) ? LK_OK : LK_ERR_UNAVAILABLE;
+}
+
+enum lk_err
+lk_db_health(struct lk_db *db, char *state, size_t statesz)
+{
+	enum lk_err e;
+
+	snprintf(db->state, sizeof(db->state), "unavailable");
+	e = lk_db_read(db, health_work, NULL);
+	snprintf(state, statesz, "%s", e == LK_OK || db->galera ? db->state :
+	    "unavailable");
+	return e;
 }
 
 unsigned int

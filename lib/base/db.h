@@ -4,6 +4,13 @@
  * connection the next unit of work reconnects and re-prepares. Every query
  * runs inside lk_db_read() or lk_db_txn(), which retry lost connections,
  * deadlocks and lock-wait timeouts and map what remains to LK_ERR_UNAVAILABLE.
+ *
+ * db_host may list several nodes of a Galera cluster ("host:port, ..."): the
+ * first that answers and is ready (wsrep_ready, Synced) is used, so every
+ * program writes through one node; a lost or unready node sends the unit of
+ * work once to the next one, and certification conflicts (1213) are retried
+ * a few times with jitter. On Galera each session sets wsrep_sync_wait to
+ * db_sync_wait (causal reads).
  */
 #ifndef LK_DB_H
 #define LK_DB_H
@@ -152,7 +159,7 @@ enum lk_err	 lk_db_page(struct lk_db *db, const char *sql,
 /* AUTO_INCREMENT id of the last INSERT run through lk_db_exec. */
 uint64_t	 lk_db_insert_id(struct lk_db *db);
 
-/* Run work in autocommit mode; retried after a lost connection. */
+/* Run work in autocommit mode; retried after a lost connection (on the next node) or a deadlock. */
 enum lk_err	 lk_db_read(struct lk_db *db, lk_db_work_fn work, void *arg);
 
 /*
@@ -162,6 +169,14 @@ enum lk_err	 lk_db_read(struct lk_db *db, lk_db_work_fn work, void *arg);
  * reports success without a commit.
  */
 enum lk_err	 lk_db_txn(struct lk_db *db, lk_db_work_fn work, void *arg);
+
+/*
+ * Whether the database can take work (GET /v1/health): LK_OK after a status
+ * read on a ready node, whose state goes into state ("ok" for a plain server,
+ * Galera's wsrep_local_state_comment: "Synced"); LK_ERR_UNAVAILABLE when no
+ * node of db_host is ready (state: the last one's, or "unavailable").
+ */
+enum lk_err	 lk_db_health(struct lk_db *db, char *state, size_t statesz);
 
 /* The server's or client library's error number of the last failed call (0 if none). */
 unsigned int	 lk_db_errno(const struct lk_db *db);

@@ -68,6 +68,9 @@ static const char SQL_KEEP_LAST_USED[] =
     " SET k.last_used_at = GREATEST(COALESCE(k.last_used_at, 0), u.m)";
 static const char SQL_EXPIRE[] =
     "DELETE FROM key_usage WHERE day < ?";
+/* The cluster-wide claim of the next sweep (schema/010_job_runs.sql). */
+static const char SQL_CLAIM_SWEEP[] =
+    "UPDATE job_runs SET next_at = ? WHERE name = 'sweep' AND next_at <= ?";
 
 static const char *const outcome_names[LK_OUTCOME__MAX] = {
 	[LK_OUTCOME_VALID] = "valid",
@@ -272,6 +275,29 @@ lk_usage_gc(struct lk_db *db, const struct lk_conf *conf, int64_t now,
 	return e;
 }
 
+struct claim_ctx {
+	int64_t		 now;
+	uint64_t	 claimed;
+};
+
+static enum lk_err
+claim_work(struct lk_db *db, void *arg)
+{
+	struct claim_ctx	*c = arg;
+	const struct lk_param	 p[] = { LK_INT(c->now + LK_USAGE_SWEEP_EVERY), LK_INT(c->now) };
+
+	return lk_db_exec(db, SQL_CLAIM_SWEEP, p, 2, NULL, NULL, &c->claimed);
+}
+
+/* Whether this program runs the sweep that is due: the one that moved job_runs' next_at on. */
+static bool
+claim_sweep(struct lk_db *db, int64_t now)
+{
+	struct claim_ctx c = { now, 0 };
+
+	return lk_db_read(db, claim_work, &c) == LK_OK && c.claimed == 1;
+}
+
 void
 lk_usage_maybe_sweep(struct lk_db *db, const struct lk_conf *conf, int64_t now)
 {
@@ -290,6 +316,8 @@ lk_usage_maybe_sweep(struct lk_db *db, const struct lk_conf *conf, int64_t now)
 	if (now < next)
 		return;
 	next = now + LK_USAGE_SWEEP_EVERY;
+	if (!claim_sweep(db, now))
+		return;
 	if (lk_usage_gc(db, conf, now, NULL) != LK_OK)
 		lk_log_err("usage retention sweep failed; the next one retries");
 	if (lk_keys_sweep_inactive(db, &lk_keys_sweeper, now, NULL) != LK_OK)

@@ -101,7 +101,9 @@ enum lk_err	lk_usage_gc(struct lk_db *db, const struct lk_conf *conf, int64_t no
  * Run lk_usage_gc and the inactivity sweep (lk_keys_sweep_inactive, as
  * lk_keys_sweeper) at a random time within a program's first
  * LK_USAGE_SWEEP_EVERY seconds and then every LK_USAGE_SWEEP_EVERY seconds,
- * so storage stays bounded without cron.
+ * so storage stays bounded without cron. A due sweep runs only in the program
+ * that claims it (job_runs, cluster-wide): once an hour for all programs of all
+ * web nodes together, never on every node at once.
  * Failures are logged and otherwise ignored (the next sweep retries).
  */
 void		lk_usage_maybe_sweep(struct lk_db *db, const struct lk_conf *conf,

@@ -483,3 +483,134 @@ def main():
 
 if __name__ == "__main__":
     main()
+
+
+# ---------------------------------------------------------------------- Galera (test_galera.py)
+def free_port_block(n):
+    """The first of n consecutive free loopback ports (below the ephemeral range, as free_port)."""
+    lo, _ = _ephemeral_range()
+    rng = random.Random()
+    for _ in range(500):
+        base = rng.randrange(10000, lo - n)
+        ports = range(base, base + n)
+        if any(p in _used_ports for p in ports):
+            continue
+        try:
+            for p in ports:
+                with socket.socket() as s:
+                    s.bind(("127.0.0.1", p))
+        except OSError:
+            continue
+        _used_ports.update(ports)
+        return base
+    raise RuntimeError("no block of free ports")
+
+
+class _WebDir:
+    """What a Server needs of its stack, with a VARDIR of its own (one latchkey.conf per web node)."""
+
+    def __init__(self, stack, vardir):
+        self._stack = stack
+        self.vardir = vardir
+
+    def __getattr__(self, name):
+        return getattr(self._stack, name)
+
+
+class GaleraStack(Stack):
+    """A 3-node Galera cluster (scripts/galera.sh) + `latchkey init`; web nodes are added by
+    add_server, each with its own config whose db_host lists the nodes it may use."""
+
+    NODES = (1, 2, 3)
+
+    def __init__(self, **kw):
+        super().__init__(server_names=[], **kw)
+
+    def start(self):
+        self._check_binaries()
+        self._started = True
+        atexit.register(self.stop)
+        self.db_start()
+        self._configure()
+        self._init()
+        return self
+
+    def db_start(self):
+        if self.db_port is None:
+            self.db_port = free_port_block(12)
+            self.env["GALERA_PORT"] = str(self.db_port)
+        self._script("galera.sh", "start", self.vardir, timeout=300)
+        self._db_running = True
+
+    def db_stop(self):
+        self._script("galera.sh", "stop", self.vardir, timeout=300)
+        self._db_running = False
+
+    def node_dir(self, n):
+        return self.vardir if n == 1 else StrPath(self.vardir / f"n{n}")
+
+    def node_port(self, n):
+        return self.db_port + n - 1
+
+    def node_pid(self, n):
+        try:
+            return int((self.node_dir(n) / "run" / "mysqld.pid").read_text().strip())
+        except (OSError, ValueError):
+            return None
+
+    def node_connect(self, n, root=False, **kw):
+        """PyMySQL connection to node n: as `latchkey` over TCP, or as root over its socket."""
+        if root:
+            kw.setdefault("unix_socket", str(self.node_dir(n) / "run" / "mysqld.sock"))
+        else:
+            kw.setdefault("port", self.node_port(n))
+        return self.db_connect(root=root, **kw)
+
+    def node_status(self, n):
+        """node n's wsrep status variables (lower-case names), {} when it does not answer."""
+        try:
+            conn = self.node_connect(n, root=True, connect_timeout=2, read_timeout=3)
+        except Exception:
+            return {}
+        try:
+            with conn.cursor() as c:
+                c.execute("SHOW STATUS LIKE 'wsrep_%'")
+                return {k.lower(): v for k, v in c.fetchall()}
+        except Exception:
+            return {}
+        finally:
+            conn.close()
+
+    def node_kill(self, n):
+        self._script("galera.sh", "kill", n, self.vardir)
+
+    def node_start(self, n):
+        self._script("galera.sh", "start", n, self.vardir, timeout=300)
+
+    def node_conf(self, nodes, path, extra=""):
+        """A copy of the config at path with db_host listing the given nodes (in that order)."""
+        hosts = ", ".join(f"127.0.0.1:{self.node_port(n)}" for n in nodes)
+        lines = [f"db_host = {hosts}" if l.split("=")[0].strip() == "db_host" else l
+                 for l in Path(self.conf_path).read_text().splitlines()]
+        Path(path).write_text("\n".join(lines) + "\n" + extra)
+        return StrPath(path)
+
+    def add_server(self, label, nodes):
+        """A lighttpd in front of the programs, whose db_host lists nodes; stack.servers[label]."""
+        d = StrPath(self.vardir / f"web-{label}")
+        os.makedirs(d / "log", exist_ok=True)
+        os.makedirs(d / "run", exist_ok=True)
+        os.chmod(d, 0o755)
+        self.node_conf(nodes, d / "latchkey.conf")
+        srv = Server(_WebDir(self, d), "lighttpd", free_port())
+        srv.name = label
+        self.servers[label] = srv
+        srv.start()
+        return srv
+
+    def cli_on(self, nodes, *args, **kw):
+        """The CLI with db_host listing nodes."""
+        conf = self.node_conf(nodes, self.vardir / f"cli-{'-'.join(map(str, nodes))}.conf")
+        cmd = [str(self.cli_path), "--config", str(conf)] + [str(a) for a in args]
+        return subprocess.run(cmd, capture_output=True, text=True, timeout=kw.get("timeout", 120),
+                              env=self.env)

@@ -21,7 +21,8 @@ from helpers import call, create_key, db_query, expect, make_tenant, verify
 N = 20
 # the FastCGI server modes among those running
 FASTCGI = [n for n in ("lighttpd", "apache", "apache-proxy") if n in server_names_from_env()]
-SWEEP = ("UPDATE api_keys k JOIN (SELECT key_id, MAX(last_valid_at)", "DELETE FROM key_usage WHERE day <")
+SWEEP = ("UPDATE api_keys k JOIN (SELECT key_id, MAX(last_valid_at)", "DELETE FROM key_usage WHERE day <",
+         "UPDATE job_runs SET next_at")
 
 
 def _warm_up(server, use):
