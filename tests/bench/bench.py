@@ -10,7 +10,9 @@ and reports medians. apache-proxy is Apache + mod_proxy_fcgi in front of one lat
   hello           FastCGI hello world (the stack's ceiling)
   ref             C: SHA-256 + one prepared read by digest
   ref_counter     ref + the exact counter upsert latchkey runs
-  php_counter     PHP 8.2 + PDO (persistent), the same read + upsert, via php-cgi over FastCGI
+  php_counter     PHP 8.2 + PDO (persistent, its default emulated prepares), the same read + upsert,
+                  via php-cgi over FastCGI
+latchkey, the C references and the PHP peer all reach MariaDB over its unix socket.
   verify_hot      POST /v1/verify over 1,000 keys
   verify_uniform  POST /v1/verify over all BENCH_KEYS keys
   verify_policies POST /v1/verify {"key", "ip"} over 1,000 keys with a 10-entry IP allowlist and
@@ -243,8 +245,10 @@ def seed_policies(var, port):
 # ------------------------------------------------------------------ web servers
 
 def ref_env(var, port):
-    return {"REF_DB_HOST": "127.0.0.1", "REF_DB_PORT": str(port), "REF_DB_USER": "latchkey",
-            "REF_DB_PASSWORD": (var / "db.password").read_text().strip(), "REF_DB_NAME": "latchkey"}
+    """The references connect as latchkey does (its config from scripts/mariadb.sh): the unix socket."""
+    return {"REF_DB_HOST": "localhost", "REF_DB_PORT": str(port), "REF_DB_SOCKET": str(var / "run" / "mysqld.sock"),
+            "REF_DB_USER": "latchkey", "REF_DB_PASSWORD": (var / "db.password").read_text().strip(),
+            "REF_DB_NAME": "latchkey"}
 
 
 def lighttpd_conf(var, bb, port, http_port):
