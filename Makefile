@@ -12,7 +12,7 @@ BUILD    ?= build
 SAN      ?=
 
 VERSION  := $(shell cat VERSION)
-PKGS      = jansson liburiparser openssl zlib libmariadb libargon2 libcurl
+PKGS      = jansson liburiparser openssl zlib libmariadb libargon2 libcurl lmdb
 CC        = gcc
 WARN      = -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wno-format-nonliteral -Wno-format-truncation
 ifeq ($(SAN),1)

@@ -67,6 +67,7 @@ static const char usage_text[] =
 "  webhook list|create|show|enable|disable|delete|rotate|test|messages\n"
 "  deliver --once                   deliver the due webhook messages\n"
 "  leaks refresh-keys [--out FILE] [--url URL [--allow-http]]\n"
+"  cache status|clear               the host's verify cache: entries, hit rate, last sync\n"
 "\n"
 "The config file is --config FILE or $LATCHKEY_CONF" DEFAULT_CONF_TEXT ". 'me' is the root account.\n"
 "A new key's plaintext is printed once, alone on its line on stdout; nothing\n"
@@ -179,6 +180,12 @@ static const struct command {
 	  "endpoint with its signing secret (whsec_...), once; rotate prints the new\n"
 	  "secret (the old one signs beside it for webhook_secret_overlap). test queues\n"
 	  "a webhook.test event; messages lists its recent deliveries.\n" },
+	{ "cache", cmd_cache,
+	  "status: the host's verify cache under cache_dir (verify_cache = on): its\n"
+	  "entries, hits and misses since it was made, answers made stale (the database\n"
+	  "down), the last read of the change feed and how long ago; clear: drop every\n"
+	  "entry (the programs fill it again from the database). See docs/operations.md,\n"
+	  "Verify cache.\n" },
 	{ "deliver", cmd_deliver,
 	  "Delivers every webhook message due now, once, then exits; the worker that\n"
 	  "keeps running is latchkey-deliver (docs/operations.md, Webhooks).\n" },

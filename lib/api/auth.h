@@ -29,6 +29,9 @@ enum lk_err	lk_auth_status(struct lk_req *req, const struct lk_key *k);
  */
 enum lk_err	lk_auth_caller(struct lk_req *req, struct lk_caller *c);
 
+/* lk_auth_caller reading the key through the verify cache (model/cache.h): the authorizer. */
+enum lk_err	lk_auth_caller_cached(struct lk_req *req, struct lk_caller *c);
+
 /* lk_auth_caller, then lk_auth_require(scope): the start of most handlers. */
 enum lk_err	lk_auth_caller_scope(struct lk_req *req, struct lk_caller *c, const char *scope);
 

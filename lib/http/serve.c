@@ -13,6 +13,7 @@
 #include <malloc.h>
 
 #include "base/crypto.h"
+#include "base/kcache.h"
 #include "base/log.h"
 #include "http/resp.h"
 #include "http/serve.h"
@@ -96,6 +97,8 @@ handle(FCGX_Request *fcgx, const struct lk_conf *conf, struct lk_db *db,
 		e = LK_ERR_UNAVAILABLE;
 	} else if (e == LK_OK)
 		e = handler(&req);
+	/* The change is committed: drop its verify cache entries again before the answer leaves. */
+	lk_kcache_settle();
 	if (e != LK_OK)
 		lk_resp_error(&req, e);
 	else if (!req.responded)

@@ -1,0 +1,55 @@
+/*
+ * cache.h — the host-local verify cache (verify_cache = on; docs/operations.md
+ * "Verify cache"): the key rows verify and the authorizer decide on, by key
+ * digest, in base/kcache's LMDB environment under cache_dir, shared by every
+ * program process of the host. The decision itself stays model/use's
+ * (lk_use_key): only where the row comes from changes.
+ *
+ * Freshness: every audited change of a key or an account writes a row to
+ * cache_feed in the change's transaction (lk_cache_audited, called by the
+ * audit writer) and, on this host, drops the entries it names before the
+ * answer leaves (twice: in the transaction and after it, see
+ * lk_kcache_later). Before deciding from the cache, a process makes sure the
+ * host read the feed within cache_sync_interval: if not, one process (the
+ * follower's lock) reads the rows of the last LK_CACHE_FEED_OVERLAP seconds of
+ * the database's clock, skips those already applied (by row id: ids need not
+ * grow in commit order) and drops what they name; the others wait for it.
+ * A key row names its entry; an account change drops every entry.
+ *
+ * Keys with credits are not cached (the spend is decided on the row).
+ */
+#ifndef LK_CACHE_H
+#define LK_CACHE_H
+
+#include "base/conf.h"
+#include "base/db.h"
+#include "base/kcache.h"
+#include "model/audit.h"
+#include "model/keys.h"
+
+/* Seconds of feed re-read each sync: covers commit delays and clock skew between database nodes. */
+#define LK_CACHE_FEED_OVERLAP	30
+/* Feed rows older than this are deleted; a host that synced longer ago than half of it starts empty. */
+#define LK_CACHE_FEED_KEEP	3600
+
+/*
+ * lk_keys_by_digests through the cache when conf->verify_cache is on (else
+ * exactly it): both keys from the cache when it holds them (and synced within
+ * cache_sync_interval), else from the database, filling the cache.
+ * LK_ERR_UNAVAILABLE when the database is down and the cache has not synced
+ * within cache_stale_max.
+ */
+enum lk_err	lk_cache_keys_by_digests(struct lk_db *db, const struct lk_conf *conf,
+		    const unsigned char *a, struct lk_key *ka, bool *found_a,
+		    const unsigned char *b, struct lk_key *kb, bool *found_b);
+
+/*
+ * The audit writer's hook, inside the change's transaction: a change of a key
+ * or an account writes its cache_feed row and drops this host's entries.
+ */
+enum lk_err	lk_cache_audited(struct lk_db *db, const struct lk_audit_event *ev, int64_t now);
+
+/* The host's cache for `latchkey cache status|clear` (NULL: none under cache_dir). */
+struct lk_kcache *lk_cache_open_existing(const struct lk_conf *conf);
+
+#endif
