@@ -1,4 +1,4 @@
-/* cache.c — latchkey cache status|clear: the host's verify cache (model/cache.h). */
+/* cache.c — latchkey cache status|sync|clear: the host's verify cache (model/cache.h). */
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -17,11 +17,20 @@ cmd_cache(int argc, char **argv)
 	char			 t[LK_TIME_MAX];
 	int64_t			 now_ms;
 
-	if (argc != 2 || (strcmp(argv[1], "status") != 0 && strcmp(argv[1], "clear") != 0))
-		return cli_usage("the cache commands are status and clear");
+	enum lk_err		 e;
+
+	if (argc != 2 || (strcmp(argv[1], "status") != 0 && strcmp(argv[1], "clear") != 0 &&
+	    strcmp(argv[1], "sync") != 0))
+		return cli_usage("the cache commands are status, sync and clear");
 	if ((kc = lk_cache_open_existing(&cli_conf)) == NULL) {
 		printf("verify_cache=%s\ncache_dir=%s\nentries=0 (no cache there)\n",
 		    cli_conf.verify_cache ? "on" : "off", cli_conf.cache_dir);
+		return 0;
+	}
+	if (strcmp(argv[1], "sync") == 0) {
+		if ((e = lk_cache_sync(cli_db, &cli_conf)) != LK_OK)
+			return cli_failed(e, "cache sync");
+		printf("synced %s\n", cli_conf.cache_dir);
 		return 0;
 	}
 	if (strcmp(argv[1], "clear") == 0) {

@@ -67,7 +67,7 @@ static const char usage_text[] =
 "  webhook list|create|show|enable|disable|delete|rotate|test|messages\n"
 "  deliver --once                   deliver the due webhook messages\n"
 "  leaks refresh-keys [--out FILE] [--url URL [--allow-http]]\n"
-"  cache status|clear               the host's verify cache: entries, hit rate, last sync\n"
+"  cache status|sync|clear          the host's verify cache: entries, hit rate, last sync\n"
 "\n"
 "The config file is --config FILE or $LATCHKEY_CONF" DEFAULT_CONF_TEXT ". 'me' is the root account.\n"
 "A new key's plaintext is printed once, alone on its line on stdout; nothing\n"
@@ -184,7 +184,9 @@ static const struct command {
 	  "status: the host's verify cache under cache_dir (verify_cache = on): its\n"
 	  "entries, hits and misses since it was made, answers made stale (the database\n"
 	  "down), the last read of the change feed and how long ago; clear: drop every\n"
-	  "entry (the programs fill it again from the database). See docs/operations.md,\n"
+	  "entry (the programs fill it again from the database); sync: read the change\n"
+	  "feed and write the host's counts to the database now (the programs do both\n"
+	  "each cache_sync_interval while they get requests). See docs/operations.md,\n"
 	  "Verify cache.\n" },
 	{ "deliver", cmd_deliver,
 	  "Delivers every webhook message due now, once, then exits; the worker that\n"

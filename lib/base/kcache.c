@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <lmdb.h>
@@ -21,7 +22,7 @@
 
 struct lk_kcache {
 	MDB_env		*env;
-	MDB_dbi		 keys, ids, meta, seen;
+	MDB_dbi		 keys, ids, meta, seen, recs;
 	MDB_txn		*rtxn;		/* reset between reads, renewed for the next */
 	int		 lockfd;
 	char		 dir[256];
@@ -44,6 +45,8 @@ static struct {
 	bool			 clear;
 	size_t			 n;
 	char			 id[LATER_MAX][ID_MAX];
+	size_t			 nrows;
+	uint64_t		 row[LATER_MAX];	/* feed rows applied here: the follower skips them */
 } later;
 
 static int64_t
@@ -102,7 +105,8 @@ open_dbs(struct lk_kcache *kc, const char *identity)
 	if ((rc = mdb_dbi_open(t, "keys", MDB_CREATE, &kc->keys)) != 0 ||
 	    (rc = mdb_dbi_open(t, "ids", MDB_CREATE, &kc->ids)) != 0 ||
 	    (rc = mdb_dbi_open(t, "meta", MDB_CREATE, &kc->meta)) != 0 ||
-	    (rc = mdb_dbi_open(t, "seen", MDB_CREATE | MDB_INTEGERKEY, &kc->seen)) != 0)
+	    (rc = mdb_dbi_open(t, "seen", MDB_CREATE | MDB_INTEGERKEY, &kc->seen)) != 0 ||
+	    (rc = mdb_dbi_open(t, "recs", MDB_CREATE, &kc->recs)) != 0)
 		goto out;
 	rc = mdb_get(t, kc->meta, &k, &v);
 	if (rc == 0 && v.mv_size == strlen(want) && memcmp(v.mv_data, want, v.mv_size) == 0)
@@ -116,6 +120,7 @@ open_dbs(struct lk_kcache *kc, const char *identity)
 	v.mv_data = want;
 	if ((rc = mdb_drop(t, kc->keys, 0)) != 0 || (rc = mdb_drop(t, kc->ids, 0)) != 0 ||
 	    (rc = mdb_drop(t, kc->seen, 0)) != 0 || (rc = mdb_drop(t, kc->meta, 0)) != 0 ||
+	    (rc = mdb_drop(t, kc->recs, 0)) != 0 ||
 	    (rc = mdb_put(t, kc->meta, &k, &v, 0)) != 0)
 		goto out;
 	rc = meta_put(t, kc->meta, "gen", 1);
@@ -135,7 +140,7 @@ try_open(struct lk_kcache *kc, size_t value_max, const char *identity)
 
 	if ((rc = mdb_env_create(&kc->env)) != 0)
 		return rc;
-	mdb_env_set_maxdbs(kc->env, 4);
+	mdb_env_set_maxdbs(kc->env, 5);
 	/* Sparse: the file grows with the entries, the map only reserves addresses. */
 	mdb_env_set_mapsize(kc->env, (kc->max_entries + 1024) *
 	    (value_max + sizeof(struct head) + 2 * ID_MAX + 256) * 2);
@@ -413,13 +418,15 @@ lk_kcache_clear(struct lk_kcache *kc)
 }
 
 void
-lk_kcache_later(struct lk_kcache *kc, const char *id)
+lk_kcache_later(struct lk_kcache *kc, const char *id, uint64_t row_id)
 {
 	later.kc = kc;
 	if (id == NULL || later.n == LATER_MAX)
 		later.clear = true;
 	else
 		snprintf(later.id[later.n++], ID_MAX, "%s", id);
+	if (row_id != 0 && later.nrows < LATER_MAX)
+		later.row[later.nrows++] = row_id;
 }
 
 void
@@ -434,9 +441,11 @@ lk_kcache_settle(void)
 	else
 		for (i = 0; i < later.n; i++)
 			drop(later.kc, later.id[i]);
+	for (i = 0; i < later.nrows; i++)
+		lk_kcache_mark_seen(later.kc, later.row[i], (int64_t)time(NULL), 0);
 	later.kc = NULL;
 	later.clear = false;
-	later.n = 0;
+	later.n = later.nrows = 0;
 }
 
 bool
@@ -566,4 +575,87 @@ lk_kcache_state(struct lk_kcache *kc, struct lk_kcache_state *st)
 	if (mdb_env_info(kc->env, &info) == 0)
 		st->map_size = info.me_mapsize;
 	return true;
+}
+
+bool
+lk_kcache_update(struct lk_kcache *kc, const void *key, size_t klen, void *rec, size_t size,
+    lk_kcache_rec_fn *fn, void *arg)
+{
+	MDB_val	 k = { klen, (void *)key }, v;
+	MDB_txn	*t;
+	int	 rc;
+
+	if ((rc = mdb_txn_begin(kc->env, NULL, 0, &t)) != 0)
+		goto fail;
+	if ((rc = mdb_get(t, kc->recs, &k, &v)) == 0 && v.mv_size == size)
+		memcpy(rec, v.mv_data, size);
+	else if (rc == 0 || rc == MDB_NOTFOUND)
+		memset(rec, 0, size);
+	else
+		goto abort;
+	if (!fn(rec, arg)) {
+		mdb_txn_abort(t);
+		return true;
+	}
+	v.mv_size = size;
+	v.mv_data = rec;
+	if ((rc = mdb_put(t, kc->recs, &k, &v, 0)) != 0)
+		goto abort;
+	if ((rc = mdb_txn_commit(t)) != 0)
+		goto fail;
+	return true;
+abort:
+	mdb_txn_abort(t);
+fail:
+	lk_log_err("verify cache %s: counter: %s", kc->dir, mdb_strerror(rc));
+	return false;
+}
+
+bool
+lk_kcache_each(struct lk_kcache *kc, size_t size, lk_kcache_each_fn *fn, void *arg)
+{
+	MDB_cursor	*c;
+	MDB_val		 k, v;
+	MDB_txn		*t;
+	void		*rec;
+	int		 rc;
+
+	if ((rec = malloc(size)) == NULL)
+		return false;
+	if ((rc = mdb_txn_begin(kc->env, NULL, 0, &t)) != 0)
+		goto fail;
+	if ((rc = mdb_cursor_open(t, kc->recs, &c)) != 0)
+		goto abort;
+	for (rc = mdb_cursor_get(c, &k, &v, MDB_FIRST); rc == 0;
+	    rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
+		if (v.mv_size != size)
+			continue;
+		memcpy(rec, v.mv_data, size);
+		switch (fn(rec, arg)) {
+		case LK_KC_KEEP:
+			break;
+		case LK_KC_PUT:
+			v.mv_data = rec;
+			rc = mdb_cursor_put(c, &k, &v, MDB_CURRENT);
+			break;
+		case LK_KC_DEL:
+			rc = mdb_cursor_del(c, 0);
+			break;
+		}
+		if (rc != 0)
+			break;
+	}
+	mdb_cursor_close(c);
+	if (rc != MDB_NOTFOUND)
+		goto abort;
+	if ((rc = mdb_txn_commit(t)) != 0)
+		goto fail;
+	free(rec);
+	return true;
+abort:
+	mdb_txn_abort(t);
+fail:
+	lk_log_err("verify cache %s: counters: %s", kc->dir, mdb_strerror(rc));
+	free(rec);
+	return false;
 }

@@ -74,9 +74,11 @@ void		 lk_kcache_clear(struct lk_kcache *kc);
 /*
  * Drops to repeat after the current change's transaction commits (the first
  * drop runs inside it): lk_kcache_settle, called by the serve loop after the
- * handler and before the answer leaves, runs them again.
+ * handler and before the answer leaves, runs them again and marks the feed
+ * row row_id (0: none) applied, so the follower does not drop the entry a
+ * third time. id NULL: clear.
  */
-void		 lk_kcache_later(struct lk_kcache *kc, const char *id);	/* NULL: clear */
+void		 lk_kcache_later(struct lk_kcache *kc, const char *id, uint64_t row_id);
 void		 lk_kcache_settle(void);
 
 /* The follower's lock: true if taken (wait: block until it is). */
@@ -99,6 +101,22 @@ void		 lk_kcache_count(struct lk_kcache *kc, bool hit, bool stale, int64_t now_m
 
 /* The state and counters; false if they cannot be read. */
 bool		 lk_kcache_state(struct lk_kcache *kc, struct lk_kcache_state *st);
+
+/*
+ * Records of fixed size by a short key (the per-key counters of model/cache),
+ * changed in one write transaction across processes: fn gets the record
+ * (zeroes if there was none) and returns true to store it. *rec keeps what
+ * fn left. False if the environment could not be written.
+ */
+typedef bool	 lk_kcache_rec_fn(void *rec, void *arg);
+bool		 lk_kcache_update(struct lk_kcache *kc, const void *key, size_t klen,
+		    void *rec, size_t size, lk_kcache_rec_fn *fn, void *arg);
+
+/* Every record, in one write transaction: fn returns what becomes of it. */
+enum lk_kc_each { LK_KC_KEEP, LK_KC_PUT, LK_KC_DEL };
+typedef enum lk_kc_each lk_kcache_each_fn(void *rec, void *arg);
+bool		 lk_kcache_each(struct lk_kcache *kc, size_t size, lk_kcache_each_fn *fn,
+		    void *arg);
 
 /* True if the environment's file is still the one opened (a deleted dir: reopen). */
 bool		 lk_kcache_current(struct lk_kcache *kc);

@@ -6,6 +6,8 @@
 
 #include "base/log.h"
 #include "model/cache.h"
+#include "model/ratelimit.h"
+#include "model/usage.h"
 
 #define FEED_BATCH	1000	/* rows one sync applies one by one; more: everything is dropped */
 #define STALE_LOG_MS	10000	/* one log line per process this often while answering stale */
@@ -68,16 +70,16 @@ lk_cache_open_existing(const struct lk_conf *conf)
 
 /* What a feed row names: a key (its entry), an account (every entry: its subtree's keys), or nothing. */
 static void
-apply(struct lk_kcache *c, const char *target, bool later)
+apply(struct lk_kcache *c, const char *target, uint64_t later_row, bool later)
 {
 	if (strncmp(target, "key_", 4) == 0) {
 		lk_kcache_drop_id(c, target);
 		if (later)
-			lk_kcache_later(c, target);
+			lk_kcache_later(c, target, later_row);
 	} else if (strncmp(target, "acct_", 5) == 0) {
 		lk_kcache_clear(c);
 		if (later)
-			lk_kcache_later(c, NULL);
+			lk_kcache_later(c, NULL, later_row);
 	}
 }
 
@@ -86,18 +88,30 @@ lk_cache_audited(struct lk_db *db, const struct lk_audit_event *ev, int64_t now)
 {
 	const struct lk_conf	*conf = lk_db_conf(db);
 	const char		*t = ev->target_id;
+	const char		*dot = strrchr(ev->action, '.');
+	bool			 made;
+	uint64_t		 row = 0;
 	enum lk_err		 e;
 
 	(void)now;
 	if (t == NULL || (strncmp(t, "key_", 4) != 0 && strncmp(t, "acct_", 5) != 0))
 		return LK_OK;
-	/* Written whatever this host's setting: other hosts may cache. */
-	if ((e = lk_db_exec(db, SQL_FEED_ADD, (struct lk_param[]){ LK_STR(t) }, 1,
-	    NULL, NULL, NULL)) != LK_OK)
-		return e;
+	/*
+	 * A key or account made now changes no entry another host holds (its
+	 * negative entries end within cache_sync_interval): no feed row. Here
+	 * the drop still bumps the generation, so the new key is valid at once.
+	 */
+	made = dot != NULL && (strcmp(dot, ".create") == 0 || strcmp(dot, ".import") == 0);
+	if (!made) {
+		/* Written whatever this host's setting: other hosts may cache. */
+		if ((e = lk_db_exec(db, SQL_FEED_ADD, (struct lk_param[]){ LK_STR(t) }, 1,
+		    NULL, NULL, NULL)) != LK_OK)
+			return e;
+		row = lk_db_insert_id(db);
+	}
 	/* Only a cache the programs made: the CLI (root) must not create files they cannot open. */
 	if (conf != NULL && conf->verify_cache && lk_cache_open_existing(conf) != NULL)
-		apply(kc, t, true);
+		apply(kc, made ? "key_" : t, row, true);
 	return LK_OK;
 }
 
@@ -150,6 +164,153 @@ feed_work(struct lk_db *db, void *arg)
 	return LK_OK;
 }
 
+/*
+ * Counting (docs/operations.md "Verify cache", "Counting"): each key's uses of
+ * the day are counted in the host's record, and flushed to key_usage by the
+ * follower each sync. A use that spends the window's budget takes one from
+ * the host's lease; a lease is taken from the window's counter key_usage.n
+ * (one upsert), never more than the limit leaves, so the limit holds across
+ * hosts; a single host can always reach it.
+ */
+struct count {
+	uint64_t	 key_id, account_id;
+	char		 env[5];
+	int64_t		 day, win_start, window;
+	int64_t		 granted, used;		/* this window: uses leased, spent */
+	int64_t		 lease;			/* the last lease asked for */
+	int64_t		 db_n;			/* the window's counter after our last lease */
+	int64_t		 full;			/* the database said the window is spent */
+	int64_t		 pend[LK_OUTCOME__MAX];	/* not yet in key_usage */
+	int64_t		 last_valid_at;
+	int64_t		 flushing;		/* a flush took pend; 0: none */
+};
+
+struct count_key {
+	uint64_t	 key_id;
+	int64_t		 day;
+};
+
+#define FLUSH_MAX	4096	/* keys one sync writes; the rest wait for the next */
+
+static const char SQL_FLUSH[] =
+    "INSERT INTO key_usage (key_id, day, account_id, env, win_start, win_len, n, valid,"
+    " rate_limited, revoked, expired, insufficient_scope, account_suspended, ip_not_allowed,"
+    " last_valid_at) VALUES (?, ?, ?, ?, ?, ?, 0, ?, ?, ?, ?, ?, ?, ?, ?)"
+    " ON DUPLICATE KEY UPDATE valid = valid + VALUES(valid),"
+    " rate_limited = rate_limited + VALUES(rate_limited), revoked = revoked + VALUES(revoked),"
+    " expired = expired + VALUES(expired),"
+    " insufficient_scope = insufficient_scope + VALUES(insufficient_scope),"
+    " account_suspended = account_suspended + VALUES(account_suspended),"
+    " ip_not_allowed = ip_not_allowed + VALUES(ip_not_allowed),"
+    " last_valid_at = IF(VALUES(last_valid_at) IS NULL, last_valid_at,"
+    "  GREATEST(COALESCE(last_valid_at, 0), VALUES(last_valid_at)))";
+
+struct flush_ctx {
+	int64_t		 today;
+	size_t		 n;
+	struct count	 c[FLUSH_MAX];
+};
+
+static bool
+pending(const struct count *c)
+{
+	size_t i;
+
+	for (i = 0; i < LK_OUTCOME__MAX; i++)
+		if (c->pend[i] != 0)
+			return true;
+	return false;
+}
+
+/* Take a record's counts for the flush (they leave it), or forget a record of a past day. */
+static enum lk_kc_each
+take(void *r, void *arg)
+{
+	struct count		*c = r;
+	struct flush_ctx	*f = arg;
+
+	if (!pending(c))
+		return c->day < f->today ? LK_KC_DEL : LK_KC_KEEP;
+	if (f->n == FLUSH_MAX)
+		return LK_KC_KEEP;
+	f->c[f->n++] = *c;
+	memset(c->pend, 0, sizeof(c->pend));
+	c->last_valid_at = 0;
+	return LK_KC_PUT;
+}
+
+/* A flush that failed: its counts go back to their records, for the next. */
+static bool
+give_back(void *r, void *arg)
+{
+	struct count		*c = r;
+	const struct count	*f = arg;
+	size_t			 i;
+
+	if (c->key_id == 0)
+		*c = *f;
+	else {
+		for (i = 0; i < LK_OUTCOME__MAX; i++)
+			c->pend[i] += f->pend[i];
+		if (f->last_valid_at > c->last_valid_at)
+			c->last_valid_at = f->last_valid_at;
+	}
+	return true;
+}
+
+static enum lk_err
+flush_work(struct lk_db *db, void *arg)
+{
+	struct flush_ctx	*f = arg;
+	const int64_t		*p;
+	size_t			 i;
+	enum lk_err		 e;
+
+	for (i = 0; i < f->n; i++) {
+		p = f->c[i].pend;
+		const struct lk_param q[] = {
+			LK_INT(f->c[i].key_id), LK_INT(f->c[i].day), LK_INT(f->c[i].account_id),
+			LK_STR(f->c[i].env), LK_INT(f->c[i].win_start), LK_INT(f->c[i].window),
+			LK_INT(p[LK_OUTCOME_VALID]), LK_INT(p[LK_OUTCOME_RATE_LIMITED]),
+			LK_INT(p[LK_OUTCOME_REVOKED]), LK_INT(p[LK_OUTCOME_EXPIRED]),
+			LK_INT(p[LK_OUTCOME_INSUFFICIENT_SCOPE]),
+			LK_INT(p[LK_OUTCOME_ACCOUNT_SUSPENDED]), LK_INT(p[LK_OUTCOME_IP_NOT_ALLOWED]),
+			LK_INT0(f->c[i].last_valid_at),
+		};
+
+		if ((e = lk_db_exec(db, SQL_FLUSH, q, LK_NELEM(q), NULL, NULL, NULL)) != LK_OK)
+			return e;
+	}
+	return LK_OK;
+}
+
+/* Write the host's counts to key_usage, in one transaction: all of them or none. */
+static enum lk_err
+flush(struct lk_db *db, const struct lk_conf *conf, int64_t t)
+{
+	static struct flush_ctx	 f;
+	struct count_key	 ck;
+	struct count		 rec;
+	enum lk_err		 e;
+	size_t			 i;
+
+	f.today = t / 1000 / 86400;
+	f.n = 0;
+	if (!lk_kcache_each(kc, sizeof(struct count), take, &f))
+		return LK_ERR_UNAVAILABLE;
+	if (f.n == 0)
+		return LK_OK;
+	if ((e = lk_db_txn(db, flush_work, &f)) != LK_OK)
+		for (i = 0; i < f.n; i++) {
+			ck.key_id = f.c[i].key_id;
+			ck.day = f.c[i].day;
+			lk_kcache_update(kc, &ck, sizeof(ck), &rec, sizeof(rec), give_back, &f.c[i]);
+		}
+	else
+		lk_usage_maybe_sweep(db, conf, t / 1000);
+	return e;
+}
+
 /* Read the feed since the host's cursor and drop what it names (the follower's lock held). */
 static enum lk_err
 sync(struct lk_db *db, const struct lk_conf *conf, const struct lk_kcache_state *st, int64_t t)
@@ -159,7 +320,6 @@ sync(struct lk_db *db, const struct lk_conf *conf, const struct lk_kcache_state 
 	enum lk_err		 e;
 	size_t			 i;
 
-	(void)conf;
 	lk_kcache_attempt(kc, t);
 	c.since = st->feed_since;
 	c.purge = t - purged > 60000;	/* the feed's old rows: once a minute per process */
@@ -178,12 +338,29 @@ sync(struct lk_db *db, const struct lk_conf *conf, const struct lk_kcache_state 
 		for (i = 0; i < c.n; i++) {
 			if (lk_kcache_seen(kc, c.rows[i].id))
 				continue;
-			apply(kc, c.rows[i].target, false);
+			apply(kc, c.rows[i].target, 0, false);
 			lk_kcache_mark_seen(kc, c.rows[i].id, c.rows[i].at,
 			    c.db_now - 2 * LK_CACHE_FEED_OVERLAP);
 		}
 	lk_kcache_synced(kc, t, c.db_now - LK_CACHE_FEED_OVERLAP);
-	return LK_OK;
+	return flush(db, conf, t);
+}
+
+enum lk_err
+lk_cache_sync(struct lk_db *db, const struct lk_conf *conf)
+{
+	struct lk_kcache_state	 st;
+	enum lk_err		 e;
+
+	if (lk_cache_open_existing(conf) == NULL)
+		return LK_ERR_NOT_FOUND;
+	lk_kcache_lock(kc, true);
+	if (!lk_kcache_state(kc, &st))
+		e = LK_ERR_UNAVAILABLE;
+	else
+		e = sync(db, conf, &st, now_ms());
+	lk_kcache_unlock(kc);
+	return e;
 }
 
 /*
@@ -304,5 +481,169 @@ lk_cache_keys_by_digests(struct lk_db *db, const struct lk_conf *conf,
 	fill(gen, a, ka, *found_a, t);
 	if (!same)
 		fill(gen, b, kb, *found_b, t);
+	return LK_OK;
+}
+
+struct use_arg {
+	const struct lk_key		*k;
+	const struct lk_usage_use	*use;
+	enum lk_outcome			 o;		/* in: the use's outcome; out: the answer */
+	int64_t				 add, n, size;	/* a lease just taken: ours of it, the counter, its size */
+	bool				 full;		/* that lease found the window spent */
+	bool				 need_lease;	/* out: take one and come again */
+	int64_t				 seen;		/* out: the window's uses as far as we know */
+};
+
+/* One use into the record, after adding the lease just taken (add >= 0). */
+static bool
+count_use(void *r, void *arg)
+{
+	struct count	*c = r;
+	struct use_arg	*a = arg;
+
+	if (c->win_start != a->use->win_start || c->window != a->use->window || c->day != a->use->day) {
+		c->win_start = a->use->win_start;
+		c->window = a->use->window;
+		c->granted = c->used = c->lease = c->db_n = c->full = 0;
+	}
+	if (c->key_id == 0 || c->day != a->use->day) {
+		c->key_id = a->k->id;
+		c->account_id = a->k->owner.id;
+		c->day = a->use->day;
+		snprintf(c->env, sizeof(c->env), "%s", a->k->env);
+	}
+	if (a->add >= 0) {
+		c->granted += a->add;
+		c->db_n = a->n;
+		c->lease = a->size;
+		c->full = c->full || a->full;
+		a->add = -1;
+	}
+	a->need_lease = false;
+	switch (a->o) {
+	case LK_OUTCOME_ACCOUNT_SUSPENDED:
+	case LK_OUTCOME_IP_NOT_ALLOWED:
+		break;			/* not a use: its outcome only */
+	case LK_OUTCOME_VALID:
+		if (c->used < c->granted)
+			c->used++;
+		else if (!c->full) {
+			a->need_lease = true;
+			return false;
+		} else
+			a->o = LK_OUTCOME_RATE_LIMITED;
+		break;
+	default:			/* revoked, expired, scope: spend the budget if leased */
+		if (c->used < c->granted)
+			c->used++;
+		break;
+	}
+	c->pend[a->o]++;
+	if (a->o == LK_OUTCOME_VALID)
+		c->last_valid_at = a->use->now;
+	a->seen = c->db_n - (c->granted - c->used);
+	return true;
+}
+
+static const char SQL_LEASE[] =
+    "INSERT INTO key_usage (key_id, day, account_id, env, win_start, win_len, n)"
+    " VALUES (?, ?, ?, ?, ?, ?, LAST_INSERT_ID(?))"
+    " ON DUPLICATE KEY UPDATE"
+    " n = LAST_INSERT_ID(IF(win_len = VALUES(win_len) AND win_start >= VALUES(win_start),"
+    "  n + VALUES(n), VALUES(n))),"
+    " win_start = IF(win_len = VALUES(win_len), GREATEST(win_start, VALUES(win_start)),"
+    "  VALUES(win_start)),"
+    " win_len = VALUES(win_len)";
+
+struct lease_ctx {
+	const struct lk_usage_use	*use;
+	int64_t				 size;
+	uint64_t			 n;
+};
+
+static enum lk_err
+lease_work(struct lk_db *db, void *arg)
+{
+	struct lease_ctx		*c = arg;
+	const struct lk_usage_use	*u = c->use;
+	const struct lk_param		 p[] = {
+		LK_INT(u->k->id), LK_INT(u->day), LK_INT(u->k->owner.id), LK_STR(u->k->env),
+		LK_INT(u->win_start), LK_INT(u->window), LK_INT(c->size),
+	};
+	uint64_t			 affected = 0;
+	enum lk_err			 e;
+
+	if ((e = lk_db_exec(db, SQL_LEASE, p, LK_NELEM(p), NULL, NULL, &affected)) != LK_OK)
+		return e;
+	c->n = lk_db_insert_id(db);
+	if (c->n == 0 && affected == 1)
+		c->n = (uint64_t)c->size;
+	return LK_OK;
+}
+
+/*
+ * The size of the next lease: double the last (the first: 1/64 of the
+ * limit), at most a quarter of what the window has left by our last look, at
+ * least 1. Unused leases at the window's end are the under-admission.
+ */
+int64_t
+lk_cache_lease_size(int64_t limit, int64_t last, int64_t db_n)
+{
+	int64_t left = limit - db_n, n = last > 0 ? 2 * last : limit / 64;
+
+	if (n > left / 4)
+		n = left / 4;
+	return n < 1 ? 1 : n;
+}
+
+bool
+lk_cache_counts(const struct lk_conf *conf, const struct lk_key *k)
+{
+	return conf->verify_cache && !k->policy.has_credits && cache(conf) != NULL;
+}
+
+enum lk_err
+lk_cache_count_use(struct lk_db *db, const struct lk_conf *conf, const struct lk_key *k,
+    int64_t now, enum lk_outcome pre, struct lk_rl_state *out)
+{
+	struct lk_usage_use	 use;
+	struct count_key	 ck;
+	struct count		 rec;
+	struct use_arg		 a = { k, &use, pre, -1, 0, 0, false, false, 0 };
+	struct lease_ctx	 lc;
+
+	lk_ratelimit_window(k, now, pre, &use, out);
+	ck.key_id = k->id;
+	ck.day = use.day;
+	for (;;) {
+		if (!lk_kcache_update(kc, &ck, sizeof(ck), &rec, sizeof(rec), count_use, &a))
+			return LK_ERR_UNAVAILABLE;
+		if (!a.need_lease)
+			break;
+		/* Every lease adds at least one use or finds the window spent: this ends. */
+		lc.use = &use;
+		lc.size = lk_cache_lease_size(use.limit, rec.lease, rec.db_n);
+		if (lk_db_read(db, lease_work, &lc) != LK_OK) {
+			if (!conf->ratelimit_open)
+				return LK_ERR_UNAVAILABLE;
+			lk_log_err("no lease of uses for %s; ratelimit_on_db_error = open lets the "
+			    "request through", k->public_id);
+			return LK_OK;
+		}
+		/* What the window had before this lease decides how much of it is ours. */
+		a.size = lc.size;
+		a.n = (int64_t)lc.n;
+		a.add = use.limit - (a.n - lc.size);
+		if (a.add > lc.size)
+			a.add = lc.size;
+		if (a.add < 0)
+			a.add = 0;
+		a.full = a.add < lc.size;
+	}
+	if (pre == LK_OUTCOME_ACCOUNT_SUSPENDED || pre == LK_OUTCOME_IP_NOT_ALLOWED)
+		return LK_OK;	/* as lk_usage_deny: recorded, not counted */
+	out->outcome = a.o;
+	lk_ratelimit_counted(out, (uint64_t)(a.o == LK_OUTCOME_RATE_LIMITED ? use.limit + 1 :
+	    a.seen < 1 ? 1 : a.seen > use.limit ? use.limit : a.seen));
 	return LK_OK;
 }

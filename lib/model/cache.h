@@ -26,6 +26,7 @@
 #include "base/kcache.h"
 #include "model/audit.h"
 #include "model/keys.h"
+#include "model/ratelimit.h"
 
 /* Seconds of feed re-read each sync: covers commit delays and clock skew between database nodes. */
 #define LK_CACHE_FEED_OVERLAP	30
@@ -48,6 +49,38 @@ enum lk_err	lk_cache_keys_by_digests(struct lk_db *db, const struct lk_conf *con
  * or an account writes its cache_feed row and drops this host's entries.
  */
 enum lk_err	lk_cache_audited(struct lk_db *db, const struct lk_audit_event *ev, int64_t now);
+
+/*
+ * Counting through the cache (model/use): true if k's uses are counted in
+ * the host's records (verify_cache on, k without credits, the cache usable).
+ */
+bool		lk_cache_counts(const struct lk_conf *conf, const struct lk_key *k);
+
+/*
+ * Count one use of k at now with the outcome pre found before counting, as
+ * lk_ratelimit_hit does (a VALID use beyond the limit becomes RATE_LIMITED;
+ * ACCOUNT_SUSPENDED and IP_NOT_ALLOWED are recorded, not counted, as
+ * lk_usage_deny): in the host's record, taking a lease of uses from
+ * key_usage.n when the host's is spent. LK_ERR_UNAVAILABLE when no lease
+ * could be taken (ratelimit_on_db_error = closed).
+ */
+enum lk_err	lk_cache_count_use(struct lk_db *db, const struct lk_conf *conf,
+		    const struct lk_key *k, int64_t now, enum lk_outcome pre,
+		    struct lk_rl_state *out);
+
+/*
+ * The next lease's size: twice the last (the first: limit / 64), at most a
+ * quarter of what the window had left at the last lease (limit - db_n), at
+ * least 1.
+ */
+int64_t		lk_cache_lease_size(int64_t limit, int64_t last, int64_t db_n);
+
+/*
+ * Follow the feed and flush the host's counts now (`latchkey cache sync`;
+ * the programs do it by themselves each cache_sync_interval while they get
+ * requests). LK_ERR_NOT_FOUND if there is no cache under cache_dir.
+ */
+enum lk_err	lk_cache_sync(struct lk_db *db, const struct lk_conf *conf);
 
 /* The host's cache for `latchkey cache status|clear` (NULL: none under cache_dir). */
 struct lk_kcache *lk_cache_open_existing(const struct lk_conf *conf);

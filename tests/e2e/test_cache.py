@@ -10,6 +10,7 @@ import concurrent.futures
 import os
 import re
 import shutil
+import signal
 import stat
 import subprocess
 import time
@@ -25,7 +26,7 @@ FASTCGI = [n for n in harness.server_names_from_env() if n in ("lighttpd", "apac
 pytestmark = pytest.mark.skipif(not FASTCGI, reason="the cache serves FastCGI programs only")
 
 INTERVAL = 1
-STALE_MAX = 5
+STALE_MAX = 8
 
 
 class CacheStack(harness.Stack):
@@ -105,6 +106,25 @@ def sql(stack, statement, args=()):
 def feed(stack, target):
     """What another host's change writes (in its transaction): a cache_feed row naming target."""
     sql(stack, "INSERT INTO cache_feed (at, target_id) VALUES (UNIX_TIMESTAMP(), %s)", (target,))
+
+
+def cache_cli(stack, server, *args):
+    """`latchkey cache ARGS` for server's host (a config naming its cache_dir)."""
+    conf = stack.vardir.path / f"cli-{server.name}.conf"
+    conf.write_text(re.sub(r"(?m)^cache_dir = .*$", f"cache_dir = {stack.cache_dir(server.name)}",
+                           Path(stack.conf_path).read_text()))
+    r = subprocess.run([stack.cli_path, "--config", conf, "cache", *args], capture_output=True,
+                       text=True, env=stack.env)
+    assert r.returncode == 0, r.stderr
+    return r.stdout
+
+
+def usage_of(stack, key_id):
+    """The key's key_usage columns summed over its days."""
+    rows = db_query(stack, "SELECT SUM(u.valid) AS valid, SUM(u.rate_limited) AS rate_limited,"
+                           " SUM(u.revoked) AS revoked FROM key_usage u JOIN api_keys k ON k.id = u.key_id"
+                           " WHERE k.public_id = %s", (key_id,))
+    return {c: int(rows[0][c] or 0) for c in ("valid", "rate_limited", "revoked")}
 
 
 def cached_valid(server, caller, key):
@@ -195,7 +215,7 @@ def test_authorizer_sees_a_revocation_at_once(cserver):
     assert r.status_code == 401, r.text
 
 
-def test_exact_limit_on_one_host(cserver):
+def test_exact_limit_on_one_host(cserver, cstack):
     t = make_tenant(cserver, scopes=("admin",))
     k = create_key(cserver, t.key, ratelimit={"limit": 50, "window": 3600})
 
@@ -206,6 +226,30 @@ def test_exact_limit_on_one_host(cserver):
         codes = list(ex.map(one, range(200)))
     assert codes.count("VALID") == 50, {c: codes.count(c) for c in set(codes)}
     assert codes.count("RATE_LIMITED") == 150
+    # the counts reach key_usage with the next sync: they add up to the answers
+    cache_cli(cstack, cserver, "sync")
+    assert usage_of(cstack, k["id"]) == {"valid": 50, "rate_limited": 150, "revoked": 0}
+
+
+@pytest.mark.skipif(len(FASTCGI) < 2, reason="two servers are two hosts")
+def test_two_hosts_never_exceed_one_limit(cstack):
+    a, b = (cstack.servers[n] for n in FASTCGI[:2])
+    t = make_tenant(a, scopes=("admin",))
+    k = create_key(a, t.key, ratelimit={"limit": 40, "window": 3600})
+    cached_valid(b, t.key, t.key)
+
+    def one(i):
+        return verify((a, b)[i % 2], t.key, k["key"])["code"]
+
+    with concurrent.futures.ThreadPoolExecutor(max_workers=16) as ex:
+        codes = list(ex.map(one, range(200)))
+    valid = codes.count("VALID")
+    assert 0 < valid <= 40 and valid + codes.count("RATE_LIMITED") == 200, codes
+    print(f"two hosts ({a.name}, {b.name}) against a limit of 40: {valid} admitted "
+          f"(under-admission {40 - valid}: the leases one host held unused)")
+    for s in (a, b):
+        cache_cli(cstack, s, "sync")
+    assert usage_of(cstack, k["id"]) == {"valid": valid, "rate_limited": 200 - valid, "revoked": 0}
 
 
 def test_cache_files_are_private(cstack, cserver):
@@ -223,12 +267,7 @@ def test_cache_files_are_private(cstack, cserver):
 def test_status_command(cstack, cserver):
     t = make_tenant(cserver, scopes=("admin",))
     cached_valid(cserver, t.key, t.key)
-    conf = cstack.vardir.path / f"status-{cserver.name}.conf"
-    conf.write_text(re.sub(r"(?m)^cache_dir = .*$", f"cache_dir = {cstack.cache_dir(cserver.name)}",
-                           Path(cstack.conf_path).read_text()))
-    r = subprocess.run([cstack.cli_path, "--config", conf, "cache", "status"], capture_output=True,
-                       text=True, env=cstack.env, check=True)
-    out = dict(line.split("=", 1) for line in r.stdout.splitlines())
+    out = dict(line.split("=", 1) for line in cache_cli(cstack, cserver, "status").splitlines())
     assert out["verify_cache"] == "on" and int(out["entries"]) >= 1, out
     assert out["last_sync"] != "never" and int(out["lag_ms"]) >= 0, out
 
@@ -256,3 +295,49 @@ def test_a_damaged_cache_is_rebuilt(cstack, cserver, damage):
     sql(cstack, "UPDATE api_keys SET revoked_at = UNIX_TIMESTAMP() WHERE public_id = %s", (k["id"],))
     feed(cstack, k["id"])
     until_code(cserver, t.key, k["key"], "REVOKED_API_KEY")
+
+
+@pytest.mark.parametrize("how", ["paused", "killed"])
+def test_database_down(cstack, cserver, how):
+    """Cached keys keep verifying for cache_stale_max after the last sync, then 503; uncached keys
+    503 at once; the uses answered meanwhile reach key_usage when the database is back."""
+    t = make_tenant(cserver, scopes=("admin",))
+    k = create_key(cserver, t.key, ratelimit={"limit": 1000000, "window": 3600})
+    other = create_key(cserver, t.key)
+    cached_valid(cserver, t.key, k["key"])
+    # the counts so far into key_usage and the feed read (another host's account change drops
+    # every entry), then the keys cached again
+    cache_cli(cstack, cserver, "sync")
+    before = usage_of(cstack, k["id"])
+    cached_valid(cserver, t.key, k["key"])
+    before["valid"] += 2
+    answered = 0
+    if how == "paused":
+        cstack.db_pause()
+    else:
+        os.kill(cstack.db_pid(), signal.SIGKILL)
+    try:
+        t0 = time.monotonic()
+        while True:
+            r = call(cserver, "POST", "/v1/verify", t.key, body={"key": k["key"]})
+            if r.status_code == 503:
+                break
+            assert r.status_code == 200 and r.json()["code"] == "VALID", r.text
+            answered += 1
+            assert time.monotonic() - t0 < STALE_MAX + 10, "still answering long after cache_stale_max"
+        lasted = time.monotonic() - t0
+        assert answered >= 2 and lasted >= STALE_MAX - 2, (answered, lasted)
+        print(f"{cserver.name}, database {how}: {answered} answers from the cache for {lasted:.1f} s "
+              f"(cache_stale_max {STALE_MAX} s), then 503")
+        r = call(cserver, "POST", "/v1/verify", t.key, body={"key": other["key"]})
+        assert r.status_code == 503, r.text
+    finally:
+        if how == "paused":
+            cstack.db_resume()
+        else:
+            cstack.db_start()
+    # back: verifying again, and every use answered is in key_usage after a sync
+    until_code(cserver, t.key, k["key"], "VALID", limit=30)
+    cache_cli(cstack, cserver, "sync")
+    after = usage_of(cstack, k["id"])
+    assert after["valid"] - before["valid"] >= answered + 1, (before, after, answered)
