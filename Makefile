@@ -138,7 +138,7 @@ bench: deps
 
 run: deps
 	$(MAKE) all
-	PORT=$(PORT) SERVER=$(SERVER) DB=$(DB) sh scripts/run.sh
+	PORT=$(PORT) SERVER=$(SERVER) DB=$(DB) CACHE=$(CACHE) sh scripts/run.sh
 
 unit: $(UNIT)
 	@set -e; for t in $(UNIT); do $$t; done
