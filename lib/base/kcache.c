@@ -142,8 +142,13 @@ try_open(struct lk_kcache *kc, size_t value_max, const char *identity)
 		return rc;
 	mdb_env_set_maxdbs(kc->env, 5);
 	/* Sparse: the file grows with the entries, the map only reserves addresses. */
-	mdb_env_set_mapsize(kc->env, (kc->max_entries + 1024) *
-	    (value_max + sizeof(struct head) + 2 * ID_MAX + 256) * 2);
+	/*
+	 * Room for max_entries of 2 KiB (a key row packs to a few hundred bytes;
+	 * value_max is only the longest one) and 64 MiB besides; a full map
+	 * evicts (lk_kcache_put).
+	 */
+	(void)value_max;
+	mdb_env_set_mapsize(kc->env, (kc->max_entries + 1024) * (size_t)2048 + ((size_t)64 << 20));
 	/* No fsync: the cache is rebuilt after a crash (the header names the boot). */
 	if ((rc = mdb_env_open(kc->env, kc->dir, MDB_NOSYNC | MDB_NOMETASYNC, 0600)) != 0 ||
 	    (rc = open_dbs(kc, identity)) != 0 ||
@@ -327,7 +332,7 @@ lk_kcache_put(struct lk_kcache *kc, uint64_t gen, const unsigned char *digest,
 	MDB_val		 k = { LK_KCACHE_DIGEST, (void *)digest }, v, ik;
 	MDB_stat	 st;
 	MDB_txn		*t;
-	struct head	*h;
+	struct head	 h;
 	int		 rc;
 
 	if (mdb_txn_begin(kc->env, NULL, 0, &t) != 0)
@@ -339,20 +344,31 @@ lk_kcache_put(struct lk_kcache *kc, uint64_t gen, const unsigned char *digest,
 	if (mdb_stat(t, kc->keys, &st) == 0 && st.ms_entries >= kc->max_entries &&
 	    (rc = evict(kc, t)) != 0)
 		goto fail;
-	v.mv_size = sizeof(*h) + len;
-	if ((rc = mdb_put(t, kc->keys, &k, &v, MDB_RESERVE)) != 0)
+	v.mv_size = sizeof(h) + len;
+	if ((rc = mdb_put(t, kc->keys, &k, &v, MDB_RESERVE)) == MDB_MAP_FULL) {
+		/* the map is full before max_entries (long rows): make room, once */
+		mdb_txn_abort(t);
+		if (mdb_txn_begin(kc->env, NULL, 0, &t) != 0)
+			return;
+		if ((rc = evict(kc, t)) != 0)
+			goto fail;
+		v.mv_size = sizeof(h) + len;
+		rc = mdb_put(t, kc->keys, &k, &v, MDB_RESERVE);
+	}
+	if (rc != 0)
 		goto fail;
-	h = v.mv_data;
-	memset(h, 0, sizeof(*h));
-	h->stored_ms = now_ms;
-	h->gen = gen;
+	/* LMDB aligns values to 2 bytes only: the header is copied in, never cast. */
+	memset(&h, 0, sizeof(h));
+	h.stored_ms = now_ms;
+	h.gen = gen;
 	if (id != NULL)
-		snprintf(h->id, sizeof(h->id), "%s", id);
+		snprintf(h.id, sizeof(h.id), "%s", id);
+	memcpy(v.mv_data, &h, sizeof(h));
 	if (len > 0)
-		memcpy(h + 1, value, len);
+		memcpy((char *)v.mv_data + sizeof(h), value, len);
 	if (id != NULL) {
-		ik.mv_size = strlen(h->id);
-		ik.mv_data = h->id;
+		ik.mv_size = strlen(h.id);
+		ik.mv_data = h.id;
 		if ((rc = mdb_put(t, kc->ids, &ik, &k, 0)) != 0)
 			goto fail;
 	}
@@ -550,6 +566,19 @@ lk_kcache_count(struct lk_kcache *kc, bool hit, bool stale, int64_t now_ms)
 		return;
 	}
 	kc->hits = kc->misses = kc->stale = 0;
+}
+
+int64_t
+lk_kcache_last_sync(struct lk_kcache *kc)
+{
+	MDB_txn	*t;
+	int64_t	 ms = 0;
+
+	if ((t = rbegin(kc)) != NULL) {
+		ms = meta_get(t, kc->meta, "last_sync_ms");
+		mdb_txn_reset(t);
+	}
+	return ms;
 }
 
 bool

@@ -23,7 +23,7 @@
 #include <stdint.h>
 
 #define LK_KCACHE_DIGEST	32
-#define LK_KCACHE_FORMAT	1	/* bump when a value's layout changes */
+#define LK_KCACHE_FORMAT	2	/* bump when a value's layout changes */
 
 struct lk_kcache;
 
@@ -98,6 +98,9 @@ void		 lk_kcache_attempt(struct lk_kcache *kc, int64_t now_ms);
 
 /* Count an answer made from the cache (stale: after a failed sync) or a fill; flushed now and then. */
 void		 lk_kcache_count(struct lk_kcache *kc, bool hit, bool stale, int64_t now_ms);
+
+/* The last successful sync (ms; 0: never): the hot path's one read of the state. */
+int64_t		 lk_kcache_last_sync(struct lk_kcache *kc);
 
 /* The state and counters; false if they cannot be read. */
 bool		 lk_kcache_state(struct lk_kcache *kc, struct lk_kcache_state *st);

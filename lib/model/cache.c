@@ -1,4 +1,5 @@
 /* cache.c — the verify cache's decision data and its change feed (model/cache.h). */
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,6 +10,8 @@
 #include "model/ratelimit.h"
 #include "model/usage.h"
 
+/* The largest packed key row (lk_cache_pack): every text full, with its length. */
+#define VALUE_MAX	(sizeof(struct lk_key) + 64)
 #define FEED_BATCH	1000	/* rows one sync applies one by one; more: everything is dropped */
 #define STALE_LOG_MS	10000	/* one log line per process this often while answering stale */
 
@@ -50,7 +53,7 @@ cache(const struct lk_conf *conf)
 		return kc;
 	identity(conf, id, sizeof(id));
 	if ((kc = lk_kcache_open(conf->cache_dir, conf->cache_max_entries,
-	    sizeof(struct lk_key), id)) == NULL)
+	    VALUE_MAX, id)) == NULL)
 		kc_failed = true;	/* logged by lk_kcache_open; every answer stays strict */
 	return kc;
 }
@@ -376,10 +379,10 @@ fresh(struct lk_db *db, const struct lk_conf *conf, int64_t t, bool *stale)
 	enum lk_err		 e = LK_OK;
 
 	*stale = false;
+	if (t - lk_kcache_last_sync(kc) < iv)
+		return LK_OK;
 	if (!lk_kcache_state(kc, &st))
 		return LK_ERR_UNAVAILABLE;
-	if (t - st.last_sync_ms < iv)
-		return LK_OK;
 	if (!lk_kcache_lock(kc, false)) {
 		/* Another process is reading the feed: wait for it, then see what it got. */
 		lk_kcache_lock(kc, true);
@@ -421,17 +424,87 @@ fresh(struct lk_db *db, const struct lk_conf *conf, int64_t t, bool *stale)
 	return LK_OK;
 }
 
+/*
+ * A key row as the cache holds it: its integers, then each text as a 2-byte
+ * length and its bytes (a struct lk_key is 12 KiB of mostly empty buffers;
+ * packed, a few hundred bytes). LK_KCACHE_FORMAT changes with this layout.
+ */
+#define KS(m)	{ offsetof(struct lk_key, m), sizeof(((struct lk_key *)0)->m) }
+static const struct { size_t off, size; } texts[] = {
+	KS(public_id), KS(owner.public_id), KS(owner.path), KS(owner.plan), KS(start), KS(env),
+	KS(label), KS(scopes), KS(rotated_from), KS(meta), KS(revoked_reason),
+	KS(policy.allowed_ips), KS(policy.refill_interval), KS(policy.suspended_by),
+};
+#undef KS
+#define KI(m)	offsetof(struct lk_key, m)
+static const size_t ints[] = {
+	KI(id), KI(owner.id), KI(created_at), KI(expires_at), KI(revoked_at), KI(last_used_at),
+	KI(rl_limit), KI(rl_window), KI(imported), KI(policy.has_credits), KI(policy.credits),
+	KI(policy.refill_amount), KI(policy.refill_day), KI(policy.refilled_at),
+};
+#undef KI
+
+size_t
+lk_cache_pack(const struct lk_key *k, unsigned char *out, size_t size)
+{
+	size_t		i, n = 0, len;
+	uint16_t	l;
+
+	for (i = 0; i < LK_NELEM(ints); i++) {
+		if (n + 8 > size)
+			return 0;
+		memcpy(out + n, (const char *)k + ints[i], 8);
+		n += 8;
+	}
+	for (i = 0; i < LK_NELEM(texts); i++) {
+		len = strnlen((const char *)k + texts[i].off, texts[i].size - 1);
+		if (n + 2 + len > size)
+			return 0;
+		l = (uint16_t)len;
+		memcpy(out + n, &l, 2);
+		memcpy(out + n + 2, (const char *)k + texts[i].off, len);
+		n += 2 + len;
+	}
+	return n;
+}
+
+bool
+lk_cache_unpack(const unsigned char *in, size_t len, struct lk_key *k)
+{
+	size_t		i, n = 0;
+	uint16_t	l;
+
+	memset(k, 0, sizeof(*k));
+	for (i = 0; i < LK_NELEM(ints); i++) {
+		if (n + 8 > len)
+			return false;
+		memcpy((char *)k + ints[i], in + n, 8);
+		n += 8;
+	}
+	for (i = 0; i < LK_NELEM(texts); i++) {
+		if (n + 2 > len)
+			return false;
+		memcpy(&l, in + n, 2);
+		if (l >= texts[i].size || n + 2 + l > len)
+			return false;
+		memcpy((char *)k + texts[i].off, in + n + 2, l);
+		n += 2 + l;
+	}
+	return n == len;
+}
+
 /* One key from the cache: true if resolved (*found says whether it exists). */
 static bool
 lookup(const unsigned char *d, struct lk_key *k, bool *found, int64_t t,
     const struct lk_conf *conf)
 {
-	size_t len = 0;
+	static unsigned char	 buf[VALUE_MAX];
+	size_t			 len = 0;
 
-	switch (lk_kcache_get(kc, d, k, sizeof(*k), &len, t,
+	switch (lk_kcache_get(kc, d, buf, sizeof(buf), &len, t,
 	    (int64_t)conf->cache_sync_interval * 1000)) {
 	case LK_KC_HIT:
-		*found = len == sizeof(*k);
+		*found = lk_cache_unpack(buf, len, k);
 		return *found;
 	case LK_KC_NEGATIVE:
 		*found = false;
@@ -445,10 +518,13 @@ lookup(const unsigned char *d, struct lk_key *k, bool *found, int64_t t,
 static void
 fill(uint64_t gen, const unsigned char *d, const struct lk_key *k, bool found, int64_t t)
 {
+	static unsigned char	 buf[VALUE_MAX];
+	size_t			 len;
+
 	if (!found)
 		lk_kcache_put(kc, gen, d, NULL, NULL, 0, t);
-	else if (!k->policy.has_credits)
-		lk_kcache_put(kc, gen, d, k->public_id, k, sizeof(*k), t);
+	else if (!k->policy.has_credits && (len = lk_cache_pack(k, buf, sizeof(buf))) > 0)
+		lk_kcache_put(kc, gen, d, k->public_id, buf, len, t);
 }
 
 enum lk_err

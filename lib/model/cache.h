@@ -82,6 +82,14 @@ int64_t		lk_cache_lease_size(int64_t limit, int64_t last, int64_t db_n);
  */
 enum lk_err	lk_cache_sync(struct lk_db *db, const struct lk_conf *conf);
 
+/*
+ * A key row packed as the cache holds it (its integers, then its texts with
+ * their lengths): the length written into out, 0 if it does not fit; and
+ * back, false if in is not a packed row.
+ */
+size_t		lk_cache_pack(const struct lk_key *k, unsigned char *out, size_t size);
+bool		lk_cache_unpack(const unsigned char *in, size_t len, struct lk_key *k);
+
 /* The host's cache for `latchkey cache status|clear` (NULL: none under cache_dir). */
 struct lk_kcache *lk_cache_open_existing(const struct lk_conf *conf);
 

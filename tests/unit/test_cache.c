@@ -1,5 +1,6 @@
 /*
- * test_cache.c — the verify cache's pure parts: the lease size (model/cache)
+ * test_cache.c — the verify cache's pure parts: the lease size and the packed
+ * key row (model/cache)
  * and base/kcache's rules on a real LMDB environment in a temporary
  * directory: entries and negative entries, the generation that refuses a
  * fill racing a drop, drops by id, the header that wipes, a corrupt file
@@ -72,6 +73,43 @@ test_lease_size(void **state)
 			    (long long)cases[i].limit, (long long)cases[i].last,
 			    (long long)cases[i].db_n, (long long)lk_cache_lease_size(cases[i].limit,
 			    cases[i].last, cases[i].db_n), (long long)cases[i].want);
+}
+
+/* Every byte of every field set: what comes back is the same row, byte for byte. */
+static void
+test_pack_round_trip(void **state)
+{
+	static struct lk_key	 k, back;
+	static unsigned char	 buf[sizeof(struct lk_key) + 64];
+	size_t			 n;
+
+	(void)state;
+	memset(&k, 0, sizeof(k));
+	k.id = 7;
+	k.owner.id = 3;
+	snprintf(k.public_id, sizeof(k.public_id), "key_abc");
+	snprintf(k.owner.public_id, sizeof(k.owner.public_id), "acct_x");
+	snprintf(k.owner.path, sizeof(k.owner.path), "/1/3/");
+	snprintf(k.owner.plan, sizeof(k.owner.plan), "pro");
+	snprintf(k.env, sizeof(k.env), "live");
+	memset(k.label, 'l', sizeof(k.label) - 1);		/* a text at its longest */
+	snprintf(k.scopes, sizeof(k.scopes), "verify tasks:*");
+	snprintf(k.meta, sizeof(k.meta), "{\"a\":1}");
+	snprintf(k.policy.allowed_ips, sizeof(k.policy.allowed_ips), "10.0.0.0/8");
+	snprintf(k.policy.suspended_by, sizeof(k.policy.suspended_by), "acct_y");
+	k.expires_at = 1900000000;
+	k.revoked_at = -1;
+	k.rl_limit = 50;
+	k.rl_window = 60;
+	k.policy.refill_day = 31;
+	n = lk_cache_pack(&k, buf, sizeof(buf));
+	assert_true(n > 0 && n < 2000);
+	assert_true(lk_cache_unpack(buf, n, &back));
+	assert_memory_equal(&k, &back, sizeof(k));
+	/* a short or a long value is not a row */
+	assert_false(lk_cache_unpack(buf, n - 1, &back));
+	assert_false(lk_cache_unpack(buf, n + 1, &back));
+	assert_int_equal(lk_cache_pack(&k, buf, 100), 0);
 }
 
 static void
@@ -257,6 +295,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_lease_size),
+		cmocka_unit_test(test_pack_round_trip),
 		cmocka_unit_test_setup_teardown(test_entries_and_private_files, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_negative_entries_end, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_fill_racing_a_drop_is_refused, setup, teardown),
