@@ -82,9 +82,9 @@ lk_auth_caller_account(struct lk_req *req, struct lk_caller *c,
 }
 
 enum lk_err
-lk_auth_caller_cached(struct lk_req *req, struct lk_caller *c)
+lk_auth_caller_cached(struct lk_req *req, struct lk_caller *c, struct lk_account *acct)
 {
-	return caller(req, c, NULL, true);
+	return caller(req, c, acct, true);
 }
 
 /* The caller's key (with its account into acct, when not NULL), through the verify cache if cached. */
@@ -102,7 +102,10 @@ caller(struct lk_req *req, struct lk_caller *c, struct lk_account *acct, bool ca
 	}
 	if ((e = lk_auth_credential(req, &parts)) != LK_OK)
 		return e;
-	if (acct != NULL)
+	if (acct != NULL && cached)
+		e = lk_cache_key_with_account(req->db, req->conf, parts.digest, &c->key, acct,
+		    &found);
+	else if (acct != NULL)
 		e = lk_keys_with_account(req->db, parts.digest, &c->key, acct, &found);
 	else if (cached)
 		e = lk_cache_keys_by_digests(req->db, req->conf, parts.digest, &c->key, &found,

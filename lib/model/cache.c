@@ -10,8 +10,9 @@
 #include "model/ratelimit.h"
 #include "model/usage.h"
 
-/* The largest packed key row (lk_cache_pack): every text full, with its length. */
-#define VALUE_MAX	(sizeof(struct lk_key) + 64)
+/* The largest packed value: a key row and its account, every text full, with its length. */
+#define VALUE_MAX	(sizeof(struct lk_key) + sizeof(struct lk_account) + 128)
+#define ME_PREFIX	"m:"	/* the id of a key's entry for /v1/me (key and account) */
 #define FEED_BATCH	1000	/* rows one sync applies one by one; more: everything is dropped */
 #define STALE_LOG_MS	10000	/* one log line per process this often while answering stale */
 
@@ -75,10 +76,16 @@ lk_cache_open_existing(const struct lk_conf *conf)
 static void
 apply(struct lk_kcache *c, const char *target, uint64_t later_row, bool later)
 {
+	char me[LK_PUBLIC_ID_MAX + sizeof(ME_PREFIX)];
+
 	if (strncmp(target, "key_", 4) == 0) {
+		snprintf(me, sizeof(me), ME_PREFIX "%s", target);
 		lk_kcache_drop_id(c, target);
-		if (later)
+		lk_kcache_drop_id(c, me);
+		if (later) {
 			lk_kcache_later(c, target, later_row);
+			lk_kcache_later(c, me, 0);
+		}
 	} else if (strncmp(target, "acct_", 5) == 0) {
 		lk_kcache_clear(c);
 		if (later)
@@ -425,72 +432,119 @@ fresh(struct lk_db *db, const struct lk_conf *conf, int64_t t, bool *stale)
 }
 
 /*
- * A key row as the cache holds it: its integers, then each text as a 2-byte
- * length and its bytes (a struct lk_key is 12 KiB of mostly empty buffers;
- * packed, a few hundred bytes). LK_KCACHE_FORMAT changes with this layout.
+ * A row as the cache holds it: its integers (8 bytes each), then each text
+ * as a 2-byte length and its bytes (a struct lk_key is 12 KiB of mostly
+ * empty buffers; packed, a few hundred bytes). LK_KCACHE_FORMAT changes with
+ * these layouts.
  */
+struct text {
+	size_t	 off, size;
+};
+struct layout {
+	const struct text	*texts;
+	size_t			 ntexts;
+	const size_t		*ints;
+	size_t			 nints;
+	size_t			 size;
+};
+
 #define KS(m)	{ offsetof(struct lk_key, m), sizeof(((struct lk_key *)0)->m) }
-static const struct { size_t off, size; } texts[] = {
+static const struct text key_texts[] = {
 	KS(public_id), KS(owner.public_id), KS(owner.path), KS(owner.plan), KS(start), KS(env),
 	KS(label), KS(scopes), KS(rotated_from), KS(meta), KS(revoked_reason),
 	KS(policy.allowed_ips), KS(policy.refill_interval), KS(policy.suspended_by),
 };
 #undef KS
 #define KI(m)	offsetof(struct lk_key, m)
-static const size_t ints[] = {
+static const size_t key_ints[] = {
 	KI(id), KI(owner.id), KI(created_at), KI(expires_at), KI(revoked_at), KI(last_used_at),
 	KI(rl_limit), KI(rl_window), KI(imported), KI(policy.has_credits), KI(policy.credits),
 	KI(policy.refill_amount), KI(policy.refill_day), KI(policy.refilled_at),
 };
 #undef KI
+#define AS(m)	{ offsetof(struct lk_account, m), sizeof(((struct lk_account *)0)->m) }
+static const struct text account_texts[] = {
+	AS(public_id), AS(parent_public), AS(name), AS(plan), AS(path), AS(suspend_reason),
+	AS(grantable_scopes), AS(suspended_by),
+};
+#undef AS
+#define AI(m)	offsetof(struct lk_account, m)
+static const size_t account_ints[] = {
+	AI(id), AI(created_at), AI(suspended_at), AI(has_ceiling), AI(revoke_after_inactive_days),
+};
+#undef AI
+static const struct layout key_layout = { key_texts, LK_NELEM(key_texts), key_ints,
+    LK_NELEM(key_ints), sizeof(struct lk_key) };
+static const struct layout account_layout = { account_texts, LK_NELEM(account_texts),
+    account_ints, LK_NELEM(account_ints), sizeof(struct lk_account) };
+
+/* Pack row (of layout l) into out at *n; false if it does not fit. */
+static bool
+pack(const struct layout *l, const void *row, unsigned char *out, size_t size, size_t *n)
+{
+	const char	*r = row;
+	size_t		 i, len;
+	uint16_t	 w;
+
+	for (i = 0; i < l->nints; i++) {
+		if (*n + 8 > size)
+			return false;
+		memcpy(out + *n, r + l->ints[i], 8);
+		*n += 8;
+	}
+	for (i = 0; i < l->ntexts; i++) {
+		len = strnlen(r + l->texts[i].off, l->texts[i].size - 1);
+		if (*n + 2 + len > size)
+			return false;
+		w = (uint16_t)len;
+		memcpy(out + *n, &w, 2);
+		memcpy(out + *n + 2, r + l->texts[i].off, len);
+		*n += 2 + len;
+	}
+	return true;
+}
+
+/* Unpack a row (of layout l) from in at *n; false if in does not hold one. */
+static bool
+unpack(const struct layout *l, const unsigned char *in, size_t len, size_t *n, void *row)
+{
+	char		*r = row;
+	size_t		 i;
+	uint16_t	 w;
+
+	memset(row, 0, l->size);
+	for (i = 0; i < l->nints; i++) {
+		if (*n + 8 > len)
+			return false;
+		memcpy(r + l->ints[i], in + *n, 8);
+		*n += 8;
+	}
+	for (i = 0; i < l->ntexts; i++) {
+		if (*n + 2 > len)
+			return false;
+		memcpy(&w, in + *n, 2);
+		if (w >= l->texts[i].size || *n + 2 + w > len)
+			return false;
+		memcpy(r + l->texts[i].off, in + *n + 2, w);
+		*n += 2 + w;
+	}
+	return true;
+}
 
 size_t
 lk_cache_pack(const struct lk_key *k, unsigned char *out, size_t size)
 {
-	size_t		i, n = 0, len;
-	uint16_t	l;
+	size_t n = 0;
 
-	for (i = 0; i < LK_NELEM(ints); i++) {
-		if (n + 8 > size)
-			return 0;
-		memcpy(out + n, (const char *)k + ints[i], 8);
-		n += 8;
-	}
-	for (i = 0; i < LK_NELEM(texts); i++) {
-		len = strnlen((const char *)k + texts[i].off, texts[i].size - 1);
-		if (n + 2 + len > size)
-			return 0;
-		l = (uint16_t)len;
-		memcpy(out + n, &l, 2);
-		memcpy(out + n + 2, (const char *)k + texts[i].off, len);
-		n += 2 + len;
-	}
-	return n;
+	return pack(&key_layout, k, out, size, &n) ? n : 0;
 }
 
 bool
 lk_cache_unpack(const unsigned char *in, size_t len, struct lk_key *k)
 {
-	size_t		i, n = 0;
-	uint16_t	l;
+	size_t n = 0;
 
-	memset(k, 0, sizeof(*k));
-	for (i = 0; i < LK_NELEM(ints); i++) {
-		if (n + 8 > len)
-			return false;
-		memcpy((char *)k + ints[i], in + n, 8);
-		n += 8;
-	}
-	for (i = 0; i < LK_NELEM(texts); i++) {
-		if (n + 2 > len)
-			return false;
-		memcpy(&l, in + n, 2);
-		if (l >= texts[i].size || n + 2 + l > len)
-			return false;
-		memcpy((char *)k + texts[i].off, in + n + 2, l);
-		n += 2 + l;
-	}
-	return n == len;
+	return unpack(&key_layout, in, len, &n, k) && n == len;
 }
 
 /* One key from the cache: true if resolved (*found says whether it exists). */
@@ -721,5 +775,64 @@ lk_cache_count_use(struct lk_db *db, const struct lk_conf *conf, const struct lk
 	out->outcome = a.o;
 	lk_ratelimit_counted(out, (uint64_t)(a.o == LK_OUTCOME_RATE_LIMITED ? use.limit + 1 :
 	    a.seen < 1 ? 1 : a.seen > use.limit ? use.limit : a.seen));
+	return LK_OK;
+}
+
+/* The entry of /v1/me for digest d: a digest of its own (d with every byte flipped by 0x5c). */
+static void
+me_digest(const unsigned char *d, unsigned char *out)
+{
+	size_t i;
+
+	for (i = 0; i < LK_KCACHE_DIGEST; i++)
+		out[i] = d[i] ^ 0x5c;
+}
+
+enum lk_err
+lk_cache_key_with_account(struct lk_db *db, const struct lk_conf *conf, const unsigned char *d,
+    struct lk_key *k, struct lk_account *a, bool *found)
+{
+	static unsigned char	 buf[VALUE_MAX];
+	unsigned char		 md[LK_KCACHE_DIGEST];
+	char			 id[LK_PUBLIC_ID_MAX + sizeof(ME_PREFIX)];
+	const int64_t		 t = now_ms();
+	size_t			 len = 0, n = 0;
+	uint64_t		 gen;
+	bool			 stale;
+	enum lk_err		 e;
+
+	if (!conf->verify_cache || cache(conf) == NULL)
+		return lk_keys_with_account(db, d, k, a, found);
+	if ((e = fresh(db, conf, t, &stale)) != LK_OK)
+		return e;
+	me_digest(d, md);
+	switch (lk_kcache_get(kc, md, buf, sizeof(buf), &len, t,
+	    (int64_t)conf->cache_sync_interval * 1000)) {
+	case LK_KC_HIT:
+		if (unpack(&key_layout, buf, len, &n, k) &&
+		    unpack(&account_layout, buf, len, &n, a) && n == len) {
+			*found = true;
+			lk_kcache_count(kc, true, stale, t);
+			return LK_OK;
+		}
+		break;
+	case LK_KC_NEGATIVE:
+		*found = false;
+		lk_kcache_count(kc, true, stale, t);
+		return LK_OK;
+	case LK_KC_MISS:
+		break;
+	}
+	gen = lk_kcache_gen(kc);
+	if ((e = lk_keys_with_account(db, d, k, a, found)) != LK_OK)
+		return e;
+	lk_kcache_count(kc, false, false, t);
+	if (!*found)
+		lk_kcache_put(kc, gen, md, NULL, NULL, 0, t);
+	else if (!k->policy.has_credits && pack(&key_layout, k, buf, sizeof(buf), &n) &&
+	    pack(&account_layout, a, buf, sizeof(buf), &n)) {
+		snprintf(id, sizeof(id), ME_PREFIX "%s", k->public_id);
+		lk_kcache_put(kc, gen, md, id, buf, n, t);
+	}
 	return LK_OK;
 }

@@ -45,6 +45,15 @@ enum lk_err	lk_cache_keys_by_digests(struct lk_db *db, const struct lk_conf *con
 		    const unsigned char *b, struct lk_key *kb, bool *found_b);
 
 /*
+ * lk_keys_with_account (GET /v1/me) through the cache when conf->verify_cache
+ * is on: the key and its account from an entry of their own, else from the
+ * database, filling it. Fails as lk_cache_keys_by_digests.
+ */
+enum lk_err	lk_cache_key_with_account(struct lk_db *db, const struct lk_conf *conf,
+		    const unsigned char *digest, struct lk_key *k, struct lk_account *a,
+		    bool *found);
+
+/*
  * The audit writer's hook, inside the change's transaction: a change of a key
  * or an account writes its cache_feed row and drops this host's entries.
  */

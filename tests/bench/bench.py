@@ -537,7 +537,8 @@ PERF = os.environ.get("BENCH_PERF") == "1"
 
 def perf_start(target, pids, db_pid):
     """perf record -g of the target's programs and of mariadbd, for the first round of a few targets."""
-    if not PERF or not pids or target not in ("verify_hot", "me", "ref_counter"):
+    if not PERF or not pids or target not in ("verify_hot", "me", "ref_counter", "verify_hot_cached",
+                                              "authz_hello_cached"):
         return []
     out = []
     for what, ps in (("program", pids), ("mariadbd", db_pid)):

@@ -341,3 +341,22 @@ def test_database_down(cstack, cserver, how):
     cache_cli(cstack, cserver, "sync")
     after = usage_of(cstack, k["id"])
     assert after["valid"] - before["valid"] >= answered + 1, (before, after, answered)
+
+
+def test_me_from_the_cache(cstack, cserver):
+    t = make_tenant(cserver, scopes=("keys:read",))
+    for _ in range(2):
+        assert expect(call(cserver, "GET", "/v1/me", t.key), 200)["key"]["id"] == t.key_id
+    # a change made elsewhere (SQL) is not seen without its feed row, then within the interval
+    sql(cstack, "UPDATE accounts SET name = 'renamed elsewhere' WHERE public_id = %s", (t.account_id,))
+    time.sleep(2 * INTERVAL)
+    assert expect(call(cserver, "GET", "/v1/me", t.key), 200)["account"]["name"] != "renamed elsewhere"
+    feed(cstack, t.account_id)
+    t0 = time.monotonic()
+    while expect(call(cserver, "GET", "/v1/me", t.key), 200)["account"]["name"] != "renamed elsewhere":
+        assert time.monotonic() - t0 < 15
+        time.sleep(0.05)
+    # a change made here: at once
+    expect(call(cserver, "POST", f"/v1/keys/{t.key_id}/revoke", cserver.admin_key), 200)
+    r = call(cserver, "GET", "/v1/me", t.key)
+    assert r.status_code == 401, r.text
