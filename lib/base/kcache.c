@@ -149,8 +149,14 @@ try_open(struct lk_kcache *kc, size_t value_max, const char *identity)
 	 */
 	(void)value_max;
 	mdb_env_set_mapsize(kc->env, (kc->max_entries + 1024) * (size_t)2048 + ((size_t)64 << 20));
-	/* No fsync: the cache is rebuilt after a crash (the header names the boot). */
-	if ((rc = mdb_env_open(kc->env, kc->dir, MDB_NOSYNC | MDB_NOMETASYNC, 0600)) != 0 ||
+	/*
+	 * No fsync: the cache is rebuilt after a crash (the header names the
+	 * boot). A writable map: a commit is memory writes, not a pwrite per
+	 * dirty page (the profile of docs/performance.md); the file is as long
+	 * as the map, sparse.
+	 */
+	if ((rc = mdb_env_open(kc->env, kc->dir, MDB_NOSYNC | MDB_NOMETASYNC | MDB_WRITEMAP,
+	    0600)) != 0 ||
 	    (rc = open_dbs(kc, identity)) != 0 ||
 	    (rc = mdb_txn_begin(kc->env, NULL, MDB_RDONLY, &kc->rtxn)) != 0) {
 		mdb_env_close(kc->env);

@@ -119,7 +119,15 @@ lk_cache_audited(struct lk_db *db, const struct lk_audit_event *ev, int64_t now)
 			return e;
 		row = lk_db_insert_id(db);
 	}
-	/* Only a cache the programs made: the CLI (root) must not create files they cannot open. */
+	/*
+	 * A program that only changes keys never syncs: if the directory was
+	 * removed and made again, drop in the new one. Only a cache the programs
+	 * made: the CLI (root) must not create files they cannot open.
+	 */
+	if (kc != NULL && !lk_kcache_current(kc)) {
+		lk_kcache_close(kc);
+		kc = NULL;
+	}
 	if (conf != NULL && conf->verify_cache && lk_cache_open_existing(conf) != NULL)
 		apply(kc, made ? "key_" : t, row, true);
 	return LK_OK;
@@ -385,9 +393,24 @@ fresh(struct lk_db *db, const struct lk_conf *conf, int64_t t, bool *stale)
 	struct lk_kcache_state	 st;
 	enum lk_err		 e = LK_OK;
 
+	int64_t			 age;
+
 	*stale = false;
-	if (t - lk_kcache_last_sync(kc) < iv)
+	if ((age = t - lk_kcache_last_sync(kc)) < iv / 2)
 		return LK_OK;
+	/*
+	 * Half an interval old: one process reads the feed while the others go
+	 * on from the cache, so under steady traffic nobody waits for a sync.
+	 */
+	if (age < iv) {
+		if (lk_kcache_lock(kc, false)) {
+			if (lk_kcache_state(kc, &st) && t - st.last_sync_ms >= iv / 2 &&
+			    t - st.attempt_ms >= iv / 2 && st.last_sync_ms != 0)
+				(void)sync(db, conf, &st, t);
+			lk_kcache_unlock(kc);
+		}
+		return LK_OK;
+	}
 	if (!lk_kcache_state(kc, &st))
 		return LK_ERR_UNAVAILABLE;
 	if (!lk_kcache_lock(kc, false)) {
