@@ -21,17 +21,28 @@
 #include "base/kcache.h"
 #include "model/cache.h"
 
-static char dir[64];
+static char		dir[64];
+static unsigned char	d[LK_KCACHE_DIGEST];	/* the digest each test fills */
 
+static void
+digest(unsigned char *out, int n)
+{
+	memset(out, 0, LK_KCACHE_DIGEST);
+	out[0] = (unsigned char)n;
+	out[31] = (unsigned char)(n * 7);
+}
+
+/* Each test: a fresh directory and the environment opened in it for "db-a" (*state). */
 static int
 setup(void **state)
 {
-	(void)state;
 	snprintf(dir, sizeof(dir), "/tmp/lk-kcache-XXXXXX");
 	if (mkdtemp(dir) == NULL)
 		return -1;
 	rmdir(dir);		/* lk_kcache_open makes it (0700) */
-	return 0;
+	digest(d, 1);
+	*state = lk_kcache_open(dir, 100, 64, "db-a");
+	return *state != NULL ? 0 : -1;
 }
 
 static int
@@ -39,17 +50,30 @@ teardown(void **state)
 {
 	char cmd[128];
 
-	(void)state;
+	lk_kcache_close(*state);
 	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
 	return system(cmd) == 0 ? 0 : -1;
 }
 
-static void
-digest(unsigned char *d, int n)
+/* The entry of digest dg at now_ms (negative entries live 1000 ms); its value in got. */
+static char	got[64];
+
+static enum lk_kc_found
+look(struct lk_kcache *kc, const unsigned char *dg, int64_t now_ms)
 {
-	memset(d, 0, LK_KCACHE_DIGEST);
-	d[0] = (unsigned char)n;
-	d[31] = (unsigned char)(n * 7);
+	size_t len = 0;
+
+	memset(got, 0, sizeof(got));
+	return lk_kcache_get(kc, dg, got, sizeof(got), &len, now_ms, 1000);
+}
+
+/* Fill the entry of digest dg under the current generation. */
+static void
+put(struct lk_kcache *kc, const unsigned char *dg, const char *id, const char *value,
+    int64_t now_ms)
+{
+	lk_kcache_put(kc, lk_kcache_gen(kc), dg, id, value, value != NULL ? strlen(value) + 1 : 0,
+	    now_ms);
 }
 
 static void
@@ -115,137 +139,104 @@ test_pack_round_trip(void **state)
 static void
 test_entries_and_private_files(void **state)
 {
-	struct lk_kcache	*kc = lk_kcache_open(dir, 100, 64, "db-a");
-	unsigned char		 d[LK_KCACHE_DIGEST];
-	char			 buf[64], path[128];
+	struct lk_kcache	*kc = *state;
+	char			 path[128];
 	struct stat		 st;
-	size_t			 len;
 
-	(void)state;
-	assert_non_null(kc);
 	assert_int_equal(stat(dir, &st), 0);
 	assert_int_equal(st.st_mode & 0777, 0700);
 	snprintf(path, sizeof(path), "%s/data.mdb", dir);
 	assert_int_equal(stat(path, &st), 0);
 	assert_int_equal(st.st_mode & 0777, 0600);
-	digest(d, 1);
-	assert_int_equal(lk_kcache_get(kc, d, buf, sizeof(buf), &len, 1000, 1000), LK_KC_MISS);
-	lk_kcache_put(kc, lk_kcache_gen(kc), d, "key_a", "row-a", 6, 1000);
-	assert_int_equal(lk_kcache_get(kc, d, buf, sizeof(buf), &len, 1000, 1000), LK_KC_HIT);
-	assert_int_equal(len, 6);
-	assert_string_equal(buf, "row-a");
+	assert_int_equal(look(kc, d, 1000), LK_KC_MISS);
+	put(kc, d, "key_a", "row-a", 1000);
+	assert_int_equal(look(kc, d, 1000), LK_KC_HIT);
+	assert_string_equal(got, "row-a");
 	/* dropped by its public id */
 	lk_kcache_drop_id(kc, "key_a");
-	assert_int_equal(lk_kcache_get(kc, d, buf, sizeof(buf), &len, 1000, 1000), LK_KC_MISS);
-	lk_kcache_close(kc);
+	assert_int_equal(look(kc, d, 1000), LK_KC_MISS);
 }
 
 static void
 test_negative_entries_end(void **state)
 {
-	struct lk_kcache	*kc = lk_kcache_open(dir, 100, 64, "db-a");
-	unsigned char		 d[LK_KCACHE_DIGEST];
-	char			 buf[64];
-	size_t			 len;
+	struct lk_kcache	*kc = *state;
 
-	(void)state;
-	assert_non_null(kc);
-	digest(d, 2);
-	lk_kcache_put(kc, lk_kcache_gen(kc), d, NULL, NULL, 0, 1000);
-	assert_int_equal(lk_kcache_get(kc, d, buf, sizeof(buf), &len, 1500, 1000), LK_KC_NEGATIVE);
+	put(kc, d, NULL, NULL, 1000);
+	assert_int_equal(look(kc, d, 1500), LK_KC_NEGATIVE);
 	/* older than the bound (cache_sync_interval) */
-	assert_int_equal(lk_kcache_get(kc, d, buf, sizeof(buf), &len, 2000, 1000), LK_KC_MISS);
+	assert_int_equal(look(kc, d, 2000), LK_KC_MISS);
 	/* any drop (a key made on this host) ends every negative entry */
-	lk_kcache_put(kc, lk_kcache_gen(kc), d, NULL, NULL, 0, 3000);
+	put(kc, d, NULL, NULL, 3000);
 	lk_kcache_drop_id(kc, "key_new");
-	assert_int_equal(lk_kcache_get(kc, d, buf, sizeof(buf), &len, 3001, 1000), LK_KC_MISS);
-	lk_kcache_close(kc);
+	assert_int_equal(look(kc, d, 3001), LK_KC_MISS);
 }
 
 static void
 test_fill_racing_a_drop_is_refused(void **state)
 {
-	struct lk_kcache	*kc = lk_kcache_open(dir, 100, 64, "db-a");
-	unsigned char		 d[LK_KCACHE_DIGEST];
-	char			 buf[64];
-	size_t			 len;
+	struct lk_kcache	*kc = *state;
 	uint64_t		 gen;
 
-	(void)state;
-	assert_non_null(kc);
-	digest(d, 3);
 	gen = lk_kcache_gen(kc);		/* read before the database read */
 	lk_kcache_drop_id(kc, "key_b");		/* a change commits meanwhile */
 	lk_kcache_put(kc, gen, d, "key_b", "old", 4, 1000);
-	assert_int_equal(lk_kcache_get(kc, d, buf, sizeof(buf), &len, 1000, 1000), LK_KC_MISS);
-	lk_kcache_close(kc);
+	assert_int_equal(look(kc, d, 1000), LK_KC_MISS);
 }
 
 static void
 test_other_identity_wipes(void **state)
 {
-	struct lk_kcache	*kc = lk_kcache_open(dir, 100, 64, "db-a");
-	unsigned char		 d[LK_KCACHE_DIGEST];
-	char			 buf[64];
-	size_t			 len;
+	struct lk_kcache	*kc = *state;
 
-	(void)state;
-	digest(d, 4);
-	lk_kcache_put(kc, lk_kcache_gen(kc), d, "key_c", "c", 2, 1000);
+	put(kc, d, "key_c", "c", 1000);
 	lk_kcache_close(kc);
 	kc = lk_kcache_open(dir, 100, 64, "db-a");
-	assert_int_equal(lk_kcache_get(kc, d, buf, sizeof(buf), &len, 1000, 1000), LK_KC_HIT);
+	assert_int_equal(look(kc, d, 1000), LK_KC_HIT);
 	lk_kcache_close(kc);
 	kc = lk_kcache_open(dir, 100, 64, "db-b");
+	*state = kc;		/* teardown closes it */
 	assert_non_null(kc);
-	assert_int_equal(lk_kcache_get(kc, d, buf, sizeof(buf), &len, 1000, 1000), LK_KC_MISS);
-	lk_kcache_close(kc);
+	assert_int_equal(look(kc, d, 1000), LK_KC_MISS);
 }
 
 static void
 test_corrupt_file_is_rebuilt(void **state)
 {
-	struct lk_kcache	*kc = lk_kcache_open(dir, 100, 64, "db-a");
-	unsigned char		 d[LK_KCACHE_DIGEST], junk[8192];
-	char			 buf[64], path[128];
-	size_t			 len;
+	struct lk_kcache	*kc = *state;
+	unsigned char		 junk[8192];
+	char			 path[128];
 	FILE			*f;
 
-	(void)state;
 	lk_kcache_close(kc);
 	snprintf(path, sizeof(path), "%s/data.mdb", dir);
 	memset(junk, 0xa5, sizeof(junk));
 	assert_non_null(f = fopen(path, "w"));
 	assert_int_equal(fwrite(junk, 1, sizeof(junk), f), sizeof(junk));
 	fclose(f);
-	kc = lk_kcache_open(dir, 100, 64, "db-a");
+	*state = kc = lk_kcache_open(dir, 100, 64, "db-a");
 	assert_non_null(kc);
-	digest(d, 5);
-	lk_kcache_put(kc, lk_kcache_gen(kc), d, "key_d", "d", 2, 1000);
-	assert_int_equal(lk_kcache_get(kc, d, buf, sizeof(buf), &len, 1000, 1000), LK_KC_HIT);
-	lk_kcache_close(kc);
+	put(kc, d, "key_d", "d", 1000);
+	assert_int_equal(look(kc, d, 1000), LK_KC_HIT);
 }
 
 static void
 test_eviction_bounds_entries(void **state)
 {
-	struct lk_kcache	*kc = lk_kcache_open(dir, 100, 64, "db-a");
+	struct lk_kcache	*kc = *state;
 	struct lk_kcache_state	 st;
-	unsigned char		 d[LK_KCACHE_DIGEST];
 	char			 id[16];
 	int			 i;
 
-	(void)state;
 	for (i = 0; i < 300; i++) {
 		digest(d, i);
 		d[1] = (unsigned char)(i >> 8);
 		snprintf(id, sizeof(id), "key_%d", i);
-		lk_kcache_put(kc, lk_kcache_gen(kc), d, id, "x", 2, 1000);
+		put(kc, d, id, "x", 1000);
 	}
 	assert_true(lk_kcache_state(kc, &st));
 	assert_true(st.entries <= 100);
 	assert_true(st.entries > 50);
-	lk_kcache_close(kc);
 }
 
 static bool
@@ -266,11 +257,10 @@ drop_big(void *rec, void *arg)
 static void
 test_seen_rows_and_records(void **state)
 {
-	struct lk_kcache	*kc = lk_kcache_open(dir, 100, 64, "db-a");
+	struct lk_kcache	*kc = *state;
 	int64_t			 rec;
 	const char		 a[] = "a", b[] = "b";
 
-	(void)state;
 	assert_false(lk_kcache_seen(kc, 42));
 	lk_kcache_mark_seen(kc, 42, 1000, 0);
 	assert_true(lk_kcache_seen(kc, 42));
@@ -287,7 +277,6 @@ test_seen_rows_and_records(void **state)
 	assert_int_equal(rec, 1);	/* a was dropped, b kept */
 	assert_true(lk_kcache_update(kc, b, 1, &rec, sizeof(rec), add_one, NULL));
 	assert_int_equal(rec, 2);
-	lk_kcache_close(kc);
 }
 
 int
