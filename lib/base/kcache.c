@@ -470,6 +470,26 @@ lk_kcache_settle(void)
 	later.n = later.nrows = 0;
 }
 
+static void	(*deferred)(void *);
+static void	*deferred_arg;
+
+void
+lk_kcache_defer(void (*fn)(void *), void *arg)
+{
+	deferred = fn;
+	deferred_arg = arg;
+}
+
+void
+lk_kcache_run_deferred(void)
+{
+	void (*fn)(void *) = deferred;
+
+	deferred = NULL;
+	if (fn != NULL)
+		fn(deferred_arg);
+}
+
 bool
 lk_kcache_lock(struct lk_kcache *kc, bool wait)
 {

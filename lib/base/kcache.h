@@ -81,6 +81,15 @@ void		 lk_kcache_clear(struct lk_kcache *kc);
 void		 lk_kcache_later(struct lk_kcache *kc, const char *id, uint64_t row_id);
 void		 lk_kcache_settle(void);
 
+/*
+ * Work to run after the current answer has left (lk_kcache_run_deferred, by
+ * the serve loop after FCGX_Finish_r): the follower's routine read of the
+ * feed and write of the counts, so no client waits for them. One at a time;
+ * a second replaces the first.
+ */
+void		 lk_kcache_defer(void (*fn)(void *), void *arg);
+void		 lk_kcache_run_deferred(void);
+
 /* The follower's lock: true if taken (wait: block until it is). */
 bool		 lk_kcache_lock(struct lk_kcache *kc, bool wait);
 void		 lk_kcache_unlock(struct lk_kcache *kc);

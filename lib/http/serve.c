@@ -133,6 +133,7 @@ lk_serve_at(lk_handler_fn handler, const char *base)
 	if (FCGX_IsCGI()) {
 		handle(NULL, &conf, db, handler, base);
 		fflush(stdout);
+		lk_kcache_run_deferred();
 		lk_db_close(db);
 		return 0;
 	}
@@ -156,6 +157,7 @@ lk_serve_at(lk_handler_fn handler, const char *base)
 		}
 		handle(&fcgx, &conf, db, handler, base);
 		FCGX_Finish_r(&fcgx);
+		lk_kcache_run_deferred();	/* the answer has left: the cache's routine sync */
 	}
 	lk_db_close(db);
 	return 0;

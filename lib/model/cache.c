@@ -381,6 +381,28 @@ lk_cache_sync(struct lk_db *db, const struct lk_conf *conf)
 	return e;
 }
 
+struct early {
+	struct lk_db		*db;
+	const struct lk_conf	*conf;
+};
+static struct early early;
+
+/* After an answer: read the feed if it is half an interval old and no other process is at it. */
+static void
+sync_early(void *arg)
+{
+	struct early		*a = arg;
+	struct lk_kcache_state	 st;
+	const int64_t		 t = now_ms(), iv = (int64_t)a->conf->cache_sync_interval * 1000;
+
+	if (kc == NULL || !lk_kcache_lock(kc, false))
+		return;
+	if (lk_kcache_state(kc, &st) && st.last_sync_ms != 0 && t - st.last_sync_ms >= iv / 2 &&
+	    t - st.attempt_ms >= iv / 2)
+		(void)sync(a->db, a->conf, &st, t);
+	lk_kcache_unlock(kc);
+}
+
 /*
  * Make sure the host followed the feed within cache_sync_interval: *stale
  * true when it could not (the database is down), LK_ERR_UNAVAILABLE once
@@ -399,16 +421,14 @@ fresh(struct lk_db *db, const struct lk_conf *conf, int64_t t, bool *stale)
 	if ((age = t - lk_kcache_last_sync(kc)) < iv / 2)
 		return LK_OK;
 	/*
-	 * Half an interval old: one process reads the feed while the others go
-	 * on from the cache, so under steady traffic nobody waits for a sync.
+	 * Half an interval old: one process reads the feed after its answer
+	 * has left while the others go on, so under steady traffic no client
+	 * waits for a sync.
 	 */
 	if (age < iv) {
-		if (lk_kcache_lock(kc, false)) {
-			if (lk_kcache_state(kc, &st) && t - st.last_sync_ms >= iv / 2 &&
-			    t - st.attempt_ms >= iv / 2 && st.last_sync_ms != 0)
-				(void)sync(db, conf, &st, t);
-			lk_kcache_unlock(kc);
-		}
+		early.db = db;
+		early.conf = conf;
+		lk_kcache_defer(sync_early, &early);
 		return LK_OK;
 	}
 	if (!lk_kcache_state(kc, &st))
