@@ -68,7 +68,7 @@ struct lk_conf {
 	char		 cache_dir[256];	/* its LMDB environment (0700, files 0600) */
 	unsigned int	 cache_sync_interval;	/* seconds: changes made elsewhere reach it within */
 	unsigned int	 cache_stale_max;	/* seconds it answers after the last sync (DB down) */
-	unsigned int	 cache_max_entries;	/* keys held; the least recently used go first */
+	unsigned int	 cache_max_entries;	/* keys held; when full, some dropped at random */
 };
 
 #define LK_CONF_LIST_MAX	16	/* entries of webhook_retry_schedule, expiry_notice_days */
