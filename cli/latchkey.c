@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "model/cache.h"
 
 /*
  * The overview (`latchkey --help`). Each command's lines start with two
@@ -470,6 +471,8 @@ main(int argc, char **argv)
 	if (cmd->run != cmd_migrate && cmd->run != cmd_init && cmd->run != cmd_setup &&
 	    (cli_db = lk_db_open(&cli_conf)) == NULL)
 		return 1;
+	/* The verify cache is the programs': the command uses theirs, never makes one (model/cache.h). */
+	lk_cache_existing_only();
 	rc = cmd->run(argc, argv);
 	lk_db_close(cli_db);
 	return rc;

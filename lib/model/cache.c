@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "base/log.h"
 #include "model/cache.h"
@@ -45,13 +46,24 @@ identity(const struct lk_conf *conf, char *out, size_t size)
 	    conf->db_name);
 }
 
+static bool		 existing_only;	/* lk_cache_existing_only */
+
+void
+lk_cache_existing_only(void)
+{
+	existing_only = true;
+}
+
 static struct lk_kcache *
 cache(const struct lk_conf *conf)
 {
-	char id[700];
+	char id[700], path[300];
 
 	if (kc != NULL || kc_failed)
 		return kc;
+	snprintf(path, sizeof(path), "%s/data.mdb", conf->cache_dir);
+	if (existing_only && access(path, F_OK) != 0)
+		return NULL;
 	identity(conf, id, sizeof(id));
 	if ((kc = lk_kcache_open(conf->cache_dir, conf->cache_max_entries,
 	    VALUE_MAX, id)) == NULL)
@@ -63,12 +75,10 @@ struct lk_kcache *
 lk_cache_open_existing(const struct lk_conf *conf)
 {
 	char path[300];
-	FILE *f;
 
 	snprintf(path, sizeof(path), "%s/data.mdb", conf->cache_dir);
-	if ((f = fopen(path, "r")) == NULL)
+	if (access(path, F_OK) != 0)
 		return NULL;
-	fclose(f);
 	return cache(conf);
 }
 
@@ -331,7 +341,7 @@ flush(struct lk_db *db, const struct lk_conf *conf, int64_t t)
 
 /* Read the feed since the host's cursor and drop what it names (the follower's lock held). */
 static enum lk_err
-sync(struct lk_db *db, const struct lk_conf *conf, const struct lk_kcache_state *st, int64_t t)
+follow(struct lk_db *db, const struct lk_conf *conf, const struct lk_kcache_state *st, int64_t t)
 {
 	static struct feed_ctx	 c;
 	static int64_t		 purged;
@@ -376,7 +386,7 @@ lk_cache_sync(struct lk_db *db, const struct lk_conf *conf)
 	if (!lk_kcache_state(kc, &st))
 		e = LK_ERR_UNAVAILABLE;
 	else
-		e = sync(db, conf, &st, now_ms());
+		e = follow(db, conf, &st, now_ms());
 	lk_kcache_unlock(kc);
 	return e;
 }
@@ -399,7 +409,7 @@ sync_early(void *arg)
 		return;
 	if (lk_kcache_state(kc, &st) && st.last_sync_ms != 0 && t - st.last_sync_ms >= iv / 2 &&
 	    t - st.attempt_ms >= iv / 2)
-		(void)sync(a->db, a->conf, &st, t);
+		(void)follow(a->db, a->conf, &st, t);
 	lk_kcache_unlock(kc);
 }
 
@@ -456,7 +466,7 @@ fresh(struct lk_db *db, const struct lk_conf *conf, int64_t t, bool *stale)
 					return LK_ERR_UNAVAILABLE;
 				return fresh(db, conf, t, stale);
 			}
-			e = sync(db, conf, &st, t);
+			e = follow(db, conf, &st, t);
 		}
 		lk_kcache_unlock(kc);
 		if (e == LK_OK && t - st.attempt_ms >= iv)

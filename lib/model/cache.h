@@ -99,6 +99,12 @@ enum lk_err	lk_cache_sync(struct lk_db *db, const struct lk_conf *conf);
 size_t		lk_cache_pack(const struct lk_key *k, unsigned char *out, size_t size);
 bool		lk_cache_unpack(const unsigned char *in, size_t len, struct lk_key *k);
 
+/*
+ * Never create the cache, only use one the programs made (the CLI, run as
+ * root: files it made would lock the programs' user out).
+ */
+void		lk_cache_existing_only(void);
+
 /* The host's cache for `latchkey cache status|clear` (NULL: none under cache_dir). */
 struct lk_kcache *lk_cache_open_existing(const struct lk_conf *conf);
 

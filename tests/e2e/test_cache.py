@@ -270,6 +270,14 @@ def test_status_command(cstack, cserver):
     out = dict(line.split("=", 1) for line in cache_cli(cstack, cserver, "status").splitlines())
     assert out["verify_cache"] == "on" and int(out["entries"]) >= 1, out
     assert out["last_sync"] != "never" and int(out["lag_ms"]) >= 0, out
+    # the command (root) never makes a cache the programs' user could not open
+    conf = cstack.vardir.path / "cli-nowhere.conf"
+    nowhere = cstack.vardir.path / "no-cache-here"
+    conf.write_text(re.sub(r"(?m)^cache_dir = .*$", f"cache_dir = {nowhere}", Path(cstack.conf_path).read_text()))
+    for args in (("cache", "status"), ("key", "verify", "-")):
+        subprocess.run([cstack.cli_path, "--config", conf, *args], input=t.key, capture_output=True,
+                       text=True, env=cstack.env)
+    assert not nowhere.exists()
 
 
 @pytest.mark.parametrize("damage", ["deleted", "corrupted"])
