@@ -714,3 +714,36 @@ fail:
 	free(rec);
 	return false;
 }
+
+bool
+lk_kcache_check_source(struct lk_kcache *kc, const char *source)
+{
+	MDB_val	 k = { 6, "source" }, v;
+	MDB_txn	*t;
+	bool	 same;
+	int	 rc;
+
+	if (mdb_txn_begin(kc->env, NULL, 0, &t) != 0)
+		return false;
+	rc = mdb_get(t, kc->meta, &k, &v);
+	same = rc == 0 && v.mv_size == strlen(source) && memcmp(v.mv_data, source, v.mv_size) == 0;
+	if (same) {
+		mdb_txn_abort(t);
+		return true;
+	}
+	if (rc == 0) {
+		lk_log_err("verify cache %s: filled from another database: started again", kc->dir);
+		if (mdb_drop(t, kc->keys, 0) != 0 || mdb_drop(t, kc->ids, 0) != 0 ||
+		    mdb_drop(t, kc->seen, 0) != 0 || mdb_drop(t, kc->recs, 0) != 0 ||
+		    bump_gen(kc, t) != 0)
+			goto fail;
+	}
+	v.mv_size = strlen(source);
+	v.mv_data = (void *)source;
+	if (mdb_put(t, kc->meta, &k, &v, 0) != 0 || mdb_txn_commit(t) != 0)
+		goto fail;
+	return rc != 0;
+fail:
+	mdb_txn_abort(t);
+	return false;
+}

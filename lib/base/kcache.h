@@ -8,8 +8,9 @@
  * Files under the directory: data.mdb and lock.mdb (0600) and follow.lock,
  * the directory 0700, all owned by the programs' user. The environment holds
  * a header (format version and the identity the caller names: which
- * database); a header that does not match, or an environment LMDB reports
- * corrupt, is wiped and started again, never trusted.
+ * database, and the database's own, lk_kcache_check_source); a header that
+ * does not match, or an environment LMDB reports corrupt, is wiped and
+ * started again, never trusted.
  *
  * Every drop bumps a generation; a fill carries the generation read before
  * its database read and is refused when a drop came in between, so a fill
@@ -129,6 +130,13 @@ enum lk_kc_each { LK_KC_KEEP, LK_KC_PUT, LK_KC_DEL };
 typedef enum lk_kc_each lk_kcache_each_fn(void *rec, void *arg);
 bool		 lk_kcache_each(struct lk_kcache *kc, size_t size, lk_kcache_each_fn *fn,
 		    void *arg);
+
+/*
+ * The database's own identity (source: the root account's id): true if the
+ * environment was filled from it or is new; else everything in it (entries,
+ * counts not yet written, the feed rows applied) is dropped and false.
+ */
+bool		 lk_kcache_check_source(struct lk_kcache *kc, const char *source);
 
 /* True if the environment's file is still the one opened (a deleted dir: reopen). */
 bool		 lk_kcache_current(struct lk_kcache *kc);

@@ -24,6 +24,9 @@ static const char SQL_FEED_PURGE[] =
 static const char SQL_FEED_READ[] =
     "SELECT id, at, target_id, UNIX_TIMESTAMP() FROM cache_feed WHERE at >= ? ORDER BY id LIMIT ?";
 static const char SQL_DB_NOW[] = "SELECT UNIX_TIMESTAMP()";
+/* The database's identity: its root account (made once, by `latchkey init`). */
+static const char SQL_SOURCE[] =
+    "SELECT public_id FROM accounts WHERE parent_id IS NULL ORDER BY id LIMIT 1";
 
 static struct lk_kcache	*kc;		/* this process's handle; opened on first use */
 static bool		 kc_failed;	/* it could not be opened: strict, logged once */
@@ -150,6 +153,7 @@ struct feed_row {
 };
 
 struct feed_ctx {
+	char		 source[LK_PUBLIC_ID_MAX];
 	int64_t		 since;
 	int64_t		 db_now;
 	size_t		 n;
@@ -174,6 +178,13 @@ feed_row(const struct lk_row *r, void *arg)
 }
 
 static enum lk_err
+source_row(const struct lk_row *r, void *arg)
+{
+	snprintf(arg, LK_PUBLIC_ID_MAX, "%s", r->v[0]);
+	return LK_OK;
+}
+
+static enum lk_err
 feed_work(struct lk_db *db, void *arg)
 {
 	struct feed_ctx	*c = arg;
@@ -181,7 +192,9 @@ feed_work(struct lk_db *db, void *arg)
 	const struct lk_param p[] = { LK_INT(c->since), LK_INT(FEED_BATCH + 1) };
 
 	c->n = 0;
-	if ((e = lk_db_exec(db, SQL_DB_NOW, NULL, 0, lk_db_row_int, &c->db_now, NULL)) != LK_OK ||
+	c->source[0] = '\0';
+	if ((e = lk_db_exec(db, SQL_SOURCE, NULL, 0, source_row, c->source, NULL)) != LK_OK ||
+	    (e = lk_db_exec(db, SQL_DB_NOW, NULL, 0, lk_db_row_int, &c->db_now, NULL)) != LK_OK ||
 	    (e = lk_db_exec(db, SQL_FEED_READ, p, LK_NELEM(p), feed_row, c, NULL)) != LK_OK)
 		return e;
 	if (c->purge) {
@@ -355,6 +368,8 @@ follow(struct lk_db *db, const struct lk_conf *conf, const struct lk_kcache_stat
 		return e;
 	if (c.purge)
 		purged = t;
+	/* Filled from another database (restored, replaced at the same address): nothing is kept. */
+	(void)lk_kcache_check_source(kc, c.source);
 	/* Never synced, or so long ago that the feed was purged since: nothing held is trusted. */
 	if (st->last_sync_ms == 0 || st->feed_since == 0 ||
 	    c.db_now - st->feed_since > LK_CACHE_FEED_KEEP / 2 || c.n == FEED_BATCH) {

@@ -201,6 +201,20 @@ test_other_identity_wipes(void **state)
 }
 
 static void
+test_another_database_wipes(void **state)
+{
+	struct lk_kcache *kc = *state;
+
+	assert_true(lk_kcache_check_source(kc, "acct_root1"));	/* new: taken */
+	put(kc, d, "key_e", "e", 1000);
+	assert_true(lk_kcache_check_source(kc, "acct_root1"));
+	assert_int_equal(look(kc, d, 1000), LK_KC_HIT);
+	assert_false(lk_kcache_check_source(kc, "acct_root2"));
+	assert_int_equal(look(kc, d, 1000), LK_KC_MISS);
+	assert_true(lk_kcache_check_source(kc, "acct_root2"));
+}
+
+static void
 test_corrupt_file_is_rebuilt(void **state)
 {
 	struct lk_kcache	*kc = *state;
@@ -289,6 +303,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_negative_entries_end, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_fill_racing_a_drop_is_refused, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_other_identity_wipes, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_another_database_wipes, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_corrupt_file_is_rebuilt, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_eviction_bounds_entries, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_seen_rows_and_records, setup, teardown),
