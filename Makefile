@@ -12,7 +12,7 @@ BUILD    ?= build
 SAN      ?=
 
 VERSION  := $(shell cat VERSION)
-PKGS      = jansson liburiparser openssl zlib libmariadb libargon2 libcurl
+PKGS      = jansson liburiparser openssl zlib libmariadb libargon2 libcurl lmdb
 CC        = gcc
 WARN      = -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wno-format-nonliteral -Wno-format-truncation
 ifeq ($(SAN),1)
@@ -138,7 +138,7 @@ bench: deps
 
 run: deps
 	$(MAKE) all
-	PORT=$(PORT) SERVER=$(SERVER) DB=$(DB) sh scripts/run.sh
+	PORT=$(PORT) SERVER=$(SERVER) DB=$(DB) CACHE=$(CACHE) sh scripts/run.sh
 
 unit: $(UNIT)
 	@set -e; for t in $(UNIT); do $$t; done

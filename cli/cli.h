@@ -81,6 +81,7 @@ int	cmd_sweep(int argc, char **argv);	/* usage.c; also "gc" */
 int	cmd_webhook(int argc, char **argv);	/* webhook.c */
 int	cmd_deliver(int argc, char **argv);	/* webhook.c */
 int	cmd_leaks(int argc, char **argv);	/* leaks.c */
+int	cmd_cache(int argc, char **argv);
 
 /* "key usage …" and "account usage …" (usage.c), argv[1] is "usage". */
 int	cli_key_usage(int argc, char **argv);

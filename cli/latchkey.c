@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "model/cache.h"
 
 /*
  * The overview (`latchkey --help`). Each command's lines start with two
@@ -67,6 +68,7 @@ static const char usage_text[] =
 "  webhook list|create|show|enable|disable|delete|rotate|test|messages\n"
 "  deliver --once                   deliver the due webhook messages\n"
 "  leaks refresh-keys [--out FILE] [--url URL [--allow-http]]\n"
+"  cache status|sync|clear          the host's verify cache: entries, hit rate, last sync\n"
 "\n"
 "The config file is --config FILE or $LATCHKEY_CONF" DEFAULT_CONF_TEXT ". 'me' is the root account.\n"
 "A new key's plaintext is printed once, alone on its line on stdout; nothing\n"
@@ -179,6 +181,14 @@ static const struct command {
 	  "endpoint with its signing secret (whsec_...), once; rotate prints the new\n"
 	  "secret (the old one signs beside it for webhook_secret_overlap). test queues\n"
 	  "a webhook.test event; messages lists its recent deliveries.\n" },
+	{ "cache", cmd_cache,
+	  "status: the host's verify cache under cache_dir (verify_cache = on): its\n"
+	  "entries, hits and misses since it was made, answers made stale (the database\n"
+	  "down), the last read of the change feed and how long ago; clear: drop every\n"
+	  "entry (the programs fill it again from the database); sync: read the change\n"
+	  "feed and write the host's counts to the database now (the programs do both\n"
+	  "each cache_sync_interval while they get requests). See docs/operations.md,\n"
+	  "Verify cache.\n" },
 	{ "deliver", cmd_deliver,
 	  "Delivers every webhook message due now, once, then exits; the worker that\n"
 	  "keeps running is latchkey-deliver (docs/operations.md, Webhooks).\n" },
@@ -461,6 +471,8 @@ main(int argc, char **argv)
 	if (cmd->run != cmd_migrate && cmd->run != cmd_init && cmd->run != cmd_setup &&
 	    (cli_db = lk_db_open(&cli_conf)) == NULL)
 		return 1;
+	/* The verify cache is the programs': the command uses theirs, never makes one (model/cache.h). */
+	lk_cache_existing_only();
 	rc = cmd->run(argc, argv);
 	lk_db_close(cli_db);
 	return rc;

@@ -10,7 +10,8 @@
 #   VARDIR/log/mariadb.err    server log
 #   VARDIR/db.password        password of the runtime DB user 'latchkey' (mode 0600)
 #   VARDIR/db_admin.password  password of the owner DB user 'latchkey_admin' (mode 0600)
-#   VARDIR/latchkey.conf      latchkey config pointing at this server (written once, db_port kept in
+#   VARDIR/latchkey.conf      latchkey config pointing at this server over its unix socket (written
+#                             once, db_port kept in
 #                             sync, settings added since appended). It names the audit secret
 #                             VARDIR/audit.key, which `latchkey init` creates (mode 0600).
 # The server listens on 127.0.0.1:PORT and the socket and runs as the invoking user (root: --user=root).
@@ -95,10 +96,11 @@ write_conf() {
         tmp=$CONF.tmp.$$
         cat > "$tmp" <<CONF
 # latchkey config for the private MariaDB under $VARDIR (written by scripts/mariadb.sh)
-db_host = 127.0.0.1
+# the unix socket (a local database: faster than TCP, and how a local install connects);
+# for TCP instead: db_host = 127.0.0.1 and no db_socket (db_port is then used)
+db_host = localhost
+db_socket = $SOCK
 db_port = $PORT
-# or, over the unix socket: db_host = localhost and
-# db_socket = $SOCK
 db_name = latchkey
 db_user = latchkey
 db_password_file = $PWFILE

@@ -7,6 +7,8 @@
 #              loopback (scripts/galera.sh; VAR defaults to ./var-galera, nodes on DB_PORT 3311,
 #              3312, 3313) with all three nodes in db_host; migrations and `latchkey init` run
 #              once, through the first node (DDL replicates in total order), as on one server.
+#              CACHE on|off (unset: as the config says; on: the host-local verify cache under
+#              VAR/cache/SERVER, docs/operations.md "Verify cache")
 # First run: creates VAR (database, passwords, latchkey.conf) and runs `latchkey init` (which creates
 # the audit key VAR/audit.key, mode 0600), whose output
 # (root account, admin key id, the admin key itself and the console's owner login and password) is
@@ -145,6 +147,24 @@ grep -q '^github_secret_scanning_keys_file' "$VAR/latchkey.conf" ||
 if ! grep -q '^[[:space:]]*authz_' "$VAR/latchkey.conf"; then
     printf '\n# The authorizer: scopes a path needs (docs/operations.md). Added by scripts/run.sh for /demo/.\nauthz_rule = /demo/ demo:read\nauthz_default = deny\n' >> "$VAR/latchkey.conf"
 fi
+
+# CACHE=on|off: the verify cache, in a directory of the user the programs run as (Apache started
+# as root runs them as nobody, see scripts/webserver.sh); the setting stays for later runs.
+case ${CACHE:-} in
+    on)
+        cdir=$VAR/cache/$SERVER
+        mkdir -p "$VAR/cache"
+        if [ ! -d "$cdir" ]; then
+            mkdir -m 0700 "$cdir"
+            case $SERVER in apache*) [ "$(id -u)" != 0 ] || chown nobody:nogroup "$cdir" ;; esac
+        fi
+        sed -i -e '/^verify_cache[[:space:]]*=/d' -e '/^cache_dir[[:space:]]*=/d' "$VAR/latchkey.conf"
+        printf '# make run CACHE=on: the verify cache (docs/operations.md)\nverify_cache = on\ncache_dir = %s\n' \
+            "$cdir" >> "$VAR/latchkey.conf" ;;
+    off) sed -i -e 's/^verify_cache[[:space:]]*=.*/verify_cache = off/' "$VAR/latchkey.conf" ;;
+    '') ;;
+    *) echo "run: CACHE must be on or off" >&2; exit 2 ;;
+esac
 
 setsid -w "$REPO/scripts/webserver.sh" start "$SERVER" "$VAR" "$PORT" "$BINDIR" 9>&-
 

@@ -7,6 +7,7 @@
 #include "api/auth.h"
 #include "base/timefmt.h"
 #include "http/resp.h"
+#include "model/cache.h"
 
 enum lk_err
 lk_auth_credential(struct lk_req *req, struct lk_keyparts *parts)
@@ -57,6 +58,8 @@ lk_auth_status(struct lk_req *req, const struct lk_key *k)
 	return LK_OK;
 }
 
+static enum lk_err caller(struct lk_req *, struct lk_caller *, struct lk_account *, bool);
+
 void
 lk_auth_actor(struct lk_req *req, struct lk_caller *c)
 {
@@ -75,6 +78,19 @@ enum lk_err
 lk_auth_caller_account(struct lk_req *req, struct lk_caller *c,
     struct lk_account *acct)
 {
+	return caller(req, c, acct, false);
+}
+
+enum lk_err
+lk_auth_caller_cached(struct lk_req *req, struct lk_caller *c, struct lk_account *acct)
+{
+	return caller(req, c, acct, true);
+}
+
+/* The caller's key (with its account into acct, when not NULL), through the verify cache if cached. */
+static enum lk_err
+caller(struct lk_req *req, struct lk_caller *c, struct lk_account *acct, bool cached)
+{
 	struct lk_keyparts	 parts;
 	bool			 found, unused;
 	enum lk_err		 e;
@@ -86,8 +102,14 @@ lk_auth_caller_account(struct lk_req *req, struct lk_caller *c,
 	}
 	if ((e = lk_auth_credential(req, &parts)) != LK_OK)
 		return e;
-	if (acct != NULL)
+	if (acct != NULL && cached)
+		e = lk_cache_key_with_account(req->db, req->conf, parts.digest, &c->key, acct,
+		    &found);
+	else if (acct != NULL)
 		e = lk_keys_with_account(req->db, parts.digest, &c->key, acct, &found);
+	else if (cached)
+		e = lk_cache_keys_by_digests(req->db, req->conf, parts.digest, &c->key, &found,
+		    parts.digest, &c->key, &unused);
 	else
 		e = lk_keys_by_digests(req->db, parts.digest, &c->key, &found,
 		    parts.digest, &c->key, &unused);

@@ -29,6 +29,13 @@ enum lk_err	lk_auth_status(struct lk_req *req, const struct lk_key *k);
  */
 enum lk_err	lk_auth_caller(struct lk_req *req, struct lk_caller *c);
 
+/*
+ * lk_auth_caller_account (acct may be NULL) reading the key through the
+ * verify cache (model/cache.h): the authorizer and /v1/me.
+ */
+enum lk_err	lk_auth_caller_cached(struct lk_req *req, struct lk_caller *c,
+		    struct lk_account *acct);
+
 /* lk_auth_caller, then lk_auth_require(scope): the start of most handlers. */
 enum lk_err	lk_auth_caller_scope(struct lk_req *req, struct lk_caller *c, const char *scope);
 

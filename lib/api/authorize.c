@@ -121,7 +121,7 @@ lk_authz_handle(struct lk_req *req)
 	if (rule.action == LK_AUTHZ_DENY)
 		return lk_req_fail(req, LK_ERR_FORBIDDEN, NULL,
 		    "No API key gives access to this location");
-	if ((e = lk_auth_caller(req, &c)) != LK_OK)
+	if ((e = lk_auth_caller_cached(req, &c, NULL)) != LK_OK)
 		return e;
 	if (rule.action == LK_AUTHZ_SCOPES &&
 	    !lk_scopes_grantable(c.key.scopes, rule.scopes, &bad, &badlen)) {

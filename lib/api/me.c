@@ -1,6 +1,7 @@
 /*
  * me.c — GET /v1/me: the presenting key and its account. Any valid key may ask.
- * One read (key and account together) and one write (the count).
+ * One read (key and account together) and one write (the count); with
+ * verify_cache = on, both from the host's cache when it holds them.
  */
 #include <string.h>
 
@@ -20,7 +21,7 @@ lk_me_http(struct lk_req *req)
 		return lk_req_no_route(req);
 	if (req->method != LK_GET)
 		return lk_req_method_not_allowed(req, "GET");
-	if ((e = lk_auth_caller_account(req, &c, &acct)) != LK_OK ||
+	if ((e = lk_auth_caller_cached(req, &c, &acct)) != LK_OK ||
 	    (e = lk_req_no_query(req)) != LK_OK)
 		return e;
 	lk_resp_json(req, 200, json_pack("{s:o,s:o}",

@@ -11,6 +11,7 @@
 #include "api/auth.h"
 #include "api/verify.h"
 #include "http/resp.h"
+#include "model/cache.h"
 #include "model/verify.h"
 
 enum lk_err
@@ -44,7 +45,7 @@ lk_verify_http(struct lk_req *req)
 		return lk_req_fail(req, LK_ERR_VALIDATION, "ip", "ip %s", why);
 	}
 	tparsed = lk_keyfmt_presented(key, strlen(key), req->conf->key_prefix, &tparts) == LK_OK;
-	e = lk_keys_by_digests(req->db, cparts.digest, &c.key, &cfound,
+	e = lk_cache_keys_by_digests(req->db, req->conf, cparts.digest, &c.key, &cfound,
 	    tparsed ? tparts.digest : cparts.digest, &target, &tfound);
 	if (e == LK_OK && !cfound)
 		e = LK_ERR_INVALID_KEY;

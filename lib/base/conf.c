@@ -69,6 +69,11 @@ static const struct setting {
 	{ "mail_command", C_STR, S(mail_command), 0, 0 },
 	{ "console_url", C_STR, S(console_url), 0, 0 },
 	{ "github_secret_scanning_keys_file", C_STR, S(github_secret_scanning_keys_file), 0, 0 },
+	{ "verify_cache", C_BOOL, S(verify_cache), 0, 0 },
+	{ "cache_dir", C_STR, S(cache_dir), 0, 0 },
+	{ "cache_sync_interval", C_UINT, S(cache_sync_interval), 1, 3600 },
+	{ "cache_stale_max", C_UINT, S(cache_stale_max), 1, 86400 },
+	{ "cache_max_entries", C_UINT, S(cache_max_entries), 100, 100000000 },
 	{ "authz_rule", C_AUTHZ_RULE, S(authz), 0, 0 },		/* repeated: one rule a line */
 	{ "authz_default", C_AUTHZ_DEFAULT, S(authz), 0, 0 },
 #undef S
@@ -113,6 +118,11 @@ lk_conf_defaults(struct lk_conf *c)
 	c->webhook_disable_after = 432000;	/* 5 days */
 	c->webhook_secret_overlap = 86400;
 	snprintf(c->expiry_notice_days, sizeof(c->expiry_notice_days), "7");
+	/* The host-local verify cache (docs/operations.md, "Verify cache"): off, strict. */
+	snprintf(c->cache_dir, sizeof(c->cache_dir), "/var/cache/latchkey");
+	c->cache_sync_interval = 1;
+	c->cache_stale_max = 300;
+	c->cache_max_entries = 1000000;
 }
 
 /* Read a whole small file into buf (NUL-terminated). Returns false on error or if too large. */
@@ -202,11 +212,13 @@ set_value(struct lk_conf *c, const struct setting *s, const char *v,
 			*(size_t *)(void *)field = (size_t)n;
 		return true;
 	case C_BOOL:
-		if (strcmp(v, "yes") != 0 && strcmp(v, "no") != 0) {
+		/* on/off too: verify_cache = on reads as the setting is named in the docs */
+		if (strcmp(v, "yes") != 0 && strcmp(v, "no") != 0 &&
+		    strcmp(v, "on") != 0 && strcmp(v, "off") != 0) {
 			snprintf(why, whysz, "%s must be yes or no", s->name);
 			return false;
 		}
-		*(bool *)(void *)field = strcmp(v, "yes") == 0;
+		*(bool *)(void *)field = strcmp(v, "yes") == 0 || strcmp(v, "on") == 0;
 		return true;
 	}
 	return false;

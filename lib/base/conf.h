@@ -63,6 +63,12 @@ struct lk_conf {
 	char		 console_url[256];	/* the admin console's address, for links in mail */
 	/* Leak reports (docs/operations.md, "Leaked keys"): GitHub's public keys, read per report. */
 	char		 github_secret_scanning_keys_file[256];	/* "" = POST /v1/leaks/github off */
+	/* The host-local verify cache (docs/operations.md, "Verify cache"). */
+	bool		 verify_cache;		/* on: verify, me and the authorizer read it first */
+	char		 cache_dir[256];	/* its LMDB environment (0700, files 0600) */
+	unsigned int	 cache_sync_interval;	/* seconds: changes made elsewhere reach it within */
+	unsigned int	 cache_stale_max;	/* seconds it answers after the last sync (DB down) */
+	unsigned int	 cache_max_entries;	/* keys held; when full, some dropped at random */
 };
 
 #define LK_CONF_LIST_MAX	16	/* entries of webhook_retry_schedule, expiry_notice_days */

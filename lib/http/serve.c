@@ -13,6 +13,7 @@
 #include <malloc.h>
 
 #include "base/crypto.h"
+#include "base/kcache.h"
 #include "base/log.h"
 #include "http/resp.h"
 #include "http/serve.h"
@@ -96,6 +97,8 @@ handle(FCGX_Request *fcgx, const struct lk_conf *conf, struct lk_db *db,
 		e = LK_ERR_UNAVAILABLE;
 	} else if (e == LK_OK)
 		e = handler(&req);
+	/* The change is committed: drop its verify cache entries again before the answer leaves. */
+	lk_kcache_settle();
 	if (e != LK_OK)
 		lk_resp_error(&req, e);
 	else if (!req.responded)
@@ -130,6 +133,7 @@ lk_serve_at(lk_handler_fn handler, const char *base)
 	if (FCGX_IsCGI()) {
 		handle(NULL, &conf, db, handler, base);
 		fflush(stdout);
+		lk_kcache_run_deferred();
 		lk_db_close(db);
 		return 0;
 	}
@@ -153,6 +157,7 @@ lk_serve_at(lk_handler_fn handler, const char *base)
 		}
 		handle(&fcgx, &conf, db, handler, base);
 		FCGX_Finish_r(&fcgx);
+		lk_kcache_run_deferred();	/* the answer has left: the cache's routine sync */
 	}
 	lk_db_close(db);
 	return 0;

@@ -18,6 +18,7 @@
 #include "base/conf.h"
 #include "base/log.h"
 #include "model/audit.h"
+#include "model/cache.h"
 #include "model/events.h"
 
 /* Longest `changes` text: what the database layer's column buffer holds when reading it back. */
@@ -505,6 +506,9 @@ lk_audit_write(struct lk_db *db, const struct lk_audit_event *ev, int64_t now)
 	/* The change's event joins the same transaction: neither lands without the other. */
 	if (e == LK_OK)
 		e = lk_events_audited(db, ev, now);
+	/* So does its change-feed row: every host's verify cache drops what it names. */
+	if (e == LK_OK)
+		e = lk_cache_audited(db, ev, now);
 	return e == LK_OK ? move_head(db, &h) : e;
 }
 

@@ -1,6 +1,7 @@
 /* use.c — one use of a found key (model/use.h). */
 #include "base/log.h"
 #include "base/scopes.h"
+#include "model/cache.h"
 #include "model/policy.h"
 #include "model/use.h"
 #include "model/usage.h"
@@ -117,12 +118,20 @@ lk_use_key(struct lk_db *db, const struct lk_conf *conf, const struct lk_key *k,
 	enum lk_outcome		 pre = precheck(k, u);
 	enum lk_err		 e;
 
+	/* verify_cache = on: counted in the host's cache (model/cache), the same outcomes. */
+	const bool cached = lk_cache_counts(conf, k);
+
 	if (pre == LK_OUTCOME_ACCOUNT_SUSPENDED || pre == LK_OUTCOME_IP_NOT_ALLOWED) {
-		deny(db, k, u->now, pre, out);
+		if (cached)
+			(void)lk_cache_count_use(db, conf, k, u->now, pre, out);
+		else
+			deny(db, k, u->now, pre, out);
 		return LK_OK;
 	}
 	/* Nothing to spend (cost 0): counted like a key without credits. */
 	if (pre != LK_OUTCOME_VALID || !k->policy.has_credits || u->cost == 0) {
+		if (cached)
+			return lk_cache_count_use(db, conf, k, u->now, pre, out);
 		if ((e = lk_ratelimit_hit(db, conf, k, u->now, pre, out)) == LK_OK &&
 		    k->policy.has_credits)
 			out->credits = lk_policy_credits_now(&k->policy, u->now);

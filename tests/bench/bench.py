@@ -10,7 +10,9 @@ and reports medians. apache-proxy is Apache + mod_proxy_fcgi in front of one lat
   hello           FastCGI hello world (the stack's ceiling)
   ref             C: SHA-256 + one prepared read by digest
   ref_counter     ref + the exact counter upsert latchkey runs
-  php_counter     PHP 8.2 + PDO (persistent), the same read + upsert, via php-cgi over FastCGI
+  php_counter     PHP 8.2 + PDO (persistent, its default emulated prepares), the same read + upsert,
+                  via php-cgi over FastCGI
+latchkey, the C references and the PHP peer all reach MariaDB over its unix socket.
   verify_hot      POST /v1/verify over 1,000 keys
   verify_uniform  POST /v1/verify over all BENCH_KEYS keys
   verify_policies POST /v1/verify {"key", "ip"} over 1,000 keys with a 10-entry IP allowlist and
@@ -19,6 +21,9 @@ and reports medians. apache-proxy is Apache + mod_proxy_fcgi in front of one lat
   list            GET /v1/keys, rotating over the 1,000 hot keys
   authz_hello     the FastCGI hello behind the latchkey authorizer (rule /authz/ verify, hot keys)
   authz_static    a small static file behind the authorizer
+  verify_hot_cached, verify_uniform_cached, authz_hello_cached
+                  the same with verify_cache = on (lighttpd only): the host-local LMDB cache, uses
+                  counted there and flushed each second
 On Apache the authorizer runs in a latchkey-pool of 4 workers (mod_authnz_fcgi, a TCP connection
 per check); on lighttpd it is a "mode" => "authorizer" backend with max-procs 4.
 
@@ -87,7 +92,13 @@ ALL_TARGETS = {
     "list": ("/v1/keys", "bearer", "hot", "keys.fcgi"),
     "authz_hello": ("/authz/hello", "bearer", "hot", "authorize.fcgi"),
     "authz_static": ("/authz/static.txt", "bearer", "hot", "authorize.fcgi"),
+    # verify_cache = on (docs/operations.md "Verify cache"): the same programs with a config of their
+    # own (latchkey-cached.conf: base_path /cached/v1, the cache under var/cache); lighttpd only
+    "verify_hot_cached": ("/cached/v1/verify", "verify", "hot", "verify.fcgi"),
+    "verify_uniform_cached": ("/cached/v1/verify", "verify", "all", "verify.fcgi"),
+    "authz_hello_cached": ("/authzc/hello", "bearer", "hot", "authorize.fcgi"),
 }
+CACHED = ("verify_hot_cached", "verify_uniform_cached", "authz_hello_cached")
 # BENCH_TARGETS picks some; the two references every ratio is taken against are always measured
 _picked = [t.strip() for t in os.environ.get("BENCH_TARGETS", ",".join(ALL_TARGETS)).split(",") if t.strip()]
 for _t in _picked:
@@ -243,8 +254,10 @@ def seed_policies(var, port):
 # ------------------------------------------------------------------ web servers
 
 def ref_env(var, port):
-    return {"REF_DB_HOST": "127.0.0.1", "REF_DB_PORT": str(port), "REF_DB_USER": "latchkey",
-            "REF_DB_PASSWORD": (var / "db.password").read_text().strip(), "REF_DB_NAME": "latchkey"}
+    """The references connect as latchkey does (its config from scripts/mariadb.sh): the unix socket."""
+    return {"REF_DB_HOST": "localhost", "REF_DB_PORT": str(port), "REF_DB_SOCKET": str(var / "run" / "mysqld.sock"),
+            "REF_DB_USER": "latchkey", "REF_DB_PASSWORD": (var / "db.password").read_text().strip(),
+            "REF_DB_NAME": "latchkey"}
 
 
 def lighttpd_conf(var, bb, port, http_port):
@@ -256,10 +269,16 @@ def lighttpd_conf(var, bb, port, http_port):
     socks = var / "sock"
     socks.mkdir(exist_ok=True)
 
-    def backend(name, binpath, extra_env=""):
+    def backend(name, binpath, extra_env="", conf="latchkey.conf"):
         return f'''(( "socket" => "{socks}/{name}.sock", "bin-path" => "{binpath}", "max-procs" => {PROCS},
               "check-local" => "disable",
-              "bin-environment" => ( "LATCHKEY_CONF" => "{var}/latchkey.conf", {env_l}{extra_env} ) ))'''
+              "bin-environment" => ( "LATCHKEY_CONF" => "{var}/{conf}", {env_l}{extra_env} ) ))'''
+
+    (var / "latchkey-cached.conf").write_text(
+        (var / "latchkey.conf").read_text() + "# the cached targets\nverify_cache = on\n"
+        f"cache_dir = {var}/cache\nbase_path = /cached/v1\nauthz_rule = /authzc/ verify\n")
+    cached_authorizer = backend("authorize_cached", bb / "authorize.fcgi", conf="latchkey-cached.conf").replace(
+        '"check-local"', '"mode" => "authorizer", "check-local"')
 
     (docroot / "authz").mkdir(exist_ok=True)
     (docroot / "authz" / "static.txt").write_text("a small static file behind the latchkey authorizer\n")
@@ -268,7 +287,9 @@ def lighttpd_conf(var, bb, port, http_port):
     routes = {"/authz/": authorizer, "/authz/hello": backend("authz_hello", bb / "hello.fcgi"),
               "/hello": backend("hello", bb / "hello.fcgi"), "/ref_counter": backend("ref_counter", bb / "ref_counter.fcgi"),
               "/ref": backend("ref", bb / "ref.fcgi"), "/v1/verify": backend("verify", bb / "verify.fcgi"),
-              "/v1/me": backend("me", bb / "me.fcgi"), "/v1/keys": backend("keys", bb / "keys.fcgi")}
+              "/v1/me": backend("me", bb / "me.fcgi"), "/v1/keys": backend("keys", bb / "keys.fcgi"),
+              "/authzc/": cached_authorizer, "/authzc/hello": backend("authzc_hello", bb / "hello.fcgi"),
+              "/cached/v1/verify": backend("verify_cached", bb / "verify.fcgi", conf="latchkey-cached.conf")}
     php = f'''(( "socket" => "{socks}/php.sock", "bin-path" => "/usr/bin/php-cgi", "max-procs" => {PROCS},
               "bin-environment" => ( "PHP_FCGI_CHILDREN" => "0", "PHP_FCGI_MAX_REQUESTS" => "0", {env_l} ) ))'''
     text = f'''server.modules = ( "mod_fastcgi" )
@@ -516,7 +537,8 @@ PERF = os.environ.get("BENCH_PERF") == "1"
 
 def perf_start(target, pids, db_pid):
     """perf record -g of the target's programs and of mariadbd, for the first round of a few targets."""
-    if not PERF or not pids or target not in ("verify_hot", "me", "ref_counter"):
+    if not PERF or not pids or target not in ("verify_hot", "me", "ref_counter", "verify_hot_cached",
+                                              "authz_hello_cached"):
         return []
     out = []
     for what, ps in (("program", pids), ("mariadbd", db_pid)):
@@ -643,7 +665,8 @@ def main():
     try:
         caller = seed(var, port)
         for SERVER in SERVERS:
-            targets = {t: v for t, v in TARGETS.items() if SERVER != "apache-shipped" or t in SHIPPED}
+            targets = {t: v for t, v in TARGETS.items() if (SERVER != "apache-shipped" or t in SHIPPED)
+                       and (SERVER == "lighttpd" or t not in CACHED)}
             if SERVER == "lighttpd":
                 proc, http_port = start_lighttpd(var, bb, port)
             elif SERVER == "apache-shipped":
@@ -675,12 +698,17 @@ def main():
                 tt = res["targets"]
                 ratios = (("verify_hot", "ref_counter"), ("verify_hot", "php_counter"),
                           ("verify_uniform", "verify_hot"), ("me", "ref_counter"),
-                          ("authz_hello", "ref_counter"), ("authz_hello", "hello"))
+                          ("authz_hello", "ref_counter"), ("authz_hello", "hello"),
+                          ("verify_hot_cached", "hello"), ("verify_hot_cached", "verify_hot"),
+                          ("verify_uniform_cached", "hello"), ("authz_hello_cached", "hello"))
                 res["ratios"] = {f"{a}/{b}": round(tt[a]["rps"] / tt[b]["rps"], 3)
                                  for a, b in ratios if a in tt and b in tt}
                 if "verify_hot" in tt and "ref_counter" in tt:
                     res["ratios"]["verify_hot_p99/ref_counter_p99"] = round(
                         tt["verify_hot"]["p99_ms"] / tt["ref_counter"]["p99_ms"], 3)
+                for a in ("verify_hot_cached", "authz_hello_cached"):
+                    if a in tt and "hello" in tt:
+                        res["ratios"][f"{a}_p99/hello_p99"] = round(tt[a]["p99_ms"] / tt["hello"]["p99_ms"], 3)
                 res["rss_kib"] = rss_kib(pids_named("verify.fcgi"))
                 res["rss_anon_kib"] = rss_kib(pids_named("verify.fcgi"), "RssAnon")
                 res["rss_kib_by_program"] = {p: rss_kib(pids_named(p)) for p in

@@ -1,10 +1,14 @@
 <?php
-// php_counter — PHP 8.2 + PDO (persistent connection): the same read and counter upsert as ref_counter.
-// Database from the environment: REF_DB_HOST REF_DB_PORT REF_DB_USER REF_DB_PASSWORD REF_DB_NAME.
-$db = new PDO(sprintf('mysql:host=%s;port=%s;dbname=%s', getenv('REF_DB_HOST'), getenv('REF_DB_PORT'),
-                      getenv('REF_DB_NAME')), getenv('REF_DB_USER'), getenv('REF_DB_PASSWORD'),
-              [PDO::ATTR_PERSISTENT => true, PDO::ATTR_ERRMODE => PDO::ERRMODE_EXCEPTION,
-               PDO::ATTR_EMULATE_PREPARES => false]);
+// php_counter — PHP 8.2 + PDO (persistent connection): the same read and counter upsert as ref_counter,
+// written as a PHP shop writes it: PDO's defaults (emulated prepares: one round trip per statement).
+// Database from the environment: REF_DB_HOST REF_DB_PORT REF_DB_USER REF_DB_PASSWORD REF_DB_NAME, and
+// REF_DB_SOCKET (the unix socket, used when set: as latchkey and the C references connect).
+$dsn = getenv('REF_DB_SOCKET')
+    ? sprintf('mysql:unix_socket=%s;dbname=%s', getenv('REF_DB_SOCKET'), getenv('REF_DB_NAME'))
+    : sprintf('mysql:host=%s;port=%s;dbname=%s', getenv('REF_DB_HOST'), getenv('REF_DB_PORT'),
+              getenv('REF_DB_NAME'));
+$db = new PDO($dsn, getenv('REF_DB_USER'), getenv('REF_DB_PASSWORD'),
+              [PDO::ATTR_PERSISTENT => true, PDO::ATTR_ERRMODE => PDO::ERRMODE_EXCEPTION]);
 header('Content-Type: application/json');
 $in = json_decode(file_get_contents('php://input'), true);
 if (!is_array($in) || !isset($in['key'])) {

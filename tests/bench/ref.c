@@ -3,7 +3,8 @@
  * body, SHA-256 it, one prepared read of its row by digest (unique index), and
  * with -DCOUNTER the same exact counter upsert latchkey runs (lib/ratelimit.c).
  * No validation beyond that, no account join: the naive minimum.
- * Database from the environment: REF_DB_HOST REF_DB_PORT REF_DB_USER REF_DB_PASSWORD REF_DB_NAME.
+ * Database from the environment: REF_DB_HOST REF_DB_PORT REF_DB_USER REF_DB_PASSWORD REF_DB_NAME,
+ * REF_DB_SOCKET (the unix socket, used when set: as latchkey connects to a local database).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -143,7 +144,8 @@ main(void)
 	my = mysql_init(NULL);
 	if (mysql_real_connect(my, env("REF_DB_HOST", "127.0.0.1"), env("REF_DB_USER", "latchkey"),
 	    env("REF_DB_PASSWORD", ""), env("REF_DB_NAME", "latchkey"),
-	    (unsigned)atoi(env("REF_DB_PORT", "3306")), NULL, 0) == NULL) {
+	    (unsigned)atoi(env("REF_DB_PORT", "3306")),
+	    *env("REF_DB_SOCKET", "") != '\0' ? env("REF_DB_SOCKET", "") : NULL, 0) == NULL) {
 		fprintf(stderr, "ref: connect: %s\n", mysql_error(my));
 		return 1;
 	}

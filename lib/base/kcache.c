@@ -1,0 +1,749 @@
+/* kcache.c — the verify cache's LMDB environment (base/kcache.h). */
+#include <sys/file.h>
+#include <sys/stat.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <lmdb.h>
+#include <openssl/rand.h>
+
+#include "base/kcache.h"
+#include "base/log.h"
+
+#define ID_MAX		40	/* a public id and its NUL (LK_PUBLIC_ID_MAX) */
+#define LATER_MAX	16
+#define FLUSH_MS	1000	/* counters are added to the shared ones this often */
+
+struct lk_kcache {
+	MDB_env		*env;
+	MDB_dbi		 keys, ids, meta, seen, recs;
+	MDB_txn		*rtxn;		/* reset between reads, renewed for the next */
+	int		 lockfd;
+	char		 dir[256];
+	dev_t		 dev;
+	ino_t		 ino;
+	size_t		 max_entries;
+	uint64_t	 hits, misses, stale;	/* not yet added to the shared counters */
+	int64_t		 flushed_ms;
+};
+
+/* What precedes a value: when and under which generation it was filled, whose it is. */
+struct head {
+	int64_t		 stored_ms;
+	uint64_t	 gen;
+	char		 id[ID_MAX];	/* "": a negative entry */
+};
+
+static struct {
+	struct lk_kcache	*kc;
+	bool			 clear;
+	size_t			 n;
+	char			 id[LATER_MAX][ID_MAX];
+	size_t			 nrows;
+	uint64_t		 row[LATER_MAX];	/* feed rows applied here: the follower skips them */
+} later;
+
+static int64_t
+meta_get(MDB_txn *t, MDB_dbi dbi, const char *name)
+{
+	MDB_val k = { strlen(name), (void *)name }, v;
+	int64_t n = 0;
+
+	if (mdb_get(t, dbi, &k, &v) == 0 && v.mv_size == sizeof(n))
+		memcpy(&n, v.mv_data, sizeof(n));
+	return n;
+}
+
+static int
+meta_put(MDB_txn *t, MDB_dbi dbi, const char *name, int64_t n)
+{
+	MDB_val k = { strlen(name), (void *)name }, v = { sizeof(n), &n };
+
+	return mdb_put(t, dbi, &k, &v, 0);
+}
+
+static int
+bump_gen(struct lk_kcache *kc, MDB_txn *t)
+{
+	return meta_put(t, kc->meta, "gen", meta_get(t, kc->meta, "gen") + 1);
+}
+
+/* The header's identity: the caller's, the format and this boot (an OS crash may undo unsynced drops). */
+static void
+identity_of(const char *identity, char *out, size_t size)
+{
+	char	 boot[64] = "";
+	FILE	*f;
+
+	if ((f = fopen("/proc/sys/kernel/random/boot_id", "r")) != NULL) {
+		if (fgets(boot, sizeof(boot), f) == NULL)
+			boot[0] = '\0';
+		boot[strcspn(boot, "\n")] = '\0';
+		fclose(f);
+	}
+	snprintf(out, size, "lk-kcache-v%d %s boot %s", LK_KCACHE_FORMAT, identity, boot);
+}
+
+/* Open the named databases; wipe them unless the header names identity. */
+static int
+open_dbs(struct lk_kcache *kc, const char *identity)
+{
+	MDB_txn	*t;
+	MDB_val	 k = { 6, "header" }, v;
+	char	 want[512];
+	int	 rc;
+
+	identity_of(identity, want, sizeof(want));
+	if ((rc = mdb_txn_begin(kc->env, NULL, 0, &t)) != 0)
+		return rc;
+	if ((rc = mdb_dbi_open(t, "keys", MDB_CREATE, &kc->keys)) != 0 ||
+	    (rc = mdb_dbi_open(t, "ids", MDB_CREATE, &kc->ids)) != 0 ||
+	    (rc = mdb_dbi_open(t, "meta", MDB_CREATE, &kc->meta)) != 0 ||
+	    (rc = mdb_dbi_open(t, "seen", MDB_CREATE | MDB_INTEGERKEY, &kc->seen)) != 0 ||
+	    (rc = mdb_dbi_open(t, "recs", MDB_CREATE, &kc->recs)) != 0)
+		goto out;
+	rc = mdb_get(t, kc->meta, &k, &v);
+	if (rc == 0 && v.mv_size == strlen(want) && memcmp(v.mv_data, want, v.mv_size) == 0)
+		goto out;
+	if (rc != 0 && rc != MDB_NOTFOUND)
+		goto out;
+	if (rc == 0)
+		lk_log_err("verify cache %s: written for another database, format or boot: "
+		    "started again", kc->dir);
+	v.mv_size = strlen(want);
+	v.mv_data = want;
+	if ((rc = mdb_drop(t, kc->keys, 0)) != 0 || (rc = mdb_drop(t, kc->ids, 0)) != 0 ||
+	    (rc = mdb_drop(t, kc->seen, 0)) != 0 || (rc = mdb_drop(t, kc->meta, 0)) != 0 ||
+	    (rc = mdb_drop(t, kc->recs, 0)) != 0 ||
+	    (rc = mdb_put(t, kc->meta, &k, &v, 0)) != 0)
+		goto out;
+	rc = meta_put(t, kc->meta, "gen", 1);
+out:
+	if (rc == 0)
+		return mdb_txn_commit(t);
+	mdb_txn_abort(t);
+	return rc;
+}
+
+static int
+try_open(struct lk_kcache *kc, size_t value_max, const char *identity)
+{
+	struct stat	 st;
+	char		 path[300];
+	int		 rc;
+
+	if ((rc = mdb_env_create(&kc->env)) != 0)
+		return rc;
+	mdb_env_set_maxdbs(kc->env, 5);
+	/* Sparse: the file grows with the entries, the map only reserves addresses. */
+	/*
+	 * Room for max_entries of 2 KiB (a key row packs to a few hundred bytes;
+	 * value_max is only the longest one) and 64 MiB besides; a full map
+	 * evicts (lk_kcache_put).
+	 */
+	(void)value_max;
+	mdb_env_set_mapsize(kc->env, (kc->max_entries + 1024) * (size_t)2048 + ((size_t)64 << 20));
+	/*
+	 * No fsync: the cache is rebuilt after a crash (the header names the
+	 * boot). A writable map: a commit is memory writes, not a pwrite per
+	 * dirty page (the profile of docs/performance.md); the file is as long
+	 * as the map, sparse.
+	 */
+	if ((rc = mdb_env_open(kc->env, kc->dir, MDB_NOSYNC | MDB_NOMETASYNC | MDB_WRITEMAP,
+	    0600)) != 0 ||
+	    (rc = open_dbs(kc, identity)) != 0 ||
+	    (rc = mdb_txn_begin(kc->env, NULL, MDB_RDONLY, &kc->rtxn)) != 0) {
+		mdb_env_close(kc->env);
+		kc->env = NULL;
+		return rc;
+	}
+	mdb_txn_reset(kc->rtxn);
+	snprintf(path, sizeof(path), "%s/data.mdb", kc->dir);
+	if (stat(path, &st) == 0) {
+		kc->dev = st.st_dev;
+		kc->ino = st.st_ino;
+	}
+	return 0;
+}
+
+struct lk_kcache *
+lk_kcache_open(const char *dir, size_t max_entries, size_t value_max, const char *identity)
+{
+	struct lk_kcache	*kc;
+	struct stat		 st;
+	char			 path[300];
+	int			 rc;
+
+	if ((kc = calloc(1, sizeof(*kc))) == NULL)
+		return NULL;
+	snprintf(kc->dir, sizeof(kc->dir), "%s", dir);
+	kc->max_entries = max_entries;
+	kc->lockfd = -1;
+	if (mkdir(dir, 0700) != 0 && errno != EEXIST)
+		goto fail;
+	/* Only our own directory is trusted: another user could plant entries. */
+	if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode) ||
+	    (st.st_uid != geteuid() && geteuid() != 0)) {
+		lk_log_err("verify cache %s: not a directory of this user (uid %u): not used",
+		    dir, (unsigned)geteuid());
+		goto fail_quiet;
+	}
+	if ((st.st_mode & 077) != 0)
+		chmod(dir, 0700);
+	snprintf(path, sizeof(path), "%s/follow.lock", dir);
+	if ((kc->lockfd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600)) < 0)
+		goto fail;
+	if ((rc = try_open(kc, value_max, identity)) != 0) {
+		/* Corrupt or of another LMDB version: never trusted, started again. */
+		lk_log_err("verify cache %s: %s: started again", dir, mdb_strerror(rc));
+		snprintf(path, sizeof(path), "%s/data.mdb", dir);
+		unlink(path);
+		snprintf(path, sizeof(path), "%s/lock.mdb", dir);
+		unlink(path);
+		if ((rc = try_open(kc, value_max, identity)) != 0) {
+			lk_log_err("verify cache %s: %s: not used", dir, mdb_strerror(rc));
+			goto fail_quiet;
+		}
+	}
+	return kc;
+fail:
+	lk_log_err("verify cache %s: %s: not used", dir, strerror(errno));
+fail_quiet:
+	if (kc->lockfd >= 0)
+		close(kc->lockfd);
+	free(kc);
+	return NULL;
+}
+
+void
+lk_kcache_close(struct lk_kcache *kc)
+{
+	if (kc == NULL)
+		return;
+	if (later.kc == kc)
+		later.kc = NULL;
+	if (kc->rtxn != NULL)
+		mdb_txn_abort(kc->rtxn);
+	mdb_env_close(kc->env);
+	close(kc->lockfd);
+	free(kc);
+}
+
+bool
+lk_kcache_current(struct lk_kcache *kc)
+{
+	struct stat	st;
+	char		path[300];
+
+	snprintf(path, sizeof(path), "%s/data.mdb", kc->dir);
+	return stat(path, &st) == 0 && st.st_dev == kc->dev && st.st_ino == kc->ino;
+}
+
+static MDB_txn *
+rbegin(struct lk_kcache *kc)
+{
+	if (mdb_txn_renew(kc->rtxn) != 0)
+		return NULL;
+	return kc->rtxn;
+}
+
+uint64_t
+lk_kcache_gen(struct lk_kcache *kc)
+{
+	MDB_txn		*t;
+	uint64_t	 g = 0;
+
+	if ((t = rbegin(kc)) != NULL) {
+		g = (uint64_t)meta_get(t, kc->meta, "gen");
+		mdb_txn_reset(t);
+	}
+	return g;
+}
+
+enum lk_kc_found
+lk_kcache_get(struct lk_kcache *kc, const unsigned char *digest, void *buf, size_t size,
+    size_t *len, int64_t now_ms, int64_t neg_max_ms)
+{
+	MDB_val			 k = { LK_KCACHE_DIGEST, (void *)digest }, v;
+	struct head		 h;
+	MDB_txn			*t;
+	enum lk_kc_found	 r = LK_KC_MISS;
+
+	if ((t = rbegin(kc)) == NULL)
+		return LK_KC_MISS;
+	if (mdb_get(t, kc->keys, &k, &v) == 0 && v.mv_size >= sizeof(h)) {
+		memcpy(&h, v.mv_data, sizeof(h));
+		if (h.id[0] != '\0' && v.mv_size - sizeof(h) <= size) {
+			*len = v.mv_size - sizeof(h);
+			memcpy(buf, (const char *)v.mv_data + sizeof(h), *len);
+			r = LK_KC_HIT;
+		} else if (h.id[0] == '\0' && now_ms - h.stored_ms < neg_max_ms &&
+		    h.gen == (uint64_t)meta_get(t, kc->meta, "gen"))
+			r = LK_KC_NEGATIVE;
+	}
+	mdb_txn_reset(t);
+	return r;
+}
+
+/* Drop some entries, from a random digest on (digests are uniform: a random sample). */
+static int
+evict(struct lk_kcache *kc, MDB_txn *t)
+{
+	MDB_cursor	*c;
+	MDB_val		 k, v, ik;
+	unsigned char	 from[LK_KCACHE_DIGEST];
+	struct head	 h;
+	size_t		 n = kc->max_entries / 64 + 1;
+	int		 rc;
+
+	if (RAND_bytes(from, sizeof(from)) != 1)
+		memset(from, 0, sizeof(from));
+	if ((rc = mdb_cursor_open(t, kc->keys, &c)) != 0)
+		return rc;
+	k.mv_size = sizeof(from);
+	k.mv_data = from;
+	rc = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE);
+	while (n-- > 0) {
+		if (rc == MDB_NOTFOUND)		/* wrap around */
+			rc = mdb_cursor_get(c, &k, &v, MDB_FIRST);
+		if (rc != 0)
+			break;
+		if (v.mv_size >= sizeof(h)) {
+			memcpy(&h, v.mv_data, sizeof(h));
+			ik.mv_size = strnlen(h.id, sizeof(h.id));
+			ik.mv_data = h.id;
+			if (ik.mv_size > 0)
+				mdb_del(t, kc->ids, &ik, NULL);
+		}
+		if ((rc = mdb_cursor_del(c, 0)) != 0)
+			break;
+		rc = mdb_cursor_get(c, &k, &v, MDB_GET_CURRENT);
+		if (rc == EINVAL)
+			rc = mdb_cursor_get(c, &k, &v, MDB_NEXT);
+	}
+	mdb_cursor_close(c);
+	return rc == MDB_NOTFOUND ? 0 : rc;
+}
+
+void
+lk_kcache_put(struct lk_kcache *kc, uint64_t gen, const unsigned char *digest,
+    const char *id, const void *value, size_t len, int64_t now_ms)
+{
+	MDB_val		 k = { LK_KCACHE_DIGEST, (void *)digest }, v, ik;
+	MDB_stat	 st;
+	MDB_txn		*t;
+	struct head	 h;
+	int		 rc;
+
+	if (mdb_txn_begin(kc->env, NULL, 0, &t) != 0)
+		return;
+	if ((uint64_t)meta_get(t, kc->meta, "gen") != gen) {
+		mdb_txn_abort(t);	/* a change came in between: this read may predate it */
+		return;
+	}
+	if (mdb_stat(t, kc->keys, &st) == 0 && st.ms_entries >= kc->max_entries &&
+	    (rc = evict(kc, t)) != 0)
+		goto fail;
+	v.mv_size = sizeof(h) + len;
+	if ((rc = mdb_put(t, kc->keys, &k, &v, MDB_RESERVE)) == MDB_MAP_FULL) {
+		/* the map is full before max_entries (long rows): make room, once */
+		mdb_txn_abort(t);
+		if (mdb_txn_begin(kc->env, NULL, 0, &t) != 0)
+			return;
+		if ((rc = evict(kc, t)) != 0)
+			goto fail;
+		v.mv_size = sizeof(h) + len;
+		rc = mdb_put(t, kc->keys, &k, &v, MDB_RESERVE);
+	}
+	if (rc != 0)
+		goto fail;
+	/* LMDB aligns values to 2 bytes only: the header is copied in, never cast. */
+	memset(&h, 0, sizeof(h));
+	h.stored_ms = now_ms;
+	h.gen = gen;
+	if (id != NULL)
+		snprintf(h.id, sizeof(h.id), "%s", id);
+	memcpy(v.mv_data, &h, sizeof(h));
+	if (len > 0)
+		memcpy((char *)v.mv_data + sizeof(h), value, len);
+	if (id != NULL) {
+		ik.mv_size = strlen(h.id);
+		ik.mv_data = h.id;
+		if ((rc = mdb_put(t, kc->ids, &ik, &k, 0)) != 0)
+			goto fail;
+	}
+	if ((rc = mdb_txn_commit(t)) != 0)
+		lk_log_err("verify cache: fill: %s", mdb_strerror(rc));
+	return;
+fail:
+	lk_log_err("verify cache: fill: %s", mdb_strerror(rc));
+	mdb_txn_abort(t);
+}
+
+/* Run a drop (id NULL: all) in a write transaction of its own. */
+static void
+drop(struct lk_kcache *kc, const char *id)
+{
+	MDB_val	 ik, dk;
+	MDB_txn	*t;
+	int	 rc;
+
+	if ((rc = mdb_txn_begin(kc->env, NULL, 0, &t)) != 0)
+		goto fail;
+	if (id == NULL) {
+		if ((rc = mdb_drop(t, kc->keys, 0)) != 0 || (rc = mdb_drop(t, kc->ids, 0)) != 0)
+			goto abort;
+	} else {
+		ik.mv_size = strlen(id);
+		ik.mv_data = (void *)id;
+		if ((rc = mdb_get(t, kc->ids, &ik, &dk)) == 0) {
+			unsigned char d[LK_KCACHE_DIGEST];
+
+			memcpy(d, dk.mv_data, dk.mv_size < sizeof(d) ? dk.mv_size : sizeof(d));
+			dk.mv_data = d;
+			if ((rc = mdb_del(t, kc->keys, &dk, NULL)) != 0 && rc != MDB_NOTFOUND)
+				goto abort;
+			mdb_del(t, kc->ids, &ik, NULL);
+		} else if (rc != MDB_NOTFOUND)
+			goto abort;
+	}
+	if ((rc = bump_gen(kc, t)) != 0)
+		goto abort;
+	if ((rc = mdb_txn_commit(t)) != 0)
+		goto fail;
+	return;
+abort:
+	mdb_txn_abort(t);
+fail:
+	/* A drop that failed must not leave the entry trusted: start again empty. */
+	lk_log_err("verify cache %s: drop: %s", kc->dir, mdb_strerror(rc));
+	if (id != NULL)
+		drop(kc, NULL);
+}
+
+void
+lk_kcache_drop_id(struct lk_kcache *kc, const char *id)
+{
+	drop(kc, id);
+}
+
+void
+lk_kcache_clear(struct lk_kcache *kc)
+{
+	drop(kc, NULL);
+}
+
+void
+lk_kcache_later(struct lk_kcache *kc, const char *id, uint64_t row_id)
+{
+	later.kc = kc;
+	if (id == NULL || later.n == LATER_MAX)
+		later.clear = true;
+	else
+		snprintf(later.id[later.n++], ID_MAX, "%s", id);
+	if (row_id != 0 && later.nrows < LATER_MAX)
+		later.row[later.nrows++] = row_id;
+}
+
+void
+lk_kcache_settle(void)
+{
+	size_t i;
+
+	if (later.kc == NULL)
+		return;
+	if (later.clear)
+		drop(later.kc, NULL);
+	else
+		for (i = 0; i < later.n; i++)
+			drop(later.kc, later.id[i]);
+	for (i = 0; i < later.nrows; i++)
+		lk_kcache_mark_seen(later.kc, later.row[i], (int64_t)time(NULL), 0);
+	later.kc = NULL;
+	later.clear = false;
+	later.n = later.nrows = 0;
+}
+
+static void	(*deferred)(void *);
+static void	*deferred_arg;
+
+void
+lk_kcache_defer(void (*fn)(void *), void *arg)
+{
+	deferred = fn;
+	deferred_arg = arg;
+}
+
+void
+lk_kcache_run_deferred(void)
+{
+	void (*fn)(void *) = deferred;
+
+	deferred = NULL;
+	if (fn != NULL)
+		fn(deferred_arg);
+}
+
+bool
+lk_kcache_lock(struct lk_kcache *kc, bool wait)
+{
+	return flock(kc->lockfd, LOCK_EX | (wait ? 0 : LOCK_NB)) == 0;
+}
+
+void
+lk_kcache_unlock(struct lk_kcache *kc)
+{
+	flock(kc->lockfd, LOCK_UN);
+}
+
+bool
+lk_kcache_seen(struct lk_kcache *kc, uint64_t row_id)
+{
+	MDB_val	 k = { sizeof(row_id), &row_id }, v;
+	MDB_txn	*t;
+	bool	 seen;
+
+	if ((t = rbegin(kc)) == NULL)
+		return false;
+	seen = mdb_get(t, kc->seen, &k, &v) == 0;
+	mdb_txn_reset(t);
+	return seen;
+}
+
+void
+lk_kcache_mark_seen(struct lk_kcache *kc, uint64_t row_id, int64_t at, int64_t keep_before)
+{
+	MDB_val		 k = { sizeof(row_id), &row_id }, v = { sizeof(at), &at };
+	MDB_cursor	*c;
+	MDB_txn		*t;
+	int64_t		 a;
+
+	if (mdb_txn_begin(kc->env, NULL, 0, &t) != 0)
+		return;
+	/* Forget rows older than the window the feed is read over: they are never read again. */
+	if (mdb_cursor_open(t, kc->seen, &c) == 0) {
+		MDB_val ck, cv;
+		int rc = mdb_cursor_get(c, &ck, &cv, MDB_FIRST);
+
+		while (rc == 0) {
+			memcpy(&a, cv.mv_data, sizeof(a));
+			if (a < keep_before)
+				mdb_cursor_del(c, 0);
+			rc = mdb_cursor_get(c, &ck, &cv, MDB_NEXT);
+		}
+		mdb_cursor_close(c);
+	}
+	if (mdb_put(t, kc->seen, &k, &v, 0) != 0 || mdb_txn_commit(t) != 0)
+		mdb_txn_abort(t);
+}
+
+void
+lk_kcache_synced(struct lk_kcache *kc, int64_t now_ms, int64_t since)
+{
+	MDB_txn *t;
+
+	if (mdb_txn_begin(kc->env, NULL, 0, &t) != 0)
+		return;
+	if (meta_put(t, kc->meta, "last_sync_ms", now_ms) != 0 ||
+	    meta_put(t, kc->meta, "attempt_ms", now_ms) != 0 ||
+	    meta_put(t, kc->meta, "feed_since", since) != 0 || mdb_txn_commit(t) != 0)
+		mdb_txn_abort(t);
+}
+
+void
+lk_kcache_attempt(struct lk_kcache *kc, int64_t now_ms)
+{
+	MDB_txn *t;
+
+	if (mdb_txn_begin(kc->env, NULL, 0, &t) != 0)
+		return;
+	if (meta_put(t, kc->meta, "attempt_ms", now_ms) != 0 || mdb_txn_commit(t) != 0)
+		mdb_txn_abort(t);
+}
+
+void
+lk_kcache_count(struct lk_kcache *kc, bool hit, bool stale, int64_t now_ms)
+{
+	MDB_txn *t;
+
+	if (hit)
+		kc->hits++;
+	else
+		kc->misses++;
+	if (stale)
+		kc->stale++;
+	if (now_ms - kc->flushed_ms < FLUSH_MS)
+		return;
+	kc->flushed_ms = now_ms;
+	if (mdb_txn_begin(kc->env, NULL, 0, &t) != 0)
+		return;
+	if (meta_put(t, kc->meta, "hits", meta_get(t, kc->meta, "hits") + (int64_t)kc->hits) ||
+	    meta_put(t, kc->meta, "misses", meta_get(t, kc->meta, "misses") +
+	    (int64_t)kc->misses) ||
+	    meta_put(t, kc->meta, "stale", meta_get(t, kc->meta, "stale") + (int64_t)kc->stale) ||
+	    mdb_txn_commit(t) != 0) {
+		mdb_txn_abort(t);
+		return;
+	}
+	kc->hits = kc->misses = kc->stale = 0;
+}
+
+int64_t
+lk_kcache_last_sync(struct lk_kcache *kc)
+{
+	MDB_txn	*t;
+	int64_t	 ms = 0;
+
+	if ((t = rbegin(kc)) != NULL) {
+		ms = meta_get(t, kc->meta, "last_sync_ms");
+		mdb_txn_reset(t);
+	}
+	return ms;
+}
+
+bool
+lk_kcache_state(struct lk_kcache *kc, struct lk_kcache_state *st)
+{
+	MDB_envinfo	 info;
+	MDB_stat	 s;
+	MDB_txn		*t;
+
+	memset(st, 0, sizeof(*st));
+	if ((t = rbegin(kc)) == NULL)
+		return false;
+	st->last_sync_ms = meta_get(t, kc->meta, "last_sync_ms");
+	st->feed_since = meta_get(t, kc->meta, "feed_since");
+	st->attempt_ms = meta_get(t, kc->meta, "attempt_ms");
+	st->gen = (uint64_t)meta_get(t, kc->meta, "gen");
+	st->hits = (uint64_t)meta_get(t, kc->meta, "hits") + kc->hits;
+	st->misses = (uint64_t)meta_get(t, kc->meta, "misses") + kc->misses;
+	st->stale = (uint64_t)meta_get(t, kc->meta, "stale") + kc->stale;
+	if (mdb_stat(t, kc->keys, &s) == 0)
+		st->entries = s.ms_entries;
+	mdb_txn_reset(t);
+	if (mdb_env_info(kc->env, &info) == 0)
+		st->map_size = info.me_mapsize;
+	return true;
+}
+
+bool
+lk_kcache_update(struct lk_kcache *kc, const void *key, size_t klen, void *rec, size_t size,
+    lk_kcache_rec_fn *fn, void *arg)
+{
+	MDB_val	 k = { klen, (void *)key }, v;
+	MDB_txn	*t;
+	int	 rc;
+
+	if ((rc = mdb_txn_begin(kc->env, NULL, 0, &t)) != 0)
+		goto fail;
+	if ((rc = mdb_get(t, kc->recs, &k, &v)) == 0 && v.mv_size == size)
+		memcpy(rec, v.mv_data, size);
+	else if (rc == 0 || rc == MDB_NOTFOUND)
+		memset(rec, 0, size);
+	else
+		goto abort;
+	if (!fn(rec, arg)) {
+		mdb_txn_abort(t);
+		return true;
+	}
+	v.mv_size = size;
+	v.mv_data = rec;
+	if ((rc = mdb_put(t, kc->recs, &k, &v, 0)) != 0)
+		goto abort;
+	if ((rc = mdb_txn_commit(t)) != 0)
+		goto fail;
+	return true;
+abort:
+	mdb_txn_abort(t);
+fail:
+	lk_log_err("verify cache %s: counter: %s", kc->dir, mdb_strerror(rc));
+	return false;
+}
+
+bool
+lk_kcache_each(struct lk_kcache *kc, size_t size, lk_kcache_each_fn *fn, void *arg)
+{
+	MDB_cursor	*c;
+	MDB_val		 k, v;
+	MDB_txn		*t;
+	void		*rec;
+	int		 rc;
+
+	if ((rec = malloc(size)) == NULL)
+		return false;
+	if ((rc = mdb_txn_begin(kc->env, NULL, 0, &t)) != 0)
+		goto fail;
+	if ((rc = mdb_cursor_open(t, kc->recs, &c)) != 0)
+		goto abort;
+	for (rc = mdb_cursor_get(c, &k, &v, MDB_FIRST); rc == 0;
+	    rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
+		if (v.mv_size != size)
+			continue;
+		memcpy(rec, v.mv_data, size);
+		switch (fn(rec, arg)) {
+		case LK_KC_KEEP:
+			break;
+		case LK_KC_PUT:
+			v.mv_data = rec;
+			rc = mdb_cursor_put(c, &k, &v, MDB_CURRENT);
+			break;
+		case LK_KC_DEL:
+			rc = mdb_cursor_del(c, 0);
+			break;
+		}
+		if (rc != 0)
+			break;
+	}
+	mdb_cursor_close(c);
+	if (rc != MDB_NOTFOUND)
+		goto abort;
+	if ((rc = mdb_txn_commit(t)) != 0)
+		goto fail;
+	free(rec);
+	return true;
+abort:
+	mdb_txn_abort(t);
+fail:
+	lk_log_err("verify cache %s: counters: %s", kc->dir, mdb_strerror(rc));
+	free(rec);
+	return false;
+}
+
+bool
+lk_kcache_check_source(struct lk_kcache *kc, const char *source)
+{
+	MDB_val	 k = { 6, "source" }, v;
+	MDB_txn	*t;
+	bool	 same;
+	int	 rc;
+
+	if (mdb_txn_begin(kc->env, NULL, 0, &t) != 0)
+		return false;
+	rc = mdb_get(t, kc->meta, &k, &v);
+	same = rc == 0 && v.mv_size == strlen(source) && memcmp(v.mv_data, source, v.mv_size) == 0;
+	if (same) {
+		mdb_txn_abort(t);
+		return true;
+	}
+	if (rc == 0) {
+		lk_log_err("verify cache %s: filled from another database: started again", kc->dir);
+		if (mdb_drop(t, kc->keys, 0) != 0 || mdb_drop(t, kc->ids, 0) != 0 ||
+		    mdb_drop(t, kc->seen, 0) != 0 || mdb_drop(t, kc->recs, 0) != 0 ||
+		    bump_gen(kc, t) != 0)
+			goto fail;
+	}
+	v.mv_size = strlen(source);
+	v.mv_data = (void *)source;
+	if (mdb_put(t, kc->meta, &k, &v, 0) != 0 || mdb_txn_commit(t) != 0)
+		goto fail;
+	return rc != 0;
+fail:
+	mdb_txn_abort(t);
+	return false;
+}
