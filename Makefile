@@ -182,8 +182,14 @@ openapi: openapi-lint
 	@cmp -s build/api.html docs/api.html || { echo "docs/api.html differs from what \
 	docs/openapi.yaml renders: run make docs/api.html" >&2; exit 1; }
 
+# The e2e files are spread over E2E_JOBS pytest-xdist workers, each with its own stack (MariaDB and
+# the four servers on ports of its own): the suite mostly waits (on windows, timeouts, servers), so
+# workers overlap those waits. A file runs whole on one worker. E2E_JOBS=1: one process, no xdist.
+E2E_JOBS ?= 3
+E2E_XDIST = $(if $(filter-out 1,$(E2E_JOBS)),-n $(E2E_JOBS) --dist loadfile,-p no:xdist)
+
 e2e: asan $(AXE) $(STDWH)
-	$(PYTHON) -m pytest -q -rs tests/e2e
+	$(PYTHON) -m pytest -q -rs $(E2E_XDIST) tests/e2e
 
 test: deps
 	$(MAKE) layers

@@ -7,7 +7,7 @@ set -eu
 
 PKGS="build-essential pkg-config debhelper lintian mandoc libfcgi-dev libfcgi-bin libmariadb-dev libssl-dev
 libjansson-dev liburiparser-dev libcurl4-openssl-dev zlib1g-dev libargon2-dev liblmdb-dev libcmocka-dev mariadb-server mariadb-client galera-4 rsync
-lighttpd apache2 libapache2-mod-fcgid libapache2-mod-qos php-cgi python3-pytest python3-requests python3-pymysql python3-jsonschema python3-yaml python3-cryptography wrk curl
+lighttpd apache2 libapache2-mod-fcgid libapache2-mod-qos php-cgi python3-pytest python3-pytest-xdist python3-requests python3-pymysql python3-jsonschema python3-yaml python3-cryptography wrk curl
 chromium chromium-driver python3-selenium apache2-utils
 tmux util-linux"
 

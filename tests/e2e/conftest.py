@@ -18,6 +18,7 @@ Run:  /usr/bin/python3 -m pytest tests/e2e -x -q
       LATCHKEY_E2E_SERVERS=lighttpd ...   only some servers;  LATCHKEY_E2E_KEEP=1 ...  keep VARDIR
       LATCHKEY_E2E_CONTRACT_SEEN=FILE ...  list the routes and statuses the run saw, with counts
 """
+import collections
 import os
 
 import pytest
@@ -77,25 +78,50 @@ def pytest_runtest_call(item):
         item.add_report_section("call", "contract", msg)
 
 
+# Under pytest-xdist (`make e2e` runs workers, each with its own stack), each worker sends what its
+# contract checker saw to the controller, which reports the run's totals.
+WORKERS = {"responses": 0, "seen": collections.Counter(), "problems": [], "sanitizer": False, "kept": []}
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node, error):
+    out = getattr(node, "workeroutput", {}).get("latchkey")
+    if out is None:
+        return
+    WORKERS["responses"] += out["responses"]
+    for what, status, n in out["seen"]:
+        WORKERS["seen"][what, status] += n
+    WORKERS["problems"] += out["problems"]
+    WORKERS["sanitizer"] |= out["sanitizer"]
+    WORKERS["kept"] += [out["kept"]] if out["kept"] else []
+
+
 def pytest_sessionfinish(session, exitstatus):
-    problems = CONTRACT.take()
+    problems = CONTRACT.take() + WORKERS["problems"]
+    sanitizer = bool(getattr(session.config, "_latchkey_sanitizer_report", None)) or WORKERS["sanitizer"]
+    if hasattr(session.config, "workeroutput"):  # an xdist worker: the controller reports
+        session.config.workeroutput["latchkey"] = {
+            "responses": CONTRACT.responses, "problems": problems, "sanitizer": sanitizer,
+            "kept": getattr(session.config, "_latchkey_kept", None),
+            "seen": [(what, status, n) for (what, status), n in CONTRACT.seen.items()]}
     if problems:
         print("\nlatchkey e2e: responses outside the tests not as docs/openapi.yaml describes them:\n  "
               + "\n  ".join(problems[:20]))
         session.exitstatus = 1
     # belt and braces: the stack teardown already failed the last test, but never let a run with
     # sanitizer reports end with exit status 0
-    if getattr(session.config, "_latchkey_sanitizer_report", None) and session.exitstatus == 0:
+    if sanitizer and session.exitstatus == 0:
         session.exitstatus = 1
 
 
 def pytest_terminal_summary(terminalreporter, exitstatus, config):
-    terminalreporter.write_line(f"latchkey e2e: {CONTRACT.responses} responses under /v1 checked "
-                                "against docs/openapi.yaml")
+    seen = CONTRACT.seen + WORKERS["seen"]
+    terminalreporter.write_line(f"latchkey e2e: {CONTRACT.responses + WORKERS['responses']} responses "
+                                "under /v1 checked against docs/openapi.yaml")
     if os.environ.get("LATCHKEY_E2E_CONTRACT_SEEN"):  # which routes and statuses the run saw
         with open(os.environ["LATCHKEY_E2E_CONTRACT_SEEN"], "w") as f:
-            for (what, status), n in sorted(CONTRACT.seen.items()):
+            for (what, status), n in sorted(seen.items()):
                 f.write(f"{n:6d} {status} {what}\n")
-    kept = getattr(config, "_latchkey_kept", None)
-    if kept:
-        terminalreporter.write_line(f"latchkey e2e: logs and database kept in {kept}")
+    for kept in [getattr(config, "_latchkey_kept", None)] + WORKERS["kept"]:
+        if kept:
+            terminalreporter.write_line(f"latchkey e2e: logs and database kept in {kept}")

@@ -94,17 +94,31 @@ def _ephemeral_range():
         return 32768, 60999
 
 
+def _port_range():
+    """The ports this process picks from: [10000, start of the ephemeral range), and under
+    pytest-xdist (`make e2e` runs several workers, each with its own stack) this worker's share of
+    it, so that two workers never pick the same port between checking it and binding it."""
+    lo, _ = _ephemeral_range()
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "")
+    count = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1") or 1)
+    if not worker.startswith("gw") or count <= 1:
+        return 10000, lo
+    share = (lo - 10000) // count
+    first = 10000 + int(worker[2:]) % count * share
+    return first, first + share
+
+
 def free_port():
     """A currently free loopback TCP port, never the same twice in one process.
 
     Chosen BELOW the kernel's ephemeral range: a port from that range can be taken as the source
     port of any outgoing connection while MariaDB is stopped by a fault test (seen: "Bind on TCP/IP
     port ... Address already in use" on restart)."""
-    lo, _ = _ephemeral_range()
-    if lo > 11000:
+    lo, hi = _port_range()
+    if hi > lo + 1000:
         rng = random.Random()
         for _ in range(200):
-            port = rng.randrange(10000, lo)
+            port = rng.randrange(lo, hi)
             if port in _used_ports:
                 continue
             with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
@@ -488,10 +502,10 @@ if __name__ == "__main__":
 # ---------------------------------------------------------------------- Galera (test_galera.py)
 def free_port_block(n):
     """The first of n consecutive free loopback ports (below the ephemeral range, as free_port)."""
-    lo, _ = _ephemeral_range()
+    lo, hi = _port_range()
     rng = random.Random()
     for _ in range(500):
-        base = rng.randrange(10000, lo - n)
+        base = rng.randrange(lo, hi - n)
         ports = range(base, base + n)
         if any(p in _used_ports for p in ports):
             continue
