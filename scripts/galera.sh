@@ -85,12 +85,15 @@ start_node() { # N
     d=$(node_dir "$n")
     pid=$(node_pid "$n")
     if [ -n "$pid" ]; then echo "galera: node $n already running (pid $pid)" >&2; return 0; fi
-    mkdir -p "$d/db" "$d/run" "$d/log"
-    chown -R mysql:mysql "$d/db" "$d/run" "$d/log"
+    mkdir -p "$d/db" "$d/run" "$d/log" "$d/tmp"
+    chown -R mysql:mysql "$d/db" "$d/run" "$d/log" "$d/tmp"
     chmod 0755 "$d" "$d/run" "$d/log"
+    chmod 0700 "$d/tmp"
+    # temporary files in the node's own directory (as scripts/mariadb.sh): installs at once in a
+    # shared /tmp can collide on a temporary table's name
     if [ ! -d "$d/db/mysql" ]; then
         mariadb-install-db --no-defaults --datadir="$d/db" --user=mysql \
-            --auth-root-authentication-method=socket --skip-test-db \
+            --auth-root-authentication-method=socket --skip-test-db --tmpdir="$d/tmp" \
             > "$d/log/mariadb-install.log" 2>&1 ||
             fail "mariadb-install-db failed for node $n" "$d/log/mariadb-install.log"
     fi
@@ -105,7 +108,7 @@ start_node() { # N
     # setsid: a Ctrl-C in the caller's terminal must not hit the server; the caller stops it.
     setsid mariadbd --no-defaults --user=mysql \
         --datadir="$d/db" --socket="$d/run/mysqld.sock" --pid-file="$d/run/mysqld.pid" \
-        --log-error="$d/log/mariadb.err" \
+        --log-error="$d/log/mariadb.err" --tmpdir="$d/tmp" \
         --bind-address=127.0.0.1 --port="$(sql_port "$n")" --skip-name-resolve \
         --character-set-server=utf8mb4 --collation-server=utf8mb4_unicode_ci \
         --max-connections=500 --innodb-buffer-pool-size="${LATCHKEY_DB_BUFFER_POOL:-64M}" \

@@ -209,6 +209,9 @@ do_start() {
     local pid i
     mkdir -p -m 0755 "$DATADIR" "$RUNDIR" "$LOGDIR"
     chmod 0755 "$VARDIR" "$RUNDIR" "$LOGDIR"
+    # the server's temporary files in VAR, not /tmp: two installs at once (the e2e workers) in a
+    # shared /tmp collided on a temporary table's name ("Unknown table 'mysql.tmp_user_sys'")
+    mkdir -p -m 0700 "$VARDIR/tmp"
     pid=$(server_pid)
     if [ -n "$pid" ]; then
         echo "mariadb: already running (pid $pid)" >&2
@@ -217,7 +220,7 @@ do_start() {
         if [ ! -d "$DATADIR/mysql" ]; then
             echo "mariadb: initialising $DATADIR" >&2
             if ! mariadb-install-db --no-defaults --datadir="$DATADIR" --user=root \
-                    --auth-root-authentication-method=socket --skip-test-db \
+                    --auth-root-authentication-method=socket --skip-test-db --tmpdir="$VARDIR/tmp" \
                     > "$LOGDIR/mariadb-install.log" 2>&1; then
                 echo "mariadb: mariadb-install-db failed, see $LOGDIR/mariadb-install.log" >&2
                 tail -n 20 "$LOGDIR/mariadb-install.log" >&2 || true
@@ -228,7 +231,7 @@ do_start() {
         # setsid: a Ctrl-C in the caller's terminal must not hit the server; the caller stops it.
         setsid mariadbd --no-defaults --user=root \
             --datadir="$DATADIR" --socket="$SOCK" --pid-file="$PIDFILE" --log-error="$ERRLOG" \
-            --bind-address=127.0.0.1 --port="$PORT" --skip-name-resolve \
+            --tmpdir="$VARDIR/tmp" --bind-address=127.0.0.1 --port="$PORT" --skip-name-resolve \
             --character-set-server=utf8mb4 --collation-server=utf8mb4_unicode_ci \
             --max-connections=500 --innodb-buffer-pool-size="${LATCHKEY_DB_BUFFER_POOL:-64M}" \
             --innodb-flush-log-at-trx-commit=2 --skip-log-bin \

@@ -102,7 +102,7 @@ def pytest_sessionfinish(session, exitstatus):
     if hasattr(session.config, "workeroutput"):  # an xdist worker: the controller reports
         session.config.workeroutput["latchkey"] = {
             "responses": CONTRACT.responses, "problems": problems, "sanitizer": sanitizer,
-            "kept": getattr(session.config, "_latchkey_kept", None),
+            "kept": str(getattr(session.config, "_latchkey_kept", "") or ""),
             "seen": [(what, status, n) for (what, status), n in CONTRACT.seen.items()]}
     if problems:
         print("\nlatchkey e2e: responses outside the tests not as docs/openapi.yaml describes them:\n  "
