@@ -759,6 +759,7 @@ count_use(void *r, void *arg)
 {
 	struct count	*c = r;
 	struct use_arg	*a = arg;
+	bool		 was;
 
 	if (c->win_start != a->use->win_start || c->window != a->use->window || c->day != a->use->day) {
 		c->win_start = a->use->win_start;
@@ -779,6 +780,7 @@ count_use(void *r, void *arg)
 		a->add = -1;
 	}
 	a->need_lease = false;
+	was = pending(c);
 	switch (a->o) {
 	case LK_OUTCOME_ACCOUNT_SUSPENDED:
 	case LK_OUTCOME_IP_NOT_ALLOWED:
@@ -801,7 +803,8 @@ count_use(void *r, void *arg)
 	if (a->o == LK_OUTCOME_VALID)
 		c->last_valid_at = a->use->now;
 	a->seen = c->db_n - (c->granted - c->used);
-	return LK_KC_DIRTY;
+	/* A record has counts pending exactly while its key is in the dirty set (take, give_back). */
+	return was ? LK_KC_PUT : LK_KC_DIRTY;
 }
 
 static const char SQL_LEASE[] =
