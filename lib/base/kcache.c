@@ -19,6 +19,7 @@
 #define ID_MAX		40	/* a public id and its NUL (LK_PUBLIC_ID_MAX) */
 #define LATER_MAX	16
 #define FLUSH_MS	1000	/* counters are added to the shared ones this often */
+#define KEY_MAX		511	/* LMDB's longest key (its default build) */
 
 struct lk_kcache {
 	MDB_env		*env;
@@ -707,7 +708,7 @@ walk_chunk(struct lk_kcache *kc, bool dirty, size_t size, lk_kcache_rec_fn *fn, 
 	for (n = 0; rc == 0 && n < LK_KC_CHUNK && *left > 0; n++) {
 		enum lk_kc_each what;
 
-		if (k.mv_size > 511) {
+		if (k.mv_size > KEY_MAX) {
 			rc = MDB_BAD_VALSIZE;
 			break;
 		}
@@ -734,11 +735,9 @@ walk_chunk(struct lk_kcache *kc, bool dirty, size_t size, lk_kcache_rec_fn *fn, 
 			rc = 0;
 		if (rc != 0)
 			break;
-		/* The cursor may have moved with the writes: find the key again. */
-		if (dirty && what != LK_KC_DIRTY) {
-			if ((rc = mdb_del(t, kc->dirty, &rk, NULL)) != 0)
-				break;
-		}
+		if (dirty && what != LK_KC_DIRTY && (rc = mdb_del(t, kc->dirty, &rk, NULL)) != 0)
+			break;
+		/* The writes may have moved the cursor: find the key again, then the next. */
 		k.mv_size = *flen;
 		k.mv_data = from;
 		if ((rc = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE)) == 0 && k.mv_size == *flen &&
@@ -759,7 +758,7 @@ abort:
 static bool
 walk(struct lk_kcache *kc, bool dirty, size_t size, size_t max, lk_kcache_rec_fn *fn, void *arg)
 {
-	unsigned char	 from[512];
+	unsigned char	 from[KEY_MAX];
 	size_t		 flen = 0;
 	bool		 done = false;
 	void		*rec;
@@ -769,7 +768,7 @@ walk(struct lk_kcache *kc, bool dirty, size_t size, size_t max, lk_kcache_rec_fn
 		return false;
 	while (!done && (rc = walk_chunk(kc, dirty, size, fn, arg, from, &flen, &max, &done,
 	    rec)) == 0)
-		;
+		(void)fn(NULL, arg);	/* what fn took so far is committed */
 	free(rec);
 	if (rc != 0)
 		lk_log_err("verify cache %s: counters: %s", kc->dir, mdb_strerror(rc));

@@ -131,7 +131,9 @@ bool		 lk_kcache_update(struct lk_kcache *kc, const void *key, size_t klen,
 /*
  * Every record (each): fn returns what becomes of it. In short write
  * transactions of LK_KC_CHUNK records, so no other process waits long to
- * count.
+ * count; after each commit fn is called with rec NULL (what it was given
+ * since is stored; a walk that fails leaves the records given after the
+ * last of these calls as they were).
  */
 #define LK_KC_CHUNK	256
 bool		 lk_kcache_each(struct lk_kcache *kc, size_t size, lk_kcache_rec_fn *fn,

@@ -266,6 +266,7 @@ static const char SQL_FLUSH[] =
 struct flush_ctx {
 	int64_t		 today;
 	size_t		 n;
+	size_t		 committed;	/* of n, those whose records gave up their counts */
 	struct count	 c[FLUSH_MAX];
 };
 
@@ -287,6 +288,10 @@ take(void *r, void *arg)
 	struct count		*c = r;
 	struct flush_ctx	*f = arg;
 
+	if (c == NULL) {		/* the records taken so far left the cache */
+		f->committed = f->n;
+		return LK_KC_KEEP;
+	}
 	if (!pending(c))
 		return LK_KC_KEEP;
 	if (f->n == FLUSH_MAX)
@@ -304,6 +309,8 @@ forget(void *r, void *arg)
 	const struct count	*c = r;
 	const int64_t		*today = arg;
 
+	if (c == NULL)
+		return LK_KC_KEEP;
 	return c->day < *today && !pending(c) ? LK_KC_DEL : LK_KC_KEEP;
 }
 
@@ -390,17 +397,19 @@ flush(struct lk_db *db, const struct lk_conf *conf, int64_t t)
 	struct count		 rec;
 	enum lk_err		 e;
 	size_t			 i;
+	bool			 took;
 
 	f.today = t / 1000 / 86400;
-	f.n = 0;
+	f.n = f.committed = 0;
 	/* Past days' records are forgotten once a day per process, in short transactions. */
 	if (swept != f.today && lk_kcache_each(kc, sizeof(struct count), forget, &f.today))
 		swept = f.today;
 	/* Only the records counted since the last flush (the dirty set), a chunk per transaction. */
-	if (!lk_kcache_take(kc, sizeof(struct count), FLUSH_MAX, take, &f))
-		return LK_ERR_UNAVAILABLE;
+	/* A chunk that failed kept its counts: only those taken before it are written. */
+	if (!(took = lk_kcache_take(kc, sizeof(struct count), FLUSH_MAX, take, &f)))
+		f.n = f.committed;
 	if (f.n == 0)
-		return LK_OK;
+		return took ? LK_OK : LK_ERR_UNAVAILABLE;
 	qsort(f.c, f.n, sizeof(f.c[0]), by_key);
 	if ((e = lk_db_txn(db, flush_work, &f)) != LK_OK)
 		for (i = 0; i < f.n; i++) {
@@ -410,7 +419,7 @@ flush(struct lk_db *db, const struct lk_conf *conf, int64_t t)
 		}
 	else
 		lk_usage_maybe_sweep(db, conf, t / 1000);
-	return e;
+	return e != LK_OK || took ? e : LK_ERR_UNAVAILABLE;
 }
 
 /* Read the feed since the host's cursor and drop what it names (the follower's lock held). */

@@ -265,6 +265,8 @@ static enum lk_kc_each
 drop_big(void *rec, void *arg)
 {
 	(void)arg;
+	if (rec == NULL)		/* a chunk committed */
+		return LK_KC_KEEP;
 	return *(int64_t *)rec > 1 ? LK_KC_DEL : LK_KC_KEEP;
 }
 
@@ -297,6 +299,8 @@ test_seen_rows_and_records(void **state)
 static enum lk_kc_each
 count_taken(void *rec, void *arg)
 {
+	if (rec == NULL)		/* a chunk committed */
+		return LK_KC_KEEP;
 	(*(int *)arg)++;
 	return *(int64_t *)rec >= 3 ? LK_KC_DIRTY : LK_KC_PUT;
 }
