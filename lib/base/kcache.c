@@ -19,10 +19,11 @@
 #define ID_MAX		40	/* a public id and its NUL (LK_PUBLIC_ID_MAX) */
 #define LATER_MAX	16
 #define FLUSH_MS	1000	/* counters are added to the shared ones this often */
+#define KEY_MAX		511	/* LMDB's longest key (its default build) */
 
 struct lk_kcache {
 	MDB_env		*env;
-	MDB_dbi		 keys, ids, meta, seen, recs;
+	MDB_dbi		 keys, ids, meta, seen, recs, dirty;
 	MDB_txn		*rtxn;		/* reset between reads, renewed for the next */
 	int		 lockfd;
 	char		 dir[256];
@@ -106,7 +107,8 @@ open_dbs(struct lk_kcache *kc, const char *identity)
 	    (rc = mdb_dbi_open(t, "ids", MDB_CREATE, &kc->ids)) != 0 ||
 	    (rc = mdb_dbi_open(t, "meta", MDB_CREATE, &kc->meta)) != 0 ||
 	    (rc = mdb_dbi_open(t, "seen", MDB_CREATE | MDB_INTEGERKEY, &kc->seen)) != 0 ||
-	    (rc = mdb_dbi_open(t, "recs", MDB_CREATE, &kc->recs)) != 0)
+	    (rc = mdb_dbi_open(t, "recs", MDB_CREATE, &kc->recs)) != 0 ||
+	    (rc = mdb_dbi_open(t, "dirty", MDB_CREATE, &kc->dirty)) != 0)
 		goto out;
 	rc = mdb_get(t, kc->meta, &k, &v);
 	if (rc == 0 && v.mv_size == strlen(want) && memcmp(v.mv_data, want, v.mv_size) == 0)
@@ -120,7 +122,7 @@ open_dbs(struct lk_kcache *kc, const char *identity)
 	v.mv_data = want;
 	if ((rc = mdb_drop(t, kc->keys, 0)) != 0 || (rc = mdb_drop(t, kc->ids, 0)) != 0 ||
 	    (rc = mdb_drop(t, kc->seen, 0)) != 0 || (rc = mdb_drop(t, kc->meta, 0)) != 0 ||
-	    (rc = mdb_drop(t, kc->recs, 0)) != 0 ||
+	    (rc = mdb_drop(t, kc->recs, 0)) != 0 || (rc = mdb_drop(t, kc->dirty, 0)) != 0 ||
 	    (rc = mdb_put(t, kc->meta, &k, &v, 0)) != 0)
 		goto out;
 	rc = meta_put(t, kc->meta, "gen", 1);
@@ -140,7 +142,7 @@ try_open(struct lk_kcache *kc, size_t value_max, const char *identity)
 
 	if ((rc = mdb_env_create(&kc->env)) != 0)
 		return rc;
-	mdb_env_set_maxdbs(kc->env, 5);
+	mdb_env_set_maxdbs(kc->env, 6);
 	/* Sparse: the file grows with the entries, the map only reserves addresses. */
 	/*
 	 * Room for max_entries of 2 KiB (a key row packs to a few hundred bytes;
@@ -636,9 +638,10 @@ bool
 lk_kcache_update(struct lk_kcache *kc, const void *key, size_t klen, void *rec, size_t size,
     lk_kcache_rec_fn *fn, void *arg)
 {
-	MDB_val	 k = { klen, (void *)key }, v;
-	MDB_txn	*t;
-	int	 rc;
+	MDB_val		 k = { klen, (void *)key }, v, none = { 0, NULL };
+	MDB_txn		*t;
+	enum lk_kc_each	 what;
+	int		 rc;
 
 	if ((rc = mdb_txn_begin(kc->env, NULL, 0, &t)) != 0)
 		goto fail;
@@ -648,13 +651,22 @@ lk_kcache_update(struct lk_kcache *kc, const void *key, size_t klen, void *rec, 
 		memset(rec, 0, size);
 	else
 		goto abort;
-	if (!fn(rec, arg)) {
+	if ((what = fn(rec, arg)) == LK_KC_KEEP) {
 		mdb_txn_abort(t);
 		return true;
 	}
 	v.mv_size = size;
 	v.mv_data = rec;
-	if ((rc = mdb_put(t, kc->recs, &k, &v, 0)) != 0)
+	if (what == LK_KC_DEL)
+		rc = mdb_del(t, kc->recs, &k, NULL);
+	else
+		rc = mdb_put(t, kc->recs, &k, &v, 0);
+	if (rc == MDB_NOTFOUND)
+		rc = 0;
+	if (rc == 0 && what == LK_KC_DIRTY &&
+	    (rc = mdb_put(t, kc->dirty, &k, &none, MDB_NOOVERWRITE)) == MDB_KEYEXIST)
+		rc = 0;
+	if (rc != 0)
 		goto abort;
 	if ((rc = mdb_txn_commit(t)) != 0)
 		goto fail;
@@ -666,53 +678,113 @@ fail:
 	return false;
 }
 
-bool
-lk_kcache_each(struct lk_kcache *kc, size_t size, lk_kcache_each_fn *fn, void *arg)
+/*
+ * One chunk of a walk: up to LK_KC_CHUNK records from the key after *from
+ * (its length *flen; 0: the first), in one write transaction. dirty: walk
+ * the dirty set (each key leaves it unless fn says LK_KC_DIRTY). *left
+ * counts down what may still be taken; *done is set at the end.
+ */
+static int
+walk_chunk(struct lk_kcache *kc, bool dirty, size_t size, lk_kcache_rec_fn *fn, void *arg,
+    unsigned char *from, size_t *flen, size_t *left, bool *done, void *rec)
 {
 	MDB_cursor	*c;
-	MDB_val		 k, v;
+	MDB_val		 k, v, rk, rv;
 	MDB_txn		*t;
-	void		*rec;
+	size_t		 n;
 	int		 rc;
+
+	if ((rc = mdb_txn_begin(kc->env, NULL, 0, &t)) != 0)
+		return rc;
+	if ((rc = mdb_cursor_open(t, dirty ? kc->dirty : kc->recs, &c)) != 0)
+		goto abort;
+	k.mv_size = *flen;
+	k.mv_data = from;
+	if (*flen == 0)
+		rc = mdb_cursor_get(c, &k, &v, MDB_FIRST);
+	else if ((rc = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE)) == 0 && k.mv_size == *flen &&
+	    memcmp(k.mv_data, from, *flen) == 0)
+		rc = mdb_cursor_get(c, &k, &v, MDB_NEXT);
+	for (n = 0; rc == 0 && n < LK_KC_CHUNK && *left > 0; n++) {
+		enum lk_kc_each what;
+
+		if (k.mv_size > KEY_MAX) {
+			rc = MDB_BAD_VALSIZE;
+			break;
+		}
+		memcpy(from, k.mv_data, k.mv_size);
+		*flen = k.mv_size;
+		rk.mv_size = k.mv_size;
+		rk.mv_data = from;
+		if (dirty && (rc = mdb_get(t, kc->recs, &rk, &rv)) != 0 && rc != MDB_NOTFOUND)
+			break;
+		if (!dirty)
+			rv = v;
+		what = LK_KC_KEEP;
+		if (rc == 0 && rv.mv_size == size) {
+			memcpy(rec, rv.mv_data, size);
+			(*left)--;
+			what = fn(rec, arg);
+			rv.mv_size = size;
+			rv.mv_data = rec;
+		}
+		rc = 0;
+		if (what == LK_KC_PUT || what == LK_KC_DIRTY)
+			rc = mdb_put(t, kc->recs, &rk, &rv, 0);
+		else if (what == LK_KC_DEL && (rc = mdb_del(t, kc->recs, &rk, NULL)) == MDB_NOTFOUND)
+			rc = 0;
+		if (rc != 0)
+			break;
+		if (dirty && what != LK_KC_DIRTY && (rc = mdb_del(t, kc->dirty, &rk, NULL)) != 0)
+			break;
+		/* The writes may have moved the cursor: find the key again, then the next. */
+		k.mv_size = *flen;
+		k.mv_data = from;
+		if ((rc = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE)) == 0 && k.mv_size == *flen &&
+		    memcmp(k.mv_data, from, *flen) == 0)
+			rc = mdb_cursor_get(c, &k, &v, MDB_NEXT);
+	}
+	mdb_cursor_close(c);
+	if (rc == MDB_NOTFOUND || *left == 0)
+		*done = true;
+	else if (rc != 0)
+		goto abort;
+	return mdb_txn_commit(t);
+abort:
+	mdb_txn_abort(t);
+	return rc;
+}
+
+static bool
+walk(struct lk_kcache *kc, bool dirty, size_t size, size_t max, lk_kcache_rec_fn *fn, void *arg)
+{
+	unsigned char	 from[KEY_MAX];
+	size_t		 flen = 0;
+	bool		 done = false;
+	void		*rec;
+	int		 rc = 0;
 
 	if ((rec = malloc(size)) == NULL)
 		return false;
-	if ((rc = mdb_txn_begin(kc->env, NULL, 0, &t)) != 0)
-		goto fail;
-	if ((rc = mdb_cursor_open(t, kc->recs, &c)) != 0)
-		goto abort;
-	for (rc = mdb_cursor_get(c, &k, &v, MDB_FIRST); rc == 0;
-	    rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
-		if (v.mv_size != size)
-			continue;
-		memcpy(rec, v.mv_data, size);
-		switch (fn(rec, arg)) {
-		case LK_KC_KEEP:
-			break;
-		case LK_KC_PUT:
-			v.mv_data = rec;
-			rc = mdb_cursor_put(c, &k, &v, MDB_CURRENT);
-			break;
-		case LK_KC_DEL:
-			rc = mdb_cursor_del(c, 0);
-			break;
-		}
-		if (rc != 0)
-			break;
-	}
-	mdb_cursor_close(c);
-	if (rc != MDB_NOTFOUND)
-		goto abort;
-	if ((rc = mdb_txn_commit(t)) != 0)
-		goto fail;
+	while (!done && (rc = walk_chunk(kc, dirty, size, fn, arg, from, &flen, &max, &done,
+	    rec)) == 0)
+		(void)fn(NULL, arg);	/* what fn took so far is committed */
 	free(rec);
-	return true;
-abort:
-	mdb_txn_abort(t);
-fail:
-	lk_log_err("verify cache %s: counters: %s", kc->dir, mdb_strerror(rc));
-	free(rec);
-	return false;
+	if (rc != 0)
+		lk_log_err("verify cache %s: counters: %s", kc->dir, mdb_strerror(rc));
+	return rc == 0;
+}
+
+bool
+lk_kcache_each(struct lk_kcache *kc, size_t size, lk_kcache_rec_fn *fn, void *arg)
+{
+	return walk(kc, false, size, SIZE_MAX, fn, arg);
+}
+
+bool
+lk_kcache_take(struct lk_kcache *kc, size_t size, size_t max, lk_kcache_rec_fn *fn, void *arg)
+{
+	return walk(kc, true, size, max, fn, arg);
 }
 
 bool
@@ -735,7 +807,7 @@ lk_kcache_check_source(struct lk_kcache *kc, const char *source)
 		lk_log_err("verify cache %s: filled from another database: started again", kc->dir);
 		if (mdb_drop(t, kc->keys, 0) != 0 || mdb_drop(t, kc->ids, 0) != 0 ||
 		    mdb_drop(t, kc->seen, 0) != 0 || mdb_drop(t, kc->recs, 0) != 0 ||
-		    bump_gen(kc, t) != 0)
+		    mdb_drop(t, kc->dirty, 0) != 0 || bump_gen(kc, t) != 0)
 			goto fail;
 	}
 	v.mv_size = strlen(source);

@@ -24,7 +24,7 @@
 #include <stdint.h>
 
 #define LK_KCACHE_DIGEST	32
-#define LK_KCACHE_FORMAT	2	/* bump when a value's layout changes */
+#define LK_KCACHE_FORMAT	3	/* bump when a value's layout changes */
 
 struct lk_kcache;
 
@@ -118,18 +118,35 @@ bool		 lk_kcache_state(struct lk_kcache *kc, struct lk_kcache_state *st);
 /*
  * Records of fixed size by a short key (the per-key counters of model/cache),
  * changed in one write transaction across processes: fn gets the record
- * (zeroes if there was none) and returns true to store it. *rec keeps what
- * fn left. False if the environment could not be written.
+ * (zeroes if there was none) and says what becomes of it: LK_KC_KEEP (not
+ * stored), LK_KC_PUT (stored), LK_KC_DIRTY (stored, and its key joins the
+ * dirty set lk_kcache_take walks), LK_KC_DEL. *rec keeps what fn left. False
+ * if the environment could not be written.
  */
-typedef bool	 lk_kcache_rec_fn(void *rec, void *arg);
+enum lk_kc_each { LK_KC_KEEP, LK_KC_PUT, LK_KC_DEL, LK_KC_DIRTY };
+typedef enum lk_kc_each lk_kcache_rec_fn(void *rec, void *arg);
 bool		 lk_kcache_update(struct lk_kcache *kc, const void *key, size_t klen,
 		    void *rec, size_t size, lk_kcache_rec_fn *fn, void *arg);
 
-/* Every record, in one write transaction: fn returns what becomes of it. */
-enum lk_kc_each { LK_KC_KEEP, LK_KC_PUT, LK_KC_DEL };
-typedef enum lk_kc_each lk_kcache_each_fn(void *rec, void *arg);
-bool		 lk_kcache_each(struct lk_kcache *kc, size_t size, lk_kcache_each_fn *fn,
+/*
+ * Every record (each): fn returns what becomes of it. In short write
+ * transactions of LK_KC_CHUNK records, so no other process waits long to
+ * count; after each commit fn is called with rec NULL (what it was given
+ * since is stored; a walk that fails leaves the records given after the
+ * last of these calls as they were).
+ */
+#define LK_KC_CHUNK	256
+bool		 lk_kcache_each(struct lk_kcache *kc, size_t size, lk_kcache_rec_fn *fn,
 		    void *arg);
+
+/*
+ * The records of the dirty set (at most max), each leaving it: fn returns
+ * what becomes of the record (LK_KC_DIRTY keeps it in the set). In short
+ * write transactions as lk_kcache_each: the cost is the records changed
+ * since the last take, not all of them.
+ */
+bool		 lk_kcache_take(struct lk_kcache *kc, size_t size, size_t max,
+		    lk_kcache_rec_fn *fn, void *arg);
 
 /*
  * The database's own identity (source: the root account's id): true if the

@@ -6,6 +6,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <jansson.h>
+
 #include "base/log.h"
 #include "model/cache.h"
 #include "model/ratelimit.h"
@@ -233,10 +235,23 @@ struct count_key {
 
 #define FLUSH_MAX	4096	/* keys one sync writes; the rest wait for the next */
 
+/*
+ * The host's counts of many keys in one upsert: the rows come as one JSON
+ * parameter ([[key_id, day, account_id, env, win_start, win_len, valid,
+ * rate_limited, revoked, expired, insufficient_scope, account_suspended,
+ * ip_not_allowed, last_valid_at], ...]; JSON_TABLE: MariaDB 10.6, MySQL 8.0),
+ * a statement per FLUSH_ROWS keys instead of one per key.
+ */
 static const char SQL_FLUSH[] =
     "INSERT INTO key_usage (key_id, day, account_id, env, win_start, win_len, n, valid,"
     " rate_limited, revoked, expired, insufficient_scope, account_suspended, ip_not_allowed,"
-    " last_valid_at) VALUES (?, ?, ?, ?, ?, ?, 0, ?, ?, ?, ?, ?, ?, ?, ?)"
+    " last_valid_at)"
+    " SELECT j.k, j.d, j.a, j.e, j.ws, j.wl, 0, j.v, j.rl, j.rv, j.ex, j.sc, j.su, j.ip, j.lv"
+    " FROM JSON_TABLE(?, '$[*]' COLUMNS (k BIGINT UNSIGNED PATH '$[0]', d INT PATH '$[1]',"
+    "  a BIGINT UNSIGNED PATH '$[2]', e VARCHAR(8) PATH '$[3]', ws BIGINT PATH '$[4]',"
+    "  wl INT UNSIGNED PATH '$[5]', v INT UNSIGNED PATH '$[6]', rl INT UNSIGNED PATH '$[7]',"
+    "  rv INT UNSIGNED PATH '$[8]', ex INT UNSIGNED PATH '$[9]', sc INT UNSIGNED PATH '$[10]',"
+    "  su INT UNSIGNED PATH '$[11]', ip INT UNSIGNED PATH '$[12]', lv BIGINT PATH '$[13]')) AS j"
     " ON DUPLICATE KEY UPDATE valid = valid + VALUES(valid),"
     " rate_limited = rate_limited + VALUES(rate_limited), revoked = revoked + VALUES(revoked),"
     " expired = expired + VALUES(expired),"
@@ -246,9 +261,12 @@ static const char SQL_FLUSH[] =
     " last_valid_at = IF(VALUES(last_valid_at) IS NULL, last_valid_at,"
     "  GREATEST(COALESCE(last_valid_at, 0), VALUES(last_valid_at)))";
 
+#define FLUSH_ROWS	500	/* keys per upsert statement */
+
 struct flush_ctx {
 	int64_t		 today;
 	size_t		 n;
+	size_t		 committed;	/* of n, those whose records gave up their counts */
 	struct count	 c[FLUSH_MAX];
 };
 
@@ -263,25 +281,41 @@ pending(const struct count *c)
 	return false;
 }
 
-/* Take a record's counts for the flush (they leave it), or forget a record of a past day. */
+/* Take a record's counts for the flush (they leave it; a record of a past day goes with them). */
 static enum lk_kc_each
 take(void *r, void *arg)
 {
 	struct count		*c = r;
 	struct flush_ctx	*f = arg;
 
-	if (!pending(c))
-		return c->day < f->today ? LK_KC_DEL : LK_KC_KEEP;
-	if (f->n == FLUSH_MAX)
+	if (c == NULL) {		/* the records taken so far left the cache */
+		f->committed = f->n;
 		return LK_KC_KEEP;
+	}
+	if (!pending(c))
+		return LK_KC_KEEP;
+	if (f->n == FLUSH_MAX)
+		return LK_KC_DIRTY;	/* for the next flush */
 	f->c[f->n++] = *c;
 	memset(c->pend, 0, sizeof(c->pend));
 	c->last_valid_at = 0;
-	return LK_KC_PUT;
+	return c->day < f->today ? LK_KC_DEL : LK_KC_PUT;
+}
+
+/* Forget the records of past days with nothing to write (the daily sweep). */
+static enum lk_kc_each
+forget(void *r, void *arg)
+{
+	const struct count	*c = r;
+	const int64_t		*today = arg;
+
+	if (c == NULL)
+		return LK_KC_KEEP;
+	return c->day < *today && !pending(c) ? LK_KC_DEL : LK_KC_KEEP;
 }
 
 /* A flush that failed: its counts go back to their records, for the next. */
-static bool
+static enum lk_kc_each
 give_back(void *r, void *arg)
 {
 	struct count		*c = r;
@@ -296,33 +330,61 @@ give_back(void *r, void *arg)
 		if (f->last_valid_at > c->last_valid_at)
 			c->last_valid_at = f->last_valid_at;
 	}
-	return true;
+	return LK_KC_DIRTY;
+}
+
+/* One key's counts as a row of SQL_FLUSH's JSON. */
+static json_t *
+flush_row(const struct count *c)
+{
+	const int64_t *p = c->pend;
+
+	return json_pack("[IIIsIIIIIIIIIo]", (json_int_t)c->key_id, (json_int_t)c->day,
+	    (json_int_t)c->account_id, c->env, (json_int_t)c->win_start, (json_int_t)c->window,
+	    (json_int_t)p[LK_OUTCOME_VALID], (json_int_t)p[LK_OUTCOME_RATE_LIMITED],
+	    (json_int_t)p[LK_OUTCOME_REVOKED], (json_int_t)p[LK_OUTCOME_EXPIRED],
+	    (json_int_t)p[LK_OUTCOME_INSUFFICIENT_SCOPE],
+	    (json_int_t)p[LK_OUTCOME_ACCOUNT_SUSPENDED], (json_int_t)p[LK_OUTCOME_IP_NOT_ALLOWED],
+	    c->last_valid_at != 0 ? json_integer(c->last_valid_at) : json_null());
+}
+
+/* In key order, so two hosts flushing at once lock key_usage's rows in the same order. */
+static int
+by_key(const void *x, const void *y)
+{
+	const struct count *a = x, *b = y;
+
+	if (a->key_id != b->key_id)
+		return a->key_id < b->key_id ? -1 : 1;
+	return a->day < b->day ? -1 : a->day > b->day;
 }
 
 static enum lk_err
 flush_work(struct lk_db *db, void *arg)
 {
 	struct flush_ctx	*f = arg;
-	const int64_t		*p;
-	size_t			 i;
-	enum lk_err		 e;
+	json_t			*rows, *r;
+	char			*text;
+	size_t			 i, j;
+	enum lk_err		 e = LK_OK;
 
-	for (i = 0; i < f->n; i++) {
-		p = f->c[i].pend;
-		const struct lk_param q[] = {
-			LK_INT(f->c[i].key_id), LK_INT(f->c[i].day), LK_INT(f->c[i].account_id),
-			LK_STR(f->c[i].env), LK_INT(f->c[i].win_start), LK_INT(f->c[i].window),
-			LK_INT(p[LK_OUTCOME_VALID]), LK_INT(p[LK_OUTCOME_RATE_LIMITED]),
-			LK_INT(p[LK_OUTCOME_REVOKED]), LK_INT(p[LK_OUTCOME_EXPIRED]),
-			LK_INT(p[LK_OUTCOME_INSUFFICIENT_SCOPE]),
-			LK_INT(p[LK_OUTCOME_ACCOUNT_SUSPENDED]), LK_INT(p[LK_OUTCOME_IP_NOT_ALLOWED]),
-			LK_INT0(f->c[i].last_valid_at),
-		};
-
-		if ((e = lk_db_exec(db, SQL_FLUSH, q, LK_NELEM(q), NULL, NULL, NULL)) != LK_OK)
-			return e;
+	for (i = 0; i < f->n && e == LK_OK; i += FLUSH_ROWS) {
+		if ((rows = json_array()) == NULL)
+			return LK_ERR_INTERNAL;
+		for (j = i; j < f->n && j < i + FLUSH_ROWS; j++)
+			if ((r = flush_row(&f->c[j])) == NULL || json_array_append_new(rows, r) != 0) {
+				json_decref(rows);
+				return LK_ERR_INTERNAL;
+			}
+		text = json_dumps(rows, JSON_COMPACT);
+		json_decref(rows);
+		if (text == NULL)
+			return LK_ERR_INTERNAL;
+		e = lk_db_exec(db, SQL_FLUSH, (struct lk_param[]){ LK_STR(text) }, 1, NULL, NULL,
+		    NULL);
+		free(text);
 	}
-	return LK_OK;
+	return e;
 }
 
 /* Write the host's counts to key_usage, in one transaction: all of them or none. */
@@ -330,17 +392,25 @@ static enum lk_err
 flush(struct lk_db *db, const struct lk_conf *conf, int64_t t)
 {
 	static struct flush_ctx	 f;
+	static int64_t		 swept;	/* the day of this process's last sweep */
 	struct count_key	 ck;
 	struct count		 rec;
 	enum lk_err		 e;
 	size_t			 i;
+	bool			 took;
 
 	f.today = t / 1000 / 86400;
-	f.n = 0;
-	if (!lk_kcache_each(kc, sizeof(struct count), take, &f))
-		return LK_ERR_UNAVAILABLE;
+	f.n = f.committed = 0;
+	/* Past days' records are forgotten once a day per process, in short transactions. */
+	if (swept != f.today && lk_kcache_each(kc, sizeof(struct count), forget, &f.today))
+		swept = f.today;
+	/* Only the records counted since the last flush (the dirty set), a chunk per transaction. */
+	/* A chunk that failed kept its counts: only those taken before it are written. */
+	if (!(took = lk_kcache_take(kc, sizeof(struct count), FLUSH_MAX, take, &f)))
+		f.n = f.committed;
 	if (f.n == 0)
-		return LK_OK;
+		return took ? LK_OK : LK_ERR_UNAVAILABLE;
+	qsort(f.c, f.n, sizeof(f.c[0]), by_key);
 	if ((e = lk_db_txn(db, flush_work, &f)) != LK_OK)
 		for (i = 0; i < f.n; i++) {
 			ck.key_id = f.c[i].key_id;
@@ -349,7 +419,7 @@ flush(struct lk_db *db, const struct lk_conf *conf, int64_t t)
 		}
 	else
 		lk_usage_maybe_sweep(db, conf, t / 1000);
-	return e;
+	return e != LK_OK || took ? e : LK_ERR_UNAVAILABLE;
 }
 
 /* Read the feed since the host's cursor and drop what it names (the follower's lock held). */
@@ -693,11 +763,12 @@ struct use_arg {
 };
 
 /* One use into the record, after adding the lease just taken (add >= 0). */
-static bool
+static enum lk_kc_each
 count_use(void *r, void *arg)
 {
 	struct count	*c = r;
 	struct use_arg	*a = arg;
+	bool		 was;
 
 	if (c->win_start != a->use->win_start || c->window != a->use->window || c->day != a->use->day) {
 		c->win_start = a->use->win_start;
@@ -718,6 +789,7 @@ count_use(void *r, void *arg)
 		a->add = -1;
 	}
 	a->need_lease = false;
+	was = pending(c);
 	switch (a->o) {
 	case LK_OUTCOME_ACCOUNT_SUSPENDED:
 	case LK_OUTCOME_IP_NOT_ALLOWED:
@@ -727,7 +799,7 @@ count_use(void *r, void *arg)
 			c->used++;
 		else if (!c->full) {
 			a->need_lease = true;
-			return false;
+			return LK_KC_KEEP;
 		} else
 			a->o = LK_OUTCOME_RATE_LIMITED;
 		break;
@@ -740,7 +812,8 @@ count_use(void *r, void *arg)
 	if (a->o == LK_OUTCOME_VALID)
 		c->last_valid_at = a->use->now;
 	a->seen = c->db_n - (c->granted - c->used);
-	return true;
+	/* A record has counts pending exactly while its key is in the dirty set (take, give_back). */
+	return was ? LK_KC_PUT : LK_KC_DIRTY;
 }
 
 static const char SQL_LEASE[] =

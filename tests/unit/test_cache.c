@@ -253,18 +253,20 @@ test_eviction_bounds_entries(void **state)
 	assert_true(st.entries > 50);
 }
 
-static bool
+static enum lk_kc_each
 add_one(void *rec, void *arg)
 {
 	(void)arg;
 	(*(int64_t *)rec)++;
-	return true;
+	return LK_KC_DIRTY;
 }
 
 static enum lk_kc_each
 drop_big(void *rec, void *arg)
 {
 	(void)arg;
+	if (rec == NULL)		/* a chunk committed */
+		return LK_KC_KEEP;
 	return *(int64_t *)rec > 1 ? LK_KC_DEL : LK_KC_KEEP;
 }
 
@@ -293,6 +295,45 @@ test_seen_rows_and_records(void **state)
 	assert_int_equal(rec, 2);
 }
 
+/* Count the records a take hands over; a record of 3 or more stays in the dirty set. */
+static enum lk_kc_each
+count_taken(void *rec, void *arg)
+{
+	if (rec == NULL)		/* a chunk committed */
+		return LK_KC_KEEP;
+	(*(int *)arg)++;
+	return *(int64_t *)rec >= 3 ? LK_KC_DIRTY : LK_KC_PUT;
+}
+
+static void
+test_dirty_set(void **state)
+{
+	struct lk_kcache	*kc = *state;
+	int64_t			 rec;
+	int			 n = 0, i;
+	char			 k[8];
+
+	/* More records than a transaction's chunk: the walk goes on across chunks. */
+	for (i = 0; i < LK_KC_CHUNK + 10; i++) {
+		snprintf(k, sizeof(k), "k%d", i);
+		assert_true(lk_kcache_update(kc, k, strlen(k), &rec, sizeof(rec), add_one, NULL));
+	}
+	assert_true(lk_kcache_take(kc, sizeof(rec), 100, count_taken, &n));
+	assert_int_equal(n, 100);		/* at most max */
+	n = 0;
+	assert_true(lk_kcache_take(kc, sizeof(rec), SIZE_MAX, count_taken, &n));
+	assert_int_equal(n, LK_KC_CHUNK + 10 - 100);
+	n = 0;
+	assert_true(lk_kcache_take(kc, sizeof(rec), SIZE_MAX, count_taken, &n));
+	assert_int_equal(n, 0);			/* taken: nothing is dirty */
+	for (i = 0; i < 3; i++)
+		assert_true(lk_kcache_update(kc, "k7", 2, &rec, sizeof(rec), add_one, NULL));
+	assert_int_equal(rec, 4);
+	assert_true(lk_kcache_take(kc, sizeof(rec), SIZE_MAX, count_taken, &n));
+	assert_true(lk_kcache_take(kc, sizeof(rec), SIZE_MAX, count_taken, &n));
+	assert_int_equal(n, 2);			/* kept dirty by its fn: taken again */
+}
+
 int
 main(void)
 {
@@ -307,6 +348,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_corrupt_file_is_rebuilt, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_eviction_bounds_entries, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_seen_rows_and_records, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_dirty_set, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
