@@ -4,7 +4,7 @@
 -- 30 s of this clock each cache_sync_interval, skips the ids it already applied (ids need not grow
 -- in commit order: Galera interleaves AUTO_INCREMENT) and drops the cached entries named:
 -- target_id a key's public id (its entry) or an account's (every entry). Rows older than an hour
--- are deleted by the followers. A change made by hand in SQL writes its row too, in its transaction:
+-- are deleted by the hourly sweep (model/usage.c). A change made by hand in SQL writes its row too, in its transaction:
 --   INSERT INTO cache_feed (at, target_id) VALUES (UNIX_TIMESTAMP(), 'key_…');
 -- Times are BIGINT Unix seconds (UTC). Idempotent (see 001_init.sql).
 

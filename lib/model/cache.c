@@ -21,8 +21,6 @@
 
 static const char SQL_FEED_ADD[] =
     "INSERT INTO cache_feed (at, target_id) VALUES (UNIX_TIMESTAMP(), ?)";
-static const char SQL_FEED_PURGE[] =
-    "DELETE FROM cache_feed WHERE at < UNIX_TIMESTAMP() - ?";
 static const char SQL_FEED_READ[] =
     "SELECT id, at, target_id, UNIX_TIMESTAMP() FROM cache_feed WHERE at >= ? ORDER BY id LIMIT ?";
 static const char SQL_DB_NOW[] = "SELECT UNIX_TIMESTAMP()";
@@ -160,7 +158,6 @@ struct feed_ctx {
 	int64_t		 db_now;
 	size_t		 n;
 	struct feed_row	 rows[FEED_BATCH];
-	bool		 purge;
 };
 
 static enum lk_err
@@ -199,11 +196,6 @@ feed_work(struct lk_db *db, void *arg)
 	    (e = lk_db_exec(db, SQL_DB_NOW, NULL, 0, lk_db_row_int, &c->db_now, NULL)) != LK_OK ||
 	    (e = lk_db_exec(db, SQL_FEED_READ, p, LK_NELEM(p), feed_row, c, NULL)) != LK_OK)
 		return e;
-	if (c->purge) {
-		const struct lk_param q[] = { LK_INT(LK_CACHE_FEED_KEEP) };
-
-		return lk_db_exec(db, SQL_FEED_PURGE, q, 1, NULL, NULL, NULL);
-	}
 	return LK_OK;
 }
 
@@ -427,17 +419,13 @@ static enum lk_err
 follow(struct lk_db *db, const struct lk_conf *conf, const struct lk_kcache_state *st, int64_t t)
 {
 	static struct feed_ctx	 c;
-	static int64_t		 purged;
 	enum lk_err		 e;
 	size_t			 i;
 
 	lk_kcache_attempt(kc, t);
 	c.since = st->feed_since;
-	c.purge = t - purged > 60000;	/* the feed's old rows: once a minute per process */
 	if ((e = lk_db_read(db, feed_work, &c)) != LK_OK)
 		return e;
-	if (c.purge)
-		purged = t;
 	/* Filled from another database (restored, replaced at the same address): nothing is kept. */
 	(void)lk_kcache_check_source(kc, c.source);
 	/* Never synced, or so long ago that the feed was purged since: nothing held is trusted. */

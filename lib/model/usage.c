@@ -6,6 +6,7 @@
 #include "base/crypto.h"
 #include "base/log.h"
 #include "base/timefmt.h"
+#include "model/cache.h"
 #include "model/notices.h"
 #include "model/usage.h"
 
@@ -68,6 +69,14 @@ static const char SQL_KEEP_LAST_USED[] =
     " SET k.last_used_at = GREATEST(COALESCE(k.last_used_at, 0), u.m)";
 static const char SQL_EXPIRE[] =
     "DELETE FROM key_usage WHERE day < ?";
+/*
+ * The verify cache's change feed is written by every change whether or not a
+ * host runs the cache; its rows older than LK_CACHE_FEED_KEEP are removed
+ * here, with the usage past retention (a follower whose cursor is older than
+ * half of that trusts nothing it holds, model/cache.c).
+ */
+static const char SQL_FEED_EXPIRE[] =
+    "DELETE FROM cache_feed WHERE at < UNIX_TIMESTAMP() - ?";
 /* The cluster-wide claim of the next sweep (schema/010_job_runs.sql). */
 static const char SQL_CLAIM_SWEEP[] =
     "UPDATE job_runs SET next_at = ? WHERE name = 'sweep' AND next_at <= ?";
@@ -254,10 +263,12 @@ gc_work(struct lk_db *db, void *arg)
 {
 	struct gc_ctx		*c = arg;
 	const struct lk_param	 p[] = { LK_INT(c->cutoff) };
+	const struct lk_param	 keep[] = { LK_INT(LK_CACHE_FEED_KEEP) };
 	enum lk_err		 e;
 
 	c->removed = 0;
-	if ((e = lk_db_exec(db, SQL_KEEP_LAST_USED, p, 1, NULL, NULL, NULL)) != LK_OK)
+	if ((e = lk_db_exec(db, SQL_KEEP_LAST_USED, p, 1, NULL, NULL, NULL)) != LK_OK ||
+	    (e = lk_db_exec(db, SQL_FEED_EXPIRE, keep, 1, NULL, NULL, NULL)) != LK_OK)
 		return e;
 	return lk_db_exec(db, SQL_EXPIRE, p, 1, NULL, NULL, &c->removed);
 }

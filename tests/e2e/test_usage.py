@@ -203,3 +203,19 @@ def test_gc_keeps_last_used_at(server, stack):
     assert not usage_rows(stack, k["id"])
     after = expect(call(server, "GET", f"/v1/keys/{k['id']}", server.admin_key), 200)["last_used_at"]
     assert before == after == time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime((day - 401) * DAY + 7))
+
+
+def test_gc_trims_the_cache_feed(stack):
+    """Every change writes a cache_feed row whether or not a host runs the verify cache: the sweep
+    (here `latchkey gc`) removes the rows older than an hour, and keeps the newer ones."""
+    conn = stack.db_connect()
+    try:
+        with conn.cursor() as c:
+            c.execute("INSERT INTO cache_feed (at, target_id) VALUES (UNIX_TIMESTAMP() - 3700, 'key_trimold'),"
+                      " (UNIX_TIMESTAMP() - 3500, 'key_trimnew')")
+    finally:
+        conn.close()
+    stack.cli("gc")
+    left = {r["target_id"] for r in db_query(stack, "SELECT target_id FROM cache_feed"
+                                                    " WHERE target_id IN ('key_trimold', 'key_trimnew')")}
+    assert left == {"key_trimnew"}, left
