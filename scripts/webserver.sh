@@ -42,6 +42,8 @@
 # that user: no other local user can speak FastCGI to a program (and choose its REMOTE_ADDR).
 #
 # ASAN_OPTIONS, UBSAN_OPTIONS and LSAN_OPTIONS, when set, are passed to the programs.
+# APACHE_LOGLEVEL (apache only), when set, is appended as a LogLevel line (the tests log mod_qos's
+# refusals, which the shipped config keeps quiet).
 # ADMIN_HTPASSWD (apache only), when set, names an htpasswd file: /admin then needs HTTP Basic auth
 # against it (the template's "#ADMIN_AUTH" lines), for latchkey's admin_trust_remote_user mode.
 # A bash script: `sh scripts/NAME.sh ...` (as the docs and the Makefile run scripts) re-runs it with bash.
@@ -326,6 +328,7 @@ start_apache() {
             [ ! -f "$f" ] || sed -i -e "s|^#ADMIN_AUTH ||" -e "s|@ADMIN_HTPASSWD@|$stage/admin.htpasswd|g" "$f"
         done
     fi
+    if [ -n "${APACHE_LOGLEVEL-}" ]; then echo "LogLevel $APACHE_LOGLEVEL" >> "$stage/httpd.conf"; fi
     cp "$stage/httpd.conf" "$RUNDIR/$KIND.conf"   # for reference; the one in use is in the stage dir
     apache2 -t -f "$stage/httpd.conf" > "$LOGDIR/$KIND-stderr.log" 2>&1 || { cat "$LOGDIR/$KIND-stderr.log" >&2; die "bad config $stage/httpd.conf"; }
     if port_open "$AUTHZ_PORT"; then die "authorizer port $AUTHZ_PORT is already in use"; fi

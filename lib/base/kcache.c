@@ -23,7 +23,7 @@
 
 struct lk_kcache {
 	MDB_env		*env;
-	MDB_dbi		 keys, ids, meta, seen, recs, dirty;
+	MDB_dbi		 keys, ids, meta, seen, recs, dirty, pairs;
 	MDB_txn		*rtxn;		/* reset between reads, renewed for the next */
 	int		 lockfd;
 	char		 dir[256];
@@ -108,7 +108,8 @@ open_dbs(struct lk_kcache *kc, const char *identity)
 	    (rc = mdb_dbi_open(t, "meta", MDB_CREATE, &kc->meta)) != 0 ||
 	    (rc = mdb_dbi_open(t, "seen", MDB_CREATE | MDB_INTEGERKEY, &kc->seen)) != 0 ||
 	    (rc = mdb_dbi_open(t, "recs", MDB_CREATE, &kc->recs)) != 0 ||
-	    (rc = mdb_dbi_open(t, "dirty", MDB_CREATE, &kc->dirty)) != 0)
+	    (rc = mdb_dbi_open(t, "dirty", MDB_CREATE, &kc->dirty)) != 0 ||
+	    (rc = mdb_dbi_open(t, "pairs", MDB_CREATE, &kc->pairs)) != 0)
 		goto out;
 	rc = mdb_get(t, kc->meta, &k, &v);
 	if (rc == 0 && v.mv_size == strlen(want) && memcmp(v.mv_data, want, v.mv_size) == 0)
@@ -123,7 +124,7 @@ open_dbs(struct lk_kcache *kc, const char *identity)
 	if ((rc = mdb_drop(t, kc->keys, 0)) != 0 || (rc = mdb_drop(t, kc->ids, 0)) != 0 ||
 	    (rc = mdb_drop(t, kc->seen, 0)) != 0 || (rc = mdb_drop(t, kc->meta, 0)) != 0 ||
 	    (rc = mdb_drop(t, kc->recs, 0)) != 0 || (rc = mdb_drop(t, kc->dirty, 0)) != 0 ||
-	    (rc = mdb_put(t, kc->meta, &k, &v, 0)) != 0)
+	    (rc = mdb_drop(t, kc->pairs, 0)) != 0 || (rc = mdb_put(t, kc->meta, &k, &v, 0)) != 0)
 		goto out;
 	rc = meta_put(t, kc->meta, "gen", 1);
 out:
@@ -142,7 +143,7 @@ try_open(struct lk_kcache *kc, size_t value_max, const char *identity)
 
 	if ((rc = mdb_env_create(&kc->env)) != 0)
 		return rc;
-	mdb_env_set_maxdbs(kc->env, 6);
+	mdb_env_set_maxdbs(kc->env, 7);
 	/* Sparse: the file grows with the entries, the map only reserves addresses. */
 	/*
 	 * Room for max_entries of 2 KiB (a key row packs to a few hundred bytes;
@@ -809,6 +810,9 @@ lk_kcache_check_source(struct lk_kcache *kc, const char *source)
 		    mdb_drop(t, kc->seen, 0) != 0 || mdb_drop(t, kc->recs, 0) != 0 ||
 		    mdb_drop(t, kc->dirty, 0) != 0 || bump_gen(kc, t) != 0)
 			goto fail;
+		/* The records are gone: their partners (lk_kcache_pair) start again too. */
+		if (mdb_drop(t, kc->pairs, 0) != 0)
+			goto fail;
 	}
 	v.mv_size = strlen(source);
 	v.mv_data = (void *)source;
@@ -817,5 +821,38 @@ lk_kcache_check_source(struct lk_kcache *kc, const char *source)
 	return rc != 0;
 fail:
 	mdb_txn_abort(t);
+	return false;
+}
+
+bool
+lk_kcache_pair(struct lk_kcache *kc, const char *name, uint64_t (*fn)(uint64_t, void *),
+    void *arg)
+{
+	MDB_val		 k = { strlen(name), (void *)name }, v;
+	MDB_txn		*t;
+	uint64_t	 stored = 0, want;
+	int		 rc;
+
+	if ((rc = mdb_txn_begin(kc->env, NULL, 0, &t)) != 0)
+		goto fail;
+	if ((rc = mdb_get(t, kc->pairs, &k, &v)) == 0 && v.mv_size == sizeof(stored))
+		memcpy(&stored, v.mv_data, sizeof(stored));
+	else if (rc != 0 && rc != MDB_NOTFOUND)
+		goto abort;
+	if ((want = fn(stored, arg)) == stored) {
+		mdb_txn_abort(t);
+		return true;
+	}
+	v.mv_size = sizeof(want);
+	v.mv_data = &want;
+	if ((rc = mdb_put(t, kc->pairs, &k, &v, 0)) != 0)
+		goto abort;
+	if ((rc = mdb_txn_commit(t)) != 0)
+		goto fail;
+	return true;
+abort:
+	mdb_txn_abort(t);
+fail:
+	lk_log_err("verify cache %s: pair %s: %s", kc->dir, name, mdb_strerror(rc));
 	return false;
 }

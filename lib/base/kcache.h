@@ -24,7 +24,7 @@
 #include <stdint.h>
 
 #define LK_KCACHE_DIGEST	32
-#define LK_KCACHE_FORMAT	3	/* bump when a value's layout changes */
+#define LK_KCACHE_FORMAT	4	/* bump when a value's layout changes */
 
 struct lk_kcache;
 
@@ -154,6 +154,16 @@ bool		 lk_kcache_take(struct lk_kcache *kc, size_t size, size_t max,
  * counts not yet written, the feed rows applied) is dropped and false.
  */
 bool		 lk_kcache_check_source(struct lk_kcache *kc, const char *source);
+
+/*
+ * Make the environment agree with a partner file (base/kcount.h: the counters,
+ * by their epoch): in one write transaction, fn gets the value stored under
+ * name (0: none; an environment started again, or wiped by
+ * lk_kcache_check_source, has none) and returns the one to store. False if
+ * the environment could not be written.
+ */
+bool		 lk_kcache_pair(struct lk_kcache *kc, const char *name,
+		    uint64_t (*fn)(uint64_t stored, void *arg), void *arg);
 
 /* True if the environment's file is still the one opened (a deleted dir: reopen). */
 bool		 lk_kcache_current(struct lk_kcache *kc);

@@ -8,6 +8,7 @@
 
 #include <jansson.h>
 
+#include "base/kcount.h"
 #include "base/log.h"
 #include "model/cache.h"
 #include "model/ratelimit.h"
@@ -29,6 +30,7 @@ static const char SQL_SOURCE[] =
     "SELECT public_id FROM accounts WHERE parent_id IS NULL ORDER BY id LIMIT 1";
 
 static struct lk_kcache	*kc;		/* this process's handle; opened on first use */
+static struct lk_kcount	*kn;		/* the host's shared counters; NULL: count the slow way */
 static bool		 kc_failed;	/* it could not be opened: strict, logged once */
 static int64_t		 stale_logged_ms;
 
@@ -57,6 +59,36 @@ lk_cache_existing_only(void)
 	existing_only = true;
 }
 
+/* The counters pair with the records: a file of another epoch than the records know is emptied. */
+static uint64_t
+pair_fn(uint64_t stored, void *arg)
+{
+	struct lk_kcount *n = arg;
+
+	return stored != 0 && stored == lk_kcount_epoch(n) ? stored : lk_kcount_reset(n);
+}
+
+static bool
+pair_counts(void)
+{
+	return lk_kcache_pair(kc, "counts", pair_fn, kn);
+}
+
+static void
+drop_counts(void)
+{
+	lk_kcount_close(kn);
+	kn = NULL;
+}
+
+static void
+close_cache(void)
+{
+	lk_kcache_close(kc);
+	kc = NULL;
+	drop_counts();
+}
+
 static struct lk_kcache *
 cache(const struct lk_conf *conf)
 {
@@ -71,6 +103,9 @@ cache(const struct lk_conf *conf)
 	if ((kc = lk_kcache_open(conf->cache_dir, conf->cache_max_entries,
 	    VALUE_MAX, id)) == NULL)
 		kc_failed = true;	/* logged by lk_kcache_open; every answer stays strict */
+	else if ((kn = lk_kcount_open(conf->cache_dir, conf->cache_max_entries)) != NULL &&
+	    !pair_counts())
+		drop_counts();
 	return kc;
 }
 
@@ -137,10 +172,8 @@ lk_cache_audited(struct lk_db *db, const struct lk_audit_event *ev, int64_t now)
 	 * removed and made again, drop in the new one. Only a cache the programs
 	 * made: the CLI (root) must not create files they cannot open.
 	 */
-	if (kc != NULL && !lk_kcache_current(kc)) {
-		lk_kcache_close(kc);
-		kc = NULL;
-	}
+	if (kc != NULL && !lk_kcache_current(kc))
+		close_cache();
 	if (conf != NULL && conf->verify_cache && lk_cache_open_existing(conf) != NULL)
 		apply(kc, made ? "key_" : t, row, true);
 	return LK_OK;
@@ -217,8 +250,11 @@ struct count {
 	int64_t		 full;			/* the database said the window is spent */
 	int64_t		 pend[LK_OUTCOME__MAX];	/* not yet in key_usage */
 	int64_t		 last_valid_at;
-	int64_t		 flushing;		/* a flush took pend; 0: none */
+	uint64_t	 counts_epoch;		/* the counters file moved holds for */
+	int64_t		 moved[LK_OUTCOME__MAX];	/* of the key's slot's counts, those moved here */
 };
+
+_Static_assert(LK_OUTCOME__MAX <= LK_KCOUNT_OUTCOMES, "a slot counts every outcome");
 
 struct count_key {
 	uint64_t	 key_id;
@@ -291,10 +327,11 @@ take(void *r, void *arg)
 	f->c[f->n++] = *c;
 	memset(c->pend, 0, sizeof(c->pend));
 	c->last_valid_at = 0;
-	return c->day < f->today ? LK_KC_DEL : LK_KC_PUT;
+	/* Yesterday's record stays while its slot may still count (lk_kcount_roll). */
+	return c->day < f->today - 1 ? LK_KC_DEL : LK_KC_PUT;
 }
 
-/* Forget the records of past days with nothing to write (the daily sweep). */
+/* Forget the records of days before yesterday with nothing to write (the daily sweep). */
 static enum lk_kc_each
 forget(void *r, void *arg)
 {
@@ -303,7 +340,7 @@ forget(void *r, void *arg)
 
 	if (c == NULL)
 		return LK_KC_KEEP;
-	return c->day < *today && !pending(c) ? LK_KC_DEL : LK_KC_KEEP;
+	return c->day < *today - 1 && !pending(c) ? LK_KC_DEL : LK_KC_KEEP;
 }
 
 /* A flush that failed: its counts go back to their records, for the next. */
@@ -379,6 +416,57 @@ flush_work(struct lk_db *db, void *arg)
 	return e;
 }
 
+struct fold_arg {
+	const struct lk_kcount_seen	*seen;
+	uint64_t			 epoch;
+	bool				 moved;
+};
+
+/* A slot's counts since the last move into its record (which remembers how much it moved). */
+static enum lk_kc_each
+fold_rec(void *r, void *arg)
+{
+	struct count			*c = r;
+	struct fold_arg			*a = arg;
+	const struct lk_kcount_seen	*s = a->seen;
+	const bool			 was = pending(c);
+	bool				 changed = false;
+	int64_t				 d;
+	size_t				 o;
+
+	if (c->key_id == 0)
+		return LK_KC_KEEP;	/* its record is being made: the counts move next time */
+	if (c->counts_epoch != a->epoch) {
+		memset(c->moved, 0, sizeof(c->moved));
+		c->counts_epoch = a->epoch;
+		changed = true;
+	}
+	for (o = 0; o < LK_OUTCOME__MAX; o++) {
+		if ((d = (int64_t)s->n[o] - c->moved[o]) == 0)
+			continue;
+		c->pend[o] += d > 0 ? d : (int64_t)s->n[o];
+		c->moved[o] = (int64_t)s->n[o];
+		changed = true;
+	}
+	if (s->last_valid_at > c->last_valid_at)
+		c->last_valid_at = s->last_valid_at;
+	a->moved = true;
+	if (!changed)
+		return LK_KC_KEEP;
+	return was || !pending(c) ? LK_KC_PUT : LK_KC_DIRTY;
+}
+
+static bool
+fold(const struct lk_kcount_seen *seen, void *arg)
+{
+	struct fold_arg		a = { seen, lk_kcount_epoch(kn), false };
+	struct count_key	ck = { seen->key_id, seen->day };
+	struct count		rec;
+
+	(void)arg;
+	return lk_kcache_update(kc, &ck, sizeof(ck), &rec, sizeof(rec), fold_rec, &a) && a.moved;
+}
+
 /* Write the host's counts to key_usage, in one transaction: all of them or none. */
 static enum lk_err
 flush(struct lk_db *db, const struct lk_conf *conf, int64_t t)
@@ -396,6 +484,9 @@ flush(struct lk_db *db, const struct lk_conf *conf, int64_t t)
 	/* Past days' records are forgotten once a day per process, in short transactions. */
 	if (swept != f.today && lk_kcache_each(kc, sizeof(struct count), forget, &f.today))
 		swept = f.today;
+	/* What the host counted in its slots joins the records (a new day's table is made ready). */
+	if (kn != NULL && pair_counts())
+		lk_kcount_roll(kn, f.today, fold, NULL);
 	/* Only the records counted since the last flush (the dirty set), a chunk per transaction. */
 	/* A chunk that failed kept its counts: only those taken before it are written. */
 	if (!(took = lk_kcache_take(kc, sizeof(struct count), FLUSH_MAX, take, &f)))
@@ -533,8 +624,7 @@ fresh(struct lk_db *db, const struct lk_conf *conf, int64_t t, bool *stale)
 		if (t - st.attempt_ms >= iv || st.last_sync_ms == 0) {
 			if (!lk_kcache_current(kc)) {	/* the directory was removed: start again */
 				lk_kcache_unlock(kc);
-				lk_kcache_close(kc);
-				kc = NULL;
+				close_cache();
 				if (cache(conf) == NULL)
 					return LK_ERR_UNAVAILABLE;
 				return fresh(db, conf, t, stale);
@@ -748,6 +838,8 @@ struct use_arg {
 	bool				 full;		/* that lease found the window spent */
 	bool				 need_lease;	/* out: take one and come again */
 	int64_t				 seen;		/* out: the window's uses as far as we know */
+	struct lk_kcount_slot		*slot;		/* the key's shared slot (NULL: none) */
+	uint32_t			 win;		/* the window's id in it */
 };
 
 /* One use into the record, after adding the lease just taken (add >= 0). */
@@ -756,7 +848,8 @@ count_use(void *r, void *arg)
 {
 	struct count	*c = r;
 	struct use_arg	*a = arg;
-	bool		 was;
+	int64_t		 left = 0, db_n = 0;
+	bool		 was, full;
 
 	if (c->win_start != a->use->win_start || c->window != a->use->window || c->day != a->use->day) {
 		c->win_start = a->use->win_start;
@@ -785,6 +878,8 @@ count_use(void *r, void *arg)
 	case LK_OUTCOME_VALID:
 		if (c->used < c->granted)
 			c->used++;
+		else if (a->slot != NULL && lk_kcount_spend(a->slot, a->win, &left, &db_n, &full))
+			;		/* another process's lease, given to the slot meanwhile */
 		else if (!c->full) {
 			a->need_lease = true;
 			return LK_KC_KEEP;
@@ -794,12 +889,21 @@ count_use(void *r, void *arg)
 	default:			/* revoked, expired, scope: spend the budget if leased */
 		if (c->used < c->granted)
 			c->used++;
+		else if (a->slot != NULL)
+			(void)lk_kcount_spend(a->slot, a->win, &left, &db_n, &full);
 		break;
 	}
 	c->pend[a->o]++;
 	if (a->o == LK_OUTCOME_VALID)
 		c->last_valid_at = a->use->now;
-	a->seen = c->db_n - (c->granted - c->used);
+	if (a->slot != NULL) {
+		/* The rest of the host's uses go to the slot: every process spends them without a lock. */
+		lk_kcount_give(a->slot, a->win, c->granted - c->used, c->db_n, c->full != 0);
+		c->used = c->granted;
+		lk_kcount_peek(a->slot, a->win, &left, &db_n, &full);
+		a->seen = db_n - left;
+	} else
+		a->seen = c->db_n - (c->granted - c->used);
 	/* A record has counts pending exactly while its key is in the dirty set (take, give_back). */
 	return was ? LK_KC_PUT : LK_KC_DIRTY;
 }
@@ -861,6 +965,51 @@ lk_cache_counts(const struct lk_conf *conf, const struct lk_key *k)
 	return conf->verify_cache && !k->policy.has_credits && cache(conf) != NULL;
 }
 
+/*
+ * A use counted in the key's shared slot alone, without a lock (base/kcount.h):
+ * false when it needs the record (a lease to take, a window the slot does not
+ * hold yet).
+ */
+static bool
+count_fast(struct lk_kcount_slot *s, const struct lk_usage_use *use, enum lk_outcome pre,
+    struct lk_rl_state *out)
+{
+	const uint32_t	win = lk_kcount_win(use->win_start, use->window);
+	int64_t		left, db_n, seen;
+	bool		full;
+
+	switch (pre) {
+	case LK_OUTCOME_ACCOUNT_SUSPENDED:
+	case LK_OUTCOME_IP_NOT_ALLOWED:
+		/* As lk_usage_deny: recorded, not counted; once the record holds this window. */
+		lk_kcount_peek(s, win, &left, &db_n, &full);
+		if (left == 0 && !full)
+			return false;
+		lk_kcount_add(s, pre, 0);
+		return true;
+	case LK_OUTCOME_VALID:
+		if (lk_kcount_spend(s, win, &left, &db_n, &full)) {
+			lk_kcount_add(s, pre, use->now);
+			break;
+		}
+		if (!full)
+			return false;
+		lk_kcount_add(s, LK_OUTCOME_RATE_LIMITED, 0);
+		out->outcome = LK_OUTCOME_RATE_LIMITED;
+		lk_ratelimit_counted(out, (uint64_t)use->limit + 1);
+		return true;
+	default:
+		if (!lk_kcount_spend(s, win, &left, &db_n, &full))
+			return false;
+		lk_kcount_add(s, pre, 0);
+		break;
+	}
+	out->outcome = pre;
+	seen = db_n - left;
+	lk_ratelimit_counted(out, (uint64_t)(seen < 1 ? 1 : seen > use->limit ? use->limit : seen));
+	return true;
+}
+
 enum lk_err
 lk_cache_count_use(struct lk_db *db, const struct lk_conf *conf, const struct lk_key *k,
     int64_t now, enum lk_outcome pre, struct lk_rl_state *out)
@@ -868,10 +1017,18 @@ lk_cache_count_use(struct lk_db *db, const struct lk_conf *conf, const struct lk
 	struct lk_usage_use	 use;
 	struct count_key	 ck;
 	struct count		 rec;
-	struct use_arg		 a = { k, &use, pre, -1, 0, 0, false, false, 0 };
+	struct use_arg		 a = { k, &use, pre, -1, 0, 0, false, false, 0, NULL, 0 };
+	struct lk_kcount_slot	*slot;
 	struct lease_ctx	 lc;
 
 	lk_ratelimit_window(k, now, pre, &use, out);
+	if (kn != NULL && (slot = lk_kcount_slot(kn, k->id, use.day, false)) != NULL &&
+	    count_fast(slot, &use, pre, out))
+		return LK_OK;
+	if (kn != NULL) {
+		a.slot = lk_kcount_slot(kn, k->id, use.day, true);
+		a.win = lk_kcount_win(use.win_start, use.window);
+	}
 	ck.key_id = k->id;
 	ck.day = use.day;
 	for (;;) {

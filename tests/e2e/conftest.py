@@ -67,8 +67,36 @@ def server(request, stack):
     return stack.servers[request.param]
 
 
+def _log_sizes(item):
+    st = getattr(item.config, "_latchkey_stack", None)
+    sizes = {}
+    for path in st.error_log_paths() if st is not None else []:
+        try:
+            sizes[str(path)] = os.path.getsize(path)
+        except OSError:
+            sizes[str(path)] = 0
+    return sizes
+
+
+def _log_section(sizes, max_lines=40):
+    """What the servers' error logs got while a test ran (the last lines of each)."""
+    out = []
+    for path, start in sizes.items():
+        try:
+            with open(path, "rb") as f:
+                f.seek(start)
+                lines = f.read().decode(errors="replace").splitlines()
+        except OSError:
+            continue
+        if lines:
+            out.append(f"== {path} ({len(lines)} lines, the last {min(len(lines), max_lines)})")
+            out += lines[-max_lines:]
+    return "\n".join(out)
+
+
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_call(item):
+    sizes = _log_sizes(item)
     outcome = yield
     problems = CONTRACT.take()
     if problems:
@@ -76,6 +104,10 @@ def pytest_runtest_call(item):
         if outcome.excinfo is None:
             pytest.fail(msg, pytrace=False)
         item.add_report_section("call", "contract", msg)
+    if outcome.excinfo is not None and sizes:
+        section = _log_section(sizes)
+        if section:
+            item.add_report_section("call", "server error logs during the test", section)
 
 
 # Under pytest-xdist (`make e2e` runs workers, each with its own stack), each worker sends what its

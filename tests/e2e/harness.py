@@ -251,6 +251,9 @@ class Stack:
         self.env.update(DB_TIMEOUTS)
         self.env["LATCHKEY_DEMO_LOG"] = "1"
         self.env["LATCHKEY_AUDIT_CHECKPOINT_EVERY"] = str(AUDIT_CHECKPOINT_EVERY)
+        # mod_qos's refusals are logged here (the shipped config does not): a connection a test
+        # saw closed without an answer is then explained in the failure's server log section
+        self.env["APACHE_LOGLEVEL"] = "warn qos:error"
         self.env.pop("LATCHKEY_CONF", None)
 
     # ------------------------------------------------------------------ plumbing
