@@ -158,8 +158,9 @@ try_open(struct lk_kcache *kc, size_t value_max, const char *identity)
 	 * dirty page (the profile of docs/performance.md); the file is as long
 	 * as the map, sparse.
 	 */
-	if ((rc = mdb_env_open(kc->env, kc->dir, MDB_NOSYNC | MDB_NOMETASYNC | MDB_WRITEMAP,
-	    0600)) != 0 ||
+	/* No read-ahead: a process maps the pages it reads, not their neighbours (RSS). */
+	if ((rc = mdb_env_open(kc->env, kc->dir, MDB_NOSYNC | MDB_NOMETASYNC | MDB_WRITEMAP |
+	    MDB_NORDAHEAD, 0600)) != 0 ||
 	    (rc = open_dbs(kc, identity)) != 0 ||
 	    (rc = mdb_txn_begin(kc->env, NULL, MDB_RDONLY, &kc->rtxn)) != 0) {
 		mdb_env_close(kc->env);
@@ -635,27 +636,23 @@ lk_kcache_state(struct lk_kcache *kc, struct lk_kcache_state *st)
 	return true;
 }
 
-bool
-lk_kcache_update(struct lk_kcache *kc, const void *key, size_t klen, void *rec, size_t size,
-    lk_kcache_rec_fn *fn, void *arg)
+/* One record's change in the write transaction t (lk_kcache_update_all). */
+static int
+update_one(struct lk_kcache *kc, MDB_txn *t, const void *key, size_t klen, void *rec,
+    size_t size, lk_kcache_rec_fn *fn, void *arg)
 {
 	MDB_val		 k = { klen, (void *)key }, v, none = { 0, NULL };
-	MDB_txn		*t;
 	enum lk_kc_each	 what;
 	int		 rc;
 
-	if ((rc = mdb_txn_begin(kc->env, NULL, 0, &t)) != 0)
-		goto fail;
 	if ((rc = mdb_get(t, kc->recs, &k, &v)) == 0 && v.mv_size == size)
 		memcpy(rec, v.mv_data, size);
 	else if (rc == 0 || rc == MDB_NOTFOUND)
 		memset(rec, 0, size);
 	else
-		goto abort;
-	if ((what = fn(rec, arg)) == LK_KC_KEEP) {
-		mdb_txn_abort(t);
-		return true;
-	}
+		return rc;
+	if ((what = fn(rec, arg)) == LK_KC_KEEP)
+		return 0;
 	v.mv_size = size;
 	v.mv_data = rec;
 	if (what == LK_KC_DEL)
@@ -667,16 +664,38 @@ lk_kcache_update(struct lk_kcache *kc, const void *key, size_t klen, void *rec, 
 	if (rc == 0 && what == LK_KC_DIRTY &&
 	    (rc = mdb_put(t, kc->dirty, &k, &none, MDB_NOOVERWRITE)) == MDB_KEYEXIST)
 		rc = 0;
-	if (rc != 0)
-		goto abort;
+	return rc;
+}
+
+bool
+lk_kcache_update_all(struct lk_kcache *kc, size_t n, const void *keys, size_t klen, void *rec,
+    size_t size, lk_kcache_rec_fn *fn, void *args, size_t arg_size)
+{
+	MDB_txn	*t;
+	size_t	 i;
+	int	 rc;
+
+	if ((rc = mdb_txn_begin(kc->env, NULL, 0, &t)) != 0)
+		goto fail;
+	for (i = 0; i < n; i++)
+		if ((rc = update_one(kc, t, (const char *)keys + i * klen, klen, rec, size, fn,
+		    (char *)args + i * arg_size)) != 0) {
+			mdb_txn_abort(t);
+			goto fail;
+		}
 	if ((rc = mdb_txn_commit(t)) != 0)
 		goto fail;
 	return true;
-abort:
-	mdb_txn_abort(t);
 fail:
 	lk_log_err("verify cache %s: counter: %s", kc->dir, mdb_strerror(rc));
 	return false;
+}
+
+bool
+lk_kcache_update(struct lk_kcache *kc, const void *key, size_t klen, void *rec, size_t size,
+    lk_kcache_rec_fn *fn, void *arg)
+{
+	return lk_kcache_update_all(kc, 1, key, klen, rec, size, fn, arg, 0);
 }
 
 /*

@@ -129,6 +129,15 @@ bool		 lk_kcache_update(struct lk_kcache *kc, const void *key, size_t klen,
 		    void *rec, size_t size, lk_kcache_rec_fn *fn, void *arg);
 
 /*
+ * lk_kcache_update for n records in one write transaction (all changed or
+ * none): the i-th key at keys + i * klen, given the argument at
+ * args + i * arg_size; *rec is the last one's.
+ */
+bool		 lk_kcache_update_all(struct lk_kcache *kc, size_t n, const void *keys,
+		    size_t klen, void *rec, size_t size, lk_kcache_rec_fn *fn, void *args,
+		    size_t arg_size);
+
+/*
  * Every record (each): fn returns what becomes of it. In short write
  * transactions of LK_KC_CHUNK records, so no other process waits long to
  * count; after each commit fn is called with rec NULL (what it was given

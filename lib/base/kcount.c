@@ -18,7 +18,7 @@
 #include "base/kcount.h"
 #include "base/log.h"
 
-#define MAGIC		"lk-kcount-v1"
+#define MAGIC		"lk-kcount-v4"
 #define PROBES		32		/* index entries looked at for a key before counting the slow way */
 #define PAGE		4096
 #define LEFT_MAX	0x7fffffffULL	/* a slot's uses: 31 bits of its word */
@@ -49,6 +49,8 @@ struct head {
 	char			 magic[16];
 	uint64_t		 slots;
 	_Atomic uint64_t	 epoch;
+	_Atomic int64_t		 claim_ms[LK_KCOUNT_CLAIMS];	/* lk_kcount_claim */
+	_Atomic int64_t		 synced_ms;	/* lk_kcount_synced */
 	struct table		 t[2];
 };
 
@@ -167,6 +169,8 @@ lk_kcount_open(const char *dir, size_t slots)
 	kn->map = mmap(NULL, kn->size, PROT_READ | PROT_WRITE, MAP_SHARED, kn->fd, 0);
 	if (kn->map == MAP_FAILED)
 		goto fail;
+	/* Only the pages of the keys counted: no read-around of the neighbours' (RSS). */
+	madvise(kn->map, kn->size, MADV_RANDOM);
 	close(dfd);
 	place(kn);
 	return kn;
@@ -223,6 +227,7 @@ lk_kcount_reset(struct lk_kcount *kn)
 {
 	uint64_t e = draw();
 
+	atomic_store(&kn->head->synced_ms, 0);	/* the environment's state is the one to read */
 	empty(kn, 0);
 	empty(kn, 1);
 	atomic_store(&kn->head->epoch, e);
@@ -364,8 +369,10 @@ move(struct lk_kcount *kn, int i, lk_kcount_fn *fn, void *arg)
 		seen.last_valid_at = atomic_load(&s->valid_at);
 		for (sum = 0, o = 0; o < LK_KCOUNT_OUTCOMES; o++)
 			sum += seen.n[o] = atomic_load_explicit(&s->n[o], memory_order_acquire);
+		seen.slot = s;
+		seen.sum = sum;
 		if (sum != atomic_load(&s->moved) && fn(&seen, arg))
-			atomic_store(&s->moved, sum);
+			lk_kcount_moved(&seen);
 	}
 }
 
@@ -385,4 +392,33 @@ lk_kcount_roll(struct lk_kcount *kn, int64_t day, lk_kcount_fn *fn, void *arg)
 	move(kn, i, fn, arg);
 	if (atomic_load(&kn->head->t[y].day) == day - 1)
 		move(kn, y, fn, arg);
+}
+
+bool
+lk_kcount_claim(struct lk_kcount *kn, enum lk_kcount_claim what, int64_t now_ms, int64_t every_ms)
+{
+	_Atomic int64_t	*at = &kn->head->claim_ms[what];
+	int64_t		 last = atomic_load(at);
+
+	return now_ms - last >= every_ms && atomic_compare_exchange_strong(at, &last, now_ms);
+}
+
+void
+lk_kcount_set_synced(struct lk_kcount *kn, int64_t ms)
+{
+	atomic_store(&kn->head->synced_ms, ms);
+}
+
+int64_t
+lk_kcount_synced(struct lk_kcount *kn)
+{
+	return atomic_load(&kn->head->synced_ms);
+}
+
+void
+lk_kcount_moved(const struct lk_kcount_seen *seen)
+{
+	/* A table emptied since (a new day's) holds others' counts: its marks are not these. */
+	if (atomic_load(&seen->slot->tag) == seen->key_id + 1)
+		atomic_store(&seen->slot->moved, seen->sum);
 }

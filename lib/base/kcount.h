@@ -31,7 +31,7 @@
 #include <stdint.h>
 
 #define LK_KCOUNT_OUTCOMES	8	/* counters per slot (model/usage.h's outcomes) */
-#define LK_KCOUNT_SLOTS_MAX	((size_t)1 << 18)
+#define LK_KCOUNT_SLOTS_MAX	((size_t)1 << 17)	/* keys a day; more count the slow way */
 
 struct lk_kcount;
 struct lk_kcount_slot;
@@ -42,6 +42,8 @@ struct lk_kcount_seen {
 	int64_t		 day;
 	uint64_t	 n[LK_KCOUNT_OUTCOMES];	/* cumulative, since the slot was taken */
 	int64_t		 last_valid_at;
+	struct lk_kcount_slot *slot;		/* for lk_kcount_moved */
+	uint64_t	 sum;			/* of n */
 };
 
 /* Map (creating as needed) dir/counts with room for slots keys a day (rounded up, capped). */
@@ -79,11 +81,27 @@ void		 lk_kcount_add(struct lk_kcount_slot *s, unsigned o, int64_t valid_at);
 /*
  * The follower (its lock held): make day's table ready, moving through fn
  * (below) what it held first; then fn on every slot of day and of the day
- * before that counted since the last call (fn returns false: not moved, seen
- * again next time).
+ * before that counted since the last call (fn returns false: not moved yet,
+ * seen again next time unless lk_kcount_moved says it was since).
  */
 typedef bool	 lk_kcount_fn(const struct lk_kcount_seen *seen, void *arg);
 void		 lk_kcount_roll(struct lk_kcount *kn, int64_t day, lk_kcount_fn *fn, void *arg);
+
+/* One process of the host a period: true for the first to ask at least every_ms after the last. */
+enum lk_kcount_claim { LK_KCOUNT_SYNC, LK_KCOUNT_FLUSH, LK_KCOUNT_CLAIMS };
+bool		 lk_kcount_claim(struct lk_kcount *kn, enum lk_kcount_claim what, int64_t now_ms,
+		    int64_t every_ms);
+
+/*
+ * The host's last sync (ms), mirrored here from the LMDB environment's state
+ * by the follower, so the hot path reads an atomic instead of beginning a
+ * read transaction; 0: not yet known.
+ */
+void		 lk_kcount_set_synced(struct lk_kcount *kn, int64_t ms);
+int64_t		 lk_kcount_synced(struct lk_kcount *kn);
+
+/* What seen showed is now moved (after the caller stored it). */
+void		 lk_kcount_moved(const struct lk_kcount_seen *seen);
 
 /* A window's id for lk_kcount_spend/give. */
 uint32_t	 lk_kcount_win(int64_t win_start, int64_t window);

@@ -1,8 +1,10 @@
 /* cache.c — the verify cache's decision data and its change feed (model/cache.h). */
+#include <fcntl.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -417,9 +419,9 @@ flush_work(struct lk_db *db, void *arg)
 }
 
 struct fold_arg {
-	const struct lk_kcount_seen	*seen;
-	uint64_t			 epoch;
-	bool				 moved;
+	struct lk_kcount_seen	 seen;
+	uint64_t		 epoch;
+	bool			 moved;
 };
 
 /* A slot's counts since the last move into its record (which remembers how much it moved). */
@@ -428,7 +430,7 @@ fold_rec(void *r, void *arg)
 {
 	struct count			*c = r;
 	struct fold_arg			*a = arg;
-	const struct lk_kcount_seen	*s = a->seen;
+	const struct lk_kcount_seen	*s = &a->seen;
 	const bool			 was = pending(c);
 	bool				 changed = false;
 	int64_t				 d;
@@ -456,15 +458,40 @@ fold_rec(void *r, void *arg)
 	return was || !pending(c) ? LK_KC_PUT : LK_KC_DIRTY;
 }
 
-static bool
-fold(const struct lk_kcount_seen *seen, void *arg)
-{
-	struct fold_arg		a = { seen, lk_kcount_epoch(kn), false };
-	struct count_key	ck = { seen->key_id, seen->day };
-	struct count		rec;
+/* The slots that counted since the last sync, gathered to move in one LMDB transaction. */
+static struct {
+	size_t			 n;
+	struct count_key	 key[FLUSH_MAX];
+	struct fold_arg		 arg[FLUSH_MAX];
+} folds;
 
+static bool
+gather(const struct lk_kcount_seen *seen, void *arg)
+{
 	(void)arg;
-	return lk_kcache_update(kc, &ck, sizeof(ck), &rec, sizeof(rec), fold_rec, &a) && a.moved;
+	if (folds.n < FLUSH_MAX) {	/* the rest: next time */
+		folds.key[folds.n] = (struct count_key){ seen->key_id, seen->day };
+		folds.arg[folds.n] = (struct fold_arg){ *seen, lk_kcount_epoch(kn), false };
+		folds.n++;
+	}
+	return false;			/* marked moved once stored (fold) */
+}
+
+/* What the host counted in its slots joins the records (a new day's table is made ready first). */
+static void
+fold(int64_t today)
+{
+	struct count	rec;
+	size_t		i;
+
+	folds.n = 0;
+	lk_kcount_roll(kn, today, gather, NULL);
+	if (folds.n == 0 || !lk_kcache_update_all(kc, folds.n, folds.key, sizeof(folds.key[0]),
+	    &rec, sizeof(rec), fold_rec, folds.arg, sizeof(folds.arg[0])))
+		return;
+	for (i = 0; i < folds.n; i++)
+		if (folds.arg[i].moved)
+			lk_kcount_moved(&folds.arg[i].seen);
 }
 
 /* Write the host's counts to key_usage, in one transaction: all of them or none. */
@@ -486,7 +513,7 @@ flush(struct lk_db *db, const struct lk_conf *conf, int64_t t)
 		swept = f.today;
 	/* What the host counted in its slots joins the records (a new day's table is made ready). */
 	if (kn != NULL && pair_counts())
-		lk_kcount_roll(kn, f.today, fold, NULL);
+		fold(f.today);
 	/* Only the records counted since the last flush (the dirty set), a chunk per transaction. */
 	/* A chunk that failed kept its counts: only those taken before it are written. */
 	if (!(took = lk_kcache_take(kc, sizeof(struct count), FLUSH_MAX, take, &f)))
@@ -507,7 +534,8 @@ flush(struct lk_db *db, const struct lk_conf *conf, int64_t t)
 
 /* Read the feed since the host's cursor and drop what it names (the follower's lock held). */
 static enum lk_err
-follow(struct lk_db *db, const struct lk_conf *conf, const struct lk_kcache_state *st, int64_t t)
+follow(struct lk_db *db, const struct lk_conf *conf, const struct lk_kcache_state *st, int64_t t,
+    bool now)
 {
 	static struct feed_ctx	 c;
 	enum lk_err		 e;
@@ -535,6 +563,16 @@ follow(struct lk_db *db, const struct lk_conf *conf, const struct lk_kcache_stat
 			    c.db_now - 2 * LK_CACHE_FEED_OVERLAP);
 		}
 	lk_kcache_synced(kc, t, c.db_now - LK_CACHE_FEED_OVERLAP);
+	if (kn != NULL)
+		lk_kcount_set_synced(kn, t);
+	/*
+	 * The counts about once an interval (every other read of the feed): a
+	 * thousand keys' upsert is the sync's cost, to the database and to
+	 * every request on a small host meanwhile.
+	 */
+	if (!now && kn != NULL &&
+	    !lk_kcount_claim(kn, LK_KCOUNT_FLUSH, t, (int64_t)conf->cache_sync_interval * 750))
+		return LK_OK;
 	return flush(db, conf, t);
 }
 
@@ -550,7 +588,7 @@ lk_cache_sync(struct lk_db *db, const struct lk_conf *conf)
 	if (!lk_kcache_state(kc, &st))
 		e = LK_ERR_UNAVAILABLE;
 	else
-		e = follow(db, conf, &st, now_ms());
+		e = follow(db, conf, &st, now_ms(), true);
 	lk_kcache_unlock(kc);
 	return e;
 }
@@ -561,20 +599,76 @@ struct early {
 };
 static struct early early;
 
-/* After an answer: read the feed if it is half an interval old and no other process is at it. */
+/* The follower's routine read of the feed, if it is still due (the follower's lock taken here). */
 static void
-sync_early(void *arg)
+sync_if_due(struct lk_db *db, const struct lk_conf *conf)
 {
-	struct early		*a = arg;
 	struct lk_kcache_state	 st;
-	const int64_t		 t = now_ms(), iv = (int64_t)a->conf->cache_sync_interval * 1000;
+	const int64_t		 t = now_ms(), iv = (int64_t)conf->cache_sync_interval * 1000;
 
 	if (kc == NULL || !lk_kcache_lock(kc, false))
 		return;
 	if (lk_kcache_state(kc, &st) && st.last_sync_ms != 0 && t - st.last_sync_ms >= iv / 2 &&
 	    t - st.attempt_ms >= iv / 2)
-		(void)follow(a->db, a->conf, &st, t);
+		(void)follow(db, conf, &st, t, false);
 	lk_kcache_unlock(kc);
+}
+
+/*
+ * After an answer, the feed half an interval old: one process per half
+ * interval (claimed in the counters file) forks a child that reads it and
+ * writes the counts, so no process stops answering for the database's
+ * round trips and commit (they were the cached verify's p99). The child uses
+ * none of its parent's handles (LMDB forbids it after fork; closing the
+ * parent's MySQL session would end it for the parent): its own connection
+ * and environment, then _exit. Without the counters file: in this process.
+ */
+static void
+sync_early(void *arg)
+{
+	struct early		*a = arg;
+	const int64_t		 iv = (int64_t)a->conf->cache_sync_interval * 1000;
+	static bool		 reaped;
+	struct lk_db		*db;
+	int			 fd;
+
+	if (kc == NULL)
+		return;
+	if (kn == NULL) {
+		sync_if_due(a->db, a->conf);
+		return;
+	}
+	if (!lk_kcount_claim(kn, LK_KCOUNT_SYNC, now_ms(), iv / 2))
+		return;
+	if (!reaped) {
+		signal(SIGCHLD, SIG_IGN);	/* the children are reaped by the kernel */
+		reaped = true;
+	}
+	if (fork() != 0)
+		return;				/* the parent, or no child: the next claim */
+	kc = NULL;
+	kn = NULL;
+	kc_failed = false;
+	/* The FastCGI listen socket, or as CGI the request and the answer's pipe: the parent's. */
+	if ((fd = open("/dev/null", O_RDWR)) >= 0) {
+		dup2(fd, 0);
+		dup2(fd, 1);
+		if (fd > 1)
+			close(fd);
+	}
+	if ((db = lk_db_open(a->conf)) != NULL && cache(a->conf) != NULL)
+		sync_if_due(db, a->conf);
+	lk_db_close(db);
+	_exit(0);
+}
+
+/* The host's last sync: the counters file's mirror of it, else the environment's. */
+static int64_t
+last_sync(void)
+{
+	int64_t ms = kn != NULL ? lk_kcount_synced(kn) : 0;
+
+	return ms != 0 ? ms : lk_kcache_last_sync(kc);
 }
 
 /*
@@ -592,7 +686,7 @@ fresh(struct lk_db *db, const struct lk_conf *conf, int64_t t, bool *stale)
 	int64_t			 age;
 
 	*stale = false;
-	if ((age = t - lk_kcache_last_sync(kc)) < iv / 2)
+	if ((age = t - last_sync()) < iv / 2)
 		return LK_OK;
 	/*
 	 * Half an interval old: one process reads the feed after its answer
@@ -629,7 +723,7 @@ fresh(struct lk_db *db, const struct lk_conf *conf, int64_t t, bool *stale)
 					return LK_ERR_UNAVAILABLE;
 				return fresh(db, conf, t, stale);
 			}
-			e = follow(db, conf, &st, t);
+			e = follow(db, conf, &st, t, false);
 		}
 		lk_kcache_unlock(kc);
 		if (e == LK_OK && t - st.attempt_ms >= iv)
