@@ -56,6 +56,9 @@ struct head {
 
 struct lk_kcount {
 	int			 fd;
+	char			 path[300];
+	dev_t			 dev;
+	ino_t			 ino;
 	size_t			 slots, size;
 	unsigned char		*map;
 	struct head		*head;
@@ -169,6 +172,11 @@ lk_kcount_open(const char *dir, size_t slots)
 	kn->map = mmap(NULL, kn->size, PROT_READ | PROT_WRITE, MAP_SHARED, kn->fd, 0);
 	if (kn->map == MAP_FAILED)
 		goto fail;
+	if (fstat(kn->fd, &st) == 0) {
+		kn->dev = st.st_dev;
+		kn->ino = st.st_ino;
+	}
+	snprintf(kn->path, sizeof(kn->path), "%s", path);
 	/* Only the pages of the keys counted: no read-around of the neighbours' (RSS). */
 	madvise(kn->map, kn->size, MADV_RANDOM);
 	close(dfd);
@@ -192,6 +200,14 @@ lk_kcount_close(struct lk_kcount *kn)
 	munmap(kn->map, kn->size);
 	close(kn->fd);
 	free(kn);
+}
+
+bool
+lk_kcount_current(struct lk_kcount *kn)
+{
+	struct stat st;
+
+	return stat(kn->path, &st) == 0 && st.st_dev == kn->dev && st.st_ino == kn->ino;
 }
 
 uint64_t

@@ -50,6 +50,9 @@ struct lk_kcount_seen {
 struct lk_kcount *lk_kcount_open(const char *dir, size_t slots);
 void		 lk_kcount_close(struct lk_kcount *kn);
 
+/* True if dir/counts is still the file mapped (removed or made anew: reopen). */
+bool		 lk_kcount_current(struct lk_kcount *kn);
+
 /* The file's epoch; lk_kcount_reset empties every slot and draws a new one. */
 uint64_t	 lk_kcount_epoch(struct lk_kcount *kn);
 uint64_t	 lk_kcount_reset(struct lk_kcount *kn);

@@ -174,7 +174,7 @@ lk_cache_audited(struct lk_db *db, const struct lk_audit_event *ev, int64_t now)
 	 * removed and made again, drop in the new one. Only a cache the programs
 	 * made: the CLI (root) must not create files they cannot open.
 	 */
-	if (kc != NULL && !lk_kcache_current(kc))
+	if (kc != NULL && (!lk_kcache_current(kc) || (kn != NULL && !lk_kcount_current(kn))))
 		close_cache();
 	if (conf != NULL && conf->verify_cache && lk_cache_open_existing(conf) != NULL)
 		apply(kc, made ? "key_" : t, row, true);
@@ -716,7 +716,8 @@ fresh(struct lk_db *db, const struct lk_conf *conf, int64_t t, bool *stale)
 		}
 		/* A try within the interval failed: don't queue every request behind the next. */
 		if (t - st.attempt_ms >= iv || st.last_sync_ms == 0) {
-			if (!lk_kcache_current(kc)) {	/* the directory was removed: start again */
+			/* The directory was removed, or a file made anew: start again. */
+			if (!lk_kcache_current(kc) || (kn != NULL && !lk_kcount_current(kn))) {
 				lk_kcache_unlock(kc);
 				close_cache();
 				if (cache(conf) == NULL)

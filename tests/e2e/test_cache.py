@@ -258,7 +258,7 @@ def test_cache_files_are_private(cstack, cserver):
     d = cstack.cache_dir(cserver.name)
     assert stat.S_IMODE(d.stat().st_mode) == 0o700
     names = sorted(p.name for p in d.iterdir())
-    assert {"data.mdb", "lock.mdb", "follow.lock"} <= set(names), names
+    assert {"data.mdb", "lock.mdb", "follow.lock", "counts"} <= set(names), names
     for p in d.iterdir():
         assert stat.S_IMODE(p.stat().st_mode) == 0o600, (p, oct(p.stat().st_mode))
         assert p.stat().st_uid == d.stat().st_uid

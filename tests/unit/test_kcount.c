@@ -3,7 +3,7 @@
  * directory: a day's table is ready only once rolled, slots by key, uses
  * spent exactly once across processes (fork), a window's uses dropped by the
  * next window, the moves of what grew, yesterday's table moved then emptied
- * two days on, the epoch reset, a file of another layout made anew, 0600.
+ * two days on, the epoch reset, a file of another layout made anew (and noticed), 0600.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -248,6 +248,8 @@ test_reset_and_layout(void **state)
 	other = lk_kcount_open(dir, 100000);
 	assert_non_null(other);
 	assert_int_not_equal(lk_kcount_epoch(other), lk_kcount_epoch(kn));
+	assert_true(lk_kcount_current(other));
+	assert_false(lk_kcount_current(kn));		/* replaced: its users reopen */
 	lk_kcount_close(other);
 }
 
