@@ -180,23 +180,28 @@ def test_window_reset(server):
 
 
 def test_plan_and_key_override(server):
-    acct = make_account(server, plan="free")
-    k = create_key(server, account_id=acct["id"], scopes=("keys:read",))
-    # Make 61 uses inside one minute: start with at least 15 s of the minute left.
-    if time.time() % 60 > 45:
-        time.sleep(60 - time.time() % 60 + 0.1)
-    minute = int(time.time()) // 60
-    codes = parallel(lambda _: call(server, "GET", "/v1/me", k["key"]).status_code, range(61), workers=8)
-    assert int(time.time()) // 60 == minute, "the burst took more than the minute it had"
+    # 63 uses and a plan change inside one minute (start with at least 15 s of it left). As CGI
+    # with ASan on a loaded machine that can take longer: a run the minute ended in is made again.
+    for _ in range(3):
+        acct = make_account(server, plan="free")
+        k = create_key(server, account_id=acct["id"], scopes=("keys:read",))
+        if time.time() % 60 > 45:
+            time.sleep(60 - time.time() % 60 + 0.1)
+        minute = int(time.time()) // 60
+        codes = parallel(lambda _: call(server, "GET", "/v1/me", k["key"]).status_code, range(61), workers=8)
+        r = call(server, "GET", "/v1/me", k["key"])
+        # The plan changes: the very next request gets the pro limit in the same window.
+        expect(call(server, "PATCH", f"/v1/accounts/{acct['id']}", server.admin_key, body={"plan": "pro"}), 200)
+        after = call(server, "GET", "/v1/me", k["key"])
+        if int(time.time()) // 60 == minute:
+            break
+    else:
+        pytest.fail("three runs each took more than the minute they had")
     assert codes.count(200) == 60 and codes.count(429) == 1, codes
-    r = call(server, "GET", "/v1/me", k["key"])
     assert_error(r, 429, "RATE_LIMITED")
     check_headers(r, 60, 60, 0)
-    # The plan changes: the very next request gets the pro limit in the same window.
-    expect(call(server, "PATCH", f"/v1/accounts/{acct['id']}", server.admin_key, body={"plan": "pro"}), 200)
-    r = call(server, "GET", "/v1/me", k["key"])
-    expect(r, 200)
-    check_headers(r, 600, 60, 600 - 63)
+    expect(after, 200)
+    check_headers(after, 600, 60, 600 - 63)
     # A key override beats the plan, also immediately.
     expect(call(server, "PATCH", f"/v1/keys/{k['id']}", server.admin_key,
                 body={"ratelimit": {"limit": 7, "window": 3600}}), 200)
