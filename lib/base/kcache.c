@@ -159,8 +159,14 @@ try_open(struct lk_kcache *kc, size_t value_max, const char *identity)
 	 * as the map, sparse.
 	 */
 	/* No read-ahead: a process maps the pages it reads, not their neighbours (RSS). */
+	/*
+	 * The reader table's slots of processes that ended without closing (a
+	 * killed worker, a CGI process) are freed first: LMDB does not, and a
+	 * full table refuses every new reader.
+	 */
 	if ((rc = mdb_env_open(kc->env, kc->dir, MDB_NOSYNC | MDB_NOMETASYNC | MDB_WRITEMAP |
 	    MDB_NORDAHEAD, 0600)) != 0 ||
+	    (rc = mdb_reader_check(kc->env, NULL)) != 0 ||
 	    (rc = open_dbs(kc, identity)) != 0 ||
 	    (rc = mdb_txn_begin(kc->env, NULL, MDB_RDONLY, &kc->rtxn)) != 0) {
 		mdb_env_close(kc->env);
@@ -174,6 +180,14 @@ try_open(struct lk_kcache *kc, size_t value_max, const char *identity)
 		kc->ino = st.st_ino;
 	}
 	return 0;
+}
+
+/* An error that says the files are not a sound environment (and only those: they are wiped). */
+static bool
+damaged(int rc)
+{
+	return rc == MDB_INVALID || rc == MDB_VERSION_MISMATCH || rc == MDB_CORRUPTED ||
+	    rc == MDB_PAGE_NOTFOUND || rc == MDB_PANIC;
 }
 
 struct lk_kcache *
@@ -203,7 +217,11 @@ lk_kcache_open(const char *dir, size_t max_entries, size_t value_max, const char
 	snprintf(path, sizeof(path), "%s/follow.lock", dir);
 	if ((kc->lockfd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600)) < 0)
 		goto fail;
-	if ((rc = try_open(kc, value_max, identity)) != 0) {
+	if ((rc = try_open(kc, value_max, identity)) != 0 && !damaged(rc)) {
+		lk_log_err("verify cache %s: %s: not used", dir, mdb_strerror(rc));
+		goto fail_quiet;
+	}
+	if (rc != 0) {
 		/* Corrupt or of another LMDB version: never trusted, started again. */
 		lk_log_err("verify cache %s: %s: started again", dir, mdb_strerror(rc));
 		snprintf(path, sizeof(path), "%s/data.mdb", dir);

@@ -658,6 +658,9 @@ sync_early(void *arg)
 	}
 	if ((db = lk_db_open(a->conf)) != NULL && cache(a->conf) != NULL)
 		sync_if_due(db, a->conf);
+	/* Its own handles closed: the environment's reader slot is given back. */
+	if (kc != NULL)
+		close_cache();
 	lk_db_close(db);
 	_exit(0);
 }

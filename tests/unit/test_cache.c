@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -334,6 +335,38 @@ test_dirty_set(void **state)
 	assert_int_equal(n, 2);			/* kept dirty by its fn: taken again */
 }
 
+/*
+ * 200 processes that open the environment, read, and end without closing it
+ * (a killed worker, a CGI process, a sync's child that crashed) leave their
+ * reader slots taken; LMDB's table has 126. The next open frees them: the
+ * environment opens and keeps its entries (it was wiped as "corrupt" before).
+ */
+static void
+test_dead_readers_do_not_fill_the_table(void **state)
+{
+	struct lk_kcache	*kc = *state, *again;
+	int			 i, st;
+
+	put(kc, d, "key_1", "one", 1000);
+	for (i = 0; i < 200; i++) {
+		pid_t pid = fork();
+
+		assert_true(pid >= 0);
+		if (pid == 0) {
+			struct lk_kcache *c = lk_kcache_open(dir, 100, 64, "db-a");
+
+			_exit(c != NULL && look(c, d, 1000) == LK_KC_HIT ? 0 : 1);
+		}
+		assert_int_equal(waitpid(pid, &st, 0), pid);
+		assert_int_equal(WEXITSTATUS(st), 0);
+	}
+	again = lk_kcache_open(dir, 100, 64, "db-a");
+	assert_non_null(again);
+	assert_int_equal(look(again, d, 1000), LK_KC_HIT);
+	assert_string_equal(got, "one");
+	lk_kcache_close(again);
+}
+
 int
 main(void)
 {
@@ -349,6 +382,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_eviction_bounds_entries, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_seen_rows_and_records, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_dirty_set, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_dead_readers_do_not_fill_the_table, setup,
+		    teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
