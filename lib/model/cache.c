@@ -35,6 +35,7 @@ static struct lk_kcache	*kc;		/* this process's handle; opened on first use */
 static struct lk_kcount	*kn;		/* the host's shared counters; NULL: count the slow way */
 static bool		 kc_failed;	/* it could not be opened: strict, logged once */
 static int64_t		 stale_logged_ms;
+static uint64_t		 paired;	/* the counters' epoch when this process paired them with kc */
 
 static int64_t
 now_ms(void)
@@ -73,7 +74,10 @@ pair_fn(uint64_t stored, void *arg)
 static bool
 pair_counts(void)
 {
-	return lk_kcache_pair(kc, "counts", pair_fn, kn);
+	if (!lk_kcache_pair(kc, "counts", pair_fn, kn))
+		return false;
+	paired = lk_kcount_epoch(kn);
+	return true;
 }
 
 static void
@@ -689,6 +693,16 @@ fresh(struct lk_db *db, const struct lk_conf *conf, int64_t t, bool *stale)
 	int64_t			 age;
 
 	*stale = false;
+	/*
+	 * The environment was started again by another process (damaged, or
+	 * pairing anew): this one's is no longer followed, though the counters'
+	 * mirror of the last sync says the host's is. Open the new one.
+	 */
+	if (kn != NULL && lk_kcount_epoch(kn) != paired) {
+		close_cache();
+		if (cache(conf) == NULL)
+			return LK_ERR_UNAVAILABLE;
+	}
 	if ((age = t - last_sync()) < iv / 2)
 		return LK_OK;
 	/*

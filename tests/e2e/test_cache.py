@@ -6,6 +6,7 @@ A change made through the API on this host is seen by the next request; a change
 (simulated in SQL) is seen once its cache_feed row is written, not before; the cache's files are
 private; a deleted or corrupted cache is rebuilt, never trusted.
 """
+import collections
 import concurrent.futures
 import os
 import re
@@ -303,6 +304,11 @@ def test_a_damaged_cache_is_rebuilt(cstack, cserver, damage):
     sql(cstack, "UPDATE api_keys SET revoked_at = UNIX_TIMESTAMP() WHERE public_id = %s", (k["id"],))
     feed(cstack, k["id"])
     until_code(cserver, t.key, k["key"], "REVOKED_API_KEY")
+    # and every process of the host does: none keeps answering from the environment it had
+    # before (a process that went on with it would never see the feed again)
+    time.sleep(INTERVAL)
+    codes = collections.Counter(verify(cserver, t.key, k["key"])["code"] for _ in range(60))
+    assert codes == {"REVOKED_API_KEY": 60}, codes
 
 
 @pytest.mark.parametrize("how", ["paused", "killed"])
