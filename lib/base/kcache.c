@@ -1,9 +1,11 @@
 /* kcache.c — the verify cache's LMDB environment (base/kcache.h). */
 #include <sys/file.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,6 +22,7 @@
 #define LATER_MAX	16
 #define FLUSH_MS	1000	/* counters are added to the shared ones this often */
 #define KEY_MAX		511	/* LMDB's longest key (its default build) */
+#define USED_BITS_MAX	((size_t)1 << 23)	/* 1 MiB of "used since the hand passed" bits */
 
 struct lk_kcache {
 	MDB_env		*env;
@@ -30,6 +33,8 @@ struct lk_kcache {
 	dev_t		 dev;
 	ino_t		 ino;
 	size_t		 max_entries;
+	_Atomic uint64_t *used;		/* the host's bits by digest (file "used"); NULL: none */
+	size_t		 used_mask;	/* bits - 1 */
 	uint64_t	 hits, misses, stale;	/* not yet added to the shared counters */
 	int64_t		 flushed_ms;
 };
@@ -182,6 +187,87 @@ try_open(struct lk_kcache *kc, size_t value_max, const char *identity)
 	return 0;
 }
 
+/*
+ * The bits that make eviction drop the least recently used entries
+ * (approximately: the clock, or second chance, algorithm): a hit sets its
+ * digest's bit in a file every process of the host maps, without a lock or a
+ * write transaction; eviction passes over the entries with their bit set,
+ * clearing it, and drops those without. Four bits an entry, so few digests
+ * share one. Without the file (logged), eviction drops entries at random.
+ */
+static void
+map_used(struct lk_kcache *kc)
+{
+	struct stat	 st;
+	char		 path[300];
+	size_t		 bits = 512, bytes;
+	void		*m;
+	int		 fd;
+
+	while (bits < 4 * kc->max_entries && bits < USED_BITS_MAX)
+		bits <<= 1;
+	bytes = bits / 8;
+	snprintf(path, sizeof(path), "%s/used", kc->dir);
+	if ((fd = open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600)) < 0)
+		goto fail;
+	if (fstat(fd, &st) != 0 || (st.st_uid != geteuid() && geteuid() != 0))
+		goto fail;
+	/*
+	 * Made for another cache_max_entries: never shrunk (a process still
+	 * mapping it longer would fault), a longer one used as it is.
+	 */
+	if ((size_t)st.st_size > bytes && (size_t)st.st_size <= USED_BITS_MAX / 8 &&
+	    (st.st_size & (st.st_size - 1)) == 0) {
+		bytes = (size_t)st.st_size;
+		bits = bytes * 8;
+	} else if ((size_t)st.st_size < bytes && ftruncate(fd, (off_t)bytes) != 0)
+		goto fail;
+	if ((m = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0)) == MAP_FAILED)
+		goto fail;
+	close(fd);
+	madvise(m, bytes, MADV_RANDOM);
+	kc->used = m;
+	kc->used_mask = bits - 1;
+	return;
+fail:
+	lk_log_err("verify cache %s: used bits: %s: eviction drops entries at random", kc->dir,
+	    strerror(errno));
+	if (fd >= 0)
+		close(fd);
+}
+
+static size_t
+used_bit(const struct lk_kcache *kc, const void *digest)
+{
+	uint64_t x;
+
+	memcpy(&x, digest, sizeof(x));		/* a SHA-256: uniform */
+	return (size_t)x & kc->used_mask;
+}
+
+static void
+mark_used(struct lk_kcache *kc, const void *digest)
+{
+	const size_t	 b = used_bit(kc, digest);
+	const uint64_t	 m = (uint64_t)1 << (b % 64);
+
+	/* Read first: a set bit is not written again (no cache line moves between CPUs). */
+	if (kc->used != NULL &&
+	    (atomic_load_explicit(&kc->used[b / 64], memory_order_relaxed) & m) == 0)
+		atomic_fetch_or_explicit(&kc->used[b / 64], m, memory_order_relaxed);
+}
+
+/* Whether digest was used since the hand last passed it; the bit is cleared (its second chance). */
+static bool
+second_chance(struct lk_kcache *kc, const void *digest)
+{
+	const size_t	 b = used_bit(kc, digest);
+	const uint64_t	 m = (uint64_t)1 << (b % 64);
+
+	return kc->used != NULL &&
+	    (atomic_fetch_and_explicit(&kc->used[b / 64], ~m, memory_order_relaxed) & m) != 0;
+}
+
 /* An error that says the files are not a sound environment (and only those: they are wiped). */
 static bool
 damaged(int rc)
@@ -217,6 +303,7 @@ lk_kcache_open(const char *dir, size_t max_entries, size_t value_max, const char
 	snprintf(path, sizeof(path), "%s/follow.lock", dir);
 	if ((kc->lockfd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600)) < 0)
 		goto fail;
+	map_used(kc);
 	if ((rc = try_open(kc, value_max, identity)) != 0 && !damaged(rc)) {
 		lk_log_err("verify cache %s: %s: not used", dir, mdb_strerror(rc));
 		goto fail_quiet;
@@ -254,6 +341,8 @@ lk_kcache_close(struct lk_kcache *kc)
 		mdb_txn_abort(kc->rtxn);
 	mdb_env_close(kc->env);
 	close(kc->lockfd);
+	if (kc->used != NULL)
+		munmap(kc->used, (kc->used_mask + 1) / 8);
 	free(kc);
 }
 
@@ -305,6 +394,7 @@ lk_kcache_get(struct lk_kcache *kc, const unsigned char *digest, void *buf, size
 			*len = v.mv_size - sizeof(h);
 			memcpy(buf, (const char *)v.mv_data + sizeof(h), *len);
 			r = LK_KC_HIT;
+			mark_used(kc, digest);
 		} else if (h.id[0] == '\0' && now_ms - h.stored_ms < neg_max_ms &&
 		    h.gen == (uint64_t)meta_get(t, kc->meta, "gen"))
 			r = LK_KC_NEGATIVE;
@@ -313,7 +403,12 @@ lk_kcache_get(struct lk_kcache *kc, const unsigned char *digest, void *buf, size
 	return r;
 }
 
-/* Drop some entries, from a random digest on (digests are uniform: a random sample). */
+/*
+ * Drop some entries not used since the hand last passed them, from a random
+ * digest on (digests are uniform: the hand's place matters little). Those
+ * used are passed once (their bit cleared); after four times the entries to
+ * drop have been looked at, the next are dropped whatever their bit.
+ */
 static int
 evict(struct lk_kcache *kc, MDB_txn *t)
 {
@@ -321,7 +416,7 @@ evict(struct lk_kcache *kc, MDB_txn *t)
 	MDB_val		 k, v, ik;
 	unsigned char	 from[LK_KCACHE_DIGEST];
 	struct head	 h;
-	size_t		 n = kc->max_entries / 64 + 1;
+	size_t		 n = kc->max_entries / 64 + 1, passes = 4 * n;
 	int		 rc;
 
 	if (RAND_bytes(from, sizeof(from)) != 1)
@@ -336,6 +431,12 @@ evict(struct lk_kcache *kc, MDB_txn *t)
 			rc = mdb_cursor_get(c, &k, &v, MDB_FIRST);
 		if (rc != 0)
 			break;
+		if (passes > 0 && k.mv_size == LK_KCACHE_DIGEST && second_chance(kc, k.mv_data)) {
+			passes--;
+			n++;
+			rc = mdb_cursor_get(c, &k, &v, MDB_NEXT);
+			continue;
+		}
 		if (v.mv_size >= sizeof(h)) {
 			memcpy(&h, v.mv_data, sizeof(h));
 			ik.mv_size = strnlen(h.id, sizeof(h.id));

@@ -63,7 +63,8 @@ enum lk_kc_found lk_kcache_get(struct lk_kcache *kc, const unsigned char *digest
 
 /*
  * Fill digest with value (len 0: a negative entry; id NULL) unless the
- * generation moved past gen. Evicts some entries when full.
+ * generation moved past gen. When full, drops the entries least recently
+ * hit first (approximately: a clock over the host's "used" bits).
  */
 void		 lk_kcache_put(struct lk_kcache *kc, uint64_t gen, const unsigned char *digest,
 		    const char *id, const void *value, size_t len, int64_t now_ms);

@@ -4,7 +4,8 @@
  * and base/kcache's rules on a real LMDB environment in a temporary
  * directory: entries and negative entries, the generation that refuses a
  * fill racing a drop, drops by id, the header that wipes, a corrupt file
- * rebuilt, the follower's seen rows and the counter records.
+ * rebuilt, eviction that keeps the entries in use, the follower's seen rows
+ * and the counter records.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -254,6 +255,48 @@ test_eviction_bounds_entries(void **state)
 	assert_true(st.entries > 50);
 }
 
+/*
+ * A full cache drops the entries not used lately: 16 keys (every 12th, spread
+ * over the digests as real ones are) verified after every fill of 200 all
+ * stay while the others make room (dropped at random, one of the 16 would
+ * almost surely have gone).
+ */
+static void
+test_eviction_keeps_the_used(void **state)
+{
+	struct lk_kcache	*kc = *state;
+	struct lk_kcache_state	 st;
+	unsigned char		 h[LK_KCACHE_DIGEST];
+	char			 id[16], path[128];
+	struct stat		 fs;
+	int			 i, j, kept = 0, old = 0;
+
+	for (i = 0; i < 200; i++) {
+		digest(d, i);
+		snprintf(id, sizeof(id), "key_%d", i);
+		put(kc, d, id, "x", 1000);
+		for (j = 0; j <= i && j < 192; j += 12) {
+			digest(h, j);
+			assert_int_equal(look(kc, h, 1000), LK_KC_HIT);
+		}
+	}
+	for (j = 0; j < 192; j++) {
+		digest(h, j);
+		if (j % 12 == 0)
+			kept += look(kc, h, 1000) == LK_KC_HIT;
+		else if (j < 100)
+			old += look(kc, h, 1000) == LK_KC_HIT;
+	}
+	assert_int_equal(kept, 16);
+	assert_true(old < 40);
+	assert_true(lk_kcache_state(kc, &st));
+	assert_true(st.entries <= 100);
+	/* the bits are the host's: a file of the cache's directory, 0600 */
+	snprintf(path, sizeof(path), "%s/used", dir);
+	assert_int_equal(stat(path, &fs), 0);
+	assert_int_equal(fs.st_mode & 0777, 0600);
+}
+
 static enum lk_kc_each
 add_one(void *rec, void *arg)
 {
@@ -380,6 +423,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_another_database_wipes, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_corrupt_file_is_rebuilt, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_eviction_bounds_entries, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_eviction_keeps_the_used, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_seen_rows_and_records, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_dirty_set, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_dead_readers_do_not_fill_the_table, setup,
