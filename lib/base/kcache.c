@@ -22,7 +22,7 @@
 #define LATER_MAX	16
 #define FLUSH_MS	1000	/* counters are added to the shared ones this often */
 #define KEY_MAX		511	/* LMDB's longest key (its default build) */
-#define USED_BITS_MAX	((size_t)1 << 23)	/* 1 MiB of "used since the hand passed" bits */
+#define USED_BITS_MAX	((size_t)1 << 20)	/* 128 KiB of "used since the hand passed" bits */
 
 struct lk_kcache {
 	MDB_env		*env;
@@ -192,8 +192,10 @@ try_open(struct lk_kcache *kc, size_t value_max, const char *identity)
  * (approximately: the clock, or second chance, algorithm): a hit sets its
  * digest's bit in a file every process of the host maps, without a lock or a
  * write transaction; eviction passes over the entries with their bit set,
- * clearing it, and drops those without. Four bits an entry, so few digests
- * share one. Without the file (logged), eviction drops entries at random.
+ * clearing it, and drops those without. A bit an entry (digests sharing one
+ * pass together once): every process maps the file, and a page of it faulted
+ * in brings its neighbours (the kernel's fault-around), so it stays small.
+ * Without the file (logged), eviction drops entries at random.
  */
 static void
 map_used(struct lk_kcache *kc)
@@ -204,7 +206,7 @@ map_used(struct lk_kcache *kc)
 	void		*m;
 	int		 fd;
 
-	while (bits < 4 * kc->max_entries && bits < USED_BITS_MAX)
+	while (bits < kc->max_entries && bits < USED_BITS_MAX)
 		bits <<= 1;
 	bytes = bits / 8;
 	snprintf(path, sizeof(path), "%s/used", kc->dir);

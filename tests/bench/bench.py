@@ -34,14 +34,17 @@ the latchkey targets only (verify_hot, verify_uniform, verify_policies, me, list
 apache. BENCH_SERVER=apache runs it too, right after apache.
 
 CPU µs per request of the program, mariadbd and the web server come from /proc/<pid>/stat deltas;
-RSS is the largest VmRSS of a verify process at the end. Results: build/bench/results.json.
+RSS is the largest VmRSS of a verify process at the end (and of a cached one, with what it maps: a page
+the kernel faults in brings up to 15 neighbours of a file already in memory, so mapped files count more
+than a process reads). Results: build/bench/results.json.
 
 Environment: BENCH_KEYS (100000), BENCH_SECONDS (5 per run), BENCH_SERVER (lighttpd,apache,apache-proxy),
 BENCH_ROUNDS (3), BENCH_CONNECTIONS (16), BENCH_TARGETS (a comma list of targets; ref_counter and
 php_counter are always measured), BENCH_BUFFER_POOL (InnoDB pool, default sized for
 BENCH_KEYS by the formula in docs/operations.md), BENCH_BIN (programs to measure, default build/bin),
 BENCH_PERF=1 (`perf record -g` the verify and me programs during their first-round runs; reports in
-build/bench/perf-<server>-<target>.txt).
+build/bench/perf-<server>-<target>.txt), BENCH_CACHED_CONF (lines added to the cached targets' latchkey.conf,
+e.g. "cache_sync_interval = 60" to see what the sync costs).
 """
 import hashlib
 import json
@@ -276,7 +279,7 @@ def lighttpd_conf(var, bb, port, http_port):
 
     (var / "latchkey-cached.conf").write_text(
         (var / "latchkey.conf").read_text() + "# the cached targets\nverify_cache = on\n"
-        f"cache_dir = {var}/cache\nbase_path = /cached/v1\nauthz_rule = /authzc/ verify\n")
+        f"cache_dir = {var}/cache\nbase_path = /cached/v1\nauthz_rule = /authzc/ verify\n" + os.environ.get("BENCH_CACHED_CONF", ""))
     cached_authorizer = backend("authorize_cached", bb / "authorize.fcgi", conf="latchkey-cached.conf").replace(
         '"check-local"', '"mode" => "authorizer", "check-local"')
 
@@ -514,6 +517,33 @@ def web_pids(server):
     return pids_named("lighttpd" if server == "lighttpd" else "apache2")
 
 
+def cached_pids(pids):
+    """Those of pids that run with the cached targets' configuration (verify_cache = on)."""
+    out = []
+    for p in pids:
+        try:
+            if b"latchkey-cached.conf" in open(f"/proc/{p}/environ", "rb").read():
+                out.append(p)
+        except OSError:
+            pass
+    return out
+
+
+def rss_by_mapping(pid):
+    """KiB resident by what is mapped (a library, a file, [heap], [anon]), largest first."""
+    got, cur = {}, None
+    try:
+        for line in open(f"/proc/{pid}/smaps"):
+            if re.match(r"[0-9a-f]+-[0-9a-f]+ ", line):
+                parts = line.split()
+                cur = os.path.basename(parts[5]) if len(parts) > 5 else "[anon]"
+            elif line.startswith("Rss:"):
+                got[cur] = got.get(cur, 0) + int(line.split()[1])
+    except OSError:
+        pass
+    return dict(sorted(got.items(), key=lambda kv: -kv[1]))
+
+
 def rss_kib(pids, field="VmRSS"):
     """The largest VmRSS (or RssAnon: heap and stacks, without mapped library text) among pids."""
     best = 0
@@ -639,6 +669,10 @@ def table(res):
     lines.append(f"RSS of one verify process: {res['rss_kib']} KiB ({res['rss_anon_kib']} KiB anonymous) after"
                  f" {res['verify_requests']} verify requests over its processes; RSS by program:"
                  f" {res['rss_kib_by_program']}; processes: {res['procs_by_program']}")
+    if "rss_kib_cached" in res:
+        lines.append(f"RSS of one cached verify process (verify_cache = on): {res['rss_kib_cached']} KiB"
+                     f" ({res['rss_anon_kib_cached']} KiB anonymous); the largest by mapping (KiB):"
+                     f" {res['rss_cached_by_mapping']}")
     return "\n".join(lines)
 
 
@@ -711,6 +745,12 @@ def main():
                         res["ratios"][f"{a}_p99/hello_p99"] = round(tt[a]["p99_ms"] / tt["hello"]["p99_ms"], 3)
                 res["rss_kib"] = rss_kib(pids_named("verify.fcgi"))
                 res["rss_anon_kib"] = rss_kib(pids_named("verify.fcgi"), "RssAnon")
+                cached = cached_pids(pids_named("verify.fcgi"))
+                if cached:
+                    res["rss_kib_cached"] = rss_kib(cached)
+                    res["rss_anon_kib_cached"] = rss_kib(cached, "RssAnon")
+                    big = max(cached, key=lambda p: rss_kib([p]))
+                    res["rss_cached_by_mapping"] = {k: v for k, v in rss_by_mapping(big).items() if v >= 64}
                 res["rss_kib_by_program"] = {p: rss_kib(pids_named(p)) for p in
                                              ("hello.fcgi", "ref_counter.fcgi", "verify.fcgi", "me.fcgi")}
                 res["procs_by_program"] = {p: len(pids_named(p)) for p in ("verify.fcgi", "me.fcgi")}
